@@ -1,0 +1,236 @@
+//! The command line: the top-level [`Cli`], the flag groups shared by many commands, and the
+//! Hydra v2 verb-noun command groups (`create client`, `get jwk`, ...).
+//!
+//! Two command styles live side by side, as in the docs users copy from:
+//! * Hydra v1 (`clients create`, `token client`, `keys create`, ...), whose flags and output
+//!   follow Hydra v1.x and its 5-minute tutorial;
+//! * Hydra v2 (`create client`, `perform client-credentials`, ...), with `--format`.
+//!
+//! Each noun's arguments are defined next to its code (`client_cmds`, `token_cmds`,
+//! `jwk_cmds`, `server_cmds`); this module only groups them.
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::client_cmds::{
+    ClientsCmd, CreateClientArgs, DeleteClientArgs, GetClientArgs, ListClientsArgs, UpdateClientArgs,
+};
+use crate::jwk_cmds::{CreateJwkArgs, DeleteJwkArgs, GetJwkArgs, KeysCmd};
+use crate::output::{Format, Mode};
+use crate::server_cmds::{CompletionArgs, MigrateCmd, ServeArgs};
+use crate::token_cmds::{
+    DeleteAccessTokensArgs, IntrospectTokenArgs, PerformClientCredentialsArgs, RevokeTokenArgs, TokenCmd,
+};
+
+/// Latch: an OAuth 2.0 and OpenID Connect server compatible with ORY Hydra.
+#[derive(Debug, Parser)]
+#[command(name = "latch", version, propagate_version = true)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Top-level commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server (public and admin APIs).
+    Serve(ServeArgs),
+    /// Apply the SQL migrations.
+    #[command(subcommand)]
+    Migrate(MigrateCmd),
+    /// Print the version.
+    Version,
+    /// Print shell completions.
+    Completion(CompletionArgs),
+
+    /// Manage OAuth 2.0 clients (Hydra v1 style).
+    #[command(subcommand)]
+    Clients(ClientsCmd),
+    /// Issue, introspect, revoke and delete tokens (Hydra v1 style).
+    #[command(subcommand)]
+    Token(TokenCmd),
+    /// Manage JSON Web Keys (Hydra v1 style).
+    #[command(subcommand)]
+    Keys(KeysCmd),
+
+    /// Create a resource.
+    #[command(subcommand)]
+    Create(CreateCmd),
+    /// Get resources.
+    #[command(subcommand)]
+    Get(GetCmd),
+    /// List resources.
+    #[command(subcommand)]
+    List(ListCmd),
+    /// Update a resource.
+    #[command(subcommand)]
+    Update(UpdateCmd),
+    /// Delete resources.
+    #[command(subcommand)]
+    Delete(DeleteCmd),
+    /// Perform an OAuth 2.0 flow.
+    #[command(subcommand)]
+    Perform(PerformCmd),
+    /// Introspect a token.
+    #[command(subcommand)]
+    Introspect(IntrospectCmd),
+    /// Revoke a token.
+    #[command(subcommand)]
+    Revoke(RevokeCmd),
+}
+
+/// `latch create ...`
+#[derive(Debug, Subcommand)]
+pub enum CreateCmd {
+    /// Create an OAuth 2.0 client.
+    #[command(name = "oauth2-client", visible_alias = "client")]
+    Client(Box<CreateClientArgs>),
+    /// Generate a JSON Web Key and add it to a set.
+    #[command(name = "jwk", visible_alias = "jwks")]
+    Jwk(CreateJwkArgs),
+}
+
+/// `latch get ...`
+#[derive(Debug, Subcommand)]
+pub enum GetCmd {
+    /// Get OAuth 2.0 clients by ID.
+    #[command(
+        name = "oauth2-client",
+        visible_alias = "client",
+        aliases = ["clients", "oauth2-clients"]
+    )]
+    Client(GetClientArgs),
+    /// Get a JSON Web Key Set.
+    #[command(name = "jwk", visible_alias = "jwks")]
+    Jwk(GetJwkArgs),
+}
+
+/// `latch list ...`
+#[derive(Debug, Subcommand)]
+pub enum ListCmd {
+    /// List OAuth 2.0 clients.
+    #[command(name = "oauth2-clients", visible_alias = "clients")]
+    Clients(ListClientsArgs),
+}
+
+/// `latch update ...`
+#[derive(Debug, Subcommand)]
+pub enum UpdateCmd {
+    /// Update an OAuth 2.0 client: fetch it, apply the flags, store it.
+    #[command(name = "oauth2-client", visible_alias = "client")]
+    Client(Box<UpdateClientArgs>),
+}
+
+/// `latch delete ...`
+#[derive(Debug, Subcommand)]
+pub enum DeleteCmd {
+    /// Delete OAuth 2.0 clients by ID.
+    #[command(
+        name = "oauth2-client",
+        visible_alias = "client",
+        aliases = ["clients", "oauth2-clients"]
+    )]
+    Client(DeleteClientArgs),
+    /// Delete a JSON Web Key Set, or one key of it.
+    #[command(name = "jwk", visible_alias = "jwks")]
+    Jwk(DeleteJwkArgs),
+    /// Delete all access tokens of an OAuth 2.0 client.
+    #[command(name = "access-tokens")]
+    AccessTokens(DeleteAccessTokensArgs),
+}
+
+/// `latch perform ...`
+///
+/// `authorization-code` (a local callback server plus browser) joins here in a later change.
+#[derive(Debug, Subcommand)]
+pub enum PerformCmd {
+    /// Get an access token with the client credentials grant.
+    ClientCredentials(PerformClientCredentialsArgs),
+}
+
+/// `latch introspect ...`
+#[derive(Debug, Subcommand)]
+pub enum IntrospectCmd {
+    /// Introspect an access or refresh token (admin API).
+    Token(IntrospectTokenArgs),
+}
+
+/// `latch revoke ...`
+#[derive(Debug, Subcommand)]
+pub enum RevokeCmd {
+    /// Revoke an access or refresh token (public API, client-authenticated).
+    Token(RevokeTokenArgs),
+}
+
+/// How to reach the server; on every HTTP command.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ConnectionArgs {
+    /// URL of the API. Admin commands default to $LATCH_ADMIN_URL, $ORY_SDK_URL or
+    /// $HYDRA_ADMIN_URL; token commands to $LATCH_URL, $ORY_SDK_URL or $HYDRA_URL.
+    #[arg(short = 'e', long, value_name = "URL")]
+    pub endpoint: Option<String>,
+
+    /// Do not verify the server's TLS certificate.
+    #[arg(long)]
+    pub skip_tls_verify: bool,
+
+    /// Extra HTTP header "Name: value" sent with every request; repeatable.
+    #[arg(short = 'H', long = "http-header", value_name = "NAME: VALUE")]
+    pub http_headers: Vec<String>,
+
+    /// Bearer token for the admin API (for an admin API behind a gateway).
+    #[arg(long, env = "LATCH_ADMIN_TOKEN", hide_env_values = true, value_name = "TOKEN", alias = "access-token")]
+    pub admin_token: Option<String>,
+}
+
+/// Output flags of the v2 commands.
+#[derive(Debug, Clone, Copy, Default, Args)]
+pub struct OutputArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+
+    /// Print only the ID(s).
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+}
+
+impl OutputArgs {
+    /// The print mode these flags select.
+    pub fn mode(self) -> Mode {
+        Mode { format: self.format, quiet: self.quiet }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn command_tree_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn version_and_completion_parse() {
+        let cli = Cli::try_parse_from(["latch", "version"]).unwrap();
+        assert!(matches!(cli.command, Command::Version));
+        assert!(Cli::try_parse_from(["latch", "completion", "zsh"]).is_ok());
+        assert!(Cli::try_parse_from(["latch", "completion", "tcsh"]).is_err());
+    }
+
+    #[test]
+    fn unknown_commands_and_flags_are_errors() {
+        assert!(Cli::try_parse_from(["latch", "frobnicate"]).is_err());
+        assert!(Cli::try_parse_from(["latch", "clients", "create", "--nope"]).is_err());
+        assert!(Cli::try_parse_from(["latch", "get", "client", "x", "--format", "yaml"]).is_err());
+    }
+
+    #[test]
+    fn format_accepts_hydra_default_alias() {
+        let cli = Cli::try_parse_from(["latch", "get", "client", "x", "--format", "default"]).unwrap();
+        let Command::Get(GetCmd::Client(args)) = cli.command else { panic!("wrong command") };
+        assert_eq!(args.output.format, Format::Table);
+    }
+}

@@ -1,0 +1,306 @@
+//! JSON Web Key commands against the admin API (`/admin/keys/{set}`).
+//!
+//! * v1: `keys create|get|delete`, printing JSON.
+//! * v2: `create|get|delete jwk`, printing by `--format`.
+//!
+//! `create` asks the server to generate a key (`POST /admin/keys/{set}` with
+//! `{"alg","use","kid"}`) and add it to the set; the private key never leaves the server
+//! unless the server returns it, and `--public` strips private members before printing.
+
+use clap::{Args, Subcommand};
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::args::{ConnectionArgs, OutputArgs};
+use crate::endpoint::{ApiKind, Env};
+use crate::error::{CliError, Result};
+use crate::http::Api;
+use crate::output::{self, emit};
+
+/// `latch keys ...` (Hydra v1).
+#[derive(Debug, Subcommand)]
+pub enum KeysCmd {
+    /// Generate a key and add it to a set; prints the set as JSON.
+    Create(KeysCreateArgs),
+    /// Print a key set as JSON.
+    Get(KeySetArgs),
+    /// Delete a key set, or one key of it.
+    Delete(KeyDeleteArgs),
+}
+
+/// Key generation parameters shared by v1 and v2.
+#[derive(Debug, Clone, Args)]
+pub struct KeyGenArgs {
+    /// Signing or encryption algorithm, for example RS256, ES256 or EdDSA.
+    #[arg(short = 'a', long, default_value = "RS256", value_name = "ALG")]
+    pub alg: String,
+
+    /// What the key is for: sig or enc.
+    #[arg(short = 'u', long = "use", default_value = "sig", value_name = "USE")]
+    pub key_use: String,
+}
+
+/// Arguments of `latch keys create <set> [<kid>]` (Hydra v1).
+#[derive(Debug, Clone, Args)]
+pub struct KeysCreateArgs {
+    #[command(flatten)]
+    pub conn: ConnectionArgs,
+    #[command(flatten)]
+    pub key: KeyGenArgs,
+
+    /// The key set to add the key to.
+    pub set: String,
+
+    /// Key ID; the server picks one when absent.
+    #[arg(value_name = "KID", conflicts_with = "kid")]
+    pub kid_arg: Option<String>,
+
+    /// Key ID (same as the second argument).
+    #[arg(long)]
+    pub kid: Option<String>,
+}
+
+/// Arguments naming a key set (`latch keys get <set>`).
+#[derive(Debug, Clone, Args)]
+pub struct KeySetArgs {
+    #[command(flatten)]
+    pub conn: ConnectionArgs,
+
+    /// The key set.
+    pub set: String,
+}
+
+/// Arguments of `latch keys delete <set> [<kid>]`.
+#[derive(Debug, Clone, Args)]
+pub struct KeyDeleteArgs {
+    #[command(flatten)]
+    pub conn: ConnectionArgs,
+
+    /// The key set.
+    pub set: String,
+
+    /// Delete only this key of the set.
+    pub kid: Option<String>,
+}
+
+/// Arguments of `latch create jwk <set> [<kid>]` (Hydra v2).
+#[derive(Debug, Clone, Args)]
+pub struct CreateJwkArgs {
+    #[command(flatten)]
+    pub conn: ConnectionArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+    #[command(flatten)]
+    pub key: KeyGenArgs,
+
+    /// The key set to add the key to.
+    pub set: String,
+
+    /// Key ID; the server picks one when absent.
+    pub kid: Option<String>,
+
+    /// Print only the public part of the keys.
+    #[arg(long)]
+    pub public: bool,
+}
+
+/// Arguments of `latch get jwk <set>` (Hydra v2).
+#[derive(Debug, Clone, Args)]
+pub struct GetJwkArgs {
+    #[command(flatten)]
+    pub conn: ConnectionArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+
+    /// The key set.
+    pub set: String,
+
+    /// Print only the public part of the keys.
+    #[arg(long)]
+    pub public: bool,
+}
+
+/// Arguments of `latch delete jwk <set> [<kid>]` (Hydra v2).
+#[derive(Debug, Clone, Args)]
+pub struct DeleteJwkArgs {
+    #[command(flatten)]
+    pub conn: ConnectionArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+
+    /// The key set.
+    pub set: String,
+
+    /// Delete only this key of the set.
+    pub kid: Option<String>,
+}
+
+/// Body of `POST /admin/keys/{set}`. An empty `kid` lets the server choose one, as Hydra's
+/// own CLI sends it.
+pub fn key_request_body(key: &KeyGenArgs, kid: Option<&str>) -> Value {
+    json!({
+        "alg": key.alg,
+        "use": key.key_use,
+        "kid": kid.unwrap_or(""),
+    })
+}
+
+/// Private JWK members (RFC 7518 §6.2.2, §6.3.2, §6.4; RFC 8037 §2).
+const PRIVATE_MEMBERS: [&str; 8] = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
+
+/// Removes private members from every key of a `{"keys": [...]}` set.
+pub fn strip_private(jwks: &mut Value) {
+    if let Some(keys) = jwks.get_mut("keys").and_then(Value::as_array_mut) {
+        for key in keys.iter_mut().filter_map(Value::as_object_mut) {
+            for member in PRIVATE_MEMBERS {
+                key.remove(member);
+            }
+        }
+    }
+}
+
+/// The raw set, or its public part re-serialised when `public` is set.
+fn maybe_public(raw: String, public: bool) -> Result<String> {
+    if !public {
+        return Ok(raw);
+    }
+    let mut jwks: Value =
+        serde_json::from_str(&raw).map_err(|e| CliError::BadResponse(format!("invalid JSON Web Key Set: {e}")))?;
+    strip_private(&mut jwks);
+    Ok(jwks.to_string())
+}
+
+async fn create_key(api: &Api, set: &str, key: &KeyGenArgs, kid: Option<&str>) -> Result<String> {
+    let url = api.url(&["admin", "keys", set])?;
+    let req = api.request(Method::POST, url).json(&key_request_body(key, kid));
+    Ok(api.send(req).await?.body)
+}
+
+async fn get_set(api: &Api, set: &str) -> Result<String> {
+    let url = api.url(&["admin", "keys", set])?;
+    Ok(api.send(api.request(Method::GET, url)).await?.body)
+}
+
+async fn delete_keys(api: &Api, set: &str, kid: Option<&str>) -> Result<()> {
+    let url = match kid {
+        Some(kid) => api.url(&["admin", "keys", set, kid])?,
+        None => api.url(&["admin", "keys", set])?,
+    };
+    api.send(api.request(Method::DELETE, url)).await.map(drop)
+}
+
+/// Runs `latch keys ...` (v1).
+pub async fn run_v1(cmd: KeysCmd, env: Env<'_>) -> Result<()> {
+    match cmd {
+        KeysCmd::Create(args) => {
+            let api = Api::connect(&args.conn, ApiKind::Admin, env)?;
+            let kid = args.kid_arg.as_deref().or(args.kid.as_deref());
+            let body = create_key(&api, &args.set, &args.key, kid).await?;
+            emit(&output::render_json_v1(&body)?)
+        }
+        KeysCmd::Get(args) => {
+            let api = Api::connect(&args.conn, ApiKind::Admin, env)?;
+            let body = get_set(&api, &args.set).await?;
+            emit(&output::render_json_v1(&body)?)
+        }
+        KeysCmd::Delete(args) => {
+            let api = Api::connect(&args.conn, ApiKind::Admin, env)?;
+            delete_keys(&api, &args.set, args.kid.as_deref()).await?;
+            emit(&output::render_key_deleted_v1(&args.set, args.kid.as_deref()))
+        }
+    }
+}
+
+/// `latch create jwk` (v2).
+pub async fn create(args: CreateJwkArgs, env: Env<'_>) -> Result<()> {
+    let api = Api::connect(&args.conn, ApiKind::Admin, env)?;
+    let body = create_key(&api, &args.set, &args.key, args.kid.as_deref()).await?;
+    let body = maybe_public(body, args.public)?;
+    emit(&output::render_jwks(args.output.mode(), &args.set, &body)?)
+}
+
+/// `latch get jwk` (v2).
+pub async fn get(args: GetJwkArgs, env: Env<'_>) -> Result<()> {
+    let api = Api::connect(&args.conn, ApiKind::Admin, env)?;
+    let body = maybe_public(get_set(&api, &args.set).await?, args.public)?;
+    emit(&output::render_jwks(args.output.mode(), &args.set, &body)?)
+}
+
+/// `latch delete jwk` (v2): prints the set (or key) ID.
+pub async fn delete(args: DeleteJwkArgs, env: Env<'_>) -> Result<()> {
+    let api = Api::connect(&args.conn, ApiKind::Admin, env)?;
+    delete_keys(&api, &args.set, args.kid.as_deref()).await?;
+    let id = args.kid.unwrap_or(args.set);
+    emit(&output::render_ids(args.output.mode(), &[id]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::args::{Cli, Command, CreateCmd, DeleteCmd, GetCmd};
+    use clap::Parser;
+
+    fn parse(args: &[&str]) -> Command {
+        match Cli::try_parse_from(args) {
+            Ok(cli) => cli.command,
+            Err(e) => panic!("{args:?} did not parse: {e}"),
+        }
+    }
+
+    #[test]
+    fn v1_keys_create() {
+        let Command::Keys(KeysCmd::Create(a)) =
+            parse(&["latch", "keys", "create", "my-set", "-a", "ES256", "-u", "sig", "--kid", "k1"])
+        else {
+            panic!("wrong command")
+        };
+        assert_eq!(a.set, "my-set");
+        assert_eq!(
+            key_request_body(&a.key, a.kid_arg.as_deref().or(a.kid.as_deref())),
+            json!({"alg": "ES256", "use": "sig", "kid": "k1"})
+        );
+        assert!(Cli::try_parse_from(["latch", "keys", "create", "s", "k", "--kid", "k"]).is_err());
+    }
+
+    #[test]
+    fn v1_keys_defaults_and_positional_kid() {
+        let Command::Keys(KeysCmd::Create(a)) = parse(&["latch", "keys", "create", "s", "k2"]) else {
+            panic!("wrong command")
+        };
+        assert_eq!(key_request_body(&a.key, a.kid_arg.as_deref()), json!({"alg": "RS256", "use": "sig", "kid": "k2"}));
+        assert!(matches!(parse(&["latch", "keys", "get", "s"]), Command::Keys(KeysCmd::Get(_))));
+        let Command::Keys(KeysCmd::Delete(a)) = parse(&["latch", "keys", "delete", "s", "k"]) else {
+            panic!("wrong command")
+        };
+        assert_eq!(a.kid.as_deref(), Some("k"));
+    }
+
+    #[test]
+    fn v2_jwk_commands() {
+        let Command::Create(CreateCmd::Jwk(a)) =
+            parse(&["latch", "create", "jwk", "s", "k", "--alg", "EdDSA", "--use", "sig", "--public"])
+        else {
+            panic!("wrong command")
+        };
+        assert!(a.public);
+        assert_eq!(key_request_body(&a.key, a.kid.as_deref()), json!({"alg": "EdDSA", "use": "sig", "kid": "k"}));
+        let Command::Create(CreateCmd::Jwk(a)) = parse(&["latch", "create", "jwks", "s"]) else {
+            panic!("wrong command")
+        };
+        assert_eq!(key_request_body(&a.key, a.kid.as_deref()), json!({"alg": "RS256", "use": "sig", "kid": ""}));
+        assert!(matches!(parse(&["latch", "get", "jwk", "s", "--format", "json"]), Command::Get(GetCmd::Jwk(_))));
+        assert!(matches!(parse(&["latch", "delete", "jwk", "s"]), Command::Delete(DeleteCmd::Jwk(_))));
+    }
+
+    #[test]
+    fn public_strips_private_members() {
+        let raw = r#"{"keys":[{"kty":"RSA","kid":"k","n":"N","e":"AQAB","d":"D","p":"P","q":"Q","dp":"1","dq":"2","qi":"3"},{"kty":"oct","k":"K","kid":"h"}]}"#;
+        let out: Value = serde_json::from_str(&maybe_public(raw.into(), true).unwrap()).unwrap();
+        assert_eq!(
+            out,
+            json!({"keys": [{"kty": "RSA", "kid": "k", "n": "N", "e": "AQAB"}, {"kty": "oct", "kid": "h"}]})
+        );
+        assert_eq!(maybe_public(raw.into(), false).unwrap(), raw);
+        assert!(maybe_public("nope".into(), true).is_err());
+    }
+}

@@ -1,0 +1,83 @@
+//! `latch`: runs the Latch server and drives either backend (native server or Cloudflare
+//! Worker) over HTTP, with Hydra-compatible commands.
+//!
+//! Modules:
+//! * [`args`]: the command tree and the flag groups shared by commands;
+//! * [`client_cmds`], [`token_cmds`], [`jwk_cmds`]: the HTTP commands, v1 and v2 style;
+//! * [`server_cmds`]: `serve`, `migrate`, `version`, `completion`;
+//! * [`endpoint`], [`http`]: where requests go and how they are sent;
+//! * [`output`]: pure renderers from server JSON to the printed text;
+//! * [`error`]: the error type; `main` prints it and exits with status 1.
+//!
+//! Only this crate prints. Usage errors exit with status 1 too (like Hydra's CLI), help and
+//! `--version` with 0.
+
+use std::io::Write as _;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+mod args;
+mod client_cmds;
+mod endpoint;
+mod error;
+mod http;
+mod jwk_cmds;
+mod output;
+mod server_cmds;
+mod token_cmds;
+
+/// The server entry points (`serve`, `migrate sql`).
+use latch_native as native;
+
+use args::{Cli, Command, CreateCmd, DeleteCmd, GetCmd, IntrospectCmd, ListCmd, PerformCmd, RevokeCmd, UpdateCmd};
+use endpoint::Env;
+use error::Result;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // Help and version go to stdout with status 0; real errors to stderr with 1.
+            let _ = e.print();
+            return if e.use_stderr() { ExitCode::FAILURE } else { ExitCode::SUCCESS };
+        }
+    };
+    match run(cli.command, &endpoint::process_env).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            let _ = writeln!(std::io::stderr(), "Error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs one command with the given environment.
+async fn run(command: Command, env: Env<'_>) -> Result<()> {
+    match command {
+        Command::Serve(args) => server_cmds::serve(args).await,
+        Command::Migrate(cmd) => server_cmds::migrate(cmd, env).await,
+        Command::Version => output::emit(&server_cmds::version_text()),
+        Command::Completion(args) => output::emit(&server_cmds::completion_text(args.shell)?),
+
+        Command::Clients(cmd) => client_cmds::run_v1(cmd, env).await,
+        Command::Token(cmd) => token_cmds::run_v1(cmd, env).await,
+        Command::Keys(cmd) => jwk_cmds::run_v1(cmd, env).await,
+
+        Command::Create(CreateCmd::Client(args)) => client_cmds::create(*args, env).await,
+        Command::Create(CreateCmd::Jwk(args)) => jwk_cmds::create(args, env).await,
+        Command::Get(GetCmd::Client(args)) => client_cmds::get(args, env).await,
+        Command::Get(GetCmd::Jwk(args)) => jwk_cmds::get(args, env).await,
+        Command::List(ListCmd::Clients(args)) => client_cmds::list(args, env).await,
+        Command::Update(UpdateCmd::Client(args)) => client_cmds::update(*args, env).await,
+        Command::Delete(DeleteCmd::Client(args)) => client_cmds::delete(args, env).await,
+        Command::Delete(DeleteCmd::Jwk(args)) => jwk_cmds::delete(args, env).await,
+        Command::Delete(DeleteCmd::AccessTokens(args)) => token_cmds::delete_access_tokens(args, env).await,
+        Command::Perform(PerformCmd::ClientCredentials(args)) => {
+            token_cmds::perform_client_credentials(args, env).await
+        }
+        Command::Introspect(IntrospectCmd::Token(args)) => token_cmds::introspect_token(args, env).await,
+        Command::Revoke(RevokeCmd::Token(args)) => token_cmds::revoke_token(args, env).await,
+    }
+}

@@ -1,0 +1,631 @@
+//! Everything the commands print, as pure functions from server JSON to text.
+//!
+//! * v1 commands print fixed lines (`OAuth 2.0 Client ID: ...`) or pretty JSON.
+//! * v2 commands print by `--format`: `table` (the default) lays key/value rows or a table out
+//!   the way Hydra's CLI does (Go's `text/tabwriter` with tab padding, see [`tabwrite`]),
+//!   `json` / `json-pretty` print the server's JSON, and `-q` prints the first column (the ID).
+//!
+//! JSON is re-indented from the raw text ([`format_json`]) rather than re-serialised, so
+//! fields keep the order the server sent them in.
+
+use std::io::Write as _;
+
+use chrono::DateTime;
+use serde_json::Value;
+
+use crate::error::{CliError, Result};
+
+/// Placeholder for empty cells in v2 tables.
+pub const EMPTY: &str = "<empty>";
+
+/// Output format of the v2 commands (`--format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Format {
+    /// Human-readable rows.
+    #[default]
+    #[value(alias = "default")]
+    Table,
+    /// The server's JSON on one line.
+    Json,
+    /// The server's JSON, indented.
+    JsonPretty,
+}
+
+/// How a v2 command prints: `--format` plus `-q`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Mode {
+    /// `--format`.
+    pub format: Format,
+    /// `-q`: print only the ID column; overrides the format.
+    pub quiet: bool,
+}
+
+/// Writes to stdout. A closed pipe (`latch ... | head -1`) is not an error.
+pub fn emit(text: &str) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(CliError::Io(format!("cannot write to stdout: {e}")))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Writes a warning line to stderr; failures to do so are ignored (there is nowhere left to
+/// report them).
+pub fn warn(text: &str) {
+    let _ = writeln!(std::io::stderr(), "{text}");
+}
+
+// ------------------------------------------------------------------------------------------
+// Layout
+
+/// Lays out tab-terminated cells like Go's `tabwriter.NewWriter(w, 0, 8, 1, '\t', 0)`, which
+/// Hydra's CLI uses for its tables: each column is as wide as its widest cell plus one,
+/// rounded up to a multiple of 8, and cells are padded to it with tabs. Every cell, including
+/// the last of each line, is followed by its padding; each line ends with `\n`.
+pub fn tabwrite(lines: &[Vec<String>]) -> String {
+    const TAB_WIDTH: usize = 8;
+    let width = |s: &str| s.chars().count();
+    let columns = lines.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..columns)
+        .map(|c| {
+            let w = lines.iter().filter_map(|l| l.get(c)).map(|cell| width(cell) + 1).max().unwrap_or(0);
+            w.div_ceil(TAB_WIDTH) * TAB_WIDTH
+        })
+        .collect();
+    let mut out = String::new();
+    for line in lines {
+        for (cell, &col) in line.iter().zip(&widths) {
+            out.push_str(cell);
+            let pad = col.saturating_sub(width(cell)).div_ceil(TAB_WIDTH);
+            out.extend(std::iter::repeat_n('\t', pad.max(1)));
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// One record as `KEY<tabs>value` lines (Hydra's `PrintRow` in table format).
+pub fn kv_table(header: &[&str], columns: &[String]) -> String {
+    let lines: Vec<Vec<String>> = header.iter().zip(columns).map(|(h, c)| vec![(*h).to_owned(), c.clone()]).collect();
+    tabwrite(&lines)
+}
+
+/// Several records as a header line plus one line each (Hydra's `PrintTable`).
+pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+    let mut lines = Vec::with_capacity(rows.len() + 1);
+    lines.push(header.iter().map(|h| (*h).to_owned()).collect());
+    lines.extend(rows.iter().cloned());
+    tabwrite(&lines)
+}
+
+/// Re-indents raw JSON without reordering it: compact on one line, or pretty with two
+/// spaces per level, `"key": value`, and `{}` / `[]` for empty containers. The input is
+/// validated first.
+pub fn format_json(raw: &str, pretty: bool) -> Result<String> {
+    serde_json::from_str::<serde::de::IgnoredAny>(raw)
+        .map_err(|e| CliError::BadResponse(format!("invalid JSON: {e}")))?;
+    let mut out = String::with_capacity(raw.len() * 2);
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    let newline = |out: &mut String, depth: usize| {
+        out.push('\n');
+        out.extend(std::iter::repeat_n("  ", depth));
+    };
+    let mut chars = raw.chars().peekable();
+    while let Some(c) = chars.next() {
+        if in_string {
+            out.push(c);
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match c {
+            '"' => {
+                in_string = true;
+                out.push(c);
+            }
+            '{' | '[' => {
+                out.push(c);
+                while chars.peek().is_some_and(|n| n.is_ascii_whitespace()) {
+                    chars.next();
+                }
+                let close = if c == '{' { '}' } else { ']' };
+                if chars.peek() == Some(&close) {
+                    chars.next();
+                    out.push(close);
+                } else {
+                    depth += 1;
+                    if pretty {
+                        newline(&mut out, depth);
+                    }
+                }
+            }
+            '}' | ']' => {
+                depth = depth.saturating_sub(1);
+                if pretty {
+                    newline(&mut out, depth);
+                }
+                out.push(c);
+            }
+            ',' => {
+                out.push(c);
+                if pretty {
+                    newline(&mut out, depth);
+                }
+            }
+            ':' => out.push_str(if pretty { ": " } else { ":" }),
+            c if c.is_ascii_whitespace() => {}
+            c => out.push(c),
+        }
+    }
+    Ok(out)
+}
+
+/// Formats a Unix time the way Go's `time.Time.String()` does for UTC:
+/// `2006-01-02 15:04:05 +0000 UTC`. `None` is Go's zero time.
+pub fn go_time(unix: Option<i64>) -> String {
+    const ZERO: &str = "0001-01-01 00:00:00 +0000 UTC";
+    unix.and_then(|s| DateTime::from_timestamp(s, 0))
+        .map(|t| t.format("%Y-%m-%d %H:%M:%S +0000 UTC").to_string())
+        .unwrap_or_else(|| ZERO.to_owned())
+}
+
+/// Prints one record by mode: key/value rows, raw JSON, or the first column.
+pub fn render_row(mode: Mode, raw: &str, header: &[&str], columns: &[String]) -> Result<String> {
+    if mode.quiet {
+        return Ok(format!("{}\n", columns.first().map(String::as_str).unwrap_or("")));
+    }
+    Ok(match mode.format {
+        Format::Table => kv_table(header, columns),
+        Format::Json => format_json(raw, false)? + "\n",
+        Format::JsonPretty => format_json(raw, true)? + "\n",
+    })
+}
+
+/// Prints several records by mode: a table, raw JSON, or the first column of each.
+pub fn render_rows(mode: Mode, raw: &str, header: &[&str], rows: &[Vec<String>]) -> Result<String> {
+    if mode.quiet {
+        return Ok(rows.iter().map(|r| format!("{}\n", r.first().map(String::as_str).unwrap_or(""))).collect());
+    }
+    Ok(match mode.format {
+        Format::Table => table(header, rows),
+        Format::Json => format_json(raw, false)? + "\n",
+        Format::JsonPretty => format_json(raw, true)? + "\n",
+    })
+}
+
+fn parse(raw: &str) -> Result<Value> {
+    serde_json::from_str(raw).map_err(|e| CliError::BadResponse(format!("invalid JSON: {e}")))
+}
+
+fn string_field(v: &Value, key: &str) -> String {
+    match v.get(key) {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Null) | None => String::new(),
+        Some(other) => other.to_string(),
+    }
+}
+
+fn list_field(v: &Value, key: &str) -> String {
+    match v.get(key) {
+        Some(Value::Array(items)) => {
+            items.iter().map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_owned)).collect::<Vec<_>>().join(", ")
+        }
+        _ => string_field(v, key),
+    }
+}
+
+fn or_empty(s: String) -> String {
+    if s.is_empty() {
+        EMPTY.to_owned()
+    } else {
+        s
+    }
+}
+
+// ------------------------------------------------------------------------------------------
+// OAuth 2.0 clients
+
+/// Rows of the v2 client table.
+pub const CLIENT_HEADER: [&str; 7] =
+    ["CLIENT ID", "CLIENT SECRET", "GRANT TYPES", "RESPONSE TYPES", "SCOPE", "AUDIENCE", "REDIRECT URIS"];
+
+/// The client's cells for [`CLIENT_HEADER`]: lists joined with `, `, `<empty>` when empty.
+pub fn client_columns(client: &Value) -> Vec<String> {
+    vec![
+        or_empty(string_field(client, "client_id")),
+        or_empty(string_field(client, "client_secret")),
+        or_empty(list_field(client, "grant_types")),
+        or_empty(list_field(client, "response_types")),
+        or_empty(string_field(client, "scope")),
+        or_empty(list_field(client, "audience")),
+        or_empty(list_field(client, "redirect_uris")),
+    ]
+}
+
+/// One client (v2 `create`, `get`, `update`).
+pub fn render_client(mode: Mode, raw: &str) -> Result<String> {
+    let client = parse(raw)?;
+    render_row(mode, raw, &CLIENT_HEADER, &client_columns(&client))
+}
+
+/// A JSON array of clients (v2 `list`, `get` with several IDs).
+pub fn render_clients(mode: Mode, raw: &str) -> Result<String> {
+    let clients = parse(raw)?;
+    let rows: Vec<Vec<String>> = clients
+        .as_array()
+        .ok_or_else(|| CliError::BadResponse("expected a JSON array of clients".into()))?
+        .iter()
+        .map(client_columns)
+        .collect();
+    render_rows(mode, raw, &CLIENT_HEADER, &rows)
+}
+
+/// Hydra v1 `clients create` output: the ID, then the secret or a note that there is none.
+pub fn render_client_v1(client: &Value) -> String {
+    let id = string_field(client, "client_id");
+    let secret = string_field(client, "client_secret");
+    if secret.is_empty() {
+        format!("OAuth 2.0 Client ID: {id}\nThis OAuth 2.0 Client has no secret\n")
+    } else {
+        format!("OAuth 2.0 Client ID: {id}\nOAuth 2.0 Client Secret: {secret}\n")
+    }
+}
+
+/// Hydra v1 `clients delete` output, one line per deleted client.
+pub fn render_client_deleted_v1(id: &str) -> String {
+    format!("OAuth 2.0 Client {id} deleted.\n")
+}
+
+// ------------------------------------------------------------------------------------------
+// Tokens
+
+/// Rows of the v2 token table.
+pub const TOKEN_HEADER: [&str; 4] = ["ACCESS TOKEN", "REFRESH TOKEN", "ID TOKEN", "EXPIRY"];
+
+/// The token response's cells for [`TOKEN_HEADER`]; `EXPIRY` is `now + expires_in`.
+pub fn token_columns(token: &Value, now_unix: i64) -> Vec<String> {
+    let expires_in = match token.get("expires_in") {
+        Some(Value::Number(n)) => n.as_i64(),
+        Some(Value::String(s)) => s.trim().parse().ok(),
+        _ => None,
+    }
+    .filter(|&s| s > 0);
+    vec![
+        string_field(token, "access_token"),
+        or_empty(string_field(token, "refresh_token")),
+        or_empty(string_field(token, "id_token")),
+        go_time(expires_in.map(|s| now_unix.saturating_add(s))),
+    ]
+}
+
+/// A token endpoint response (v2 `perform client-credentials`).
+pub fn render_token(mode: Mode, raw: &str, now_unix: i64) -> Result<String> {
+    let token = parse(raw)?;
+    render_row(mode, raw, &TOKEN_HEADER, &token_columns(&token, now_unix))
+}
+
+/// Hydra v1 `token client` output: the access token alone.
+pub fn render_access_token_v1(token: &Value) -> Result<String> {
+    match token.get("access_token").and_then(Value::as_str) {
+        Some(t) if !t.is_empty() => Ok(format!("{t}\n")),
+        _ => Err(CliError::BadResponse("the token endpoint answered without an access_token".into())),
+    }
+}
+
+/// Rows of the v2 introspection table.
+pub const INTROSPECTION_HEADER: [&str; 6] = ["ACTIVE", "SUBJECT", "CLIENT ID", "SCOPE", "EXPIRY", "TOKEN USE"];
+
+/// The introspection response's cells for [`INTROSPECTION_HEADER`]. Missing fields are
+/// empty and a missing `exp` is the Unix epoch, as in Hydra.
+pub fn introspection_columns(v: &Value) -> Vec<String> {
+    let active = v.get("active").and_then(Value::as_bool).unwrap_or(false);
+    let exp = v.get("exp").and_then(Value::as_i64).unwrap_or(0);
+    vec![
+        active.to_string(),
+        string_field(v, "sub"),
+        string_field(v, "client_id"),
+        string_field(v, "scope"),
+        go_time(Some(exp)),
+        string_field(v, "token_use"),
+    ]
+}
+
+/// An introspection response (v2 `introspect token`).
+pub fn render_introspection(mode: Mode, raw: &str) -> Result<String> {
+    let v = parse(raw)?;
+    render_row(mode, raw, &INTROSPECTION_HEADER, &introspection_columns(&v))
+}
+
+/// Hydra v1 `token revoke` output.
+pub fn render_revoked_v1(token: &str) -> String {
+    format!("Revoked OAuth 2.0 Access Token: {token}\n")
+}
+
+/// Hydra v1 `token delete` output.
+pub fn render_tokens_deleted_v1(client_id: &str) -> String {
+    format!("Deleted all access tokens of OAuth 2.0 Client {client_id}.\n")
+}
+
+// ------------------------------------------------------------------------------------------
+// JSON Web Keys
+
+/// Columns of the v2 JWK table.
+pub const JWK_HEADER: [&str; 4] = ["SET ID", "KEY ID", "ALGORITHM", "USE"];
+
+/// One row per key of a `{"keys": [...]}` set.
+pub fn jwk_rows(set: &str, jwks: &Value) -> Vec<Vec<String>> {
+    jwks.get("keys")
+        .and_then(Value::as_array)
+        .map(|keys| {
+            keys.iter()
+                .map(|k| vec![set.to_owned(), string_field(k, "kid"), string_field(k, "alg"), string_field(k, "use")])
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A key set (v2 `create jwk`, `get jwk`); `-q` prints the key IDs.
+pub fn render_jwks(mode: Mode, set: &str, raw: &str) -> Result<String> {
+    let jwks = parse(raw)?;
+    let rows: Vec<Vec<String>> = jwk_rows(set, &jwks)
+        .into_iter()
+        .map(|mut r| {
+            if mode.quiet {
+                r.remove(0);
+            }
+            r
+        })
+        .collect();
+    render_rows(mode, raw, &JWK_HEADER, &rows)
+}
+
+/// Hydra v1 `keys delete` output.
+pub fn render_key_deleted_v1(set: &str, kid: Option<&str>) -> String {
+    match kid {
+        Some(kid) => format!("JSON Web Key {kid} deleted from set {set}.\n"),
+        None => format!("JSON Web Key Set {set} deleted.\n"),
+    }
+}
+
+/// Pretty JSON with a final newline (v1 commands that print JSON).
+pub fn render_json_v1(raw: &str) -> Result<String> {
+    Ok(format_json(raw, true)? + "\n")
+}
+
+// ------------------------------------------------------------------------------------------
+// Bare identifiers
+
+/// IDs of what a v2 command acted on (deleted clients, revoked tokens, ...): an `ID` row or
+/// table, a JSON string or array, or the bare IDs with `-q`.
+pub fn render_ids(mode: Mode, ids: &[String]) -> String {
+    if mode.quiet {
+        return ids.iter().map(|i| format!("{i}\n")).collect();
+    }
+    let json = |pretty: bool| {
+        let v = match ids {
+            [one] => Value::String(one.clone()),
+            many => Value::from(many.to_vec()),
+        };
+        let text = if pretty { serde_json::to_string_pretty(&v) } else { serde_json::to_string(&v) };
+        // Serialising strings cannot fail; fall back to nothing rather than panic.
+        text.unwrap_or_default() + "\n"
+    };
+    match (mode.format, ids) {
+        (_, []) => String::new(),
+        (Format::Table, [one]) => kv_table(&["ID"], std::slice::from_ref(one)),
+        (Format::Table, many) => table(&["ID"], &many.iter().map(|i| vec![i.clone()]).collect::<Vec<_>>()),
+        (Format::Json, _) => json(false),
+        (Format::JsonPretty, _) => json(true),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const TABLE: Mode = Mode { format: Format::Table, quiet: false };
+    const JSON: Mode = Mode { format: Format::Json, quiet: false };
+    const PRETTY: Mode = Mode { format: Format::JsonPretty, quiet: false };
+    const QUIET: Mode = Mode { format: Format::Table, quiet: true };
+
+    #[test]
+    fn tabwrite_pads_with_tabs_to_multiples_of_eight() {
+        // Column 0: widest "RESPONSE TYPES" (14) + 1 = 15 -> 16; "ID" needs 2 tabs.
+        // Column 1: widest "abcdefgh" (8) + 1 = 9 -> 16; "x" needs 2 tabs, "abcdefgh" 1.
+        let lines =
+            vec![vec!["ID".to_owned(), "x".to_owned()], vec!["RESPONSE TYPES".to_owned(), "abcdefgh".to_owned()]];
+        assert_eq!(tabwrite(&lines), "ID\t\tx\t\t\nRESPONSE TYPES\tabcdefgh\t\n");
+    }
+
+    #[test]
+    fn tabwrite_counts_characters_not_bytes() {
+        let lines = vec![vec!["ééééééé".to_owned()], vec!["a".to_owned()]];
+        // 7 chars + 1 = 8 -> one tab stop for both.
+        assert_eq!(tabwrite(&lines), "ééééééé\t\na\t\n");
+    }
+
+    #[test]
+    fn json_compact_and_pretty_keep_order() {
+        let raw = "{ \"z\" : 1, \"a\":[ ], \"m\":{}, \"s\":\"x, {y}: \\\"q\\\"\", \"l\":[1,{\"k\":null}] }";
+        assert_eq!(format_json(raw, false).unwrap(), r#"{"z":1,"a":[],"m":{},"s":"x, {y}: \"q\"","l":[1,{"k":null}]}"#);
+        assert_eq!(
+            format_json(raw, true).unwrap(),
+            "{\n  \"z\": 1,\n  \"a\": [],\n  \"m\": {},\n  \"s\": \"x, {y}: \\\"q\\\"\",\n  \"l\": [\n    1,\n    {\n      \"k\": null\n    }\n  ]\n}"
+        );
+    }
+
+    #[test]
+    fn json_pretty_matches_serde_for_sorted_input() {
+        let v = json!({"a": [1, 2, {"b": "c\\\""}], "d": {"e": []}, "f": true});
+        let compact = serde_json::to_string(&v).unwrap();
+        assert_eq!(format_json(&compact, true).unwrap(), serde_json::to_string_pretty(&v).unwrap());
+    }
+
+    #[test]
+    fn json_rejects_invalid_input() {
+        assert!(format_json("{\"a\":", true).is_err());
+        assert!(format_json("<html>", false).is_err());
+    }
+
+    #[test]
+    fn go_time_format() {
+        assert_eq!(go_time(Some(0)), "1970-01-01 00:00:00 +0000 UTC");
+        assert_eq!(go_time(Some(1_700_000_000)), "2023-11-14 22:13:20 +0000 UTC");
+        assert_eq!(go_time(None), "0001-01-01 00:00:00 +0000 UTC");
+    }
+
+    fn client() -> String {
+        r#"{"client_id":"my-client","client_secret":"secret","grant_types":["client_credentials"],"response_types":["code"],"scope":"","audience":[],"redirect_uris":["http://a/cb","http://b/cb"],"token_endpoint_auth_method":"client_secret_basic"}"#.to_owned()
+    }
+
+    #[test]
+    fn client_v1() {
+        let c: Value = serde_json::from_str(&client()).unwrap();
+        assert_eq!(render_client_v1(&c), "OAuth 2.0 Client ID: my-client\nOAuth 2.0 Client Secret: secret\n");
+        let public = json!({"client_id": "spa", "token_endpoint_auth_method": "none"});
+        assert_eq!(render_client_v1(&public), "OAuth 2.0 Client ID: spa\nThis OAuth 2.0 Client has no secret\n");
+        let blank = json!({"client_id": "spa", "client_secret": ""});
+        assert_eq!(render_client_v1(&blank), "OAuth 2.0 Client ID: spa\nThis OAuth 2.0 Client has no secret\n");
+    }
+
+    #[test]
+    fn client_v1_deleted() {
+        assert_eq!(render_client_deleted_v1("my-client"), "OAuth 2.0 Client my-client deleted.\n");
+    }
+
+    #[test]
+    fn client_table() {
+        assert_eq!(
+            render_client(TABLE, &client()).unwrap(),
+            "CLIENT ID\tmy-client\t\t\t\n\
+             CLIENT SECRET\tsecret\t\t\t\t\n\
+             GRANT TYPES\tclient_credentials\t\t\n\
+             RESPONSE TYPES\tcode\t\t\t\t\n\
+             SCOPE\t\t<empty>\t\t\t\t\n\
+             AUDIENCE\t<empty>\t\t\t\t\n\
+             REDIRECT URIS\thttp://a/cb, http://b/cb\t\n"
+        );
+    }
+
+    #[test]
+    fn client_json_quiet() {
+        assert_eq!(render_client(JSON, &client()).unwrap(), client() + "\n");
+        assert!(render_client(PRETTY, &client())
+            .unwrap()
+            .starts_with("{\n  \"client_id\": \"my-client\",\n  \"client_secret\": \"secret\",\n"));
+        assert_eq!(render_client(QUIET, &client()).unwrap(), "my-client\n");
+    }
+
+    #[test]
+    fn clients_table() {
+        let raw =
+            format!("[{},{}]", client(), r#"{"client_id":"b","grant_types":["authorization_code","refresh_token"]}"#);
+        assert_eq!(
+            render_clients(TABLE, &raw).unwrap(),
+            "CLIENT ID\tCLIENT SECRET\tGRANT TYPES\t\t\t\tRESPONSE TYPES\tSCOPE\tAUDIENCE\tREDIRECT URIS\t\t\t\n\
+             my-client\tsecret\t\tclient_credentials\t\t\tcode\t\t<empty>\t<empty>\t\thttp://a/cb, http://b/cb\t\n\
+             b\t\t<empty>\t\tauthorization_code, refresh_token\t<empty>\t\t<empty>\t<empty>\t\t<empty>\t\t\t\t\n"
+        );
+        assert_eq!(render_clients(QUIET, &raw).unwrap(), "my-client\nb\n");
+        assert!(render_clients(TABLE, "{}").is_err());
+    }
+
+    #[test]
+    fn token_table() {
+        let raw = r#"{"access_token":"ory_at_abc","expires_in":3599,"scope":"","token_type":"bearer"}"#;
+        assert_eq!(
+            render_token(TABLE, raw, 1_700_000_000).unwrap(),
+            "ACCESS TOKEN\tory_at_abc\t\t\t\n\
+             REFRESH TOKEN\t<empty>\t\t\t\t\n\
+             ID TOKEN\t<empty>\t\t\t\t\n\
+             EXPIRY\t\t2023-11-14 23:13:19 +0000 UTC\t\n"
+        );
+        assert_eq!(render_token(JSON, raw, 0).unwrap(), format!("{raw}\n"));
+        assert_eq!(render_token(QUIET, raw, 0).unwrap(), "ory_at_abc\n");
+    }
+
+    #[test]
+    fn token_columns_without_expiry() {
+        let t = json!({"access_token": "a", "refresh_token": "r", "id_token": "i"});
+        assert_eq!(token_columns(&t, 5), vec!["a", "r", "i", "0001-01-01 00:00:00 +0000 UTC"]);
+    }
+
+    #[test]
+    fn access_token_v1() {
+        assert_eq!(
+            render_access_token_v1(&json!({"access_token": "ory_at_x", "expires_in": 1})).unwrap(),
+            "ory_at_x\n"
+        );
+        assert!(render_access_token_v1(&json!({"error": "x"})).is_err());
+    }
+
+    #[test]
+    fn introspection_table() {
+        let raw = r#"{"active":true,"client_id":"my-client","exp":1700000000,"iat":1699996400,"iss":"http://127.0.0.1:4444","sub":"my-client","token_type":"Bearer","token_use":"access_token"}"#;
+        assert_eq!(
+            render_introspection(TABLE, raw).unwrap(),
+            "ACTIVE\t\ttrue\t\t\t\t\n\
+             SUBJECT\t\tmy-client\t\t\t\n\
+             CLIENT ID\tmy-client\t\t\t\n\
+             SCOPE\t\t\t\t\t\t\n\
+             EXPIRY\t\t2023-11-14 22:13:20 +0000 UTC\t\n\
+             TOKEN USE\taccess_token\t\t\t\n"
+        );
+        assert_eq!(
+            render_introspection(PRETTY, raw).unwrap(),
+            "{\n  \"active\": true,\n  \"client_id\": \"my-client\",\n  \"exp\": 1700000000,\n  \"iat\": 1699996400,\n  \"iss\": \"http://127.0.0.1:4444\",\n  \"sub\": \"my-client\",\n  \"token_type\": \"Bearer\",\n  \"token_use\": \"access_token\"\n}\n"
+        );
+    }
+
+    #[test]
+    fn inactive_introspection() {
+        assert_eq!(
+            introspection_columns(&json!({"active": false})),
+            vec!["false", "", "", "", "1970-01-01 00:00:00 +0000 UTC", ""]
+        );
+    }
+
+    #[test]
+    fn v1_lines() {
+        assert_eq!(render_revoked_v1("ory_at_x"), "Revoked OAuth 2.0 Access Token: ory_at_x\n");
+        assert_eq!(render_tokens_deleted_v1("c"), "Deleted all access tokens of OAuth 2.0 Client c.\n");
+        assert_eq!(render_key_deleted_v1("s", None), "JSON Web Key Set s deleted.\n");
+        assert_eq!(render_key_deleted_v1("s", Some("k")), "JSON Web Key k deleted from set s.\n");
+        assert_eq!(render_json_v1(r#"{"b":1,"a":[]}"#).unwrap(), "{\n  \"b\": 1,\n  \"a\": []\n}\n");
+    }
+
+    #[test]
+    fn jwks_table() {
+        let raw = r#"{"keys":[{"kty":"RSA","kid":"k1","alg":"RS256","use":"sig","n":"x","e":"AQAB"},{"kty":"OKP","kid":"k2","alg":"EdDSA","use":"sig"}]}"#;
+        assert_eq!(
+            render_jwks(TABLE, "hydra.openid.id-token", raw).unwrap(),
+            "SET ID\t\t\tKEY ID\tALGORITHM\tUSE\t\n\
+             hydra.openid.id-token\tk1\tRS256\t\tsig\t\n\
+             hydra.openid.id-token\tk2\tEdDSA\t\tsig\t\n"
+        );
+        assert_eq!(render_jwks(QUIET, "s", raw).unwrap(), "k1\nk2\n");
+        assert_eq!(render_jwks(JSON, "s", raw).unwrap(), format!("{raw}\n"));
+    }
+
+    #[test]
+    fn ids() {
+        let one = vec!["my-client".to_owned()];
+        let two = vec!["a".to_owned(), "b".to_owned()];
+        assert_eq!(render_ids(TABLE, &one), "ID\tmy-client\t\n");
+        assert_eq!(render_ids(TABLE, &two), "ID\t\na\t\nb\t\n");
+        assert_eq!(render_ids(JSON, &one), "\"my-client\"\n");
+        assert_eq!(render_ids(JSON, &two), "[\"a\",\"b\"]\n");
+        assert_eq!(render_ids(PRETTY, &two), "[\n  \"a\",\n  \"b\"\n]\n");
+        assert_eq!(render_ids(QUIET, &two), "a\nb\n");
+        assert_eq!(render_ids(TABLE, &[]), "");
+    }
+}

@@ -1,0 +1,276 @@
+//! Commands that run locally instead of calling a server: `serve`, `migrate sql`, `version`
+//! and `completion`.
+//!
+//! `serve` and `migrate` call into the server crate through the `crate::native` module (see
+//! `main.rs`); everything they print is printed here.
+
+use std::io::{BufRead as _, IsTerminal as _, Write as _};
+use std::path::PathBuf;
+
+use clap::{Args, CommandFactory, Subcommand};
+use clap_complete::Shell;
+
+use crate::args::Cli;
+use crate::endpoint::Env;
+use crate::error::{error_chain, CliError, Result};
+use crate::native::{self, ServeMode, ServeOptions};
+use crate::output::emit;
+
+/// Flags of `latch serve`; they may come before or after `all|public|admin`.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Which listeners to run.
+    #[command(subcommand)]
+    pub mode: ServeModeCmd,
+
+    /// Development mode: plain-HTTP issuer, http redirect URIs, non-Secure cookies. Never use
+    /// it in production.
+    #[arg(long, global = true, alias = "dangerous-force-http")]
+    pub dev: bool,
+
+    /// Database DSN (for example sqlite:///var/lib/latch/db.sqlite?mode=rwc, postgres://...,
+    /// mysql://..., memory); overrides the config file.
+    #[arg(long, global = true, env = "DSN", hide_env_values = true)]
+    pub dsn: Option<String>,
+
+    /// Configuration file (YAML or JSON).
+    #[arg(short = 'c', long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Accepted for compatibility with Hydra; Latch sends no telemetry.
+    #[arg(long, global = true)]
+    pub sqa_opt_out: bool,
+}
+
+/// `latch serve all|public|admin`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Subcommand)]
+pub enum ServeModeCmd {
+    /// Run the public and the admin API.
+    All,
+    /// Run only the public API.
+    Public,
+    /// Run only the admin API.
+    Admin,
+}
+
+/// `latch migrate ...`
+#[derive(Debug, Clone, Subcommand)]
+pub enum MigrateCmd {
+    /// Apply the SQL migrations: `latch migrate sql [up] <DSN>` or `latch migrate sql [up] -e`.
+    #[command(override_usage = "latch migrate sql [up] [DSN] [OPTIONS]")]
+    Sql(MigrateSqlArgs),
+}
+
+/// Arguments of `latch migrate sql`.
+#[derive(Debug, Clone, Args)]
+pub struct MigrateSqlArgs {
+    /// Optional direction `up` (the only one supported), then the DSN unless -e is given.
+    #[arg(value_name = "ARGS", num_args = 0..=2)]
+    pub args: Vec<String>,
+
+    /// Read the DSN from the environment variable DSN.
+    #[arg(short = 'e', long)]
+    pub read_from_env: bool,
+
+    /// Apply without asking for confirmation.
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+
+    /// Configuration file (accepted for compatibility; the DSN must come from the arguments or
+    /// the environment).
+    #[arg(short = 'c', long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+/// Arguments of `latch completion`.
+#[derive(Debug, Clone, Args)]
+pub struct CompletionArgs {
+    /// The shell to print completions for.
+    #[arg(value_enum)]
+    pub shell: Shell,
+}
+
+impl From<ServeModeCmd> for ServeMode {
+    fn from(m: ServeModeCmd) -> Self {
+        match m {
+            ServeModeCmd::All => ServeMode::All,
+            ServeModeCmd::Public => ServeMode::Public,
+            ServeModeCmd::Admin => ServeMode::Admin,
+        }
+    }
+}
+
+/// The options `latch serve` passes to the server.
+pub fn serve_options(args: &ServeArgs) -> ServeOptions {
+    ServeOptions {
+        mode: args.mode.into(),
+        dev: args.dev,
+        dsn: args.dsn.clone().filter(|d| !d.is_empty()),
+        config: args.config.clone(),
+    }
+}
+
+/// `latch serve ...`
+pub async fn serve(args: ServeArgs) -> Result<()> {
+    native::serve(serve_options(&args)).await.map_err(|e| CliError::Native(error_chain(&e)))
+}
+
+/// Works out the DSN of `latch migrate sql` from `[up] [DSN]` and `-e`.
+pub fn migrate_dsn(args: &MigrateSqlArgs, env: Env<'_>) -> Result<String> {
+    let rest = match args.args.first().map(String::as_str) {
+        Some("up") => &args.args[1..],
+        Some(dir @ ("down" | "status")) => {
+            return Err(CliError::Usage(format!("`latch migrate sql {dir}` is not supported; only `up` is")))
+        }
+        _ => &args.args[..],
+    };
+    match (rest, args.read_from_env) {
+        ([], true) => {
+            env("DSN").ok_or_else(|| CliError::Usage("-e was given but the environment variable DSN is not set".into()))
+        }
+        ([dsn], false) if !dsn.is_empty() => Ok(dsn.clone()),
+        ([_], true) => Err(CliError::Usage("give the DSN either as an argument or with -e, not both".into())),
+        ([_, _, ..], _) => Err(CliError::Usage("too many arguments: expected `latch migrate sql [up] [DSN]`".into())),
+        _ => Err(CliError::Usage(
+            "no DSN given: pass it as an argument (latch migrate sql up <DSN>) \
+             or set the environment variable DSN and pass -e"
+                .into(),
+        )),
+    }
+}
+
+/// Asks on the terminal whether to go on; without a terminal, asks for `--yes` instead.
+fn confirm(question: &str) -> Result<bool> {
+    if !std::io::stdin().is_terminal() {
+        return Err(CliError::Usage("refusing to apply migrations without confirmation: pass --yes".into()));
+    }
+    let mut err = std::io::stderr();
+    let _ = write!(err, "{question} [y/n]: ");
+    let _ = err.flush();
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer).map_err(|e| CliError::Io(format!("cannot read the answer: {e}")))?;
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "Yes" | "YES"))
+}
+
+/// `latch migrate sql ...`
+pub async fn migrate(cmd: MigrateCmd, env: Env<'_>) -> Result<()> {
+    let MigrateCmd::Sql(args) = cmd;
+    let dsn = migrate_dsn(&args, env)?;
+    if !args.yes && !confirm("Do you want to apply all pending SQL migrations?")? {
+        emit("Migration aborted.\n")?;
+        return Ok(());
+    }
+    native::migrate_sql(&dsn).await.map_err(|e| CliError::Native(format!("migration failed: {}", error_chain(&e))))?;
+    emit("Successfully applied migrations!\n")
+}
+
+/// `latch version`.
+pub fn version_text() -> String {
+    format!("Version: {}\n", env!("CARGO_PKG_VERSION"))
+}
+
+/// `latch completion <shell>`: the script as text (written to a buffer first, because the
+/// generator panics on write errors such as a closed pipe).
+pub fn completion_text(shell: Shell) -> Result<String> {
+    let mut buf = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "latch", &mut buf);
+    String::from_utf8(buf).map_err(|e| CliError::Io(format!("completion script: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::args::Command;
+    use clap::Parser;
+
+    fn parse(args: &[&str]) -> Command {
+        match Cli::try_parse_from(args) {
+            Ok(cli) => cli.command,
+            Err(e) => panic!("{args:?} did not parse: {e}"),
+        }
+    }
+
+    fn no_env(_: &str) -> Option<String> {
+        None
+    }
+
+    fn dsn_env(name: &str) -> Option<String> {
+        (name == "DSN").then(|| "postgres://env".to_owned())
+    }
+
+    fn migrate_args(args: &[&str]) -> MigrateSqlArgs {
+        let mut full = vec!["latch", "migrate", "sql"];
+        full.extend_from_slice(args);
+        match parse(&full) {
+            Command::Migrate(MigrateCmd::Sql(a)) => a,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn serve_modes_and_flags() {
+        for (word, mode) in [("all", ServeMode::All), ("public", ServeMode::Public), ("admin", ServeMode::Admin)] {
+            let Command::Serve(a) = parse(&["latch", "serve", word, "--dev", "--sqa-opt-out"]) else {
+                panic!("wrong command")
+            };
+            let opts = serve_options(&a);
+            assert_eq!(opts.mode, mode);
+            assert!(opts.dev);
+        }
+        let Command::Serve(a) = parse(&["latch", "serve", "-c", "latch.yml", "all", "--dsn", "sqlite://x.db"]) else {
+            panic!("wrong command")
+        };
+        let opts = serve_options(&a);
+        assert_eq!(opts.dsn.as_deref(), Some("sqlite://x.db"));
+        assert_eq!(opts.config, Some(PathBuf::from("latch.yml")));
+        assert!(!opts.dev);
+        let Command::Serve(a) = parse(&["latch", "serve", "all", "--dangerous-force-http"]) else {
+            panic!("wrong command")
+        };
+        assert!(a.dev);
+        assert!(Cli::try_parse_from(["latch", "serve"]).is_err());
+        assert!(Cli::try_parse_from(["latch", "serve", "both"]).is_err());
+    }
+
+    #[test]
+    fn migrate_dsn_sources() {
+        assert_eq!(migrate_dsn(&migrate_args(&["up", "sqlite://a"]), &no_env).unwrap(), "sqlite://a");
+        assert_eq!(migrate_dsn(&migrate_args(&["sqlite://a", "--yes"]), &no_env).unwrap(), "sqlite://a");
+        assert_eq!(migrate_dsn(&migrate_args(&["up", "-e", "-y"]), &dsn_env).unwrap(), "postgres://env");
+        assert_eq!(migrate_dsn(&migrate_args(&["-e", "--yes"]), &dsn_env).unwrap(), "postgres://env");
+        let a = migrate_args(&["-e", "-y", "up", "-c", "latch.yml"]);
+        assert!(a.yes);
+        assert_eq!(a.config, Some(PathBuf::from("latch.yml")));
+    }
+
+    #[test]
+    fn migrate_dsn_errors() {
+        for (args, env) in [
+            (&["up"][..], &no_env as Env<'_>),
+            (&[][..], &no_env),
+            (&["-e"][..], &no_env),
+            (&["up", "sqlite://a", "-e"][..], &dsn_env),
+            (&["down", "sqlite://a"][..], &no_env),
+            (&["status"][..], &no_env),
+            (&["a", "b"][..], &no_env),
+        ] {
+            let result = migrate_dsn(&migrate_args(args), env);
+            assert!(matches!(result, Err(CliError::Usage(_))), "{args:?}: {result:?}");
+        }
+        assert!(Cli::try_parse_from(["latch", "migrate", "sql", "up", "a", "b"]).is_err());
+    }
+
+    #[test]
+    fn version_line() {
+        assert_eq!(version_text(), format!("Version: {}\n", env!("CARGO_PKG_VERSION")));
+    }
+
+    #[test]
+    fn completions_mention_commands() {
+        for shell in [Shell::Bash, Shell::Zsh, Shell::Fish] {
+            let text = completion_text(shell).unwrap();
+            assert!(text.contains("latch"), "{shell}");
+            assert!(text.contains("client-credentials"), "{shell}");
+        }
+    }
+}

@@ -1,0 +1,301 @@
+//! The first half of Hydra's 5-minute tutorial, typed as a new user would: the real
+//! `latch` binary serves (`serve all --dev`) and the same binary, as a client, creates a
+//! client, gets a token and introspects it, in Hydra v1's words and v2's. Run on SQLite,
+//! PostgreSQL and MySQL.
+
+use latch_tests::db::TestDb;
+use serde_json::Value;
+use std::net::TcpListener;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const LATCH: &str = env!("CARGO_BIN_EXE_latch");
+
+struct Server {
+    child: Child,
+    public: String,
+    admin: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
+}
+
+async fn start(dsn: &str, dev: bool, extra_env: &[(&str, &str)]) -> Server {
+    let (p, a) = (free_port(), free_port());
+    let mut cmd = Command::new(LATCH);
+    cmd.args(["serve", "all", "--dsn", dsn]);
+    if dev {
+        cmd.arg("--dev");
+    }
+    cmd.env("SERVE_PUBLIC_PORT", p.to_string())
+        .env("SERVE_ADMIN_PORT", a.to_string())
+        .env("LOG_LEVEL", "warn")
+        .env("OAUTH2_HASHERS_PBKDF2_ITERATIONS", "1000")
+        .stdout(Stdio::null());
+    for (k, v) in extra_env {
+        cmd.env(k, v);
+    }
+    let server = Server {
+        child: cmd.spawn().expect("latch starts"),
+        public: format!("http://127.0.0.1:{p}/"),
+        admin: format!("http://127.0.0.1:{a}/"),
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Ok(r) = reqwest::get(format!("{}health/ready", server.admin)).await {
+            if r.status() == 200 {
+                break;
+            }
+        }
+        assert!(Instant::now() < deadline, "latch did not become ready");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    server
+}
+
+fn latch(args: &[&str]) -> Output {
+    Command::new(LATCH)
+        .args(args)
+        .env_remove("LATCH_ADMIN_URL")
+        .env_remove("LATCH_URL")
+        .env_remove("ORY_SDK_URL")
+        .output()
+        .expect("latch runs")
+}
+
+fn stdout_ok(args: &[&str]) -> String {
+    let o = latch(args);
+    assert!(o.status.success(), "latch {args:?} failed: {}", String::from_utf8_lossy(&o.stderr));
+    String::from_utf8(o.stdout).expect("utf-8 output")
+}
+
+async fn tutorial(dsn: &str) {
+    let s = start(dsn, true, &[]).await;
+    let (public, admin) = (s.public.as_str(), s.admin.as_str());
+
+    // Step 2: Hydra v1's exact command and output.
+    let out = stdout_ok(&[
+        "clients",
+        "create",
+        "--endpoint",
+        admin,
+        "--id",
+        "my-client",
+        "--secret",
+        "secret",
+        "-g",
+        "client_credentials",
+    ]);
+    assert_eq!(out, "OAuth 2.0 Client ID: my-client\nOAuth 2.0 Client Secret: secret\n");
+
+    // Step 3: the access token and nothing else.
+    let out =
+        stdout_ok(&["token", "client", "--endpoint", public, "--client-id", "my-client", "--client-secret", "secret"]);
+    let token = out.trim_end_matches('\n');
+    assert_eq!(out.lines().count(), 1, "{out:?}");
+    assert!(token.starts_with("latch_at_"), "{out:?}");
+
+    // Step 4: the tutorial's exact introspection command, with and without client flags.
+    for args in [
+        vec![
+            "token",
+            "introspect",
+            "--endpoint",
+            admin,
+            "--client-id",
+            "my-client",
+            "--client-secret",
+            "secret",
+            token,
+        ],
+        vec!["token", "introspect", "--endpoint", admin, token],
+    ] {
+        let v: Value = serde_json::from_str(&stdout_ok(&args)).expect("JSON");
+        assert_eq!(v["active"], true);
+        assert_eq!(v["client_id"], "my-client");
+        assert_eq!(v["sub"], "my-client");
+        assert_eq!(v["token_type"], "Bearer");
+        assert_eq!(v["token_use"], "access_token");
+        assert_eq!(v["iss"], public.trim_end_matches('/'));
+        for k in ["exp", "iat", "scope"] {
+            assert!(v.get(k).is_some(), "introspection lacks {k}: {v}");
+        }
+    }
+
+    // Hydra v2's verb-noun forms, endpoint from the environment.
+    let o = Command::new(LATCH)
+        .args([
+            "create",
+            "client",
+            "--format",
+            "json",
+            "--grant-type",
+            "client_credentials",
+            "--scope",
+            "read,write",
+            "--id",
+            "v2-client",
+            "--secret",
+            "v2-secret",
+        ])
+        .env("ORY_SDK_URL", admin)
+        .output()
+        .expect("runs");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let created: Value = serde_json::from_slice(&o.stdout).expect("JSON");
+    assert_eq!(created["client_id"], "v2-client");
+    assert_eq!(created["scope"], "read write");
+
+    let out = stdout_ok(&[
+        "perform",
+        "client-credentials",
+        "--endpoint",
+        public,
+        "--client-id",
+        "v2-client",
+        "--client-secret",
+        "v2-secret",
+        "--scope",
+        "read",
+        "--format",
+        "json",
+    ]);
+    let tok: Value = serde_json::from_str(&out).expect("JSON");
+    let t2 = tok["access_token"].as_str().expect("token").to_string();
+    assert_eq!(tok["scope"], "read");
+
+    let out = stdout_ok(&["introspect", "token", "--endpoint", admin, "--format", "json", &t2]);
+    assert_eq!(serde_json::from_str::<Value>(&out).expect("JSON")["scope"], "read");
+    let table = stdout_ok(&["introspect", "token", "--endpoint", admin, &t2]);
+    assert!(table.contains("ACTIVE") && table.contains("true") && table.contains("v2-client"), "{table}");
+
+    let out = stdout_ok(&["get", "client", "v2-client", "--endpoint", admin, "--format", "json"]);
+    assert!(serde_json::from_str::<Value>(&out).expect("JSON").get("client_secret").is_none());
+    let out = stdout_ok(&["list", "clients", "--endpoint", admin, "--format", "json"]);
+    assert_eq!(serde_json::from_str::<Value>(&out).expect("JSON").as_array().map(Vec::len), Some(2));
+    stdout_ok(&[
+        "update",
+        "client",
+        "v2-client",
+        "--endpoint",
+        admin,
+        "--name",
+        "Renamed",
+        "--grant-type",
+        "client_credentials",
+    ]);
+    let out = stdout_ok(&["get", "client", "v2-client", "--endpoint", admin, "--format", "json"]);
+    assert_eq!(serde_json::from_str::<Value>(&out).expect("JSON")["client_name"], "Renamed");
+
+    // Revoke, then the token is inactive.
+    stdout_ok(&[
+        "revoke",
+        "token",
+        "--endpoint",
+        public,
+        "--client-id",
+        "v2-client",
+        "--client-secret",
+        "v2-secret",
+        &t2,
+    ]);
+    let out = stdout_ok(&["introspect", "token", "--endpoint", admin, "--format", "json", &t2]);
+    assert_eq!(serde_json::from_str::<Value>(&out).expect("JSON"), serde_json::json!({"active": false}));
+
+    // A wrong secret: a clear error on stderr, exit code 1, nothing on stdout.
+    let o = latch(&["token", "client", "--endpoint", public, "--client-id", "my-client", "--client-secret", "wrong"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(o.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("invalid_client"));
+
+    // Delete: the client is gone.
+    stdout_ok(&["delete", "client", "v2-client", "--endpoint", admin]);
+    let o = latch(&["get", "client", "v2-client", "--endpoint", admin]);
+    assert_eq!(o.status.code(), Some(1));
+}
+
+#[tokio::test]
+async fn tutorial_on_sqlite() {
+    let db = TestDb::sqlite().await;
+    tutorial(db.dsn()).await;
+    db.drop_db().await;
+}
+
+#[tokio::test]
+async fn tutorial_on_postgres() {
+    let db = TestDb::postgres().await;
+    tutorial(db.dsn()).await;
+    db.drop_db().await;
+}
+
+#[tokio::test]
+async fn tutorial_on_mysql() {
+    let db = TestDb::mysql().await;
+    tutorial(db.dsn()).await;
+    db.drop_db().await;
+}
+
+#[tokio::test]
+async fn serve_refuses_an_insecure_setup_without_dev() {
+    let o = Command::new(LATCH)
+        .args(["serve", "all", "--dsn", "memory"])
+        .env_remove("URLS_SELF_ISSUER")
+        .env_remove("SECRETS_SYSTEM")
+        .output()
+        .expect("runs");
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("URLS_SELF_ISSUER"), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = Command::new(LATCH)
+        .args(["serve", "all", "--dsn", "memory"])
+        .env("URLS_SELF_ISSUER", "https://auth.example")
+        .env_remove("SECRETS_SYSTEM")
+        .output()
+        .expect("runs");
+    assert!(String::from_utf8_lossy(&o.stderr).contains("SECRETS_SYSTEM"));
+}
+
+#[tokio::test]
+async fn migrate_then_serve_without_dev() {
+    let db = TestDb::postgres().await;
+    // Without migrations, a non-dev server refuses to start and says what to do.
+    let o = Command::new(LATCH)
+        .args(["serve", "all", "--dsn", db.dsn()])
+        .env("URLS_SELF_ISSUER", "http://127.0.0.1:4444")
+        .env("SECRETS_SYSTEM", "a-long-enough-system-secret")
+        .env("SERVE_PUBLIC_PORT", free_port().to_string())
+        .env("SERVE_ADMIN_PORT", free_port().to_string())
+        .output()
+        .expect("runs");
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("migrate sql"), "{}", String::from_utf8_lossy(&o.stderr));
+    // Without a terminal, Hydra's confirmation needs --yes.
+    let out = latch(&["migrate", "sql", db.dsn()]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--yes"));
+    let out = latch(&["migrate", "sql", db.dsn(), "--yes"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // Migrated: the same non-dev server starts and answers.
+    let s = start(
+        db.dsn(),
+        false,
+        &[("URLS_SELF_ISSUER", "http://127.0.0.1:4444"), ("SECRETS_SYSTEM", "a-long-enough-system-secret")],
+    )
+    .await;
+    let d: Value = reqwest::get(format!("{}.well-known/openid-configuration", s.public))
+        .await
+        .expect("get")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(d["issuer"], "http://127.0.0.1:4444");
+    drop(s);
+    db.drop_db().await;
+}

@@ -1,0 +1,202 @@
+//! `/admin/clients`: create, read, list (keyset pagination with a `Link` header, as
+//! Hydra v2), replace (PUT), JSON-Patch (PATCH, RFC 6902) and delete OAuth 2.0 clients.
+
+use crate::client::Client;
+use crate::error::{Error, ErrorCode};
+use crate::http::{Request, Response};
+use crate::platform::Platform;
+use crate::secret::hash_secret;
+use crate::service::Latch;
+use crate::store::{ClientQuery, Store};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use base64::Engine as _;
+
+/// Default and largest page size (Hydra's).
+pub const DEFAULT_PAGE_SIZE: u32 = 250;
+/// See [`DEFAULT_PAGE_SIZE`].
+pub const MAX_PAGE_SIZE: u32 = 500;
+/// Length of generated secrets (Hydra's).
+pub const GENERATED_SECRET_LEN: usize = 26;
+
+/// The body as a client. Only a JSON object is accepted: serde would otherwise read an
+/// array positionally into the struct's fields.
+fn parse_client(req: &Request) -> Result<Client, Error> {
+    let invalid = "The request was invalid or contained invalid client metadata.";
+    let v: serde_json::Value = req.json_body().map_err(|e| e.with_description(invalid))?;
+    if !v.is_object() {
+        return Err(Error::invalid_request("The body must be a JSON object.").with_description(invalid));
+    }
+    serde_json::from_value(v).map_err(|e| {
+        Error::invalid_request(format!("The request body is not a valid client: {e}.")).with_description(invalid)
+    })
+}
+
+fn json_of(c: &Client) -> serde_json::Value {
+    serde_json::to_value(c).unwrap_or_default()
+}
+
+/// A random secret of [`GENERATED_SECRET_LEN`] characters from RFC 3986's unreserved set.
+fn generate_secret<P: Platform>(p: &P) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~";
+    let mut out = String::with_capacity(GENERATED_SECRET_LEN);
+    while out.len() < GENERATED_SECRET_LEN {
+        let mut b = [0u8; 1];
+        p.fill_random(&mut b);
+        // Rejection sampling keeps the distribution uniform (256 = 3 * 66 + 58).
+        if (b[0] as usize) < ALPHABET.len() * 3 {
+            out.push(ALPHABET[b[0] as usize % ALPHABET.len()] as char);
+        }
+    }
+    out
+}
+
+/// Validates, hashes any new secret, and stamps times. `previous` is the stored client
+/// on update (its secret hash is kept when no new secret is given).
+async fn prepare<S: Store, P: Platform>(
+    latch: &Latch<S, P>,
+    mut c: Client,
+    previous: Option<&Client>,
+) -> Result<Client, Error> {
+    c.validate(latch.config.dev)?;
+    let now = latch.platform.now();
+    c.created_at = previous.map(|p| p.created_at).unwrap_or(now);
+    c.updated_at = now;
+    c.registration_access_token = None;
+    c.registration_client_uri = None;
+    c.client_secret_expires_at = 0;
+    if c.is_public() {
+        c.secret_hash = None;
+    } else if let Some(secret) = &c.client_secret {
+        c.secret_hash = Some(hash_secret(&latch.platform, secret, latch.config.pbkdf2_iterations).await);
+    } else if let Some(hash) = previous.and_then(|p| p.secret_hash.clone()) {
+        c.secret_hash = Some(hash);
+    } else {
+        let secret = generate_secret(&latch.platform);
+        c.secret_hash = Some(hash_secret(&latch.platform, &secret, latch.config.pbkdf2_iterations).await);
+        c.client_secret = Some(secret);
+    }
+    Ok(c)
+}
+
+/// `POST /admin/clients`: 201 with the client and, once, its secret.
+pub async fn create<S: Store, P: Platform>(latch: &Latch<S, P>, req: &Request) -> Result<Response, Error> {
+    let mut c = parse_client(req)?;
+    if c.client_id.is_empty() {
+        c.client_id = latch.new_uuid();
+    }
+    let c = prepare(latch, c, None).await?;
+    latch.store.create_client(&c).await.map_err(|e| match Error::from(e) {
+        e if e.code == ErrorCode::Conflict => {
+            e.with_hint(format!("An OAuth 2.0 Client with id '{}' already exists.", c.client_id))
+        }
+        e => e,
+    })?;
+    Ok(Response::json(201, &json_of(&c)))
+}
+
+async fn load<S: Store, P: Platform>(latch: &Latch<S, P>, id: &str) -> Result<Client, Error> {
+    latch
+        .store
+        .get_client(id)
+        .await?
+        .ok_or_else(|| Error::not_found(format!("The OAuth 2.0 Client '{id}' does not exist.")))
+}
+
+/// `GET /admin/clients/{id}`: the client without its secret.
+pub async fn get<S: Store, P: Platform>(latch: &Latch<S, P>, id: &str) -> Result<Response, Error> {
+    Ok(Response::json(200, &json_of(&load(latch, id).await?.public_view())))
+}
+
+/// `GET /admin/clients?page_size=&page_token=&client_name=&owner=`.
+pub async fn list<S: Store, P: Platform>(latch: &Latch<S, P>, req: &Request) -> Result<Response, Error> {
+    let q = req.query_params()?;
+    let page_size = match q.get("page_size") {
+        None => DEFAULT_PAGE_SIZE,
+        Some(s) => s.parse::<u32>().ok().filter(|n| (1..=MAX_PAGE_SIZE).contains(n)).ok_or_else(|| {
+            Error::invalid_request(format!("'page_size' must be an integer from 1 to {MAX_PAGE_SIZE}."))
+        })?,
+    };
+    let after_id = match q.get("page_token") {
+        None => None,
+        Some(t) => Some(
+            B64.decode(t)
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
+                .ok_or_else(|| Error::invalid_request("'page_token' is not a token this server issued."))?,
+        ),
+    };
+    let query = ClientQuery {
+        after_id,
+        limit: page_size + 1,
+        client_name: q.get("client_name").map(str::to_string),
+        owner: q.get("owner").map(str::to_string),
+    };
+    let mut clients = latch.store.list_clients(&query).await?;
+    let has_more = clients.len() > page_size as usize;
+    clients.truncate(page_size as usize);
+    let body: Vec<_> = clients.iter().map(|c| json_of(&c.public_view())).collect();
+    let mut links = vec![format!("</admin/clients?page_size={page_size}>; rel=\"first\"")];
+    if has_more {
+        if let Some(last) = clients.last() {
+            links.push(format!(
+                "</admin/clients?page_size={page_size}&page_token={}>; rel=\"next\"",
+                B64.encode(last.client_id.as_bytes())
+            ));
+        }
+    }
+    Ok(Response::json(200, &serde_json::Value::Array(body)).with_header("link", links.join(",")))
+}
+
+/// `PUT /admin/clients/{id}`: replaces the client; keeps the secret unless one is given.
+pub async fn replace<S: Store, P: Platform>(latch: &Latch<S, P>, id: &str, req: &Request) -> Result<Response, Error> {
+    let mut c = parse_client(req)?;
+    if c.client_id.is_empty() {
+        c.client_id = id.to_string();
+    }
+    if c.client_id != id {
+        return Err(Error::invalid_request("The 'client_id' in the body does not match the one in the path."));
+    }
+    let previous = load(latch, id).await?;
+    let c = prepare(latch, c, Some(&previous)).await?;
+    if !latch.store.update_client(&c).await? {
+        return Err(Error::not_found(format!("The OAuth 2.0 Client '{id}' does not exist.")));
+    }
+    Ok(Response::json(200, &json_of(&c)))
+}
+
+/// `PATCH /admin/clients/{id}` with an RFC 6902 JSON Patch; `/client_id` cannot change.
+pub async fn patch<S: Store, P: Platform>(latch: &Latch<S, P>, id: &str, req: &Request) -> Result<Response, Error> {
+    let ops: json_patch::Patch = req.json_body()?;
+    for op in &ops.0 {
+        let path = match op {
+            json_patch::PatchOperation::Add(o) => o.path.to_string(),
+            json_patch::PatchOperation::Remove(o) => o.path.to_string(),
+            json_patch::PatchOperation::Replace(o) => o.path.to_string(),
+            json_patch::PatchOperation::Move(o) => o.path.to_string(),
+            json_patch::PatchOperation::Copy(o) => o.path.to_string(),
+            json_patch::PatchOperation::Test(o) => o.path.to_string(),
+        };
+        if path == "/client_id" || path.starts_with("/client_id/") {
+            return Err(Error::invalid_request("The 'client_id' of an OAuth 2.0 Client cannot be changed."));
+        }
+    }
+    let previous = load(latch, id).await?;
+    let mut doc = json_of(&previous.public_view());
+    json_patch::patch(&mut doc, &ops)
+        .map_err(|e| Error::invalid_request(format!("The JSON Patch could not be applied: {e}.")))?;
+    let patched: Client = serde_json::from_value(doc)
+        .map_err(|e| Error::invalid_request(format!("The patched client is not valid: {e}.")))?;
+    let c = prepare(latch, patched, Some(&previous)).await?;
+    if !latch.store.update_client(&c).await? {
+        return Err(Error::not_found(format!("The OAuth 2.0 Client '{id}' does not exist.")));
+    }
+    Ok(Response::json(200, &json_of(&c)))
+}
+
+/// `DELETE /admin/clients/{id}`: 204, or 404.
+pub async fn delete<S: Store, P: Platform>(latch: &Latch<S, P>, id: &str) -> Result<Response, Error> {
+    if !latch.store.delete_client(id).await? {
+        return Err(Error::not_found(format!("The OAuth 2.0 Client '{id}' does not exist.")));
+    }
+    Ok(Response::empty(204))
+}

@@ -1,0 +1,403 @@
+//! The OAuth 2.0 client: Hydra's JSON shape (`client/client.go` in ory/hydra) and the
+//! validation rules of RFC 6749 §2, RFC 7591 §2 and OIDC Registration §2.
+
+use crate::error::Error;
+use serde::{Deserialize, Serialize};
+
+/// The token endpoint authentication methods Latch knows (RFC 7591 §2).
+pub const AUTH_METHODS: &[&str] = &["client_secret_basic", "client_secret_post", "private_key_jwt", "none"];
+/// The grant types a client may register (RFC 7591 §2).
+pub const GRANT_TYPES: &[&str] = &[
+    "authorization_code",
+    "implicit",
+    "refresh_token",
+    "client_credentials",
+    "urn:ietf:params:oauth:grant-type:jwt-bearer",
+    "urn:ietf:params:oauth:grant-type:device_code",
+];
+/// The scope a client gets when it registers none (Hydra's default client scope).
+pub const DEFAULT_SCOPE: &str = "offline_access offline openid";
+/// The shortest secret an administrator may choose (Hydra's rule).
+pub const MIN_SECRET_LEN: usize = 6;
+
+/// An OAuth 2.0 client as the admin API shows it and the stores keep it.
+///
+/// `client_secret` appears in responses only when a secret was just set; the store
+/// keeps `secret_hash` (never serialized to the API).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Client {
+    /// The client identifier (RFC 6749 §2.2).
+    pub client_id: String,
+    /// Human-readable name.
+    pub client_name: String,
+    /// The secret in clear: input on create/update, output only right after it was set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
+    /// Always 0: secrets do not expire (RFC 7591 §3.2.1).
+    pub client_secret_expires_at: i64,
+    /// Registered redirect URIs (RFC 6749 §3.1.2).
+    pub redirect_uris: Vec<String>,
+    /// Allowed grant types.
+    pub grant_types: Vec<String>,
+    /// Allowed response types.
+    pub response_types: Vec<String>,
+    /// Space-separated scopes the client may request.
+    pub scope: String,
+    /// Audiences the client may request.
+    pub audience: Vec<String>,
+    /// Owner (free text).
+    pub owner: String,
+    /// Policy URL.
+    pub policy_uri: String,
+    /// Origins allowed for CORS.
+    pub allowed_cors_origins: Vec<String>,
+    /// Terms of service URL.
+    pub tos_uri: String,
+    /// Home page URL.
+    pub client_uri: String,
+    /// Logo URL.
+    pub logo_uri: String,
+    /// Contacts.
+    pub contacts: Vec<String>,
+    /// `public` or `pairwise`.
+    pub subject_type: String,
+    /// Sector identifier URI (pairwise subjects).
+    pub sector_identifier_uri: String,
+    /// The client's public keys, inline.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jwks: Option<serde_json::Value>,
+    /// The client's public keys, by URL.
+    pub jwks_uri: String,
+    /// How the client authenticates at the token endpoint.
+    pub token_endpoint_auth_method: String,
+    /// JWS alg for `private_key_jwt` assertions.
+    pub token_endpoint_auth_signing_alg: String,
+    /// Pre-registered request URIs.
+    pub request_uris: Vec<String>,
+    /// JWS alg for request objects.
+    pub request_object_signing_alg: String,
+    /// `none` or `RS256`.
+    pub userinfo_signed_response_alg: String,
+    /// Allowed post-logout redirect URIs.
+    pub post_logout_redirect_uris: Vec<String>,
+    /// Front-channel logout URI.
+    pub frontchannel_logout_uri: String,
+    /// Whether the front-channel logout URI wants `iss` and `sid`.
+    pub frontchannel_logout_session_required: bool,
+    /// Back-channel logout URI.
+    pub backchannel_logout_uri: String,
+    /// Whether the logout token must carry `sid`.
+    pub backchannel_logout_session_required: bool,
+    /// Free JSON for the operator.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<serde_json::Value>,
+    /// `jwt` or `opaque`; empty means the server's strategy.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub access_token_strategy: String,
+    /// Advisory: the consent UI may skip the consent screen.
+    pub skip_consent: bool,
+    /// Advisory: the logout UI may skip the confirmation.
+    pub skip_logout_consent: bool,
+    /// Per-client lifespan of client-credentials access tokens (Go duration, e.g. "1h").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_credentials_grant_access_token_lifespan: Option<String>,
+    /// Per-client lifespan of access tokens from the code grant.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authorization_code_grant_access_token_lifespan: Option<String>,
+    /// Per-client lifespan of ID tokens from the code grant.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authorization_code_grant_id_token_lifespan: Option<String>,
+    /// Per-client lifespan of refresh tokens from the code grant.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authorization_code_grant_refresh_token_lifespan: Option<String>,
+    /// Per-client lifespan of access tokens from the refresh grant.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token_grant_access_token_lifespan: Option<String>,
+    /// Per-client lifespan of ID tokens from the refresh grant.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token_grant_id_token_lifespan: Option<String>,
+    /// Per-client lifespan of refresh tokens from the refresh grant.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token_grant_refresh_token_lifespan: Option<String>,
+    /// Creation time (RFC 3339 on the wire).
+    #[serde(with = "rfc3339")]
+    pub created_at: i64,
+    /// Last update time (RFC 3339 on the wire).
+    #[serde(with = "rfc3339")]
+    pub updated_at: i64,
+    /// Read-only fields Hydra shows; accepted on input so a GET can be PUT back.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub registration_access_token: Option<String>,
+    /// See `registration_access_token`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub registration_client_uri: Option<String>,
+    /// The PBKDF2 hash of the secret; never on the wire.
+    #[serde(skip)]
+    pub secret_hash: Option<String>,
+}
+
+/// (De)serializes Unix seconds as RFC 3339, accepting both on input.
+mod rfc3339 {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(t: &i64, s: S) -> Result<S::Ok, S::Error> {
+        let dt = chrono::DateTime::from_timestamp(*t, 0).unwrap_or_default();
+        s.serialize_str(&dt.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum T {
+            S(String),
+            N(i64),
+        }
+        Ok(match T::deserialize(d)? {
+            T::N(n) => n,
+            T::S(s) if s.is_empty() => 0,
+            T::S(s) => chrono::DateTime::parse_from_rfc3339(&s)
+                .map_err(|e| serde::de::Error::custom(format!("invalid timestamp {s:?}: {e}")))?
+                .timestamp(),
+        })
+    }
+}
+
+impl Client {
+    /// The client's scopes as a list.
+    pub fn scopes(&self) -> impl Iterator<Item = &str> {
+        self.scope.split(' ').filter(|s| !s.is_empty())
+    }
+    /// Whether the client registered this grant type.
+    pub fn has_grant(&self, grant: &str) -> bool {
+        self.grant_types.iter().any(|g| g == grant)
+    }
+    /// Whether this is a public client (no secret, RFC 6749 §2.1).
+    pub fn is_public(&self) -> bool {
+        self.token_endpoint_auth_method == "none"
+    }
+    /// The client as the API shows it: without a secret (it is shown only once).
+    pub fn public_view(&self) -> Client {
+        Client { client_secret: None, ..self.clone() }
+    }
+
+    /// Fills defaults and checks every field, as Hydra's validator does.
+    ///
+    /// `dev` relaxes the https requirement on redirect URIs (as `--dev` does in Hydra).
+    pub fn validate(&mut self, dev: bool) -> Result<(), Error> {
+        let bad = |field: &str, why: &str| {
+            Error::invalid_request(format!("Field '{field}' {why}"))
+                .with_description("The request was invalid or contained invalid client metadata.")
+        };
+        if self.client_id.len() > 255 {
+            return Err(bad("client_id", "must be at most 255 characters."));
+        }
+        if self.token_endpoint_auth_method.is_empty() {
+            self.token_endpoint_auth_method = "client_secret_basic".into();
+        }
+        if !AUTH_METHODS.contains(&self.token_endpoint_auth_method.as_str()) {
+            return Err(bad(
+                "token_endpoint_auth_method",
+                "must be one of client_secret_basic, client_secret_post, private_key_jwt, none.",
+            ));
+        }
+        if self.grant_types.is_empty() {
+            self.grant_types = vec!["authorization_code".into()];
+        }
+        for g in &self.grant_types {
+            if !GRANT_TYPES.contains(&g.as_str()) {
+                return Err(bad("grant_types", &format!("contains unknown grant type '{g}'.")));
+            }
+        }
+        if self.response_types.is_empty() {
+            self.response_types = vec!["code".into()];
+        }
+        for rt in &self.response_types {
+            if !rt.split(' ').all(|p| matches!(p, "code" | "token" | "id_token" | "none")) {
+                return Err(bad("response_types", &format!("contains unknown response type '{rt}'.")));
+            }
+        }
+        if self.scope.trim().is_empty() {
+            self.scope = DEFAULT_SCOPE.into();
+        }
+        if self.subject_type.is_empty() {
+            self.subject_type = "public".into();
+        }
+        if !matches!(self.subject_type.as_str(), "public" | "pairwise") {
+            return Err(bad("subject_type", "must be 'public' or 'pairwise'."));
+        }
+        if !matches!(self.access_token_strategy.as_str(), "" | "jwt" | "opaque") {
+            return Err(bad("access_token_strategy", "must be 'jwt' or 'opaque'."));
+        }
+        if !matches!(self.userinfo_signed_response_alg.as_str(), "" | "none" | "RS256") {
+            return Err(bad("userinfo_signed_response_alg", "must be 'none' or 'RS256'."));
+        }
+        if self.userinfo_signed_response_alg.is_empty() {
+            self.userinfo_signed_response_alg = "none".into();
+        }
+        if self.jwks.is_some() && !self.jwks_uri.is_empty() {
+            return Err(bad("jwks", "and 'jwks_uri' cannot both be set."));
+        }
+        if self.token_endpoint_auth_method == "private_key_jwt" && self.jwks.is_none() && self.jwks_uri.is_empty() {
+            return Err(bad("jwks", "or 'jwks_uri' must be set when token_endpoint_auth_method is 'private_key_jwt'."));
+        }
+        if self.token_endpoint_auth_method == "private_key_jwt" && self.token_endpoint_auth_signing_alg.is_empty() {
+            self.token_endpoint_auth_signing_alg = "RS256".into();
+        }
+        for (field, value) in [
+            ("policy_uri", &self.policy_uri),
+            ("tos_uri", &self.tos_uri),
+            ("client_uri", &self.client_uri),
+            ("logo_uri", &self.logo_uri),
+            ("jwks_uri", &self.jwks_uri),
+            ("backchannel_logout_uri", &self.backchannel_logout_uri),
+            ("frontchannel_logout_uri", &self.frontchannel_logout_uri),
+            ("sector_identifier_uri", &self.sector_identifier_uri),
+        ] {
+            if !value.is_empty() {
+                match url::Url::parse(value) {
+                    Ok(u) if matches!(u.scheme(), "http" | "https") => {}
+                    _ => return Err(bad(field, "must be an absolute http or https URL.")),
+                }
+            }
+        }
+        for uri in &self.redirect_uris {
+            check_redirect_uri(uri, dev).map_err(|why| bad("redirect_uris", &why))?;
+        }
+        for o in &self.allowed_cors_origins {
+            match url::Url::parse(o) {
+                Ok(u)
+                    if matches!(u.scheme(), "http" | "https")
+                        && u.path() == "/"
+                        && u.query().is_none()
+                        && u.fragment().is_none()
+                        && u.username().is_empty()
+                        && !o.ends_with('/') => {}
+                _ => {
+                    return Err(bad(
+                        "allowed_cors_origins",
+                        &format!("entry '{o}' is not an origin (scheme://host[:port])."),
+                    ))
+                }
+            }
+        }
+        for p in &self.post_logout_redirect_uris {
+            let pu = url::Url::parse(p).map_err(|_| bad("post_logout_redirect_uris", "must contain absolute URLs."))?;
+            let shares_origin = self.redirect_uris.iter().filter_map(|r| url::Url::parse(r).ok()).any(|r| {
+                r.scheme() == pu.scheme()
+                    && r.host_str() == pu.host_str()
+                    && r.port_or_known_default() == pu.port_or_known_default()
+            });
+            if !shares_origin {
+                return Err(bad(
+                    "post_logout_redirect_uris",
+                    &format!("entry '{p}' must share scheme, host and port with one of the redirect_uris."),
+                ));
+            }
+        }
+        if let Some(s) = &self.client_secret {
+            if s.is_empty() {
+                self.client_secret = None;
+            } else if s.len() < MIN_SECRET_LEN {
+                return Err(bad("client_secret", &format!("must be at least {MIN_SECRET_LEN} characters long.")));
+            }
+        }
+        if self.is_public() {
+            self.client_secret = None;
+        }
+        Ok(())
+    }
+}
+
+/// RFC 6749 §3.1.2: an absolute URI without a fragment; https unless it is a loopback
+/// or `localhost` address or a private-use scheme (RFC 8252 §7.1), or in dev mode.
+pub fn check_redirect_uri(uri: &str, dev: bool) -> Result<(), String> {
+    let u = url::Url::parse(uri).map_err(|_| format!("entry '{uri}' is not an absolute URI."))?;
+    if u.fragment().is_some() {
+        return Err(format!("entry '{uri}' must not contain a fragment."));
+    }
+    if u.scheme() == "http" && !dev && !is_loopback_host(u.host_str().unwrap_or("")) {
+        return Err(format!("entry '{uri}' must use https (http is allowed only for loopback addresses)."));
+    }
+    Ok(())
+}
+
+/// `localhost`, `*.localhost`, 127.0.0.0/8 or `[::1]`.
+pub fn is_loopback_host(host: &str) -> bool {
+    host == "localhost"
+        || host.ends_with(".localhost")
+        || host == "[::1]"
+        || host.parse::<std::net::Ipv4Addr>().map(|a| a.is_loopback()).unwrap_or(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn client(v: serde_json::Value) -> Result<Client, Error> {
+        let mut c: Client = serde_json::from_value(v).map_err(|e| Error::invalid_request(e.to_string()))?;
+        c.validate(false)?;
+        Ok(c)
+    }
+
+    #[test]
+    fn defaults_are_hydras() {
+        let c = client(json!({"client_id": "a"})).unwrap();
+        assert_eq!(c.grant_types, vec!["authorization_code"]);
+        assert_eq!(c.response_types, vec!["code"]);
+        assert_eq!(c.token_endpoint_auth_method, "client_secret_basic");
+        assert_eq!(c.scope, DEFAULT_SCOPE);
+        assert_eq!(c.subject_type, "public");
+    }
+
+    #[test]
+    fn invalid_metadata_is_rejected_with_the_field_named() {
+        let cases = [
+            (json!({"grant_types": ["password"]}), "grant_types"),
+            (json!({"token_endpoint_auth_method": "client_secret_jwt"}), "token_endpoint_auth_method"),
+            (json!({"redirect_uris": ["https://a.example/cb#frag"]}), "redirect_uris"),
+            (json!({"redirect_uris": ["http://a.example/cb"]}), "redirect_uris"),
+            (json!({"redirect_uris": ["/relative"]}), "redirect_uris"),
+            (json!({"client_secret": "short"}), "client_secret"),
+            (json!({"subject_type": "other"}), "subject_type"),
+            (json!({"token_endpoint_auth_method": "private_key_jwt"}), "jwks"),
+            (json!({"allowed_cors_origins": ["https://a.example/path"]}), "allowed_cors_origins"),
+            (
+                json!({"redirect_uris": ["https://a.example/cb"], "post_logout_redirect_uris": ["https://b.example/"]}),
+                "post_logout_redirect_uris",
+            ),
+            (json!({"policy_uri": "ftp://x"}), "policy_uri"),
+        ];
+        for (input, field) in cases {
+            let e = client(input.clone()).unwrap_err();
+            assert!(e.hint.as_deref().unwrap_or("").contains(field), "{input} -> {e}");
+        }
+    }
+
+    #[test]
+    fn unknown_fields_are_rejected_and_read_only_fields_accepted() {
+        assert!(client(json!({"client_id": "a", "no_such_field": 1})).is_err());
+        let c = client(json!({"client_id": "a", "created_at": "2024-01-02T03:04:05Z", "client_secret_expires_at": 0}))
+            .unwrap();
+        assert_eq!(c.created_at, 1704164645);
+        let round = serde_json::to_value(&c).unwrap();
+        assert_eq!(round["created_at"], "2024-01-02T03:04:05Z");
+        assert!(round.get("secret_hash").is_none());
+    }
+
+    #[test]
+    fn loopback_http_redirects_are_allowed_and_dev_allows_http() {
+        assert!(check_redirect_uri("http://127.0.0.1:5555/callback", false).is_ok());
+        assert!(check_redirect_uri("http://localhost/cb", false).is_ok());
+        assert!(check_redirect_uri("com.example.app:/cb", false).is_ok());
+        assert!(check_redirect_uri("http://app.example/cb", false).is_err());
+        assert!(check_redirect_uri("http://app.example/cb", true).is_ok());
+    }
+
+    #[test]
+    fn public_clients_have_no_secret() {
+        let c = client(json!({"token_endpoint_auth_method": "none", "client_secret": "whatever"})).unwrap();
+        assert_eq!(c.client_secret, None);
+    }
+}

@@ -1,0 +1,64 @@
+//! Go-style durations (`1h`, `30m`, `1h30m`, `90s`, `720h`) as Hydra's configuration
+//! and client lifespans write them.
+
+/// Parses a duration into whole seconds; `None` for anything malformed or negative.
+pub fn parse_seconds(s: &str) -> Option<i64> {
+    let s = s.trim();
+    if s.is_empty() {
+        return None;
+    }
+    if let Ok(n) = s.parse::<i64>() {
+        return (n >= 0).then_some(n);
+    }
+    let mut total: f64 = 0.0;
+    let mut num = String::new();
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c.is_ascii_digit() || c == '.' {
+            num.push(c);
+            continue;
+        }
+        let mut unit = c.to_string();
+        if c == 'm' && chars.peek() == Some(&'s') {
+            unit.push('s');
+            chars.next();
+        }
+        let value: f64 = num.parse().ok()?;
+        num.clear();
+        total += value
+            * match unit.as_str() {
+                "h" => 3600.0,
+                "m" => 60.0,
+                "s" => 1.0,
+                "ms" => 0.001,
+                _ => return None,
+            };
+    }
+    if !num.is_empty() {
+        return None;
+    }
+    Some(total as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn durations() {
+        for (s, want) in [
+            ("1h", Some(3600)),
+            ("30m", Some(1800)),
+            ("1h30m", Some(5400)),
+            ("90s", Some(90)),
+            ("720h", Some(2_592_000)),
+            ("1.5h", Some(5400)),
+            ("60", Some(60)),
+            ("", None),
+            ("h", None),
+            ("5x", None),
+            ("-1", None),
+            ("10", Some(10)),
+        ] {
+            assert_eq!(super::parse_seconds(s), want, "{s}");
+        }
+    }
+}

@@ -1,0 +1,317 @@
+//! Framework-neutral HTTP types and the wire-format helpers every endpoint shares.
+//!
+//! Adapters (`native`, `edge`) convert their framework's request into [`Request`] and
+//! render [`Response`] back; nothing else about HTTP frameworks is known here.
+
+use crate::error::{Error, ErrorCode};
+use base64::Engine as _;
+use std::collections::BTreeMap;
+
+/// The largest request body an endpoint accepts (form or JSON). Larger bodies get 413.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// HTTP methods Latch routes on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Method {
+    /// GET
+    Get,
+    /// HEAD (answered like GET without a body by adapters)
+    Head,
+    /// POST
+    Post,
+    /// PUT
+    Put,
+    /// PATCH
+    Patch,
+    /// DELETE
+    Delete,
+    /// OPTIONS
+    Options,
+    /// Anything else.
+    Other,
+}
+
+impl Method {
+    /// Parses a method name (case-sensitive, as HTTP says).
+    pub fn parse(s: &str) -> Method {
+        match s {
+            "GET" => Method::Get,
+            "HEAD" => Method::Head,
+            "POST" => Method::Post,
+            "PUT" => Method::Put,
+            "PATCH" => Method::Patch,
+            "DELETE" => Method::Delete,
+            "OPTIONS" => Method::Options,
+            _ => Method::Other,
+        }
+    }
+    /// The method name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Head => "HEAD",
+            Method::Post => "POST",
+            Method::Put => "PUT",
+            Method::Patch => "PATCH",
+            Method::Delete => "DELETE",
+            Method::Options => "OPTIONS",
+            Method::Other => "OTHER",
+        }
+    }
+}
+
+/// A request as the core sees it.
+#[derive(Clone, Debug)]
+pub struct Request {
+    /// The method.
+    pub method: Method,
+    /// The path, percent-encoded as received, without the query.
+    pub path: String,
+    /// The raw query string (without `?`), if any.
+    pub query: Option<String>,
+    /// Headers with lower-cased names.
+    pub headers: Vec<(String, String)>,
+    /// The body bytes (adapters cap them at [`MAX_BODY_BYTES`] + 1 and let the core decide).
+    pub body: Vec<u8>,
+}
+
+impl Request {
+    /// A request with no headers and no body, for tests and adapters.
+    pub fn new(method: Method, path_and_query: &str) -> Request {
+        let (path, query) = match path_and_query.split_once('?') {
+            Some((p, q)) => (p.to_string(), Some(q.to_string())),
+            None => (path_and_query.to_string(), None),
+        };
+        Request { method, path, query, headers: Vec::new(), body: Vec::new() }
+    }
+    /// Adds a header (name lower-cased).
+    pub fn header(mut self, name: &str, value: &str) -> Request {
+        self.headers.push((name.to_ascii_lowercase(), value.to_string()));
+        self
+    }
+    /// Sets a form body and its content type.
+    pub fn form(self, pairs: &[(&str, &str)]) -> Request {
+        let body = form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish();
+        let mut r = self.header("content-type", "application/x-www-form-urlencoded");
+        r.body = body.into_bytes();
+        r
+    }
+    /// Sets a JSON body and its content type.
+    pub fn json(self, v: &serde_json::Value) -> Request {
+        let mut r = self.header("content-type", "application/json");
+        r.body = v.to_string().into_bytes();
+        r
+    }
+    /// The first value of a header (name in lower case).
+    pub fn header_value(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    }
+
+    /// The query parameters; a repeated parameter is an `invalid_request`.
+    pub fn query_params(&self) -> Result<Params, Error> {
+        Params::parse(self.query.as_deref().unwrap_or("").as_bytes())
+    }
+
+    /// The body as `application/x-www-form-urlencoded` parameters (RFC 6749 §3.2, §4.1.3).
+    ///
+    /// Rejects another media type (415), an oversized body (413) and a repeated
+    /// parameter (RFC 6749 §3.1: "Request and response parameters MUST NOT be included
+    /// more than once").
+    pub fn form_params(&self) -> Result<Params, Error> {
+        self.check_body_size()?;
+        let ct = self.media_type();
+        if ct.as_deref() != Some("application/x-www-form-urlencoded") {
+            return Err(Error::new(ErrorCode::UnsupportedMediaType)
+                .with_hint("The request body must be sent as 'application/x-www-form-urlencoded'."));
+        }
+        Params::parse(&self.body)
+    }
+
+    /// The body as JSON of type `T`, with clear 4xx errors for every way it can be wrong.
+    pub fn json_body<T: serde::de::DeserializeOwned>(&self) -> Result<T, Error> {
+        self.check_body_size()?;
+        match self.media_type().as_deref() {
+            Some("application/json") | Some("application/json-patch+json") | None => {}
+            Some(_) => {
+                return Err(Error::new(ErrorCode::UnsupportedMediaType)
+                    .with_hint("The request body must be sent as 'application/json'."))
+            }
+        }
+        serde_json::from_slice(&self.body)
+            .map_err(|e| Error::invalid_request(format!("The request body is not valid JSON for this endpoint: {e}.")))
+    }
+
+    fn check_body_size(&self) -> Result<(), Error> {
+        if self.body.len() > MAX_BODY_BYTES {
+            return Err(Error::new(ErrorCode::PayloadTooLarge)
+                .with_hint(format!("The body may be at most {MAX_BODY_BYTES} bytes.")));
+        }
+        Ok(())
+    }
+
+    /// The media type of the body, lower-cased, without parameters.
+    fn media_type(&self) -> Option<String> {
+        self.header_value("content-type").map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+    }
+
+    /// Client credentials from an `Authorization: Basic` header (RFC 6749 §2.3.1: the id
+    /// and secret are form-urlencoded before base64). `Ok(None)` when absent.
+    pub fn basic_auth(&self) -> Result<Option<(String, String)>, Error> {
+        let Some(h) = self.header_value("authorization") else { return Ok(None) };
+        let Some((scheme, rest)) = h.trim().split_once(' ') else { return Ok(None) };
+        if !scheme.eq_ignore_ascii_case("basic") {
+            return Ok(None);
+        }
+        let bad = || Error::invalid_client("The Authorization header is not a valid HTTP Basic credential.");
+        let raw = base64::engine::general_purpose::STANDARD.decode(rest.trim()).map_err(|_| bad())?;
+        let raw = String::from_utf8(raw).map_err(|_| bad())?;
+        let (id, secret) = raw.split_once(':').ok_or_else(bad)?;
+        // RFC 6749 §2.3.1: each part is application/x-www-form-urlencoded: '+' is a space,
+        // then percent-decoding.
+        let decode = |s: &str| -> Result<String, Error> {
+            percent_encoding::percent_decode_str(&s.replace('+', " "))
+                .decode_utf8()
+                .map(|c| c.into_owned())
+                .map_err(|_| bad())
+        };
+        Ok(Some((decode(id)?, decode(secret)?)))
+    }
+
+    /// A bearer token from `Authorization: Bearer` (RFC 6750 §2.1).
+    pub fn bearer_token(&self) -> Option<&str> {
+        let h = self.header_value("authorization")?;
+        let (scheme, rest) = h.trim().split_once(' ')?;
+        scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim())
+    }
+}
+
+/// Parsed parameters; each name appears once.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Params(BTreeMap<String, String>);
+
+impl Params {
+    /// Parses `application/x-www-form-urlencoded` bytes, rejecting repeated names.
+    pub fn parse(bytes: &[u8]) -> Result<Params, Error> {
+        let mut m = BTreeMap::new();
+        for (k, v) in form_urlencoded::parse(bytes) {
+            if m.insert(k.to_string(), v.into_owned()).is_some() {
+                return Err(Error::invalid_request(format!("The parameter '{k}' is included more than once.")));
+            }
+        }
+        Ok(Params(m))
+    }
+    /// A parameter's value; an empty value counts as absent (RFC 6749 §3.1).
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str).filter(|v| !v.is_empty())
+    }
+    /// A required parameter, or `invalid_request` naming it.
+    pub fn require(&self, name: &str) -> Result<&str, Error> {
+        self.get(name).ok_or_else(|| Error::invalid_request(format!("The '{name}' parameter is missing.")))
+    }
+    /// A space-delimited list parameter (scope, audience), split into items.
+    pub fn list(&self, name: &str) -> Vec<String> {
+        self.get(name).map(|s| s.split(' ').filter(|x| !x.is_empty()).map(str::to_string).collect()).unwrap_or_default()
+    }
+}
+
+/// A response as the core renders it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Response {
+    /// HTTP status.
+    pub status: u16,
+    /// Headers (names lower-case).
+    pub headers: Vec<(String, String)>,
+    /// Body bytes.
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    /// A JSON response with the no-store headers token responses need (RFC 6749 §5.1).
+    pub fn json(status: u16, v: &serde_json::Value) -> Response {
+        Response {
+            status,
+            headers: vec![
+                ("content-type".into(), "application/json; charset=utf-8".into()),
+                ("cache-control".into(), "no-store".into()),
+                ("pragma".into(), "no-cache".into()),
+            ],
+            body: v.to_string().into_bytes(),
+        }
+    }
+    /// An empty response.
+    pub fn empty(status: u16) -> Response {
+        Response { status, headers: Vec::new(), body: Vec::new() }
+    }
+    /// An error rendered as RFC 6749 JSON; 401s from client authentication carry
+    /// `WWW-Authenticate` (RFC 6749 §5.2).
+    pub fn error(e: &Error, expose_debug: bool) -> Response {
+        let mut r = Response::json(e.status(), &e.to_json(expose_debug));
+        if e.code == ErrorCode::InvalidClient {
+            r.headers.push(("www-authenticate".into(), "Basic realm=\"latch\"".into()));
+        }
+        r
+    }
+    /// Sets a header, replacing any of the same name.
+    pub fn with_header(mut self, name: &str, value: impl Into<String>) -> Response {
+        self.headers.retain(|(n, _)| n != name);
+        self.headers.push((name.to_string(), value.into()));
+        self
+    }
+    /// The body parsed as JSON (tests).
+    pub fn json_body(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn duplicate_form_parameters_are_rejected() {
+        let r = Request::new(Method::Post, "/oauth2/token").header("content-type", "application/x-www-form-urlencoded");
+        let mut r = r;
+        r.body = b"grant_type=client_credentials&scope=a&scope=b".to_vec();
+        let e = r.form_params().unwrap_err();
+        assert_eq!(e.code, ErrorCode::InvalidRequest);
+        assert!(e.hint.unwrap().contains("'scope'"));
+    }
+
+    #[test]
+    fn form_body_requires_form_media_type() {
+        let r = Request::new(Method::Post, "/oauth2/token").json(&serde_json::json!({"grant_type": "x"}));
+        assert_eq!(r.form_params().unwrap_err().code, ErrorCode::UnsupportedMediaType);
+        let mut ok =
+            Request::new(Method::Post, "/").header("Content-Type", "application/x-www-form-urlencoded; charset=UTF-8");
+        ok.body = b"a=1".to_vec();
+        assert_eq!(ok.form_params().unwrap().get("a"), Some("1"));
+    }
+
+    #[test]
+    fn oversized_bodies_are_413() {
+        let mut r = Request::new(Method::Post, "/").header("content-type", "application/json");
+        r.body = vec![b' '; MAX_BODY_BYTES + 1];
+        assert_eq!(r.json_body::<serde_json::Value>().unwrap_err().code, ErrorCode::PayloadTooLarge);
+    }
+
+    #[test]
+    fn basic_auth_is_form_decoded() {
+        // RFC 6749 §2.3.1: "my client:" with secret "p@ss:w%rd" encoded, then base64.
+        let enc = base64::engine::general_purpose::STANDARD.encode("my+client:p%40ss%3Aw%25rd");
+        let r = Request::new(Method::Post, "/").header("authorization", &format!("Basic {enc}"));
+        assert_eq!(r.basic_auth().unwrap(), Some(("my client".into(), "p@ss:w%rd".into())));
+        let r = Request::new(Method::Post, "/").header("authorization", "Basic !!!");
+        assert_eq!(r.basic_auth().unwrap_err().code, ErrorCode::InvalidClient);
+        let r = Request::new(Method::Post, "/").header("authorization", "Bearer abc");
+        assert_eq!(r.basic_auth().unwrap(), None);
+        assert_eq!(r.bearer_token(), Some("abc"));
+    }
+
+    #[test]
+    fn empty_values_count_as_absent() {
+        let p = Params::parse(b"scope=&audience=a%20b").unwrap();
+        assert_eq!(p.get("scope"), None);
+        assert_eq!(p.list("audience"), vec!["a", "b"]);
+        assert!(p.require("scope").is_err());
+    }
+}

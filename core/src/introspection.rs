@@ -1,0 +1,64 @@
+//! Token introspection (RFC 7662), on the admin port as in Hydra (no client
+//! authentication: the admin port must not be exposed).
+
+use crate::access_token;
+use crate::error::Error;
+use crate::http::{Request, Response};
+use crate::platform::Platform;
+use crate::service::Latch;
+use crate::store::{Store, TokenKind, TokenRecord};
+use crate::token;
+use serde_json::{json, Value};
+
+/// `POST /admin/oauth2/introspect`.
+pub async fn handle<S: Store, P: Platform>(latch: &Latch<S, P>, req: &Request) -> Result<Response, Error> {
+    let params = req.form_params()?;
+    let presented = params.require("token")?;
+    let required_scope = params.list("scope");
+    let inactive = || Ok(Response::json(200, &json!({"active": false})));
+    let Some(record) = lookup(latch, presented).await? else { return inactive() };
+    // RFC 7662 §2.2: active only if not revoked, not expired, and (Hydra) covering the
+    // scope the resource server asked about.
+    if !record.active || record.expires_at <= latch.platform.now() {
+        return inactive();
+    }
+    if !required_scope.iter().all(|s| record.scope.iter().any(|g| g == s)) {
+        return inactive();
+    }
+    Ok(Response::json(200, &render(latch, &record)))
+}
+
+/// Finds the record of a presented access or refresh token, after checking its MAC or
+/// signature.
+async fn lookup<S: Store, P: Platform>(latch: &Latch<S, P>, presented: &str) -> Result<Option<TokenRecord>, Error> {
+    if let Some(sig) = token::verify(&latch.config.system_secrets, token::REFRESH_TOKEN_PREFIX, presented) {
+        return Ok(latch.store.get_token(TokenKind::RefreshToken, &sig).await?);
+    }
+    match access_token::signature_of(latch, presented).await? {
+        Some(sig) => Ok(latch.store.get_token(TokenKind::AccessToken, &sig).await?),
+        None => Ok(None),
+    }
+}
+
+/// RFC 7662 §2.2 response members, with Hydra's `token_use` and `ext`.
+fn render<S, P>(latch: &Latch<S, P>, r: &TokenRecord) -> Value {
+    let mut v = json!({
+        "active": true,
+        "client_id": r.client_id,
+        "sub": r.subject,
+        "exp": r.expires_at,
+        "iat": r.issued_at,
+        "nbf": r.issued_at,
+        "iss": latch.config.issuer,
+        "scope": r.scope.join(" "),
+        "token_type": "Bearer",
+        "token_use": r.kind.as_str(),
+    });
+    if !r.audience.is_empty() {
+        v["aud"] = json!(r.audience);
+    }
+    if let Some(ext) = r.data.get("ext") {
+        v["ext"] = ext.clone();
+    }
+    v
+}

@@ -1,0 +1,38 @@
+//! # latch-core
+//!
+//! The OAuth 2.0 and OpenID Connect protocol of Latch, with no IO: it parses requests,
+//! decides, and renders responses in framework-neutral types ([`http`]). Storage
+//! ([`store`]), time, randomness and slow key derivation ([`platform`]) come in through
+//! small traits, so the same core runs in the native server (axum + sqlx) and in a
+//! Cloudflare Worker (D1 + KV), and tests drive it with a fixed clock and seeded bytes.
+//!
+//! This crate must build for `wasm32-unknown-unknown`; CI checks it.
+
+#![warn(missing_docs)]
+
+pub mod access_token;
+pub mod admin;
+pub mod client;
+pub mod client_auth;
+pub mod config;
+pub mod discovery;
+pub mod duration;
+pub mod error;
+pub mod http;
+pub mod introspection;
+pub mod keys;
+pub mod memory;
+pub mod platform;
+pub mod revocation;
+pub mod router;
+pub mod scope;
+pub mod seal;
+pub mod secret;
+pub mod service;
+pub mod store;
+pub mod token;
+pub mod token_endpoint;
+
+pub use error::{Error, ErrorCode, StoreError};
+pub use router::{Endpoint, Port};
+pub use service::Latch;

@@ -1,0 +1,202 @@
+//! An in-memory store: the reference implementation of [`crate::store`], used by the
+//! core's own tests and by `--dsn memory`. It passes the same conformance suite as
+//! every persistent backend.
+
+use crate::client::Client;
+use crate::error::StoreError;
+use crate::store::*;
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+/// A store that keeps everything in process memory behind one lock.
+///
+/// Every operation takes the lock once, so each compare-and-set is atomic.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    inner: Mutex<Inner>,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    clients: BTreeMap<String, Client>,
+    tokens: BTreeMap<String, TokenRecord>,
+    keys: BTreeMap<(String, String), StoredKey>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    fn lock(&self) -> Result<std::sync::MutexGuard<'_, Inner>, StoreError> {
+        self.inner.lock().map_err(|_| StoreError::Backend("memory store lock poisoned".into()))
+    }
+}
+
+impl ClientStore for MemoryStore {
+    async fn create_client(&self, client: &Client) -> Result<(), StoreError> {
+        let mut g = self.lock()?;
+        if g.clients.contains_key(&client.client_id) {
+            return Err(StoreError::Conflict(format!("client {} exists", client.client_id)));
+        }
+        g.clients.insert(client.client_id.clone(), client.clone());
+        Ok(())
+    }
+    async fn get_client(&self, id: &str) -> Result<Option<Client>, StoreError> {
+        Ok(self.lock()?.clients.get(id).cloned())
+    }
+    async fn update_client(&self, client: &Client) -> Result<bool, StoreError> {
+        let mut g = self.lock()?;
+        match g.clients.get_mut(&client.client_id) {
+            Some(c) => {
+                *c = client.clone();
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+    async fn delete_client(&self, id: &str) -> Result<bool, StoreError> {
+        Ok(self.lock()?.clients.remove(id).is_some())
+    }
+    async fn list_clients(&self, q: &ClientQuery) -> Result<Vec<Client>, StoreError> {
+        let g = self.lock()?;
+        Ok(g.clients
+            .values()
+            .filter(|c| q.after_id.as_ref().is_none_or(|a| c.client_id.as_str() > a.as_str()))
+            .filter(|c| q.client_name.as_ref().is_none_or(|n| &c.client_name == n))
+            .filter(|c| q.owner.as_ref().is_none_or(|o| &c.owner == o))
+            .take(q.limit as usize)
+            .cloned()
+            .collect())
+    }
+}
+
+impl TokenStore for MemoryStore {
+    async fn insert_tokens(&self, records: &[TokenRecord]) -> Result<(), StoreError> {
+        let mut g = self.lock()?;
+        if let Some(r) = records.iter().find(|r| g.tokens.contains_key(&r.signature)) {
+            return Err(StoreError::Conflict(format!("token {} exists", r.signature)));
+        }
+        for r in records {
+            g.tokens.insert(r.signature.clone(), r.clone());
+        }
+        Ok(())
+    }
+    async fn get_token(&self, kind: TokenKind, signature: &str) -> Result<Option<TokenRecord>, StoreError> {
+        Ok(self.lock()?.tokens.get(signature).filter(|r| r.kind == kind).cloned())
+    }
+    async fn revoke_token(&self, kind: TokenKind, signature: &str) -> Result<bool, StoreError> {
+        let mut g = self.lock()?;
+        match g.tokens.get_mut(signature) {
+            Some(r) if r.kind == kind && r.active => {
+                r.active = false;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+    async fn revoke_grant(&self, request_id: &str) -> Result<u64, StoreError> {
+        let mut g = self.lock()?;
+        let mut n = 0;
+        for r in g.tokens.values_mut().filter(|r| r.request_id == request_id && r.active) {
+            r.active = false;
+            n += 1;
+        }
+        Ok(n)
+    }
+    async fn delete_client_access_tokens(&self, client_id: &str) -> Result<u64, StoreError> {
+        let mut g = self.lock()?;
+        let before = g.tokens.len();
+        g.tokens.retain(|_, r| !(r.client_id == client_id && r.kind == TokenKind::AccessToken));
+        Ok((before - g.tokens.len()) as u64)
+    }
+    async fn consume_code(&self, signature: &str, now: i64) -> Result<Consumed, StoreError> {
+        let mut g = self.lock()?;
+        Ok(match g.tokens.get_mut(signature) {
+            Some(r) if r.kind == TokenKind::AuthorizationCode => {
+                if r.active {
+                    let before = r.clone();
+                    r.active = false;
+                    r.used_at = Some(now);
+                    Consumed::Consumed(before)
+                } else {
+                    Consumed::AlreadyUsed(r.clone())
+                }
+            }
+            _ => Consumed::Missing,
+        })
+    }
+    async fn rotate_refresh_token(
+        &self,
+        signature: &str,
+        now: i64,
+        successors: &[TokenRecord],
+    ) -> Result<Rotated, StoreError> {
+        let mut g = self.lock()?;
+        let old = match g.tokens.get(signature) {
+            Some(r) if r.kind == TokenKind::RefreshToken => r.clone(),
+            _ => return Ok(Rotated::Missing),
+        };
+        if !old.active {
+            return Ok(Rotated::AlreadyUsed(old));
+        }
+        if let Some(r) = successors.iter().find(|r| g.tokens.contains_key(&r.signature)) {
+            return Err(StoreError::Conflict(format!("token {} exists", r.signature)));
+        }
+        if let Some(r) = g.tokens.get_mut(signature) {
+            r.active = false;
+            r.used_at = Some(now);
+        }
+        for r in successors {
+            g.tokens.insert(r.signature.clone(), r.clone());
+        }
+        Ok(Rotated::Rotated(old))
+    }
+    async fn delete_expired_tokens(&self, before: i64, limit: u32) -> Result<u64, StoreError> {
+        let mut g = self.lock()?;
+        let doomed: Vec<String> = g
+            .tokens
+            .values()
+            .filter(|r| r.expires_at < before)
+            .take(limit as usize)
+            .map(|r| r.signature.clone())
+            .collect();
+        for s in &doomed {
+            g.tokens.remove(s);
+        }
+        Ok(doomed.len() as u64)
+    }
+}
+
+impl KeyStore for MemoryStore {
+    async fn add_key(&self, key: &StoredKey) -> Result<(), StoreError> {
+        let mut g = self.lock()?;
+        let k = (key.set.clone(), key.kid.clone());
+        if g.keys.contains_key(&k) {
+            return Err(StoreError::Conflict(format!("key {}/{} exists", key.set, key.kid)));
+        }
+        g.keys.insert(k, key.clone());
+        Ok(())
+    }
+    async fn get_key_set(&self, set: &str) -> Result<Vec<StoredKey>, StoreError> {
+        let g = self.lock()?;
+        let mut v: Vec<StoredKey> = g.keys.values().filter(|k| k.set == set).cloned().collect();
+        v.sort_by(|a, b| (a.created_at, &a.kid).cmp(&(b.created_at, &b.kid)));
+        Ok(v)
+    }
+    async fn delete_key_set(&self, set: &str) -> Result<u64, StoreError> {
+        let mut g = self.lock()?;
+        let before = g.keys.len();
+        g.keys.retain(|(s, _), _| s != set);
+        Ok((before - g.keys.len()) as u64)
+    }
+    async fn delete_key(&self, set: &str, kid: &str) -> Result<bool, StoreError> {
+        Ok(self.lock()?.keys.remove(&(set.to_string(), kid.to_string())).is_some())
+    }
+}
+
+impl Store for MemoryStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.lock().map(|_| ())
+    }
+}

@@ -1,0 +1,99 @@
+//! What the core needs from its host and may not take for itself: the time, random
+//! bytes, and slow key derivation (which the Worker delegates to WebCrypto).
+//!
+//! The native server passes the system clock and the OS RNG; the Worker passes
+//! `Date.now()` and `crypto.getRandomValues`; tests pass [`FixedPlatform`], a settable
+//! clock and a seeded generator, so every token byte is reproducible.
+
+use std::cell::Cell;
+
+/// Time, randomness and key derivation, supplied by the host.
+///
+/// No `Send` bound: Worker futures are `!Send`. Native code names a concrete
+/// platform type, so its futures stay `Send`.
+#[allow(async_fn_in_trait)] // no Send bound on purpose; see the module doc
+pub trait Platform {
+    /// Seconds since the Unix epoch.
+    fn now(&self) -> i64;
+    /// Fills `buf` with cryptographically secure random bytes.
+    fn fill_random(&self, buf: &mut [u8]);
+    /// PBKDF2-HMAC-SHA-256 (RFC 8018 §5.2) of `password` with `salt`, 32 bytes out.
+    ///
+    /// The default is the pure-Rust implementation; the Worker overrides it with
+    /// WebCrypto, which runs natively outside the isolate's CPU budget.
+    async fn pbkdf2_sha256(&self, password: &[u8], salt: &[u8], rounds: u32) -> [u8; 32] {
+        let mut out = [0u8; 32];
+        pbkdf2::pbkdf2_hmac::<sha2::Sha256>(password, salt, rounds, &mut out);
+        out
+    }
+    /// `n` random bytes.
+    fn random_bytes(&self, n: usize) -> Vec<u8> {
+        let mut v = vec![0u8; n];
+        self.fill_random(&mut v);
+        v
+    }
+}
+
+/// An adapter that lets RNG-hungry crates (RSA and EC key generation) draw from a
+/// [`Platform`].
+pub struct PlatformRng<'a, P: Platform + ?Sized>(pub &'a P);
+
+impl<P: Platform + ?Sized> rand_core::RngCore for PlatformRng<'_, P> {
+    fn next_u32(&mut self) -> u32 {
+        let mut b = [0u8; 4];
+        self.0.fill_random(&mut b);
+        u32::from_le_bytes(b)
+    }
+    fn next_u64(&mut self) -> u64 {
+        let mut b = [0u8; 8];
+        self.0.fill_random(&mut b);
+        u64::from_le_bytes(b)
+    }
+    fn fill_bytes(&mut self, dest: &mut [u8]) {
+        self.0.fill_random(dest)
+    }
+    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), rand_core::Error> {
+        self.0.fill_random(dest);
+        Ok(())
+    }
+}
+
+// The platform's generator is cryptographically secure by the trait's contract.
+impl<P: Platform + ?Sized> rand_core::CryptoRng for PlatformRng<'_, P> {}
+
+/// A deterministic platform for tests: a settable clock and a seeded xorshift stream.
+///
+/// Not cryptographically secure; never use outside tests and examples.
+#[derive(Debug)]
+pub struct FixedPlatform {
+    now: Cell<i64>,
+    state: Cell<u64>,
+}
+
+impl FixedPlatform {
+    /// A platform at time `now` with random stream `seed`.
+    pub fn new(now: i64, seed: u64) -> FixedPlatform {
+        FixedPlatform { now: Cell::new(now), state: Cell::new(seed | 1) }
+    }
+    /// Moves the clock forward by `secs`.
+    pub fn advance(&self, secs: i64) {
+        self.now.set(self.now.get() + secs);
+    }
+}
+
+impl Platform for FixedPlatform {
+    fn now(&self) -> i64 {
+        self.now.get()
+    }
+    fn fill_random(&self, buf: &mut [u8]) {
+        for b in buf {
+            // xorshift64*: deterministic, good enough to make distinct test tokens.
+            let mut x = self.state.get();
+            x ^= x >> 12;
+            x ^= x << 25;
+            x ^= x >> 27;
+            self.state.set(x);
+            *b = (x.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 56) as u8;
+        }
+    }
+}

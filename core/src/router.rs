@@ -1,0 +1,178 @@
+//! The pure router: `(port, method, path)` to a closed set of [`Endpoint`]s.
+//!
+//! Admin paths are matched with or without the `/admin` prefix (Hydra v2 rewrites
+//! v1's un-prefixed admin paths in-process; so do we). A trailing slash is ignored.
+
+use crate::error::{Error, ErrorCode};
+use crate::http::Method;
+
+/// Which listener a request arrived on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Port {
+    /// The public API (4444).
+    Public,
+    /// The admin API (4445).
+    Admin,
+}
+
+/// Every endpoint Latch answers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[allow(missing_docs)] // each variant is named for its route; see `pattern`
+pub enum Endpoint {
+    // public
+    Token,
+    Revoke,
+    Discovery,
+    Jwks,
+    // both ports
+    HealthAlive,
+    HealthReady,
+    // admin
+    Version,
+    Metrics,
+    ListClients,
+    CreateClient,
+    GetClient(String),
+    ReplaceClient(String),
+    PatchClient(String),
+    DeleteClient(String),
+    Introspect,
+    DeleteTokens,
+    GetKeySet(String),
+    CreateKey(String),
+    DeleteKeySet(String),
+    GetKey(String, String),
+    DeleteKey(String, String),
+}
+
+impl Endpoint {
+    /// The route pattern, `{param}` for path parameters: the `endpoint` label of metrics.
+    pub fn pattern(&self) -> &'static str {
+        use Endpoint::*;
+        match self {
+            Token => "/oauth2/token",
+            Revoke => "/oauth2/revoke",
+            Discovery => "/.well-known/openid-configuration",
+            Jwks => "/.well-known/jwks.json",
+            HealthAlive => "/health/alive",
+            HealthReady => "/health/ready",
+            Version => "/admin/version",
+            Metrics => "/admin/metrics/prometheus",
+            ListClients | CreateClient => "/admin/clients",
+            GetClient(_) | ReplaceClient(_) | PatchClient(_) | DeleteClient(_) => "/admin/clients/{id}",
+            Introspect => "/admin/oauth2/introspect",
+            DeleteTokens => "/admin/oauth2/tokens",
+            GetKeySet(_) | CreateKey(_) | DeleteKeySet(_) => "/admin/keys/{set}",
+            GetKey(..) | DeleteKey(..) => "/admin/keys/{set}/{kid}",
+        }
+    }
+}
+
+fn decode(segment: &str) -> String {
+    percent_encoding::percent_decode_str(segment).decode_utf8_lossy().into_owned()
+}
+
+/// Routes a request. Unknown paths are `not_found`; known paths with another method
+/// are `method_not_allowed`.
+pub fn route(port: Port, method: Method, path: &str) -> Result<Endpoint, Error> {
+    use Endpoint::*;
+    use Method::*;
+    let path = if path.len() > 1 { path.trim_end_matches('/') } else { path };
+    let m = if method == Head { Get } else { method };
+    let not_allowed = || {
+        Err(Error::new(ErrorCode::MethodNotAllowed).with_hint(format!("{} is not allowed on {path}.", method.as_str())))
+    };
+    let found = match port {
+        Port::Public => match (m, path) {
+            (Post, "/oauth2/token") => Token,
+            (Post, "/oauth2/revoke") => Revoke,
+            (Get, "/.well-known/openid-configuration") | (Get, "/.well-known/oauth-authorization-server") => Discovery,
+            (Get, "/.well-known/jwks.json") => Jwks,
+            (Get, "/health/alive") => HealthAlive,
+            (Get, "/health/ready") => HealthReady,
+            (
+                _,
+                "/oauth2/token"
+                | "/oauth2/revoke"
+                | "/.well-known/openid-configuration"
+                | "/.well-known/oauth-authorization-server"
+                | "/.well-known/jwks.json"
+                | "/health/alive"
+                | "/health/ready",
+            ) => return not_allowed(),
+            _ => return Err(Error::not_found(format!("No public endpoint at {path}."))),
+        },
+        Port::Admin => {
+            let rest = path.strip_prefix("/admin").filter(|r| r.is_empty() || r.starts_with('/')).unwrap_or(path);
+            let segs: Vec<&str> = rest.split('/').skip(1).collect();
+            match (m, segs.as_slice()) {
+                (Get, ["health", "alive"]) => HealthAlive,
+                (Get, ["health", "ready"]) => HealthReady,
+                (Get, ["version"]) => Version,
+                (Get, ["metrics", "prometheus"]) => Metrics,
+                (Get, ["clients"]) => ListClients,
+                (Post, ["clients"]) => CreateClient,
+                (Get, ["clients", id]) => GetClient(decode(id)),
+                (Put, ["clients", id]) => ReplaceClient(decode(id)),
+                (Patch, ["clients", id]) => PatchClient(decode(id)),
+                (Delete, ["clients", id]) => DeleteClient(decode(id)),
+                (Post, ["oauth2", "introspect"]) => Introspect,
+                (Delete, ["oauth2", "tokens"]) => DeleteTokens,
+                (Get, ["keys", set]) => GetKeySet(decode(set)),
+                (Post, ["keys", set]) => CreateKey(decode(set)),
+                (Delete, ["keys", set]) => DeleteKeySet(decode(set)),
+                (Get, ["keys", set, kid]) => GetKey(decode(set), decode(kid)),
+                (Delete, ["keys", set, kid]) => DeleteKey(decode(set), decode(kid)),
+                (
+                    _,
+                    ["health", "alive" | "ready"]
+                    | ["version"]
+                    | ["metrics", "prometheus"]
+                    | ["clients"]
+                    | ["clients", _]
+                    | ["oauth2", "introspect" | "tokens"]
+                    | ["keys", _]
+                    | ["keys", _, _],
+                ) => return not_allowed(),
+                _ => return Err(Error::not_found(format!("No admin endpoint at {path}."))),
+            }
+        }
+    };
+    Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Endpoint::*;
+
+    #[test]
+    fn routing_table() {
+        let ok = [
+            (Port::Public, Method::Post, "/oauth2/token", Token),
+            (Port::Public, Method::Get, "/.well-known/oauth-authorization-server", Discovery),
+            (Port::Public, Method::Get, "/health/ready/", HealthReady),
+            (Port::Admin, Method::Get, "/admin/clients", ListClients),
+            (Port::Admin, Method::Get, "/clients", ListClients),
+            (Port::Admin, Method::Get, "/admin/clients/my%20client", GetClient("my client".into())),
+            (Port::Admin, Method::Patch, "/clients/x", PatchClient("x".into())),
+            (Port::Admin, Method::Post, "/oauth2/introspect", Introspect),
+            (Port::Admin, Method::Post, "/admin/oauth2/introspect", Introspect),
+            (Port::Admin, Method::Delete, "/admin/keys/s/k", DeleteKey("s".into(), "k".into())),
+            (Port::Admin, Method::Get, "/metrics/prometheus", Metrics),
+            (Port::Admin, Method::Head, "/admin/health/alive", HealthAlive),
+        ];
+        for (port, m, path, want) in ok {
+            assert_eq!(route(port, m, path).unwrap(), want, "{path}");
+        }
+    }
+
+    #[test]
+    fn wrong_method_and_unknown_path() {
+        assert_eq!(route(Port::Public, Method::Get, "/oauth2/token").unwrap_err().code, ErrorCode::MethodNotAllowed);
+        assert_eq!(route(Port::Admin, Method::Post, "/admin/clients/x").unwrap_err().code, ErrorCode::MethodNotAllowed);
+        assert_eq!(route(Port::Public, Method::Get, "/admin/clients").unwrap_err().code, ErrorCode::NotFound);
+        assert_eq!(route(Port::Admin, Method::Post, "/oauth2/token").unwrap_err().code, ErrorCode::NotFound);
+        assert_eq!(route(Port::Admin, Method::Get, "/administrator").unwrap_err().code, ErrorCode::NotFound);
+    }
+}

@@ -1,0 +1,184 @@
+//! [`Latch`]: the store, the platform and the settings, and the one entry point
+//! [`Latch::handle`] that adapters call with a neutral request.
+//!
+//! ```text
+//!  adapter request ──► route() ──► endpoint handler ──► Response ──► adapter
+//!                                    │   ▲
+//!                          Store / Platform traits (the only way out)
+//! ```
+
+use crate::config::Config;
+use crate::error::Error;
+use crate::http::{Request, Response};
+use crate::keys::{Alg, SigningKey};
+use crate::platform::Platform;
+use crate::router::{route, Endpoint, Port};
+use crate::seal::{self, Purpose};
+use crate::secret::VerifiedSecretCache;
+use crate::store::{Store, StoredKey};
+use crate::{admin, discovery, introspection, revocation, token_endpoint};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// How long a loaded key set is reused before it is read again, in seconds. Bounds how
+/// long another instance keeps signing with a key deleted elsewhere.
+pub const KEY_CACHE_TTL: i64 = 60;
+
+/// A Latch server: everything an endpoint needs.
+pub struct Latch<S, P> {
+    /// Where everything is stored.
+    pub store: S,
+    /// Time, randomness, key derivation.
+    pub platform: P,
+    /// Settings.
+    pub config: Config,
+    pub(crate) secrets: VerifiedSecretCache,
+    keys: Mutex<HashMap<String, CachedKeys>>,
+}
+
+/// A key set as loaded, with the time it was loaded.
+type CachedKeys = (i64, Arc<Vec<SigningKey>>);
+
+impl<S: Store, P: Platform> Latch<S, P> {
+    /// A server over `store` and `platform` with `config`.
+    pub fn new(store: S, platform: P, config: Config) -> Self {
+        let secrets = VerifiedSecretCache::new(&platform);
+        Latch { store, platform, config, secrets, keys: Mutex::new(HashMap::new()) }
+    }
+
+    /// Answers one request arriving on `port`. Returns the endpoint matched (for
+    /// metrics labels; `None` when nothing matched) and the response. Never fails:
+    /// every error is rendered as RFC 6749 JSON.
+    pub async fn handle(&self, port: Port, req: Request) -> (Option<Endpoint>, Response) {
+        let endpoint = match route(port, req.method, &req.path) {
+            Ok(e) => e,
+            Err(e) => return (None, self.error_response(&e)),
+        };
+        let result = self.dispatch(&endpoint, &req).await;
+        let response = result.unwrap_or_else(|e| self.error_response(&e));
+        (Some(endpoint), response)
+    }
+
+    /// Renders an error with debug detail only when allowed.
+    pub fn error_response(&self, e: &Error) -> Response {
+        Response::error(e, self.config.expose_debug())
+    }
+
+    async fn dispatch(&self, endpoint: &Endpoint, req: &Request) -> Result<Response, Error> {
+        use Endpoint::*;
+        match endpoint {
+            Token => token_endpoint::handle(self, req).await,
+            Revoke => revocation::handle(self, req).await,
+            Discovery => Ok(discovery::openid_configuration(&self.config)),
+            Jwks => discovery::jwks(self).await,
+            HealthAlive => Ok(Response::json(200, &serde_json::json!({"status": "ok"}))),
+            HealthReady => Ok(match self.store.ping().await {
+                Ok(()) => Response::json(200, &serde_json::json!({"status": "ok"})),
+                Err(e) => Response::json(503, &serde_json::json!({"errors": {"database": e.to_string()}})),
+            }),
+            Version => Ok(Response::json(200, &serde_json::json!({"version": self.config.version}))),
+            Metrics => Err(Error::not_found("Metrics are served by the host, not the protocol core.")),
+            ListClients => admin::clients::list(self, req).await,
+            CreateClient => admin::clients::create(self, req).await,
+            GetClient(id) => admin::clients::get(self, id).await,
+            ReplaceClient(id) => admin::clients::replace(self, id, req).await,
+            PatchClient(id) => admin::clients::patch(self, id, req).await,
+            DeleteClient(id) => admin::clients::delete(self, id).await,
+            Introspect => introspection::handle(self, req).await,
+            DeleteTokens => admin::tokens::delete_client_tokens(self, req).await,
+            GetKeySet(set) => admin::keys::get_set(self, set).await,
+            CreateKey(set) => admin::keys::create(self, set, req).await,
+            DeleteKeySet(set) => admin::keys::delete_set(self, set).await,
+            GetKey(set, kid) => admin::keys::get_key(self, set, kid).await,
+            DeleteKey(set, kid) => admin::keys::delete_key(self, set, kid).await,
+        }
+    }
+
+    /// A random identifier: UUID v4 from platform bytes.
+    pub fn new_uuid(&self) -> String {
+        let mut b = [0u8; 16];
+        self.platform.fill_random(&mut b);
+        uuid::Builder::from_random_bytes(b).into_uuid().to_string()
+    }
+
+    /// The keys of a set, oldest first, unsealed; cached for [`KEY_CACHE_TTL`].
+    pub async fn key_set(&self, set: &str) -> Result<Arc<Vec<SigningKey>>, Error> {
+        let now = self.platform.now();
+        if let Some((loaded, keys)) = self.keys.lock().ok().and_then(|g| g.get(set).cloned()) {
+            if now - loaded < KEY_CACHE_TTL {
+                return Ok(keys);
+            }
+        }
+        let stored = self.store.get_key_set(set).await?;
+        let mut keys = Vec::with_capacity(stored.len());
+        for k in &stored {
+            let raw = seal::open(&self.config.system_secrets, Purpose::PrivateKey, &k.sealed).ok_or_else(|| {
+                Error::server(format!("key {}/{} cannot be unsealed with the configured system secrets", k.set, k.kid))
+            })?;
+            let jwk: serde_json::Value = serde_json::from_slice(&raw).map_err(|e| Error::server(e.to_string()))?;
+            keys.push(
+                SigningKey::from_jwk(&jwk)
+                    .map_err(|e| Error::server(format!("stored key {}/{}: {e}", k.set, k.kid)))?,
+            );
+        }
+        let keys = Arc::new(keys);
+        if let Ok(mut g) = self.keys.lock() {
+            g.insert(set.to_string(), (now, keys.clone()));
+        }
+        Ok(keys)
+    }
+
+    /// Forgets cached key sets (after an admin write).
+    pub fn invalidate_keys(&self, set: &str) {
+        if let Ok(mut g) = self.keys.lock() {
+            g.remove(set);
+        }
+    }
+
+    /// Seals and stores a key.
+    pub async fn store_key(&self, set: &str, key: &SigningKey) -> Result<(), Error> {
+        let sealed = seal::seal(
+            &self.platform,
+            &self.config.system_secrets,
+            Purpose::PrivateKey,
+            key.private_jwk().to_string().as_bytes(),
+        );
+        self.store
+            .add_key(&StoredKey {
+                set: set.to_string(),
+                kid: key.kid.clone(),
+                alg: key.alg.as_str().to_string(),
+                use_: "sig".into(),
+                created_at: self.platform.now(),
+                sealed,
+            })
+            .await?;
+        self.invalidate_keys(set);
+        Ok(())
+    }
+
+    /// Makes sure a set has a key, generating one with `alg` if it has none. Hosts
+    /// call this at start-up for the well-known sets, so RSA generation never runs on
+    /// a request path.
+    pub async fn ensure_key(&self, set: &str, alg: Alg) -> Result<(), Error> {
+        if self.store.get_key_set(set).await?.is_empty() {
+            let key = SigningKey::generate(&self.platform, alg, &self.new_uuid())?;
+            self.store_key(set, &key).await?;
+        }
+        Ok(())
+    }
+
+    /// The newest key of a set, generating an RS256 key if the set is empty.
+    pub async fn signing_key(&self, set: &str) -> Result<(Arc<Vec<SigningKey>>, usize), Error> {
+        let mut keys = self.key_set(set).await?;
+        if keys.is_empty() {
+            self.ensure_key(set, Alg::Rs256).await?;
+            keys = self.key_set(set).await?;
+        }
+        let n = keys.len();
+        if n == 0 {
+            return Err(Error::server(format!("key set {set} is empty")));
+        }
+        Ok((keys, n - 1))
+    }
+}

@@ -1,0 +1,195 @@
+//! Storage traits: small, named by intent, with the atomic operations spelled out.
+//!
+//! Every backend (the in-memory [`crate::memory::MemoryStore`], SQLite, PostgreSQL,
+//! MySQL in `native`, D1 in `edge`) implements these and passes the one conformance
+//! suite in `tests/`. Single-use and rotation are **compare-and-set** operations of the
+//! store ([`TokenStore::consume_code`], [`TokenStore::rotate_refresh_token`],
+//! [`TokenStore::revoke_token`]): a backend implements each as one conditional
+//! statement or one transaction, never as a read followed by a write.
+//!
+//! No trait has a `Send` bound (Worker futures are `!Send`); the native server names
+//! its concrete store type, so its futures are `Send` by inference.
+
+use crate::client::Client;
+use crate::error::StoreError;
+use serde::{Deserialize, Serialize};
+
+/// What a token record is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenKind {
+    /// An access token (RFC 6749 §1.4).
+    AccessToken,
+    /// A refresh token (RFC 6749 §1.5).
+    RefreshToken,
+    /// An authorization code (RFC 6749 §4.1.2).
+    AuthorizationCode,
+}
+
+impl TokenKind {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenKind::AccessToken => "access_token",
+            TokenKind::RefreshToken => "refresh_token",
+            TokenKind::AuthorizationCode => "authorization_code",
+        }
+    }
+    /// Parses a stored name.
+    pub fn parse(s: &str) -> Option<TokenKind> {
+        Some(match s {
+            "access_token" => TokenKind::AccessToken,
+            "refresh_token" => TokenKind::RefreshToken,
+            "authorization_code" => TokenKind::AuthorizationCode,
+            _ => return None,
+        })
+    }
+}
+
+/// One issued token, code or refresh token. The token itself is never stored: the
+/// key is the hex SHA-256 of its signature part.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TokenRecord {
+    /// Hex SHA-256 of the token's signature; the primary key.
+    pub signature: String,
+    /// What the record is.
+    pub kind: TokenKind,
+    /// The grant this token belongs to: every token issued from one authorization
+    /// (code, its access and refresh tokens, their rotations) shares it, so a grant can
+    /// be revoked as a whole.
+    pub request_id: String,
+    /// The client it was issued to.
+    pub client_id: String,
+    /// The subject (the client id for client credentials).
+    pub subject: String,
+    /// Granted scope.
+    pub scope: Vec<String>,
+    /// Granted audience.
+    pub audience: Vec<String>,
+    /// Issue time (Unix seconds).
+    pub issued_at: i64,
+    /// Expiry (Unix seconds).
+    pub expires_at: i64,
+    /// False once revoked, consumed or rotated.
+    pub active: bool,
+    /// When a code was consumed or a refresh token rotated (Unix seconds).
+    pub used_at: Option<i64>,
+    /// Grant-specific data: session claims (`ext`), PKCE challenge, nonce, redirect URI…
+    pub data: serde_json::Value,
+}
+
+/// What [`TokenStore::consume_code`] found.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Consumed {
+    /// This call consumed the code; it is the record as it was.
+    Consumed(TokenRecord),
+    /// The code exists but was consumed (or revoked) before: a replay.
+    AlreadyUsed(TokenRecord),
+    /// No such code.
+    Missing,
+}
+
+/// What [`TokenStore::rotate_refresh_token`] found.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Rotated {
+    /// This call retired the old token and stored its successors.
+    Rotated(TokenRecord),
+    /// The old token was already inactive: a reuse. Nothing was stored.
+    AlreadyUsed(TokenRecord),
+    /// No such refresh token.
+    Missing,
+}
+
+/// How to page through clients (keyset pagination by id, as Hydra v2 does).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ClientQuery {
+    /// Only clients whose id sorts after this one.
+    pub after_id: Option<String>,
+    /// At most this many.
+    pub limit: u32,
+    /// Only clients with this exact `client_name`.
+    pub client_name: Option<String>,
+    /// Only clients with this exact `owner`.
+    pub owner: Option<String>,
+}
+
+/// A stored signing key: its private JWK sealed under the system secret.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredKey {
+    /// The key set (`hydra.openid.id-token`, `hydra.jwt.access-token`, or any name).
+    pub set: String,
+    /// The key id, unique within the set.
+    pub kid: String,
+    /// The JWS algorithm (`RS256`, `ES256`, `EdDSA`).
+    pub alg: String,
+    /// `sig` or `enc`.
+    pub use_: String,
+    /// Creation time (Unix seconds); the newest key of a set signs.
+    pub created_at: i64,
+    /// The private JWK, sealed (see [`crate::seal`]).
+    pub sealed: String,
+}
+
+/// OAuth 2.0 clients.
+#[allow(async_fn_in_trait)] // no Send bound on purpose; see the module doc
+pub trait ClientStore {
+    /// Stores a new client; [`StoreError::Conflict`] when the id is taken.
+    async fn create_client(&self, client: &Client) -> Result<(), StoreError>;
+    /// The client with this id.
+    async fn get_client(&self, id: &str) -> Result<Option<Client>, StoreError>;
+    /// Replaces a client; false when there is none with that id.
+    async fn update_client(&self, client: &Client) -> Result<bool, StoreError>;
+    /// Deletes a client; false when there was none.
+    async fn delete_client(&self, id: &str) -> Result<bool, StoreError>;
+    /// A page of clients ordered by id.
+    async fn list_clients(&self, query: &ClientQuery) -> Result<Vec<Client>, StoreError>;
+}
+
+/// Tokens, codes and refresh tokens.
+#[allow(async_fn_in_trait)] // no Send bound on purpose; see the module doc
+pub trait TokenStore {
+    /// Stores new records (one grant's tokens) all or nothing.
+    async fn insert_tokens(&self, records: &[TokenRecord]) -> Result<(), StoreError>;
+    /// The record of this kind with this signature hash.
+    async fn get_token(&self, kind: TokenKind, signature: &str) -> Result<Option<TokenRecord>, StoreError>;
+    /// Marks one token inactive. True when this call changed it (compare-and-set).
+    async fn revoke_token(&self, kind: TokenKind, signature: &str) -> Result<bool, StoreError>;
+    /// Marks every token of a grant inactive; returns how many changed.
+    async fn revoke_grant(&self, request_id: &str) -> Result<u64, StoreError>;
+    /// Deletes every access token issued to a client; returns how many.
+    async fn delete_client_access_tokens(&self, client_id: &str) -> Result<u64, StoreError>;
+    /// Consumes an authorization code: exactly one of any number of concurrent calls
+    /// gets [`Consumed::Consumed`] (RFC 6749 §4.1.2: "The client MUST NOT use the
+    /// authorization code more than once").
+    async fn consume_code(&self, signature: &str, now: i64) -> Result<Consumed, StoreError>;
+    /// Retires a refresh token and stores its successors in one atomic step: exactly
+    /// one of any number of concurrent calls gets [`Rotated::Rotated`].
+    async fn rotate_refresh_token(
+        &self,
+        signature: &str,
+        now: i64,
+        successors: &[TokenRecord],
+    ) -> Result<Rotated, StoreError>;
+    /// Deletes at most `limit` records that expired before `before`; returns how many.
+    async fn delete_expired_tokens(&self, before: i64, limit: u32) -> Result<u64, StoreError>;
+}
+
+/// Signing keys.
+#[allow(async_fn_in_trait)] // no Send bound on purpose; see the module doc
+pub trait KeyStore {
+    /// Adds a key; [`StoreError::Conflict`] when the set has that kid.
+    async fn add_key(&self, key: &StoredKey) -> Result<(), StoreError>;
+    /// The keys of a set, oldest first.
+    async fn get_key_set(&self, set: &str) -> Result<Vec<StoredKey>, StoreError>;
+    /// Deletes a set; returns how many keys went.
+    async fn delete_key_set(&self, set: &str) -> Result<u64, StoreError>;
+    /// Deletes one key; false when there was none.
+    async fn delete_key(&self, set: &str, kid: &str) -> Result<bool, StoreError>;
+}
+
+/// Everything a Latch server stores.
+#[allow(async_fn_in_trait)] // no Send bound on purpose; see the module doc
+pub trait Store: ClientStore + TokenStore + KeyStore {
+    /// Checks that the backend answers (readiness).
+    async fn ping(&self) -> Result<(), StoreError>;
+}

@@ -1,0 +1,94 @@
+//! The axum adapter: converts axum requests into core requests, calls
+//! [`Latch::handle`], converts the answer back, and records metrics and a log line.
+
+use crate::metrics::{self, HttpMetrics};
+use crate::platform::NativePlatform;
+use crate::store::SqlStore;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderName, HeaderValue, StatusCode};
+use axum::Router;
+use latch_core::http::{Method, Request, Response, MAX_BODY_BYTES};
+use latch_core::{Endpoint, Error, ErrorCode, Latch, Port};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// The server state every request shares.
+pub type Server = Arc<Latch<SqlStore, NativePlatform>>;
+
+/// The router of one port. Every path goes through the core's router.
+pub fn router(server: Server, port: Port) -> Router {
+    Router::new()
+        .fallback(move |State(s): State<Server>, req: axum::extract::Request| handle(s, port, req))
+        .with_state(server)
+}
+
+async fn handle(server: Server, port: Port, req: axum::extract::Request) -> axum::response::Response {
+    let started = Instant::now();
+    let (parts, body) = req.into_parts();
+    let method = Method::parse(parts.method.as_str());
+    let request_id = parts
+        .headers
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+        .unwrap_or_else(|| server.new_uuid());
+    let (endpoint, mut response) = match axum::body::to_bytes(body, MAX_BODY_BYTES + 1).await {
+        Ok(bytes) => {
+            let core_req = Request {
+                method,
+                path: parts.uri.path().to_string(),
+                query: parts.uri.query().map(str::to_string),
+                headers: parts
+                    .headers
+                    .iter()
+                    .filter_map(|(n, v)| Some((n.as_str().to_string(), v.to_str().ok()?.to_string())))
+                    .collect(),
+                body: bytes.to_vec(),
+            };
+            server.handle(port, core_req).await
+        }
+        Err(_) => {
+            let e = Error::new(ErrorCode::PayloadTooLarge)
+                .with_hint(format!("The body may be at most {MAX_BODY_BYTES} bytes."));
+            (None, server.error_response(&e))
+        }
+    };
+    if endpoint == Some(Endpoint::Metrics) {
+        response = Response {
+            status: 200,
+            headers: vec![("content-type".into(), "text/plain; version=0.0.4".into())],
+            body: metrics::render().into_bytes(),
+        };
+    }
+    let label = endpoint.as_ref().map(Endpoint::pattern).unwrap_or("unmatched");
+    let elapsed = started.elapsed();
+    HttpMetrics::global().observe(method.as_str(), label, response.status, elapsed.as_secs_f64());
+    // The path is logged, never the query or body: those can carry tokens and secrets.
+    tracing::info!(
+        request_id = %request_id,
+        port = ?port,
+        method = method.as_str(),
+        endpoint = label,
+        status = response.status,
+        latency_ms = elapsed.as_secs_f64() * 1000.0,
+        "request"
+    );
+    to_axum(response, &request_id, method == Method::Head)
+}
+
+fn to_axum(r: Response, request_id: &str, head: bool) -> axum::response::Response {
+    let body = if head { Body::empty() } else { Body::from(r.body) };
+    let mut out = axum::response::Response::new(body);
+    *out.status_mut() = StatusCode::from_u16(r.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let headers = out.headers_mut();
+    for (n, v) in r.headers {
+        if let (Ok(n), Ok(v)) = (HeaderName::try_from(n), HeaderValue::try_from(v)) {
+            headers.append(n, v);
+        }
+    }
+    if let Ok(v) = HeaderValue::try_from(request_id) {
+        headers.insert("x-request-id", v);
+    }
+    out
+}

@@ -1,0 +1,207 @@
+//! Server settings from the environment, with Hydra's key names (`DSN`,
+//! `URLS_SELF_ISSUER`, `SECRETS_SYSTEM`, `SERVE_PUBLIC_PORT`, `TTL_ACCESS_TOKEN`,
+//! `STRATEGIES_ACCESS_TOKEN`, `LOG_LEVEL`, …): the upper-cased config path with `.`
+//! turned into `_`. Bad values fail start-up with a message naming the key.
+
+use crate::Error;
+use latch_core::config::{AccessTokenStrategy, Config};
+use latch_core::duration::parse_seconds;
+
+/// The DSN used when none is given: an SQLite file in the working directory.
+pub const DEFAULT_DSN: &str = "sqlite://latch.sqlite";
+/// The secret `--dev` falls back to when `SECRETS_SYSTEM` is unset. Publicly known, so
+/// only `--dev` accepts it.
+pub const DEV_SECRET: &str = "latch-dev-mode-insecure-system-secret";
+
+/// Everything the native server needs to start.
+#[derive(Clone, Debug)]
+pub struct ServerSettings {
+    /// Protocol settings handed to the core.
+    pub core: Config,
+    /// Where to store.
+    pub dsn: String,
+    /// Public listener address.
+    pub public_addr: String,
+    /// Admin listener address.
+    pub admin_addr: String,
+    /// `LOG_LEVEL` (trace, debug, info, warn, error).
+    pub log_level: String,
+    /// `LOG_FORMAT`: `text` or `json`.
+    pub log_format: String,
+}
+
+/// Reads a variable through `get` (the process environment in production, a map in
+/// tests).
+pub fn from_env(
+    get: &dyn Fn(&str) -> Option<String>,
+    dev: bool,
+    dsn_flag: Option<&str>,
+) -> Result<ServerSettings, Error> {
+    let var = |k: &str| get(k).filter(|v| !v.trim().is_empty());
+    let bad = |k: &str, why: &str| Error::Config(format!("{k}: {why}"));
+
+    let public_host = var("SERVE_PUBLIC_HOST").unwrap_or_else(|| "127.0.0.1".into());
+    let admin_host = var("SERVE_ADMIN_HOST").unwrap_or_else(|| "127.0.0.1".into());
+    let port = |k: &str, default: u16| -> Result<u16, Error> {
+        match var(k) {
+            None => Ok(default),
+            Some(v) => v.parse().map_err(|_| bad(k, &format!("'{v}' is not a port number"))),
+        }
+    };
+    let public_port = port("SERVE_PUBLIC_PORT", 4444)?;
+    let admin_port = port("SERVE_ADMIN_PORT", 4445)?;
+
+    let issuer = match var("URLS_SELF_ISSUER") {
+        Some(i) => i,
+        None if dev => format!("http://127.0.0.1:{public_port}"),
+        None => return Err(bad("URLS_SELF_ISSUER", "must be set (or start with --dev)")),
+    };
+    let issuer_url =
+        url::Url::parse(&issuer).map_err(|e| bad("URLS_SELF_ISSUER", &format!("'{issuer}' is not a URL: {e}")))?;
+    if !dev
+        && issuer_url.scheme() != "https"
+        && !latch_core::client::is_loopback_host(issuer_url.host_str().unwrap_or(""))
+    {
+        return Err(bad(
+            "URLS_SELF_ISSUER",
+            "must use https outside --dev (http is allowed only for loopback addresses)",
+        ));
+    }
+
+    let secrets: Vec<Vec<u8>> = match var("SECRETS_SYSTEM") {
+        Some(s) => s.split(',').map(|x| x.trim().as_bytes().to_vec()).filter(|x| !x.is_empty()).collect(),
+        None if dev => vec![DEV_SECRET.as_bytes().to_vec()],
+        None => return Err(bad("SECRETS_SYSTEM", "must be set outside --dev (at least 16 characters)")),
+    };
+    if secrets.is_empty() || secrets.iter().any(|s| s.len() < 16) {
+        return Err(bad("SECRETS_SYSTEM", "every secret must be at least 16 characters long"));
+    }
+
+    let mut core = Config::new(&issuer, &secrets[0]);
+    core.system_secrets = secrets;
+    core.dev = dev;
+    if let Some(p) = var("URLS_SELF_PUBLIC") {
+        core.public_url = p;
+    }
+    let ttl = |k: &str, default: i64| -> Result<i64, Error> {
+        match var(k) {
+            None => Ok(default),
+            Some(v) => parse_seconds(&v)
+                .filter(|s| *s > 0)
+                .ok_or_else(|| bad(k, &format!("'{v}' is not a duration like 1h or 30m"))),
+        }
+    };
+    core.access_token_ttl = ttl("TTL_ACCESS_TOKEN", core.access_token_ttl)?;
+    core.refresh_token_ttl = ttl("TTL_REFRESH_TOKEN", core.refresh_token_ttl)?;
+    core.id_token_ttl = ttl("TTL_ID_TOKEN", core.id_token_ttl)?;
+    core.auth_code_ttl = ttl("TTL_AUTH_CODE", core.auth_code_ttl)?;
+    core.access_token_strategy = match var("STRATEGIES_ACCESS_TOKEN").as_deref() {
+        None | Some("opaque") => AccessTokenStrategy::Opaque,
+        Some("jwt") => AccessTokenStrategy::Jwt,
+        Some(v) => return Err(bad("STRATEGIES_ACCESS_TOKEN", &format!("'{v}' must be 'opaque' or 'jwt'"))),
+    };
+    if let Some(v) = var("OAUTH2_HASHERS_PBKDF2_ITERATIONS") {
+        core.pbkdf2_iterations = v
+            .parse()
+            .ok()
+            .filter(|n| *n >= 1)
+            .ok_or_else(|| bad("OAUTH2_HASHERS_PBKDF2_ITERATIONS", &format!("'{v}' is not a positive integer")))?;
+    }
+    if let Some(v) = var("OAUTH2_EXPOSE_INTERNAL_ERRORS") {
+        core.expose_internal_errors =
+            parse_bool(&v).ok_or_else(|| bad("OAUTH2_EXPOSE_INTERNAL_ERRORS", "must be true or false"))?;
+    }
+    let log_level = var("LOG_LEVEL").unwrap_or_else(|| "info".into());
+    if !matches!(log_level.as_str(), "trace" | "debug" | "info" | "warn" | "warning" | "error" | "fatal" | "panic") {
+        return Err(bad("LOG_LEVEL", &format!("'{log_level}' must be one of trace, debug, info, warn, error")));
+    }
+    let log_format = var("LOG_FORMAT").unwrap_or_else(|| "text".into());
+    if !matches!(log_format.as_str(), "text" | "json" | "json_pretty") {
+        return Err(bad("LOG_FORMAT", &format!("'{log_format}' must be text or json")));
+    }
+    let dsn = dsn_flag.map(str::to_string).or_else(|| var("DSN")).unwrap_or_else(|| DEFAULT_DSN.to_string());
+    Ok(ServerSettings {
+        core,
+        dsn,
+        public_addr: format!("{public_host}:{public_port}"),
+        admin_addr: format!("{admin_host}:{admin_port}"),
+        log_level,
+        log_format,
+    })
+}
+
+fn parse_bool(v: &str) -> Option<bool> {
+    match v.to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Some(true),
+        "0" | "false" | "no" | "off" => Some(false),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn load(vars: &[(&str, &str)], dev: bool) -> Result<ServerSettings, Error> {
+        let m: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        from_env(&|k| m.get(k).cloned(), dev, None)
+    }
+
+    #[test]
+    fn dev_needs_nothing() {
+        let s = load(&[], true).unwrap();
+        assert_eq!(s.core.issuer, "http://127.0.0.1:4444");
+        assert_eq!(s.public_addr, "127.0.0.1:4444");
+        assert_eq!(s.admin_addr, "127.0.0.1:4445");
+        assert_eq!(s.dsn, DEFAULT_DSN);
+    }
+
+    #[test]
+    fn insecure_setups_are_refused_outside_dev_with_the_key_named() {
+        let e = load(&[], false).unwrap_err().to_string();
+        assert!(e.contains("URLS_SELF_ISSUER"), "{e}");
+        let e = load(&[("URLS_SELF_ISSUER", "https://auth.example")], false).unwrap_err().to_string();
+        assert!(e.contains("SECRETS_SYSTEM"), "{e}");
+        let e = load(&[("URLS_SELF_ISSUER", "http://auth.example"), ("SECRETS_SYSTEM", "0123456789abcdef")], false)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("https"), "{e}");
+        let e = load(&[("URLS_SELF_ISSUER", "https://a.example"), ("SECRETS_SYSTEM", "short")], false)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("16"), "{e}");
+    }
+
+    #[test]
+    fn bad_values_name_their_key() {
+        for (k, v) in [
+            ("SERVE_PUBLIC_PORT", "abc"),
+            ("TTL_ACCESS_TOKEN", "forever"),
+            ("STRATEGIES_ACCESS_TOKEN", "magic"),
+            ("LOG_LEVEL", "loud"),
+        ] {
+            let e = load(&[(k, v)], true).unwrap_err().to_string();
+            assert!(e.starts_with(&format!("configuration error: {k}")), "{e}");
+        }
+    }
+
+    #[test]
+    fn values_are_applied_and_secrets_rotate() {
+        let s = load(
+            &[
+                ("TTL_ACCESS_TOKEN", "30m"),
+                ("STRATEGIES_ACCESS_TOKEN", "jwt"),
+                ("SECRETS_SYSTEM", "new-secret-0123456789,old-secret-0123456789"),
+                ("SERVE_PUBLIC_PORT", "9000"),
+            ],
+            true,
+        )
+        .unwrap();
+        assert_eq!(s.core.access_token_ttl, 1800);
+        assert_eq!(s.core.access_token_strategy, AccessTokenStrategy::Jwt);
+        assert_eq!(s.core.system_secrets.len(), 2);
+        assert_eq!(s.core.system_secrets[0], b"new-secret-0123456789");
+        assert_eq!(s.core.issuer, "http://127.0.0.1:9000");
+    }
+}

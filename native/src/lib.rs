@@ -1,0 +1,155 @@
+//! # latch-native
+//!
+//! Latch's native server: the axum adapter around `latch-core` ([`app`]), sqlx stores
+//! for SQLite, PostgreSQL and MySQL ([`store`]), settings from the environment
+//! ([`config`]), Prometheus metrics ([`metrics`]) and tracing.
+
+pub mod app;
+pub mod config;
+pub mod metrics;
+pub mod platform;
+pub mod store;
+
+use latch_core::keys::{Alg, ACCESS_TOKEN_SET, ID_TOKEN_SET};
+use latch_core::{Latch, Port};
+use platform::NativePlatform;
+use std::sync::Arc;
+use store::SqlStore;
+
+/// Why the server could not start or a command failed.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A setting is missing or wrong; the message names the key.
+    #[error("configuration error: {0}")]
+    Config(String),
+    /// The database failed.
+    #[error("database error: {0}")]
+    Store(#[from] latch_core::StoreError),
+    /// A listener could not bind, or serving failed.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    /// The protocol core refused (e.g. key generation failed).
+    #[error("{0}")]
+    Core(#[from] latch_core::Error),
+}
+
+/// Which listeners `serve` starts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ServeMode {
+    /// Public and admin.
+    All,
+    /// Public only.
+    Public,
+    /// Admin only.
+    Admin,
+}
+
+/// What `latch serve` was asked for.
+#[derive(Clone, Debug)]
+pub struct ServeOptions {
+    /// Which listeners.
+    pub mode: ServeMode,
+    /// Development mode: http allowed, migrations run automatically, debug detail in errors.
+    pub dev: bool,
+    /// `--dsn` (overrides the `DSN` variable).
+    pub dsn: Option<String>,
+    /// `-c/--config` (YAML; read in the quickstart issue, refused for now).
+    pub config: Option<std::path::PathBuf>,
+}
+
+fn init_tracing(level: &str, format: &str) {
+    let level = match level {
+        "warning" => "warn",
+        "fatal" | "panic" => "error",
+        l => l,
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("{level},sqlx=warn")));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    // try_init: a second call (tests) keeps the first subscriber.
+    let _ = if format.starts_with("json") { builder.json().try_init() } else { builder.try_init() };
+}
+
+/// Connects, migrates when allowed, and builds the shared server.
+pub async fn build(settings: &config::ServerSettings, migrate: bool) -> Result<app::Server, Error> {
+    let store = SqlStore::connect(&settings.dsn).await?;
+    if migrate {
+        store.migrate().await?;
+    } else {
+        let pending = store.pending_migrations().await?;
+        if pending > 0 {
+            return Err(Error::Config(format!(
+                "DSN: the database has {pending} pending migration(s); run `latch migrate sql <dsn>` first (or start with --dev)"
+            )));
+        }
+    }
+    let latch = Latch::new(store, NativePlatform, settings.core.clone());
+    // Generate the well-known signing keys now, never on a request path.
+    latch.ensure_key(ID_TOKEN_SET, Alg::Rs256).await?;
+    latch.ensure_key(ACCESS_TOKEN_SET, Alg::Rs256).await?;
+    Ok(Arc::new(latch))
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down: draining in-flight requests");
+}
+
+async fn listen(addr: &str, server: app::Server, port: Port) -> Result<(), Error> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| Error::Io(std::io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}"))))?;
+    tracing::info!(%addr, ?port, "listening");
+    axum::serve(listener, app::router(server, port)).with_graceful_shutdown(shutdown_signal()).await?;
+    Ok(())
+}
+
+/// `latch serve all|public|admin`.
+pub async fn serve(opts: ServeOptions) -> Result<(), Error> {
+    if let Some(path) = &opts.config {
+        return Err(Error::Config(format!(
+            "--config {}: configuration files are not supported yet; use environment variables (DSN, URLS_SELF_ISSUER, SECRETS_SYSTEM, …)",
+            path.display()
+        )));
+    }
+    let settings = config::from_env(&|k| std::env::var(k).ok(), opts.dev, opts.dsn.as_deref())?;
+    init_tracing(&settings.log_level, &settings.log_format);
+    if opts.dev {
+        tracing::warn!(
+            "--dev: http issuers and redirect URIs are allowed and errors carry debug detail; never use in production"
+        );
+    }
+    let server = build(&settings, opts.dev).await?;
+    tracing::info!(issuer = %settings.core.issuer, "latch is ready");
+    match opts.mode {
+        ServeMode::All => {
+            let public = listen(&settings.public_addr, server.clone(), Port::Public);
+            let admin = listen(&settings.admin_addr, server, Port::Admin);
+            tokio::try_join!(public, admin)?;
+        }
+        ServeMode::Public => listen(&settings.public_addr, server, Port::Public).await?,
+        ServeMode::Admin => listen(&settings.admin_addr, server, Port::Admin).await?,
+    }
+    Ok(())
+}
+
+/// `latch migrate sql <dsn>`: applies pending migrations.
+pub async fn migrate_sql(dsn: &str) -> Result<(), Error> {
+    let store = SqlStore::connect(dsn).await?;
+    store.migrate().await?;
+    Ok(())
+}

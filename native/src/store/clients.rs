@@ -1,0 +1,66 @@
+//! [`ClientStore`] for [`SqlStore`].
+
+use super::error::{from_sqlx, with_conflict};
+use super::rows::{self, ClientRow};
+use super::SqlStore;
+use latch_core::client::Client;
+use latch_core::error::StoreError;
+use latch_core::store::{ClientQuery, ClientStore};
+
+impl ClientStore for SqlStore {
+    async fn create_client(&self, client: &Client) -> Result<(), StoreError> {
+        let row = ClientRow::new(client)?;
+        let _write = self.write_guard().await;
+        sqlx::query(&self.sql.insert_client)
+            .bind(client.client_id.as_str())
+            .bind(client.client_name.as_str())
+            .bind(client.owner.as_str())
+            .bind(row.data)
+            .bind(row.secret_hash)
+            .bind(client.created_at)
+            .bind(client.updated_at)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| with_conflict(e, || format!("client {} exists", client.client_id)))?;
+        Ok(())
+    }
+
+    async fn get_client(&self, id: &str) -> Result<Option<Client>, StoreError> {
+        let row = sqlx::query(&self.sql.get_client).bind(id).fetch_optional(&self.pool).await.map_err(from_sqlx)?;
+        row.as_ref().map(rows::client).transpose()
+    }
+
+    async fn update_client(&self, client: &Client) -> Result<bool, StoreError> {
+        let row = ClientRow::new(client)?;
+        let _write = self.write_guard().await;
+        let done = sqlx::query(&self.sql.update_client)
+            .bind(client.client_name.as_str())
+            .bind(client.owner.as_str())
+            .bind(row.data)
+            .bind(row.secret_hash)
+            .bind(client.created_at)
+            .bind(client.updated_at)
+            .bind(client.client_id.as_str())
+            .execute(&self.pool)
+            .await
+            .map_err(from_sqlx)?;
+        // MySQL counts matched rows here too: sqlx connects with CLIENT_FOUND_ROWS.
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn delete_client(&self, id: &str) -> Result<bool, StoreError> {
+        let _write = self.write_guard().await;
+        let done = sqlx::query(&self.sql.delete_client).bind(id).execute(&self.pool).await.map_err(from_sqlx)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn list_clients(&self, q: &ClientQuery) -> Result<Vec<Client>, StoreError> {
+        let sql = self.sql.list_clients(q.after_id.is_some(), q.client_name.is_some(), q.owner.is_some());
+        let mut query = sqlx::query(&sql);
+        for value in [&q.after_id, &q.client_name, &q.owner].into_iter().flatten() {
+            query = query.bind(value.as_str());
+        }
+        let rows = query.bind(i64::from(q.limit)).fetch_all(&self.pool).await.map_err(from_sqlx)?;
+        rows.iter().map(rows::client).collect()
+    }
+}

@@ -1,0 +1,42 @@
+//! [`KeyStore`] for [`SqlStore`].
+
+use super::error::{from_sqlx, with_conflict};
+use super::rows;
+use super::SqlStore;
+use latch_core::error::StoreError;
+use latch_core::store::{KeyStore, StoredKey};
+
+impl KeyStore for SqlStore {
+    async fn add_key(&self, key: &StoredKey) -> Result<(), StoreError> {
+        let _write = self.write_guard().await;
+        sqlx::query(&self.sql.insert_key)
+            .bind(key.set.as_str())
+            .bind(key.kid.as_str())
+            .bind(key.alg.as_str())
+            .bind(key.use_.as_str())
+            .bind(key.created_at)
+            .bind(key.sealed.as_str())
+            .execute(&self.pool)
+            .await
+            .map_err(|e| with_conflict(e, || format!("key {}/{} exists", key.set, key.kid)))?;
+        Ok(())
+    }
+
+    async fn get_key_set(&self, set: &str) -> Result<Vec<StoredKey>, StoreError> {
+        let rows = sqlx::query(&self.sql.get_key_set).bind(set).fetch_all(&self.pool).await.map_err(from_sqlx)?;
+        rows.iter().map(rows::key).collect()
+    }
+
+    async fn delete_key_set(&self, set: &str) -> Result<u64, StoreError> {
+        let _write = self.write_guard().await;
+        let done = sqlx::query(&self.sql.delete_key_set).bind(set).execute(&self.pool).await.map_err(from_sqlx)?;
+        Ok(done.rows_affected())
+    }
+
+    async fn delete_key(&self, set: &str, kid: &str) -> Result<bool, StoreError> {
+        let _write = self.write_guard().await;
+        let done =
+            sqlx::query(&self.sql.delete_key).bind(set).bind(kid).execute(&self.pool).await.map_err(from_sqlx)?;
+        Ok(done.rows_affected() > 0)
+    }
+}

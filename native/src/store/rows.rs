@@ -1,0 +1,134 @@
+//! Turning records into bound parameters and rows back into records.
+//!
+//! Decoding never panics: a row that does not fit (a NULL where none belongs, JSON that
+//! does not parse, an unknown token kind) is a [`StoreError::Backend`].
+//!
+//! MySQL reports TEXT columns as BLOBs, which sqlx's `Any` driver hands over as bytes,
+//! so text columns are read as a string or, failing that, as UTF-8 bytes.
+
+use super::error::bad_row;
+use latch_core::client::Client;
+use latch_core::error::StoreError;
+use latch_core::store::{StoredKey, TokenKind, TokenRecord};
+use sqlx::any::{Any, AnyArguments, AnyRow};
+use sqlx::query::Query;
+use sqlx::Row;
+
+/// A query on the `Any` driver.
+pub(crate) type AnyQuery<'q> = Query<'q, Any, AnyArguments<'q>>;
+
+/// A text column.
+fn text(row: &AnyRow, col: &str) -> Result<String, StoreError> {
+    match row.try_get::<String, _>(col) {
+        Ok(s) => Ok(s),
+        Err(first) => row
+            .try_get::<Vec<u8>, _>(col)
+            .ok()
+            .and_then(|bytes| String::from_utf8(bytes).ok())
+            .ok_or_else(|| bad_row(col, first)),
+    }
+}
+
+/// A nullable text column.
+fn opt_text(row: &AnyRow, col: &str) -> Result<Option<String>, StoreError> {
+    match row.try_get::<Option<String>, _>(col) {
+        Ok(s) => Ok(s),
+        Err(first) => match row.try_get::<Option<Vec<u8>>, _>(col) {
+            Ok(None) => Ok(None),
+            Ok(Some(bytes)) => String::from_utf8(bytes).map(Some).map_err(|e| bad_row(col, e)),
+            Err(_) => Err(bad_row(col, first)),
+        },
+    }
+}
+
+/// An integer column.
+fn int(row: &AnyRow, col: &str) -> Result<i64, StoreError> {
+    row.try_get::<i64, _>(col).map_err(|e| bad_row(col, e))
+}
+
+/// A nullable integer column.
+fn opt_int(row: &AnyRow, col: &str) -> Result<Option<i64>, StoreError> {
+    row.try_get::<Option<i64>, _>(col).map_err(|e| bad_row(col, e))
+}
+
+/// A JSON text column.
+fn json<T: serde::de::DeserializeOwned>(row: &AnyRow, col: &str) -> Result<T, StoreError> {
+    serde_json::from_str(&text(row, col)?).map_err(|e| bad_row(col, e))
+}
+
+/// Serializes a value for a JSON text column.
+fn to_json<T: serde::Serialize>(what: &str, value: &T) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|e| StoreError::Backend(format!("cannot serialize {what}: {e}")))
+}
+
+/// A client's stored columns.
+pub(crate) struct ClientRow {
+    pub(crate) data: String,
+    pub(crate) secret_hash: Option<String>,
+}
+
+impl ClientRow {
+    /// The columns of a client. The clear-text `client_secret` is never stored: only
+    /// its hash is, in its own column.
+    pub(crate) fn new(client: &Client) -> Result<ClientRow, StoreError> {
+        let stored = Client { client_secret: None, ..client.clone() };
+        Ok(ClientRow { data: to_json("client", &stored)?, secret_hash: client.secret_hash.clone() })
+    }
+}
+
+/// A client from `data, secret_hash, created_at, updated_at`. The timestamps come from
+/// their integer columns, so they survive exactly.
+pub(crate) fn client(row: &AnyRow) -> Result<Client, StoreError> {
+    let mut client: Client = json(row, "data")?;
+    client.secret_hash = opt_text(row, "secret_hash")?;
+    client.created_at = int(row, "created_at")?;
+    client.updated_at = int(row, "updated_at")?;
+    Ok(client)
+}
+
+/// Binds one token record's columns in [`super::sql::TOKEN_COLUMNS`] order.
+pub(crate) fn bind_token<'q>(q: AnyQuery<'q>, r: &'q TokenRecord) -> Result<AnyQuery<'q>, StoreError> {
+    Ok(q.bind(r.signature.as_str())
+        .bind(r.kind.as_str())
+        .bind(r.request_id.as_str())
+        .bind(r.client_id.as_str())
+        .bind(r.subject.as_str())
+        .bind(r.scope.join(" "))
+        .bind(to_json("audience", &r.audience)?)
+        .bind(r.issued_at)
+        .bind(r.expires_at)
+        .bind(i16::from(r.active))
+        .bind(r.used_at)
+        .bind(to_json("token data", &r.data)?))
+}
+
+/// A token record from the [`super::sql::TOKEN_COLUMNS`].
+pub(crate) fn token(row: &AnyRow) -> Result<TokenRecord, StoreError> {
+    let kind = text(row, "kind")?;
+    Ok(TokenRecord {
+        signature: text(row, "signature")?,
+        kind: TokenKind::parse(&kind).ok_or_else(|| bad_row("kind", format!("unknown token kind {kind:?}")))?,
+        request_id: text(row, "request_id")?,
+        client_id: text(row, "client_id")?,
+        subject: text(row, "subject")?,
+        scope: text(row, "scope")?.split(' ').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
+        audience: json(row, "audience")?,
+        issued_at: int(row, "issued_at")?,
+        expires_at: int(row, "expires_at")?,
+        active: int(row, "active")? != 0,
+        used_at: opt_int(row, "used_at")?,
+        data: json(row, "data")?,
+    })
+}
+
+/// A signing key from `set_id, kid, alg, key_use, created_at, sealed`.
+pub(crate) fn key(row: &AnyRow) -> Result<StoredKey, StoreError> {
+    Ok(StoredKey {
+        set: text(row, "set_id")?,
+        kid: text(row, "kid")?,
+        alg: text(row, "alg")?,
+        use_: text(row, "key_use")?,
+        created_at: int(row, "created_at")?,
+        sealed: text(row, "sealed")?,
+    })
+}

@@ -1,0 +1,124 @@
+//! Every query text, written once with `?` placeholders and translated once per store
+//! for its dialect. The dialects differ only where noted.
+
+use super::Dialect;
+
+/// The columns of `latch_tokens`, in the order [`super::rows`] binds and reads them.
+pub(crate) const TOKEN_COLUMNS: &str =
+    "signature, kind, request_id, client_id, subject, scope, audience, issued_at, expires_at, active, used_at, data";
+/// How many columns [`TOKEN_COLUMNS`] names.
+const TOKEN_COLUMN_COUNT: usize = 12;
+
+/// The columns a client is read from.
+const CLIENT_COLUMNS: &str = "data, secret_hash, created_at, updated_at";
+
+/// The columns of `latch_keys`.
+const KEY_COLUMNS: &str = "set_id, kid, alg, key_use, created_at, sealed";
+
+/// A store's query texts, ready for its dialect.
+#[derive(Debug)]
+pub(crate) struct Queries {
+    dialect: Dialect,
+    pub(crate) ping: String,
+    pub(crate) insert_client: String,
+    pub(crate) get_client: String,
+    pub(crate) update_client: String,
+    pub(crate) delete_client: String,
+    pub(crate) get_token: String,
+    pub(crate) revoke_token: String,
+    pub(crate) revoke_grant: String,
+    pub(crate) delete_client_access_tokens: String,
+    /// Retires an active token of a kind: marks it inactive and records when.
+    pub(crate) retire_token: String,
+    pub(crate) delete_expired_tokens: String,
+    pub(crate) insert_key: String,
+    pub(crate) get_key_set: String,
+    pub(crate) delete_key_set: String,
+    pub(crate) delete_key: String,
+}
+
+impl Queries {
+    /// The queries for one dialect.
+    pub(crate) fn new(dialect: Dialect) -> Queries {
+        let t = |sql: &str| dialect.translate(sql);
+        Queries {
+            dialect,
+            ping: t("SELECT 1"),
+            insert_client: t(
+                "INSERT INTO latch_clients (id, client_name, owner, data, secret_hash, created_at, updated_at) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?)",
+            ),
+            get_client: t(&format!("SELECT {CLIENT_COLUMNS} FROM latch_clients WHERE id = ?")),
+            update_client: t("UPDATE latch_clients SET client_name = ?, owner = ?, data = ?, secret_hash = ?, \
+                 created_at = ?, updated_at = ? WHERE id = ?"),
+            delete_client: t("DELETE FROM latch_clients WHERE id = ?"),
+            get_token: t(&format!("SELECT {TOKEN_COLUMNS} FROM latch_tokens WHERE signature = ? AND kind = ?")),
+            revoke_token: t("UPDATE latch_tokens SET active = 0 WHERE signature = ? AND kind = ? AND active = 1"),
+            revoke_grant: t("UPDATE latch_tokens SET active = 0 WHERE request_id = ? AND active = 1"),
+            delete_client_access_tokens: t("DELETE FROM latch_tokens WHERE client_id = ? AND kind = 'access_token'"),
+            retire_token: t(
+                "UPDATE latch_tokens SET active = 0, used_at = ? WHERE signature = ? AND kind = ? AND active = 1",
+            ),
+            delete_expired_tokens: t(match dialect {
+                // MySQL rejects LIMIT inside an IN subquery, but DELETE takes ORDER BY/LIMIT.
+                Dialect::MySql => "DELETE FROM latch_tokens WHERE expires_at < ? ORDER BY expires_at LIMIT ?",
+                Dialect::Sqlite | Dialect::Postgres => {
+                    "DELETE FROM latch_tokens WHERE signature IN \
+                     (SELECT signature FROM latch_tokens WHERE expires_at < ? ORDER BY expires_at LIMIT ?)"
+                }
+            }),
+            insert_key: t(&format!("INSERT INTO latch_keys ({KEY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)")),
+            get_key_set: t(&format!("SELECT {KEY_COLUMNS} FROM latch_keys WHERE set_id = ? ORDER BY created_at, kid")),
+            delete_key_set: t("DELETE FROM latch_keys WHERE set_id = ?"),
+            delete_key: t("DELETE FROM latch_keys WHERE set_id = ? AND kid = ?"),
+        }
+    }
+
+    /// One multi-row INSERT of `rows` token records (all or nothing, as one statement).
+    pub(crate) fn insert_tokens(&self, rows: usize) -> String {
+        let row = format!("({})", ["?"; TOKEN_COLUMN_COUNT].join(", "));
+        let values = vec![row.as_str(); rows].join(", ");
+        self.dialect.translate(&format!("INSERT INTO latch_tokens ({TOKEN_COLUMNS}) VALUES {values}"))
+    }
+
+    /// A page of clients: the filters that are set, in the order
+    /// after_id, client_name, owner, then the limit.
+    pub(crate) fn list_clients(&self, after_id: bool, client_name: bool, owner: bool) -> String {
+        let mut sql = format!("SELECT {CLIENT_COLUMNS} FROM latch_clients WHERE 1 = 1");
+        if after_id {
+            sql.push_str(" AND id > ?");
+        }
+        if client_name {
+            sql.push_str(" AND client_name = ?");
+        }
+        if owner {
+            sql.push_str(" AND owner = ?");
+        }
+        sql.push_str(" ORDER BY id LIMIT ?");
+        self.dialect.translate(&sql)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn multi_row_insert_numbers_every_placeholder() {
+        let q = Queries::new(Dialect::Postgres);
+        let sql = q.insert_tokens(2);
+        assert!(sql.contains("($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12), ($13,"), "{sql}");
+        assert!(sql.ends_with("$24)"), "{sql}");
+        assert_eq!(TOKEN_COLUMNS.split(',').count(), TOKEN_COLUMN_COUNT);
+    }
+
+    #[test]
+    fn list_query_has_only_the_set_filters() {
+        let q = Queries::new(Dialect::Postgres);
+        assert_eq!(
+            q.list_clients(true, false, true),
+            "SELECT data, secret_hash, created_at, updated_at FROM latch_clients WHERE 1 = 1 \
+             AND id > $1 AND owner = $2 ORDER BY id LIMIT $3"
+        );
+    }
+}

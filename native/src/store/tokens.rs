@@ -1,0 +1,163 @@
+//! [`TokenStore`] for [`SqlStore`]: the compare-and-set operations.
+//!
+//! Consuming a code and rotating a refresh token share one step, [`SqlStore::retire`]:
+//! in one transaction, a conditional `UPDATE … SET active = 0 … WHERE active = 1`
+//! decides the winner (the database serializes concurrent updates of the row), the row
+//! is read back, and the winner's successors are inserted before the commit.
+
+use super::error::{from_sqlx, with_conflict};
+use super::rows::{self, bind_token};
+use super::SqlStore;
+use latch_core::error::StoreError;
+use latch_core::store::{Consumed, Rotated, TokenKind, TokenRecord, TokenStore};
+use sqlx::{Any, Executor};
+
+/// What [`SqlStore::retire`] found.
+enum Retired {
+    /// This call retired the token; the record as it was before.
+    Now(TokenRecord),
+    /// The token was inactive already; the record as it is.
+    Before(TokenRecord),
+    /// No token of that kind with that signature.
+    Missing,
+}
+
+impl SqlStore {
+    /// Retires the active token of `kind` with `signature` (inactive, `used_at = now`)
+    /// and stores `successors`, all in one transaction; only the caller whose
+    /// conditional update changed the row stores anything.
+    async fn retire(
+        &self,
+        kind: TokenKind,
+        signature: &str,
+        now: i64,
+        successors: &[TokenRecord],
+    ) -> Result<Retired, StoreError> {
+        let _write = self.write_guard().await;
+        let mut tx = self.begin().await?;
+        let changed = sqlx::query(&self.sql.retire_token)
+            .bind(now)
+            .bind(signature)
+            .bind(kind.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(from_sqlx)?
+            .rows_affected();
+        let row = sqlx::query(&self.sql.get_token)
+            .bind(signature)
+            .bind(kind.as_str())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(from_sqlx)?;
+        let record = row.as_ref().map(rows::token).transpose()?;
+        match (changed, record) {
+            (1, Some(mut record)) => {
+                self.insert_records(&mut *tx, successors).await?;
+                tx.commit().await.map_err(from_sqlx)?;
+                // Only an active token can be retired, and only retiring sets used_at.
+                record.active = true;
+                record.used_at = None;
+                Ok(Retired::Now(record))
+            }
+            (0, record) => {
+                tx.rollback().await.map_err(from_sqlx)?;
+                Ok(record.map_or(Retired::Missing, Retired::Before))
+            }
+            // Dropping `tx` rolls it back.
+            (n, _) => Err(StoreError::Backend(format!("retiring token {signature} changed {n} rows"))),
+        }
+    }
+
+    /// Inserts records with one multi-row statement: all or none.
+    async fn insert_records<'c, E>(&self, executor: E, records: &[TokenRecord]) -> Result<(), StoreError>
+    where
+        E: Executor<'c, Database = Any>,
+    {
+        if records.is_empty() {
+            return Ok(());
+        }
+        let sql = self.sql.insert_tokens(records.len());
+        let mut query = sqlx::query(&sql);
+        for record in records {
+            query = bind_token(query, record)?;
+        }
+        query.execute(executor).await.map_err(|e| with_conflict(e, || "a token with that signature exists".into()))?;
+        Ok(())
+    }
+}
+
+impl TokenStore for SqlStore {
+    async fn insert_tokens(&self, records: &[TokenRecord]) -> Result<(), StoreError> {
+        let _write = self.write_guard().await;
+        self.insert_records(&self.pool, records).await
+    }
+
+    async fn get_token(&self, kind: TokenKind, signature: &str) -> Result<Option<TokenRecord>, StoreError> {
+        let row = sqlx::query(&self.sql.get_token)
+            .bind(signature)
+            .bind(kind.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(from_sqlx)?;
+        row.as_ref().map(rows::token).transpose()
+    }
+
+    async fn revoke_token(&self, kind: TokenKind, signature: &str) -> Result<bool, StoreError> {
+        let _write = self.write_guard().await;
+        let done = sqlx::query(&self.sql.revoke_token)
+            .bind(signature)
+            .bind(kind.as_str())
+            .execute(&self.pool)
+            .await
+            .map_err(from_sqlx)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn revoke_grant(&self, request_id: &str) -> Result<u64, StoreError> {
+        let _write = self.write_guard().await;
+        let done = sqlx::query(&self.sql.revoke_grant).bind(request_id).execute(&self.pool).await.map_err(from_sqlx)?;
+        Ok(done.rows_affected())
+    }
+
+    async fn delete_client_access_tokens(&self, client_id: &str) -> Result<u64, StoreError> {
+        let _write = self.write_guard().await;
+        let done = sqlx::query(&self.sql.delete_client_access_tokens)
+            .bind(client_id)
+            .execute(&self.pool)
+            .await
+            .map_err(from_sqlx)?;
+        Ok(done.rows_affected())
+    }
+
+    async fn consume_code(&self, signature: &str, now: i64) -> Result<Consumed, StoreError> {
+        Ok(match self.retire(TokenKind::AuthorizationCode, signature, now, &[]).await? {
+            Retired::Now(record) => Consumed::Consumed(record),
+            Retired::Before(record) => Consumed::AlreadyUsed(record),
+            Retired::Missing => Consumed::Missing,
+        })
+    }
+
+    async fn rotate_refresh_token(
+        &self,
+        signature: &str,
+        now: i64,
+        successors: &[TokenRecord],
+    ) -> Result<Rotated, StoreError> {
+        Ok(match self.retire(TokenKind::RefreshToken, signature, now, successors).await? {
+            Retired::Now(record) => Rotated::Rotated(record),
+            Retired::Before(record) => Rotated::AlreadyUsed(record),
+            Retired::Missing => Rotated::Missing,
+        })
+    }
+
+    async fn delete_expired_tokens(&self, before: i64, limit: u32) -> Result<u64, StoreError> {
+        let _write = self.write_guard().await;
+        let done = sqlx::query(&self.sql.delete_expired_tokens)
+            .bind(before)
+            .bind(i64::from(limit))
+            .execute(&self.pool)
+            .await
+            .map_err(from_sqlx)?;
+        Ok(done.rows_affected())
+    }
+}

@@ -1,0 +1,595 @@
+//! The storage conformance suite: every backend (the in-memory reference store, SQLite,
+//! PostgreSQL, MySQL, D1) must pass it unchanged, in the style of Dex's
+//! `storage/conformance`.
+//!
+//! [`run`] runs every case on one fresh store. The cases share the store, so each one
+//! uses ids of its own (prefixed by the case) and every token outside the expiry case
+//! expires far in the future. The concurrency cases issue their calls with
+//! `futures::future::join_all` on the same store, so a pooled backend runs them on
+//! several connections at once.
+
+use futures::future::join_all;
+use latch_core::client::Client;
+use latch_core::error::StoreError;
+use latch_core::store::{ClientQuery, Consumed, Rotated, Store, StoredKey, TokenKind, TokenRecord};
+use serde_json::json;
+use std::collections::BTreeMap;
+
+/// Expiry of every token outside the expiry case (2096).
+const FAR: i64 = 4_000_000_000;
+/// How many callers the concurrency cases race.
+const RACERS: usize = 20;
+
+/// Runs every case on `store`, which must be empty.
+pub async fn run<S: Store>(store: &S) {
+    macro_rules! cases {
+        ($($case:ident),* $(,)?) => {$(
+            eprintln!("conformance: {}", stringify!($case));
+            $case(store).await;
+        )*};
+    }
+    cases!(
+        ping,
+        client_crud,
+        client_ids_are_case_sensitive,
+        client_list_pages_filters_and_orders,
+        concurrent_create_client,
+        token_insert_and_get,
+        token_insert_is_all_or_nothing,
+        revoke_token_is_compare_and_set,
+        revoke_grant_touches_only_that_grant,
+        delete_client_access_tokens_only,
+        consume_code,
+        rotate_refresh_token,
+        delete_expired_tokens,
+        keys,
+        concurrent_consume_code,
+        concurrent_rotate_refresh_token,
+        concurrent_revoke_token,
+    );
+}
+
+// ---------------------------------------------------------------------------------
+// Fixtures
+
+/// A client with most fields set to something other than their defaults.
+pub fn client(id: &str, name: &str, owner: &str) -> Client {
+    Client {
+        client_id: id.into(),
+        client_name: name.into(),
+        owner: owner.into(),
+        redirect_uris: vec!["https://app.example/cb".into(), "https://app.example/cb2".into()],
+        grant_types: vec!["authorization_code".into(), "refresh_token".into()],
+        response_types: vec!["code".into()],
+        scope: "openid offline_access".into(),
+        audience: vec!["https://api.example".into()],
+        token_endpoint_auth_method: "client_secret_basic".into(),
+        jwks: Some(
+            json!({"keys": [{"kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}),
+        ),
+        metadata: Some(json!({"tier": "gold", "nested": {"list": [1, 2, 3], "ünïcødé": "✓"}})),
+        skip_consent: true,
+        created_at: 1_700_000_000,
+        updated_at: 1_700_000_100,
+        secret_hash: Some(format!("$pbkdf2-sha256$i=1000$salt${id}")),
+        ..Client::default()
+    }
+}
+
+/// An active token that expires far in the future.
+pub fn token(signature: &str, kind: TokenKind, request_id: &str, client_id: &str) -> TokenRecord {
+    TokenRecord {
+        signature: signature.into(),
+        kind,
+        request_id: request_id.into(),
+        client_id: client_id.into(),
+        subject: format!("user:{client_id}"),
+        scope: vec!["openid".into(), "offline_access".into(), "photos:read".into()],
+        audience: vec!["https://api.example".into(), "urn:other".into()],
+        issued_at: 1_700_000_000,
+        expires_at: FAR,
+        active: true,
+        used_at: None,
+        data: json!({"ext": {"role": "admin", "n": 1.5}, "nonce": "n-0S6_WzA2Mj", "pkce": {"method": "S256"}}),
+    }
+}
+
+/// A signing key.
+pub fn key(set: &str, kid: &str, created_at: i64) -> StoredKey {
+    StoredKey {
+        set: set.into(),
+        kid: kid.into(),
+        alg: "RS256".into(),
+        use_: "sig".into(),
+        created_at,
+        sealed: format!("v1.sealed-{set}-{kid}"),
+    }
+}
+
+fn assert_conflict<T: std::fmt::Debug>(result: Result<T, StoreError>, what: &str) {
+    assert!(matches!(result, Err(StoreError::Conflict(_))), "{what}: expected a conflict, got {result:?}");
+}
+
+async fn get_token<S: Store>(s: &S, kind: TokenKind, signature: &str) -> Option<TokenRecord> {
+    s.get_token(kind, signature).await.expect("get_token")
+}
+
+/// Counts outcomes by name (errors by message), so that a failed race shows what came
+/// back without a screenful of records.
+fn tally<T>(results: &[Result<T, StoreError>], name: impl Fn(&T) -> &'static str) -> BTreeMap<String, usize> {
+    let mut counts = BTreeMap::new();
+    for r in results {
+        let key = match r {
+            Ok(v) => name(v).to_owned(),
+            Err(e) => format!("error: {e}"),
+        };
+        *counts.entry(key).or_insert(0) += 1;
+    }
+    counts
+}
+
+/// The expected tally of a race: one winner, every other caller a loser.
+fn one_winner(winner: &str, loser: &str) -> BTreeMap<String, usize> {
+    BTreeMap::from([(winner.to_owned(), 1), (loser.to_owned(), RACERS - 1)])
+}
+
+/// The index of the single result that `won`.
+fn winner<T>(results: &[Result<T, StoreError>], won: impl Fn(&T) -> bool) -> usize {
+    let winners: Vec<usize> =
+        results.iter().enumerate().filter(|(_, r)| r.as_ref().is_ok_and(&won)).map(|(i, _)| i).collect();
+    assert_eq!(winners.len(), 1, "exactly one winner");
+    winners[0]
+}
+
+/// How many of `records` are stored.
+async fn present<S: Store>(s: &S, records: &[TokenRecord]) -> usize {
+    let mut n = 0;
+    for r in records {
+        n += usize::from(get_token(s, r.kind, &r.signature).await.is_some());
+    }
+    n
+}
+
+async fn list<S: Store>(
+    s: &S,
+    after: Option<&str>,
+    limit: u32,
+    name: Option<&str>,
+    owner: Option<&str>,
+) -> Vec<String> {
+    let query = ClientQuery {
+        after_id: after.map(Into::into),
+        limit,
+        client_name: name.map(Into::into),
+        owner: owner.map(Into::into),
+    };
+    s.list_clients(&query).await.expect("list_clients").into_iter().map(|c| c.client_id).collect()
+}
+
+// ---------------------------------------------------------------------------------
+// Cases
+
+/// The backend answers.
+pub async fn ping<S: Store>(s: &S) {
+    s.ping().await.expect("ping");
+}
+
+/// Create, read, conflict, update (present and missing), delete.
+pub async fn client_crud<S: Store>(s: &S) {
+    let c = client("crud-1", "CRUD one", "crud-owner");
+    s.create_client(&c).await.expect("create");
+    assert_eq!(s.get_client("crud-1").await.expect("get"), Some(c.clone()), "a client reads back as stored");
+    assert_eq!(s.get_client("crud-missing").await.expect("get missing"), None);
+
+    assert_conflict(s.create_client(&client("crud-1", "impostor", "other")).await, "create with a taken id");
+    assert_eq!(s.get_client("crud-1").await.expect("get"), Some(c.clone()), "a conflict changes nothing");
+
+    let mut changed = c.clone();
+    changed.client_name = "renamed".into();
+    changed.owner = "crud-new-owner".into();
+    changed.secret_hash = None;
+    changed.metadata = None;
+    changed.redirect_uris = vec![];
+    changed.created_at = 1_600_000_000;
+    changed.updated_at = 1_800_000_000;
+    assert!(s.update_client(&changed).await.expect("update"), "update of an existing client");
+    assert_eq!(s.get_client("crud-1").await.expect("get"), Some(changed.clone()), "update replaces the whole client");
+    assert!(s.update_client(&changed).await.expect("update"), "an update that changes nothing still finds the client");
+    assert_eq!(list(s, None, 10, None, Some("crud-new-owner")).await, ["crud-1"], "filters follow the update");
+    assert!(list(s, None, 10, None, Some("crud-owner")).await.is_empty(), "the old owner no longer matches");
+
+    let ghost = client("crud-ghost", "ghost", "crud-owner");
+    assert!(!s.update_client(&ghost).await.expect("update missing"), "update of a missing client");
+    assert_eq!(s.get_client("crud-ghost").await.expect("get"), None, "update does not create");
+
+    assert!(s.delete_client("crud-1").await.expect("delete"));
+    assert_eq!(s.get_client("crud-1").await.expect("get"), None);
+    assert!(!s.delete_client("crud-1").await.expect("delete again"), "second delete finds nothing");
+}
+
+/// Ids differing only in case are different clients.
+pub async fn client_ids_are_case_sensitive<S: Store>(s: &S) {
+    s.create_client(&client("case-abc", "lower", "case-owner")).await.expect("create lower");
+    s.create_client(&client("case-ABC", "upper", "case-owner")).await.expect("create upper");
+    let lower = s.get_client("case-abc").await.expect("get").expect("lower exists");
+    let upper = s.get_client("case-ABC").await.expect("get").expect("upper exists");
+    assert_eq!((lower.client_name.as_str(), upper.client_name.as_str()), ("lower", "upper"));
+    assert!(list(s, None, 10, None, Some("CASE-OWNER")).await.is_empty(), "owner filter is case-sensitive");
+    assert!(list(s, None, 10, Some("LOWER"), None).await.is_empty(), "name filter is case-sensitive");
+}
+
+/// Keyset pagination by id, limits, the client_name and owner filters, byte ordering.
+pub async fn client_list_pages_filters_and_orders<S: Store>(s: &S) {
+    for i in 1..=7 {
+        let owner = if i % 2 == 1 { "list-odd" } else { "list-even" };
+        let name = if i <= 3 { "list-small" } else { "list-large" };
+        s.create_client(&client(&format!("list-0{i}"), name, owner)).await.expect("create");
+    }
+    // Bytewise: 'Z' (0x5a) < '_' (0x5f) < 'a' (0x61) < 'é' (0xc3 0xa9); a locale would differ.
+    for id in ["list-a", "list-é", "list-Z", "list-_"] {
+        s.create_client(&client(id, "list-order", "list-order")).await.expect("create");
+    }
+
+    assert_eq!(list(s, None, 2, None, Some("list-odd")).await, ["list-01", "list-03"]);
+    assert_eq!(list(s, Some("list-03"), 2, None, Some("list-odd")).await, ["list-05", "list-07"]);
+    assert!(list(s, Some("list-07"), 2, None, Some("list-odd")).await.is_empty(), "past the last page");
+    assert_eq!(list(s, Some("list-04x"), 10, None, Some("list-even")).await, ["list-06"], "after an absent id");
+    assert_eq!(list(s, None, 10, Some("list-small"), None).await, ["list-01", "list-02", "list-03"]);
+    assert_eq!(
+        list(s, None, 10, Some("list-large"), Some("list-odd")).await,
+        ["list-05", "list-07"],
+        "filters combine"
+    );
+    assert_eq!(list(s, None, 10, Some("list-small"), Some("list-nobody")).await, Vec::<String>::new());
+    assert!(list(s, None, 0, None, Some("list-odd")).await.is_empty(), "limit 0");
+    assert_eq!(
+        list(s, None, 10, None, Some("list-order")).await,
+        ["list-Z", "list-_", "list-a", "list-é"],
+        "byte order"
+    );
+
+    let page = s
+        .list_clients(&ClientQuery { limit: 1, owner: Some("list-even".into()), ..Default::default() })
+        .await
+        .expect("list");
+    assert_eq!(page, [client("list-02", "list-small", "list-even")], "listed clients are whole");
+
+    // Paging through everything visits each client once, in order.
+    let everything = list(s, None, 1000, None, None).await;
+    let mut paged = Vec::new();
+    loop {
+        let page = list(s, paged.last().map(String::as_str), 3, None, None).await;
+        assert!(page.len() <= 3, "a page holds at most `limit` clients");
+        if page.is_empty() {
+            break;
+        }
+        paged.extend(page);
+    }
+    assert_eq!(paged, everything, "paging by 3 visits what one big page shows");
+    assert!(paged.windows(2).all(|w| w[0] < w[1]), "ids strictly increase: {paged:?}");
+    for i in 1..=7 {
+        assert!(paged.contains(&format!("list-0{i}")), "list-0{i} is listed");
+    }
+}
+
+/// Of concurrent creations of one id exactly one succeeds; the others conflict.
+pub async fn concurrent_create_client<S: Store>(s: &S) {
+    let candidates: Vec<Client> = (0..RACERS).map(|i| client("race-client", &format!("racer {i}"), "race")).collect();
+    let results = join_all(candidates.iter().map(|c| s.create_client(c))).await;
+    let outcomes = tally(&results, |()| "created");
+    let conflicts = results.iter().filter(|r| matches!(r, Err(StoreError::Conflict(_)))).count();
+    assert_eq!(
+        (outcomes.get("created"), conflicts),
+        (Some(&1), RACERS - 1),
+        "one creates, the others conflict: {outcomes:?}"
+    );
+    let won = winner(&results, |()| true);
+    let stored = s.get_client("race-client").await.expect("get").expect("created");
+    assert_eq!(stored.client_name, format!("racer {won}"), "the winner's client is stored");
+}
+
+/// Records read back whole, by kind.
+pub async fn token_insert_and_get<S: Store>(s: &S) {
+    let code = token("ig-code", TokenKind::AuthorizationCode, "ig-grant", "ig-client");
+    let access = token("ig-access", TokenKind::AccessToken, "ig-grant", "ig-client");
+    let refresh = token("ig-refresh", TokenKind::RefreshToken, "ig-grant", "ig-client");
+    let mut bare = token("ig-bare", TokenKind::AccessToken, "ig-grant-2", "ig-client");
+    (bare.scope, bare.audience, bare.data) = (vec![], vec![], serde_json::Value::Null);
+    let mut used = token("ig-used", TokenKind::RefreshToken, "ig-grant-2", "ig-client");
+    (used.active, used.used_at, used.issued_at, used.expires_at) = (false, Some(1_700_000_123), -5, FAR + 1);
+
+    s.insert_tokens(&[code.clone(), access.clone(), refresh.clone()]).await.expect("insert a grant");
+    s.insert_tokens(&[bare.clone(), used.clone()]).await.expect("insert more");
+    s.insert_tokens(&[]).await.expect("inserting nothing is fine");
+
+    for r in [&code, &access, &refresh, &bare, &used] {
+        assert_eq!(get_token(s, r.kind, &r.signature).await.as_ref(), Some(r), "{} reads back", r.signature);
+    }
+    assert_eq!(get_token(s, TokenKind::RefreshToken, "ig-access").await, None, "the kind must match");
+    assert_eq!(get_token(s, TokenKind::AccessToken, "ig-code").await, None, "the kind must match");
+    assert_eq!(get_token(s, TokenKind::AccessToken, "ig-missing").await, None);
+}
+
+/// A batch with any taken signature stores nothing.
+pub async fn token_insert_is_all_or_nothing<S: Store>(s: &S) {
+    let a = token("aon-a", TokenKind::AccessToken, "aon-grant", "aon-client");
+    s.insert_tokens(std::slice::from_ref(&a)).await.expect("insert");
+
+    let b = token("aon-b", TokenKind::RefreshToken, "aon-grant", "aon-client");
+    let mut a2 = a.clone();
+    a2.subject = "someone else".into();
+    assert_conflict(s.insert_tokens(&[b.clone(), a2]).await, "a batch reusing a signature");
+    assert_eq!(get_token(s, TokenKind::RefreshToken, "aon-b").await, None, "nothing of a failed batch is stored");
+    assert_eq!(get_token(s, TokenKind::AccessToken, "aon-a").await, Some(a.clone()), "the existing record is kept");
+
+    let other_kind = token("aon-a", TokenKind::RefreshToken, "aon-grant", "aon-client");
+    assert_conflict(s.insert_tokens(&[other_kind]).await, "a signature is unique across kinds");
+    // A batch repeating a signature within itself is left undefined: the in-memory
+    // reference store keeps the last record, the SQL stores report a conflict.
+}
+
+/// Revoking a token succeeds once, for its own kind only.
+pub async fn revoke_token_is_compare_and_set<S: Store>(s: &S) {
+    let access = token("rv-access", TokenKind::AccessToken, "rv-grant", "rv-client");
+    let refresh = token("rv-refresh", TokenKind::RefreshToken, "rv-grant", "rv-client");
+    s.insert_tokens(&[access.clone(), refresh.clone()]).await.expect("insert");
+
+    assert!(!s.revoke_token(TokenKind::AccessToken, "rv-refresh").await.expect("revoke"), "wrong kind");
+    assert_eq!(get_token(s, TokenKind::RefreshToken, "rv-refresh").await, Some(refresh), "untouched");
+
+    assert!(s.revoke_token(TokenKind::AccessToken, "rv-access").await.expect("revoke"), "first revocation");
+    let revoked = get_token(s, TokenKind::AccessToken, "rv-access").await.expect("still stored");
+    assert_eq!(revoked, TokenRecord { active: false, ..access }, "only `active` changes");
+    assert!(!s.revoke_token(TokenKind::AccessToken, "rv-access").await.expect("revoke"), "second revocation");
+    assert!(!s.revoke_token(TokenKind::AccessToken, "rv-missing").await.expect("revoke"), "missing token");
+}
+
+/// Revoking a grant deactivates its active tokens and no others.
+pub async fn revoke_grant_touches_only_that_grant<S: Store>(s: &S) {
+    let mut code = token("rg-code", TokenKind::AuthorizationCode, "rg-grant-1", "rg-client");
+    (code.active, code.used_at) = (false, Some(1_700_000_001));
+    let mine = [
+        code,
+        token("rg-access", TokenKind::AccessToken, "rg-grant-1", "rg-client"),
+        token("rg-refresh", TokenKind::RefreshToken, "rg-grant-1", "rg-client"),
+    ];
+    let theirs = [
+        token("rg-access-2", TokenKind::AccessToken, "rg-grant-2", "rg-client"),
+        token("rg-refresh-2", TokenKind::RefreshToken, "rg-grant-2", "rg-client"),
+    ];
+    s.insert_tokens(&mine).await.expect("insert");
+    s.insert_tokens(&theirs).await.expect("insert");
+
+    assert_eq!(s.revoke_grant("rg-grant-1").await.expect("revoke grant"), 2, "the two active tokens change");
+    for r in &mine {
+        let now = get_token(s, r.kind, &r.signature).await.expect("kept");
+        assert_eq!(now, TokenRecord { active: false, ..r.clone() }, "{} is inactive, otherwise unchanged", r.signature);
+    }
+    for r in &theirs {
+        assert_eq!(get_token(s, r.kind, &r.signature).await.as_ref(), Some(r), "another grant is untouched");
+    }
+    assert_eq!(s.revoke_grant("rg-grant-1").await.expect("again"), 0, "nothing left to revoke");
+    assert_eq!(s.revoke_grant("rg-no-such-grant").await.expect("missing"), 0);
+}
+
+/// Deleting a client's access tokens leaves its other tokens and other clients' alone.
+pub async fn delete_client_access_tokens_only<S: Store>(s: &S) {
+    let doomed = [
+        token("dc-access-1", TokenKind::AccessToken, "dc-g1", "dc-c1"),
+        token("dc-access-2", TokenKind::AccessToken, "dc-g2", "dc-c1"),
+    ];
+    let kept = [
+        token("dc-refresh", TokenKind::RefreshToken, "dc-g1", "dc-c1"),
+        token("dc-code", TokenKind::AuthorizationCode, "dc-g1", "dc-c1"),
+        token("dc-other", TokenKind::AccessToken, "dc-g3", "dc-c2"),
+    ];
+    s.insert_tokens(&doomed).await.expect("insert");
+    s.insert_tokens(&kept).await.expect("insert");
+
+    assert_eq!(s.delete_client_access_tokens("dc-c1").await.expect("delete"), 2);
+    for r in &doomed {
+        assert_eq!(get_token(s, r.kind, &r.signature).await, None, "{} is deleted", r.signature);
+    }
+    for r in &kept {
+        assert_eq!(get_token(s, r.kind, &r.signature).await.as_ref(), Some(r), "{} is kept", r.signature);
+    }
+    assert_eq!(s.delete_client_access_tokens("dc-c1").await.expect("again"), 0);
+}
+
+/// A code is consumed once; replays see it used; other kinds are not codes.
+pub async fn consume_code<S: Store>(s: &S) {
+    let code = token("cc-code", TokenKind::AuthorizationCode, "cc-grant", "cc-client");
+    let access = token("cc-access", TokenKind::AccessToken, "cc-grant", "cc-client");
+    let revoked = token("cc-revoked", TokenKind::AuthorizationCode, "cc-grant-2", "cc-client");
+    s.insert_tokens(&[code.clone(), access.clone(), revoked.clone()]).await.expect("insert");
+
+    assert_eq!(s.consume_code("cc-code", 1_000).await.expect("consume"), Consumed::Consumed(code.clone()), "as it was");
+    let used = TokenRecord { active: false, used_at: Some(1_000), ..code };
+    assert_eq!(get_token(s, TokenKind::AuthorizationCode, "cc-code").await.as_ref(), Some(&used), "consumed at 1000");
+    assert_eq!(s.consume_code("cc-code", 2_000).await.expect("replay"), Consumed::AlreadyUsed(used.clone()), "replay");
+    assert_eq!(get_token(s, TokenKind::AuthorizationCode, "cc-code").await, Some(used), "a replay changes nothing");
+
+    assert_eq!(s.consume_code("cc-missing", 1_000).await.expect("missing"), Consumed::Missing);
+    assert_eq!(s.consume_code("cc-access", 1_000).await.expect("wrong kind"), Consumed::Missing, "not a code");
+    assert_eq!(get_token(s, TokenKind::AccessToken, "cc-access").await, Some(access), "the access token is untouched");
+
+    assert!(s.revoke_token(TokenKind::AuthorizationCode, "cc-revoked").await.expect("revoke"));
+    let inactive = TokenRecord { active: false, ..revoked };
+    assert_eq!(s.consume_code("cc-revoked", 1_000).await.expect("consume"), Consumed::AlreadyUsed(inactive), "revoked");
+}
+
+/// A refresh token rotates once, storing its successors with it; nothing else stores any.
+pub async fn rotate_refresh_token<S: Store>(s: &S) {
+    let old = token("rt-old", TokenKind::RefreshToken, "rt-grant", "rt-client");
+    let code = token("rt-code", TokenKind::AuthorizationCode, "rt-grant", "rt-client");
+    s.insert_tokens(&[old.clone(), code.clone()]).await.expect("insert");
+
+    let first = [
+        token("rt-a1", TokenKind::AccessToken, "rt-grant", "rt-client"),
+        token("rt-r1", TokenKind::RefreshToken, "rt-grant", "rt-client"),
+    ];
+    assert_eq!(s.rotate_refresh_token("rt-old", 1_000, &first).await.expect("rotate"), Rotated::Rotated(old.clone()));
+    let retired = TokenRecord { active: false, used_at: Some(1_000), ..old };
+    assert_eq!(get_token(s, TokenKind::RefreshToken, "rt-old").await.as_ref(), Some(&retired), "retired at 1000");
+    for r in &first {
+        assert_eq!(get_token(s, r.kind, &r.signature).await.as_ref(), Some(r), "successor {} stored", r.signature);
+    }
+
+    let second = [
+        token("rt-a2", TokenKind::AccessToken, "rt-grant", "rt-client"),
+        token("rt-r2", TokenKind::RefreshToken, "rt-grant", "rt-client"),
+    ];
+    assert_eq!(
+        s.rotate_refresh_token("rt-old", 2_000, &second).await.expect("reuse"),
+        Rotated::AlreadyUsed(retired.clone())
+    );
+    for r in &second {
+        assert_eq!(get_token(s, r.kind, &r.signature).await, None, "a reuse stores nothing ({})", r.signature);
+    }
+    assert_eq!(get_token(s, TokenKind::RefreshToken, "rt-old").await, Some(retired), "a reuse changes nothing");
+
+    let orphan = [token("rt-a3", TokenKind::AccessToken, "rt-grant", "rt-client")];
+    assert_eq!(s.rotate_refresh_token("rt-missing", 1_000, &orphan).await.expect("missing"), Rotated::Missing);
+    assert_eq!(s.rotate_refresh_token("rt-code", 1_000, &orphan).await.expect("wrong kind"), Rotated::Missing);
+    assert_eq!(get_token(s, TokenKind::AccessToken, "rt-a3").await, None, "no successor without a rotation");
+    assert_eq!(get_token(s, TokenKind::AuthorizationCode, "rt-code").await, Some(code), "the code is untouched");
+
+    // A successor whose signature is taken fails the whole rotation.
+    let next = token("rt-next", TokenKind::RefreshToken, "rt-grant-2", "rt-client");
+    s.insert_tokens(std::slice::from_ref(&next)).await.expect("insert");
+    let clashing = [token("rt-a4", TokenKind::AccessToken, "rt-grant-2", "rt-client"), first[0].clone()];
+    assert_conflict(s.rotate_refresh_token("rt-next", 3_000, &clashing).await, "a successor reusing a signature");
+    assert_eq!(
+        get_token(s, TokenKind::RefreshToken, "rt-next").await,
+        Some(next.clone()),
+        "the old token stays active"
+    );
+    assert_eq!(get_token(s, TokenKind::AccessToken, "rt-a4").await, None, "no successor is stored");
+
+    assert_eq!(
+        s.rotate_refresh_token("rt-next", 4_000, &[]).await.expect("rotate"),
+        Rotated::Rotated(next),
+        "no successors"
+    );
+}
+
+/// The janitor deletes expired records in bounded batches and nothing else.
+pub async fn delete_expired_tokens<S: Store>(s: &S) {
+    let expired: Vec<TokenRecord> = (0..5)
+        .map(|i| TokenRecord {
+            expires_at: 100 + i,
+            ..token(&format!("ex-{i}"), TokenKind::AccessToken, "ex-grant", "ex-client")
+        })
+        .collect();
+    let edge = TokenRecord { expires_at: 1_000, ..token("ex-edge", TokenKind::RefreshToken, "ex-grant", "ex-client") };
+    let live =
+        TokenRecord { expires_at: 2_000, ..token("ex-live", TokenKind::AuthorizationCode, "ex-grant", "ex-client") };
+    s.insert_tokens(&expired).await.expect("insert");
+    s.insert_tokens(&[edge.clone(), live.clone()]).await.expect("insert");
+
+    assert_eq!(s.delete_expired_tokens(1_000, 0).await.expect("janitor"), 0, "limit 0 deletes nothing");
+    assert_eq!(present(s, &expired).await, 5);
+    assert_eq!(s.delete_expired_tokens(1_000, 3).await.expect("janitor"), 3, "bounded by the limit");
+    assert_eq!(present(s, &expired).await, 2);
+    assert_eq!(s.delete_expired_tokens(1_000, 3).await.expect("janitor"), 2, "the rest");
+    assert_eq!(present(s, &expired).await, 0);
+    assert_eq!(s.delete_expired_tokens(1_000, 3).await.expect("janitor"), 0, "nothing left");
+    assert_eq!(get_token(s, edge.kind, "ex-edge").await, Some(edge), "expiring at `before` is not expired before it");
+    assert_eq!(get_token(s, live.kind, "ex-live").await, Some(live.clone()));
+    assert_eq!(s.delete_expired_tokens(1_001, 100).await.expect("janitor"), 1, "only the edge record");
+    assert_eq!(get_token(s, live.kind, "ex-live").await, Some(live), "unexpired records stay");
+}
+
+/// Key sets: add, conflict, oldest first, delete one, delete a set.
+pub async fn keys<S: Store>(s: &S) {
+    let (b, a, c) = (key("keys-set", "kid-b", 200), key("keys-set", "kid-a", 100), key("keys-set", "kid-c", 100));
+    for k in [&b, &a, &c] {
+        s.add_key(k).await.expect("add");
+    }
+    assert_eq!(
+        s.get_key_set("keys-set").await.expect("get"),
+        [a.clone(), c.clone(), b.clone()],
+        "by created_at, then kid"
+    );
+
+    let impostor = StoredKey { sealed: "v1.other".into(), created_at: 1, ..a.clone() };
+    assert_conflict(s.add_key(&impostor).await, "a kid taken in the set");
+    let other_set = key("keys-other", "kid-a", 50);
+    s.add_key(&other_set).await.expect("the same kid in another set");
+    s.add_key(&key("keys-set", "KID-A", 300)).await.expect("kids are case-sensitive");
+    assert_eq!(s.get_key_set("keys-set").await.expect("get").len(), 4, "the conflict stored nothing");
+    assert_eq!(s.get_key_set("keys-set").await.expect("get")[0], a, "the original kid-a is kept");
+    assert!(s.get_key_set("keys-none").await.expect("get").is_empty());
+
+    assert!(s.delete_key("keys-set", "KID-A").await.expect("delete"));
+    assert!(s.delete_key("keys-set", "kid-c").await.expect("delete"));
+    assert!(!s.delete_key("keys-set", "kid-c").await.expect("delete again"), "already gone");
+    assert!(!s.delete_key("keys-set", "kid-zzz").await.expect("delete missing"));
+    assert_eq!(s.get_key_set("keys-set").await.expect("get"), [a, b]);
+
+    assert_eq!(s.delete_key_set("keys-set").await.expect("delete set"), 2);
+    assert!(s.get_key_set("keys-set").await.expect("get").is_empty());
+    assert_eq!(s.get_key_set("keys-other").await.expect("get"), [other_set], "another set is untouched");
+    assert_eq!(s.delete_key_set("keys-set").await.expect("delete set"), 0);
+}
+
+/// Of concurrent consumptions of one code exactly one wins.
+pub async fn concurrent_consume_code<S: Store>(s: &S) {
+    let code = token("cx-code", TokenKind::AuthorizationCode, "cx-grant", "cx-client");
+    s.insert_tokens(&[code]).await.expect("insert");
+    let results = join_all((0..RACERS).map(|i| s.consume_code("cx-code", 5_000 + i as i64))).await;
+    let outcomes = tally(&results, |c| match c {
+        Consumed::Consumed(_) => "Consumed",
+        Consumed::AlreadyUsed(_) => "AlreadyUsed",
+        Consumed::Missing => "Missing",
+    });
+    assert_eq!(outcomes, one_winner("Consumed", "AlreadyUsed"), "exactly one consumes the code, the others replay");
+    let won = winner(&results, |c| matches!(c, Consumed::Consumed(_)));
+    let stored = get_token(s, TokenKind::AuthorizationCode, "cx-code").await.expect("kept");
+    assert_eq!((stored.active, stored.used_at), (false, Some(5_000 + won as i64)), "the winner's write stands");
+}
+
+/// Of concurrent rotations of one refresh token exactly one wins and stores successors.
+pub async fn concurrent_rotate_refresh_token<S: Store>(s: &S) {
+    s.insert_tokens(&[token("cx-refresh", TokenKind::RefreshToken, "cx-grant", "cx-client")]).await.expect("insert");
+    let successors: Vec<[TokenRecord; 2]> = (0..RACERS)
+        .map(|i| {
+            [
+                token(&format!("cx-a-{i}"), TokenKind::AccessToken, "cx-grant", "cx-client"),
+                token(&format!("cx-r-{i}"), TokenKind::RefreshToken, "cx-grant", "cx-client"),
+            ]
+        })
+        .collect();
+    let results = join_all(
+        successors.iter().enumerate().map(|(i, next)| s.rotate_refresh_token("cx-refresh", 6_000 + i as i64, next)),
+    )
+    .await;
+    let outcomes = tally(&results, |r| match r {
+        Rotated::Rotated(_) => "Rotated",
+        Rotated::AlreadyUsed(_) => "AlreadyUsed",
+        Rotated::Missing => "Missing",
+    });
+    assert_eq!(outcomes, one_winner("Rotated", "AlreadyUsed"), "exactly one rotates, the others reuse");
+    let won = winner(&results, |r| matches!(r, Rotated::Rotated(_)));
+    for (i, next) in successors.iter().enumerate() {
+        for r in next {
+            let stored = get_token(s, r.kind, &r.signature).await;
+            if i == won {
+                assert_eq!(stored.as_ref(), Some(r), "the winner's successor {} is stored", r.signature);
+            } else {
+                assert_eq!(stored, None, "a loser's successor {} is not stored", r.signature);
+            }
+        }
+    }
+    let old = get_token(s, TokenKind::RefreshToken, "cx-refresh").await.expect("kept");
+    assert_eq!((old.active, old.used_at), (false, Some(6_000 + won as i64)), "the winner's write stands");
+}
+
+/// Of concurrent revocations of one token exactly one reports the change.
+pub async fn concurrent_revoke_token<S: Store>(s: &S) {
+    s.insert_tokens(&[token("cx-access", TokenKind::AccessToken, "cx-grant-r", "cx-client")]).await.expect("insert");
+    let results = join_all((0..RACERS).map(|_| s.revoke_token(TokenKind::AccessToken, "cx-access"))).await;
+    let outcomes = tally(&results, |&changed| if changed { "changed" } else { "unchanged" });
+    assert_eq!(outcomes, one_winner("changed", "unchanged"), "exactly one revocation changes the token");
+    assert!(!get_token(s, TokenKind::AccessToken, "cx-access").await.expect("kept").active);
+}

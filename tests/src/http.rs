@@ -1,0 +1,142 @@
+//! The black-box HTTP harness: a real Latch server (the same axum app `latch serve`
+//! runs) on ephemeral loopback ports over a chosen backend, and a small client.
+
+use latch_core::Port;
+use serde_json::Value;
+use std::collections::HashMap;
+
+/// A running server and what a test needs to talk to it.
+pub struct Harness {
+    /// `http://127.0.0.1:<port>` of the public API.
+    pub public: String,
+    /// `http://127.0.0.1:<port>` of the admin API.
+    pub admin: String,
+    /// A client that does not follow redirects.
+    pub http: reqwest::Client,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Drop for Harness {
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+}
+
+/// A server response, read whole.
+#[derive(Debug)]
+pub struct Reply {
+    /// Status code.
+    pub status: u16,
+    /// Headers (lower-case names).
+    pub headers: HashMap<String, String>,
+    /// Body text.
+    pub text: String,
+}
+
+impl Reply {
+    /// The body as JSON (`Null` when it is not JSON).
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.text).unwrap_or(Value::Null)
+    }
+}
+
+impl Harness {
+    /// Starts a server in `--dev` over `dsn` with extra environment settings.
+    pub async fn start(dsn: &str, env: &[(&str, &str)]) -> Harness {
+        let public_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind public");
+        let admin_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind admin");
+        let public = format!("http://{}", public_listener.local_addr().expect("addr"));
+        let admin = format!("http://{}", admin_listener.local_addr().expect("addr"));
+        let mut vars: HashMap<String, String> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        vars.entry("URLS_SELF_ISSUER".into()).or_insert_with(|| public.clone());
+        // Low PBKDF2 cost keeps client creation fast in tests; production uses 25 000.
+        vars.entry("OAUTH2_HASHERS_PBKDF2_ITERATIONS".into()).or_insert_with(|| "1000".into());
+        let settings = latch_native::config::from_env(&|k| vars.get(k).cloned(), true, Some(dsn)).expect("settings");
+        let server = latch_native::build(&settings, true).await.expect("server starts");
+        let mut tasks = Vec::new();
+        for (listener, port) in [(public_listener, Port::Public), (admin_listener, Port::Admin)] {
+            let app = latch_native::app::router(server.clone(), port);
+            tasks.push(tokio::spawn(async move {
+                let _ = axum::serve(listener, app).await;
+            }));
+        }
+        let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+        Harness { public, admin, http, tasks }
+    }
+
+    async fn send(&self, rb: reqwest::RequestBuilder) -> Reply {
+        let r = rb.send().await.expect("request sent");
+        let status = r.status().as_u16();
+        let headers =
+            r.headers().iter().map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string())).collect();
+        let text = r.text().await.expect("body read");
+        Reply { status, headers, text }
+    }
+
+    /// A GET on the admin port.
+    pub async fn admin_get(&self, path: &str) -> Reply {
+        self.send(self.http.get(format!("{}{path}", self.admin))).await
+    }
+    /// A JSON request on the admin port.
+    pub async fn admin_json(&self, method: reqwest::Method, path: &str, body: &Value) -> Reply {
+        self.send(self.http.request(method, format!("{}{path}", self.admin)).json(body)).await
+    }
+    /// A raw request on either port.
+    pub async fn raw(
+        &self,
+        port: Port,
+        method: reqwest::Method,
+        path: &str,
+        content_type: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> Reply {
+        let base = if port == Port::Public { &self.public } else { &self.admin };
+        self.send(self.http.request(method, format!("{base}{path}")).header("content-type", content_type).body(body))
+            .await
+    }
+    /// A DELETE on the admin port.
+    pub async fn admin_delete(&self, path: &str) -> Reply {
+        self.send(self.http.delete(format!("{}{path}", self.admin))).await
+    }
+    /// A GET on the public port.
+    pub async fn public_get(&self, path: &str) -> Reply {
+        self.send(self.http.get(format!("{}{path}", self.public))).await
+    }
+    /// A form POST on the public port, with optional HTTP Basic credentials.
+    pub async fn public_form(&self, path: &str, basic: Option<(&str, &str)>, form: &[(&str, &str)]) -> Reply {
+        let mut rb = self.http.post(format!("{}{path}", self.public)).form(form);
+        if let Some((id, secret)) = basic {
+            rb = rb.basic_auth(id, Some(secret));
+        }
+        self.send(rb).await
+    }
+    /// A form POST on the admin port.
+    pub async fn admin_form(&self, path: &str, form: &[(&str, &str)]) -> Reply {
+        self.send(self.http.post(format!("{}{path}", self.admin)).form(form)).await
+    }
+
+    /// Creates a client (asserting 201) and returns its JSON (with the secret).
+    pub async fn create_client(&self, body: Value) -> Value {
+        let r = self.admin_json(reqwest::Method::POST, "/admin/clients", &body).await;
+        assert_eq!(r.status, 201, "create client: {}", r.text);
+        r.json()
+    }
+
+    /// A client-credentials token (asserting 200).
+    pub async fn cc_token(&self, id: &str, secret: &str, extra: &[(&str, &str)]) -> Value {
+        let mut form = vec![("grant_type", "client_credentials")];
+        form.extend_from_slice(extra);
+        let r = self.public_form("/oauth2/token", Some((id, secret)), &form).await;
+        assert_eq!(r.status, 200, "token: {}", r.text);
+        r.json()
+    }
+
+    /// Introspects a token on the admin port.
+    pub async fn introspect(&self, token: &str) -> Value {
+        let r = self.admin_form("/admin/oauth2/introspect", &[("token", token)]).await;
+        assert_eq!(r.status, 200, "introspect: {}", r.text);
+        r.json()
+    }
+}

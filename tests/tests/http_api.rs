@@ -1,0 +1,414 @@
+//! The black-box HTTP suite of the foundation: the first half of Hydra's 5-minute
+//! tutorial and the admin/public API around it, run against every backend (memory,
+//! SQLite, PostgreSQL, MySQL) through the real axum app.
+
+use latch_core::Port;
+use latch_tests::http::Harness;
+use reqwest::Method;
+use serde_json::{json, Value};
+
+/// Client CRUD (Hydra v2 shapes, v1 paths too), pagination, PUT/PATCH/DELETE.
+async fn clients_api(h: &Harness) {
+    let c = h
+        .create_client(json!({"client_id": "my-client", "client_secret": "secret", "grant_types": ["client_credentials"], "client_name": "Mine"}))
+        .await;
+    assert_eq!(c["client_id"], "my-client");
+    assert_eq!(c["client_secret"], "secret");
+    assert_eq!(c["token_endpoint_auth_method"], "client_secret_basic");
+    assert!(c["created_at"].as_str().unwrap().ends_with('Z'));
+
+    // A second create with the same id conflicts.
+    let dup = h.admin_json(Method::POST, "/admin/clients", &json!({"client_id": "my-client"})).await;
+    assert_eq!(dup.status, 409, "{}", dup.text);
+    assert_eq!(dup.json()["error"], "conflict");
+
+    // GET never shows the secret; the v1 path answers the same.
+    for path in ["/admin/clients/my-client", "/clients/my-client"] {
+        let g = h.admin_get(path).await;
+        assert_eq!(g.status, 200);
+        assert_eq!(g.json()["client_name"], "Mine");
+        assert!(g.json().get("client_secret").is_none(), "{path} leaks the secret");
+    }
+    assert_eq!(h.admin_get("/admin/clients/nope").await.status, 404);
+
+    // A generated id and secret when none are given.
+    let gen = h.create_client(json!({"grant_types": ["client_credentials"]})).await;
+    assert_eq!(gen["client_id"].as_str().unwrap().len(), 36);
+    assert_eq!(gen["client_secret"].as_str().unwrap().len(), 26);
+
+    // Pagination: page through everything with page_size=2 following Link rel="next".
+    for i in 0..4 {
+        h.create_client(json!({"client_id": format!("page-{i}"), "owner": "pager"})).await;
+    }
+    let mut seen = Vec::new();
+    let mut path = "/admin/clients?page_size=2".to_string();
+    loop {
+        let r = h.admin_get(&path).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        let page = r.json();
+        assert!(page.as_array().unwrap().len() <= 2);
+        seen.extend(page.as_array().unwrap().iter().map(|c| c["client_id"].as_str().unwrap().to_string()));
+        let link = r.headers.get("link").cloned().unwrap_or_default();
+        match link.split(',').find(|l| l.contains("rel=\"next\"")) {
+            Some(next) => path = next.trim().trim_start_matches('<').split('>').next().unwrap().to_string(),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 6, "{seen:?}");
+    let mut sorted = seen.clone();
+    sorted.sort();
+    assert_eq!(seen, sorted, "pages come in id order");
+    let owned = h.admin_get("/admin/clients?owner=pager").await.json();
+    assert_eq!(owned.as_array().unwrap().len(), 4);
+    assert_eq!(h.admin_get("/admin/clients?page_size=0").await.status, 400);
+    assert_eq!(h.admin_get("/admin/clients?page_token=%%%").await.status, 400);
+
+    // PUT replaces and keeps the secret when none is sent.
+    let mut body = h.admin_get("/admin/clients/my-client").await.json();
+    body["client_name"] = json!("Renamed");
+    let put = h.admin_json(Method::PUT, "/admin/clients/my-client", &body).await;
+    assert_eq!(put.status, 200, "{}", put.text);
+    assert_eq!(put.json()["client_name"], "Renamed");
+    h.cc_token("my-client", "secret", &[]).await;
+    let mismatch = h.admin_json(Method::PUT, "/admin/clients/my-client", &json!({"client_id": "other"})).await;
+    assert_eq!(mismatch.status, 400);
+
+    // PATCH (RFC 6902), and client_id cannot be patched.
+    let p = h
+        .admin_json(
+            Method::PATCH,
+            "/admin/clients/my-client",
+            &json!([{"op": "replace", "path": "/client_name", "value": "Patched"}]),
+        )
+        .await;
+    assert_eq!(p.status, 200, "{}", p.text);
+    assert_eq!(p.json()["client_name"], "Patched");
+    let p = h
+        .admin_json(
+            Method::PATCH,
+            "/admin/clients/my-client",
+            &json!([{"op": "replace", "path": "/client_id", "value": "x"}]),
+        )
+        .await;
+    assert_eq!(p.status, 400);
+    let p = h
+        .admin_json(
+            Method::PATCH,
+            "/admin/clients/my-client",
+            &json!([{"op": "replace", "path": "/grant_types", "value": ["bogus"]}]),
+        )
+        .await;
+    assert_eq!(p.status, 400);
+
+    // DELETE: 204 then 404.
+    assert_eq!(h.admin_delete("/admin/clients/page-0").await.status, 204);
+    assert_eq!(h.admin_delete("/admin/clients/page-0").await.status, 404);
+}
+
+/// The tutorial: client credentials, introspection, revocation.
+async fn client_credentials_and_introspection(h: &Harness) {
+    h.create_client(json!({"client_id": "cc", "client_secret": "secret", "grant_types": ["client_credentials"], "scope": "read write photos.*", "audience": ["https://api.example/v1"]}))
+        .await;
+    let t = h
+        .cc_token("cc", "secret", &[("scope", "read photos.view"), ("audience", "https://api.example/v1/users")])
+        .await;
+    assert_eq!(t["token_type"], "bearer");
+    assert_eq!(t["scope"], "read photos.view");
+    assert_eq!(t["expires_in"], 3600);
+    assert!(t.get("refresh_token").is_none());
+    let token = t["access_token"].as_str().unwrap();
+    assert!(token.starts_with("latch_at_"));
+
+    let i = h.introspect(token).await;
+    assert_eq!(i["active"], true);
+    assert_eq!(i["client_id"], "cc");
+    assert_eq!(i["sub"], "cc");
+    assert_eq!(i["scope"], "read photos.view");
+    assert_eq!(i["token_type"], "Bearer");
+    assert_eq!(i["token_use"], "access_token");
+    assert_eq!(i["iss"], h.public);
+    assert_eq!(i["aud"], json!(["https://api.example/v1/users"]));
+    assert!(i["exp"].as_i64().unwrap() > i["iat"].as_i64().unwrap());
+    // The v1 path, and a scope check the token does not cover.
+    let v1 = h.admin_form("/oauth2/introspect", &[("token", token)]).await;
+    assert_eq!(v1.json()["active"], true);
+    let narrower = h.admin_form("/admin/oauth2/introspect", &[("token", token), ("scope", "write")]).await;
+    assert_eq!(narrower.json(), json!({"active": false}));
+
+    // client_secret_post is refused for a client_secret_basic client.
+    let post = h
+        .public_form(
+            "/oauth2/token",
+            None,
+            &[("grant_type", "client_credentials"), ("client_id", "cc"), ("client_secret", "secret")],
+        )
+        .await;
+    assert_eq!(post.status, 401);
+    assert_eq!(post.json()["error"], "invalid_client");
+
+    // Forged and unknown tokens are inactive.
+    let forged = format!("{}x", token);
+    assert_eq!(h.introspect(&forged).await, json!({"active": false}));
+    assert_eq!(h.introspect("latch_at_abc.def").await, json!({"active": false}));
+    assert_eq!(h.introspect("not-a-token").await, json!({"active": false}));
+
+    // Revocation (RFC 7009): another client may not revoke it; the owner may, once or twice.
+    h.create_client(json!({"client_id": "other", "client_secret": "secret2", "grant_types": ["client_credentials"]}))
+        .await;
+    let r = h.public_form("/oauth2/revoke", Some(("other", "secret2")), &[("token", token)]).await;
+    assert_eq!(r.status, 400, "{}", r.text);
+    assert_eq!(r.json()["error"], "unauthorized_client");
+    assert_eq!(h.introspect(token).await["active"], true);
+    let r = h.public_form("/oauth2/revoke", Some(("cc", "secret")), &[("token", token)]).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(h.introspect(token).await, json!({"active": false}));
+    let r = h.public_form("/oauth2/revoke", Some(("cc", "secret")), &[("token", token)]).await;
+    assert_eq!(r.status, 200);
+    let r = h.public_form("/oauth2/revoke", Some(("cc", "secret")), &[("token", "garbage")]).await;
+    assert_eq!(r.status, 200, "unknown tokens are answered 200 (RFC 7009 §2.2)");
+
+    // client_secret_post works for a client registered for it.
+    h.create_client(json!({"client_id": "poster", "client_secret": "secret3", "grant_types": ["client_credentials"], "token_endpoint_auth_method": "client_secret_post"})).await;
+    let post = h
+        .public_form(
+            "/oauth2/token",
+            None,
+            &[("grant_type", "client_credentials"), ("client_id", "poster"), ("client_secret", "secret3")],
+        )
+        .await;
+    assert_eq!(post.status, 200, "{}", post.text);
+
+    // DELETE /admin/oauth2/tokens?client_id= kills every access token of a client.
+    let t1 = h.cc_token("cc", "secret", &[]).await["access_token"].as_str().unwrap().to_string();
+    let t2 = h.cc_token("cc", "secret", &[]).await["access_token"].as_str().unwrap().to_string();
+    let keep = h.cc_token("other", "secret2", &[]).await["access_token"].as_str().unwrap().to_string();
+    assert_eq!(h.admin_delete("/admin/oauth2/tokens?client_id=cc").await.status, 204);
+    assert_eq!(h.introspect(&t1).await["active"], false);
+    assert_eq!(h.introspect(&t2).await["active"], false);
+    assert_eq!(h.introspect(&keep).await["active"], true);
+}
+
+/// (form, HTTP Basic credentials, status, error).
+type TokenCase<'a> = (Vec<(&'a str, &'a str)>, Option<(&'a str, &'a str)>, u16, &'a str);
+
+/// Every bad input gets a clear 4xx in RFC 6749 JSON.
+async fn errors_are_clear(h: &Harness) {
+    h.create_client(
+        json!({"client_id": "e", "client_secret": "secret", "grant_types": ["client_credentials"], "scope": "read"}),
+    )
+    .await;
+    let cases: Vec<TokenCase> = vec![
+        (vec![], Some(("e", "secret")), 400, "invalid_request"),
+        (vec![("grant_type", "password")], Some(("e", "secret")), 400, "unsupported_grant_type"),
+        (vec![("grant_type", "client_credentials")], Some(("e", "wrong")), 401, "invalid_client"),
+        (vec![("grant_type", "client_credentials")], Some(("nobody", "secret")), 401, "invalid_client"),
+        (vec![("grant_type", "client_credentials")], None, 401, "invalid_client"),
+        (vec![("grant_type", "client_credentials"), ("scope", "admin")], Some(("e", "secret")), 400, "invalid_scope"),
+        (
+            vec![("grant_type", "client_credentials"), ("audience", "https://elsewhere")],
+            Some(("e", "secret")),
+            400,
+            "invalid_request",
+        ),
+        (
+            vec![("grant_type", "client_credentials"), ("client_secret", "secret")],
+            Some(("e", "secret")),
+            400,
+            "invalid_request",
+        ),
+    ];
+    for (form, basic, status, error) in cases {
+        let r = h.public_form("/oauth2/token", basic, &form).await;
+        assert_eq!(r.status, status, "{form:?}: {}", r.text);
+        assert_eq!(r.json()["error"], error, "{form:?}: {}", r.text);
+        assert!(r.json()["error_description"].as_str().is_some_and(|d| !d.is_empty()));
+        if status == 401 {
+            assert!(r.headers.contains_key("www-authenticate"));
+        }
+    }
+    // A client without the grant type.
+    h.create_client(json!({"client_id": "code-only", "client_secret": "secret"})).await;
+    let r =
+        h.public_form("/oauth2/token", Some(("code-only", "secret")), &[("grant_type", "client_credentials")]).await;
+    assert_eq!(r.json()["error"], "unauthorized_client");
+
+    // Duplicate parameters, wrong media type, oversized body, malformed JSON, unknown fields.
+    let r = h
+        .raw(
+            Port::Public,
+            Method::POST,
+            "/oauth2/token",
+            "application/x-www-form-urlencoded",
+            "grant_type=client_credentials&grant_type=client_credentials",
+        )
+        .await;
+    assert_eq!((r.status, r.json()["error"].clone()), (400, json!("invalid_request")));
+    let r = h
+        .raw(Port::Public, Method::POST, "/oauth2/token", "application/json", r#"{"grant_type":"client_credentials"}"#)
+        .await;
+    assert_eq!(r.status, 415);
+    let r = h
+        .raw(
+            Port::Public,
+            Method::POST,
+            "/oauth2/token",
+            "application/x-www-form-urlencoded",
+            "a=".to_string() + &"x".repeat(200_000),
+        )
+        .await;
+    assert_eq!(r.status, 413);
+    let r = h.raw(Port::Admin, Method::POST, "/admin/clients", "application/json", "{not json").await;
+    assert_eq!((r.status, r.json()["error"].clone()), (400, json!("invalid_request")));
+    let r = h.admin_json(Method::POST, "/admin/clients", &json!({"client_id": "u", "no_such_field": true})).await;
+    assert_eq!(r.status, 400);
+    let r = h.admin_json(Method::POST, "/admin/clients", &json!({"redirect_uris": ["http://evil.example/cb#x"]})).await;
+    assert_eq!(r.status, 400);
+    assert!(r.json()["error_description"].as_str().unwrap().contains("redirect_uris"));
+    let r = h.admin_json(Method::POST, "/admin/clients", &json!(["not", "an", "object"])).await;
+    assert_eq!(r.status, 400);
+    let r = h.admin_form("/admin/oauth2/introspect", &[]).await;
+    assert_eq!(r.status, 400);
+    // Unknown paths and wrong methods.
+    let r = h.public_get("/nope").await;
+    assert_eq!((r.status, r.json()["error"].clone()), (404, json!("not_found")));
+    let r = h.public_get("/oauth2/token").await;
+    assert_eq!(r.status, 405);
+    assert_eq!(h.public_get("/admin/clients").await.status, 404, "the admin API is not on the public port");
+}
+
+/// Keys, JWKS, JWT access tokens, discovery, health, version, metrics.
+async fn keys_discovery_and_ops(h: &Harness) {
+    // The default sets exist from start-up and are published.
+    let jwks = h.public_get("/.well-known/jwks.json").await.json();
+    let keys = jwks["keys"].as_array().unwrap();
+    assert_eq!(keys.len(), 2, "{jwks}");
+    assert!(keys.iter().all(|k| k.get("d").is_none() && k["kty"] == "RSA"));
+
+    // Generate keys; the set lists them; private parts only on the admin API.
+    for alg in ["ES256", "EdDSA"] {
+        let r = h.admin_json(Method::POST, "/admin/keys/my-set", &json!({"alg": alg, "use": "sig"})).await;
+        assert_eq!(r.status, 201, "{}", r.text);
+        assert_eq!(r.json()["keys"][0]["alg"], alg);
+        assert!(r.json()["keys"][0].get("d").is_some());
+    }
+    let set = h.admin_get("/admin/keys/my-set").await.json();
+    assert_eq!(set["keys"].as_array().unwrap().len(), 2);
+    let kid = set["keys"][0]["kid"].as_str().unwrap().to_string();
+    assert_eq!(h.admin_get(&format!("/admin/keys/my-set/{kid}")).await.status, 200);
+    assert_eq!(h.admin_json(Method::POST, "/admin/keys/my-set", &json!({"alg": "HS999"})).await.status, 400);
+    assert_eq!(
+        h.admin_json(Method::POST, "/admin/keys/my-set", &json!({"alg": "ES256", "kid": kid})).await.status,
+        409
+    );
+    assert_eq!(h.admin_delete(&format!("/admin/keys/my-set/{kid}")).await.status, 204);
+    assert_eq!(h.admin_delete("/keys/my-set").await.status, 204);
+    assert_eq!(h.admin_get("/admin/keys/my-set").await.status, 404);
+
+    // A JWT-strategy client gets a JWT that verifies against the published JWKS.
+    h.create_client(json!({"client_id": "jwt", "client_secret": "secret", "grant_types": ["client_credentials"], "access_token_strategy": "jwt", "scope": "read"})).await;
+    let t = h.cc_token("jwt", "secret", &[("scope", "read")]).await;
+    let jwt = t["access_token"].as_str().unwrap();
+    assert_eq!(jwt.split('.').count(), 3);
+    let verified = keys.iter().find_map(|k| latch_core::keys::verify_jws(k, jwt)).expect("verifies against JWKS");
+    assert_eq!(verified["client_id"], "jwt");
+    assert_eq!(verified["scp"], json!(["read"]));
+    assert_eq!(verified["iss"], h.public);
+    let i = h.introspect(jwt).await;
+    assert_eq!(i["active"], true);
+    assert_eq!(i["client_id"], "jwt");
+    let r = h.public_form("/oauth2/revoke", Some(("jwt", "secret")), &[("token", jwt)]).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(h.introspect(jwt).await["active"], false);
+
+    // Discovery on both well-known paths.
+    for p in ["/.well-known/openid-configuration", "/.well-known/oauth-authorization-server"] {
+        let d = h.public_get(p).await.json();
+        assert_eq!(d["issuer"], h.public);
+        assert_eq!(d["token_endpoint"], format!("{}/oauth2/token", h.public));
+        assert_eq!(d["jwks_uri"], format!("{}/.well-known/jwks.json", h.public));
+    }
+    // Health, version, metrics.
+    assert_eq!(h.public_get("/health/alive").await.json(), json!({"status": "ok"}));
+    assert_eq!(h.public_get("/health/ready").await.json(), json!({"status": "ok"}));
+    assert_eq!(h.admin_get("/admin/health/ready").await.status, 200);
+    assert_eq!(h.admin_get("/health/alive").await.status, 200);
+    assert!(h.admin_get("/admin/version").await.json()["version"].is_string());
+    let m = h.admin_get("/admin/metrics/prometheus").await;
+    assert_eq!(m.status, 200);
+    assert!(
+        m.text.contains("http_requests_total{code=\"200\",endpoint=\"/oauth2/token\",method=\"POST\"}"),
+        "{}",
+        m.text
+    );
+    assert!(m.text.contains("http_requests_duration_seconds_bucket"));
+    assert_eq!(h.admin_get("/metrics/prometheus").await.status, 200);
+}
+
+/// Twenty parallel revocations of one token: all answered 200, token inactive after.
+async fn parallel_revocations(h: &Harness) {
+    h.create_client(json!({"client_id": "race", "client_secret": "secret", "grant_types": ["client_credentials"]}))
+        .await;
+    let token = h.cc_token("race", "secret", &[]).await["access_token"].as_str().unwrap().to_string();
+    let form = [("token", token.as_str())];
+    let replies =
+        futures::future::join_all((0..20).map(|_| h.public_form("/oauth2/revoke", Some(("race", "secret")), &form)))
+            .await;
+    assert!(replies.iter().all(|r| r.status == 200), "{replies:?}");
+    assert_eq!(h.introspect(&token).await, json!({"active": false}));
+    // And twenty parallel token requests each get a distinct, active token.
+    let tokens: Vec<Value> = futures::future::join_all((0..20).map(|_| h.cc_token("race", "secret", &[]))).await;
+    let mut set: Vec<&str> = tokens.iter().map(|t| t["access_token"].as_str().unwrap()).collect();
+    set.sort();
+    set.dedup();
+    assert_eq!(set.len(), 20);
+    assert_eq!(h.introspect(set[7]).await["active"], true);
+}
+
+async fn whole_suite(dsn: &str) {
+    let h = Harness::start(dsn, &[]).await;
+    clients_api(&h).await;
+    client_credentials_and_introspection(&h).await;
+    errors_are_clear(&h).await;
+    keys_discovery_and_ops(&h).await;
+    parallel_revocations(&h).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_suite_memory() {
+    whole_suite("memory").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_suite_sqlite() {
+    let db = latch_tests::db::TestDb::sqlite().await;
+    whole_suite(db.dsn()).await;
+    db.drop_db().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_suite_postgres() {
+    let db = latch_tests::db::TestDb::postgres().await;
+    whole_suite(db.dsn()).await;
+    db.drop_db().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_suite_mysql() {
+    let db = latch_tests::db::TestDb::mysql().await;
+    whole_suite(db.dsn()).await;
+    db.drop_db().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expired_tokens_are_inactive_and_jwt_strategy_is_global() {
+    // A global JWT strategy and a 1-second lifetime.
+    let h = Harness::start("memory", &[("STRATEGIES_ACCESS_TOKEN", "jwt"), ("TTL_ACCESS_TOKEN", "1s")]).await;
+    h.create_client(json!({"client_id": "short", "client_secret": "secret", "grant_types": ["client_credentials"]}))
+        .await;
+    let t = h.cc_token("short", "secret", &[]).await;
+    assert_eq!(t["expires_in"], 1);
+    let token = t["access_token"].as_str().unwrap();
+    assert_eq!(token.split('.').count(), 3, "global jwt strategy");
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    assert_eq!(h.introspect(token).await, json!({"active": false}));
+}
