@@ -39,6 +39,48 @@ pub struct Config {
     pub expose_internal_errors: bool,
     /// The version string `/admin/version` reports.
     pub version: String,
+    /// The login UI (`urls.login`); defaults to the built-in fallback page.
+    pub login_url: String,
+    /// The consent UI (`urls.consent`).
+    pub consent_url: String,
+    /// The logout UI (`urls.logout`).
+    pub logout_url: String,
+    /// Where errors that cannot go back to the client are shown (`urls.error`).
+    pub error_url: String,
+    /// Where a logout without a valid `post_logout_redirect_uri` ends (`urls.post_logout_redirect`).
+    pub post_logout_redirect_url: String,
+    /// How long a login/consent flow may take, in seconds (`ttl.login_consent_request`, 30m).
+    pub login_consent_ttl: i64,
+    /// The longest a remembered login lasts, in seconds (`ttl.authentication_session`, 720h).
+    pub authentication_session_ttl: i64,
+    /// How long a rotated refresh token may still be used, in seconds
+    /// (`oauth2.grant.refresh_token.rotation_grace_period`, default 0).
+    pub refresh_grace_period: i64,
+    /// PKCE required for every client (`oauth2.pkce.enforced`).
+    pub pkce_enforced: bool,
+    /// PKCE required for public clients (`oauth2.pkce.enforced_for_public_clients`, default true).
+    pub pkce_enforced_for_public_clients: bool,
+    /// The algorithm of generated ID-token keys (`RS256` as Hydra, or `ES256`, `EdDSA`).
+    pub id_token_alg: crate::keys::Alg,
+    /// Cookie settings.
+    pub cookies: CookieConfig,
+}
+
+/// How Latch's cookies are named and flagged (`serve.cookies.*`).
+#[derive(Clone, Debug)]
+pub struct CookieConfig {
+    /// `SameSite` attribute: `Lax`, `Strict` or `None`.
+    pub same_site: String,
+    /// Whether cookies carry `Secure` (off only in dev mode).
+    pub secure: bool,
+    /// Name prefix of the login CSRF cookie (a client-specific suffix is appended).
+    pub login_csrf: String,
+    /// Name prefix of the consent CSRF cookie.
+    pub consent_csrf: String,
+    /// Name of the logout CSRF cookie.
+    pub logout_csrf: String,
+    /// Name of the remembered-login cookie.
+    pub session: String,
 }
 
 impl Config {
@@ -58,12 +100,40 @@ impl Config {
             dev: false,
             expose_internal_errors: false,
             version: env!("CARGO_PKG_VERSION").to_string(),
+            login_url: String::new(),
+            consent_url: String::new(),
+            logout_url: String::new(),
+            error_url: String::new(),
+            post_logout_redirect_url: String::new(),
+            login_consent_ttl: 1800,
+            authentication_session_ttl: 720 * 3600,
+            refresh_grace_period: 0,
+            pkce_enforced: false,
+            pkce_enforced_for_public_clients: true,
+            id_token_alg: crate::keys::Alg::Rs256,
+            cookies: CookieConfig {
+                same_site: "Lax".into(),
+                secure: true,
+                login_csrf: "latch_login_csrf".into(),
+                consent_csrf: "latch_consent_csrf".into(),
+                logout_csrf: "latch_logout_csrf".into(),
+                session: "latch_session".into(),
+            },
         }
     }
 
     /// A URL under the public base, without doubling the slash.
     pub fn public_endpoint(&self, path: &str) -> String {
         format!("{}{}", self.public_url.trim_end_matches('/'), path)
+    }
+
+    /// A UI URL, or the built-in fallback page when unset.
+    pub fn ui_url(&self, configured: &str, fallback: &str) -> String {
+        if configured.is_empty() {
+            self.public_endpoint(fallback)
+        } else {
+            configured.to_string()
+        }
     }
 
     /// Whether `error_debug` may be shown.

@@ -79,6 +79,9 @@ pub struct Error {
     pub hint: Option<String>,
     /// Detail for debugging (Hydra's `error_debug`); rendered only in dev mode.
     pub debug: Option<String>,
+    /// A wire `error` other than the code's own: OIDC's `login_required` and
+    /// `consent_required`, or whatever a login/consent UI's rejection named.
+    pub wire: Option<String>,
 }
 
 impl PartialEq for Error {
@@ -89,7 +92,7 @@ impl PartialEq for Error {
 
 impl From<ErrorCode> for Error {
     fn from(code: ErrorCode) -> Self {
-        Error { code, description: None, hint: None, debug: None }
+        Error { code, description: None, hint: None, debug: None, wire: None }
     }
 }
 
@@ -113,6 +116,15 @@ impl Error {
     /// `server_error` with debug detail (never shown outside dev mode).
     pub fn server(debug: impl Into<String>) -> Self {
         Self::new(ErrorCode::ServerError).with_debug(debug)
+    }
+    /// Sends `error` as `wire` instead of the code's own string (status unchanged).
+    pub fn into_code(mut self, wire: &str) -> Self {
+        self.wire = Some(wire.to_string());
+        self
+    }
+    /// The `error` string on the wire.
+    pub fn wire_code(&self) -> &str {
+        self.wire.as_deref().unwrap_or(self.code.as_str())
     }
     /// Adds a developer hint.
     pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
@@ -148,7 +160,7 @@ impl Error {
             description.push_str(h);
         }
         let mut m = serde_json::Map::new();
-        m.insert("error".into(), self.code.as_str().into());
+        m.insert("error".into(), self.wire_code().into());
         m.insert("error_description".into(), description.into());
         if let Some(h) = &self.hint {
             m.insert("error_hint".into(), h.clone().into());
@@ -165,7 +177,7 @@ impl Error {
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.code.as_str(), self.description())?;
+        write!(f, "{}: {}", self.wire_code(), self.description())?;
         if let Some(h) = &self.hint {
             write!(f, " {h}")?;
         }

@@ -208,6 +208,10 @@ impl Params {
     pub fn require(&self, name: &str) -> Result<&str, Error> {
         self.get(name).ok_or_else(|| Error::invalid_request(format!("The '{name}' parameter is missing.")))
     }
+    /// Every parameter, by name.
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &String)> {
+        self.0.iter()
+    }
     /// A space-delimited list parameter (scope, audience), split into items.
     pub fn list(&self, name: &str) -> Vec<String> {
         self.get(name).map(|s| s.split(' ').filter(|x| !x.is_empty()).map(str::to_string).collect()).unwrap_or_default()
@@ -249,7 +253,16 @@ impl Response {
         if e.code == ErrorCode::InvalidClient {
             r.headers.push(("www-authenticate".into(), "Basic realm=\"latch\"".into()));
         }
+        // RFC 6750 §3: a protected resource answers a bad token with a Bearer challenge.
+        if e.code == ErrorCode::InvalidToken {
+            r.headers.push(("www-authenticate".into(), "Bearer error=\"invalid_token\"".into()));
+        }
         r
+    }
+    /// Adds a `Set-Cookie` header (several may be set).
+    pub fn with_cookie(mut self, set_cookie: String) -> Response {
+        self.headers.push(("set-cookie".into(), set_cookie));
+        self
     }
     /// Sets a header, replacing any of the same name.
     pub fn with_header(mut self, name: &str, value: impl Into<String>) -> Response {

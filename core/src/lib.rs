@@ -12,17 +12,25 @@
 
 pub mod access_token;
 pub mod admin;
+pub mod authorize;
 pub mod client;
 pub mod client_auth;
 pub mod config;
+pub mod cookie;
 pub mod discovery;
 pub mod duration;
 pub mod error;
+pub mod fallback;
+pub mod flow;
+pub mod grants;
 pub mod http;
 pub mod introspection;
 pub mod keys;
 pub mod memory;
+pub mod oidc;
+pub mod pkce;
 pub mod platform;
+pub mod redirect;
 pub mod revocation;
 pub mod router;
 pub mod scope;

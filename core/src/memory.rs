@@ -21,6 +21,8 @@ struct Inner {
     clients: BTreeMap<String, Client>,
     tokens: BTreeMap<String, TokenRecord>,
     keys: BTreeMap<(String, String), StoredKey>,
+    login_sessions: BTreeMap<String, LoginSession>,
+    consents: BTreeMap<String, ConsentRecord>,
 }
 
 impl MemoryStore {
@@ -74,7 +76,8 @@ impl ClientStore for MemoryStore {
 impl TokenStore for MemoryStore {
     async fn insert_tokens(&self, records: &[TokenRecord]) -> Result<(), StoreError> {
         let mut g = self.lock()?;
-        if let Some(r) = records.iter().find(|r| g.tokens.contains_key(&r.signature)) {
+        let mut batch = std::collections::BTreeSet::new();
+        if let Some(r) = records.iter().find(|r| g.tokens.contains_key(&r.signature) || !batch.insert(&r.signature)) {
             return Err(StoreError::Conflict(format!("token {} exists", r.signature)));
         }
         for r in records {
@@ -192,6 +195,115 @@ impl KeyStore for MemoryStore {
     }
     async fn delete_key(&self, set: &str, kid: &str) -> Result<bool, StoreError> {
         Ok(self.lock()?.keys.remove(&(set.to_string(), kid.to_string())).is_some())
+    }
+}
+
+impl LoginSessionStore for MemoryStore {
+    async fn create_login_session(&self, session: &LoginSession) -> Result<(), StoreError> {
+        let mut g = self.lock()?;
+        if g.login_sessions.contains_key(&session.id) {
+            return Err(StoreError::Conflict(format!("login session {} exists", session.id)));
+        }
+        g.login_sessions.insert(session.id.clone(), session.clone());
+        Ok(())
+    }
+    async fn get_login_session(&self, id: &str) -> Result<Option<LoginSession>, StoreError> {
+        Ok(self.lock()?.login_sessions.get(id).cloned())
+    }
+    async fn delete_login_session(&self, id: &str) -> Result<bool, StoreError> {
+        Ok(self.lock()?.login_sessions.remove(id).is_some())
+    }
+    async fn delete_login_sessions_of_subject(&self, subject: &str) -> Result<u64, StoreError> {
+        let mut g = self.lock()?;
+        let before = g.login_sessions.len();
+        g.login_sessions.retain(|_, s| s.subject != subject);
+        Ok((before - g.login_sessions.len()) as u64)
+    }
+    async fn delete_expired_login_sessions(&self, before: i64, limit: u32) -> Result<u64, StoreError> {
+        let mut g = self.lock()?;
+        let doomed: Vec<String> = g
+            .login_sessions
+            .values()
+            .filter(|s| s.expires_at < before)
+            .take(limit as usize)
+            .map(|s| s.id.clone())
+            .collect();
+        for id in &doomed {
+            g.login_sessions.remove(id);
+        }
+        Ok(doomed.len() as u64)
+    }
+}
+
+/// Newest first, then by id for a stable order.
+fn newest_first(v: &mut [ConsentRecord]) {
+    v.sort_by(|a, b| b.handled_at.cmp(&a.handled_at).then_with(|| a.id.cmp(&b.id)));
+}
+
+impl ConsentStore for MemoryStore {
+    async fn complete_consent(&self, consent: &ConsentRecord, tokens: &[TokenRecord]) -> Result<(), StoreError> {
+        let mut g = self.lock()?;
+        if g.consents.contains_key(&consent.id) {
+            return Err(StoreError::Conflict(format!("consent {} exists", consent.id)));
+        }
+        let mut batch = std::collections::BTreeSet::new();
+        if let Some(r) = tokens.iter().find(|r| g.tokens.contains_key(&r.signature) || !batch.insert(&r.signature)) {
+            return Err(StoreError::Conflict(format!("token {} exists", r.signature)));
+        }
+        g.consents.insert(consent.id.clone(), consent.clone());
+        for r in tokens {
+            g.tokens.insert(r.signature.clone(), r.clone());
+        }
+        Ok(())
+    }
+    async fn remembered_consents(
+        &self,
+        subject: &str,
+        client_id: &str,
+        now: i64,
+    ) -> Result<Vec<ConsentRecord>, StoreError> {
+        let g = self.lock()?;
+        let mut v: Vec<ConsentRecord> = g
+            .consents
+            .values()
+            .filter(|c| c.subject == subject && c.client_id == client_id && c.remember)
+            .filter(|c| c.remember_until.is_none_or(|u| u > now))
+            .cloned()
+            .collect();
+        newest_first(&mut v);
+        Ok(v)
+    }
+    async fn list_consents(
+        &self,
+        subject: &str,
+        login_session_id: Option<&str>,
+    ) -> Result<Vec<ConsentRecord>, StoreError> {
+        let g = self.lock()?;
+        let mut v: Vec<ConsentRecord> = g
+            .consents
+            .values()
+            .filter(|c| c.subject == subject)
+            .filter(|c| login_session_id.is_none_or(|s| c.login_session_id.as_deref() == Some(s)))
+            .cloned()
+            .collect();
+        newest_first(&mut v);
+        Ok(v)
+    }
+    async fn revoke_consents(&self, subject: &str, client_id: Option<&str>) -> Result<u64, StoreError> {
+        let mut g = self.lock()?;
+        let doomed: Vec<String> = g
+            .consents
+            .values()
+            .filter(|c| c.subject == subject && client_id.is_none_or(|id| c.client_id == id))
+            .map(|c| c.id.clone())
+            .collect();
+        for id in &doomed {
+            g.consents.remove(id);
+        }
+        for t in g.tokens.values_mut().filter(|t| doomed.contains(&t.request_id)) {
+            t.active = false;
+        }
+        Ok(doomed.len() as u64)
     }
 }
 

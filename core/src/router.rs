@@ -20,10 +20,13 @@ pub enum Port {
 #[allow(missing_docs)] // each variant is named for its route; see `pattern`
 pub enum Endpoint {
     // public
+    Authorize,
     Token,
     Revoke,
+    Userinfo,
     Discovery,
     Jwks,
+    Fallback(&'static str),
     // both ports
     HealthAlive,
     HealthReady,
@@ -43,6 +46,15 @@ pub enum Endpoint {
     DeleteKeySet(String),
     GetKey(String, String),
     DeleteKey(String, String),
+    GetLoginRequest,
+    AcceptLoginRequest,
+    RejectLoginRequest,
+    GetConsentRequest,
+    AcceptConsentRequest,
+    RejectConsentRequest,
+    ListConsentSessions,
+    RevokeConsentSessions,
+    RevokeLoginSessions,
 }
 
 impl Endpoint {
@@ -50,7 +62,14 @@ impl Endpoint {
     pub fn pattern(&self) -> &'static str {
         use Endpoint::*;
         match self {
+            Authorize => "/oauth2/auth",
             Token => "/oauth2/token",
+            Userinfo => "/userinfo",
+            Fallback(name) => match *name {
+                "login" => "/oauth2/fallbacks/login",
+                "consent" => "/oauth2/fallbacks/consent",
+                _ => "/oauth2/fallbacks/error",
+            },
             Revoke => "/oauth2/revoke",
             Discovery => "/.well-known/openid-configuration",
             Jwks => "/.well-known/jwks.json",
@@ -64,6 +83,14 @@ impl Endpoint {
             DeleteTokens => "/admin/oauth2/tokens",
             GetKeySet(_) | CreateKey(_) | DeleteKeySet(_) => "/admin/keys/{set}",
             GetKey(..) | DeleteKey(..) => "/admin/keys/{set}/{kid}",
+            GetLoginRequest => "/admin/oauth2/auth/requests/login",
+            AcceptLoginRequest => "/admin/oauth2/auth/requests/login/accept",
+            RejectLoginRequest => "/admin/oauth2/auth/requests/login/reject",
+            GetConsentRequest => "/admin/oauth2/auth/requests/consent",
+            AcceptConsentRequest => "/admin/oauth2/auth/requests/consent/accept",
+            RejectConsentRequest => "/admin/oauth2/auth/requests/consent/reject",
+            ListConsentSessions | RevokeConsentSessions => "/admin/oauth2/auth/sessions/consent",
+            RevokeLoginSessions => "/admin/oauth2/auth/sessions/login",
         }
     }
 }
@@ -84,6 +111,11 @@ pub fn route(port: Port, method: Method, path: &str) -> Result<Endpoint, Error> 
     };
     let found = match port {
         Port::Public => match (m, path) {
+            (Get | Post, "/oauth2/auth") => Authorize,
+            (Get | Post, "/userinfo") => Userinfo,
+            (Get, "/oauth2/fallbacks/login") => Fallback("login"),
+            (Get, "/oauth2/fallbacks/consent") => Fallback("consent"),
+            (Get, "/oauth2/fallbacks/error") => Fallback("error"),
             (Post, "/oauth2/token") => Token,
             (Post, "/oauth2/revoke") => Revoke,
             (Get, "/.well-known/openid-configuration") | (Get, "/.well-known/oauth-authorization-server") => Discovery,
@@ -123,6 +155,15 @@ pub fn route(port: Port, method: Method, path: &str) -> Result<Endpoint, Error> 
                 (Delete, ["keys", set]) => DeleteKeySet(decode(set)),
                 (Get, ["keys", set, kid]) => GetKey(decode(set), decode(kid)),
                 (Delete, ["keys", set, kid]) => DeleteKey(decode(set), decode(kid)),
+                (Get, ["oauth2", "auth", "requests", "login"]) => GetLoginRequest,
+                (Put, ["oauth2", "auth", "requests", "login", "accept"]) => AcceptLoginRequest,
+                (Put, ["oauth2", "auth", "requests", "login", "reject"]) => RejectLoginRequest,
+                (Get, ["oauth2", "auth", "requests", "consent"]) => GetConsentRequest,
+                (Put, ["oauth2", "auth", "requests", "consent", "accept"]) => AcceptConsentRequest,
+                (Put, ["oauth2", "auth", "requests", "consent", "reject"]) => RejectConsentRequest,
+                (Get, ["oauth2", "auth", "sessions", "consent"]) => ListConsentSessions,
+                (Delete, ["oauth2", "auth", "sessions", "consent"]) => RevokeConsentSessions,
+                (Delete, ["oauth2", "auth", "sessions", "login"]) => RevokeLoginSessions,
                 (
                     _,
                     ["health", "alive" | "ready"]

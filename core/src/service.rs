@@ -16,7 +16,7 @@ use crate::router::{route, Endpoint, Port};
 use crate::seal::{self, Purpose};
 use crate::secret::VerifiedSecretCache;
 use crate::store::{Store, StoredKey};
-use crate::{admin, discovery, introspection, revocation, token_endpoint};
+use crate::{admin, authorize, discovery, introspection, oidc, revocation, token_endpoint};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -67,6 +67,9 @@ impl<S: Store, P: Platform> Latch<S, P> {
     async fn dispatch(&self, endpoint: &Endpoint, req: &Request) -> Result<Response, Error> {
         use Endpoint::*;
         match endpoint {
+            Authorize => authorize::handle(self, req).await,
+            Userinfo => oidc::userinfo(self, req).await,
+            Fallback(page) => Ok(crate::fallback::page(page, req)),
             Token => token_endpoint::handle(self, req).await,
             Revoke => revocation::handle(self, req).await,
             Discovery => Ok(discovery::openid_configuration(&self.config)),
@@ -91,6 +94,15 @@ impl<S: Store, P: Platform> Latch<S, P> {
             DeleteKeySet(set) => admin::keys::delete_set(self, set).await,
             GetKey(set, kid) => admin::keys::get_key(self, set, kid).await,
             DeleteKey(set, kid) => admin::keys::delete_key(self, set, kid).await,
+            GetLoginRequest => admin::flows::get_login(self, req).await,
+            AcceptLoginRequest => admin::flows::accept_login(self, req).await,
+            RejectLoginRequest => admin::flows::reject_login(self, req).await,
+            GetConsentRequest => admin::flows::get_consent(self, req).await,
+            AcceptConsentRequest => admin::flows::accept_consent(self, req).await,
+            RejectConsentRequest => admin::flows::reject_consent(self, req).await,
+            ListConsentSessions => admin::flows::list_consent_sessions(self, req).await,
+            RevokeConsentSessions => admin::flows::revoke_consent_sessions(self, req).await,
+            RevokeLoginSessions => admin::flows::revoke_login_sessions(self, req).await,
         }
     }
 

@@ -189,7 +189,95 @@ pub trait KeyStore {
 
 /// Everything a Latch server stores.
 #[allow(async_fn_in_trait)] // no Send bound on purpose; see the module doc
-pub trait Store: ClientStore + TokenStore + KeyStore {
+pub trait Store: ClientStore + TokenStore + KeyStore + LoginSessionStore + ConsentStore {
     /// Checks that the backend answers (readiness).
     async fn ping(&self) -> Result<(), StoreError>;
+}
+
+/// A remembered login ("remember me"): lets the next authorization request skip the
+/// login UI (`skip: true` in the login request).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoginSession {
+    /// The session id (`sid` in ID tokens and logout tokens).
+    pub id: String,
+    /// The authenticated subject.
+    pub subject: String,
+    /// When the user authenticated (Unix seconds; `auth_time`).
+    pub authenticated_at: i64,
+    /// When the session stops being usable (Unix seconds).
+    pub expires_at: i64,
+    /// The authentication context class reference given at login.
+    pub acr: String,
+    /// The authentication methods given at login.
+    pub amr: Vec<String>,
+}
+
+/// A completed consent: what a subject granted a client in one authorization. Its id
+/// is the `request_id` of every token issued from that authorization, so revoking the
+/// consent revokes those tokens.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ConsentRecord {
+    /// The consent request id (one per authorization flow; inserting it twice is a
+    /// replayed consent verifier).
+    pub id: String,
+    /// The client.
+    pub client_id: String,
+    /// The subject.
+    pub subject: String,
+    /// The login session the consent happened in (for logout), if any.
+    pub login_session_id: Option<String>,
+    /// Granted scope.
+    pub granted_scope: Vec<String>,
+    /// Granted access-token audience.
+    pub granted_audience: Vec<String>,
+    /// Whether later requests covered by this grant may skip the consent UI.
+    pub remember: bool,
+    /// Until when a remembered consent applies (Unix seconds); `None` is forever.
+    pub remember_until: Option<i64>,
+    /// When consent was given (Unix seconds).
+    pub handled_at: i64,
+    /// The rest of the consent, as the admin API lists it: the accepted `session`
+    /// (`access_token` and `id_token` claims), `context`, and the consent request.
+    pub data: serde_json::Value,
+}
+
+/// Remembered logins.
+#[allow(async_fn_in_trait)] // no Send bound on purpose; see the module doc
+pub trait LoginSessionStore {
+    /// Stores a session; [`StoreError::Conflict`] when the id exists.
+    async fn create_login_session(&self, session: &LoginSession) -> Result<(), StoreError>;
+    /// The session with this id (expired ones included: the caller checks).
+    async fn get_login_session(&self, id: &str) -> Result<Option<LoginSession>, StoreError>;
+    /// Deletes one session; false when there was none.
+    async fn delete_login_session(&self, id: &str) -> Result<bool, StoreError>;
+    /// Deletes every session of a subject; returns how many.
+    async fn delete_login_sessions_of_subject(&self, subject: &str) -> Result<u64, StoreError>;
+    /// Deletes at most `limit` sessions that expired before `before`; returns how many.
+    async fn delete_expired_login_sessions(&self, before: i64, limit: u32) -> Result<u64, StoreError>;
+}
+
+/// Completed consents and the tokens that hang off them.
+#[allow(async_fn_in_trait)] // no Send bound on purpose; see the module doc
+pub trait ConsentStore {
+    /// Completes an authorization: stores the consent and the tokens (or code) it
+    /// yields, all or nothing. [`StoreError::Conflict`] when a consent with this id
+    /// exists: exactly one of any number of concurrent completions of one flow wins.
+    async fn complete_consent(&self, consent: &ConsentRecord, tokens: &[TokenRecord]) -> Result<(), StoreError>;
+    /// Remembered consents of `subject` for `client_id` still in force at `now`, newest first.
+    async fn remembered_consents(
+        &self,
+        subject: &str,
+        client_id: &str,
+        now: i64,
+    ) -> Result<Vec<ConsentRecord>, StoreError>;
+    /// Every consent of `subject` (optionally only those given in one login session), newest first.
+    async fn list_consents(
+        &self,
+        subject: &str,
+        login_session_id: Option<&str>,
+    ) -> Result<Vec<ConsentRecord>, StoreError>;
+    /// Deletes the consents of `subject` (all, or only those of `client_id`) and marks
+    /// every token issued under them inactive, in one atomic step; returns how many
+    /// consents went.
+    async fn revoke_consents(&self, subject: &str, client_id: Option<&str>) -> Result<u64, StoreError>;
 }

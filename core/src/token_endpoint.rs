@@ -1,14 +1,15 @@
 //! The token endpoint (RFC 6749 §3.2): authenticate the client, then hand the request
-//! to the handler of its `grant_type`, one module per grant.
+//! to the handler of its `grant_type`, one module per grant in [`crate::grants`].
 //!
-//! | grant_type           | handler                         | spec              |
-//! |----------------------|---------------------------------|-------------------|
-//! | `client_credentials` | [`client_credentials::handle`]  | RFC 6749 §4.4     |
-//! | `authorization_code` | next issue (code flow)          | RFC 6749 §4.1.3   |
-//! | `refresh_token`      | next issue (code flow)          | RFC 6749 §6       |
+//! | grant_type           | handler                                      | spec            |
+//! |----------------------|----------------------------------------------|-----------------|
+//! | `client_credentials` | [`grants::client_credentials::handle`]       | RFC 6749 §4.4   |
+//! | `authorization_code` | [`grants::authorization_code::handle`]       | RFC 6749 §4.1.3 |
+//! | `refresh_token`      | [`grants::refresh_token::handle`]            | RFC 6749 §6     |
 
 use crate::client_auth;
 use crate::error::{Error, ErrorCode};
+use crate::grants;
 use crate::http::{Request, Response};
 use crate::platform::Platform;
 use crate::service::Latch;
@@ -18,7 +19,7 @@ use crate::store::Store;
 pub async fn handle<S: Store, P: Platform>(latch: &Latch<S, P>, req: &Request) -> Result<Response, Error> {
     let params = req.form_params()?;
     let grant_type = params.require("grant_type")?.to_string();
-    if !matches!(grant_type.as_str(), "client_credentials") {
+    if !matches!(grant_type.as_str(), "client_credentials" | "authorization_code" | "refresh_token") {
         return Err(Error::new(ErrorCode::UnsupportedGrantType)
             .with_hint(format!("The grant type '{grant_type}' is not supported.")));
     }
@@ -28,73 +29,14 @@ pub async fn handle<S: Store, P: Platform>(latch: &Latch<S, P>, req: &Request) -
         return Err(Error::new(ErrorCode::UnauthorizedClient)
             .with_hint(format!("The client is not allowed to request grant type '{grant_type}'.")));
     }
-    client_credentials::handle(latch, &client, &params).await
+    match grant_type.as_str() {
+        "client_credentials" => grants::client_credentials::handle(latch, &client, &params).await,
+        "authorization_code" => grants::authorization_code::handle(latch, &client, &params).await,
+        _ => grants::refresh_token::handle(latch, &client, &params).await,
+    }
 }
 
-/// The client credentials grant (RFC 6749 §4.4).
-pub mod client_credentials {
-    use crate::access_token::{self, Grant};
-    use crate::client::Client;
-    use crate::error::{Error, ErrorCode};
-    use crate::http::{Params, Response};
-    use crate::platform::Platform;
-    use crate::scope::{audience_allowed, scope_allowed};
-    use crate::service::Latch;
-    use crate::store::Store;
-    use serde_json::{json, Map};
-
-    /// Issues an access token to the client itself: no refresh token (§4.4.3: "A
-    /// refresh token SHOULD NOT be included").
-    pub async fn handle<S: Store, P: Platform>(
-        latch: &Latch<S, P>,
-        client: &Client,
-        params: &Params,
-    ) -> Result<Response, Error> {
-        // §4.4: "The client credentials grant type MUST only be used by confidential clients."
-        if client.is_public() {
-            return Err(Error::new(ErrorCode::InvalidGrant)
-                .with_hint("The client is public and thus not allowed to use grant type 'client_credentials'."));
-        }
-        let scope = params.list("scope");
-        // §3.3: the requested scope must be within what the client registered.
-        for s in &scope {
-            if !scope_allowed(client.scopes(), s) {
-                return Err(Error::new(ErrorCode::InvalidScope)
-                    .with_hint(format!("The OAuth 2.0 Client is not allowed to request scope '{s}'.")));
-            }
-        }
-        // RFC 8707 §2 / Hydra: each requested audience must be allow-listed by the client.
-        let audience = params.list("audience");
-        for a in &audience {
-            if !audience_allowed(&client.audience, a) {
-                return Err(Error::invalid_request(format!(
-                    "Requested audience '{a}' has not been whitelisted by the OAuth 2.0 Client."
-                )));
-            }
-        }
-        let ttl = client
-            .client_credentials_grant_access_token_lifespan
-            .as_deref()
-            .and_then(crate::duration::parse_seconds)
-            .unwrap_or(latch.config.access_token_ttl);
-        let grant = Grant {
-            request_id: latch.new_uuid(),
-            subject: client.client_id.clone(),
-            scope: scope.clone(),
-            audience,
-            ext: Map::new(),
-        };
-        let issued = access_token::mint(latch, client, &grant, ttl).await?;
-        latch.store.insert_tokens(std::slice::from_ref(&issued.record)).await?;
-        // RFC 6749 §5.1.
-        Ok(Response::json(
-            200,
-            &json!({
-                "access_token": issued.token,
-                "expires_in": ttl,
-                "scope": scope.join(" "),
-                "token_type": "bearer",
-            }),
-        ))
-    }
+/// A per-client lifespan (a Go duration such as `1h`) or the server's default.
+pub fn lifespan(client_value: Option<&str>, default: i64) -> i64 {
+    client_value.and_then(crate::duration::parse_seconds).filter(|s| *s > 0).unwrap_or(default)
 }

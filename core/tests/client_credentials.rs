@@ -108,7 +108,8 @@ fn token_endpoint_errors_table() {
     let cases: &[Case] = &[
         (&[("grant_type", "client_credentials")], None, 401, "invalid_client"),
         (&[("grant_type", "client_credentials"), ("scope", "c")], Some("svc:secret"), 400, "invalid_scope"),
-        (&[("grant_type", "authorization_code")], Some("svc:secret"), 400, "unsupported_grant_type"),
+        (&[("grant_type", "password")], Some("svc:secret"), 400, "unsupported_grant_type"),
+        (&[("grant_type", "authorization_code")], Some("svc:secret"), 400, "unauthorized_client"),
         (&[("grant_type", "client_credentials")], Some("svc:wrong"), 401, "invalid_client"),
         (&[("scope", "a")], Some("svc:secret"), 400, "invalid_request"),
     ];

@@ -107,6 +107,52 @@ pub fn from_env(
             .filter(|n| *n >= 1)
             .ok_or_else(|| bad("OAUTH2_HASHERS_PBKDF2_ITERATIONS", &format!("'{v}' is not a positive integer")))?;
     }
+    for (key, field) in [
+        ("URLS_LOGIN", &mut core.login_url),
+        ("URLS_CONSENT", &mut core.consent_url),
+        ("URLS_LOGOUT", &mut core.logout_url),
+        ("URLS_ERROR", &mut core.error_url),
+        ("URLS_POST_LOGOUT_REDIRECT", &mut core.post_logout_redirect_url),
+    ] {
+        if let Some(v) = var(key) {
+            url::Url::parse(&v).map_err(|e| bad(key, &format!("'{v}' is not an absolute URL: {e}")))?;
+            *field = v;
+        }
+    }
+    core.login_consent_ttl = ttl("TTL_LOGIN_CONSENT_REQUEST", core.login_consent_ttl)?;
+    core.authentication_session_ttl = ttl("TTL_AUTHENTICATION_SESSION", core.authentication_session_ttl)?;
+    if let Some(v) = var("OAUTH2_GRANT_REFRESH_TOKEN_ROTATION_GRACE_PERIOD") {
+        core.refresh_grace_period = parse_seconds(&v).filter(|s| *s <= 300).ok_or_else(|| {
+            bad("OAUTH2_GRANT_REFRESH_TOKEN_ROTATION_GRACE_PERIOD", &format!("'{v}' must be a duration of at most 5m"))
+        })?;
+    }
+    for (key, field) in [
+        ("OAUTH2_PKCE_ENFORCED", &mut core.pkce_enforced),
+        ("OAUTH2_PKCE_ENFORCED_FOR_PUBLIC_CLIENTS", &mut core.pkce_enforced_for_public_clients),
+    ] {
+        if let Some(v) = var(key) {
+            *field = parse_bool(&v).ok_or_else(|| bad(key, "must be true or false"))?;
+        }
+    }
+    if let Some(v) = var("SERVE_COOKIES_SAME_SITE_MODE") {
+        if !matches!(v.as_str(), "Lax" | "Strict" | "None") {
+            return Err(bad("SERVE_COOKIES_SAME_SITE_MODE", &format!("'{v}' must be Lax, Strict or None")));
+        }
+        core.cookies.same_site = v;
+    }
+    core.cookies.secure = !dev;
+    for (key, field) in [
+        ("SERVE_COOKIES_NAMES_LOGIN_CSRF", &mut core.cookies.login_csrf),
+        ("SERVE_COOKIES_NAMES_CONSENT_CSRF", &mut core.cookies.consent_csrf),
+        ("SERVE_COOKIES_NAMES_SESSION", &mut core.cookies.session),
+    ] {
+        if let Some(v) = var(key) {
+            if !v.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b)) {
+                return Err(bad(key, &format!("'{v}' is not a valid cookie name")));
+            }
+            *field = v;
+        }
+    }
     if let Some(v) = var("OAUTH2_EXPOSE_INTERNAL_ERRORS") {
         core.expose_internal_errors =
             parse_bool(&v).ok_or_else(|| bad("OAUTH2_EXPOSE_INTERNAL_ERRORS", "must be true or false"))?;

@@ -85,7 +85,7 @@ pub async fn build(settings: &config::ServerSettings, migrate: bool) -> Result<a
     }
     let latch = Latch::new(store, NativePlatform, settings.core.clone());
     // Generate the well-known signing keys now, never on a request path.
-    latch.ensure_key(ID_TOKEN_SET, Alg::Rs256).await?;
+    latch.ensure_key(ID_TOKEN_SET, settings.core.id_token_alg).await?;
     latch.ensure_key(ACCESS_TOKEN_SET, Alg::Rs256).await?;
     Ok(Arc::new(latch))
 }

@@ -3,15 +3,17 @@
 //! `storage/conformance`.
 //!
 //! [`run`] runs every case on one fresh store. The cases share the store, so each one
-//! uses ids of its own (prefixed by the case) and every token outside the expiry case
-//! expires far in the future. The concurrency cases issue their calls with
+//! uses ids of its own (prefixed by the case) and every token and login session outside
+//! the expiry cases expires far in the future. The concurrency cases issue their calls with
 //! `futures::future::join_all` on the same store, so a pooled backend runs them on
 //! several connections at once.
 
 use futures::future::join_all;
 use latch_core::client::Client;
 use latch_core::error::StoreError;
-use latch_core::store::{ClientQuery, Consumed, Rotated, Store, StoredKey, TokenKind, TokenRecord};
+use latch_core::store::{
+    ClientQuery, ConsentRecord, Consumed, LoginSession, Rotated, Store, StoredKey, TokenKind, TokenRecord,
+};
 use serde_json::json;
 use std::collections::BTreeMap;
 
@@ -46,6 +48,15 @@ pub async fn run<S: Store>(store: &S) {
         concurrent_consume_code,
         concurrent_rotate_refresh_token,
         concurrent_revoke_token,
+        login_session_crud,
+        delete_login_sessions_of_subject,
+        delete_expired_login_sessions,
+        complete_consent_stores_consent_and_tokens,
+        complete_consent_is_all_or_nothing,
+        remembered_consents_filter_and_order,
+        list_consents_by_login_session,
+        revoke_consents_of_one_client_or_all,
+        concurrent_complete_consent,
     );
 }
 
@@ -106,6 +117,37 @@ pub fn key(set: &str, kid: &str, created_at: i64) -> StoredKey {
     }
 }
 
+/// A login session of `subject` that expires far in the future.
+pub fn login_session(id: &str, subject: &str) -> LoginSession {
+    LoginSession {
+        id: id.into(),
+        subject: subject.into(),
+        authenticated_at: 1_700_000_000,
+        expires_at: FAR,
+        acr: "urn:latch:acr:mfa".into(),
+        amr: vec!["pwd".into(), "otp".into()],
+    }
+}
+
+/// A remembered consent (forever) of `subject` for `client_id`, given at `handled_at`.
+pub fn consent(id: &str, client_id: &str, subject: &str, handled_at: i64) -> ConsentRecord {
+    ConsentRecord {
+        id: id.into(),
+        client_id: client_id.into(),
+        subject: subject.into(),
+        login_session_id: Some(format!("sid-{subject}")),
+        granted_scope: vec!["openid".into(), "offline_access".into(), "photos:read".into()],
+        granted_audience: vec!["https://api.example".into(), "urn:other".into()],
+        remember: true,
+        remember_until: None,
+        handled_at,
+        data: json!({
+            "session": {"access_token": {"role": "admin"}, "id_token": {"email": "ü@example.org", "n": 1.5}},
+            "context": {"k": [1, 2, 3]},
+        }),
+    }
+}
+
 fn assert_conflict<T: std::fmt::Debug>(result: Result<T, StoreError>, what: &str) {
     assert!(matches!(result, Err(StoreError::Conflict(_))), "{what}: expected a conflict, got {result:?}");
 }
@@ -148,6 +190,15 @@ async fn present<S: Store>(s: &S, records: &[TokenRecord]) -> usize {
         n += usize::from(get_token(s, r.kind, &r.signature).await.is_some());
     }
     n
+}
+
+/// The ids of a list of consents, in order.
+fn consent_ids(consents: &[ConsentRecord]) -> Vec<&str> {
+    consents.iter().map(|c| c.id.as_str()).collect()
+}
+
+async fn list_consents<S: Store>(s: &S, subject: &str, login_session_id: Option<&str>) -> Vec<ConsentRecord> {
+    s.list_consents(subject, login_session_id).await.expect("list_consents")
 }
 
 async fn list<S: Store>(
@@ -324,8 +375,13 @@ pub async fn token_insert_is_all_or_nothing<S: Store>(s: &S) {
 
     let other_kind = token("aon-a", TokenKind::RefreshToken, "aon-grant", "aon-client");
     assert_conflict(s.insert_tokens(&[other_kind]).await, "a signature is unique across kinds");
-    // A batch repeating a signature within itself is left undefined: the in-memory
-    // reference store keeps the last record, the SQL stores report a conflict.
+
+    let c = token("aon-c", TokenKind::AccessToken, "aon-grant", "aon-client");
+    let twin = TokenRecord { subject: "twin".into(), ..c.clone() };
+    let d = token("aon-d", TokenKind::RefreshToken, "aon-grant", "aon-client");
+    assert_conflict(s.insert_tokens(&[c, d, twin]).await, "a batch repeating a signature");
+    assert_eq!(get_token(s, TokenKind::AccessToken, "aon-c").await, None, "nothing of a failed batch is stored");
+    assert_eq!(get_token(s, TokenKind::RefreshToken, "aon-d").await, None, "nothing of a failed batch is stored");
 }
 
 /// Revoking a token succeeds once, for its own kind only.
@@ -592,4 +648,326 @@ pub async fn concurrent_revoke_token<S: Store>(s: &S) {
     let outcomes = tally(&results, |&changed| if changed { "changed" } else { "unchanged" });
     assert_eq!(outcomes, one_winner("changed", "unchanged"), "exactly one revocation changes the token");
     assert!(!get_token(s, TokenKind::AccessToken, "cx-access").await.expect("kept").active);
+}
+
+/// Create, read, conflict, delete.
+pub async fn login_session_crud<S: Store>(s: &S) {
+    let session = login_session("lsc-1", "lsc-user");
+    s.create_login_session(&session).await.expect("create");
+    assert_eq!(s.get_login_session("lsc-1").await.expect("get"), Some(session.clone()), "reads back as stored");
+    assert_eq!(s.get_login_session("lsc-missing").await.expect("get missing"), None);
+    assert_eq!(s.get_login_session("LSC-1").await.expect("get"), None, "ids are case-sensitive");
+
+    let impostor = LoginSession { subject: "lsc-impostor".into(), amr: vec![], ..session.clone() };
+    assert_conflict(s.create_login_session(&impostor).await, "create with a taken id");
+    assert_eq!(s.get_login_session("lsc-1").await.expect("get"), Some(session.clone()), "a conflict changes nothing");
+
+    // Empty and unusual values survive, and an expired session still reads back.
+    let bare = LoginSession {
+        acr: String::new(),
+        amr: vec![],
+        authenticated_at: -1,
+        expires_at: 5,
+        ..login_session("lsc-2", "lsc-üser ✓")
+    };
+    s.create_login_session(&bare).await.expect("create bare");
+    assert_eq!(s.get_login_session("lsc-2").await.expect("get"), Some(bare), "an expired session is still returned");
+    assert!(s.delete_login_session("lsc-2").await.expect("delete"));
+
+    assert!(s.delete_login_session("lsc-1").await.expect("delete"));
+    assert_eq!(s.get_login_session("lsc-1").await.expect("get"), None);
+    assert!(!s.delete_login_session("lsc-1").await.expect("delete again"), "second delete finds nothing");
+    s.create_login_session(&session).await.expect("a deleted id can be used again");
+}
+
+/// Deleting a subject's sessions leaves other subjects' alone.
+pub async fn delete_login_sessions_of_subject<S: Store>(s: &S) {
+    let mine: Vec<LoginSession> = (0..3).map(|i| login_session(&format!("lss-{i}"), "lss-user")).collect();
+    let theirs = [login_session("lss-other", "lss-someone-else"), login_session("lss-case", "LSS-USER")];
+    for session in mine.iter().chain(&theirs) {
+        s.create_login_session(session).await.expect("create");
+    }
+
+    assert_eq!(s.delete_login_sessions_of_subject("lss-user").await.expect("delete"), 3);
+    for session in &mine {
+        assert_eq!(s.get_login_session(&session.id).await.expect("get"), None, "{} is deleted", session.id);
+    }
+    for session in &theirs {
+        let kept = s.get_login_session(&session.id).await.expect("get");
+        assert_eq!(kept.as_ref(), Some(session), "{} is kept (subjects are case-sensitive)", session.id);
+    }
+    assert_eq!(s.delete_login_sessions_of_subject("lss-user").await.expect("again"), 0);
+    assert_eq!(s.delete_login_sessions_of_subject("lss-nobody").await.expect("nobody"), 0);
+}
+
+/// The janitor deletes expired sessions in bounded batches and nothing else.
+pub async fn delete_expired_login_sessions<S: Store>(s: &S) {
+    let expired: Vec<LoginSession> = (0..5)
+        .map(|i| LoginSession { expires_at: 100 + i, ..login_session(&format!("lsx-{i}"), "lsx-user") })
+        .collect();
+    let edge = LoginSession { expires_at: 1_000, ..login_session("lsx-edge", "lsx-user") };
+    let live = LoginSession { expires_at: 2_000, ..login_session("lsx-live", "lsx-user") };
+    for session in expired.iter().chain([&edge, &live]) {
+        s.create_login_session(session).await.expect("create");
+    }
+    let remaining = || async {
+        let mut n = 0;
+        for session in &expired {
+            n += usize::from(s.get_login_session(&session.id).await.expect("get").is_some());
+        }
+        n
+    };
+
+    assert_eq!(s.delete_expired_login_sessions(1_000, 0).await.expect("janitor"), 0, "limit 0 deletes nothing");
+    assert_eq!(remaining().await, 5);
+    assert_eq!(s.delete_expired_login_sessions(1_000, 3).await.expect("janitor"), 3, "bounded by the limit");
+    assert_eq!(remaining().await, 2);
+    assert_eq!(s.delete_expired_login_sessions(1_000, 3).await.expect("janitor"), 2, "the rest");
+    assert_eq!(remaining().await, 0);
+    assert_eq!(s.delete_expired_login_sessions(1_000, 3).await.expect("janitor"), 0, "nothing left");
+    assert_eq!(s.get_login_session("lsx-edge").await.expect("get"), Some(edge), "expiring at `before` is kept");
+    assert_eq!(s.get_login_session("lsx-live").await.expect("get"), Some(live.clone()));
+    assert_eq!(s.delete_expired_login_sessions(1_001, 100).await.expect("janitor"), 1, "only the edge session");
+    assert_eq!(s.get_login_session("lsx-live").await.expect("get"), Some(live), "unexpired sessions stay");
+}
+
+/// A completed consent and its tokens read back whole; a second completion of the same
+/// id (a replayed verifier) conflicts and stores none of its tokens.
+pub async fn complete_consent_stores_consent_and_tokens<S: Store>(s: &S) {
+    let full = consent("ccs-1", "ccs-client", "ccs-user", 1_000);
+    let tokens = [
+        token("ccs-code", TokenKind::AuthorizationCode, "ccs-1", "ccs-client"),
+        token("ccs-access", TokenKind::AccessToken, "ccs-1", "ccs-client"),
+    ];
+    s.complete_consent(&full, &tokens).await.expect("complete");
+    for r in &tokens {
+        assert_eq!(get_token(s, r.kind, &r.signature).await.as_ref(), Some(r), "{} is stored", r.signature);
+    }
+    assert_eq!(list_consents(s, "ccs-user", None).await, std::slice::from_ref(&full), "the consent reads back whole");
+
+    // Empty and absent values survive; a consent may come without tokens.
+    let bare = ConsentRecord {
+        login_session_id: None,
+        granted_scope: vec![],
+        granted_audience: vec![],
+        remember: false,
+        remember_until: Some(-7),
+        data: serde_json::Value::Null,
+        ..consent("ccs-2", "ccs-client", "ccs-user", 900)
+    };
+    s.complete_consent(&bare, &[]).await.expect("complete without tokens");
+    // Scope values are kept exactly, whatever they contain.
+    let odd = ConsentRecord {
+        granted_scope: vec!["a b".into(), String::new(), "ü".into()],
+        remember_until: Some(FAR),
+        ..consent("ccs-3", "ccs-client", "ccs-user", 800)
+    };
+    s.complete_consent(&odd, &[]).await.expect("complete");
+    assert_eq!(list_consents(s, "ccs-user", None).await, [full.clone(), bare, odd]);
+
+    let replay = ConsentRecord { client_id: "ccs-evil".into(), handled_at: 2_000, ..full.clone() };
+    let replay_tokens = [
+        token("ccs-code-2", TokenKind::AuthorizationCode, "ccs-1", "ccs-evil"),
+        token("ccs-access-2", TokenKind::AccessToken, "ccs-1", "ccs-evil"),
+    ];
+    assert_conflict(s.complete_consent(&replay, &replay_tokens).await, "a second completion of one consent");
+    for r in &replay_tokens {
+        assert_eq!(get_token(s, r.kind, &r.signature).await, None, "the replay's {} is not stored", r.signature);
+    }
+    assert_eq!(list_consents(s, "ccs-user", None).await[0], full, "the first consent is kept");
+    assert_conflict(s.complete_consent(&full, &[]).await, "a replay without tokens");
+}
+
+/// A token that cannot be stored fails the completion: the consent is not stored.
+pub async fn complete_consent_is_all_or_nothing<S: Store>(s: &S) {
+    let taken = token("cca-taken", TokenKind::AccessToken, "cca-other-grant", "cca-client");
+    s.insert_tokens(std::slice::from_ref(&taken)).await.expect("insert");
+
+    let c = consent("cca-1", "cca-client", "cca-user", 1_000);
+    let fresh = token("cca-fresh", TokenKind::AuthorizationCode, "cca-1", "cca-client");
+    let clash = TokenRecord { request_id: "cca-1".into(), ..taken.clone() };
+    assert_conflict(s.complete_consent(&c, &[fresh.clone(), clash]).await, "a token reusing a signature");
+    assert!(list_consents(s, "cca-user", None).await.is_empty(), "the consent is not stored");
+    assert_eq!(get_token(s, fresh.kind, "cca-fresh").await, None, "no token of the failed completion is stored");
+    assert_eq!(get_token(s, taken.kind, "cca-taken").await, Some(taken), "the existing token is untouched");
+
+    // Tokens repeating a signature among themselves conflict too, and store nothing.
+    let twin = TokenRecord { kind: TokenKind::AccessToken, ..fresh.clone() };
+    assert_conflict(s.complete_consent(&c, &[fresh.clone(), twin]).await, "a batch repeating a signature");
+    assert!(list_consents(s, "cca-user", None).await.is_empty(), "the consent is not stored");
+    assert_eq!(get_token(s, fresh.kind, "cca-fresh").await, None, "no token of the failed completion is stored");
+
+    // Nothing was left behind: the same completion with good tokens goes through.
+    s.complete_consent(&c, std::slice::from_ref(&fresh)).await.expect("complete");
+    assert_eq!(list_consents(s, "cca-user", None).await, [c]);
+    assert_eq!(get_token(s, fresh.kind, "cca-fresh").await, Some(fresh));
+}
+
+/// Only remembered consents in force, of that subject and client, newest first (ties
+/// by id, bytewise).
+pub async fn remembered_consents_filter_and_order<S: Store>(s: &S) {
+    let (user, client) = ("rm-user", "rm-client");
+    let forever = consent("rm-a", client, user, 300);
+    let until_later = ConsentRecord { remember_until: Some(2_000), ..consent("rm-b", client, user, 500) };
+    // Same time as rm-b: by id, and 'B' (0x42) sorts before 'b' (0x62) bytewise.
+    let tie = consent("rm-B", client, user, 500);
+    let newest = consent("rm-n", client, user, 700);
+    let ignored = [
+        ConsentRecord { remember_until: Some(1_000), ..consent("rm-until-now", client, user, 900) },
+        ConsentRecord { remember_until: Some(999), ..consent("rm-expired", client, user, 900) },
+        ConsentRecord { remember: false, ..consent("rm-not-remembered", client, user, 900) },
+        consent("rm-other-client", "rm-client-2", user, 900),
+        consent("rm-other-subject", client, "rm-someone-else", 900),
+        consent("rm-case-subject", client, "RM-USER", 900),
+        consent("rm-case-client", "RM-CLIENT", user, 900),
+    ];
+    for c in [&forever, &until_later, &tie, &newest].into_iter().chain(&ignored) {
+        s.complete_consent(c, &[]).await.expect("complete");
+    }
+
+    let found = s.remembered_consents(user, client, 1_000).await.expect("remembered");
+    assert_eq!(consent_ids(&found), ["rm-n", "rm-B", "rm-b", "rm-a"], "in force at 1000, newest first");
+    assert_eq!(found[2], until_later, "remembered consents read back whole");
+    let later = s.remembered_consents(user, client, 2_000).await.expect("remembered");
+    assert_eq!(consent_ids(&later), ["rm-n", "rm-B", "rm-a"], "remember_until is exclusive");
+    let earlier = s.remembered_consents(user, client, 998).await.expect("remembered");
+    assert_eq!(consent_ids(&earlier), ["rm-expired", "rm-until-now", "rm-n", "rm-B", "rm-b", "rm-a"]);
+    assert!(s.remembered_consents(user, "rm-nobody", 1_000).await.expect("remembered").is_empty());
+    assert!(s.remembered_consents("rm-nobody", client, 1_000).await.expect("remembered").is_empty());
+    let other = s.remembered_consents(user, "rm-client-2", 1_000).await.expect("remembered");
+    assert_eq!(consent_ids(&other), ["rm-other-client"]);
+}
+
+/// Every consent of a subject, or those of one login session, newest first.
+pub async fn list_consents_by_login_session<S: Store>(s: &S) {
+    let in_session = |id: &str, sid: Option<&str>, at: i64| ConsentRecord {
+        login_session_id: sid.map(Into::into),
+        ..consent(id, "lc-client", "lc-user", at)
+    };
+    let consents = [
+        in_session("lc-1", Some("lc-s1"), 100),
+        in_session("lc-2", Some("lc-s2"), 200),
+        ConsentRecord { remember: false, ..in_session("lc-3", Some("lc-s1"), 300) },
+        in_session("lc-4", None, 400),
+        ConsentRecord { client_id: "lc-client-2".into(), ..in_session("lc-5", Some("lc-s1"), 50) },
+        ConsentRecord { subject: "lc-someone-else".into(), ..in_session("lc-6", Some("lc-s1"), 500) },
+    ];
+    for c in &consents {
+        s.complete_consent(c, &[]).await.expect("complete");
+    }
+
+    let all = list_consents(s, "lc-user", None).await;
+    assert_eq!(consent_ids(&all), ["lc-4", "lc-3", "lc-2", "lc-1", "lc-5"], "every client, remembered or not");
+    assert_eq!(all[1], consents[2], "listed consents are whole");
+    assert_eq!(consent_ids(&list_consents(s, "lc-user", Some("lc-s1")).await), ["lc-3", "lc-1", "lc-5"]);
+    assert_eq!(consent_ids(&list_consents(s, "lc-user", Some("lc-s2")).await), ["lc-2"]);
+    assert!(list_consents(s, "lc-user", Some("lc-none")).await.is_empty());
+    assert!(list_consents(s, "lc-user", Some("LC-S1")).await.is_empty(), "session ids are case-sensitive");
+    assert_eq!(consent_ids(&list_consents(s, "lc-someone-else", Some("lc-s1")).await), ["lc-6"]);
+    assert!(list_consents(s, "lc-nobody", None).await.is_empty());
+}
+
+/// Revoking the consents of one client deletes them and deactivates their tokens, and
+/// touches nothing else; revoking all does the same for every client.
+pub async fn revoke_consents_of_one_client_or_all<S: Store>(s: &S) {
+    let user = "rc-user";
+    let grant = |id: &str, client: &str| {
+        let mut code = token(&format!("{id}-code"), TokenKind::AuthorizationCode, id, client);
+        (code.active, code.used_at) = (false, Some(1_700_000_001));
+        [
+            code,
+            token(&format!("{id}-access"), TokenKind::AccessToken, id, client),
+            token(&format!("{id}-refresh"), TokenKind::RefreshToken, id, client),
+        ]
+    };
+    let c1 = [consent("rc-1a", "rc-c1", user, 100), consent("rc-1b", "rc-c1", user, 200)];
+    let c2 = consent("rc-2", "rc-c2", user, 300);
+    let other = consent("rc-o", "rc-c1", "rc-someone-else", 400);
+    let (t1a, t1b, t2, to) =
+        (grant("rc-1a", "rc-c1"), grant("rc-1b", "rc-c1"), grant("rc-2", "rc-c2"), grant("rc-o", "rc-c1"));
+    s.complete_consent(&c1[0], &t1a).await.expect("complete");
+    s.complete_consent(&c1[1], &t1b).await.expect("complete");
+    s.complete_consent(&c2, &t2).await.expect("complete");
+    s.complete_consent(&other, &to).await.expect("complete");
+    // A token of the subject and client outside any consent.
+    let loose = token("rc-loose", TokenKind::AccessToken, "rc-loose-grant", "rc-c1");
+    s.insert_tokens(std::slice::from_ref(&loose)).await.expect("insert");
+
+    let assert_revoked = |records: &[TokenRecord]| {
+        let records = records.to_vec();
+        async move {
+            for r in &records {
+                let now = get_token(s, r.kind, &r.signature).await.expect("tokens are kept");
+                assert_eq!(
+                    now,
+                    TokenRecord { active: false, ..r.clone() },
+                    "{} is inactive, otherwise unchanged",
+                    r.signature
+                );
+            }
+        }
+    };
+    let assert_untouched = |records: &[TokenRecord]| {
+        let records = records.to_vec();
+        async move {
+            for r in &records {
+                assert_eq!(get_token(s, r.kind, &r.signature).await.as_ref(), Some(r), "{} is untouched", r.signature);
+            }
+        }
+    };
+
+    assert_eq!(s.revoke_consents(user, Some("rc-c1")).await.expect("revoke"), 2, "both consents of rc-c1");
+    assert_eq!(list_consents(s, user, None).await, std::slice::from_ref(&c2), "the other client's consent is kept");
+    assert!(s.remembered_consents(user, "rc-c1", 0).await.expect("remembered").is_empty());
+    assert_revoked(&t1a).await;
+    assert_revoked(&t1b).await;
+    assert_untouched(&t2).await;
+    assert_untouched(&to).await;
+    assert_untouched(std::slice::from_ref(&loose)).await;
+    assert_eq!(
+        list_consents(s, "rc-someone-else", None).await,
+        std::slice::from_ref(&other),
+        "another subject's consent is kept"
+    );
+    assert_eq!(s.revoke_consents(user, Some("rc-c1")).await.expect("again"), 0, "nothing left for rc-c1");
+    assert_eq!(s.revoke_consents(user, Some("rc-nobody")).await.expect("no such client"), 0);
+
+    assert_eq!(s.revoke_consents(user, None).await.expect("revoke all"), 1, "the rest");
+    assert!(list_consents(s, user, None).await.is_empty());
+    assert_revoked(&t2).await;
+    assert_untouched(&to).await;
+    assert_untouched(std::slice::from_ref(&loose)).await;
+    assert_eq!(list_consents(s, "rc-someone-else", None).await, [other], "another subject's consent is kept");
+    assert_eq!(s.revoke_consents(user, None).await.expect("again"), 0, "nothing left");
+    assert_eq!(s.revoke_consents("RC-USER", None).await.expect("case"), 0);
+}
+
+/// Of concurrent completions of one consent exactly one succeeds, and only its token is
+/// stored.
+pub async fn concurrent_complete_consent<S: Store>(s: &S) {
+    let candidates: Vec<(ConsentRecord, [TokenRecord; 1])> = (0..RACERS)
+        .map(|i| {
+            let c =
+                ConsentRecord { data: json!({"racer": i}), ..consent("cxc-consent", "cxc-client", "cxc-user", 1_000) };
+            (c, [token(&format!("cxc-code-{i}"), TokenKind::AuthorizationCode, "cxc-consent", "cxc-client")])
+        })
+        .collect();
+    let results = join_all(candidates.iter().map(|(c, t)| s.complete_consent(c, t))).await;
+    let outcomes = tally(&results, |()| "completed");
+    let conflicts = results.iter().filter(|r| matches!(r, Err(StoreError::Conflict(_)))).count();
+    assert_eq!(
+        (outcomes.get("completed"), conflicts),
+        (Some(&1), RACERS - 1),
+        "one completes, the others conflict: {outcomes:?}"
+    );
+    let won = winner(&results, |()| true);
+    assert_eq!(list_consents(s, "cxc-user", None).await, [candidates[won].0.clone()], "the winner's consent is stored");
+    for (i, (_, [t])) in candidates.iter().enumerate() {
+        let stored = get_token(s, t.kind, &t.signature).await;
+        if i == won {
+            assert_eq!(stored.as_ref(), Some(t), "the winner's token {} is stored", t.signature);
+        } else {
+            assert_eq!(stored, None, "a loser's token {} is not stored", t.signature);
+        }
+    }
 }

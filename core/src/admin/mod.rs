@@ -2,5 +2,6 @@
 //! paths).
 
 pub mod clients;
+pub mod flows;
 pub mod keys;
 pub mod tokens;

@@ -2,23 +2,27 @@
 //! MySQL/MariaDB, implementing the storage traits of [`latch_core::store`].
 //!
 //! Every query is written once with `?` placeholders ([`sql`]) and translated once for
-//! the store's [`Dialect`]; the dialects differ only in placeholders and in the bounded
-//! delete of the janitor. The schema lives in `native/migrations/<dialect>/`, embedded
-//! with `sqlx::migrate!`.
+//! the store's [`Dialect`]; the dialects differ only in placeholders, in the bounded
+//! deletes of the janitor and in row locks (`FOR UPDATE`, which SQLite neither has nor
+//! needs). The schema lives in `native/migrations/<dialect>/`, embedded with
+//! `sqlx::migrate!`.
 //!
 //! The compare-and-set operations of [`TokenStore`](latch_core::store::TokenStore) are
 //! each one conditional `UPDATE … WHERE active = 1` (and, for the ones that must also
 //! read or insert, one transaction around it): the database decides which of any number
-//! of concurrent callers wins.
+//! of concurrent callers wins. Completing a consent is decided the same way by the
+//! primary key of `latch_consents` ([`consents`]).
 //!
 //! SQLite allows one writer at a time. Writes of one store are serialized by a lock in
 //! the process and open their transactions with `BEGIN IMMEDIATE`; `busy_timeout`
 //! covers other processes on the same file. Readers run concurrently (WAL).
 
 mod clients;
+mod consents;
 mod dialect;
 mod error;
 mod keys;
+mod login_sessions;
 mod rows;
 mod sql;
 mod tokens;
@@ -240,7 +244,7 @@ async fn sqlite_pragmas(conn: &mut AnyConnection, _: PoolConnectionMetadata) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use latch_core::store::{ClientStore, KeyStore, TokenStore};
+    use latch_core::store::{ClientStore, ConsentStore, KeyStore, LoginSessionStore, TokenStore};
 
     #[test]
     fn sqlite_dsns() {
@@ -262,7 +266,13 @@ mod tests {
 
     /// The server calls the store from axum handlers: every future must be `Send`.
     #[allow(dead_code)]
-    fn futures_are_send(s: &SqlStore, c: &latch_core::client::Client, k: &latch_core::store::StoredKey) {
+    fn futures_are_send(
+        s: &SqlStore,
+        c: &latch_core::client::Client,
+        k: &latch_core::store::StoredKey,
+        l: &latch_core::store::LoginSession,
+        r: &latch_core::store::ConsentRecord,
+    ) {
         fn send<T: Send>(_: T) {}
         send(s.create_client(c));
         send(s.list_clients(&Default::default()));
@@ -272,6 +282,12 @@ mod tests {
         send(s.revoke_grant(""));
         send(s.delete_expired_tokens(0, 1));
         send(s.add_key(k));
+        send(s.create_login_session(l));
+        send(s.delete_expired_login_sessions(0, 1));
+        send(s.complete_consent(r, &[]));
+        send(s.remembered_consents("", "", 0));
+        send(s.list_consents("", None));
+        send(s.revoke_consents("", None));
         send(s.ping());
         send(s.migrate());
         send(s.pending_migrations());

@@ -9,7 +9,7 @@
 use super::error::bad_row;
 use latch_core::client::Client;
 use latch_core::error::StoreError;
-use latch_core::store::{StoredKey, TokenKind, TokenRecord};
+use latch_core::store::{ConsentRecord, LoginSession, StoredKey, TokenKind, TokenRecord};
 use sqlx::any::{Any, AnyArguments, AnyRow};
 use sqlx::query::Query;
 use sqlx::Row;
@@ -131,4 +131,62 @@ pub(crate) fn key(row: &AnyRow) -> Result<StoredKey, StoreError> {
         created_at: int(row, "created_at")?,
         sealed: text(row, "sealed")?,
     })
+}
+
+/// Binds a login session's columns in `LOGIN_SESSION_COLUMNS` order.
+pub(crate) fn bind_login_session<'q>(q: AnyQuery<'q>, s: &'q LoginSession) -> Result<AnyQuery<'q>, StoreError> {
+    Ok(q.bind(s.id.as_str())
+        .bind(s.subject.as_str())
+        .bind(s.authenticated_at)
+        .bind(s.expires_at)
+        .bind(s.acr.as_str())
+        .bind(to_json("amr", &s.amr)?))
+}
+
+/// A login session from its columns.
+pub(crate) fn login_session(row: &AnyRow) -> Result<LoginSession, StoreError> {
+    Ok(LoginSession {
+        id: text(row, "id")?,
+        subject: text(row, "subject")?,
+        authenticated_at: int(row, "authenticated_at")?,
+        expires_at: int(row, "expires_at")?,
+        acr: text(row, "acr")?,
+        amr: json(row, "amr")?,
+    })
+}
+
+/// Binds a consent's columns in `CONSENT_COLUMNS` order. Scope and audience are JSON
+/// arrays, so every value (even one with a space, or an empty one) reads back as it was.
+pub(crate) fn bind_consent<'q>(q: AnyQuery<'q>, c: &'q ConsentRecord) -> Result<AnyQuery<'q>, StoreError> {
+    Ok(q.bind(c.id.as_str())
+        .bind(c.client_id.as_str())
+        .bind(c.subject.as_str())
+        .bind(c.login_session_id.as_deref())
+        .bind(to_json("granted scope", &c.granted_scope)?)
+        .bind(to_json("granted audience", &c.granted_audience)?)
+        .bind(i16::from(c.remember))
+        .bind(c.remember_until)
+        .bind(c.handled_at)
+        .bind(to_json("consent data", &c.data)?))
+}
+
+/// A consent from its columns.
+pub(crate) fn consent(row: &AnyRow) -> Result<ConsentRecord, StoreError> {
+    Ok(ConsentRecord {
+        id: text(row, "id")?,
+        client_id: text(row, "client_id")?,
+        subject: text(row, "subject")?,
+        login_session_id: opt_text(row, "login_session_id")?,
+        granted_scope: json(row, "granted_scope")?,
+        granted_audience: json(row, "granted_audience")?,
+        remember: int(row, "remember")? != 0,
+        remember_until: opt_int(row, "remember_until")?,
+        handled_at: int(row, "handled_at")?,
+        data: json(row, "data")?,
+    })
+}
+
+/// The `id` column of a row.
+pub(crate) fn id(row: &AnyRow) -> Result<String, StoreError> {
+    text(row, "id")
 }

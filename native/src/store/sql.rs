@@ -1,5 +1,6 @@
 //! Every query text, written once with `?` placeholders and translated once per store
-//! for its dialect. The dialects differ only where noted.
+//! for its dialect. The dialects differ only where noted (the janitor's bounded deletes,
+//! `FOR UPDATE`).
 
 use super::Dialect;
 
@@ -14,6 +15,20 @@ const CLIENT_COLUMNS: &str = "data, secret_hash, created_at, updated_at";
 
 /// The columns of `latch_keys`.
 const KEY_COLUMNS: &str = "set_id, kid, alg, key_use, created_at, sealed";
+
+/// The columns of `latch_login_sessions`, in the order [`super::rows`] binds them.
+const LOGIN_SESSION_COLUMNS: &str = "id, subject, authenticated_at, expires_at, acr, amr";
+
+/// The columns of `latch_consents`, in the order [`super::rows`] binds them.
+const CONSENT_COLUMNS: &str = "id, client_id, subject, login_session_id, granted_scope, granted_audience, remember, \
+     remember_until, handled_at, data";
+
+/// Newest first; equal times by id (bytewise), as the in-memory store orders consents.
+const CONSENT_ORDER: &str = "ORDER BY handled_at DESC, id";
+
+/// At most this many ids go into one `IN (…)` list (well under every dialect's limit
+/// on bound parameters).
+pub(crate) const MAX_IDS_PER_STATEMENT: usize = 500;
 
 /// A store's query texts, ready for its dialect.
 #[derive(Debug)]
@@ -35,6 +50,19 @@ pub(crate) struct Queries {
     pub(crate) get_key_set: String,
     pub(crate) delete_key_set: String,
     pub(crate) delete_key: String,
+    pub(crate) insert_login_session: String,
+    pub(crate) get_login_session: String,
+    pub(crate) delete_login_session: String,
+    pub(crate) delete_login_sessions_of_subject: String,
+    pub(crate) delete_expired_login_sessions: String,
+    pub(crate) insert_consent: String,
+    pub(crate) remembered_consents: String,
+    pub(crate) list_consents: String,
+    pub(crate) list_consents_of_login_session: String,
+    /// The ids of a subject's consents, locked for the rest of the transaction.
+    pub(crate) lock_consents_of_subject: String,
+    /// The ids of a subject's consents for one client, locked for the rest of the transaction.
+    pub(crate) lock_consents_of_subject_client: String,
 }
 
 impl Queries {
@@ -71,6 +99,39 @@ impl Queries {
             get_key_set: t(&format!("SELECT {KEY_COLUMNS} FROM latch_keys WHERE set_id = ? ORDER BY created_at, kid")),
             delete_key_set: t("DELETE FROM latch_keys WHERE set_id = ?"),
             delete_key: t("DELETE FROM latch_keys WHERE set_id = ? AND kid = ?"),
+            insert_login_session: t(&format!(
+                "INSERT INTO latch_login_sessions ({LOGIN_SESSION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)"
+            )),
+            get_login_session: t(&format!("SELECT {LOGIN_SESSION_COLUMNS} FROM latch_login_sessions WHERE id = ?")),
+            delete_login_session: t("DELETE FROM latch_login_sessions WHERE id = ?"),
+            delete_login_sessions_of_subject: t("DELETE FROM latch_login_sessions WHERE subject = ?"),
+            delete_expired_login_sessions: t(match dialect {
+                // As for tokens: MySQL rejects LIMIT inside an IN subquery.
+                Dialect::MySql => "DELETE FROM latch_login_sessions WHERE expires_at < ? ORDER BY expires_at LIMIT ?",
+                Dialect::Sqlite | Dialect::Postgres => {
+                    "DELETE FROM latch_login_sessions WHERE id IN \
+                     (SELECT id FROM latch_login_sessions WHERE expires_at < ? ORDER BY expires_at LIMIT ?)"
+                }
+            }),
+            insert_consent: t(&format!(
+                "INSERT INTO latch_consents ({CONSENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            )),
+            remembered_consents: t(&format!(
+                "SELECT {CONSENT_COLUMNS} FROM latch_consents WHERE subject = ? AND client_id = ? AND remember = 1 \
+                 AND (remember_until IS NULL OR remember_until > ?) {CONSENT_ORDER}"
+            )),
+            list_consents: t(&format!("SELECT {CONSENT_COLUMNS} FROM latch_consents WHERE subject = ? {CONSENT_ORDER}")),
+            list_consents_of_login_session: t(&format!(
+                "SELECT {CONSENT_COLUMNS} FROM latch_consents WHERE subject = ? AND login_session_id = ? {CONSENT_ORDER}"
+            )),
+            lock_consents_of_subject: t(&format!(
+                "SELECT id FROM latch_consents WHERE subject = ? ORDER BY id{}",
+                for_update(dialect)
+            )),
+            lock_consents_of_subject_client: t(&format!(
+                "SELECT id FROM latch_consents WHERE subject = ? AND client_id = ? ORDER BY id{}",
+                for_update(dialect)
+            )),
         }
     }
 
@@ -79,6 +140,16 @@ impl Queries {
         let row = format!("({})", ["?"; TOKEN_COLUMN_COUNT].join(", "));
         let values = vec![row.as_str(); rows].join(", ");
         self.dialect.translate(&format!("INSERT INTO latch_tokens ({TOKEN_COLUMNS}) VALUES {values}"))
+    }
+
+    /// Marks inactive every token of the grants (consents) with `ids` ids.
+    pub(crate) fn revoke_grants(&self, ids: usize) -> String {
+        self.dialect.translate(&format!("UPDATE latch_tokens SET active = 0 WHERE request_id IN ({})", in_list(ids)))
+    }
+
+    /// Deletes the consents with `ids` ids.
+    pub(crate) fn delete_consents(&self, ids: usize) -> String {
+        self.dialect.translate(&format!("DELETE FROM latch_consents WHERE id IN ({})", in_list(ids)))
     }
 
     /// A page of clients: the filters that are set, in the order
@@ -99,6 +170,21 @@ impl Queries {
     }
 }
 
+/// `?, ?, …` (`n` placeholders).
+fn in_list(n: usize) -> String {
+    vec!["?"; n].join(", ")
+}
+
+/// What makes a SELECT lock the rows it reads until the transaction ends. SQLite has no
+/// row locks (and no such clause): its writers hold the whole database from `BEGIN
+/// IMMEDIATE` on.
+fn for_update(dialect: Dialect) -> &'static str {
+    match dialect {
+        Dialect::Sqlite => "",
+        Dialect::Postgres | Dialect::MySql => " FOR UPDATE",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -110,6 +196,17 @@ mod tests {
         assert!(sql.contains("($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12), ($13,"), "{sql}");
         assert!(sql.ends_with("$24)"), "{sql}");
         assert_eq!(TOKEN_COLUMNS.split(',').count(), TOKEN_COLUMN_COUNT);
+    }
+
+    #[test]
+    fn id_lists_and_locks_follow_the_dialect() {
+        let pg = Queries::new(Dialect::Postgres);
+        assert_eq!(pg.revoke_grants(3), "UPDATE latch_tokens SET active = 0 WHERE request_id IN ($1, $2, $3)");
+        assert_eq!(pg.delete_consents(1), "DELETE FROM latch_consents WHERE id IN ($1)");
+        assert!(pg.lock_consents_of_subject_client.ends_with("client_id = $2 ORDER BY id FOR UPDATE"));
+        let sqlite = Queries::new(Dialect::Sqlite);
+        assert!(sqlite.lock_consents_of_subject.ends_with("WHERE subject = ? ORDER BY id"));
+        assert_eq!(sqlite.delete_consents(2), "DELETE FROM latch_consents WHERE id IN (?, ?)");
     }
 
     #[test]

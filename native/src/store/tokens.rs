@@ -69,7 +69,7 @@ impl SqlStore {
     }
 
     /// Inserts records with one multi-row statement: all or none.
-    async fn insert_records<'c, E>(&self, executor: E, records: &[TokenRecord]) -> Result<(), StoreError>
+    pub(super) async fn insert_records<'c, E>(&self, executor: E, records: &[TokenRecord]) -> Result<(), StoreError>
     where
         E: Executor<'c, Database = Any>,
     {

@@ -1,0 +1,659 @@
+//! The authorization endpoint (`/oauth2/auth`; RFC 6749 §3.1, §4.1.1, §4.2.1; OIDC
+//! Core §3.1.2) and its three entries:
+//!
+//! * a fresh request: validate it, look for a remembered login, and send the browser
+//!   to the login UI with a `login_challenge` ([`start`]);
+//! * back with a `login_verifier`: remember the login if asked, look for a remembered
+//!   consent, and send the browser to the consent UI ([`after_login`]);
+//! * back with a `consent_verifier`: record the consent and answer the client with a
+//!   code and/or tokens ([`after_consent`]).
+//!
+//! Until the redirect URI is known to be registered, errors go to the error page
+//! (`urls.error`), never to an unchecked URI (RFC 6749 §4.1.2.1).
+
+use crate::access_token::{self, Grant};
+use crate::client::Client;
+use crate::cookie;
+use crate::error::{Error, ErrorCode};
+use crate::flow::{AuthorizeRequest, Flow, Stage};
+use crate::http::{Method, Params, Request, Response};
+use crate::keys;
+use crate::oidc::{self, GrantSession};
+use crate::pkce;
+use crate::platform::Platform;
+use crate::redirect::{self, error_page, error_to_client};
+use crate::scope::{audience_allowed, scope_allowed};
+use crate::service::Latch;
+use crate::store::{ConsentRecord, LoginSession, Store, TokenKind, TokenRecord};
+use crate::token;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use base64::Engine as _;
+use serde_json::{json, Map, Value};
+use sha2::{Digest, Sha256};
+
+/// fosite's minimum length of `state` and `nonce`, so they carry some entropy.
+pub const MIN_PARAMETER_LENGTH: usize = 8;
+
+/// `GET|POST /oauth2/auth`.
+pub async fn handle<S: Store, P: Platform>(latch: &Latch<S, P>, req: &Request) -> Result<Response, Error> {
+    let params = match req.method {
+        Method::Post => req.form_params(),
+        _ => req.query_params(),
+    };
+    let params = match params {
+        Ok(p) => p,
+        Err(e) => return Ok(error_page(&latch.config, &e)),
+    };
+    if let Some(v) = params.get("login_verifier") {
+        return Ok(after_login(latch, req, v).await);
+    }
+    if let Some(v) = params.get("consent_verifier") {
+        return Ok(after_consent(latch, req, v).await);
+    }
+    Ok(start(latch, req, &params).await)
+}
+
+/// Why a request failed, and where the answer goes.
+enum Failure {
+    /// The redirect URI is not trusted: show the error page.
+    Page(Error),
+    /// Back to the client.
+    Client(Error),
+}
+
+fn login_csrf_cookie<S, P>(latch: &Latch<S, P>, client_id: &str) -> String {
+    format!("{}_{}", latch.config.cookies.login_csrf, &hex::encode(Sha256::digest(client_id.as_bytes()))[..8])
+}
+
+fn consent_csrf_cookie<S, P>(latch: &Latch<S, P>, client_id: &str) -> String {
+    format!("{}_{}", latch.config.cookies.consent_csrf, &hex::encode(Sha256::digest(client_id.as_bytes()))[..8])
+}
+
+fn random_token<P: Platform>(p: &P) -> String {
+    B64.encode(p.random_bytes(24))
+}
+
+/// A fresh authorization request.
+async fn start<S: Store, P: Platform>(latch: &Latch<S, P>, req: &Request, params: &Params) -> Response {
+    let (client, request) = match validate(latch, params).await {
+        Ok(v) => v,
+        Err(Failure::Page(e)) => return error_page(&latch.config, &e),
+        Err(Failure::Client(e)) => {
+            // validate() only returns Client errors once the redirect URI is trusted.
+            let uri = params.get("redirect_uri").map(str::to_string).unwrap_or_default();
+            let mode = response_mode_of(params);
+            return error_to_client(&uri, &mode, &e, params.get("state"), latch.config.expose_debug());
+        }
+    };
+    let respond_error = |e: Error| {
+        error_to_client(
+            &request.redirect_uri,
+            &request.response_mode,
+            &e,
+            request.state.as_deref(),
+            latch.config.expose_debug(),
+        )
+    };
+    let now = latch.platform.now();
+
+    // A remembered login lets the login UI skip, unless the request forbids it.
+    let mut flow = Flow {
+        id: latch.new_uuid(),
+        request_url: request_url(latch, params),
+        requested_at: now,
+        login_csrf: random_token(&latch.platform),
+        ..Default::default()
+    };
+    let forced_login = request.prompt.iter().any(|p| p == "login" || p == "select_account");
+    if let Some(sid) = cookie::get(req, &latch.config.cookies.session) {
+        match latch.store.get_login_session(sid).await {
+            Ok(Some(s)) if s.expires_at > now => {
+                let too_old = request.max_age.is_some_and(|m| now - s.authenticated_at > m);
+                let hint_mismatch = request
+                    .id_token_hint_claims
+                    .as_ref()
+                    .and_then(|c| c.get("sub"))
+                    .and_then(Value::as_str)
+                    .is_some_and(|sub| sub != s.subject);
+                if !forced_login && !too_old && !hint_mismatch {
+                    flow.login_skip = true;
+                    flow.subject = s.subject.clone();
+                    flow.session_id = s.id.clone();
+                    flow.session_authenticated_at = s.authenticated_at;
+                }
+            }
+            Ok(_) => {}
+            Err(e) => return respond_error(e.into()),
+        }
+    }
+    // OIDC Core §3.1.2.1: prompt=none without a usable session is login_required.
+    if request.prompt.iter().any(|p| p == "none") && !flow.login_skip {
+        return respond_error(
+            Error::new(ErrorCode::AccessDenied)
+                .with_description("The Authorization Server requires End-User authentication.")
+                .with_hint("Prompt 'none' was requested, but no previous login session was found.")
+                .into_code("login_required"),
+        );
+    }
+    let client_id = client.client_id.clone();
+    flow.request = request;
+    let challenge = flow.seal(latch, Stage::AwaitingLogin);
+    let login_url = latch.config.ui_url(&latch.config.login_url, "/oauth2/fallbacks/login");
+    let location = with_param(&login_url, "login_challenge", &challenge);
+    redirect::found(&location).with_cookie(cookie::set(
+        &latch.config.cookies,
+        &login_csrf_cookie(latch, &client_id),
+        &flow.login_csrf,
+        latch.config.login_consent_ttl,
+        "/",
+    ))
+}
+
+/// Checks every parameter (RFC 6749 §4.1.1, §3.1.2; RFC 7636 §4.3; OIDC Core §3.1.2.1).
+async fn validate<S: Store, P: Platform>(
+    latch: &Latch<S, P>,
+    params: &Params,
+) -> Result<(Client, AuthorizeRequest), Failure> {
+    let client_id = params
+        .get("client_id")
+        .ok_or_else(|| Failure::Page(Error::invalid_request("The 'client_id' parameter is missing.")))?;
+    let client = latch
+        .store
+        .get_client(client_id)
+        .await
+        .map_err(|e| Failure::Page(e.into()))?
+        .ok_or_else(|| Failure::Page(Error::invalid_client("The requested OAuth 2.0 Client does not exist.")))?;
+    // §3.1.2.3: exact match with a registered URI; may be omitted only if exactly one is registered.
+    let (redirect_uri, given) = match params.get("redirect_uri") {
+        Some(uri) if redirect::matches_registered(&client, uri) => (uri.to_string(), true),
+        Some(_) => return Err(Failure::Page(Error::invalid_request(
+            "The 'redirect_uri' parameter does not match any of the OAuth 2.0 Client's pre-registered redirect urls.",
+        ))),
+        None if client.redirect_uris.len() == 1 => (client.redirect_uris[0].clone(), false),
+        None => return Err(Failure::Page(Error::invalid_request(
+            "The 'redirect_uri' parameter is required when the OAuth 2.0 Client registered more than one redirect URI.",
+        ))),
+    };
+    // From here on the redirect URI is trusted: errors go back to the client.
+    let mut r = AuthorizeRequest {
+        client_id: client.client_id.clone(),
+        redirect_uri,
+        redirect_uri_given: given,
+        ..Default::default()
+    };
+    let fail = |e: Error| Failure::Client(e);
+    r.state = params.get("state").map(str::to_string);
+    let response_type = params
+        .get("response_type")
+        .ok_or_else(|| fail(Error::invalid_request("The 'response_type' parameter is missing.")))?;
+    let mut types: Vec<String> = response_type.split(' ').filter(|s| !s.is_empty()).map(str::to_string).collect();
+    types.sort();
+    types.dedup();
+    if types.is_empty() || !types.iter().all(|t| matches!(t.as_str(), "code" | "token" | "id_token")) {
+        return Err(fail(
+            Error::new(ErrorCode::UnsupportedResponseType)
+                .with_hint(format!("The response type '{response_type}' is not supported.")),
+        ));
+    }
+    let registered = client.response_types.iter().any(|rt| {
+        let mut v: Vec<&str> = rt.split(' ').filter(|s| !s.is_empty()).collect();
+        v.sort();
+        v == types.iter().map(String::as_str).collect::<Vec<_>>()
+    });
+    if !registered {
+        return Err(fail(
+            Error::new(ErrorCode::UnsupportedResponseType)
+                .with_hint(format!("The client is not allowed to request response_type '{response_type}'.")),
+        ));
+    }
+    r.response_types = types;
+    let implicit = r.wants("token") || r.wants("id_token");
+    // Multiple Response Types §2.1: default query for code, fragment otherwise; query is
+    // never allowed for tokens in the front channel (§5).
+    r.response_mode = match params.get("response_mode") {
+        None => if implicit { "fragment" } else { "query" }.to_string(),
+        Some(m @ ("query" | "fragment" | "form_post")) => {
+            if m == "query" && implicit {
+                return Err(fail(Error::invalid_request(
+                    "Response mode 'query' cannot carry tokens; use 'fragment' or 'form_post'.",
+                )));
+            }
+            m.to_string()
+        }
+        Some(m) => return Err(fail(Error::invalid_request(format!("The response_mode '{m}' is not supported.")))),
+    };
+    // OIDC Core §3.3: a hybrid request needs both grant types.
+    for (wanted, grant) in [(r.wants("code"), "authorization_code"), (implicit, "implicit")] {
+        if wanted && !client.has_grant(grant) {
+            return Err(fail(
+                Error::new(ErrorCode::UnauthorizedClient)
+                    .with_hint(format!("The client is not allowed to use grant type '{grant}'.")),
+            ));
+        }
+    }
+    r.scope = params.list("scope");
+    for s in &r.scope {
+        if !scope_allowed(client.scopes(), s) {
+            return Err(fail(
+                Error::new(ErrorCode::InvalidScope)
+                    .with_hint(format!("The OAuth 2.0 Client is not allowed to request scope '{s}'.")),
+            ));
+        }
+    }
+    if r.wants("id_token") && !r.scope.iter().any(|s| s == "openid") {
+        return Err(fail(
+            Error::new(ErrorCode::InvalidScope).with_hint("The 'id_token' response type requires the 'openid' scope."),
+        ));
+    }
+    r.audience = params.list("audience");
+    for a in &r.audience {
+        if !audience_allowed(&client.audience, a) {
+            return Err(fail(Error::invalid_request(format!(
+                "Requested audience '{a}' has not been whitelisted by the OAuth 2.0 Client."
+            ))));
+        }
+    }
+    for (name, value) in [("state", params.get("state")), ("nonce", params.get("nonce"))] {
+        if value.is_some_and(|v| v.len() < MIN_PARAMETER_LENGTH) {
+            return Err(fail(Error::invalid_request(format!(
+                "Request parameter '{name}' must be at least {MIN_PARAMETER_LENGTH} characters long to ensure sufficient entropy."
+            ))));
+        }
+    }
+    r.nonce = params.get("nonce").map(str::to_string);
+    // OIDC Core §3.2.2.1: nonce is required when an ID token comes from the front channel.
+    if r.wants("id_token") && r.nonce.is_none() {
+        return Err(fail(Error::invalid_request(
+            "Parameter 'nonce' is required when using the implicit or hybrid flow with an ID token.",
+        )));
+    }
+    // RFC 7636 §4.3; only S256 (plain offers nothing over no PKCE against an observed request).
+    match (params.get("code_challenge"), params.get("code_challenge_method")) {
+        (Some(c), Some("S256")) => {
+            if !pkce::valid_verifier(c) {
+                return Err(fail(Error::invalid_request(
+                    "The 'code_challenge' must be 43 to 128 characters of the base64url alphabet.",
+                )));
+            }
+            r.code_challenge = Some(c.to_string());
+        }
+        (Some(_), m) => {
+            return Err(fail(Error::invalid_request(format!(
+                "Code challenge method '{}' is not supported; use 'S256'.",
+                m.unwrap_or("plain")
+            ))))
+        }
+        (None, Some(_)) => {
+            return Err(fail(Error::invalid_request("'code_challenge_method' was given without 'code_challenge'.")))
+        }
+        (None, None) => {
+            let required =
+                latch.config.pkce_enforced || (client.is_public() && latch.config.pkce_enforced_for_public_clients);
+            if required && r.wants("code") {
+                return Err(fail(Error::invalid_request(
+                    "Clients must include a code_challenge when performing the authorize code flow, but it is missing.",
+                )));
+            }
+        }
+    }
+    r.prompt = params.list("prompt");
+    if r.prompt.iter().any(|p| !matches!(p.as_str(), "none" | "login" | "consent" | "select_account")) {
+        return Err(fail(Error::invalid_request(
+            "Parameter 'prompt' may only contain none, login, consent and select_account.",
+        )));
+    }
+    if r.prompt.len() > 1 && r.prompt.iter().any(|p| p == "none") {
+        return Err(fail(Error::invalid_request(
+            "Parameter 'prompt' was set to 'none', but contains other values as well.",
+        )));
+    }
+    if let Some(m) = params.get("max_age") {
+        r.max_age = Some(
+            m.parse::<i64>()
+                .ok()
+                .filter(|m| *m >= 0)
+                .ok_or_else(|| fail(Error::invalid_request("Parameter 'max_age' must be a non-negative integer.")))?,
+        );
+    }
+    if let Some(hint) = params.get("id_token_hint") {
+        let keys = latch.key_set(keys::ID_TOKEN_SET).await.map_err(fail)?;
+        let claims = keys.iter().find_map(|k| keys::verify_jws(&k.public_jwk(), hint)).ok_or_else(|| {
+            fail(Error::invalid_request("Parameter 'id_token_hint' is not an ID token this server issued."))
+        })?;
+        r.id_token_hint_claims = Some(Value::Object(claims));
+    }
+    r.login_hint = params.get("login_hint").unwrap_or("").to_string();
+    r.acr_values = params.list("acr_values");
+    r.ui_locales = params.list("ui_locales");
+    r.display = params.get("display").unwrap_or("").to_string();
+    Ok((client, r))
+}
+
+fn response_mode_of(params: &Params) -> String {
+    match params.get("response_mode") {
+        Some(m @ ("fragment" | "form_post")) => m.to_string(),
+        _ => {
+            let rt = params.get("response_type").unwrap_or("");
+            if rt.contains("token") { "fragment" } else { "query" }.to_string()
+        }
+    }
+}
+
+/// The public URL of this authorization request, without any verifier.
+fn request_url<S, P>(latch: &Latch<S, P>, params: &Params) -> String {
+    let query = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(params.iter().filter(|(k, _)| !matches!(k.as_str(), "login_verifier" | "consent_verifier")))
+        .finish();
+    format!("{}?{query}", latch.config.public_endpoint("/oauth2/auth"))
+}
+
+fn with_param(url: &str, name: &str, value: &str) -> String {
+    let sep = if url.contains('?') { '&' } else { '?' };
+    let enc: String = form_urlencoded::byte_serialize(value.as_bytes()).collect();
+    format!("{url}{sep}{name}={enc}")
+}
+
+/// Checks the CSRF cookie set when the flow left for a UI.
+fn check_csrf(req: &Request, name: &str, expected: &str) -> Result<(), Error> {
+    use subtle::ConstantTimeEq;
+    match cookie::get(req, name) {
+        Some(v) if bool::from(v.as_bytes().ct_eq(expected.as_bytes())) => Ok(()),
+        _ => Err(Error::new(ErrorCode::AccessDenied)
+            .with_description("The request is not allowed.")
+            .with_hint("No CSRF value available in the session cookie, or it does not match: the flow must finish in the browser that started it.")),
+    }
+}
+
+/// Back from the login UI.
+async fn after_login<S: Store, P: Platform>(latch: &Latch<S, P>, req: &Request, verifier: &str) -> Response {
+    let mut flow = match Flow::open(latch, Stage::AwaitingLoginVerifier, verifier) {
+        Ok(f) => f,
+        Err(e) => return error_page(&latch.config, &e),
+    };
+    let r = flow.request.clone();
+    let to_client = |e: Error| {
+        error_to_client(&r.redirect_uri, &r.response_mode, &e, r.state.as_deref(), latch.config.expose_debug())
+    };
+    let csrf_name = login_csrf_cookie(latch, &r.client_id);
+    if let Err(e) = check_csrf(req, &csrf_name, &flow.login_csrf) {
+        return error_page(&latch.config, &e);
+    }
+    if let Some(d) = &flow.denied {
+        return to_client(denied_error(d)).with_cookie(cookie::clear(&latch.config.cookies, &csrf_name, "/"));
+    }
+    let Some(login) = flow.login.clone() else {
+        return error_page(
+            &latch.config,
+            &Error::invalid_request("The login request was neither accepted nor rejected."),
+        );
+    };
+    let now = latch.platform.now();
+    let mut cookies = vec![cookie::clear(&latch.config.cookies, &csrf_name, "/")];
+    if flow.login_skip {
+        flow.subject = login.subject.clone();
+    } else {
+        flow.subject = login.subject.clone();
+        flow.session_id = latch.new_uuid();
+        flow.session_authenticated_at = now;
+        if login.remember {
+            let ttl = if login.remember_for > 0 {
+                login.remember_for.min(latch.config.authentication_session_ttl)
+            } else {
+                latch.config.authentication_session_ttl
+            };
+            let session = LoginSession {
+                id: flow.session_id.clone(),
+                subject: login.subject.clone(),
+                authenticated_at: now,
+                expires_at: now + ttl,
+                acr: login.acr.clone(),
+                amr: login.amr.clone(),
+            };
+            if let Err(e) = latch.store.create_login_session(&session).await {
+                return to_client(e.into());
+            }
+            cookies.push(cookie::set(&latch.config.cookies, &latch.config.cookies.session, &flow.session_id, ttl, "/"));
+        } else {
+            cookies.push(cookie::clear(&latch.config.cookies, &latch.config.cookies.session, "/"));
+        }
+    }
+    // A remembered consent covering the request lets the consent UI skip (never with prompt=consent).
+    let forced = r.prompt.iter().any(|p| p == "consent");
+    if !forced {
+        match latch.store.remembered_consents(&flow.subject, &r.client_id, now).await {
+            Ok(previous) => {
+                flow.consent_skip = previous.iter().any(|c| {
+                    r.scope.iter().all(|s| c.granted_scope.contains(s))
+                        && r.audience.iter().all(|a| c.granted_audience.contains(a))
+                })
+            }
+            Err(e) => return to_client(e.into()),
+        }
+    }
+    if r.prompt.iter().any(|p| p == "none") && !flow.consent_skip {
+        return to_client(
+            Error::new(ErrorCode::AccessDenied)
+                .with_description("The Authorization Server requires End-User consent.")
+                .with_hint("Prompt 'none' was requested, but no previous consent was found.")
+                .into_code("consent_required"),
+        );
+    }
+    flow.consent_csrf = random_token(&latch.platform);
+    let challenge = flow.seal(latch, Stage::AwaitingConsent);
+    let consent_url = latch.config.ui_url(&latch.config.consent_url, "/oauth2/fallbacks/consent");
+    cookies.push(cookie::set(
+        &latch.config.cookies,
+        &consent_csrf_cookie(latch, &r.client_id),
+        &flow.consent_csrf,
+        latch.config.login_consent_ttl,
+        "/",
+    ));
+    let mut resp = redirect::found(&with_param(&consent_url, "consent_challenge", &challenge));
+    for c in cookies {
+        resp = resp.with_cookie(c);
+    }
+    resp
+}
+
+fn denied_error(d: &crate::flow::Denied) -> Error {
+    let mut e =
+        Error::new(ErrorCode::AccessDenied).into_code(if d.error.is_empty() { "request_denied" } else { &d.error });
+    if !d.error_description.is_empty() {
+        e = e.with_description(d.error_description.clone());
+    }
+    if !d.error_hint.is_empty() {
+        e = e.with_hint(d.error_hint.clone());
+    }
+    if !d.error_debug.is_empty() {
+        e = e.with_debug(d.error_debug.clone());
+    }
+    e
+}
+
+/// Back from the consent UI: record the consent and answer the client.
+async fn after_consent<S: Store, P: Platform>(latch: &Latch<S, P>, req: &Request, verifier: &str) -> Response {
+    let flow = match Flow::open(latch, Stage::AwaitingConsentVerifier, verifier) {
+        Ok(f) => f,
+        Err(e) => return error_page(&latch.config, &e),
+    };
+    let r = flow.request.clone();
+    let to_client = |e: Error| {
+        error_to_client(&r.redirect_uri, &r.response_mode, &e, r.state.as_deref(), latch.config.expose_debug())
+    };
+    let csrf_name = consent_csrf_cookie(latch, &r.client_id);
+    if let Err(e) = check_csrf(req, &csrf_name, &flow.consent_csrf) {
+        return error_page(&latch.config, &e);
+    }
+    let clear = cookie::clear(&latch.config.cookies, &csrf_name, "/");
+    if let Some(d) = &flow.denied {
+        return to_client(denied_error(d)).with_cookie(clear);
+    }
+    let (Some(login), Some(consent)) = (flow.login.clone(), flow.consent.clone()) else {
+        return error_page(
+            &latch.config,
+            &Error::invalid_request("The consent request was neither accepted nor rejected."),
+        );
+    };
+    let client = match latch.store.get_client(&r.client_id).await {
+        Ok(Some(c)) => c,
+        Ok(None) => return error_page(&latch.config, &Error::invalid_client("The OAuth 2.0 Client no longer exists.")),
+        Err(e) => return to_client(e.into()),
+    };
+    let now = latch.platform.now();
+    let session = GrantSession {
+        auth_time: if flow.login_skip {
+            flow.session_authenticated_at
+        } else {
+            login.authenticated_at.max(flow.session_authenticated_at)
+        },
+        acr: login.acr.clone(),
+        amr: login.amr.clone(),
+        sid: flow.session_id.clone(),
+        rat: flow.requested_at,
+        id_token: consent.id_token.clone(),
+    };
+    let consent_record = ConsentRecord {
+        id: flow.id.clone(),
+        client_id: r.client_id.clone(),
+        subject: flow.subject.clone(),
+        login_session_id: Some(flow.session_id.clone()).filter(|s| !s.is_empty()),
+        granted_scope: consent.grant_scope.clone(),
+        granted_audience: consent.grant_audience.clone(),
+        remember: consent.remember,
+        remember_until: (consent.remember_for > 0).then(|| now + consent.remember_for),
+        handled_at: now,
+        data: json!({
+            "session": {"access_token": consent.access_token, "id_token": consent.id_token},
+            "context": consent.context,
+            "consent_request": consent_request_json(&flow, &client),
+        }),
+    };
+    // Mint what the response type asks for.
+    let mut records = Vec::new();
+    let mut out: Vec<(&str, String)> = Vec::new();
+    let mut code = None;
+    if r.wants("code") {
+        let m = token::mint(&latch.platform, &latch.config.system_secrets, token::AUTH_CODE_PREFIX);
+        records.push(TokenRecord {
+            signature: m.signature,
+            kind: TokenKind::AuthorizationCode,
+            request_id: flow.id.clone(),
+            client_id: r.client_id.clone(),
+            subject: flow.subject.clone(),
+            scope: consent.grant_scope.clone(),
+            audience: consent.grant_audience.clone(),
+            issued_at: now,
+            expires_at: now + latch.config.auth_code_ttl,
+            active: true,
+            used_at: None,
+            data: json!({
+                "redirect_uri": r.redirect_uri,
+                "redirect_uri_given": r.redirect_uri_given,
+                "code_challenge": r.code_challenge,
+                "nonce": r.nonce,
+                "session": session,
+                "ext": consent.access_token,
+            }),
+        });
+        code = Some(m.token.clone());
+        out.push(("code", m.token));
+    }
+    let mut access = None;
+    if r.wants("token") {
+        let grant = Grant {
+            request_id: flow.id.clone(),
+            subject: flow.subject.clone(),
+            scope: consent.grant_scope.clone(),
+            audience: consent.grant_audience.clone(),
+            ext: consent.access_token.clone(),
+        };
+        let ttl = crate::token_endpoint::lifespan(
+            client.authorization_code_grant_access_token_lifespan.as_deref(),
+            latch.config.access_token_ttl,
+        );
+        match access_token::mint(latch, &client, &grant, ttl).await {
+            Ok(mut issued) => {
+                set_session(&mut issued.record, &session);
+                records.push(issued.record);
+                access = Some(issued.token.clone());
+                out.push(("access_token", issued.token));
+                out.push(("token_type", "bearer".into()));
+                out.push(("expires_in", ttl.to_string()));
+            }
+            Err(e) => return to_client(e),
+        }
+    }
+    if r.wants("id_token") {
+        let ttl = latch.config.id_token_ttl;
+        match oidc::mint_id_token(
+            latch,
+            &flow.subject,
+            &r.client_id,
+            &session,
+            r.nonce.as_deref(),
+            access.as_deref(),
+            code.as_deref(),
+            ttl,
+        )
+        .await
+        {
+            Ok(t) => out.push(("id_token", t)),
+            Err(e) => return to_client(e),
+        }
+    }
+    // One atomic write: the consent (single use of this flow) and its code or tokens.
+    if let Err(e) = latch.store.complete_consent(&consent_record, &records).await {
+        let e: Error = e.into();
+        let e = if e.code == ErrorCode::Conflict {
+            Error::invalid_request("The consent verifier has already been used.")
+        } else {
+            e
+        };
+        return error_page(&latch.config, &e);
+    }
+    out.push(("scope", consent.grant_scope.join(" ")));
+    out.push(("state", r.state.clone().unwrap_or_default()));
+    redirect::respond(&r.redirect_uri, &r.response_mode, &out).with_cookie(clear)
+}
+
+/// Stores the end-user session with a token so refresh and userinfo can use it.
+pub fn set_session(record: &mut TokenRecord, session: &GrantSession) {
+    if let Value::Object(m) = &mut record.data {
+        m.insert("session".into(), serde_json::to_value(session).unwrap_or_default());
+    }
+}
+
+/// The consent request as the admin API shows it.
+pub fn consent_request_json(flow: &Flow, client: &Client) -> Value {
+    let r = &flow.request;
+    let login = flow.login.clone().unwrap_or_default();
+    json!({
+        "challenge": "",
+        "consent_request_id": flow.id,
+        "requested_scope": r.scope,
+        "requested_access_token_audience": r.audience,
+        "skip": flow.consent_skip,
+        "subject": flow.authenticated_subject(),
+        "oidc_context": oidc_context(r),
+        "client": client.public_view(),
+        "request_url": flow.request_url,
+        "login_challenge": flow.id,
+        "login_session_id": flow.session_id,
+        "acr": login.acr,
+        "amr": login.amr,
+        "context": login.context,
+    })
+}
+
+/// Hydra's `oidc_context` object.
+pub fn oidc_context(r: &AuthorizeRequest) -> Value {
+    let mut m = Map::new();
+    m.insert("acr_values".into(), json!(r.acr_values));
+    m.insert("display".into(), json!(r.display));
+    m.insert("login_hint".into(), json!(r.login_hint));
+    m.insert("ui_locales".into(), json!(r.ui_locales));
+    if let Some(c) = &r.id_token_hint_claims {
+        m.insert("id_token_hint_claims".into(), c.clone());
+    }
+    Value::Object(m)
+}

@@ -1,0 +1,93 @@
+//! The authorization code grant's token request (RFC 6749 §4.1.3) with PKCE (RFC 7636
+//! §4.5–4.6) and OpenID Connect's ID token (OIDC Core §3.1.3).
+
+use super::{ext_of, mint_tokens, session_of, Lifespans};
+use crate::access_token::Grant;
+use crate::client::Client;
+use crate::error::{Error, ErrorCode};
+use crate::http::{Params, Response};
+use crate::pkce;
+use crate::platform::Platform;
+use crate::service::Latch;
+use crate::store::{Consumed, Store};
+use crate::token;
+use serde_json::Value;
+
+fn invalid_grant(hint: &str) -> Error {
+    Error::new(ErrorCode::InvalidGrant).with_hint(hint.to_string())
+}
+
+/// Redeems a code. §4.1.2: "If an authorization code is used more than once, the
+/// authorization server MUST deny the request and SHOULD revoke (when possible) all
+/// tokens previously issued based on that authorization code." The code is consumed by
+/// one compare-and-set; of concurrent redemptions exactly one gets tokens.
+pub async fn handle<S: Store, P: Platform>(
+    latch: &Latch<S, P>,
+    client: &Client,
+    params: &Params,
+) -> Result<Response, Error> {
+    let code = params.require("code")?;
+    let sig = token::verify(&latch.config.system_secrets, token::AUTH_CODE_PREFIX, code)
+        .ok_or_else(|| invalid_grant("The authorization code is malformed or was not issued by this server."))?;
+    let now = latch.platform.now();
+    let record = match latch.store.consume_code(&sig, now).await? {
+        Consumed::Consumed(r) => r,
+        Consumed::AlreadyUsed(r) => {
+            latch.store.revoke_grant(&r.request_id).await?;
+            return Err(invalid_grant(
+                "The authorization code has already been used; the tokens issued with it were revoked.",
+            ));
+        }
+        Consumed::Missing => return Err(invalid_grant("The authorization code is unknown.")),
+    };
+    if record.client_id != client.client_id {
+        return Err(invalid_grant("The authorization code was issued to another client."));
+    }
+    if record.expires_at <= now {
+        return Err(invalid_grant("The authorization code has expired."));
+    }
+    // §4.1.3: redirect_uri is required, and must match, if the authorization request had it.
+    let data = &record.data;
+    let expected_uri = data.get("redirect_uri").and_then(Value::as_str).unwrap_or("");
+    let uri_given = data.get("redirect_uri_given").and_then(Value::as_bool).unwrap_or(false);
+    match params.get("redirect_uri") {
+        Some(u) if u != expected_uri => {
+            return Err(invalid_grant("The 'redirect_uri' does not match the one used in the authorization request."))
+        }
+        None if uri_given => {
+            return Err(invalid_grant("The 'redirect_uri' from the authorization request is missing."))
+        }
+        _ => {}
+    }
+    // RFC 7636 §4.6.
+    match (data.get("code_challenge").and_then(Value::as_str), params.get("code_verifier")) {
+        (Some(challenge), Some(verifier)) => {
+            if !pkce::verify_s256(challenge, verifier) {
+                return Err(invalid_grant("The PKCE code challenge did not match the code verifier."));
+            }
+        }
+        (Some(_), None) => return Err(invalid_grant("The PKCE code verifier must be included in the token request.")),
+        (None, Some(_)) => {
+            return Err(invalid_grant(
+                "A code verifier was sent, but the authorization request carried no code challenge.",
+            ))
+        }
+        (None, None) => {}
+    }
+    let grant = Grant {
+        request_id: record.request_id.clone(),
+        subject: record.subject.clone(),
+        scope: record.scope.clone(),
+        audience: record.audience.clone(),
+        ext: ext_of(&record),
+    };
+    let spans = Lifespans {
+        access: client.authorization_code_grant_access_token_lifespan.as_deref(),
+        refresh: client.authorization_code_grant_refresh_token_lifespan.as_deref(),
+        id: client.authorization_code_grant_id_token_lifespan.as_deref(),
+    };
+    let nonce = data.get("nonce").and_then(Value::as_str);
+    let (body, records) = mint_tokens(latch, client, &grant, &session_of(&record), nonce, &spans).await?;
+    latch.store.insert_tokens(&records).await?;
+    Ok(Response::json(200, &body))
+}

@@ -1,0 +1,62 @@
+//! The client credentials grant (RFC 6749 §4.4).
+use crate::access_token::{self, Grant};
+use crate::client::Client;
+use crate::error::{Error, ErrorCode};
+use crate::http::{Params, Response};
+use crate::platform::Platform;
+use crate::scope::{audience_allowed, scope_allowed};
+use crate::service::Latch;
+use crate::store::Store;
+use crate::token_endpoint::lifespan;
+use serde_json::{json, Map};
+
+/// Issues an access token to the client itself: no refresh token (§4.4.3: "A
+/// refresh token SHOULD NOT be included").
+pub async fn handle<S: Store, P: Platform>(
+    latch: &Latch<S, P>,
+    client: &Client,
+    params: &Params,
+) -> Result<Response, Error> {
+    // §4.4: "The client credentials grant type MUST only be used by confidential clients."
+    if client.is_public() {
+        return Err(Error::new(ErrorCode::InvalidGrant)
+            .with_hint("The client is public and thus not allowed to use grant type 'client_credentials'."));
+    }
+    let scope = params.list("scope");
+    // §3.3: the requested scope must be within what the client registered.
+    for s in &scope {
+        if !scope_allowed(client.scopes(), s) {
+            return Err(Error::new(ErrorCode::InvalidScope)
+                .with_hint(format!("The OAuth 2.0 Client is not allowed to request scope '{s}'.")));
+        }
+    }
+    // RFC 8707 §2 / Hydra: each requested audience must be allow-listed by the client.
+    let audience = params.list("audience");
+    for a in &audience {
+        if !audience_allowed(&client.audience, a) {
+            return Err(Error::invalid_request(format!(
+                "Requested audience '{a}' has not been whitelisted by the OAuth 2.0 Client."
+            )));
+        }
+    }
+    let ttl = lifespan(client.client_credentials_grant_access_token_lifespan.as_deref(), latch.config.access_token_ttl);
+    let grant = Grant {
+        request_id: latch.new_uuid(),
+        subject: client.client_id.clone(),
+        scope: scope.clone(),
+        audience,
+        ext: Map::new(),
+    };
+    let issued = access_token::mint(latch, client, &grant, ttl).await?;
+    latch.store.insert_tokens(std::slice::from_ref(&issued.record)).await?;
+    // RFC 6749 §5.1.
+    Ok(Response::json(
+        200,
+        &json!({
+            "access_token": issued.token,
+            "expires_in": ttl,
+            "scope": scope.join(" "),
+            "token_type": "bearer",
+        }),
+    ))
+}

@@ -1,0 +1,88 @@
+//! The refresh token grant (RFC 6749 §6), with rotation on every use and reuse
+//! detection (OAuth 2.0 Security BCP, RFC 9700 §4.14.2).
+
+use super::{ext_of, mint_tokens, session_of, Lifespans};
+use crate::access_token::Grant;
+use crate::client::Client;
+use crate::error::{Error, ErrorCode};
+use crate::http::{Params, Response};
+use crate::platform::Platform;
+use crate::service::Latch;
+use crate::store::{Rotated, Store, TokenKind};
+use crate::token;
+
+fn invalid_grant(hint: &str) -> Error {
+    Error::new(ErrorCode::InvalidGrant).with_hint(hint.to_string())
+}
+
+/// Exchanges a refresh token for a new access token and a new refresh token.
+///
+/// The old token is retired and its successors stored in one compare-and-set
+/// ([`crate::store::TokenStore::rotate_refresh_token`]). Presenting a retired token
+/// after the grace period (`oauth2.grant.refresh_token.rotation_grace_period`) is a
+/// reuse: the whole grant is revoked.
+pub async fn handle<S: Store, P: Platform>(
+    latch: &Latch<S, P>,
+    client: &Client,
+    params: &Params,
+) -> Result<Response, Error> {
+    let presented = params.require("refresh_token")?;
+    let sig = token::verify(&latch.config.system_secrets, token::REFRESH_TOKEN_PREFIX, presented)
+        .ok_or_else(|| invalid_grant("The refresh token is malformed or was not issued by this server."))?;
+    let now = latch.platform.now();
+    let old = latch
+        .store
+        .get_token(TokenKind::RefreshToken, &sig)
+        .await?
+        .ok_or_else(|| invalid_grant("The refresh token is unknown."))?;
+    if old.client_id != client.client_id {
+        return Err(invalid_grant("The refresh token was issued to another client."));
+    }
+    if old.expires_at <= now {
+        return Err(invalid_grant("The refresh token has expired."));
+    }
+    // §6: the new scope may only narrow the original grant.
+    let requested = params.list("scope");
+    for s in &requested {
+        if !old.scope.contains(s) {
+            return Err(Error::new(ErrorCode::InvalidScope)
+                .with_hint(format!("The requested scope '{s}' was not granted by the resource owner.")));
+        }
+    }
+    let scope = if requested.is_empty() { old.scope.clone() } else { requested };
+    // The successors keep the original grant's scope (the refresh token) and carry the
+    // narrowed scope in the access token only.
+    let grant = Grant {
+        request_id: old.request_id.clone(),
+        subject: old.subject.clone(),
+        scope: old.scope.clone(),
+        audience: old.audience.clone(),
+        ext: ext_of(&old),
+    };
+    let spans = Lifespans {
+        access: client.refresh_token_grant_access_token_lifespan.as_deref(),
+        refresh: client.refresh_token_grant_refresh_token_lifespan.as_deref(),
+        id: client.refresh_token_grant_id_token_lifespan.as_deref(),
+    };
+    let (mut body, mut records) = mint_tokens(latch, client, &grant, &session_of(&old), None, &spans).await?;
+    if let Some(at) = records.first_mut() {
+        at.scope = scope.clone();
+    }
+    body["scope"] = scope.join(" ").into();
+    match latch.store.rotate_refresh_token(&sig, now, &records).await? {
+        Rotated::Rotated(_) => {}
+        Rotated::AlreadyUsed(prev) => {
+            let within_grace = prev.used_at.is_some_and(|u| now - u <= latch.config.refresh_grace_period)
+                && latch.config.refresh_grace_period > 0;
+            if !within_grace {
+                latch.store.revoke_grant(&prev.request_id).await?;
+                return Err(invalid_grant(
+                    "The refresh token was already used: all tokens of this grant were revoked.",
+                ));
+            }
+            latch.store.insert_tokens(&records).await?;
+        }
+        Rotated::Missing => return Err(invalid_grant("The refresh token is unknown.")),
+    }
+    Ok(Response::json(200, &body))
+}

@@ -1,0 +1,179 @@
+//! OpenID Connect: ID tokens (OIDC Core §2, §3.1.3.6, §3.3.2.11) and the UserInfo
+//! endpoint (§5.3).
+
+use crate::access_token;
+use crate::error::{Error, ErrorCode};
+use crate::http::{Method, Request, Response};
+use crate::keys::{self, Alg};
+use crate::platform::Platform;
+use crate::service::Latch;
+use crate::store::{Store, TokenKind};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use base64::Engine as _;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+use sha2::{Digest, Sha256, Sha512};
+
+/// Claims an administrator may not set through `session.id_token` (OIDC Core §2 and
+/// those Latch computes).
+pub const RESERVED_CLAIMS: &[&str] = &[
+    "iss",
+    "sub",
+    "aud",
+    "exp",
+    "iat",
+    "nbf",
+    "auth_time",
+    "nonce",
+    "at_hash",
+    "c_hash",
+    "acr",
+    "amr",
+    "sid",
+    "jti",
+    "azp",
+    "rat",
+];
+
+/// What an authorization established about the end-user session; stored with the
+/// code and with every token of the grant so refreshes and userinfo can use it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct GrantSession {
+    /// `auth_time`.
+    pub auth_time: i64,
+    /// `acr`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub acr: String,
+    /// `amr`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub amr: Vec<String>,
+    /// The login session id.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub sid: String,
+    /// When the authorization was requested.
+    pub rat: i64,
+    /// Extra ID-token / userinfo claims from consent.
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub id_token: Map<String, Value>,
+}
+
+/// RFC 7515-based `at_hash`/`c_hash` (OIDC Core §3.3.2.11): the left half of the hash
+/// of the value, with the hash of the signing algorithm (SHA-512 for Ed25519).
+pub fn half_hash(alg: Alg, value: &str) -> String {
+    let digest: Vec<u8> = match alg {
+        Alg::EdDsa => Sha512::digest(value.as_bytes()).to_vec(),
+        _ => Sha256::digest(value.as_bytes()).to_vec(),
+    };
+    B64.encode(&digest[..digest.len() / 2])
+}
+
+/// Mints an ID token for `client_id` about `subject`.
+#[allow(clippy::too_many_arguments)] // each argument is one claim source; a struct would only rename them
+pub async fn mint_id_token<S: Store, P: Platform>(
+    latch: &Latch<S, P>,
+    subject: &str,
+    client_id: &str,
+    session: &GrantSession,
+    nonce: Option<&str>,
+    access_token: Option<&str>,
+    code: Option<&str>,
+    ttl: i64,
+) -> Result<String, Error> {
+    let (keys, newest) = latch.signing_key(keys::ID_TOKEN_SET).await?;
+    let key = &keys[newest];
+    let now = latch.platform.now();
+    let mut c = Map::new();
+    for (k, v) in &session.id_token {
+        if !RESERVED_CLAIMS.contains(&k.as_str()) {
+            c.insert(k.clone(), v.clone());
+        }
+    }
+    c.insert("iss".into(), latch.config.issuer.clone().into());
+    c.insert("sub".into(), subject.into());
+    c.insert("aud".into(), json!([client_id]));
+    c.insert("exp".into(), (now + ttl).into());
+    c.insert("iat".into(), now.into());
+    c.insert("auth_time".into(), session.auth_time.into());
+    c.insert("rat".into(), session.rat.into());
+    c.insert("jti".into(), latch.new_uuid().into());
+    if let Some(n) = nonce {
+        c.insert("nonce".into(), n.into());
+    }
+    if !session.acr.is_empty() {
+        c.insert("acr".into(), session.acr.clone().into());
+    }
+    if !session.amr.is_empty() {
+        c.insert("amr".into(), json!(session.amr));
+    }
+    if !session.sid.is_empty() {
+        c.insert("sid".into(), session.sid.clone().into());
+    }
+    if let Some(at) = access_token {
+        c.insert("at_hash".into(), half_hash(key.alg, at).into());
+    }
+    if let Some(code) = code {
+        c.insert("c_hash".into(), half_hash(key.alg, code).into());
+    }
+    key.sign("JWT", &c)
+}
+
+/// `GET|POST /userinfo` (OIDC Core §5.3): the subject and the consent's ID-token
+/// claims for a valid access token that was granted `openid`.
+pub async fn userinfo<S: Store, P: Platform>(latch: &Latch<S, P>, req: &Request) -> Result<Response, Error> {
+    // RFC 6750 §2.1 (header) and §2.2 (form body on POST).
+    let from_body;
+    let token = match req.bearer_token() {
+        Some(t) => t,
+        None if req.method == Method::Post => {
+            from_body = req.form_params()?.get("access_token").map(str::to_string);
+            from_body.as_deref().ok_or_else(invalid_token)?
+        }
+        None => return Err(invalid_token().with_hint("No bearer token was presented.")),
+    };
+    let sig = access_token::signature_of(latch, token).await?.ok_or_else(invalid_token)?;
+    let record = latch.store.get_token(TokenKind::AccessToken, &sig).await?.ok_or_else(invalid_token)?;
+    if !record.active || record.expires_at <= latch.platform.now() {
+        return Err(invalid_token().with_hint("The token is expired or revoked."));
+    }
+    if !record.scope.iter().any(|s| s == "openid") {
+        return Err(Error::new(ErrorCode::InvalidToken)
+            .with_description("The request requires higher privileges than provided by the access token.")
+            .with_hint("The access token was not granted the 'openid' scope."));
+    }
+    let session: GrantSession =
+        record.data.get("session").cloned().and_then(|v| serde_json::from_value(v).ok()).unwrap_or_default();
+    let mut claims = Map::new();
+    for (k, v) in &session.id_token {
+        if !RESERVED_CLAIMS.contains(&k.as_str()) {
+            claims.insert(k.clone(), v.clone());
+        }
+    }
+    claims.insert("sub".into(), record.subject.clone().into());
+    if !session.acr.is_empty() {
+        claims.insert("acr".into(), session.acr.clone().into());
+    }
+    if !session.amr.is_empty() {
+        claims.insert("amr".into(), json!(session.amr));
+    }
+    claims.insert("auth_time".into(), session.auth_time.into());
+    claims.insert("aud".into(), json!([record.client_id]));
+    claims.insert("iss".into(), latch.config.issuer.clone().into());
+    let client = latch.store.get_client(&record.client_id).await?;
+    if client.is_some_and(|c| c.userinfo_signed_response_alg == "RS256") {
+        let (keys, newest) = latch.signing_key(keys::ID_TOKEN_SET).await?;
+        let jwt = keys[newest].sign("JWT", &claims)?;
+        return Ok(Response {
+            status: 200,
+            headers: vec![
+                ("content-type".into(), "application/jwt".into()),
+                ("cache-control".into(), "no-store".into()),
+            ],
+            body: jwt.into_bytes(),
+        });
+    }
+    Ok(Response::json(200, &Value::Object(claims)))
+}
+
+fn invalid_token() -> Error {
+    Error::new(ErrorCode::InvalidToken)
+}

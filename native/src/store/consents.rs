@@ -1,0 +1,92 @@
+//! [`ConsentStore`] for [`SqlStore`].
+//!
+//! Completing a consent inserts the consent row and its tokens in one transaction. The
+//! primary key of `latch_consents` decides between concurrent completions of one flow
+//! (a replayed consent verifier): the first insert wins, the others wait for it on the
+//! key and then fail with a unique violation, so they store nothing.
+//!
+//! Revoking consents first reads (and, outside SQLite, locks) the ids of the consents it
+//! revokes, then deactivates their tokens and deletes exactly those consents, in one
+//! transaction. Working from the ids it read, rather than repeating the `WHERE subject
+//! …` condition in each statement, keeps the two statements in agreement even when a
+//! consent is completed in between (a statement of PostgreSQL's READ COMMITTED sees
+//! what committed before it started): such a consent is neither deleted nor revoked.
+
+use super::error::{from_sqlx, with_conflict};
+use super::rows::{self, bind_consent};
+use super::sql::MAX_IDS_PER_STATEMENT;
+use super::SqlStore;
+use latch_core::error::StoreError;
+use latch_core::store::{ConsentRecord, ConsentStore, TokenRecord};
+
+impl ConsentStore for SqlStore {
+    async fn complete_consent(&self, consent: &ConsentRecord, tokens: &[TokenRecord]) -> Result<(), StoreError> {
+        let insert = bind_consent(sqlx::query(&self.sql.insert_consent), consent)?;
+        let _write = self.write_guard().await;
+        let mut tx = self.begin().await?;
+        insert.execute(&mut *tx).await.map_err(|e| with_conflict(e, || format!("consent {} exists", consent.id)))?;
+        // On any error, dropping `tx` rolls the consent back.
+        self.insert_records(&mut *tx, tokens).await?;
+        tx.commit().await.map_err(from_sqlx)
+    }
+
+    async fn remembered_consents(
+        &self,
+        subject: &str,
+        client_id: &str,
+        now: i64,
+    ) -> Result<Vec<ConsentRecord>, StoreError> {
+        let rows = sqlx::query(&self.sql.remembered_consents)
+            .bind(subject)
+            .bind(client_id)
+            .bind(now)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(from_sqlx)?;
+        rows.iter().map(rows::consent).collect()
+    }
+
+    async fn list_consents(
+        &self,
+        subject: &str,
+        login_session_id: Option<&str>,
+    ) -> Result<Vec<ConsentRecord>, StoreError> {
+        let query = match login_session_id {
+            Some(sid) => sqlx::query(&self.sql.list_consents_of_login_session).bind(subject).bind(sid),
+            None => sqlx::query(&self.sql.list_consents).bind(subject),
+        };
+        let rows = query.fetch_all(&self.pool).await.map_err(from_sqlx)?;
+        rows.iter().map(rows::consent).collect()
+    }
+
+    async fn revoke_consents(&self, subject: &str, client_id: Option<&str>) -> Result<u64, StoreError> {
+        let _write = self.write_guard().await;
+        let mut tx = self.begin().await?;
+        let lock = match client_id {
+            Some(client_id) => sqlx::query(&self.sql.lock_consents_of_subject_client).bind(subject).bind(client_id),
+            None => sqlx::query(&self.sql.lock_consents_of_subject).bind(subject),
+        };
+        let locked = lock.fetch_all(&mut *tx).await.map_err(from_sqlx)?;
+        let ids = locked.iter().map(rows::id).collect::<Result<Vec<String>, StoreError>>()?;
+        let mut deleted = 0;
+        for chunk in ids.chunks(MAX_IDS_PER_STATEMENT) {
+            // The tokens first, while their consents still exist (either order would do:
+            // both statements name the consents by id).
+            let sql = self.sql.revoke_grants(chunk.len());
+            let mut revoke = sqlx::query(&sql);
+            for id in chunk {
+                revoke = revoke.bind(id.as_str());
+            }
+            revoke.execute(&mut *tx).await.map_err(from_sqlx)?;
+
+            let sql = self.sql.delete_consents(chunk.len());
+            let mut delete = sqlx::query(&sql);
+            for id in chunk {
+                delete = delete.bind(id.as_str());
+            }
+            deleted += delete.execute(&mut *tx).await.map_err(from_sqlx)?.rows_affected();
+        }
+        tx.commit().await.map_err(from_sqlx)?;
+        Ok(deleted)
+    }
+}

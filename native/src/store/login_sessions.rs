@@ -1,0 +1,52 @@
+//! [`LoginSessionStore`] for [`SqlStore`].
+
+use super::error::{from_sqlx, with_conflict};
+use super::rows::{self, bind_login_session};
+use super::SqlStore;
+use latch_core::error::StoreError;
+use latch_core::store::{LoginSession, LoginSessionStore};
+
+impl LoginSessionStore for SqlStore {
+    async fn create_login_session(&self, session: &LoginSession) -> Result<(), StoreError> {
+        let query = bind_login_session(sqlx::query(&self.sql.insert_login_session), session)?;
+        let _write = self.write_guard().await;
+        query
+            .execute(&self.pool)
+            .await
+            .map_err(|e| with_conflict(e, || format!("login session {} exists", session.id)))?;
+        Ok(())
+    }
+
+    async fn get_login_session(&self, id: &str) -> Result<Option<LoginSession>, StoreError> {
+        let row =
+            sqlx::query(&self.sql.get_login_session).bind(id).fetch_optional(&self.pool).await.map_err(from_sqlx)?;
+        row.as_ref().map(rows::login_session).transpose()
+    }
+
+    async fn delete_login_session(&self, id: &str) -> Result<bool, StoreError> {
+        let _write = self.write_guard().await;
+        let done = sqlx::query(&self.sql.delete_login_session).bind(id).execute(&self.pool).await.map_err(from_sqlx)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn delete_login_sessions_of_subject(&self, subject: &str) -> Result<u64, StoreError> {
+        let _write = self.write_guard().await;
+        let done = sqlx::query(&self.sql.delete_login_sessions_of_subject)
+            .bind(subject)
+            .execute(&self.pool)
+            .await
+            .map_err(from_sqlx)?;
+        Ok(done.rows_affected())
+    }
+
+    async fn delete_expired_login_sessions(&self, before: i64, limit: u32) -> Result<u64, StoreError> {
+        let _write = self.write_guard().await;
+        let done = sqlx::query(&self.sql.delete_expired_login_sessions)
+            .bind(before)
+            .bind(i64::from(limit))
+            .execute(&self.pool)
+            .await
+            .map_err(from_sqlx)?;
+        Ok(done.rows_affected())
+    }
+}
