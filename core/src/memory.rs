@@ -113,21 +113,27 @@ impl TokenStore for MemoryStore {
         g.tokens.retain(|_, r| !(r.client_id == client_id && r.kind == TokenKind::AccessToken));
         Ok((before - g.tokens.len()) as u64)
     }
-    async fn consume_code(&self, signature: &str, now: i64) -> Result<Consumed, StoreError> {
+    async fn consume_code(&self, signature: &str, now: i64, tokens: &[TokenRecord]) -> Result<Consumed, StoreError> {
         let mut g = self.lock()?;
-        Ok(match g.tokens.get_mut(signature) {
-            Some(r) if r.kind == TokenKind::AuthorizationCode => {
-                if r.active {
-                    let before = r.clone();
-                    r.active = false;
-                    r.used_at = Some(now);
-                    Consumed::Consumed(before)
-                } else {
-                    Consumed::AlreadyUsed(r.clone())
-                }
-            }
-            _ => Consumed::Missing,
-        })
+        let old = match g.tokens.get(signature) {
+            Some(r) if r.kind == TokenKind::AuthorizationCode => r.clone(),
+            _ => return Ok(Consumed::Missing),
+        };
+        if !old.active {
+            return Ok(Consumed::AlreadyUsed(old));
+        }
+        let mut batch = std::collections::BTreeSet::new();
+        if let Some(r) = tokens.iter().find(|r| g.tokens.contains_key(&r.signature) || !batch.insert(&r.signature)) {
+            return Err(StoreError::Conflict(format!("token {} exists", r.signature)));
+        }
+        if let Some(r) = g.tokens.get_mut(signature) {
+            r.active = false;
+            r.used_at = Some(now);
+        }
+        for r in tokens {
+            g.tokens.insert(r.signature.clone(), r.clone());
+        }
+        Ok(Consumed::Consumed(old))
     }
     async fn rotate_refresh_token(
         &self,

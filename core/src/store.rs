@@ -158,10 +158,12 @@ pub trait TokenStore {
     async fn revoke_grant(&self, request_id: &str) -> Result<u64, StoreError>;
     /// Deletes every access token issued to a client; returns how many.
     async fn delete_client_access_tokens(&self, client_id: &str) -> Result<u64, StoreError>;
-    /// Consumes an authorization code: exactly one of any number of concurrent calls
-    /// gets [`Consumed::Consumed`] (RFC 6749 §4.1.2: "The client MUST NOT use the
-    /// authorization code more than once").
-    async fn consume_code(&self, signature: &str, now: i64) -> Result<Consumed, StoreError>;
+    /// Consumes an authorization code and, when this call consumed it, stores `tokens`
+    /// (what the code is exchanged for) in the same atomic step: exactly one of any
+    /// number of concurrent calls gets [`Consumed::Consumed`] (RFC 6749 §4.1.2: "The
+    /// client MUST NOT use the authorization code more than once"), and a replay that
+    /// loses sees the winner's tokens already stored, so revoking the grant reaches them.
+    async fn consume_code(&self, signature: &str, now: i64, tokens: &[TokenRecord]) -> Result<Consumed, StoreError>;
     /// Retires a refresh token and stores its successors in one atomic step: exactly
     /// one of any number of concurrent calls gets [`Rotated::Rotated`].
     async fn rotate_refresh_token(

@@ -459,19 +459,38 @@ pub async fn consume_code<S: Store>(s: &S) {
     let revoked = token("cc-revoked", TokenKind::AuthorizationCode, "cc-grant-2", "cc-client");
     s.insert_tokens(&[code.clone(), access.clone(), revoked.clone()]).await.expect("insert");
 
-    assert_eq!(s.consume_code("cc-code", 1_000).await.expect("consume"), Consumed::Consumed(code.clone()), "as it was");
+    assert_eq!(
+        s.consume_code("cc-code", 1_000, &[]).await.expect("consume"),
+        Consumed::Consumed(code.clone()),
+        "as it was"
+    );
     let used = TokenRecord { active: false, used_at: Some(1_000), ..code };
     assert_eq!(get_token(s, TokenKind::AuthorizationCode, "cc-code").await.as_ref(), Some(&used), "consumed at 1000");
-    assert_eq!(s.consume_code("cc-code", 2_000).await.expect("replay"), Consumed::AlreadyUsed(used.clone()), "replay");
+    assert_eq!(
+        s.consume_code("cc-code", 2_000, &[]).await.expect("replay"),
+        Consumed::AlreadyUsed(used.clone()),
+        "replay"
+    );
     assert_eq!(get_token(s, TokenKind::AuthorizationCode, "cc-code").await, Some(used), "a replay changes nothing");
 
-    assert_eq!(s.consume_code("cc-missing", 1_000).await.expect("missing"), Consumed::Missing);
-    assert_eq!(s.consume_code("cc-access", 1_000).await.expect("wrong kind"), Consumed::Missing, "not a code");
+    // A replay stores nothing it brought.
+    let late = token("cc-late", TokenKind::AccessToken, "cc-grant", "cc-client");
+    assert!(matches!(
+        s.consume_code("cc-code", 2_500, std::slice::from_ref(&late)).await,
+        Ok(Consumed::AlreadyUsed(_))
+    ));
+    assert_eq!(get_token(s, TokenKind::AccessToken, "cc-late").await, None, "a replay's tokens are not stored");
+    assert_eq!(s.consume_code("cc-missing", 1_000, &[]).await.expect("missing"), Consumed::Missing);
+    assert_eq!(s.consume_code("cc-access", 1_000, &[]).await.expect("wrong kind"), Consumed::Missing, "not a code");
     assert_eq!(get_token(s, TokenKind::AccessToken, "cc-access").await, Some(access), "the access token is untouched");
 
     assert!(s.revoke_token(TokenKind::AuthorizationCode, "cc-revoked").await.expect("revoke"));
     let inactive = TokenRecord { active: false, ..revoked };
-    assert_eq!(s.consume_code("cc-revoked", 1_000).await.expect("consume"), Consumed::AlreadyUsed(inactive), "revoked");
+    assert_eq!(
+        s.consume_code("cc-revoked", 1_000, &[]).await.expect("consume"),
+        Consumed::AlreadyUsed(inactive),
+        "revoked"
+    );
 }
 
 /// A refresh token rotates once, storing its successors with it; nothing else stores any.
@@ -589,11 +608,15 @@ pub async fn keys<S: Store>(s: &S) {
     assert_eq!(s.delete_key_set("keys-set").await.expect("delete set"), 0);
 }
 
-/// Of concurrent consumptions of one code exactly one wins.
+/// Of concurrent consumptions of one code exactly one wins, and only its tokens are stored.
 pub async fn concurrent_consume_code<S: Store>(s: &S) {
     let code = token("cx-code", TokenKind::AuthorizationCode, "cx-grant", "cx-client");
     s.insert_tokens(&[code]).await.expect("insert");
-    let results = join_all((0..RACERS).map(|i| s.consume_code("cx-code", 5_000 + i as i64))).await;
+    let issued: Vec<[TokenRecord; 1]> = (0..RACERS)
+        .map(|i| [token(&format!("cx-issued-{i}"), TokenKind::AccessToken, "cx-grant", "cx-client")])
+        .collect();
+    let results =
+        join_all(issued.iter().enumerate().map(|(i, t)| s.consume_code("cx-code", 5_000 + i as i64, t))).await;
     let outcomes = tally(&results, |c| match c {
         Consumed::Consumed(_) => "Consumed",
         Consumed::AlreadyUsed(_) => "AlreadyUsed",
@@ -603,6 +626,10 @@ pub async fn concurrent_consume_code<S: Store>(s: &S) {
     let won = winner(&results, |c| matches!(c, Consumed::Consumed(_)));
     let stored = get_token(s, TokenKind::AuthorizationCode, "cx-code").await.expect("kept");
     assert_eq!((stored.active, stored.used_at), (false, Some(5_000 + won as i64)), "the winner's write stands");
+    for (i, t) in issued.iter().enumerate() {
+        let found = get_token(s, TokenKind::AccessToken, &t[0].signature).await;
+        assert_eq!(found.is_some(), i == won, "only the winner's tokens are stored ({})", t[0].signature);
+    }
 }
 
 /// Of concurrent rotations of one refresh token exactly one wins and stores successors.

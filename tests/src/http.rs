@@ -33,6 +33,8 @@ pub struct Reply {
     pub headers: HashMap<String, String>,
     /// Body text.
     pub text: String,
+    /// Every `Set-Cookie` header, in order.
+    pub set_cookies: Vec<String>,
 }
 
 impl Reply {
@@ -66,13 +68,16 @@ impl Harness {
         Harness { public, admin, http, tasks }
     }
 
-    async fn send(&self, rb: reqwest::RequestBuilder) -> Reply {
+    /// Sends a request and reads the whole reply.
+    pub async fn send(&self, rb: reqwest::RequestBuilder) -> Reply {
         let r = rb.send().await.expect("request sent");
         let status = r.status().as_u16();
         let headers =
             r.headers().iter().map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string())).collect();
+        let set_cookies =
+            r.headers().get_all("set-cookie").iter().filter_map(|v| v.to_str().ok()).map(str::to_string).collect();
         let text = r.text().await.expect("body read");
-        Reply { status, headers, text }
+        Reply { status, headers, text, set_cookies }
     }
 
     /// A GET on the admin port.
@@ -139,4 +144,63 @@ impl Harness {
         assert_eq!(r.status, 200, "introspect: {}", r.text);
         r.json()
     }
+}
+
+/// A browser for flow tests: a cookie jar that follows Latch's `Set-Cookie`s.
+#[derive(Default)]
+pub struct Browser {
+    jar: std::sync::Mutex<std::collections::BTreeMap<String, String>>,
+}
+
+impl Browser {
+    /// GETs `url` with the jar's cookies, and updates the jar from the reply.
+    pub async fn get(&self, h: &Harness, url: &str) -> Reply {
+        let cookie = self.cookie_header();
+        let mut rb = h.http.get(url);
+        if !cookie.is_empty() {
+            rb = rb.header("cookie", cookie);
+        }
+        let r = h.send(rb).await;
+        self.absorb(&r);
+        r
+    }
+
+    fn cookie_header(&self) -> String {
+        let jar = self.jar.lock().expect("jar");
+        jar.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ")
+    }
+
+    fn absorb(&self, r: &Reply) {
+        let mut jar = self.jar.lock().expect("jar");
+        for c in &r.set_cookies {
+            let Some((k, v)) = c.split(';').next().and_then(|p| p.split_once('=')) else { continue };
+            if c.contains("Max-Age=0") {
+                jar.remove(k);
+            } else {
+                jar.insert(k.to_string(), v.to_string());
+            }
+        }
+    }
+
+    /// A copy of the jar (to replay a request as the same browser later).
+    pub fn snapshot(&self) -> std::collections::BTreeMap<String, String> {
+        self.jar.lock().expect("jar").clone()
+    }
+
+    /// Restores a copy of the jar.
+    pub fn restore(&self, jar: std::collections::BTreeMap<String, String>) {
+        *self.jar.lock().expect("jar") = jar;
+    }
+}
+
+/// The `Location` of a redirect reply.
+pub fn location(r: &Reply) -> String {
+    assert_eq!(r.status, 302, "expected a redirect, got {}: {}", r.status, r.text);
+    r.headers.get("location").cloned().expect("a Location header")
+}
+
+/// The query (or fragment) parameters of a URL.
+pub fn params_of(url: &str) -> std::collections::BTreeMap<String, String> {
+    let q = url.split_once(['?', '#']).map(|x| x.1).unwrap_or("");
+    url::form_urlencoded::parse(q.as_bytes()).into_owned().collect()
 }

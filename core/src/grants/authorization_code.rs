@@ -9,7 +9,7 @@ use crate::http::{Params, Response};
 use crate::pkce;
 use crate::platform::Platform;
 use crate::service::Latch;
-use crate::store::{Consumed, Store};
+use crate::store::{Consumed, Store, TokenKind};
 use crate::token;
 use serde_json::Value;
 
@@ -19,8 +19,10 @@ fn invalid_grant(hint: &str) -> Error {
 
 /// Redeems a code. §4.1.2: "If an authorization code is used more than once, the
 /// authorization server MUST deny the request and SHOULD revoke (when possible) all
-/// tokens previously issued based on that authorization code." The code is consumed by
-/// one compare-and-set; of concurrent redemptions exactly one gets tokens.
+/// tokens previously issued based on that authorization code." The request is checked
+/// against the stored code, the tokens are minted, and then the code is consumed and
+/// the tokens stored in one compare-and-set: of concurrent redemptions exactly one
+/// gets tokens, and a losing replay's revocation finds them already stored.
 pub async fn handle<S: Store, P: Platform>(
     latch: &Latch<S, P>,
     client: &Client,
@@ -30,16 +32,14 @@ pub async fn handle<S: Store, P: Platform>(
     let sig = token::verify(&latch.config.system_secrets, token::AUTH_CODE_PREFIX, code)
         .ok_or_else(|| invalid_grant("The authorization code is malformed or was not issued by this server."))?;
     let now = latch.platform.now();
-    let record = match latch.store.consume_code(&sig, now).await? {
-        Consumed::Consumed(r) => r,
-        Consumed::AlreadyUsed(r) => {
-            latch.store.revoke_grant(&r.request_id).await?;
-            return Err(invalid_grant(
-                "The authorization code has already been used; the tokens issued with it were revoked.",
-            ));
-        }
-        Consumed::Missing => return Err(invalid_grant("The authorization code is unknown.")),
-    };
+    let record = latch
+        .store
+        .get_token(TokenKind::AuthorizationCode, &sig)
+        .await?
+        .ok_or_else(|| invalid_grant("The authorization code is unknown."))?;
+    if !record.active {
+        return Err(replayed(latch, &record.request_id).await);
+    }
     if record.client_id != client.client_id {
         return Err(invalid_grant("The authorization code was issued to another client."));
     }
@@ -88,6 +88,18 @@ pub async fn handle<S: Store, P: Platform>(
     };
     let nonce = data.get("nonce").and_then(Value::as_str);
     let (body, records) = mint_tokens(latch, client, &grant, &session_of(&record), nonce, &spans).await?;
-    latch.store.insert_tokens(&records).await?;
-    Ok(Response::json(200, &body))
+    // The compare-and-set: consume the code and store its tokens in one atomic step.
+    match latch.store.consume_code(&sig, now, &records).await? {
+        Consumed::Consumed(_) => Ok(Response::json(200, &body)),
+        Consumed::AlreadyUsed(r) => Err(replayed(latch, &r.request_id).await),
+        Consumed::Missing => Err(invalid_grant("The authorization code is unknown.")),
+    }
+}
+
+/// §4.1.2: a replayed code revokes every token issued with it.
+async fn replayed<S: Store, P: Platform>(latch: &Latch<S, P>, request_id: &str) -> Error {
+    if let Err(e) = latch.store.revoke_grant(request_id).await {
+        return e.into();
+    }
+    invalid_grant("The authorization code has already been used; the tokens issued with it were revoked.")
 }

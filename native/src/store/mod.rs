@@ -277,7 +277,7 @@ mod tests {
         send(s.create_client(c));
         send(s.list_clients(&Default::default()));
         send(s.insert_tokens(&[]));
-        send(s.consume_code("", 0));
+        send(s.consume_code("", 0, &[]));
         send(s.rotate_refresh_token("", 0, &[]));
         send(s.revoke_grant(""));
         send(s.delete_expired_tokens(0, 1));

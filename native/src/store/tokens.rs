@@ -129,8 +129,8 @@ impl TokenStore for SqlStore {
         Ok(done.rows_affected())
     }
 
-    async fn consume_code(&self, signature: &str, now: i64) -> Result<Consumed, StoreError> {
-        Ok(match self.retire(TokenKind::AuthorizationCode, signature, now, &[]).await? {
+    async fn consume_code(&self, signature: &str, now: i64, tokens: &[TokenRecord]) -> Result<Consumed, StoreError> {
+        Ok(match self.retire(TokenKind::AuthorizationCode, signature, now, tokens).await? {
             Retired::Now(record) => Consumed::Consumed(record),
             Retired::Before(record) => Consumed::AlreadyUsed(record),
             Retired::Missing => Consumed::Missing,

@@ -1,0 +1,238 @@
+//! The authorization-code flow over HTTP on every backend: a scripted browser (cookie
+//! jar, no JavaScript) and a scripted login & consent app driving Hydra's admin API,
+//! then the token endpoint, refresh, userinfo, introspection, and the races the issue
+//! names (20 parallel redemptions of one code; 20 parallel uses of one refresh token).
+
+use latch_tests::http::{location, params_of, Browser, Harness};
+use reqwest::Method;
+use serde_json::{json, Value};
+
+const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+const CB: &str = "http://127.0.0.1:5555/callback";
+
+async fn start(dsn: &str) -> Harness {
+    let h = Harness::start(
+        dsn,
+        &[
+            ("URLS_LOGIN", "http://login.test/login"),
+            ("URLS_CONSENT", "http://login.test/consent"),
+            ("TTL_ACCESS_TOKEN", "1h"),
+        ],
+    )
+    .await;
+    h.create_client(json!({
+        "client_id": "auth-code-client", "client_secret": "secret",
+        "grant_types": ["authorization_code", "refresh_token"], "response_types": ["code", "id_token"],
+        "scope": "openid offline", "redirect_uris": [CB]
+    }))
+    .await;
+    h.create_client(json!({
+        "client_id": "public-app", "token_endpoint_auth_method": "none",
+        "grant_types": ["authorization_code", "refresh_token"], "scope": "openid offline", "redirect_uris": [CB]
+    }))
+    .await;
+    h
+}
+
+fn auth_url(h: &Harness, client: &str, extra: &str) -> String {
+    format!(
+        "{}/oauth2/auth?client_id={client}&response_type=code&scope=openid+offline&redirect_uri={}&state=state-123456&nonce=nonce-123456&code_challenge={CHALLENGE}&code_challenge_method=S256{extra}",
+        h.public,
+        url::form_urlencoded::byte_serialize(CB.as_bytes()).collect::<String>()
+    )
+}
+
+/// The login & consent app's part, through the admin API only; returns the client's callback URL.
+async fn login_and_consent(h: &Harness, b: &Browser, url: &str, remember: bool) -> String {
+    let to_login = location(&b.get(h, url).await);
+    assert!(to_login.starts_with("http://login.test/login?login_challenge="), "{to_login}");
+    let challenge = params_of(&to_login)["login_challenge"].clone();
+    let lr = h.admin_get(&format!("/admin/oauth2/auth/requests/login?login_challenge={challenge}")).await.json();
+    assert_eq!(lr["client"]["client_id"], url.split("client_id=").nth(1).unwrap().split('&').next().unwrap());
+    let subject = if lr["skip"] == true { lr["subject"].clone() } else { json!("foo@bar.com") };
+    let accept = h
+        .admin_json(
+            Method::PUT,
+            &format!("/admin/oauth2/auth/requests/login/accept?login_challenge={challenge}"),
+            &json!({"subject": subject, "remember": remember, "remember_for": 3600, "acr": "0"}),
+        )
+        .await;
+    assert_eq!(accept.status, 200, "{}", accept.text);
+    let to_consent = location(&b.get(h, accept.json()["redirect_to"].as_str().unwrap()).await);
+    let cc = params_of(&to_consent)["consent_challenge"].clone();
+    let cr = h.admin_get(&format!("/admin/oauth2/auth/requests/consent?consent_challenge={cc}")).await.json();
+    let accept = h
+        .admin_json(
+            Method::PUT,
+            &format!("/admin/oauth2/auth/requests/consent/accept?consent_challenge={cc}"),
+            &json!({"grant_scope": cr["requested_scope"], "remember": remember, "session": {"id_token": {"email": "foo@bar.com"}}}),
+        )
+        .await;
+    assert_eq!(accept.status, 200, "{}", accept.text);
+    location(&b.get(h, accept.json()["redirect_to"].as_str().unwrap()).await)
+}
+
+async fn redeem(h: &Harness, code: &str) -> latch_tests::http::Reply {
+    h.public_form(
+        "/oauth2/token",
+        Some(("auth-code-client", "secret")),
+        &[("grant_type", "authorization_code"), ("code", code), ("redirect_uri", CB), ("code_verifier", VERIFIER)],
+    )
+    .await
+}
+
+async fn code_flow(h: &Harness) {
+    let b = Browser::default();
+    let back = login_and_consent(h, &b, &auth_url(h, "auth-code-client", ""), true).await;
+    assert!(back.starts_with(CB), "{back}");
+    let p = params_of(&back);
+    assert_eq!(p["state"], "state-123456");
+    let t = redeem(h, &p["code"]).await;
+    assert_eq!(t.status, 200, "{}", t.text);
+    let t = t.json();
+    assert_eq!(t["token_type"], "bearer");
+    assert_eq!(t["scope"], "openid offline");
+    let at = t["access_token"].as_str().unwrap();
+    let jwks = h.public_get("/.well-known/jwks.json").await.json();
+    let claims = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find_map(|k| latch_core::keys::verify_jws(k, t["id_token"].as_str().unwrap()))
+        .expect("the ID token verifies against the JWKS");
+    assert_eq!(claims["nonce"], "nonce-123456");
+    assert_eq!(claims["aud"], json!(["auth-code-client"]));
+    assert_eq!(claims["email"], "foo@bar.com");
+    let i = h.introspect(at).await;
+    assert_eq!((i["active"].clone(), i["sub"].clone()), (json!(true), json!("foo@bar.com")));
+    let u = h.send(h.http.get(format!("{}/userinfo", h.public)).bearer_auth(at)).await;
+    assert_eq!(u.status, 200, "{}", u.text);
+    assert_eq!(u.json()["sub"], "foo@bar.com");
+    let u = h.send(h.http.post(format!("{}/userinfo", h.public)).form(&[("access_token", at)])).await;
+    assert_eq!(u.json()["email"], "foo@bar.com");
+    let bad = h.send(h.http.get(format!("{}/userinfo", h.public)).bearer_auth("latch_at_x.y")).await;
+    assert_eq!(bad.status, 401);
+    assert!(bad.headers["www-authenticate"].starts_with("Bearer"));
+
+    // Refresh rotates.
+    let rt = t["refresh_token"].as_str().unwrap();
+    let r = h
+        .public_form(
+            "/oauth2/token",
+            Some(("auth-code-client", "secret")),
+            &[("grant_type", "refresh_token"), ("refresh_token", rt)],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_ne!(r.json()["refresh_token"], t["refresh_token"]);
+
+    // The second redemption of the code fails and revokes what it issued.
+    let again = redeem(h, &p["code"]).await;
+    assert_eq!(again.json()["error"], "invalid_grant");
+    assert_eq!(h.introspect(at).await, json!({"active": false}));
+
+    // The remembered login and consent make the next authorization skip both UIs' work.
+    let back = login_and_consent(h, &b, &auth_url(h, "auth-code-client", ""), true).await;
+    assert!(params_of(&back).contains_key("code"));
+    let sessions = h.admin_get("/admin/oauth2/auth/sessions/consent?subject=foo@bar.com").await.json();
+    assert_eq!(sessions.as_array().unwrap().len(), 2, "{sessions}");
+    assert_eq!(h.admin_delete("/admin/oauth2/auth/sessions/consent?subject=foo@bar.com&all=true").await.status, 204);
+    assert_eq!(h.admin_delete("/admin/oauth2/auth/sessions/login?subject=foo@bar.com").await.status, 204);
+    // With the login session gone, prompt=none is login_required.
+    let r = location(&b.get(h, &auth_url(h, "auth-code-client", "&prompt=none")).await);
+    assert_eq!(params_of(&r)["error"], "login_required");
+}
+
+async fn public_client_needs_pkce(h: &Harness) {
+    let b = Browser::default();
+    let no_pkce = format!(
+        "{}/oauth2/auth?client_id=public-app&response_type=code&scope=openid&redirect_uri={}&state=state-123456",
+        h.public,
+        url::form_urlencoded::byte_serialize(CB.as_bytes()).collect::<String>()
+    );
+    let r = location(&b.get(h, &no_pkce).await);
+    assert!(r.starts_with(CB));
+    assert_eq!(params_of(&r)["error"], "invalid_request");
+    let back = login_and_consent(h, &b, &auth_url(h, "public-app", ""), false).await;
+    let code = params_of(&back)["code"].clone();
+    let t = h
+        .public_form(
+            "/oauth2/token",
+            None,
+            &[
+                ("grant_type", "authorization_code"),
+                ("client_id", "public-app"),
+                ("code", &code),
+                ("redirect_uri", CB),
+                ("code_verifier", VERIFIER),
+            ],
+        )
+        .await;
+    assert_eq!(t.status, 200, "{}", t.text);
+}
+
+async fn races(h: &Harness) {
+    // 20 parallel redemptions of one code: exactly one set of tokens.
+    let b = Browser::default();
+    let back = login_and_consent(h, &b, &auth_url(h, "auth-code-client", ""), false).await;
+    let code = params_of(&back)["code"].clone();
+    let replies = futures::future::join_all((0..20).map(|_| redeem(h, &code))).await;
+    let winners: Vec<&latch_tests::http::Reply> = replies.iter().filter(|r| r.status == 200).collect();
+    assert_eq!(winners.len(), 1, "{:?}", replies.iter().map(|r| (r.status, r.text.clone())).collect::<Vec<_>>());
+    assert!(replies.iter().filter(|r| r.status != 200).all(|r| r.json()["error"] == "invalid_grant"));
+    // A loser's redemption revoked the grant, winner's tokens included (RFC 6749 §4.1.2).
+    let t = winners[0].json();
+    assert_eq!(h.introspect(t["access_token"].as_str().unwrap()).await["active"], false);
+
+    // 20 parallel uses of one refresh token (no grace period): the grant ends revoked,
+    // and at most one new pair was ever handed out.
+    let back = login_and_consent(h, &b, &auth_url(h, "auth-code-client", ""), false).await;
+    let t = redeem(h, &params_of(&back)["code"]).await.json();
+    let rt = t["refresh_token"].as_str().unwrap().to_string();
+    let form = [("grant_type", "refresh_token"), ("refresh_token", rt.as_str())];
+    let replies = futures::future::join_all(
+        (0..20).map(|_| h.public_form("/oauth2/token", Some(("auth-code-client", "secret")), &form)),
+    )
+    .await;
+    let ok: Vec<Value> = replies.iter().filter(|r| r.status == 200).map(|r| r.json()).collect();
+    assert!(ok.len() <= 1, "{} refreshes succeeded", ok.len());
+    for pair in &ok {
+        assert_eq!(h.introspect(pair["access_token"].as_str().unwrap()).await["active"], false);
+        assert_eq!(h.introspect(pair["refresh_token"].as_str().unwrap()).await["active"], false);
+    }
+    assert_eq!(h.introspect(&rt).await["active"], false);
+}
+
+async fn suite(dsn: &str) {
+    let h = start(dsn).await;
+    code_flow(&h).await;
+    public_client_needs_pkce(&h).await;
+    races(&h).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn code_flow_memory() {
+    suite("memory").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn code_flow_sqlite() {
+    let db = latch_tests::db::TestDb::sqlite().await;
+    suite(db.dsn()).await;
+    db.drop_db().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn code_flow_postgres() {
+    let db = latch_tests::db::TestDb::postgres().await;
+    suite(db.dsn()).await;
+    db.drop_db().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn code_flow_mysql() {
+    let db = latch_tests::db::TestDb::mysql().await;
+    suite(db.dsn()).await;
+    db.drop_db().await;
+}
