@@ -13,6 +13,8 @@ pub fn page(name: &str, req: &Request) -> Response {
              (for example <code>latch example login-consent</code> serves one on http://127.0.0.1:3000/{name}).</p>",
             name.to_ascii_uppercase()
         ),
+        "logout" => "<h1>The logout UI is not configured</h1><p>Set <code>URLS_LOGOUT</code> to the logout page of your login &amp; consent app.</p>".to_string(),
+        "logout_callback" => "<h1>You have been logged out</h1><p>You can close this window.</p>".to_string(),
         _ => {
             let q = req.query_params().unwrap_or_default();
             let field = |k: &str| html_escape(q.get(k).unwrap_or(""));

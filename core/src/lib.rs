@@ -26,6 +26,7 @@ pub mod grants;
 pub mod http;
 pub mod introspection;
 pub mod keys;
+pub mod logout;
 pub mod memory;
 pub mod oidc;
 pub mod pkce;

@@ -26,12 +26,26 @@ pub trait Platform {
         pbkdf2::pbkdf2_hmac::<sha2::Sha256>(password, salt, rounds, &mut out);
         out
     }
+    /// Sends OIDC Back-Channel Logout requests (§2.5: a form POST of `logout_token` to
+    /// each URL) without holding up the response. The host decides how: the native
+    /// server spawns tasks with a timeout, the Worker uses `waitUntil`. Failures are the
+    /// host's to log; a logout never fails because a client's endpoint did.
+    fn send_backchannel_logouts(&self, deliveries: Vec<BackchannelLogout>);
     /// `n` random bytes.
     fn random_bytes(&self, n: usize) -> Vec<u8> {
         let mut v = vec![0u8; n];
         self.fill_random(&mut v);
         v
     }
+}
+
+/// One back-channel logout request to send.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BackchannelLogout {
+    /// The client's `backchannel_logout_uri`.
+    pub url: String,
+    /// The signed logout token (OIDC Back-Channel Logout §2.4).
+    pub logout_token: String,
 }
 
 /// An adapter that lets RNG-hungry crates (RSA and EC key generation) draw from a
@@ -68,12 +82,14 @@ impl<P: Platform + ?Sized> rand_core::CryptoRng for PlatformRng<'_, P> {}
 pub struct FixedPlatform {
     now: Cell<i64>,
     state: Cell<u64>,
+    /// Back-channel logouts "sent", for tests to inspect.
+    pub sent_logouts: std::cell::RefCell<Vec<BackchannelLogout>>,
 }
 
 impl FixedPlatform {
     /// A platform at time `now` with random stream `seed`.
     pub fn new(now: i64, seed: u64) -> FixedPlatform {
-        FixedPlatform { now: Cell::new(now), state: Cell::new(seed | 1) }
+        FixedPlatform { now: Cell::new(now), state: Cell::new(seed | 1), sent_logouts: Default::default() }
     }
     /// Moves the clock forward by `secs`.
     pub fn advance(&self, secs: i64) {
@@ -84,6 +100,9 @@ impl FixedPlatform {
 impl Platform for FixedPlatform {
     fn now(&self) -> i64 {
         self.now.get()
+    }
+    fn send_backchannel_logouts(&self, deliveries: Vec<BackchannelLogout>) {
+        self.sent_logouts.borrow_mut().extend(deliveries);
     }
     fn fill_random(&self, buf: &mut [u8]) {
         for b in buf {

@@ -24,6 +24,7 @@ pub enum Endpoint {
     Token,
     Revoke,
     Userinfo,
+    Logout,
     Discovery,
     Jwks,
     Fallback(&'static str),
@@ -55,6 +56,9 @@ pub enum Endpoint {
     ListConsentSessions,
     RevokeConsentSessions,
     RevokeLoginSessions,
+    GetLogoutRequest,
+    AcceptLogoutRequest,
+    RejectLogoutRequest,
 }
 
 impl Endpoint {
@@ -65,9 +69,12 @@ impl Endpoint {
             Authorize => "/oauth2/auth",
             Token => "/oauth2/token",
             Userinfo => "/userinfo",
+            Logout => "/oauth2/sessions/logout",
             Fallback(name) => match *name {
                 "login" => "/oauth2/fallbacks/login",
                 "consent" => "/oauth2/fallbacks/consent",
+                "logout" => "/oauth2/fallbacks/logout",
+                "logout_callback" => "/oauth2/fallbacks/logout/callback",
                 _ => "/oauth2/fallbacks/error",
             },
             Revoke => "/oauth2/revoke",
@@ -91,6 +98,9 @@ impl Endpoint {
             RejectConsentRequest => "/admin/oauth2/auth/requests/consent/reject",
             ListConsentSessions | RevokeConsentSessions => "/admin/oauth2/auth/sessions/consent",
             RevokeLoginSessions => "/admin/oauth2/auth/sessions/login",
+            GetLogoutRequest => "/admin/oauth2/auth/requests/logout",
+            AcceptLogoutRequest => "/admin/oauth2/auth/requests/logout/accept",
+            RejectLogoutRequest => "/admin/oauth2/auth/requests/logout/reject",
         }
     }
 }
@@ -113,6 +123,9 @@ pub fn route(port: Port, method: Method, path: &str) -> Result<Endpoint, Error> 
         Port::Public => match (m, path) {
             (Get | Post, "/oauth2/auth") => Authorize,
             (Get | Post, "/userinfo") => Userinfo,
+            (Get | Post, "/oauth2/sessions/logout") => Logout,
+            (Get, "/oauth2/fallbacks/logout") => Fallback("logout"),
+            (Get, "/oauth2/fallbacks/logout/callback") => Fallback("logout_callback"),
             (Get, "/oauth2/fallbacks/login") => Fallback("login"),
             (Get, "/oauth2/fallbacks/consent") => Fallback("consent"),
             (Get, "/oauth2/fallbacks/error") => Fallback("error"),
@@ -164,6 +177,9 @@ pub fn route(port: Port, method: Method, path: &str) -> Result<Endpoint, Error> 
                 (Get, ["oauth2", "auth", "sessions", "consent"]) => ListConsentSessions,
                 (Delete, ["oauth2", "auth", "sessions", "consent"]) => RevokeConsentSessions,
                 (Delete, ["oauth2", "auth", "sessions", "login"]) => RevokeLoginSessions,
+                (Get, ["oauth2", "auth", "requests", "logout"]) => GetLogoutRequest,
+                (Put, ["oauth2", "auth", "requests", "logout", "accept"]) => AcceptLogoutRequest,
+                (Put, ["oauth2", "auth", "requests", "logout", "reject"]) => RejectLogoutRequest,
                 (
                     _,
                     ["health", "alive" | "ready"]

@@ -16,7 +16,7 @@ use crate::router::{route, Endpoint, Port};
 use crate::seal::{self, Purpose};
 use crate::secret::VerifiedSecretCache;
 use crate::store::{Store, StoredKey};
-use crate::{admin, authorize, discovery, introspection, oidc, revocation, token_endpoint};
+use crate::{admin, authorize, discovery, introspection, logout, oidc, revocation, token_endpoint};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -69,6 +69,10 @@ impl<S: Store, P: Platform> Latch<S, P> {
         match endpoint {
             Authorize => authorize::handle(self, req).await,
             Userinfo => oidc::userinfo(self, req).await,
+            Logout => logout::handle(self, req).await,
+            GetLogoutRequest => logout::get_request(self, req).await,
+            AcceptLogoutRequest => logout::accept(self, req).await,
+            RejectLogoutRequest => logout::reject(self, req).await,
             Fallback(page) => Ok(crate::fallback::page(page, req)),
             Token => token_endpoint::handle(self, req).await,
             Revoke => revocation::handle(self, req).await,

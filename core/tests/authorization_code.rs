@@ -116,8 +116,9 @@ fn run_flow(l: &L, b: &Browser, url: &str, remember: bool) -> String {
     let challenge = query_of(&to_login)["login_challenge"].clone();
     let lr = admin(l, Method::Get, &format!("/admin/oauth2/auth/requests/login?login_challenge={challenge}"), None)
         .json_body();
-    assert_eq!(lr["client"]["client_id"], "app");
-    assert_eq!(lr["requested_scope"], json!(["openid", "offline", "email"]));
+    let asked = query_of(url);
+    assert_eq!(lr["client"]["client_id"], asked["client_id"]);
+    assert_eq!(lr["requested_scope"], json!(asked["scope"].split(' ').collect::<Vec<_>>()));
     let redirect = if lr["skip"] == true {
         admin(l, Method::Put, &format!("/admin/oauth2/auth/requests/login/accept?login_challenge={challenge}"), Some(json!({"subject": lr["subject"]})))
     } else {
@@ -468,4 +469,85 @@ fn pkce_is_checked() {
     );
     assert_eq!(r.json_body()["error"], "invalid_grant");
     assert!(r.json_body()["error_description"].as_str().unwrap().contains("PKCE"));
+}
+
+#[test]
+fn rp_initiated_logout_with_front_and_back_channel() {
+    let l = latch();
+    let r = admin(
+        &l,
+        Method::Post,
+        "/admin/clients",
+        Some(json!({
+            "client_id": "rp", "client_secret": "rp-secret", "grant_types": ["authorization_code"],
+            "scope": "openid", "redirect_uris": [CB], "post_logout_redirect_uris": ["https://app.example/bye"],
+            "backchannel_logout_uri": "https://app.example/backchannel", "frontchannel_logout_uri": "https://app.example/front"
+        })),
+    );
+    assert_eq!(r.status, 201, "{:?}", r.json_body());
+    let b = Browser::default();
+    let url = format!(
+        "https://auth.example/oauth2/auth?client_id=rp&response_type=code&scope=openid&redirect_uri={}&state=state-12345&nonce=nonce-12345",
+        form_urlencoded::byte_serialize(CB.as_bytes()).collect::<String>()
+    );
+    let back = run_flow(&l, &b, &url, true);
+    let code = query_of(&back)["code"].clone();
+    let t = form(
+        &l,
+        "/oauth2/token",
+        Some(("rp", "rp-secret")),
+        &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", CB)],
+    )
+    .json_body();
+    let idt = t["id_token"].as_str().unwrap().to_string();
+
+    // A post_logout_redirect_uri that is not registered is refused.
+    let bad = b.get(&l, &format!("https://auth.example/oauth2/sessions/logout?id_token_hint={idt}&post_logout_redirect_uri=https://evil.example/"));
+    assert!(location(&bad).contains("/oauth2/fallbacks/error"));
+    // Without a hint, state and post_logout_redirect_uri are refused.
+    let bad = b.get(&l, "https://auth.example/oauth2/sessions/logout?state=abcdefgh");
+    assert!(location(&bad).contains("error=invalid_request"));
+
+    let to_ui = location(&b.get(&l, &format!("https://auth.example/oauth2/sessions/logout?id_token_hint={idt}&post_logout_redirect_uri=https://app.example/bye&state=st4te-xyz")));
+    assert!(to_ui.contains("/oauth2/fallbacks/logout?logout_challenge="), "{to_ui}");
+    let challenge = query_of(&to_ui)["logout_challenge"].clone();
+    let lr = admin(&l, Method::Get, &format!("/admin/oauth2/auth/requests/logout?logout_challenge={challenge}"), None)
+        .json_body();
+    assert_eq!(lr["subject"], "foo@bar.com");
+    assert_eq!(lr["rp_initiated"], true);
+    assert_eq!(lr["client"]["client_id"], "rp");
+    let sid = lr["sid"].as_str().unwrap().to_string();
+    let redirect = admin(
+        &l,
+        Method::Put,
+        &format!("/admin/oauth2/auth/requests/logout/accept?logout_challenge={challenge}"),
+        None,
+    )
+    .json_body()["redirect_to"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let page = b.get(&l, &redirect);
+    assert_eq!(page.status, 200, "front-channel page");
+    let html = String::from_utf8(page.body.clone()).unwrap();
+    assert!(html.contains("https://app.example/front?iss=https%3A%2F%2Fauth.example&amp;sid="), "{html}");
+    assert!(html.contains("https://app.example/bye?state=st4te-xyz"));
+    // The back-channel logout token went out, signed, with the right claims.
+    let sent = l.platform.sent_logouts.borrow().clone();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].url, "https://app.example/backchannel");
+    let jwks = block_on(l.handle(Port::Public, Request::new(Method::Get, "/.well-known/jwks.json"))).1.json_body();
+    let claims = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find_map(|k| latch_core::keys::verify_jws(k, &sent[0].logout_token))
+        .expect("verifies");
+    assert_eq!(claims["sid"], sid);
+    assert_eq!(claims["aud"], json!(["rp"]));
+    assert!(claims["events"]["http://schemas.openid.net/event/backchannel-logout"].is_object());
+    assert!(claims.get("nonce").is_none());
+    // The remembered login is gone: prompt=none is login_required again.
+    let r = location(&b.get(&l, &format!("{url}&prompt=none")));
+    assert_eq!(query_of(&r)["error"], "login_required");
 }

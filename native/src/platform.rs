@@ -1,7 +1,7 @@
 //! The native [`Platform`]: the system clock, the operating system's RNG, and PBKDF2
 //! on tokio's blocking pool so a slow hash never stalls the reactor.
 
-use latch_core::platform::Platform;
+use latch_core::platform::{BackchannelLogout, Platform};
 use rand::RngCore;
 
 /// System time and OS randomness.
@@ -15,6 +15,29 @@ impl Platform for NativePlatform {
 
     fn fill_random(&self, buf: &mut [u8]) {
         rand::rngs::OsRng.fill_bytes(buf)
+    }
+
+    /// Each logout token goes out on its own task with a 10 s timeout; failures are
+    /// logged (without the token) and never block the logout.
+    fn send_backchannel_logouts(&self, deliveries: Vec<BackchannelLogout>) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            tracing::warn!(count = deliveries.len(), "no runtime: back-channel logouts not sent");
+            return;
+        };
+        for d in deliveries {
+            runtime.spawn(async move {
+                let client = reqwest::Client::builder().timeout(std::time::Duration::from_secs(10)).build();
+                let sent = match client {
+                    Ok(c) => c.post(&d.url).form(&[("logout_token", d.logout_token.as_str())]).send().await,
+                    Err(e) => Err(e),
+                };
+                match sent {
+                    Ok(r) if r.status().is_success() => tracing::debug!(url = %d.url, "back-channel logout delivered"),
+                    Ok(r) => tracing::warn!(url = %d.url, status = r.status().as_u16(), "back-channel logout refused"),
+                    Err(e) => tracing::warn!(url = %d.url, error = %e, "back-channel logout failed"),
+                }
+            });
+        }
     }
 
     async fn pbkdf2_sha256(&self, password: &[u8], salt: &[u8], rounds: u32) -> [u8; 32] {

@@ -204,11 +204,90 @@ async fn races(h: &Harness) {
     assert_eq!(h.introspect(&rt).await["active"], false);
 }
 
+/// RP-initiated logout: the back-channel logout token really arrives at the client's
+/// endpoint (sent by the native host), signed, with the session's `sid`.
+async fn logout_reaches_the_backchannel(h: &Harness) {
+    let received: std::sync::Arc<std::sync::Mutex<Vec<String>>> = Default::default();
+    let sink = received.clone();
+    let app = axum::Router::new().route(
+        "/backchannel",
+        axum::routing::post(move |body: String| {
+            let sink = sink.clone();
+            async move {
+                sink.lock().expect("lock").push(body);
+                axum::http::StatusCode::OK
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let rp = format!("http://{}", listener.local_addr().expect("addr"));
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    h.create_client(json!({
+        "client_id": "rp", "client_secret": "secret", "grant_types": ["authorization_code"], "scope": "openid offline",
+        "redirect_uris": [CB], "post_logout_redirect_uris": ["http://127.0.0.1:5555/bye"],
+        "backchannel_logout_uri": format!("{rp}/backchannel")
+    }))
+    .await;
+    let b = Browser::default();
+    let back = login_and_consent(h, &b, &auth_url(h, "rp", ""), true).await;
+    let t = h
+        .public_form(
+            "/oauth2/token",
+            Some(("rp", "secret")),
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &params_of(&back)["code"]),
+                ("redirect_uri", CB),
+                ("code_verifier", VERIFIER),
+            ],
+        )
+        .await
+        .json();
+    let idt = t["id_token"].as_str().expect("id token");
+    let to_ui = location(
+        &b.get(h, &format!("{}/oauth2/sessions/logout?id_token_hint={idt}&post_logout_redirect_uri=http://127.0.0.1:5555/bye&state=state-xyz1", h.public))
+            .await,
+    );
+    let challenge = params_of(&to_ui)["logout_challenge"].clone();
+    let lr = h.admin_get(&format!("/admin/oauth2/auth/requests/logout?logout_challenge={challenge}")).await.json();
+    let sid = lr["sid"].as_str().expect("sid").to_string();
+    let accept = h
+        .admin_json(
+            Method::PUT,
+            &format!("/admin/oauth2/auth/requests/logout/accept?logout_challenge={challenge}"),
+            &json!({}),
+        )
+        .await;
+    let done = location(&b.get(h, accept.json()["redirect_to"].as_str().expect("redirect_to")).await);
+    assert_eq!(done, "http://127.0.0.1:5555/bye?state=state-xyz1");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while received.lock().expect("lock").is_empty() {
+        assert!(std::time::Instant::now() < deadline, "no back-channel logout arrived");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let body = received.lock().expect("lock")[0].clone();
+    let token = url::form_urlencoded::parse(body.as_bytes())
+        .find(|(k, _)| k == "logout_token")
+        .map(|(_, v)| v.into_owned())
+        .expect("logout_token");
+    let jwks = h.public_get("/.well-known/jwks.json").await.json();
+    let claims = jwks["keys"]
+        .as_array()
+        .expect("keys")
+        .iter()
+        .find_map(|k| latch_core::keys::verify_jws(k, &token))
+        .expect("verifies");
+    assert_eq!(claims["sid"], sid.as_str());
+    assert_eq!(claims["aud"], json!(["rp"]));
+    server.abort();
+}
+
 async fn suite(dsn: &str) {
     let h = start(dsn).await;
     code_flow(&h).await;
     public_client_needs_pkce(&h).await;
     races(&h).await;
+    logout_reaches_the_backchannel(&h).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -290,7 +290,16 @@ pub async fn revoke_login_sessions<S: Store, P: Platform>(
             latch.store.delete_login_sessions_of_subject(subject).await?;
         }
         (None, Some(sid)) => {
-            latch.store.delete_login_session(sid).await?;
+            // Hydra: revoking by sid also sends the back-channel logouts of that session.
+            let subject = latch.store.get_login_session(sid).await?.map(|s| s.subject);
+            match subject {
+                Some(subject) => {
+                    crate::logout::end_session(latch, &subject, sid).await?;
+                }
+                None => {
+                    latch.store.delete_login_session(sid).await?;
+                }
+            }
         }
         (None, None) => return Err(Error::invalid_request("Either 'subject' or 'sid' must be given.")),
     }
