@@ -153,15 +153,14 @@ async fn start<S: Store, P: Platform>(latch: &Latch<S, P>, req: &Request, params
 async fn validate<S: Store, P: Platform>(
     latch: &Latch<S, P>,
     params: &Params,
-) -> Result<(Client, AuthorizeRequest), Failure> {
+) -> Result<(std::sync::Arc<Client>, AuthorizeRequest), Failure> {
     let client_id = params
         .get("client_id")
         .ok_or_else(|| Failure::Page(Error::invalid_request("The 'client_id' parameter is missing.")))?;
     let client = latch
-        .store
-        .get_client(client_id)
+        .client(client_id)
         .await
-        .map_err(|e| Failure::Page(e.into()))?
+        .map_err(Failure::Page)?
         .ok_or_else(|| Failure::Page(Error::invalid_client("The requested OAuth 2.0 Client does not exist.")))?;
     // §3.1.2.3: exact match with a registered URI; may be omitted only if exactly one is registered.
     let (redirect_uri, given) = match params.get("redirect_uri") {
@@ -494,7 +493,7 @@ async fn after_consent<S: Store, P: Platform>(latch: &Latch<S, P>, req: &Request
             &Error::invalid_request("The consent request was neither accepted nor rejected."),
         );
     };
-    let client = match latch.store.get_client(&r.client_id).await {
+    let client = match latch.client(&r.client_id).await {
         Ok(Some(c)) => c,
         Ok(None) => return error_page(&latch.config, &Error::invalid_client("The OAuth 2.0 Client no longer exists.")),
         Err(e) => return to_client(e.into()),

@@ -60,7 +60,7 @@ pub async fn authenticate<S: Store, P: Platform>(
     latch: &Latch<S, P>,
     req: &Request,
     params: &Params,
-) -> Result<Client, Error> {
+) -> Result<std::sync::Arc<Client>, Error> {
     let presented = presented(req, params)?;
     let (id, secret, method) = match &presented {
         Presented::Basic(id, s) => (id.as_str(), Some(s.as_str()), "client_secret_basic"),
@@ -72,7 +72,7 @@ pub async fn authenticate<S: Store, P: Platform>(
     };
     let unknown =
         || Error::invalid_client("The requested OAuth 2.0 Client does not exist or the credentials are wrong.");
-    let client = latch.store.get_client(id).await?.ok_or_else(unknown)?;
+    let client = latch.client(id).await?.ok_or_else(unknown)?;
     if client.token_endpoint_auth_method != method {
         return Err(Error::invalid_client(format!(
             "The OAuth 2.0 Client supports client authentication method '{}', but method '{method}' was requested. You must configure the OAuth 2.0 client's 'token_endpoint_auth_method' value to accept '{method}'.",

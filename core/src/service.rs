@@ -7,6 +7,7 @@
 //!                          Store / Platform traits (the only way out)
 //! ```
 
+use crate::client::Client;
 use crate::config::Config;
 use crate::error::Error;
 use crate::http::{Request, Response};
@@ -23,6 +24,12 @@ use std::sync::{Arc, Mutex};
 /// How long a loaded key set is reused before it is read again, in seconds. Bounds how
 /// long another instance keeps signing with a key deleted elsewhere.
 pub const KEY_CACHE_TTL: i64 = 60;
+/// How long a client read for the token and authorization endpoints is reused, in
+/// seconds. Writes through this process's admin API take effect at once; a change made
+/// through another instance sharing the database is seen here within this time.
+pub const CLIENT_CACHE_TTL: i64 = 5;
+/// At most this many cached clients; the cache is cleared when full.
+pub const CLIENT_CACHE_CAPACITY: usize = 10_000;
 
 /// A Latch server: everything an endpoint needs.
 pub struct Latch<S, P> {
@@ -34,6 +41,7 @@ pub struct Latch<S, P> {
     pub config: Config,
     pub(crate) secrets: VerifiedSecretCache,
     keys: Mutex<HashMap<String, CachedKeys>>,
+    clients: Mutex<HashMap<String, (i64, Arc<Client>)>>,
 }
 
 /// A key set as loaded, with the time it was loaded.
@@ -43,7 +51,14 @@ impl<S: Store, P: Platform> Latch<S, P> {
     /// A server over `store` and `platform` with `config`.
     pub fn new(store: S, platform: P, config: Config) -> Self {
         let secrets = VerifiedSecretCache::new(&platform);
-        Latch { store, platform, config, secrets, keys: Mutex::new(HashMap::new()) }
+        Latch {
+            store,
+            platform,
+            config,
+            secrets,
+            keys: Mutex::new(HashMap::new()),
+            clients: Mutex::new(HashMap::new()),
+        }
     }
 
     /// Answers one request arriving on `port`. Returns the endpoint matched (for
@@ -142,6 +157,36 @@ impl<S: Store, P: Platform> Latch<S, P> {
             g.insert(set.to_string(), (now, keys.clone()));
         }
         Ok(keys)
+    }
+
+    /// A client for the hot paths (token, revocation and authorization endpoints),
+    /// cached for [`CLIENT_CACHE_TTL`].
+    pub async fn client(&self, id: &str) -> Result<Option<Arc<Client>>, Error> {
+        let now = self.platform.now();
+        if let Some((loaded, c)) = self.clients.lock().ok().and_then(|g| g.get(id).cloned()) {
+            if now - loaded < CLIENT_CACHE_TTL {
+                return Ok(Some(c));
+            }
+        }
+        let Some(c) = self.store.get_client(id).await? else {
+            self.forget_client(id);
+            return Ok(None);
+        };
+        let c = Arc::new(c);
+        if let Ok(mut g) = self.clients.lock() {
+            if g.len() >= CLIENT_CACHE_CAPACITY {
+                g.clear();
+            }
+            g.insert(id.to_string(), (now, c.clone()));
+        }
+        Ok(Some(c))
+    }
+
+    /// Drops a client from the cache (after an admin write).
+    pub fn forget_client(&self, id: &str) {
+        if let Ok(mut g) = self.clients.lock() {
+            g.remove(id);
+        }
     }
 
     /// Forgets cached key sets (after an admin write).

@@ -48,6 +48,7 @@ pub async fn run<S: Store>(store: &S) {
         concurrent_consume_code,
         concurrent_rotate_refresh_token,
         concurrent_revoke_token,
+        concurrent_inserts_fail_alone,
         login_session_crud,
         delete_login_sessions_of_subject,
         delete_expired_login_sessions,
@@ -995,6 +996,32 @@ pub async fn concurrent_complete_consent<S: Store>(s: &S) {
             assert_eq!(stored.as_ref(), Some(t), "the winner's token {} is stored", t.signature);
         } else {
             assert_eq!(stored, None, "a loser's token {} is not stored", t.signature);
+        }
+    }
+}
+
+/// Concurrent inserts (which a store may commit together) succeed or fail each on its
+/// own: one call whose signature collides fails alone, and the others are all stored.
+pub async fn concurrent_inserts_fail_alone<S: Store>(s: &S) {
+    s.insert_tokens(&[token("ci-taken", TokenKind::AccessToken, "ci-grant", "ci-client")]).await.expect("insert");
+    let calls: Vec<Vec<TokenRecord>> = (0..RACERS)
+        .map(|i| {
+            let sig = if i == 7 { "ci-taken".to_string() } else { format!("ci-{i}") };
+            vec![
+                token(&sig, TokenKind::AccessToken, &format!("ci-grant-{i}"), "ci-client"),
+                token(&format!("ci-r-{i}"), TokenKind::RefreshToken, &format!("ci-grant-{i}"), "ci-client"),
+            ]
+        })
+        .collect();
+    let results = join_all(calls.iter().map(|c| s.insert_tokens(c))).await;
+    for (i, r) in results.iter().enumerate() {
+        if i == 7 {
+            assert!(matches!(r, Err(StoreError::Conflict(_))), "the colliding call conflicts: {r:?}");
+            assert_eq!(get_token(s, TokenKind::RefreshToken, "ci-r-7").await, None, "and stores nothing");
+        } else {
+            assert_eq!(r, &Ok(()), "call {i}");
+            assert!(get_token(s, TokenKind::AccessToken, &format!("ci-{i}")).await.is_some(), "call {i} stored");
+            assert!(get_token(s, TokenKind::RefreshToken, &format!("ci-r-{i}")).await.is_some(), "call {i} stored");
         }
     }
 }

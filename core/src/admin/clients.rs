@@ -158,6 +158,7 @@ pub async fn replace<S: Store, P: Platform>(latch: &Latch<S, P>, id: &str, req: 
     }
     let previous = load(latch, id).await?;
     let c = prepare(latch, c, Some(&previous)).await?;
+    latch.forget_client(id);
     if !latch.store.update_client(&c).await? {
         return Err(Error::not_found(format!("The OAuth 2.0 Client '{id}' does not exist.")));
     }
@@ -187,6 +188,7 @@ pub async fn patch<S: Store, P: Platform>(latch: &Latch<S, P>, id: &str, req: &R
     let patched: Client = serde_json::from_value(doc)
         .map_err(|e| Error::invalid_request(format!("The patched client is not valid: {e}.")))?;
     let c = prepare(latch, patched, Some(&previous)).await?;
+    latch.forget_client(id);
     if !latch.store.update_client(&c).await? {
         return Err(Error::not_found(format!("The OAuth 2.0 Client '{id}' does not exist.")));
     }
@@ -195,6 +197,7 @@ pub async fn patch<S: Store, P: Platform>(latch: &Latch<S, P>, id: &str, req: &R
 
 /// `DELETE /admin/clients/{id}`: 204, or 404.
 pub async fn delete<S: Store, P: Platform>(latch: &Latch<S, P>, id: &str) -> Result<Response, Error> {
+    latch.forget_client(id);
     if !latch.store.delete_client(id).await? {
         return Err(Error::not_found(format!("The OAuth 2.0 Client '{id}' does not exist.")));
     }

@@ -17,6 +17,7 @@
 //! the process and open their transactions with `BEGIN IMMEDIATE`; `busy_timeout`
 //! covers other processes on the same file. Readers run concurrently (WAL).
 
+mod batch;
 mod clients;
 mod consents;
 mod dialect;
@@ -37,6 +38,7 @@ use sqlx::migrate::{Migrate, Migrator};
 use sqlx::pool::PoolConnectionMetadata;
 use sqlx::{Any, AnyConnection, AnyPool, Transaction};
 use std::collections::HashSet;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{Mutex, MutexGuard};
 
@@ -60,7 +62,9 @@ pub struct SqlStore {
     dialect: Dialect,
     sql: sql::Queries,
     /// SQLite only: serializes this store's writes (SQLite has one writer at a time).
-    write_lock: Option<Mutex<()>>,
+    write_lock: Option<Arc<Mutex<()>>>,
+    /// Group commit of token inserts (see [`batch`]).
+    batcher: batch::Batcher,
 }
 
 impl SqlStore {
@@ -113,12 +117,9 @@ impl SqlStore {
     }
 
     fn new(pool: AnyPool, dialect: Dialect) -> SqlStore {
-        SqlStore {
-            pool,
-            dialect,
-            sql: sql::Queries::new(dialect),
-            write_lock: (dialect == Dialect::Sqlite).then(|| Mutex::new(())),
-        }
+        let write_lock = (dialect == Dialect::Sqlite).then(|| Arc::new(Mutex::new(())));
+        let batcher = batch::Batcher::start(pool.clone(), Arc::new(sql::Queries::new(dialect)), write_lock.clone());
+        SqlStore { pool, dialect, sql: sql::Queries::new(dialect), write_lock, batcher }
     }
 
     /// The database's dialect.

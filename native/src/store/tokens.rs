@@ -88,8 +88,7 @@ impl SqlStore {
 
 impl TokenStore for SqlStore {
     async fn insert_tokens(&self, records: &[TokenRecord]) -> Result<(), StoreError> {
-        let _write = self.write_guard().await;
-        self.insert_records(&self.pool, records).await
+        self.batcher.insert(records).await
     }
 
     async fn get_token(&self, kind: TokenKind, signature: &str) -> Result<Option<TokenRecord>, StoreError> {
