@@ -496,7 +496,7 @@ async fn after_consent<S: Store, P: Platform>(latch: &Latch<S, P>, req: &Request
     let client = match latch.client(&r.client_id).await {
         Ok(Some(c)) => c,
         Ok(None) => return error_page(&latch.config, &Error::invalid_client("The OAuth 2.0 Client no longer exists.")),
-        Err(e) => return to_client(e.into()),
+        Err(e) => return to_client(e),
     };
     let now = latch.platform.now();
     let session = GrantSession {
