@@ -7,13 +7,15 @@
 //! * Hydra v2 (`create client`, `perform client-credentials`, ...), with `--format`.
 //!
 //! Each noun's arguments are defined next to its code (`client_cmds`, `token_cmds`,
-//! `jwk_cmds`, `server_cmds`); this module only groups them.
+//! `jwk_cmds`, `server_cmds`, `auth_code`, `example`); this module only groups them.
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::auth_code::PerformAuthorizationCodeArgs;
 use crate::client_cmds::{
     ClientsCmd, CreateClientArgs, DeleteClientArgs, GetClientArgs, ListClientsArgs, UpdateClientArgs,
 };
+use crate::example::ExampleCmd;
 use crate::jwk_cmds::{CreateJwkArgs, DeleteJwkArgs, GetJwkArgs, KeysCmd};
 use crate::output::{Format, Mode};
 use crate::server_cmds::{CompletionArgs, MigrateCmd, ServeArgs};
@@ -77,6 +79,10 @@ pub enum Command {
     /// Revoke a token.
     #[command(subcommand)]
     Revoke(RevokeCmd),
+
+    /// Run example applications that work with Latch.
+    #[command(subcommand)]
+    Example(ExampleCmd),
 }
 
 /// `latch create ...`
@@ -140,12 +146,17 @@ pub enum DeleteCmd {
 }
 
 /// `latch perform ...`
-///
-/// `authorization-code` (a local callback server plus browser) joins here in a later change.
 #[derive(Debug, Subcommand)]
 pub enum PerformCmd {
     /// Get an access token with the client credentials grant.
     ClientCredentials(PerformClientCredentialsArgs),
+    /// Run an example OAuth 2.0 client performing the authorization code flow (with PKCE)
+    /// in your browser; prints the tokens.
+    ///
+    /// Serves a start page and the callback on http://127.0.0.1:<port>/: open the start page,
+    /// follow "Authorize application", log in and consent; the tokens are shown and printed.
+    /// Without --client-secret the client is public (authentication method none).
+    AuthorizationCode(PerformAuthorizationCodeArgs),
 }
 
 /// `latch introspect ...`

@@ -41,29 +41,40 @@ impl ApiKind {
 
 /// Picks the base URL of the API: the `--endpoint` flag, else the environment.
 pub fn resolve_endpoint(flag: Option<&str>, kind: ApiKind, env: Env<'_>) -> Result<Url> {
+    let (api, port) = match kind {
+        ApiKind::Admin => ("admin", 4445),
+        ApiKind::Public => ("public", 4444),
+    };
+    resolve_endpoint_from(flag, kind.env_vars(), api, port, env)
+}
+
+/// Like [`resolve_endpoint`] with an explicit list of variables: the flag, else the first
+/// non-empty variable of `vars`. `api` and `example_port` only word the error message.
+pub fn resolve_endpoint_from(
+    flag: Option<&str>,
+    vars: &[&str],
+    api: &str,
+    example_port: u16,
+    env: Env<'_>,
+) -> Result<Url> {
     if let Some(raw) = flag.filter(|s| !s.trim().is_empty()) {
         return parse_endpoint(raw, "--endpoint");
     }
-    for var in kind.env_vars() {
+    for var in vars {
         if let Some(raw) = env(var).filter(|s| !s.trim().is_empty()) {
             return parse_endpoint(&raw, &format!("${var}"));
         }
     }
-    let vars = kind.env_vars();
-    let api = match kind {
-        ApiKind::Admin => "admin",
-        ApiKind::Public => "public",
-    };
     Err(CliError::Usage(format!(
-        "no {api} API endpoint given: pass --endpoint (for example --endpoint http://127.0.0.1:{}/) \
+        "no {api} API endpoint given: pass --endpoint (for example --endpoint http://127.0.0.1:{example_port}/) \
          or set one of {}",
-        if kind == ApiKind::Admin { 4445 } else { 4444 },
         vars.join(", ")
     )))
 }
 
-/// Parses an endpoint and checks it is an absolute http(s) URL.
-fn parse_endpoint(raw: &str, source: &str) -> Result<Url> {
+/// Parses an endpoint (or any URL flag: `source` names it in errors) and checks it is an
+/// absolute http(s) URL.
+pub fn parse_endpoint(raw: &str, source: &str) -> Result<Url> {
     let raw = raw.trim();
     let hint = if raw.contains("://") { String::new() } else { format!(" (did you mean http://{raw}?)") };
     let url =

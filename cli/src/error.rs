@@ -33,12 +33,17 @@ pub enum CliError {
     Native(String),
     /// Some of several operations failed (each failure was already printed to stderr).
     Partial(String),
+    /// The interactive authorization code flow ended in an error (an error from the
+    /// authorization server, a state mismatch, a failed code exchange).
+    Flow(String),
 }
 
 impl fmt::Display for CliError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            CliError::Usage(m) | CliError::Io(m) | CliError::Native(m) | CliError::Partial(m) => f.write_str(m),
+            CliError::Usage(m) | CliError::Io(m) | CliError::Native(m) | CliError::Partial(m) | CliError::Flow(m) => {
+                f.write_str(m)
+            }
             CliError::Server { status, detail } => {
                 let reason =
                     reqwest::StatusCode::from_u16(*status).ok().and_then(|s| s.canonical_reason()).unwrap_or("");

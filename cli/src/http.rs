@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, LINK};
-use reqwest::{Method, RequestBuilder};
+use reqwest::{Method, RequestBuilder, StatusCode};
 use url::Url;
 
 use crate::args::ConnectionArgs;
@@ -36,6 +36,11 @@ impl Api {
     /// `--skip-tls-verify`, `-H` headers and, for the admin API, `--admin-token`.
     pub fn connect(conn: &ConnectionArgs, kind: ApiKind, env: Env<'_>) -> Result<Self> {
         let base = endpoint::resolve_endpoint(conn.endpoint.as_deref(), kind, env)?;
+        Self::connect_to(conn, kind, base)
+    }
+
+    /// Like [`Api::connect`], with the base URL already resolved (`conn.endpoint` is ignored).
+    pub fn connect_to(conn: &ConnectionArgs, kind: ApiKind, base: Url) -> Result<Self> {
         let mut headers = HeaderMap::new();
         for raw in &conn.http_headers {
             let (name, value) = parse_header(raw)?;
@@ -74,6 +79,17 @@ impl Api {
     /// Sends the request (after applying the `-H` headers, which replace any header of the
     /// same name) and reads the answer; statuses outside 2xx become [`CliError::Server`].
     pub async fn send(&self, req: RequestBuilder) -> Result<Reply> {
+        let (status, reply) = self.exchange(req).await?;
+        if !status.is_success() {
+            return Err(CliError::Server { status: status.as_u16(), detail: describe_error_body(&reply.body) });
+        }
+        Ok(reply)
+    }
+
+    /// Like [`Api::send`], but any status is an answer: for callers that act on error bodies
+    /// (a `410 Gone` carrying `redirect_to`, an error page showing `error_description`).
+    /// Only transport failures are errors.
+    pub async fn exchange(&self, req: RequestBuilder) -> Result<(StatusCode, Reply)> {
         let req = req
             .headers(self.headers.clone())
             .build()
@@ -87,10 +103,7 @@ impl Api {
         let status = resp.status();
         let links = resp.headers().get_all(LINK).iter().filter_map(|v| v.to_str().ok().map(str::to_owned)).collect();
         let body = resp.text().await.map_err(|e| CliError::Transport { url, detail: error_chain(&e) })?;
-        if !status.is_success() {
-            return Err(CliError::Server { status: status.as_u16(), detail: describe_error_body(&body) });
-        }
-        Ok(Reply { links, body })
+        Ok((status, Reply { links, body }))
     }
 }
 

@@ -4,9 +4,13 @@
 //! Modules:
 //! * [`args`]: the command tree and the flag groups shared by commands;
 //! * [`client_cmds`], [`token_cmds`], [`jwk_cmds`]: the HTTP commands, v1 and v2 style;
+//! * [`auth_code`]: `token user` / `perform authorization-code`, an example OAuth 2.0 client
+//!   running the authorization code flow in the browser;
+//! * [`example`]: `example login-consent`, an example login & consent app;
 //! * [`server_cmds`]: `serve`, `migrate`, `version`, `completion`;
 //! * [`endpoint`], [`http`]: where requests go and how they are sent;
-//! * [`output`]: pure renderers from server JSON to the printed text;
+//! * [`output`]: pure renderers from server JSON to the printed text; [`html`]: the little
+//!   HTML kit of the two browser-facing commands;
 //! * [`error`]: the error type; `main` prints it and exits with status 1.
 //!
 //! Only this crate prints. Usage errors exit with status 1 too (like Hydra's CLI), help and
@@ -18,9 +22,12 @@ use std::process::ExitCode;
 use clap::Parser;
 
 mod args;
+mod auth_code;
 mod client_cmds;
 mod endpoint;
 mod error;
+mod example;
+mod html;
 mod http;
 mod jwk_cmds;
 mod output;
@@ -79,5 +86,7 @@ async fn run(command: Command, env: Env<'_>) -> Result<()> {
         }
         Command::Introspect(IntrospectCmd::Token(args)) => token_cmds::introspect_token(args, env).await,
         Command::Revoke(RevokeCmd::Token(args)) => token_cmds::revoke_token(args, env).await,
+        Command::Perform(PerformCmd::AuthorizationCode(args)) => auth_code::perform(args, env).await,
+        Command::Example(cmd) => example::run(cmd, env).await,
     }
 }

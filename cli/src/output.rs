@@ -10,7 +10,7 @@
 
 use std::io::Write as _;
 
-use chrono::DateTime;
+use chrono::{DateTime, SecondsFormat};
 use serde_json::Value;
 
 use crate::error::{CliError, Result};
@@ -290,14 +290,20 @@ pub fn render_client_deleted_v1(id: &str) -> String {
 /// Rows of the v2 token table.
 pub const TOKEN_HEADER: [&str; 4] = ["ACCESS TOKEN", "REFRESH TOKEN", "ID TOKEN", "EXPIRY"];
 
-/// The token response's cells for [`TOKEN_HEADER`]; `EXPIRY` is `now + expires_in`.
-pub fn token_columns(token: &Value, now_unix: i64) -> Vec<String> {
-    let expires_in = match token.get("expires_in") {
+/// A token response's positive `expires_in` (RFC 6749 §5.1: seconds; some servers send it
+/// as a string).
+fn expires_in(token: &Value) -> Option<i64> {
+    match token.get("expires_in") {
         Some(Value::Number(n)) => n.as_i64(),
         Some(Value::String(s)) => s.trim().parse().ok(),
         _ => None,
     }
-    .filter(|&s| s > 0);
+    .filter(|&s| s > 0)
+}
+
+/// The token response's cells for [`TOKEN_HEADER`]; `EXPIRY` is `now + expires_in`.
+pub fn token_columns(token: &Value, now_unix: i64) -> Vec<String> {
+    let expires_in = expires_in(token);
     vec![
         string_field(token, "access_token"),
         or_empty(string_field(token, "refresh_token")),
@@ -318,6 +324,43 @@ pub fn render_access_token_v1(token: &Value) -> Result<String> {
         Some(t) if !t.is_empty() => Ok(format!("{t}\n")),
         _ => Err(CliError::BadResponse("the token endpoint answered without an access_token".into())),
     }
+}
+
+/// When the access token expires, `now + expires_in`, as RFC 3339 in UTC
+/// (`2026-07-24T10:00:00Z`); empty when the server sent no `expires_in`.
+pub fn token_expiry_rfc3339(token: &Value, now_unix: i64) -> String {
+    expires_in(token)
+        .and_then(|s| DateTime::from_timestamp(now_unix.saturating_add(s), 0))
+        .map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true))
+        .unwrap_or_default()
+}
+
+/// What `token user` and `perform authorization-code` print when the flow succeeds, in
+/// Hydra's layout (label line, then the value indented by a tab; absent values are empty),
+/// with the expiry as RFC 3339.
+pub fn render_tokens_terminal(token: &Value, now_unix: i64) -> String {
+    format!(
+        "Access Token:\n\t{}\nRefresh Token:\n\t{}\nExpires in:\n\t{}\nID Token:\n\t{}\n",
+        string_field(token, "access_token"),
+        string_field(token, "refresh_token"),
+        token_expiry_rfc3339(token, now_unix),
+        string_field(token, "id_token"),
+    )
+}
+
+/// A successful authorization code flow by mode: the terminal layout of
+/// [`render_tokens_terminal`] for `table`, the raw token response for `json` / `json-pretty`,
+/// the access token alone for `-q`.
+pub fn render_authorization_code(mode: Mode, raw: &str, now_unix: i64) -> Result<String> {
+    let token = parse(raw)?;
+    if mode.quiet {
+        return Ok(format!("{}\n", string_field(&token, "access_token")));
+    }
+    Ok(match mode.format {
+        Format::Table => render_tokens_terminal(&token, now_unix),
+        Format::Json => format_json(raw, false)? + "\n",
+        Format::JsonPretty => format_json(raw, true)? + "\n",
+    })
 }
 
 /// Rows of the v2 introspection table.
@@ -557,6 +600,32 @@ mod tests {
     fn token_columns_without_expiry() {
         let t = json!({"access_token": "a", "refresh_token": "r", "id_token": "i"});
         assert_eq!(token_columns(&t, 5), vec!["a", "r", "i", "0001-01-01 00:00:00 +0000 UTC"]);
+    }
+
+    #[test]
+    fn tokens_terminal_layout() {
+        let t = json!({"access_token": "at", "refresh_token": "rt", "id_token": "a.b.c", "expires_in": 3599});
+        assert_eq!(
+            render_tokens_terminal(&t, 1_700_000_000),
+            "Access Token:\n\tat\nRefresh Token:\n\trt\nExpires in:\n\t2023-11-14T23:13:19Z\nID Token:\n\ta.b.c\n"
+        );
+        // Without refresh token, ID token and expiry the labels stay, the values are empty.
+        assert_eq!(
+            render_tokens_terminal(&json!({"access_token": "at"}), 0),
+            "Access Token:\n\tat\nRefresh Token:\n\t\nExpires in:\n\t\nID Token:\n\t\n"
+        );
+        assert_eq!(token_expiry_rfc3339(&json!({"expires_in": "60"}), 0), "1970-01-01T00:01:00Z");
+        assert_eq!(token_expiry_rfc3339(&json!({"expires_in": -5}), 0), "");
+    }
+
+    #[test]
+    fn authorization_code_by_mode() {
+        let raw = r#"{"access_token":"at","expires_in":1,"id_token":"i"}"#;
+        assert!(render_authorization_code(TABLE, raw, 0).unwrap().starts_with("Access Token:\n\tat\n"));
+        assert_eq!(render_authorization_code(JSON, raw, 0).unwrap(), format!("{raw}\n"));
+        assert!(render_authorization_code(PRETTY, raw, 0).unwrap().starts_with("{\n  \"access_token\": \"at\","));
+        assert_eq!(render_authorization_code(QUIET, raw, 0).unwrap(), "at\n");
+        assert!(render_authorization_code(TABLE, "not json", 0).is_err());
     }
 
     #[test]

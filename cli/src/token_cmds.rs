@@ -7,27 +7,34 @@
 //!   client's access tokens (`token delete`, `delete access-tokens`).
 //!
 //! Client authentication at the token and revocation endpoints is [`ClientAuthArgs`]: HTTP
-//! Basic by default, or the form body. [`request_token`] takes any grant's parameters, so
-//! the interactive authorization code flow (`token user`, `perform authorization-code`) can
-//! reuse it when it is added.
+//! Basic by default, or the form body. [`request_token`] / [`request_token_at`] take any
+//! grant's parameters; the interactive authorization code flow (`token user`,
+//! `perform authorization-code`) lives in [`crate::auth_code`] and uses them.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use clap::{Args, Subcommand, ValueEnum};
 use reqwest::Method;
 use serde_json::Value;
+use url::Url;
 
 use crate::args::{ConnectionArgs, OutputArgs};
+use crate::auth_code::{self, AuthCodeArgs};
 use crate::endpoint::{ApiKind, Env};
 use crate::error::{CliError, Result};
 use crate::http::{basic_auth_value, Api};
-use crate::output::{self, emit};
+use crate::output::{self, emit, Mode};
 
 /// `latch token ...` (Hydra v1).
-///
-/// `token user` (the browser-based authorization code flow) is left for a later change.
 #[derive(Debug, Subcommand)]
 pub enum TokenCmd {
+    /// Run an example OAuth 2.0 client performing the authorization code flow (with PKCE)
+    /// in your browser; prints the tokens.
+    ///
+    /// Serves a start page and the callback on http://127.0.0.1:<port>/: open the start page,
+    /// follow "Authorize application", log in and consent; the tokens are shown and printed.
+    /// Without --client-secret the client is public (authentication method none).
+    User(AuthCodeArgs),
     /// Get an access token with the client credentials grant; prints only the token.
     Client(TokenClientArgs),
     /// Introspect a token (admin API); prints the JSON answer.
@@ -91,6 +98,23 @@ impl ClientAuthArgs {
                     .into(),
             )),
         }
+    }
+
+    /// Like [`ClientAuthArgs::credentials`], but a missing secret (with the default method)
+    /// means a public client: authentication method `none`, only `client_id` in the body.
+    pub fn credentials_or_public(&self) -> Result<ClientCredentials> {
+        let no_secret = self.client_secret.as_deref().is_none_or(str::is_empty);
+        if no_secret && self.auth_method == AuthMethod::ClientSecretBasic {
+            return ClientAuthArgs { auth_method: AuthMethod::None, ..self.clone() }.credentials();
+        }
+        self.credentials()
+    }
+}
+
+impl ClientCredentials {
+    /// The client ID.
+    pub fn id(&self) -> &str {
+        &self.id
     }
 }
 
@@ -279,8 +303,18 @@ async fn post_authenticated(
     creds: &ClientCredentials,
     params: Vec<(String, String)>,
 ) -> Result<String> {
+    post_authenticated_to(api, api.url(path)?, creds, params).await
+}
+
+/// Sends a client-authenticated form to a full URL.
+async fn post_authenticated_to(
+    api: &Api,
+    url: Url,
+    creds: &ClientCredentials,
+    params: Vec<(String, String)>,
+) -> Result<String> {
     let (authorization, form) = authenticated_form(creds, params);
-    let mut req = api.request(Method::POST, api.url(path)?).form(&form);
+    let mut req = api.request(Method::POST, url).form(&form);
     if let Some(value) = authorization {
         req = req.header(reqwest::header::AUTHORIZATION, value);
     }
@@ -290,7 +324,17 @@ async fn post_authenticated(
 /// Calls the token endpoint with any grant's parameters; returns the raw JSON answer after
 /// checking it carries an access token.
 pub async fn request_token(api: &Api, creds: &ClientCredentials, params: Vec<(String, String)>) -> Result<String> {
-    let body = post_authenticated(api, &["oauth2", "token"], creds, params).await?;
+    request_token_at(api, api.url(&["oauth2", "token"])?, creds, params).await
+}
+
+/// [`request_token`] at an explicit token endpoint URL (`--token-url`).
+pub async fn request_token_at(
+    api: &Api,
+    token_url: Url,
+    creds: &ClientCredentials,
+    params: Vec<(String, String)>,
+) -> Result<String> {
+    let body = post_authenticated_to(api, token_url, creds, params).await?;
     let token: Value =
         serde_json::from_str(&body).map_err(|e| CliError::BadResponse(format!("token response is not JSON: {e}")))?;
     output::render_access_token_v1(&token)?;
@@ -317,7 +361,8 @@ async fn delete_tokens(api: &Api, client_id: &str) -> Result<()> {
     api.send(api.request(Method::DELETE, url)).await.map(drop)
 }
 
-fn now_unix() -> i64 {
+/// Seconds since the Unix epoch (0 if the clock is before it).
+pub fn now_unix() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX)).unwrap_or(0)
 }
 
@@ -327,6 +372,7 @@ fn now_unix() -> i64 {
 /// Runs `latch token ...` (v1).
 pub async fn run_v1(cmd: TokenCmd, env: Env<'_>) -> Result<()> {
     match cmd {
+        TokenCmd::User(args) => auth_code::run(args, Mode::default(), env).await,
         TokenCmd::Client(args) => {
             let creds = args.auth.credentials()?;
             let api = Api::connect(&args.conn, ApiKind::Public, env)?;
@@ -472,6 +518,24 @@ mod tests {
         let (header, form) = authenticated_form(&creds, pairs(&[("token", "t")]));
         assert_eq!(header, None);
         assert_eq!(form, pairs(&[("token", "t"), ("client_id", "spa")]));
+    }
+
+    #[test]
+    fn no_secret_means_a_public_client_for_the_user_flow() {
+        let public = ClientAuthArgs { client_id: Some("spa".into()), ..ClientAuthArgs::default() };
+        let (header, form) = authenticated_form(&public.credentials_or_public().unwrap(), vec![]);
+        assert_eq!((header, form), (None, pairs(&[("client_id", "spa")])));
+        let confidential = ClientAuthArgs {
+            client_id: Some("c".into()),
+            client_secret: Some("s".into()),
+            ..ClientAuthArgs::default()
+        };
+        let (header, _) = authenticated_form(&confidential.credentials_or_public().unwrap(), vec![]);
+        assert_eq!(header.as_deref(), Some(basic_auth_value("c", "s").as_str()));
+        // An explicit secret-based method without a secret is still an error.
+        let post = ClientAuthArgs { auth_method: AuthMethod::ClientSecretPost, ..public };
+        assert!(post.credentials_or_public().is_err());
+        assert!(ClientAuthArgs::default().credentials_or_public().is_err());
     }
 
     #[test]
