@@ -196,8 +196,11 @@ impl<S: Store, P: Platform> Latch<S, P> {
         }
     }
 
-    /// Seals and stores a key.
+    /// Seals and stores a key. The newest key of a set signs, so its creation time is
+    /// made later than every existing key's, even within the same second.
     pub async fn store_key(&self, set: &str, key: &SigningKey) -> Result<(), Error> {
+        let newest = self.store.get_key_set(set).await?.iter().map(|k| k.created_at).max();
+        let created_at = newest.map_or(self.platform.now(), |n| self.platform.now().max(n + 1));
         let sealed = seal::seal(
             &self.platform,
             &self.config.system_secrets,
@@ -210,7 +213,7 @@ impl<S: Store, P: Platform> Latch<S, P> {
                 kid: key.kid.clone(),
                 alg: key.alg.as_str().to_string(),
                 use_: "sig".into(),
-                created_at: self.platform.now(),
+                created_at,
                 sealed,
             })
             .await?;

@@ -551,3 +551,69 @@ fn rp_initiated_logout_with_front_and_back_channel() {
     let r = location(&b.get(&l, &format!("{url}&prompt=none")));
     assert_eq!(query_of(&r)["error"], "login_required");
 }
+
+#[test]
+fn hybrid_and_implicit_flows_answer_in_the_fragment_or_form_post() {
+    let l = latch();
+    let r = admin(
+        &l,
+        Method::Post,
+        "/admin/clients",
+        Some(json!({
+            "client_id": "spa", "client_secret": "spa-secret", "grant_types": ["authorization_code", "implicit"],
+            "response_types": ["code id_token", "id_token", "token id_token"], "scope": "openid", "redirect_uris": [CB]
+        })),
+    );
+    assert_eq!(r.status, 201, "{:?}", r.json_body());
+    let cb = form_urlencoded::byte_serialize(CB.as_bytes()).collect::<String>();
+    let b = Browser::default();
+    // Hybrid `code id_token`: fragment by default, c_hash binds the ID token to the code.
+    let back = run_flow(&l, &b, &format!("https://auth.example/oauth2/auth?client_id=spa&response_type=code+id_token&scope=openid&redirect_uri={cb}&state=state-12345&nonce=nonce-12345"), false);
+    assert!(back.starts_with(&format!("{CB}#")), "{back}");
+    let p = query_of(&back);
+    let jwks = block_on(l.handle(Port::Public, Request::new(Method::Get, "/.well-known/jwks.json"))).1.json_body();
+    let claims = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find_map(|k| latch_core::keys::verify_jws(k, &p["id_token"]))
+        .expect("verifies");
+    assert_eq!(claims["c_hash"], latch_core::oidc::half_hash(latch_core::keys::Alg::Es256, &p["code"]));
+    assert_eq!(claims["nonce"], "nonce-12345");
+    // Implicit `token id_token` with form_post: an auto-submitting form carries both.
+    let b = Browser::default();
+    let url = format!("https://auth.example/oauth2/auth?client_id=spa&response_type=token+id_token&scope=openid&redirect_uri={cb}&state=state-12345&nonce=nonce-12345&response_mode=form_post");
+    let to_login = location(&b.get(&l, &url));
+    let ch = query_of(&to_login)["login_challenge"].clone();
+    let redirect = admin(
+        &l,
+        Method::Put,
+        &format!("/admin/oauth2/auth/requests/login/accept?login_challenge={ch}"),
+        Some(json!({"subject": "alice"})),
+    )
+    .json_body()["redirect_to"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let cc = query_of(&location(&b.get(&l, &redirect)))["consent_challenge"].clone();
+    let redirect = admin(
+        &l,
+        Method::Put,
+        &format!("/admin/oauth2/auth/requests/consent/accept?consent_challenge={cc}"),
+        Some(json!({"grant_scope": ["openid"]})),
+    )
+    .json_body()["redirect_to"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let page = b.get(&l, &redirect);
+    assert_eq!(page.status, 200);
+    let html = String::from_utf8(page.body).unwrap();
+    assert!(html.contains(&format!("action=\"{CB}\"")), "{html}");
+    for field in ["access_token", "id_token", "token_type", "state"] {
+        assert!(html.contains(&format!("name=\"{field}\"")), "{field} missing: {html}");
+    }
+    // A query response mode cannot carry tokens.
+    let bad = location(&b.get(&l, &format!("https://auth.example/oauth2/auth?client_id=spa&response_type=id_token&scope=openid&redirect_uri={cb}&nonce=nonce-12345&response_mode=query")));
+    assert_eq!(query_of(&bad)["error"], "invalid_request");
+}

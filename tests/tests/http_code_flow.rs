@@ -282,12 +282,39 @@ async fn logout_reaches_the_backchannel(h: &Harness) {
     server.abort();
 }
 
+/// Key rotation: adding an ES256 key to the ID-token set makes it sign new ID tokens,
+/// while tokens signed by the older RS256 key still verify through the JWKS.
+async fn id_token_key_rotation(h: &Harness) {
+    let b = Browser::default();
+    let back = login_and_consent(h, &b, &auth_url(h, "auth-code-client", ""), false).await;
+    let old = redeem(h, &params_of(&back)["code"]).await.json()["id_token"].as_str().expect("id token").to_string();
+    let r =
+        h.admin_json(Method::POST, "/admin/keys/hydra.openid.id-token", &json!({"alg": "ES256", "use": "sig"})).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let b = Browser::default();
+    let back = login_and_consent(h, &b, &auth_url(h, "auth-code-client", ""), false).await;
+    let new = redeem(h, &params_of(&back)["code"]).await.json()["id_token"].as_str().expect("id token").to_string();
+    let header = |t: &str| -> Value {
+        use base64::Engine as _;
+        let raw =
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(t.split('.').next().expect("header")).expect("b64");
+        serde_json::from_slice(&raw).expect("json")
+    };
+    assert_eq!(header(&old)["alg"], "RS256");
+    assert_eq!(header(&new)["alg"], "ES256");
+    let jwks = h.public_get("/.well-known/jwks.json").await.json();
+    for t in [&old, &new] {
+        assert!(jwks["keys"].as_array().expect("keys").iter().any(|k| latch_core::keys::verify_jws(k, t).is_some()));
+    }
+}
+
 async fn suite(dsn: &str) {
     let h = start(dsn).await;
     code_flow(&h).await;
     public_client_needs_pkce(&h).await;
     races(&h).await;
     logout_reaches_the_backchannel(&h).await;
+    id_token_key_rotation(&h).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
