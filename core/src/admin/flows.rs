@@ -23,12 +23,13 @@ fn challenge(req: &Request, name: &str) -> Result<String, Error> {
         .ok_or_else(|| Error::invalid_request(format!("The '{name}' query parameter is missing.")))
 }
 
-async fn client_json<S: Store, P: Platform>(latch: &Latch<S, P>, id: &str) -> Result<crate::client::Client, Error> {
-    latch
-        .store
-        .get_client(id)
-        .await?
-        .ok_or_else(|| Error::not_found("The OAuth 2.0 Client of this request no longer exists."))
+/// The client of a flow, through the short-lived client cache: the login and consent
+/// UI read it on every step, and a flow already checked it at its start.
+async fn client_json<S: Store, P: Platform>(
+    latch: &Latch<S, P>,
+    id: &str,
+) -> Result<std::sync::Arc<crate::client::Client>, Error> {
+    latch.client(id).await?.ok_or_else(|| Error::not_found("The OAuth 2.0 Client of this request no longer exists."))
 }
 
 fn redirect_to(url: String) -> Response {
