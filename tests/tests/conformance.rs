@@ -139,3 +139,17 @@ async fn sqlite_file_is_created_in_wal_mode() {
     store.close().await;
     db.drop_db().await;
 }
+
+/// Readiness reflects pending migrations, on every SQL backend.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readiness_reports_pending_migrations() {
+    for db in [TestDb::sqlite().await, TestDb::postgres().await, TestDb::mysql().await] {
+        let store = latch_native::store::SqlStore::connect(db.dsn()).await.expect("connect");
+        let err = latch_core::store::Store::ping(&store).await.expect_err("not migrated yet");
+        assert!(err.to_string().contains("migration"), "{err}");
+        store.migrate().await.expect("migrate");
+        latch_core::store::Store::ping(&store).await.expect("ready once migrated");
+        store.close().await;
+        db.drop_db().await;
+    }
+}

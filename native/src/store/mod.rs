@@ -65,6 +65,11 @@ pub struct SqlStore {
     write_lock: Option<Arc<Mutex<()>>>,
     /// Group commit of token inserts (see [`batch`]).
     batcher: batch::Batcher,
+    /// In-memory SQLite only: a connection held open for the store's life. A shared-cache
+    /// memory database lives while any connection to it is open; without this anchor, a
+    /// pool connection dropped mid-query (a client hanging up cancels its request) would
+    /// take the whole database with it, and the pool would reconnect to an empty one.
+    _anchor: Option<Arc<Mutex<AnyConnection>>>,
 }
 
 impl SqlStore {
@@ -107,19 +112,27 @@ impl SqlStore {
         } else {
             options.max_connections(SQLITE_POOL_SIZE)
         };
+        let anchor = if target.in_memory {
+            use sqlx::Connection;
+            Some(Arc::new(Mutex::new(AnyConnection::connect(&target.url).await.map_err(from_sqlx)?)))
+        } else {
+            None
+        };
         let pool = options.connect(&target.url).await.map_err(from_sqlx)?;
         if !target.in_memory {
             // Persistent in the file. Set once here, before any concurrency: switching
             // journal modes needs an exclusive lock that busy_timeout does not wait for.
             sqlx::query("PRAGMA journal_mode = WAL").execute(&pool).await.map_err(from_sqlx)?;
         }
-        Ok(Self::new(pool, Dialect::Sqlite))
+        let mut store = Self::new(pool, Dialect::Sqlite);
+        store._anchor = anchor;
+        Ok(store)
     }
 
     fn new(pool: AnyPool, dialect: Dialect) -> SqlStore {
         let write_lock = (dialect == Dialect::Sqlite).then(|| Arc::new(Mutex::new(())));
         let batcher = batch::Batcher::start(pool.clone(), Arc::new(sql::Queries::new(dialect)), write_lock.clone());
-        SqlStore { pool, dialect, sql: sql::Queries::new(dialect), write_lock, batcher }
+        SqlStore { pool, dialect, sql: sql::Queries::new(dialect), write_lock, batcher, _anchor: None }
     }
 
     /// The database's dialect.
@@ -197,8 +210,14 @@ impl SqlStore {
 }
 
 impl Store for SqlStore {
+    /// Readiness (Hydra's `/health/ready`): the database answers and no migration is
+    /// pending (a missing schema counts as pending).
     async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query(&self.sql.ping).execute(&self.pool).await.map(|_| ()).map_err(from_sqlx)
+        sqlx::query(&self.sql.ping).execute(&self.pool).await.map_err(from_sqlx)?;
+        match self.pending_migrations().await? {
+            0 => Ok(()),
+            n => Err(StoreError::Unavailable(format!("{n} migration(s) pending: run `latch migrate sql`"))),
+        }
     }
 }
 
@@ -246,6 +265,20 @@ async fn sqlite_pragmas(conn: &mut AnyConnection, _: PoolConnectionMetadata) -> 
 mod tests {
     use super::*;
     use latch_core::store::{ClientStore, ConsentStore, KeyStore, LoginSessionStore, TokenStore};
+
+    /// A dropped pool connection (what a cancelled request does) must not take the
+    /// in-memory database with it.
+    #[tokio::test]
+    async fn memory_database_survives_a_dropped_connection() {
+        let store = SqlStore::connect("memory").await.expect("connect");
+        store.migrate().await.expect("migrate");
+        let client = latch_core::client::Client { client_id: "kept".into(), ..Default::default() };
+        store.create_client(&client).await.expect("create");
+        let conn = store.pool.acquire().await.expect("acquire");
+        drop(conn.detach()); // closes the pool's only connection for good
+        let found = store.get_client("kept").await.expect("the pool reconnects to the same database");
+        assert_eq!(found.map(|c| c.client_id), Some("kept".to_string()));
+    }
 
     #[test]
     fn sqlite_dsns() {

@@ -1,0 +1,578 @@
+#!/usr/bin/env node
+// Interop: panva's openid-client (an OpenID-certified relying party) against the real
+// `latch` binary: discovery, the authorization-code flow with PKCE (S256) + state +
+// nonce, ID-token validation against the JWKS (done by the library), userinfo, refresh
+// with rotation, revocation and single-use codes.
+//
+// Usage: node tests/interop/openid-client/run.mjs PATH/TO/latch
+// (run `npm ci --prefix tests/interop/openid-client` first; this script installs nothing)
+//
+// Starts `latch serve all --dev` on free loopback ports over a fresh SQLite file, creates
+// the client with the `latch` CLI, plays the login/consent app through the admin API,
+// and stops the server at the end (and on failure).
+
+import { execFileSync, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import * as client from 'openid-client';
+
+const CLIENT_ID = 'rp';
+const CLIENT_SECRET = 'rp-secret-123';
+const REDIRECT_URI = 'http://127.0.0.1:9/cb';
+const LOGIN_URL = 'http://127.0.0.1:9/login';
+const CONSENT_URL = 'http://127.0.0.1:9/consent';
+const SUBJECT = 'foo@bar.com';
+const SCOPES = ['openid', 'offline', 'email'];
+
+let passed = 0;
+let server;
+let serverLog = '';
+let workDir;
+
+class CheckFailed extends Error {}
+
+function ok(cond, what, detail) {
+  if (!cond) {
+    const err = new CheckFailed(what);
+    err.detail = detail;
+    throw err;
+  }
+  passed += 1;
+  console.log(`ok - ${what}`);
+}
+
+function show(v) {
+  return typeof v === 'string' ? v : JSON.stringify(v);
+}
+
+// --- server lifecycle ------------------------------------------------------------------
+
+function freePort() {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.unref();
+    s.on('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => res(port));
+    });
+  });
+}
+
+function stopServer() {
+  if (server && server.exitCode === null && server.signalCode === null) {
+    server.kill('SIGTERM');
+  }
+}
+
+process.on('exit', () => {
+  stopServer();
+  if (workDir) rmSync(workDir, { recursive: true, force: true });
+});
+for (const sig of ['SIGINT', 'SIGTERM']) {
+  process.on(sig, () => process.exit(130));
+}
+
+async function waitReady(url, ms = 30000) {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (server.exitCode !== null) throw new Error(`latch exited early (code ${server.exitCode})`);
+    try {
+      const r = await fetch(url, { signal: AbortSignal.timeout(1000) });
+      if (r.status === 200) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`latch did not become ready at ${url}`);
+}
+
+// --- a tiny cookie jar (the "browser" talks to the public port only) -------------------
+
+const jar = new Map();
+
+function storeCookies(res) {
+  for (const line of res.headers.getSetCookie()) {
+    const [pair, ...attrs] = line.split(';');
+    const eq = pair.indexOf('=');
+    if (eq < 0) continue;
+    const name = pair.slice(0, eq).trim();
+    const value = pair.slice(eq + 1).trim();
+    const expired = attrs.some((a) => {
+      const [k, v = ''] = a.split('=');
+      const key = k.trim().toLowerCase();
+      if (key === 'max-age') return Number(v.trim()) <= 0;
+      if (key === 'expires') return Date.parse(v.trim()) < Date.now();
+      return false;
+    });
+    if (expired) jar.delete(name);
+    else jar.set(name, value);
+  }
+}
+
+async function browserGet(url) {
+  const headers = {};
+  if (jar.size) headers.cookie = [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
+  const res = await fetch(url, { redirect: 'manual', headers });
+  storeCookies(res);
+  const body = await res.text();
+  return { status: res.status, location: res.headers.get('location'), body };
+}
+
+// --- admin API -------------------------------------------------------------------------
+
+async function admin(admin, method, path, body) {
+  const res = await fetch(`${admin}${path}`, {
+    method,
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  let json;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  if (res.status < 200 || res.status >= 300) {
+    throw new Error(`${method} ${path} -> ${res.status}: ${text}`);
+  }
+  return json;
+}
+
+async function introspect(adminUrl, token) {
+  const res = await fetch(`${adminUrl}/admin/oauth2/introspect`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ token }),
+  });
+  const text = await res.text();
+  if (res.status !== 200) throw new Error(`introspection -> ${res.status}: ${text}`);
+  return JSON.parse(text);
+}
+
+function isInvalidGrant(err) {
+  return err instanceof client.ResponseBodyError && err.error === 'invalid_grant';
+}
+
+function describeError(err) {
+  if (err instanceof client.ResponseBodyError) {
+    return `ResponseBodyError status=${err.status} error=${err.error} description=${err.error_description}`;
+  }
+  const parts = [`${err?.name}: ${err?.message}`];
+  if (err?.code) parts.push(`code=${err.code}`);
+  if (err?.cause !== undefined) {
+    parts.push(`cause=${err.cause instanceof Error ? err.cause.message : show(err.cause)}`);
+  }
+  return parts.join(' ');
+}
+
+// Runs an authorization request through login and consent, as a browser plus the
+// login/consent app would; returns the callback URL (redirect_uri?code=…&state=…).
+async function authorize(config, publicUrl, adminUrl, label) {
+  const codeVerifier = client.randomPKCECodeVerifier();
+  const codeChallenge = await client.calculatePKCECodeChallenge(codeVerifier);
+  const state = client.randomState();
+  const nonce = client.randomNonce();
+  const authUrl = client.buildAuthorizationUrl(config, {
+    redirect_uri: REDIRECT_URI,
+    scope: SCOPES.join(' '),
+    code_challenge: codeChallenge,
+    code_challenge_method: 'S256',
+    state,
+    nonce,
+  });
+
+  const first = await browserGet(authUrl);
+  const loginLoc = first.location && new URL(first.location, authUrl);
+  const loginChallenge = loginLoc?.searchParams.get('login_challenge');
+  const loginOk =
+    [302, 303].includes(first.status) &&
+    loginLoc &&
+    `${loginLoc.origin}${loginLoc.pathname}` === LOGIN_URL &&
+    !!loginChallenge;
+  ok(
+    loginOk,
+    `${label}: authorization URL built by openid-client (PKCE S256, state, nonce) redirects to the login UI with a login_challenge`,
+    `GET ${authUrl} -> ${first.status} Location: ${first.location} body: ${first.body.slice(0, 500)}`,
+  );
+
+  const q = (c) => encodeURIComponent(c);
+  const loginReq = await admin(adminUrl, 'GET', `/admin/oauth2/auth/requests/login?login_challenge=${q(loginChallenge)}`);
+  const reqScopes = loginReq?.requested_scope ?? [];
+  ok(
+    loginReq?.skip === false &&
+      loginReq?.client?.client_id === CLIENT_ID &&
+      SCOPES.every((s) => reqScopes.includes(s)),
+    `${label}: login request shows client ${CLIENT_ID}, skip=false and the requested scopes`,
+    loginReq,
+  );
+  const loginAccept = await admin(
+    adminUrl,
+    'PUT',
+    `/admin/oauth2/auth/requests/login/accept?login_challenge=${q(loginChallenge)}`,
+    { subject: SUBJECT, remember: false },
+  );
+
+  const second = await browserGet(loginAccept.redirect_to);
+  const consentLoc = second.location && new URL(second.location, loginAccept.redirect_to);
+  const consentChallenge = consentLoc?.searchParams.get('consent_challenge');
+  if (!consentLoc || `${consentLoc.origin}${consentLoc.pathname}` !== CONSENT_URL || !consentChallenge) {
+    throw new CheckFailed(`${label}: login verifier redirects to the consent UI`, {
+      cause: `GET ${loginAccept.redirect_to} -> ${second.status} Location: ${second.location} body: ${second.body.slice(0, 500)}`,
+    });
+  }
+  const consentReq = await admin(
+    adminUrl,
+    'GET',
+    `/admin/oauth2/auth/requests/consent?consent_challenge=${q(consentChallenge)}`,
+  );
+  if (consentReq?.subject !== SUBJECT) {
+    throw new CheckFailed(`${label}: consent request carries subject ${SUBJECT}: ${show(consentReq)}`);
+  }
+  const consentAccept = await admin(
+    adminUrl,
+    'PUT',
+    `/admin/oauth2/auth/requests/consent/accept?consent_challenge=${q(consentChallenge)}`,
+    { grant_scope: SCOPES, session: { id_token: { email: SUBJECT } } },
+  );
+
+  const third = await browserGet(consentAccept.redirect_to);
+  const cb = third.location && new URL(third.location, consentAccept.redirect_to);
+  ok(
+    [302, 303].includes(third.status) &&
+      cb &&
+      `${cb.origin}${cb.pathname}` === REDIRECT_URI &&
+      cb.searchParams.get('code') &&
+      cb.searchParams.get('state') === state,
+    `${label}: login + consent through the admin API end at the redirect_uri with code and the same state`,
+    `GET ${consentAccept.redirect_to} -> ${third.status} Location: ${third.location} body: ${third.body.slice(0, 500)}`,
+  );
+  return { callback: cb, codeVerifier, state, nonce };
+}
+
+// --- the test --------------------------------------------------------------------------
+
+async function main() {
+  const latch = process.argv[2] && resolve(process.argv[2]);
+  if (!latch) {
+    console.error('usage: node run.mjs PATH/TO/latch');
+    process.exit(2);
+  }
+  workDir = mkdtempSync(join(tmpdir(), 'latch-openid-client-'));
+  const pub = await freePort();
+  let adm = await freePort();
+  while (adm === pub) adm = await freePort();
+  const issuer = `http://127.0.0.1:${pub}`;
+  const adminUrl = `http://127.0.0.1:${adm}`;
+
+  server = spawn(latch, ['serve', 'all', '--dev'], {
+    cwd: workDir,
+    env: {
+      ...process.env,
+      SERVE_PUBLIC_PORT: String(pub),
+      SERVE_ADMIN_PORT: String(adm),
+      DSN: `sqlite://${workDir}/latch.sqlite`,
+      LOG_LEVEL: 'warn',
+      URLS_LOGIN: LOGIN_URL,
+      URLS_CONSENT: CONSENT_URL,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const keep = (d) => {
+    serverLog = (serverLog + d.toString()).slice(-20000);
+  };
+  server.stdout.on('data', keep);
+  server.stderr.on('data', keep);
+  await waitReady(`${issuer}/health/ready`);
+
+  // The client, created with latch's own CLI (Hydra's `create client` form).
+  let created;
+  let via = 'the latch CLI (`latch create client`)';
+  try {
+    const out = execFileSync(
+      latch,
+      [
+        'create', 'client',
+        '--endpoint', adminUrl,
+        '--format', 'json',
+        '--id', CLIENT_ID,
+        '--secret', CLIENT_SECRET,
+        '--grant-type', 'authorization_code,refresh_token',
+        '--response-type', 'code',
+        '--scope', SCOPES.join(','),
+        '--redirect-uri', REDIRECT_URI,
+      ],
+      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    created = JSON.parse(out);
+  } catch (err) {
+    console.error(`# latch create client failed, falling back to POST /admin/clients: ${err.stderr || err.message}`);
+    via = 'POST /admin/clients (CLI FAILED)';
+    created = await admin(adminUrl, 'POST', '/admin/clients', {
+      client_id: CLIENT_ID,
+      client_secret: CLIENT_SECRET,
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      scope: SCOPES.join(' '),
+      redirect_uris: [REDIRECT_URI],
+    });
+  }
+  ok(
+    created?.client_id === CLIENT_ID &&
+      (created?.redirect_uris ?? []).includes(REDIRECT_URI) &&
+      created?.scope === SCOPES.join(' '),
+    `client ${CLIENT_ID} created with ${via}`,
+    created,
+  );
+
+  // Discovery. A fetch wrapper records which URLs the library fetched, and can tamper
+  // with a token response to prove that the library really verifies the ID token.
+  const fetched = [];
+  let tamperIdToken = false;
+  const recordingFetch = async (url, options) => {
+    fetched.push(`${options?.method ?? 'GET'} ${url}`);
+    const res = await fetch(url, options);
+    if (!tamperIdToken || !String(url).endsWith('/oauth2/token') || res.status !== 200) return res;
+    const body = await res.json();
+    if (typeof body.id_token === 'string') {
+      const [h, p, sig] = body.id_token.split('.');
+      const i = 10;
+      const flipped = sig[i] === 'A' ? 'B' : 'A';
+      body.id_token = `${h}.${p}.${sig.slice(0, i)}${flipped}${sig.slice(i + 1)}`;
+    }
+    const headers = new Headers(res.headers);
+    headers.delete('content-length');
+    return new Response(JSON.stringify(body), { status: res.status, headers });
+  };
+
+  const config = await client.discovery(
+    new URL(issuer),
+    CLIENT_ID,
+    { id_token_signed_response_alg: 'RS256' },
+    client.ClientSecretBasic(CLIENT_SECRET),
+    {
+      execute: [client.allowInsecureRequests, client.enableNonRepudiationChecks],
+      [client.customFetch]: recordingFetch,
+    },
+  );
+  const meta = config.serverMetadata();
+  ok(
+    meta.issuer === issuer,
+    `discovery: openid-client accepted ${issuer}/.well-known/openid-configuration and issuer is ${issuer}`,
+    meta,
+  );
+  ok(
+    meta.authorization_endpoint === `${issuer}/oauth2/auth` &&
+      meta.token_endpoint === `${issuer}/oauth2/token` &&
+      meta.userinfo_endpoint === `${issuer}/userinfo` &&
+      meta.revocation_endpoint === `${issuer}/oauth2/revoke` &&
+      meta.jwks_uri === `${issuer}/.well-known/jwks.json` &&
+      (meta.code_challenge_methods_supported ?? []).includes('S256'),
+    'discovery: endpoints (auth, token, userinfo, revoke, jwks) and S256 PKCE advertised',
+    meta,
+  );
+
+  // Flow 1: code -> tokens, userinfo, refresh, refresh-token reuse.
+  const f1 = await authorize(config, issuer, adminUrl, 'flow 1');
+  const beforeJwks = fetched.filter((u) => u.endsWith('/.well-known/jwks.json')).length;
+  let tokens;
+  try {
+    tokens = await client.authorizationCodeGrant(config, f1.callback, {
+      pkceCodeVerifier: f1.codeVerifier,
+      expectedState: f1.state,
+      expectedNonce: f1.nonce,
+      idTokenExpected: true,
+    });
+  } catch (err) {
+    throw new CheckFailed('code exchange accepted by openid-client', { cause: describeError(err) });
+  }
+  const jwksFetches = fetched.filter((u) => u.endsWith('/.well-known/jwks.json')).length - beforeJwks;
+  ok(
+    typeof tokens.access_token === 'string' &&
+      typeof tokens.refresh_token === 'string' &&
+      typeof tokens.id_token === 'string' &&
+      tokens.token_type?.toLowerCase() === 'bearer',
+    'code exchange (client_secret_basic, PKCE verifier) returns access, refresh and ID tokens',
+    { ...tokens, access_token: !!tokens.access_token, refresh_token: !!tokens.refresh_token },
+  );
+  const header = JSON.parse(Buffer.from(tokens.id_token.split('.')[0], 'base64url').toString());
+  ok(
+    header.alg === 'RS256' && jwksFetches >= 1,
+    `openid-client verified the ID token's ${header.alg} signature (kid ${header.kid}) with the JWKS it fetched, and its iss, aud, exp, iat, nonce`,
+    { header, fetched },
+  );
+  const claims = tokens.claims();
+  const aud = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
+  ok(
+    claims.sub === SUBJECT &&
+      claims.email === SUBJECT &&
+      claims.iss === issuer &&
+      aud.includes(CLIENT_ID) &&
+      claims.nonce === f1.nonce,
+    `ID token claims: sub=${claims.sub}, email=${claims.email}, iss, aud ∋ ${CLIENT_ID}, nonce`,
+    claims,
+  );
+  // openid-client does not check at_hash for the code flow (it is optional there,
+  // OIDC Core 3.1.3.6); check it here when present (OIDC Core 3.2.2.9).
+  if (claims.at_hash !== undefined) {
+    const digest = createHash('sha256').update(tokens.access_token, 'ascii').digest();
+    const expected = digest.subarray(0, digest.length / 2).toString('base64url');
+    ok(claims.at_hash === expected, 'ID token at_hash matches the access token (left half of SHA-256)', {
+      at_hash: claims.at_hash,
+      expected,
+    });
+  } else {
+    console.log('# ID token has no at_hash (optional for response_type=code)');
+  }
+
+  let userinfo;
+  try {
+    userinfo = await client.fetchUserInfo(config, tokens.access_token, claims.sub);
+  } catch (err) {
+    throw new CheckFailed('userinfo accepted by openid-client', { cause: describeError(err) });
+  }
+  ok(
+    userinfo.sub === SUBJECT && userinfo.email === SUBJECT,
+    `userinfo (checked by openid-client against the ID token's sub) returns sub=${userinfo.sub} and email=${userinfo.email}`,
+    userinfo,
+  );
+
+  let refreshed;
+  try {
+    refreshed = await client.refreshTokenGrant(config, tokens.refresh_token);
+  } catch (err) {
+    throw new CheckFailed('refresh accepted by openid-client', { cause: describeError(err) });
+  }
+  const rclaims = refreshed.claims();
+  ok(
+    typeof refreshed.refresh_token === 'string' &&
+      refreshed.refresh_token !== tokens.refresh_token &&
+      typeof refreshed.access_token === 'string' &&
+      refreshed.access_token !== tokens.access_token &&
+      typeof refreshed.id_token === 'string' &&
+      refreshed.id_token !== tokens.id_token,
+    'refresh returns a new access token, a new (rotated) refresh token and a new ID token',
+    { refresh_token_changed: refreshed.refresh_token !== tokens.refresh_token, id_token: !!refreshed.id_token },
+  );
+  const raud = Array.isArray(rclaims?.aud) ? rclaims.aud : [rclaims?.aud];
+  ok(
+    rclaims?.sub === claims.sub &&
+      rclaims?.iss === claims.iss &&
+      raud.includes(CLIENT_ID) &&
+      rclaims?.email === SUBJECT &&
+      rclaims?.auth_time === claims.auth_time,
+    'refreshed ID token (signature verified by openid-client) keeps iss, sub, aud, auth_time and email (OIDC Core 12.2)',
+    { original: claims, refreshed: rclaims },
+  );
+
+  let reuse;
+  try {
+    await client.refreshTokenGrant(config, tokens.refresh_token);
+    reuse = 'accepted';
+  } catch (err) {
+    reuse = err;
+  }
+  ok(
+    isInvalidGrant(reuse),
+    'the old refresh token is rejected after rotation (invalid_grant)',
+    reuse === 'accepted' ? 'the server accepted the old refresh token' : describeError(reuse),
+  );
+
+  // Flow 2: revocation through the library, then a second redemption of the code.
+  const f2 = await authorize(config, issuer, adminUrl, 'flow 2');
+  let tokens2;
+  try {
+    tokens2 = await client.authorizationCodeGrant(config, f2.callback, {
+      pkceCodeVerifier: f2.codeVerifier,
+      expectedState: f2.state,
+      expectedNonce: f2.nonce,
+      idTokenExpected: true,
+    });
+  } catch (err) {
+    throw new CheckFailed('flow 2: code exchange accepted by openid-client', { cause: describeError(err) });
+  }
+  const before = await introspect(adminUrl, tokens2.access_token);
+  ok(
+    before.active === true && before.sub === SUBJECT && before.client_id === CLIENT_ID,
+    'flow 2: introspection (admin API) says the fresh access token is active',
+    before,
+  );
+  try {
+    await client.tokenRevocation(config, tokens2.access_token, { token_type_hint: 'access_token' });
+  } catch (err) {
+    throw new CheckFailed('revocation accepted by openid-client', { cause: describeError(err) });
+  }
+  const after = await introspect(adminUrl, tokens2.access_token);
+  ok(
+    after.active === false && Object.keys(after).length === 1,
+    'revocation through openid-client (RFC 7009) -> introspection says {"active":false}',
+    after,
+  );
+
+  let second;
+  try {
+    await client.authorizationCodeGrant(config, f2.callback, {
+      pkceCodeVerifier: f2.codeVerifier,
+      expectedState: f2.state,
+      expectedNonce: f2.nonce,
+      idTokenExpected: true,
+    });
+    second = 'accepted';
+  } catch (err) {
+    second = err;
+  }
+  ok(
+    isInvalidGrant(second),
+    'a second redemption of the same authorization code fails (invalid_grant)',
+    second === 'accepted' ? 'the server accepted the code twice' : describeError(second),
+  );
+
+  // Flow 3: negative control — a token response whose ID token signature was altered in
+  // transit must be rejected by the library (proves the JWKS check above is real).
+  const f3 = await authorize(config, issuer, adminUrl, 'flow 3');
+  tamperIdToken = true;
+  let tampered;
+  try {
+    await client.authorizationCodeGrant(config, f3.callback, {
+      pkceCodeVerifier: f3.codeVerifier,
+      expectedState: f3.state,
+      expectedNonce: f3.nonce,
+      idTokenExpected: true,
+    });
+    tampered = 'accepted';
+  } catch (err) {
+    tampered = err;
+  } finally {
+    tamperIdToken = false;
+  }
+  ok(
+    tampered !== 'accepted' && /signature/i.test(`${tampered?.message} ${tampered?.cause?.message ?? ''}`),
+    'negative control: openid-client rejects an ID token whose signature was altered in transit',
+    tampered === 'accepted' ? 'the library accepted a tampered ID token' : describeError(tampered),
+  );
+}
+
+try {
+  await main();
+  stopServer();
+  console.log(`${passed} passed, 0 failed`);
+  process.exit(0);
+} catch (err) {
+  if (err instanceof CheckFailed) {
+    console.log(`not ok - ${err.message}`);
+    const detail = err.detail !== undefined ? err.detail : err.cause;
+    if (detail !== undefined) console.log(`# ${show(detail).split('\n').join('\n# ')}`);
+  } else {
+    console.log(`not ok - ${describeError(err)}`);
+    if (err?.stack) console.error(err.stack);
+  }
+  if (serverLog) console.error(`--- latch output (tail) ---\n${serverLog}`);
+  stopServer();
+  console.log(`${passed} passed, 1 failed`);
+  process.exit(1);
+}
