@@ -21,7 +21,7 @@ use crate::keys;
 use crate::oidc::{self, GrantSession};
 use crate::pkce;
 use crate::platform::Platform;
-use crate::redirect::{self, error_page, error_to_client};
+use crate::redirect::{self, error_page, error_to_client, with_param};
 use crate::scope::{audience_allowed, scope_allowed};
 use crate::service::Latch;
 use crate::store::{ConsentRecord, LoginSession, Store, TokenKind, TokenRecord};
@@ -346,23 +346,6 @@ fn request_url<S, P>(latch: &Latch<S, P>, params: &Params) -> String {
     format!("{}?{query}", latch.config.public_endpoint("/oauth2/auth"))
 }
 
-fn with_param(url: &str, name: &str, value: &str) -> String {
-    let sep = if url.contains('?') { '&' } else { '?' };
-    let enc: String = form_urlencoded::byte_serialize(value.as_bytes()).collect();
-    format!("{url}{sep}{name}={enc}")
-}
-
-/// Checks the CSRF cookie set when the flow left for a UI.
-fn check_csrf(req: &Request, name: &str, expected: &str) -> Result<(), Error> {
-    use subtle::ConstantTimeEq;
-    match cookie::get(req, name) {
-        Some(v) if bool::from(v.as_bytes().ct_eq(expected.as_bytes())) => Ok(()),
-        _ => Err(Error::new(ErrorCode::AccessDenied)
-            .with_description("The request is not allowed.")
-            .with_hint("No CSRF value available in the session cookie, or it does not match: the flow must finish in the browser that started it.")),
-    }
-}
-
 /// Back from the login UI.
 async fn after_login<S: Store, P: Platform>(latch: &Latch<S, P>, req: &Request, verifier: &str) -> Response {
     let mut flow = match Flow::open(latch, Stage::AwaitingLoginVerifier, verifier) {
@@ -374,7 +357,7 @@ async fn after_login<S: Store, P: Platform>(latch: &Latch<S, P>, req: &Request, 
         error_to_client(&r.redirect_uri, &r.response_mode, &e, r.state.as_deref(), latch.config.expose_debug())
     };
     let csrf_name = login_csrf_cookie(latch, &r.client_id);
-    if let Err(e) = check_csrf(req, &csrf_name, &flow.login_csrf) {
+    if let Err(e) = cookie::check_csrf(req, &csrf_name, &flow.login_csrf) {
         return error_page(&latch.config, &e);
     }
     if let Some(d) = &flow.denied {
@@ -480,7 +463,7 @@ async fn after_consent<S: Store, P: Platform>(latch: &Latch<S, P>, req: &Request
         error_to_client(&r.redirect_uri, &r.response_mode, &e, r.state.as_deref(), latch.config.expose_debug())
     };
     let csrf_name = consent_csrf_cookie(latch, &r.client_id);
-    if let Err(e) = check_csrf(req, &csrf_name, &flow.consent_csrf) {
+    if let Err(e) = cookie::check_csrf(req, &csrf_name, &flow.consent_csrf) {
         return error_page(&latch.config, &e);
     }
     let clear = cookie::clear(&latch.config.cookies, &csrf_name, "/");

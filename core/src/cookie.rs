@@ -25,6 +25,19 @@ pub fn set(c: &CookieConfig, name: &str, value: &str, max_age: i64, path: &str) 
     s
 }
 
+/// Checks that the request carries cookie `name` with the CSRF value a sealed flow
+/// expects (compared in constant time): the flow must finish in the browser that
+/// started it.
+pub fn check_csrf(req: &Request, name: &str, expected: &str) -> Result<(), crate::error::Error> {
+    use subtle::ConstantTimeEq;
+    match get(req, name) {
+        Some(v) if bool::from(v.as_bytes().ct_eq(expected.as_bytes())) => Ok(()),
+        _ => Err(crate::error::Error::new(crate::error::ErrorCode::AccessDenied)
+            .with_description("The request is not allowed.")
+            .with_hint("No CSRF value available in the session cookie, or it does not match: the flow must finish in the browser that started it.")),
+    }
+}
+
 /// A `Set-Cookie` value that deletes `name`.
 pub fn clear(c: &CookieConfig, name: &str, path: &str) -> String {
     set(c, name, "", 0, path)

@@ -212,9 +212,7 @@ impl Flow {
 
     /// `request_url` with one more query parameter.
     pub fn request_url_with(&self, name: &str, value: &str) -> String {
-        let sep = if self.request_url.contains('?') { '&' } else { '?' };
-        let enc: String = form_urlencoded::byte_serialize(value.as_bytes()).collect();
-        format!("{}{sep}{name}={enc}", self.request_url)
+        crate::redirect::with_param(&self.request_url, name, value)
     }
 
     /// The subject the flow authenticated.

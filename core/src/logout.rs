@@ -10,7 +10,7 @@
 //! ```
 
 use crate::cookie;
-use crate::error::{Error, ErrorCode};
+use crate::error::Error;
 use crate::http::{Method, Request, Response};
 use crate::keys;
 use crate::platform::{BackchannelLogout, Platform};
@@ -18,6 +18,8 @@ use crate::redirect::{self, error_page, html_escape};
 use crate::seal::{self, Purpose};
 use crate::service::Latch;
 use crate::store::Store;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
@@ -165,9 +167,7 @@ async fn start<S: Store, P: Platform>(
     f.request_url = format!("{}?{query}", latch.config.public_endpoint("/oauth2/sessions/logout"));
     let challenge = seal_flow(latch, Purpose::LogoutChallenge, &f);
     let ui = latch.config.ui_url(&latch.config.logout_url, "/oauth2/fallbacks/logout");
-    let sep = if ui.contains('?') { '&' } else { '?' };
-    let enc: String = form_urlencoded::byte_serialize(challenge.as_bytes()).collect();
-    Ok(redirect::found(&format!("{ui}{sep}logout_challenge={enc}")).with_cookie(cookie::set(
+    Ok(redirect::found(&redirect::with_param(&ui, "logout_challenge", &challenge)).with_cookie(cookie::set(
         &latch.config.cookies,
         &latch.config.cookies.logout_csrf,
         &f.csrf,
@@ -176,9 +176,6 @@ async fn start<S: Store, P: Platform>(
     )))
 }
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
-use base64::Engine as _;
-
 /// Back from the logout UI: end the session and tell the clients.
 async fn complete<S: Store, P: Platform>(
     latch: &Latch<S, P>,
@@ -186,16 +183,7 @@ async fn complete<S: Store, P: Platform>(
     verifier: &str,
 ) -> Result<Response, Error> {
     let f = open(latch, Purpose::LogoutVerifier, verifier)?;
-    {
-        use subtle::ConstantTimeEq;
-        let ok = cookie::get(req, &latch.config.cookies.logout_csrf)
-            .is_some_and(|v| bool::from(v.as_bytes().ct_eq(f.csrf.as_bytes())));
-        if !ok {
-            return Err(Error::new(ErrorCode::AccessDenied)
-                .with_description("The request is not allowed.")
-                .with_hint("No CSRF value available in the session cookie, or it does not match."));
-        }
-    }
+    cookie::check_csrf(req, &latch.config.cookies.logout_csrf, &f.csrf)?;
     let frontchannel = end_session(latch, &f.subject, &f.sid).await?;
     let done = done_url(latch, &f);
     let cookies = [

@@ -95,6 +95,13 @@ fn error_params(config: &Config, e: &Error) -> Vec<(&'static str, String)> {
     ]
 }
 
+/// `url` with one more query parameter, form-encoded.
+pub fn with_param(url: &str, name: &str, value: &str) -> String {
+    let sep = if url.contains('?') { '&' } else { '?' };
+    let enc: String = form_urlencoded::byte_serialize(value.as_bytes()).collect();
+    format!("{url}{sep}{name}={enc}")
+}
+
 /// A 302 to `location`.
 pub fn found(location: &str) -> Response {
     Response {

@@ -1,10 +1,10 @@
 //! The authorization code grant's token request (RFC 6749 §4.1.3) with PKCE (RFC 7636
 //! §4.5–4.6) and OpenID Connect's ID token (OIDC Core §3.1.3).
 
-use super::{ext_of, mint_tokens, session_of, Lifespans};
+use super::{ext_of, invalid_grant, mint_tokens, session_of, Lifespans};
 use crate::access_token::Grant;
 use crate::client::Client;
-use crate::error::{Error, ErrorCode};
+use crate::error::Error;
 use crate::http::{Params, Response};
 use crate::pkce;
 use crate::platform::Platform;
@@ -12,10 +12,6 @@ use crate::service::Latch;
 use crate::store::{Consumed, Store, TokenKind};
 use crate::token;
 use serde_json::Value;
-
-fn invalid_grant(hint: &str) -> Error {
-    Error::new(ErrorCode::InvalidGrant).with_hint(hint.to_string())
-}
 
 /// Redeems a code. §4.1.2: "If an authorization code is used more than once, the
 /// authorization server MUST deny the request and SHOULD revoke (when possible) all

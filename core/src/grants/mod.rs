@@ -86,6 +86,11 @@ pub async fn mint_tokens<S: Store, P: Platform>(
     Ok((body, records))
 }
 
+/// RFC 6749 §5.2 `invalid_grant` with a hint.
+pub fn invalid_grant(hint: &str) -> Error {
+    Error::new(crate::error::ErrorCode::InvalidGrant).with_hint(hint.to_string())
+}
+
 /// The end-user session stored with a code or token.
 pub fn session_of(record: &TokenRecord) -> GrantSession {
     record.data.get("session").cloned().and_then(|v| serde_json::from_value(v).ok()).unwrap_or_default()

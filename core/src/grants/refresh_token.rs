@@ -1,7 +1,7 @@
 //! The refresh token grant (RFC 6749 §6), with rotation on every use and reuse
 //! detection (OAuth 2.0 Security BCP, RFC 9700 §4.14.2).
 
-use super::{ext_of, mint_tokens, session_of, Lifespans};
+use super::{ext_of, invalid_grant, mint_tokens, session_of, Lifespans};
 use crate::access_token::Grant;
 use crate::client::Client;
 use crate::error::{Error, ErrorCode};
@@ -10,10 +10,6 @@ use crate::platform::Platform;
 use crate::service::Latch;
 use crate::store::{Rotated, Store, TokenKind};
 use crate::token;
-
-fn invalid_grant(hint: &str) -> Error {
-    Error::new(ErrorCode::InvalidGrant).with_hint(hint.to_string())
-}
 
 /// Exchanges a refresh token for a new access token and a new refresh token.
 ///
