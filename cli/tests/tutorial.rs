@@ -299,3 +299,40 @@ async fn migrate_then_serve_without_dev() {
     drop(s);
     db.drop_db().await;
 }
+
+#[tokio::test]
+async fn serve_reads_a_config_file_and_names_a_bad_key() {
+    let dir = std::env::temp_dir().join(format!("latch-config-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let bad = dir.join("bad.yml");
+    std::fs::write(&bad, "urls:\n  self:\n    isuer: http://127.0.0.1:4444\n").expect("write");
+    let o = Command::new(LATCH).args(["serve", "all", "--dev", "-c"]).arg(&bad).output().expect("runs");
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("'urls.self.isuer'"), "{}", String::from_utf8_lossy(&o.stderr));
+
+    let (p, a) = (free_port(), free_port());
+    let good = dir.join("latch.yml");
+    std::fs::write(
+        &good,
+        format!(
+            "dsn: memory\nurls:\n  self:\n    issuer: http://127.0.0.1:{p}\nsecrets:\n  system: [a-long-enough-system-secret]\nserve:\n  public:\n    port: {p}\n  admin:\n    port: {a}\nlog:\n  level: warn\n"
+        ),
+    )
+    .expect("write");
+    let mut child =
+        Command::new(LATCH).args(["serve", "all", "-c"]).arg(&good).stdout(Stdio::null()).spawn().expect("starts");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let discovery: Value = loop {
+        if let Ok(r) = reqwest::get(format!("http://127.0.0.1:{p}/.well-known/openid-configuration")).await {
+            if r.status() == 200 {
+                break r.json().await.expect("json");
+            }
+        }
+        assert!(Instant::now() < deadline, "latch did not start from its config file");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(discovery["issuer"], format!("http://127.0.0.1:{p}"));
+    let _ = std::fs::remove_dir_all(&dir);
+}

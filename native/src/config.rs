@@ -30,6 +30,103 @@ pub struct ServerSettings {
     pub log_format: String,
 }
 
+/// Every setting Latch reads, by its environment name (the config path upper-cased,
+/// `.` turned into `_`). A config file key outside this list fails start-up.
+pub const KNOWN_KEYS: &[&str] = &[
+    "DSN",
+    "LOG_LEVEL",
+    "LOG_FORMAT",
+    "SECRETS_SYSTEM",
+    "URLS_SELF_ISSUER",
+    "URLS_SELF_PUBLIC",
+    "URLS_LOGIN",
+    "URLS_CONSENT",
+    "URLS_LOGOUT",
+    "URLS_ERROR",
+    "URLS_POST_LOGOUT_REDIRECT",
+    "SERVE_PUBLIC_HOST",
+    "SERVE_PUBLIC_PORT",
+    "SERVE_ADMIN_HOST",
+    "SERVE_ADMIN_PORT",
+    "SERVE_COOKIES_SAME_SITE_MODE",
+    "SERVE_COOKIES_NAMES_LOGIN_CSRF",
+    "SERVE_COOKIES_NAMES_CONSENT_CSRF",
+    "SERVE_COOKIES_NAMES_SESSION",
+    "TTL_ACCESS_TOKEN",
+    "TTL_REFRESH_TOKEN",
+    "TTL_ID_TOKEN",
+    "TTL_AUTH_CODE",
+    "TTL_LOGIN_CONSENT_REQUEST",
+    "TTL_AUTHENTICATION_SESSION",
+    "STRATEGIES_ACCESS_TOKEN",
+    "OAUTH2_HASHERS_PBKDF2_ITERATIONS",
+    "OAUTH2_EXPOSE_INTERNAL_ERRORS",
+    "OAUTH2_GRANT_REFRESH_TOKEN_ROTATION_GRACE_PERIOD",
+    "OAUTH2_PKCE_ENFORCED",
+    "OAUTH2_PKCE_ENFORCED_FOR_PUBLIC_CLIENTS",
+];
+
+/// Reads a YAML config file in Hydra's shape (`urls: {self: {issuer: …}}`,
+/// `secrets: {system: [...]}`) into environment-style names (`URLS_SELF_ISSUER`,
+/// `SECRETS_SYSTEM`; lists joined with commas). An unknown key or a value that is not a
+/// scalar or a list of scalars is an error naming the key.
+pub fn read_file(text: &str, origin: &str) -> Result<std::collections::BTreeMap<String, String>, Error> {
+    let doc: serde_json::Value =
+        serde_norway::from_str(text).map_err(|e| Error::Config(format!("{origin}: not valid YAML: {e}")))?;
+    let mut out = std::collections::BTreeMap::new();
+    if !doc.is_null() {
+        flatten(&doc, "", origin, &mut out)?;
+    }
+    Ok(out)
+}
+
+fn flatten(
+    v: &serde_json::Value,
+    path: &str,
+    origin: &str,
+    out: &mut std::collections::BTreeMap<String, String>,
+) -> Result<(), Error> {
+    use serde_json::Value;
+    let scalar = |v: &Value| -> Option<String> {
+        match v {
+            Value::String(s) => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            Value::Bool(b) => Some(b.to_string()),
+            _ => None,
+        }
+    };
+    match v {
+        Value::Object(m) => {
+            if path.is_empty() && m.is_empty() {
+                return Ok(());
+            }
+            for (k, child) in m {
+                let p = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
+                flatten(child, &p, origin, out)?;
+            }
+            Ok(())
+        }
+        _ => {
+            let name = path.to_ascii_uppercase().replace(['.', '-'], "_");
+            if !KNOWN_KEYS.contains(&name.as_str()) {
+                return Err(Error::Config(format!("{origin}: unknown key '{path}'")));
+            }
+            let value = match v {
+                Value::Array(items) => items
+                    .iter()
+                    .map(|i| {
+                        scalar(i).ok_or_else(|| Error::Config(format!("{origin}: key '{path}' must list plain values")))
+                    })
+                    .collect::<Result<Vec<_>, _>>()?
+                    .join(","),
+                other => scalar(other).ok_or_else(|| Error::Config(format!("{origin}: key '{path}' has no value")))?,
+            };
+            out.insert(name, value);
+            Ok(())
+        }
+    }
+}
+
 /// Reads a variable through `get` (the process environment in production, a map in
 /// tests).
 pub fn from_env(
@@ -188,6 +285,36 @@ fn parse_bool(v: &str) -> Option<bool> {
 mod tests {
     use super::*;
     use std::collections::HashMap;
+
+    #[test]
+    fn config_files_use_hydra_paths_and_the_environment_wins() {
+        let file = read_file(
+            "urls:\n  self:\n    issuer: https://auth.example\n  login: https://ui.example/login\nsecrets:\n  system:\n    - new-secret-0123456789\n    - old-secret-0123456789\nttl:\n  access_token: 30m\nserve:\n  public:\n    port: 9444\n",
+            "latch.yml",
+        )
+        .unwrap();
+        assert_eq!(file["URLS_SELF_ISSUER"], "https://auth.example");
+        assert_eq!(file["SECRETS_SYSTEM"], "new-secret-0123456789,old-secret-0123456789");
+        assert_eq!(file["SERVE_PUBLIC_PORT"], "9444");
+        let env: HashMap<String, String> = [("TTL_ACCESS_TOKEN".to_string(), "5m".to_string())].into();
+        let s = from_env(&|k| env.get(k).cloned().or_else(|| file.get(k).cloned()), false, None).unwrap();
+        assert_eq!(s.core.issuer, "https://auth.example");
+        assert_eq!(s.core.login_url, "https://ui.example/login");
+        assert_eq!(s.core.access_token_ttl, 300, "the environment overrides the file");
+        assert_eq!(s.public_addr, "127.0.0.1:9444");
+        assert_eq!(s.core.system_secrets.len(), 2);
+    }
+
+    #[test]
+    fn config_files_reject_unknown_keys_and_bad_yaml_by_name() {
+        let e = read_file("urls:\n  self:\n    isuer: https://typo.example\n", "latch.yml").unwrap_err().to_string();
+        assert!(e.contains("latch.yml") && e.contains("'urls.self.isuer'"), "{e}");
+        let e = read_file("urls: [a, b", "latch.yml").unwrap_err().to_string();
+        assert!(e.contains("not valid YAML"), "{e}");
+        let e = read_file("dsn:\n  - {a: 1}\n", "latch.yml").unwrap_err().to_string();
+        assert!(e.contains("'dsn'"), "{e}");
+        assert!(read_file("", "empty.yml").unwrap().is_empty());
+    }
 
     fn load(vars: &[(&str, &str)], dev: bool) -> Result<ServerSettings, Error> {
         let m: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();

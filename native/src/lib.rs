@@ -53,7 +53,7 @@ pub struct ServeOptions {
     pub dev: bool,
     /// `--dsn` (overrides the `DSN` variable).
     pub dsn: Option<String>,
-    /// `-c/--config` (YAML; read in the quickstart issue, refused for now).
+    /// `-c/--config`: a YAML file with Hydra's keys; environment variables override it.
     pub config: Option<std::path::PathBuf>,
 }
 
@@ -120,20 +120,27 @@ async fn listen(addr: &str, server: app::Server, port: Port) -> Result<(), Error
 
 /// `latch serve all|public|admin`.
 pub async fn serve(opts: ServeOptions) -> Result<(), Error> {
-    if let Some(path) = &opts.config {
-        return Err(Error::Config(format!(
-            "--config {}: configuration files are not supported yet; use environment variables (DSN, URLS_SELF_ISSUER, SECRETS_SYSTEM, …)",
-            path.display()
-        )));
-    }
-    let settings = config::from_env(&|k| std::env::var(k).ok(), opts.dev, opts.dsn.as_deref())?;
+    let file = match &opts.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| Error::Config(format!("--config {}: {e}", path.display())))?;
+            config::read_file(&text, &path.display().to_string())?
+        }
+        None => Default::default(),
+    };
+    // The environment overrides the file, as in Hydra.
+    let get = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty()).or_else(|| file.get(k).cloned());
+    let settings = config::from_env(&get, opts.dev, opts.dsn.as_deref())?;
     init_tracing(&settings.log_level, &settings.log_format);
     if opts.dev {
         tracing::warn!(
             "--dev: http issuers and redirect URIs are allowed and errors carry debug detail; never use in production"
         );
     }
-    let server = build(&settings, opts.dev).await?;
+    // An in-memory database can only be migrated by the process that holds it.
+    let in_memory = store::Dialect::from_dsn(&settings.dsn).is_ok_and(|d| d == store::Dialect::Sqlite)
+        && (settings.dsn == "memory" || settings.dsn.contains(":memory:") || settings.dsn.contains("mode=memory"));
+    let server = build(&settings, opts.dev || in_memory).await?;
     tracing::info!(issuer = %settings.core.issuer, "latch is ready");
     match opts.mode {
         ServeMode::All => {
