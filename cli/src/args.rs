@@ -40,6 +40,8 @@ pub enum Command {
     /// Apply the SQL migrations.
     #[command(subcommand)]
     Migrate(MigrateCmd),
+    /// Delete expired tokens, codes and remembered logins, in bounded batches.
+    Janitor(crate::server_cmds::JanitorArgs),
     /// Print the version.
     Version,
     /// Print shell completions.

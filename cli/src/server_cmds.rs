@@ -164,6 +164,43 @@ pub async fn migrate(cmd: MigrateCmd, env: Env<'_>) -> Result<()> {
     emit("Successfully applied migrations!\n")
 }
 
+/// `latch janitor [DSN]` (Hydra's flags).
+#[derive(Debug, clap::Args)]
+pub struct JanitorArgs {
+    /// The database; or `-e` to read `DSN` from the environment.
+    pub dsn: Option<String>,
+    /// Read the DSN from the `DSN` environment variable.
+    #[arg(short = 'e', long = "read-from-env")]
+    pub read_from_env: bool,
+    /// Rows deleted per statement.
+    #[arg(long, default_value_t = 100)]
+    pub batch_size: u32,
+    /// At most this many rows of each kind per run.
+    #[arg(long, default_value_t = 10_000)]
+    pub limit: u64,
+    /// Keep what expired less than this long ago (a duration such as 1h).
+    #[arg(long, default_value = "0s")]
+    pub keep_if_younger: String,
+}
+
+/// `latch janitor`.
+pub async fn janitor(args: JanitorArgs, env: Env<'_>) -> Result<()> {
+    let dsn = match (&args.dsn, args.read_from_env) {
+        (Some(d), _) => d.clone(),
+        (None, true) => env("DSN")
+            .filter(|d| !d.is_empty())
+            .ok_or_else(|| CliError::Usage("-e was given but DSN is not set".into()))?,
+        (None, false) => return Err(CliError::Usage("give the DSN as an argument, or -e to read it from DSN".into())),
+    };
+    let keep = latch_native::duration_seconds(&args.keep_if_younger).ok_or_else(|| {
+        CliError::Usage(format!("--keep-if-younger: '{}' is not a duration like 1h", args.keep_if_younger))
+    })?;
+    let r = native::janitor(&dsn, args.batch_size, args.limit, keep)
+        .await
+        .map_err(|e| CliError::Native(format!("janitor failed: {}", error_chain(&e))))?;
+    emit(&format!("Deleted {} expired tokens and codes, and {} expired login sessions.\n", r.tokens, r.login_sessions))
+}
+
 /// `latch version`.
 pub fn version_text() -> String {
     format!("Version: {}\n", env!("CARGO_PKG_VERSION"))

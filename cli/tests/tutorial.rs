@@ -336,3 +336,17 @@ async fn serve_reads_a_config_file_and_names_a_bad_key() {
     assert_eq!(discovery["issuer"], format!("http://127.0.0.1:{p}"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn janitor_runs_from_the_command_line() {
+    let db = TestDb::sqlite().await;
+    let o = latch(&["janitor", db.dsn()]);
+    assert!(!o.status.success(), "an unmigrated database is refused");
+    assert!(String::from_utf8_lossy(&o.stderr).contains("migrate"), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(latch(&["migrate", "sql", db.dsn(), "--yes"]).status.success());
+    let out = stdout_ok(&["janitor", db.dsn(), "--batch-size", "10", "--keep-if-younger", "1h"]);
+    assert_eq!(out, "Deleted 0 expired tokens and codes, and 0 expired login sessions.\n");
+    let o = latch(&["janitor", db.dsn(), "--keep-if-younger", "soon"]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--keep-if-younger"));
+    db.drop_db().await;
+}
