@@ -40,6 +40,9 @@ pub enum Command {
     /// Apply the SQL migrations.
     #[command(subcommand)]
     Migrate(MigrateCmd),
+    /// Start Latch on the embedded SQLite default with the example login & consent app,
+    /// and print the tutorial's next commands.
+    Quickstart(crate::server_cmds::QuickstartArgs),
     /// Delete expired tokens, codes and remembered logins, in bounded batches.
     Janitor(crate::server_cmds::JanitorArgs),
     /// Print the version.

@@ -66,6 +66,7 @@ async fn run(command: Command, env: Env<'_>) -> Result<()> {
         Command::Serve(args) => server_cmds::serve(args).await,
         Command::Migrate(cmd) => server_cmds::migrate(cmd, env).await,
         Command::Janitor(args) => server_cmds::janitor(args, env).await,
+        Command::Quickstart(args) => server_cmds::quickstart(args, env).await,
         Command::Version => output::emit(&server_cmds::version_text()),
         Command::Completion(args) => output::emit(&server_cmds::completion_text(args.shell)?),
 

@@ -107,7 +107,61 @@ pub fn serve_options(args: &ServeArgs) -> ServeOptions {
         dev: args.dev,
         dsn: args.dsn.clone().filter(|d| !d.is_empty()),
         config: args.config.clone(),
+        defaults: Vec::new(),
     }
+}
+
+/// `latch quickstart`: the server on the embedded SQLite default (`--dev`) and the
+/// example login & consent app, in one process, with the UI URLs pointing at the app.
+#[derive(Debug, Clone, clap::Args)]
+pub struct QuickstartArgs {
+    /// Port of the example login & consent app.
+    #[arg(long, default_value_t = 3000)]
+    pub app_port: u16,
+    /// The database (default: an SQLite file `latch.sqlite` in the working directory).
+    #[arg(long, env = "DSN")]
+    pub dsn: Option<String>,
+}
+
+/// What `latch quickstart` prints before it starts: where everything is and what to type next.
+pub fn quickstart_text(app_port: u16, public_port: u16, admin_port: u16) -> String {
+    let text = format!(
+        "Latch quickstart (development mode; the data lives in ./latch.sqlite unless DSN says otherwise)\n\
+         \n  public API   http://127.0.0.1:4444\n  admin API    http://127.0.0.1:4445\n  login & consent app  http://127.0.0.1:{app_port} (foo@bar.com / foobar)\n\
+         \nNext, in another terminal:\n\
+         \n  latch clients create --endpoint http://127.0.0.1:4445/ --id my-client --secret secret -g client_credentials\n\
+         \n  latch token client --endpoint http://127.0.0.1:4444/ --client-id my-client --client-secret secret\n\
+         \n  latch token introspect --endpoint http://127.0.0.1:4445/ <token>\n\
+         \n  latch clients create --endpoint http://127.0.0.1:4445 --id auth-code-client --secret secret --grant-types authorization_code,refresh_token --response-types code,id_token --scope openid,offline --callbacks http://127.0.0.1:5555/callback\n\
+         \n  latch token user --client-id auth-code-client --client-secret secret --endpoint http://127.0.0.1:4444/ --port 5555 --scope openid,offline\n\
+         \nThen open http://127.0.0.1:5555/ in a browser. Ctrl-C stops everything.\n\n"
+    );
+    text.replace(":4444", &format!(":{public_port}")).replace(":4445", &format!(":{admin_port}"))
+}
+
+/// `latch quickstart`. `SERVE_PUBLIC_PORT`/`SERVE_ADMIN_PORT` move the server as usual.
+pub async fn quickstart(args: QuickstartArgs, env: Env<'_>) -> Result<()> {
+    let port = |k: &str, default: u16| env(k).and_then(|v| v.parse().ok()).unwrap_or(default);
+    let (public_port, admin_port) = (port("SERVE_PUBLIC_PORT", 4444), port("SERVE_ADMIN_PORT", 4445));
+    let app = format!("http://127.0.0.1:{}", args.app_port);
+    let opts = ServeOptions {
+        mode: ServeMode::All,
+        dev: true,
+        dsn: args.dsn.clone().filter(|d| !d.is_empty()),
+        config: None,
+        defaults: vec![
+            ("URLS_LOGIN".into(), format!("{app}/login")),
+            ("URLS_CONSENT".into(), format!("{app}/consent")),
+            ("URLS_LOGOUT".into(), format!("{app}/logout")),
+        ],
+    };
+    emit(&quickstart_text(args.app_port, public_port, admin_port))?;
+    let example =
+        crate::example::ExampleCmd::LoginConsent(crate::example::LoginConsentArgs::local(args.app_port, admin_port));
+    let no_env = |_: &str| None;
+    let server = async { native::serve(opts).await.map_err(|e| CliError::Native(error_chain(&e))) };
+    tokio::try_join!(server, crate::example::run(example, &no_env))?;
+    Ok(())
 }
 
 /// `latch serve ...`

@@ -350,3 +350,59 @@ async fn janitor_runs_from_the_command_line() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("--keep-if-younger"));
     db.drop_db().await;
 }
+
+#[tokio::test]
+async fn quickstart_starts_the_server_and_the_example_app_together() {
+    let (p, a, app) = (free_port(), free_port(), free_port());
+    let mut child = Command::new(LATCH)
+        .args(["quickstart", "--app-port", &app.to_string()])
+        .env("DSN", "memory")
+        .env("SERVE_PUBLIC_PORT", p.to_string())
+        .env("SERVE_ADMIN_PORT", a.to_string())
+        .env("LOG_LEVEL", "warn")
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("starts");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let ready = reqwest::get(format!("http://127.0.0.1:{a}/health/ready")).await.is_ok_and(|r| r.status() == 200);
+        let app_up = reqwest::get(format!("http://127.0.0.1:{app}/")).await.is_ok_and(|r| r.status() == 200);
+        if ready && app_up {
+            break;
+        }
+        assert!(Instant::now() < deadline, "quickstart did not come up");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // The server sends logins to the example app.
+    let admin = format!("http://127.0.0.1:{a}/");
+    stdout_ok(&[
+        "clients",
+        "create",
+        "--endpoint",
+        &admin,
+        "--id",
+        "qs",
+        "--secret",
+        "secret",
+        "-g",
+        "authorization_code",
+        "-c",
+        "http://127.0.0.1:5555/callback",
+        "-a",
+        "openid",
+    ]);
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+    let r = http
+        .get(format!("http://127.0.0.1:{p}/oauth2/auth?client_id=qs&response_type=code&scope=openid&state=state-1234"))
+        .send()
+        .await
+        .expect("authorize");
+    let to = r.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+    assert!(to.starts_with(&format!("http://127.0.0.1:{app}/login?login_challenge=")), "{to}");
+    let login = reqwest::get(&to).await.expect("login page").text().await.expect("html");
+    assert!(login.contains("foo@bar.com") || login.contains("password"), "{login}");
+    let _ = child.kill();
+    let out = child.wait_with_output().expect("output");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains(&format!("http://127.0.0.1:{p}")) && text.contains("latch clients create"), "{text}");
+}

@@ -55,6 +55,9 @@ pub struct ServeOptions {
     pub dsn: Option<String>,
     /// `-c/--config`: a YAML file with Hydra's keys; environment variables override it.
     pub config: Option<std::path::PathBuf>,
+    /// Settings to use when neither the environment nor the file sets them
+    /// (environment-style names; `latch quickstart` points the UI URLs at its app).
+    pub defaults: Vec<(String, String)>,
 }
 
 fn init_tracing(level: &str, format: &str) {
@@ -129,7 +132,13 @@ pub async fn serve(opts: ServeOptions) -> Result<(), Error> {
         None => Default::default(),
     };
     // The environment overrides the file, as in Hydra.
-    let get = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty()).or_else(|| file.get(k).cloned());
+    let get = |k: &str| {
+        std::env::var(k)
+            .ok()
+            .filter(|v| !v.is_empty())
+            .or_else(|| file.get(k).cloned())
+            .or_else(|| opts.defaults.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()))
+    };
     let settings = config::from_env(&get, opts.dev, opts.dsn.as_deref())?;
     init_tracing(&settings.log_level, &settings.log_format);
     if opts.dev {

@@ -94,6 +94,20 @@ pub struct LoginConsentArgs {
     pub http_headers: Vec<String>,
 }
 
+impl LoginConsentArgs {
+    /// The app on 127.0.0.1:`port`, talking to a local admin API on `admin_port`.
+    pub fn local(port: u16, admin_port: u16) -> LoginConsentArgs {
+        LoginConsentArgs {
+            port,
+            host: "127.0.0.1".into(),
+            endpoint: Some(format!("http://127.0.0.1:{admin_port}")),
+            admin_token: None,
+            skip_tls_verify: false,
+            http_headers: Vec::new(),
+        }
+    }
+}
+
 /// Runs `latch example ...`.
 pub async fn run(cmd: ExampleCmd, env: Env<'_>) -> Result<()> {
     let ExampleCmd::LoginConsent(args) = cmd;
