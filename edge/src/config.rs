@@ -1,0 +1,219 @@
+//! Settings from the Worker's `vars` and secrets, with the same names as the native
+//! server's environment (Hydra's keys: `URLS_SELF_ISSUER`, `SECRETS_SYSTEM`,
+//! `TTL_ACCESS_TOKEN`, `URLS_LOGIN`, …). Listener, log and DSN settings have no meaning
+//! on a Worker and are not read; `LATCH_ADMIN_TOKEN` (a secret) guards the admin API.
+//!
+//! This mirrors `latch_native::config::from_env` for the keys both hosts share (the
+//! native reader cannot be linked here: it lives in a crate built on tokio and sqlx).
+//! Bad values fail with a message naming the key, never quoting a secret.
+
+use latch_core::config::{AccessTokenStrategy, Config};
+use latch_core::duration::parse_seconds;
+
+/// The least length of a system secret and of the admin token.
+pub const MIN_SECRET_LEN: usize = 16;
+
+/// What the Worker needs besides the core's settings.
+#[derive(Clone, Debug)]
+pub struct EdgeSettings {
+    /// The protocol's settings.
+    pub core: Config,
+    /// The bearer token the admin API requires (`LATCH_ADMIN_TOKEN`); `None` disables
+    /// the admin API (every admin request gets 401).
+    pub admin_token: Option<String>,
+}
+
+/// Reads the settings through `get` (the Worker's `env` in production, a map in tests).
+/// `LATCH_DEV=true` is `--dev`: http issuers and redirect URIs, debug detail in errors.
+pub fn from_vars(get: &dyn Fn(&str) -> Option<String>) -> Result<EdgeSettings, String> {
+    let var = |k: &str| get(k).filter(|v| !v.trim().is_empty());
+    let bad = |k: &str, why: &str| format!("{k}: {why}");
+    let flag = |k: &str| -> Result<Option<bool>, String> {
+        var(k).map(|v| parse_bool(&v).ok_or_else(|| bad(k, "must be true or false"))).transpose()
+    };
+    let dev = flag("LATCH_DEV")?.unwrap_or(false);
+
+    let issuer = var("URLS_SELF_ISSUER").ok_or_else(|| bad("URLS_SELF_ISSUER", "must be set (a Worker var)"))?;
+    let issuer_url =
+        url::Url::parse(&issuer).map_err(|e| bad("URLS_SELF_ISSUER", &format!("'{issuer}' is not a URL: {e}")))?;
+    if !dev
+        && issuer_url.scheme() != "https"
+        && !latch_core::client::is_loopback_host(issuer_url.host_str().unwrap_or(""))
+    {
+        return Err(bad(
+            "URLS_SELF_ISSUER",
+            "must use https unless LATCH_DEV=true (http is allowed only for loopback addresses)",
+        ));
+    }
+
+    let secrets: Vec<Vec<u8>> = var("SECRETS_SYSTEM")
+        .ok_or_else(|| bad("SECRETS_SYSTEM", "must be set: `wrangler secret put SECRETS_SYSTEM`"))?
+        .split(',')
+        .map(|x| x.trim().as_bytes().to_vec())
+        .filter(|x| !x.is_empty())
+        .collect();
+    if secrets.is_empty() || secrets.iter().any(|s| s.len() < MIN_SECRET_LEN) {
+        return Err(bad("SECRETS_SYSTEM", "every secret must be at least 16 characters long"));
+    }
+
+    let mut core = Config::new(&issuer, &secrets[0]);
+    core.system_secrets = secrets;
+    core.dev = dev;
+    if let Some(p) = var("URLS_SELF_PUBLIC") {
+        core.public_url = p;
+    }
+    let ttl = |k: &str, default: i64| -> Result<i64, String> {
+        match var(k) {
+            None => Ok(default),
+            Some(v) => parse_seconds(&v)
+                .filter(|s| *s > 0)
+                .ok_or_else(|| bad(k, &format!("'{v}' is not a duration like 1h or 30m"))),
+        }
+    };
+    core.access_token_ttl = ttl("TTL_ACCESS_TOKEN", core.access_token_ttl)?;
+    core.refresh_token_ttl = ttl("TTL_REFRESH_TOKEN", core.refresh_token_ttl)?;
+    core.id_token_ttl = ttl("TTL_ID_TOKEN", core.id_token_ttl)?;
+    core.auth_code_ttl = ttl("TTL_AUTH_CODE", core.auth_code_ttl)?;
+    core.login_consent_ttl = ttl("TTL_LOGIN_CONSENT_REQUEST", core.login_consent_ttl)?;
+    core.authentication_session_ttl = ttl("TTL_AUTHENTICATION_SESSION", core.authentication_session_ttl)?;
+    core.access_token_strategy = match var("STRATEGIES_ACCESS_TOKEN").as_deref() {
+        None | Some("opaque") => AccessTokenStrategy::Opaque,
+        Some("jwt") => AccessTokenStrategy::Jwt,
+        Some(v) => return Err(bad("STRATEGIES_ACCESS_TOKEN", &format!("'{v}' must be 'opaque' or 'jwt'"))),
+    };
+    if let Some(v) = var("OAUTH2_HASHERS_PBKDF2_ITERATIONS") {
+        core.pbkdf2_iterations = v
+            .parse()
+            .ok()
+            .filter(|n| *n >= 1)
+            .ok_or_else(|| bad("OAUTH2_HASHERS_PBKDF2_ITERATIONS", &format!("'{v}' is not a positive integer")))?;
+    }
+    for (key, field) in [
+        ("URLS_LOGIN", &mut core.login_url),
+        ("URLS_CONSENT", &mut core.consent_url),
+        ("URLS_LOGOUT", &mut core.logout_url),
+        ("URLS_ERROR", &mut core.error_url),
+        ("URLS_POST_LOGOUT_REDIRECT", &mut core.post_logout_redirect_url),
+    ] {
+        if let Some(v) = var(key) {
+            url::Url::parse(&v).map_err(|e| bad(key, &format!("'{v}' is not an absolute URL: {e}")))?;
+            *field = v;
+        }
+    }
+    if let Some(v) = var("OAUTH2_GRANT_REFRESH_TOKEN_ROTATION_GRACE_PERIOD") {
+        core.refresh_grace_period = parse_seconds(&v).filter(|s| *s <= 300).ok_or_else(|| {
+            bad("OAUTH2_GRANT_REFRESH_TOKEN_ROTATION_GRACE_PERIOD", &format!("'{v}' must be a duration of at most 5m"))
+        })?;
+    }
+    if let Some(v) = flag("OAUTH2_PKCE_ENFORCED")? {
+        core.pkce_enforced = v;
+    }
+    if let Some(v) = flag("OAUTH2_PKCE_ENFORCED_FOR_PUBLIC_CLIENTS")? {
+        core.pkce_enforced_for_public_clients = v;
+    }
+    if let Some(v) = var("SERVE_COOKIES_SAME_SITE_MODE") {
+        if !matches!(v.as_str(), "Lax" | "Strict" | "None") {
+            return Err(bad("SERVE_COOKIES_SAME_SITE_MODE", &format!("'{v}' must be Lax, Strict or None")));
+        }
+        core.cookies.same_site = v;
+    }
+    core.cookies.secure = !dev;
+    for (key, field) in [
+        ("SERVE_COOKIES_NAMES_LOGIN_CSRF", &mut core.cookies.login_csrf),
+        ("SERVE_COOKIES_NAMES_CONSENT_CSRF", &mut core.cookies.consent_csrf),
+        ("SERVE_COOKIES_NAMES_SESSION", &mut core.cookies.session),
+    ] {
+        if let Some(v) = var(key) {
+            if !v.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b)) {
+                return Err(bad(key, &format!("'{v}' is not a valid cookie name")));
+            }
+            *field = v;
+        }
+    }
+    if let Some(v) = flag("OAUTH2_EXPOSE_INTERNAL_ERRORS")? {
+        core.expose_internal_errors = v;
+    }
+
+    let admin_token = var("LATCH_ADMIN_TOKEN");
+    if admin_token.as_ref().is_some_and(|t| t.len() < MIN_SECRET_LEN) {
+        return Err(bad("LATCH_ADMIN_TOKEN", "must be at least 16 characters long"));
+    }
+    Ok(EdgeSettings { core, admin_token })
+}
+
+fn parse_bool(v: &str) -> Option<bool> {
+    match v.to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Some(true),
+        "0" | "false" | "no" | "off" => Some(false),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    const SECRET: &str = "0123456789abcdef-system";
+
+    fn load(vars: &[(&str, &str)]) -> Result<EdgeSettings, String> {
+        let m: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        from_vars(&|k| m.get(k).cloned())
+    }
+
+    #[test]
+    fn issuer_and_secret_are_required_and_named() {
+        assert!(load(&[("SECRETS_SYSTEM", SECRET)]).unwrap_err().starts_with("URLS_SELF_ISSUER"));
+        assert!(load(&[("URLS_SELF_ISSUER", "https://a.example")]).unwrap_err().starts_with("SECRETS_SYSTEM"));
+        let e = load(&[("URLS_SELF_ISSUER", "https://a.example"), ("SECRETS_SYSTEM", "short")]).unwrap_err();
+        assert!(e.contains("16") && !e.contains("short"), "{e}");
+    }
+
+    #[test]
+    fn http_issuers_need_dev_or_loopback() {
+        let remote = [("URLS_SELF_ISSUER", "http://auth.example"), ("SECRETS_SYSTEM", SECRET)];
+        assert!(load(&remote).unwrap_err().contains("https"));
+        let dev = [remote[0], remote[1], ("LATCH_DEV", "true")];
+        assert!(load(&dev).unwrap().core.dev);
+        let s = load(&[("URLS_SELF_ISSUER", "http://127.0.0.1:8787"), ("SECRETS_SYSTEM", SECRET)]).unwrap();
+        assert!(!s.core.dev && s.core.cookies.secure);
+        assert_eq!(s.admin_token, None);
+    }
+
+    #[test]
+    fn values_are_applied_with_native_names() {
+        let s = load(&[
+            ("URLS_SELF_ISSUER", "https://a.example/"),
+            ("SECRETS_SYSTEM", "new-secret-0123456789, old-secret-0123456789"),
+            ("TTL_ACCESS_TOKEN", "30m"),
+            ("STRATEGIES_ACCESS_TOKEN", "jwt"),
+            ("URLS_LOGIN", "https://login.example/login"),
+            ("OAUTH2_HASHERS_PBKDF2_ITERATIONS", "1000"),
+            ("OAUTH2_PKCE_ENFORCED", "true"),
+            ("LATCH_ADMIN_TOKEN", "an-admin-token-of-some-length"),
+        ])
+        .unwrap();
+        assert_eq!(s.core.issuer, "https://a.example/");
+        assert_eq!(s.core.system_secrets, [b"new-secret-0123456789".to_vec(), b"old-secret-0123456789".to_vec()]);
+        assert_eq!(s.core.access_token_ttl, 1800);
+        assert_eq!(s.core.access_token_strategy, AccessTokenStrategy::Jwt);
+        assert_eq!(s.core.login_url, "https://login.example/login");
+        assert_eq!(s.core.pbkdf2_iterations, 1000);
+        assert!(s.core.pkce_enforced);
+        assert_eq!(s.admin_token.as_deref(), Some("an-admin-token-of-some-length"));
+    }
+
+    #[test]
+    fn bad_values_name_their_key() {
+        for (k, v) in [
+            ("TTL_ACCESS_TOKEN", "forever"),
+            ("STRATEGIES_ACCESS_TOKEN", "magic"),
+            ("URLS_LOGIN", "not a url"),
+            ("LATCH_DEV", "maybe"),
+            ("LATCH_ADMIN_TOKEN", "short"),
+        ] {
+            let e = load(&[("URLS_SELF_ISSUER", "https://a.example"), ("SECRETS_SYSTEM", SECRET), (k, v)]).unwrap_err();
+            assert!(e.starts_with(k), "{e}");
+        }
+    }
+}

@@ -1,0 +1,379 @@
+//! [`D1Store`]: every storage trait of [`latch_core::store`] on Cloudflare D1 (SQLite),
+//! on the schema of `native/migrations/sqlite`.
+//!
+//! The compare-and-set operations are each one conditional statement, or one
+//! `db.batch(…)`, which D1 runs as one transaction on one connection:
+//!
+//! - `revoke_token`: `UPDATE … WHERE active = 1`; the winner is the call whose
+//!   statement reports `changes == 1`.
+//! - `consume_code`, `rotate_refresh_token`: one batch of the conditional
+//!   `UPDATE … SET active = 0, used_at = ? … WHERE active = 1`, then one
+//!   `INSERT … SELECT … WHERE changes() = 1` per token to store (each runs only if the
+//!   statement before it changed a row), then a `SELECT` of the row. Losers insert
+//!   nothing; a successor whose signature is taken fails the whole batch, so the old
+//!   token stays active.
+//! - `complete_consent`: one batch of the consent `INSERT` and the token `INSERT`s; a
+//!   consent id that exists (a replayed verifier) fails the whole batch.
+//! - `revoke_consents`: one batch that deactivates the tokens of the subject's consents
+//!   and deletes the same consents.
+
+mod error;
+mod rows;
+pub mod sql;
+
+pub use error::classify;
+use error::{from_worker, with_conflict};
+use latch_core::client::Client;
+use latch_core::error::StoreError;
+use latch_core::store::{
+    ClientQuery, ClientStore, ConsentRecord, ConsentStore, Consumed, KeyStore, LoginSession, LoginSessionStore,
+    Rotated, Store, StoredKey, TokenKind, TokenRecord, TokenStore,
+};
+use rows::{
+    bad_row, client_args, consent_args, key_args, login_session_args, token_args, Arg, ClientRow, ConsentRow, KeyRow,
+    LoginSessionRow, MigrationRow, TokenRow, MAX_SAFE_INTEGER,
+};
+use serde::de::DeserializeOwned;
+use worker::wasm_bindgen::JsValue;
+use worker::{D1Database, D1PreparedStatement, D1Result};
+
+include!(concat!(env!("OUT_DIR"), "/migrations.rs"));
+
+/// A store in a D1 database (the Worker's `DB` binding).
+#[derive(Debug)]
+pub struct D1Store {
+    db: D1Database,
+}
+
+/// What [`D1Store::retire`] found.
+enum Retired {
+    /// This call retired the token; the record as it was before.
+    Now(TokenRecord),
+    /// The token was inactive already; the record as it is.
+    Before(TokenRecord),
+    /// No token of that kind with that signature.
+    Missing,
+}
+
+fn js(arg: &Arg) -> Result<JsValue, StoreError> {
+    Ok(match arg {
+        Arg::Text(s) => JsValue::from_str(s),
+        Arg::Int(n) if n.unsigned_abs() <= MAX_SAFE_INTEGER as u64 => JsValue::from_f64(*n as f64),
+        Arg::Int(n) => return Err(StoreError::Backend(format!("integer {n} does not fit a D1 parameter"))),
+        Arg::Null => JsValue::null(),
+    })
+}
+
+/// Rows changed by a statement.
+fn changes(result: &D1Result) -> Result<u64, StoreError> {
+    let meta = result.meta().map_err(from_worker)?;
+    Ok(meta.and_then(|m| m.changes).unwrap_or(0) as u64)
+}
+
+/// The rows a statement returned.
+fn results<T: DeserializeOwned>(result: &D1Result) -> Result<Vec<T>, StoreError> {
+    if let Some(e) = result.error() {
+        return Err(classify(&e));
+    }
+    result.results::<T>().map_err(|e| bad_row("row", error::text(&e)))
+}
+
+impl D1Store {
+    /// A store over a D1 binding. Does not check the schema: [`Store::ping`] does.
+    pub fn new(db: D1Database) -> D1Store {
+        D1Store { db }
+    }
+
+    fn stmt(&self, sql: &str, args: &[Arg]) -> Result<D1PreparedStatement, StoreError> {
+        let values = args.iter().map(js).collect::<Result<Vec<_>, _>>()?;
+        self.db.prepare(sql).bind(&values).map_err(from_worker)
+    }
+
+    /// Runs a statement; returns how many rows it changed.
+    async fn run(&self, sql: &str, args: &[Arg]) -> Result<u64, StoreError> {
+        let result = self.stmt(sql, args)?.run().await.map_err(from_worker)?;
+        changes(&result)
+    }
+
+    /// Runs a query; returns its rows.
+    async fn all<T: DeserializeOwned>(&self, sql: &str, args: &[Arg]) -> Result<Vec<T>, StoreError> {
+        let result = self.stmt(sql, args)?.all().await.map_err(from_worker)?;
+        results(&result)
+    }
+
+    /// Runs statements as one transaction: all take effect or none.
+    async fn batch(&self, statements: Vec<D1PreparedStatement>) -> Result<Vec<D1Result>, StoreError> {
+        let n = statements.len();
+        let out = self.db.batch(statements).await.map_err(from_worker)?;
+        if out.len() != n {
+            return Err(StoreError::Backend(format!("a batch of {n} statements returned {} results", out.len())));
+        }
+        Ok(out)
+    }
+
+    /// Inserts token records, all or nothing.
+    async fn insert_records(&self, records: &[TokenRecord]) -> Result<(), StoreError> {
+        let conflict = || "a token with that signature exists".to_owned();
+        match records {
+            [] => Ok(()),
+            [one] => self.run(sql::INSERT_TOKEN, &token_args(one)?).await.map(drop),
+            many => {
+                let statements =
+                    many.iter().map(|r| self.stmt(sql::INSERT_TOKEN, &token_args(r)?)).collect::<Result<_, _>>()?;
+                self.batch(statements).await.map(drop)
+            }
+        }
+        .map_err(|e| with_conflict(e, conflict))
+    }
+
+    /// Retires the active token of `kind` with `signature` (inactive, `used_at = now`)
+    /// and stores `successors` only if this call retired it, in one batch.
+    async fn retire(
+        &self,
+        kind: TokenKind,
+        signature: &str,
+        now: i64,
+        successors: &[TokenRecord],
+    ) -> Result<Retired, StoreError> {
+        let key = [Arg::from(signature), Arg::from(kind.as_str())];
+        let mut statements = vec![self.stmt(sql::RETIRE_TOKEN, &[now.into(), key[0].clone(), key[1].clone()])?];
+        for r in successors {
+            statements.push(self.stmt(sql::INSERT_TOKEN_IF_CHANGED, &token_args(r)?)?);
+        }
+        statements.push(self.stmt(&sql::get_token(), &key)?);
+        let out = self
+            .batch(statements)
+            .await
+            .map_err(|e| with_conflict(e, || "a token with that signature exists".to_owned()))?;
+        let changed = changes(&out[0])?;
+        let rows: Vec<TokenRow> = results(&out[out.len() - 1])?;
+        let record = rows.into_iter().next().map(TokenRow::into_record).transpose()?;
+        match (changed, record) {
+            (1, Some(mut record)) => {
+                // The winner's inserts each ran on the `changes()` of the one before;
+                // make sure none was skipped.
+                for (i, result) in out[1..out.len() - 1].iter().enumerate() {
+                    if changes(result)? != 1 {
+                        return Err(StoreError::Backend(format!(
+                            "retiring token {signature}: successor {i} was not stored"
+                        )));
+                    }
+                }
+                // Only an active token can be retired, and only retiring sets used_at.
+                record.active = true;
+                record.used_at = None;
+                Ok(Retired::Now(record))
+            }
+            (0, record) => Ok(record.map_or(Retired::Missing, Retired::Before)),
+            (n, _) => Err(StoreError::Backend(format!("retiring token {signature} changed {n} rows"))),
+        }
+    }
+}
+
+impl ClientStore for D1Store {
+    async fn create_client(&self, client: &Client) -> Result<(), StoreError> {
+        self.run(sql::INSERT_CLIENT, &client_args(client, false)?)
+            .await
+            .map_err(|e| with_conflict(e, || format!("client {} exists", client.client_id)))?;
+        Ok(())
+    }
+
+    async fn get_client(&self, id: &str) -> Result<Option<Client>, StoreError> {
+        let rows: Vec<ClientRow> = self.all(&sql::get_client(), &[id.into()]).await?;
+        rows.into_iter().next().map(ClientRow::into_client).transpose()
+    }
+
+    async fn update_client(&self, client: &Client) -> Result<bool, StoreError> {
+        // SQLite counts a matched row as changed even when no value differs.
+        Ok(self.run(sql::UPDATE_CLIENT, &client_args(client, true)?).await? > 0)
+    }
+
+    async fn delete_client(&self, id: &str) -> Result<bool, StoreError> {
+        Ok(self.run(sql::DELETE_CLIENT, &[id.into()]).await? > 0)
+    }
+
+    async fn list_clients(&self, q: &ClientQuery) -> Result<Vec<Client>, StoreError> {
+        let text = sql::list_clients(q.after_id.is_some(), q.client_name.is_some(), q.owner.is_some());
+        let mut args: Vec<Arg> =
+            [&q.after_id, &q.client_name, &q.owner].into_iter().flatten().map(|v| v.as_str().into()).collect();
+        args.push(i64::from(q.limit).into());
+        let rows: Vec<ClientRow> = self.all(&text, &args).await?;
+        rows.into_iter().map(ClientRow::into_client).collect()
+    }
+}
+
+impl TokenStore for D1Store {
+    async fn insert_tokens(&self, records: &[TokenRecord]) -> Result<(), StoreError> {
+        self.insert_records(records).await
+    }
+
+    async fn get_token(&self, kind: TokenKind, signature: &str) -> Result<Option<TokenRecord>, StoreError> {
+        let rows: Vec<TokenRow> = self.all(&sql::get_token(), &[signature.into(), kind.as_str().into()]).await?;
+        rows.into_iter().next().map(TokenRow::into_record).transpose()
+    }
+
+    async fn revoke_token(&self, kind: TokenKind, signature: &str) -> Result<bool, StoreError> {
+        Ok(self.run(sql::REVOKE_TOKEN, &[signature.into(), kind.as_str().into()]).await? == 1)
+    }
+
+    async fn revoke_grant(&self, request_id: &str) -> Result<u64, StoreError> {
+        self.run(sql::REVOKE_GRANT, &[request_id.into()]).await
+    }
+
+    async fn delete_client_access_tokens(&self, client_id: &str) -> Result<u64, StoreError> {
+        self.run(sql::DELETE_CLIENT_ACCESS_TOKENS, &[client_id.into()]).await
+    }
+
+    async fn consume_code(&self, signature: &str, now: i64, tokens: &[TokenRecord]) -> Result<Consumed, StoreError> {
+        Ok(match self.retire(TokenKind::AuthorizationCode, signature, now, tokens).await? {
+            Retired::Now(record) => Consumed::Consumed(record),
+            Retired::Before(record) => Consumed::AlreadyUsed(record),
+            Retired::Missing => Consumed::Missing,
+        })
+    }
+
+    async fn rotate_refresh_token(
+        &self,
+        signature: &str,
+        now: i64,
+        successors: &[TokenRecord],
+    ) -> Result<Rotated, StoreError> {
+        Ok(match self.retire(TokenKind::RefreshToken, signature, now, successors).await? {
+            Retired::Now(record) => Rotated::Rotated(record),
+            Retired::Before(record) => Rotated::AlreadyUsed(record),
+            Retired::Missing => Rotated::Missing,
+        })
+    }
+
+    async fn delete_expired_tokens(&self, before: i64, limit: u32) -> Result<u64, StoreError> {
+        self.run(sql::DELETE_EXPIRED_TOKENS, &[before.into(), i64::from(limit).into()]).await
+    }
+}
+
+impl KeyStore for D1Store {
+    async fn add_key(&self, key: &StoredKey) -> Result<(), StoreError> {
+        self.run(sql::INSERT_KEY, &key_args(key))
+            .await
+            .map_err(|e| with_conflict(e, || format!("key {}/{} exists", key.set, key.kid)))?;
+        Ok(())
+    }
+
+    async fn get_key_set(&self, set: &str) -> Result<Vec<StoredKey>, StoreError> {
+        let rows: Vec<KeyRow> = self.all(&sql::get_key_set(), &[set.into()]).await?;
+        Ok(rows.into_iter().map(KeyRow::into_key).collect())
+    }
+
+    async fn delete_key_set(&self, set: &str) -> Result<u64, StoreError> {
+        self.run(sql::DELETE_KEY_SET, &[set.into()]).await
+    }
+
+    async fn delete_key(&self, set: &str, kid: &str) -> Result<bool, StoreError> {
+        Ok(self.run(sql::DELETE_KEY, &[set.into(), kid.into()]).await? > 0)
+    }
+}
+
+impl LoginSessionStore for D1Store {
+    async fn create_login_session(&self, session: &LoginSession) -> Result<(), StoreError> {
+        self.run(sql::INSERT_LOGIN_SESSION, &login_session_args(session)?)
+            .await
+            .map_err(|e| with_conflict(e, || format!("login session {} exists", session.id)))?;
+        Ok(())
+    }
+
+    async fn get_login_session(&self, id: &str) -> Result<Option<LoginSession>, StoreError> {
+        let rows: Vec<LoginSessionRow> = self.all(&sql::get_login_session(), &[id.into()]).await?;
+        rows.into_iter().next().map(LoginSessionRow::into_session).transpose()
+    }
+
+    async fn delete_login_session(&self, id: &str) -> Result<bool, StoreError> {
+        Ok(self.run(sql::DELETE_LOGIN_SESSION, &[id.into()]).await? > 0)
+    }
+
+    async fn delete_login_sessions_of_subject(&self, subject: &str) -> Result<u64, StoreError> {
+        self.run(sql::DELETE_LOGIN_SESSIONS_OF_SUBJECT, &[subject.into()]).await
+    }
+
+    async fn delete_expired_login_sessions(&self, before: i64, limit: u32) -> Result<u64, StoreError> {
+        self.run(sql::DELETE_EXPIRED_LOGIN_SESSIONS, &[before.into(), i64::from(limit).into()]).await
+    }
+}
+
+impl ConsentStore for D1Store {
+    async fn complete_consent(&self, consent: &ConsentRecord, tokens: &[TokenRecord]) -> Result<(), StoreError> {
+        let mut statements = vec![self.stmt(sql::INSERT_CONSENT, &consent_args(consent)?)?];
+        for r in tokens {
+            statements.push(self.stmt(sql::INSERT_TOKEN, &token_args(r)?)?);
+        }
+        match self.batch(statements).await {
+            Ok(_) => Ok(()),
+            Err(StoreError::Conflict(m)) if m.contains("latch_tokens") => {
+                Err(StoreError::Conflict("a token with that signature exists".into()))
+            }
+            Err(e) => Err(with_conflict(e, || format!("consent {} exists", consent.id))),
+        }
+    }
+
+    async fn remembered_consents(
+        &self,
+        subject: &str,
+        client_id: &str,
+        now: i64,
+    ) -> Result<Vec<ConsentRecord>, StoreError> {
+        let rows: Vec<ConsentRow> =
+            self.all(&sql::remembered_consents(), &[subject.into(), client_id.into(), now.into()]).await?;
+        rows.into_iter().map(ConsentRow::into_consent).collect()
+    }
+
+    async fn list_consents(
+        &self,
+        subject: &str,
+        login_session_id: Option<&str>,
+    ) -> Result<Vec<ConsentRecord>, StoreError> {
+        let mut args = vec![Arg::from(subject)];
+        args.extend(login_session_id.map(Arg::from));
+        let rows: Vec<ConsentRow> = self.all(&sql::list_consents(login_session_id.is_some()), &args).await?;
+        rows.into_iter().map(ConsentRow::into_consent).collect()
+    }
+
+    async fn revoke_consents(&self, subject: &str, client_id: Option<&str>) -> Result<u64, StoreError> {
+        let mut args = vec![Arg::from(subject)];
+        args.extend(client_id.map(Arg::from));
+        let one_client = client_id.is_some();
+        let statements = vec![
+            self.stmt(&sql::revoke_consent_tokens(one_client), &args)?,
+            self.stmt(&sql::delete_consents(one_client), &args)?,
+        ];
+        let out = self.batch(statements).await?;
+        changes(&out[1])
+    }
+}
+
+impl Store for D1Store {
+    /// D1 answers and every migration of `native/migrations/sqlite` is applied.
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.all::<serde_json::Value>(sql::PING, &[]).await?;
+        let applied: Vec<MigrationRow> = self.all(sql::APPLIED_MIGRATIONS, &[]).await.map_err(|e| {
+            StoreError::Backend(format!("no migrations applied (run `wrangler d1 migrations apply`): {e}"))
+        })?;
+        let pending: Vec<&str> = MIGRATIONS.iter().copied().filter(|m| !applied.iter().any(|a| a.name == *m)).collect();
+        if pending.is_empty() {
+            Ok(())
+        } else {
+            Err(StoreError::Backend(format!(
+                "{} pending migration(s): {}; run `wrangler d1 migrations apply`",
+                pending.len(),
+                pending.join(", ")
+            )))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn migrations_are_listed_in_order() {
+        assert!(super::MIGRATIONS.len() >= 2, "{:?}", super::MIGRATIONS);
+        assert_eq!(super::MIGRATIONS[0], "0001_initial_schema.sql");
+        assert!(super::MIGRATIONS.windows(2).all(|w| w[0] < w[1]));
+    }
+}

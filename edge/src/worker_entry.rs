@@ -1,0 +1,212 @@
+//! The Worker's `fetch` handler and the per-isolate server it shares across requests.
+//!
+//! The [`Latch`] (with its client, key and verified-secret caches) is built on the
+//! first request an isolate sees and kept for the isolate's life; a configuration
+//! error is answered with 500 on every request until it is fixed (and not cached).
+
+use crate::config::{self, EdgeSettings};
+use crate::platform::EdgePlatform;
+use crate::store::D1Store;
+use crate::{gate, http, webcrypto};
+use futures::lock::Mutex;
+use latch_core::http::{Method, Response};
+use latch_core::keys::{Alg, SigningKey, ACCESS_TOKEN_SET, ID_TOKEN_SET};
+use latch_core::platform::BackchannelLogout;
+use latch_core::platform::Platform;
+use latch_core::router::route;
+use latch_core::store::{KeyStore, LoginSessionStore, TokenStore};
+use latch_core::{Endpoint, Latch, Port};
+use std::cell::RefCell;
+use std::rc::Rc;
+use worker::js_sys::{Date, Reflect};
+use worker::{console_error, console_log, console_warn, event, Context, Env, ScheduleContext, ScheduledEvent};
+
+/// Everything one isolate shares across requests.
+pub struct Server {
+    /// The protocol over D1 and the Worker platform.
+    pub latch: Latch<D1Store, EdgePlatform>,
+    admin_token: Option<String>,
+    /// Whether the well-known key sets are known to have a key (checked once per isolate).
+    keys_ready: Mutex<bool>,
+}
+
+thread_local! {
+    static SERVER: RefCell<Option<Rc<Server>>> = const { RefCell::new(None) };
+}
+
+/// The isolate's server, built from `env` on first use.
+fn server(env: &Env) -> Result<Rc<Server>, String> {
+    if let Some(s) = SERVER.with(|s| s.borrow().clone()) {
+        return Ok(s);
+    }
+    let get = |k: &str| Reflect::get(env, &k.into()).ok().and_then(|v| v.as_string());
+    let EdgeSettings { core, admin_token } = config::from_vars(&get)?;
+    let db = env.d1("DB").map_err(|e| format!("DB: the D1 binding is missing: {e}"))?;
+    let server = Rc::new(Server {
+        latch: Latch::new(D1Store::new(db), EdgePlatform::default(), core),
+        admin_token,
+        keys_ready: Mutex::new(false),
+    });
+    SERVER.with(|s| *s.borrow_mut() = Some(server.clone()));
+    Ok(server)
+}
+
+impl Server {
+    /// Makes sure the well-known sets have a key before anything signs. A native server
+    /// does this at start-up; a Worker has no start-up, so the first request of each
+    /// isolate checks (two reads), and only a new deployment's first request generates.
+    /// RSA keys come from WebCrypto: in wasm a 2048-bit key takes seconds of CPU.
+    async fn ensure_keys(&self) {
+        let mut ready = self.keys_ready.lock().await;
+        if *ready {
+            return;
+        }
+        let mut ok = true;
+        for (set, alg) in [(ID_TOKEN_SET, self.latch.config.id_token_alg), (ACCESS_TOKEN_SET, Alg::Rs256)] {
+            if let Err(e) = self.ensure_key(set, alg).await {
+                console_warn!("key set {set}: {e}");
+                ok = false;
+            }
+        }
+        *ready = ok;
+    }
+
+    async fn ensure_key(&self, set: &str, alg: Alg) -> Result<(), String> {
+        if !self.latch.store.get_key_set(set).await.map_err(|e| e.to_string())?.is_empty() {
+            return Ok(());
+        }
+        let kid = self.latch.new_uuid();
+        let key = match alg {
+            Alg::Rs256 => webcrypto::generate_rs256(&kid).await?,
+            other => SigningKey::generate(&self.latch.platform, other, &kid).map_err(|e| e.to_string())?,
+        };
+        self.latch.store_key(set, &key).await.map_err(|e| e.to_string())?;
+        console_log!("generated the first {} key of {set} (kid {kid})", alg.as_str());
+        Ok(())
+    }
+}
+
+/// Endpoints that never sign anything: no need to look at the keys first.
+fn needs_keys(endpoint: &Endpoint) -> bool {
+    !matches!(endpoint, Endpoint::HealthAlive | Endpoint::HealthReady | Endpoint::Version)
+}
+
+/// Rows one janitor statement deletes (one bounded statement, so D1 is never busy long).
+pub const JANITOR_BATCH: u32 = 500;
+/// Rows of each kind one janitor run deletes at most (a cron run has a CPU budget too).
+pub const JANITOR_LIMIT: u64 = 20_000;
+
+/// The cron trigger of wrangler.toml: deletes expired tokens, codes and remembered
+/// logins in bounded batches, as `latch janitor` does natively.
+#[event(scheduled)]
+async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
+    let server = match server(&env) {
+        Ok(s) => s,
+        Err(e) => return console_error!("configuration error: {e}"),
+    };
+    match janitor(&server).await {
+        Ok((tokens, sessions)) => {
+            console_log!("janitor: deleted {tokens} expired tokens and {sessions} login sessions")
+        }
+        Err(e) => console_error!("janitor: {e}"),
+    }
+}
+
+/// Deletes what expired before now; returns (tokens, login sessions) deleted.
+pub async fn janitor(server: &Server) -> Result<(u64, u64), latch_core::StoreError> {
+    let store = &server.latch.store;
+    let before = server.latch.platform.now();
+    let (mut tokens, mut sessions) = (0, 0);
+    while tokens < JANITOR_LIMIT {
+        let n = store.delete_expired_tokens(before, JANITOR_BATCH).await?;
+        tokens += n;
+        if n < u64::from(JANITOR_BATCH) {
+            break;
+        }
+    }
+    while sessions < JANITOR_LIMIT {
+        let n = store.delete_expired_login_sessions(before, JANITOR_BATCH).await?;
+        sessions += n;
+        if n < u64::from(JANITOR_BATCH) {
+            break;
+        }
+    }
+    Ok((tokens, sessions))
+}
+
+#[event(start)]
+fn start() {
+    console_error_panic_hook::set_once();
+}
+
+#[event(fetch)]
+async fn fetch(mut req: worker::Request, env: Env, ctx: Context) -> worker::Result<worker::Response> {
+    let started = Date::now();
+    let server = match server(&env) {
+        Ok(s) => s,
+        Err(e) => {
+            console_error!("configuration error: {e}");
+            let body = serde_json::json!({
+                "error": "server_error",
+                "error_description": "The Worker is misconfigured; its log names the setting.",
+            });
+            return http::to_worker(Response::json(500, &body), "", false);
+        }
+    };
+    let request_id = req.headers().get("x-request-id").ok().flatten().unwrap_or_else(|| server.latch.new_uuid());
+    let core_req = http::from_worker(&mut req).await?;
+    let (method, port) = (core_req.method, gate::port_of(&core_req.path));
+    let path = core_req.path.clone();
+
+    let (endpoint, response) = if port == Port::Admin
+        && !gate::admin_authorized(core_req.header_value("authorization"), server.admin_token.as_deref())
+    {
+        (None, gate::unauthorized())
+    } else {
+        #[cfg(feature = "conformance")]
+        if port == Port::Admin && path == crate::conformance_route::PATH {
+            return http::to_worker(crate::conformance_route::run(&server.latch.store).await, &request_id, false);
+        }
+        if route(port, method, &path).is_ok_and(|e| needs_keys(&e)) {
+            server.ensure_keys().await;
+        }
+        server.latch.handle(port, core_req).await
+    };
+
+    let logouts = server.latch.platform.take_logouts();
+    if !logouts.is_empty() {
+        ctx.wait_until(send_logouts(logouts));
+    }
+    // The path only: query strings and bodies can carry tokens and secrets.
+    let label = endpoint.as_ref().map(Endpoint::pattern).unwrap_or("unmatched");
+    console_log!(
+        "{} {path} -> {} ({label}, {:.1} ms, request {request_id})",
+        method.as_str(),
+        response.status,
+        Date::now() - started
+    );
+    http::to_worker(response, &request_id, method == Method::Head)
+}
+
+/// Sends OIDC Back-Channel Logout requests (§2.5) after the response; failures are
+/// logged (without the token) and never affect the logout.
+async fn send_logouts(deliveries: Vec<BackchannelLogout>) {
+    futures::future::join_all(deliveries.into_iter().map(|d| async move {
+        match post_logout(&d).await {
+            Ok(status) if (200..300).contains(&status) => {}
+            Ok(status) => console_warn!("back-channel logout to {} refused: {status}", d.url),
+            Err(e) => console_warn!("back-channel logout to {} failed: {e}", d.url),
+        }
+    }))
+    .await;
+}
+
+async fn post_logout(d: &BackchannelLogout) -> worker::Result<u16> {
+    let body = form_urlencoded::Serializer::new(String::new()).append_pair("logout_token", &d.logout_token).finish();
+    let headers = worker::Headers::new();
+    headers.set("content-type", "application/x-www-form-urlencoded")?;
+    let mut init = worker::RequestInit::new();
+    init.with_method(worker::Method::Post).with_headers(headers).with_body(Some(body.into()));
+    let req = worker::Request::new_with_init(&d.url, &init)?;
+    Ok(worker::Fetch::Request(req).send().await?.status_code())
+}
