@@ -1,0 +1,228 @@
+"""bench/run's report of the flows section (markdown on stdout).
+
+Reads the JSON results bench/run left in $TMP: flows-<server>.json (bench/flows.mjs under
+load, with the CPU and RSS bench/run added) and sql-<store>.json (bench/flows.mjs
+--sequential with the statement counts); failed-<row>.txt for the rows that failed.
+Settings come from the environment (see the end of bench/run).
+"""
+
+import json
+import os
+
+TMP = os.environ["TMP"]
+FLOWS = os.environ.get("FLOWS", "").split()
+FLOWS_SQL = os.environ.get("FLOWS_SQL", "").split()
+NPROC = os.environ.get("NPROC", "?")
+STEPS = [
+    ("authorize", "authorize", "GET the authorization URL → redirect to the login UI with the challenge"),
+    ("login_read", "login read", "the login UI reads the login request"),
+    ("login_accept", "login accept", "the login UI accepts it (subject foo@bar.com)"),
+    ("login_return", "back from login", "the browser returns to the authorization endpoint → redirect to the consent UI"),
+    ("consent_read", "consent read", "the consent UI reads the consent request"),
+    ("consent_accept", "consent accept", "the consent UI accepts it (openid + offline)"),
+    ("consent_return", "back from consent", "the browser returns → redirect to the client with the code"),
+    ("token", "token", "the client exchanges the code (+ PKCE verifier) for access, refresh and ID token"),
+]
+LABELS = {
+    "node": os.environ.get("NODE_LABEL", "node-oidc-provider"),
+    "sqlite": "Latch, SQLite",
+    "postgres": "Latch, PostgreSQL",
+    "memory": "Latch, DSN=memory (reference)",
+}
+
+
+def load(name):
+    try:
+        with open(os.path.join(TMP, name), encoding="utf-8") as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def failure(row):
+    try:
+        with open(os.path.join(TMP, f"failed-{row}.txt"), encoding="utf-8") as f:
+            why = f.read().strip()
+    except OSError:
+        why = "no result"
+    why = why.replace("|", "\\|").replace("\n", " ")
+    return why if len(why) <= 220 else why[:220] + "…"
+
+
+def mb(kb):
+    return f"{kb / 1024:.1f} MB"
+
+
+def per_flow(count, flows):
+    return f"{count / flows if flows else 0:.2f}".rstrip("0").rstrip(".")
+
+
+out = []
+p = out.append
+
+# ------------------------------------------------------------------------------------------
+if FLOWS:
+    results = {s: load(f"flows-{s}.json") for s in FLOWS}
+    node = results.get("node")
+    p("### Complete authorization-code flows")
+    p("")
+    p(
+        f"`node bench/flows.mjs <server> --workers {os.environ['FLOW_WORKERS']} --duration {os.environ['FLOW_DURATION']}"
+        f" --subjects {os.environ.get('FLOW_SUBJECTS', '1')}`"
+        f" after a {os.environ['FLOW_WARMUP']} s warm-up run with the same settings: {os.environ['FLOW_WORKERS']}"
+        " concurrent scripted clients, each running complete flows back to back (8 HTTP requests per flow:"
+        " authorization request with PKCE S256, state and nonce; login read + accept; back to the authorization"
+        " endpoint with the browser's cookies; consent read + accept; back again; code exchange at the token"
+        " endpoint). A flow counts only when every step answered as expected and the token response has an"
+        " access token, a refresh token and an ID token with the flow's nonce; any failed flow fails the row. "
+        + (
+            "Every flow logs in the same end-user, foo@bar.com."
+            if os.environ.get("FLOW_SUBJECTS", "1") == "1"
+            else f"The flows take turns among {os.environ['FLOW_SUBJECTS']} end-users."
+        )
+    )
+    p("")
+    p("| server | flows/s | vs node | p50 | p99 | server CPU | server CPU per flow | machine CPU | load generator CPU | peak RSS |")
+    p("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for s in FLOWS:
+        r = results[s]
+        if r is None:
+            p(f"| {LABELS[s]} | **FAILED**: {failure('flows-' + s)} |||||||||")
+            continue
+        ratio = f"{r['flows_per_s'] / node['flows_per_s']:.2f}×" if node else "n/a"
+        p(
+            f"| {LABELS[s]} | {r['flows_per_s']:.0f} | {ratio} | {r['p50_ms']:.1f} ms | {r['p99_ms']:.1f} ms"
+            f" | {r['server_cores']:.2f} | {r['server_cores'] / r['flows_per_s'] * 1000:.2f} ms"
+            f" | {r['machine_cores']:.2f} | {r['client_cpu']:.2f} | {mb(r['peak_rss_kb'])} |"
+        )
+    p("")
+    p("Mean time of each step (ms, under the same load; the eight requests of a flow):")
+    p("")
+    p("| server | " + " | ".join(label for _, label, _ in STEPS) + " |")
+    p("|---|" + "---:|" * len(STEPS))
+    for s in FLOWS:
+        r = results[s]
+        if r is not None:
+            p(f"| {LABELS[s]} | " + " | ".join(f"{r['steps_ms'][k]:.2f}" for k, _, _ in STEPS) + " |")
+    p("")
+    p(
+        f"CPU in cores (of {NPROC}) during the measured run: the server process (and that divided by the flows"
+        " per second: its CPU time per flow; PostgreSQL's backends are not in it), the whole machine (server,"
+        " load generator, PostgreSQL, anything else) and the load generator (bench/flows.mjs, one Node process)."
+        " Peak RSS: the server's VmHWM after the flows. Machine busy before each row: "
+        + ", ".join(f"{LABELS[s]} {float(results[s]['busy_before']):.2f}" for s in FLOWS if results[s] is not None)
+        + f" cores (each row waits up to {os.environ.get('QUIET_TIMEOUT', '?')} s for < 0.25)."
+    )
+    latch_rows = [s for s in ("sqlite", "postgres") if results.get(s)]
+    if node and latch_rows:
+        p("")
+        p("Target: Latch completes ≥ 3× as many flows per second as node-oidc-provider:")
+        for s in latch_rows:
+            ratio = results[s]["flows_per_s"] / node["flows_per_s"]
+            verdict = "met" if ratio >= 3 else f"NOT met ({3 / ratio:.1f}× short)"
+            p(f"- {LABELS[s]}: {ratio:.2f}× — {verdict}")
+    p("")
+
+# ------------------------------------------------------------------------------------------
+if FLOWS_SQL:
+    sql = {s: load(f"sql-{s}.json") for s in FLOWS_SQL}
+    pg_log = os.environ.get("PG_SERVER_LOG", "")
+    # Columns: (title, store, source).
+    cols = []
+    for s in FLOWS_SQL:
+        if sql[s] is None:
+            continue
+        cols.append((f"{LABELS[s].replace('Latch, ', '')} (sqlx log)", s, "sqlx"))
+        if s == "postgres" and "postgres" in sql[s].get("sql", {}):
+            cols.append(("PostgreSQL (server log)", s, "postgres"))
+    p("### SQL statements per flow (Latch)")
+    p("")
+    p(
+        f"{os.environ['FLOW_SQL_COUNT']} flows one after the other (after {os.environ['FLOW_SQL_WARMUP']} warm-up"
+        " flows), Latch started with `RUST_LOG=sqlx=debug LOG_FORMAT=json`: bench/flows.mjs reads Latch's stderr"
+        " after every step and attributes each statement sqlx logged (target `sqlx::query`) to that step."
+        + (
+            f" For PostgreSQL, the server's own log is read the same way ({pg_log}, with `log_statement = 'all'` set"
+            " on the benchmark's database only): it also shows the `BEGIN`s that sqlx does not log."
+            if pg_log
+            else ""
+        )
+        + " Figures are per flow."
+    )
+    p("")
+    for s in FLOWS_SQL:
+        if sql[s] is None:
+            p(f"- {LABELS[s]}: **FAILED**: {failure('sql-' + s)}")
+    if cols:
+        p("| step | " + " | ".join(c[0] for c in cols) + " |")
+        p("|---|" + "---|" * len(cols))
+
+        def cell(a, step, flows):
+            st = a["steps"].get(step)
+            if not st or not st["kinds"]:
+                return "0"
+            data = {k: v for k, v in st["kinds"].items() if k.split(" ")[0] not in ("BEGIN", "COMMIT", "ROLLBACK")}
+            tx = {k: v for k, v in st["kinds"].items() if k not in data}
+            text = per_flow(st["statements"] + st["connection_setup"], flows)
+            if data:
+                text += ": " + ", ".join(
+                    f"{k}" + (f" ×{per_flow(v, flows)}" if v != flows else "") for k, v in data.items()
+                )
+            if tx:
+                text += " + " + ", ".join(
+                    f"{k}" + (f" ×{per_flow(v, flows)}" if v != flows else "") for k, v in tx.items()
+                )
+            return text
+
+        extra_steps = []
+        for _, s, src in cols:
+            for k in sql[s]["sql"][src]["steps"]:
+                if k not in [x[0] for x in STEPS] and k not in extra_steps:
+                    extra_steps.append(k)
+        for key, label, _ in STEPS + [(k, k, "") for k in extra_steps]:
+            p(
+                f"| {label} | "
+                + " | ".join(cell(sql[s]["sql"][src], key, sql[s]["sql"][src]["flows"]) for _, s, src in cols)
+                + " |"
+            )
+
+        def total_row(title, fn):
+            p(f"| **{title}** | " + " | ".join(fn(sql[s]["sql"][src], s, src) for _, s, src in cols) + " |")
+
+        total_row(
+            "statements per flow (without BEGIN/COMMIT/ROLLBACK)",
+            lambda a, s, src: f"**{a['per_flow']['statements']:g}**",
+        )
+
+        def tx_cell(a, s, src):
+            v = a["per_flow"]["transaction_control"]
+            if src == "sqlx" and s == "sqlite":
+                return f"{v:g} logged (sqlx runs SQLite's BEGIN/COMMIT/ROLLBACK outside its statement log)"
+            if src == "sqlx" and s == "postgres":
+                return f"{v:g} (COMMIT/ROLLBACK only: sqlx does not log BEGIN)"
+            return f"{v:g}"
+
+        total_row("BEGIN/COMMIT/ROLLBACK per flow", tx_cell)
+        total_row("all logged statements per flow", lambda a, s, src: f"{a['per_flow']['all']:g}")
+        total_row(
+            "cache refills / connection set-up, whole run",
+            lambda a, s, src: f"{a['totals']['cache_refills']} / {a['totals']['connection_setup']}",
+        )
+        p("")
+        p(
+            "\"cache refills\": reads of the client (cached 5 s) and of the signing keys (cached 60 s), counted in"
+            " the statements above; \"connection set-up\": the PRAGMAs a new SQLite pool connection runs, not"
+            " counted above. Both are amortised over all flows in a run. SQLite and PostgreSQL run the same store"
+            " code (the same transactions), so SQLite's unlogged BEGIN/COMMIT are as many as PostgreSQL's server"
+            " log shows."
+        )
+        p("")
+        p("Target: ≤ 6 SQL statements per flow:")
+        for title, s, src in cols:
+            a = sql[s]["sql"][src]["per_flow"]
+            n = a["statements"]
+            verdict = "met" if n <= 6 else f"NOT met ({n - 6:g} over)"
+            p(f"- {title}: {n:g} statements without BEGIN/COMMIT/ROLLBACK — {verdict}; {a['all']:g} with the ones logged")
+    p("")
+
+print("\n".join(out).rstrip())
