@@ -141,3 +141,101 @@ impl Config {
         self.dev || self.expose_internal_errors
     }
 }
+
+impl Config {
+    /// Applies the protocol settings both hosts read by Hydra's environment names
+    /// (`URLS_SELF_PUBLIC`, `TTL_*`, `STRATEGIES_ACCESS_TOKEN`, `URLS_LOGIN`…,
+    /// `OAUTH2_*`, `SERVE_COOKIES_*`) through `get`. A bad value is an error
+    /// `"KEY: why"`. The issuer, secrets, `dev` and cookie `Secure` are the host's to set.
+    pub fn apply_settings(&mut self, get: &dyn Fn(&str) -> Option<String>) -> Result<(), String> {
+        use crate::duration::parse_seconds;
+        let var = |k: &str| get(k).filter(|v| !v.trim().is_empty());
+        let bad = |k: &str, why: &str| format!("{k}: {why}");
+        let flag = |k: &str| -> Result<Option<bool>, String> {
+            match var(k) {
+                None => Ok(None),
+                Some(v) => match v.to_ascii_lowercase().as_str() {
+                    "1" | "true" | "yes" | "on" => Ok(Some(true)),
+                    "0" | "false" | "no" | "off" => Ok(Some(false)),
+                    _ => Err(bad(k, "must be true or false")),
+                },
+            }
+        };
+        if let Some(p) = var("URLS_SELF_PUBLIC") {
+            self.public_url = p;
+        }
+        let ttl = |k: &str, default: i64| -> Result<i64, String> {
+            match var(k) {
+                None => Ok(default),
+                Some(v) => parse_seconds(&v)
+                    .filter(|s| *s > 0)
+                    .ok_or_else(|| bad(k, &format!("'{v}' is not a duration like 1h or 30m"))),
+            }
+        };
+        self.access_token_ttl = ttl("TTL_ACCESS_TOKEN", self.access_token_ttl)?;
+        self.refresh_token_ttl = ttl("TTL_REFRESH_TOKEN", self.refresh_token_ttl)?;
+        self.id_token_ttl = ttl("TTL_ID_TOKEN", self.id_token_ttl)?;
+        self.auth_code_ttl = ttl("TTL_AUTH_CODE", self.auth_code_ttl)?;
+        self.login_consent_ttl = ttl("TTL_LOGIN_CONSENT_REQUEST", self.login_consent_ttl)?;
+        self.authentication_session_ttl = ttl("TTL_AUTHENTICATION_SESSION", self.authentication_session_ttl)?;
+        self.access_token_strategy = match var("STRATEGIES_ACCESS_TOKEN").as_deref() {
+            None | Some("opaque") => AccessTokenStrategy::Opaque,
+            Some("jwt") => AccessTokenStrategy::Jwt,
+            Some(v) => return Err(bad("STRATEGIES_ACCESS_TOKEN", &format!("'{v}' must be 'opaque' or 'jwt'"))),
+        };
+        if let Some(v) = var("OAUTH2_HASHERS_PBKDF2_ITERATIONS") {
+            self.pbkdf2_iterations =
+                v.parse().ok().filter(|n| *n >= 1).ok_or_else(|| {
+                    bad("OAUTH2_HASHERS_PBKDF2_ITERATIONS", &format!("'{v}' is not a positive integer"))
+                })?;
+        }
+        for (key, field) in [
+            ("URLS_LOGIN", &mut self.login_url),
+            ("URLS_CONSENT", &mut self.consent_url),
+            ("URLS_LOGOUT", &mut self.logout_url),
+            ("URLS_ERROR", &mut self.error_url),
+            ("URLS_POST_LOGOUT_REDIRECT", &mut self.post_logout_redirect_url),
+        ] {
+            if let Some(v) = var(key) {
+                url::Url::parse(&v).map_err(|e| bad(key, &format!("'{v}' is not an absolute URL: {e}")))?;
+                *field = v;
+            }
+        }
+        if let Some(v) = var("OAUTH2_GRANT_REFRESH_TOKEN_ROTATION_GRACE_PERIOD") {
+            self.refresh_grace_period = parse_seconds(&v).filter(|s| *s <= 300).ok_or_else(|| {
+                bad(
+                    "OAUTH2_GRANT_REFRESH_TOKEN_ROTATION_GRACE_PERIOD",
+                    &format!("'{v}' must be a duration of at most 5m"),
+                )
+            })?;
+        }
+        if let Some(v) = flag("OAUTH2_PKCE_ENFORCED")? {
+            self.pkce_enforced = v;
+        }
+        if let Some(v) = flag("OAUTH2_PKCE_ENFORCED_FOR_PUBLIC_CLIENTS")? {
+            self.pkce_enforced_for_public_clients = v;
+        }
+        if let Some(v) = flag("OAUTH2_EXPOSE_INTERNAL_ERRORS")? {
+            self.expose_internal_errors = v;
+        }
+        if let Some(v) = var("SERVE_COOKIES_SAME_SITE_MODE") {
+            if !matches!(v.as_str(), "Lax" | "Strict" | "None") {
+                return Err(bad("SERVE_COOKIES_SAME_SITE_MODE", &format!("'{v}' must be Lax, Strict or None")));
+            }
+            self.cookies.same_site = v;
+        }
+        for (key, field) in [
+            ("SERVE_COOKIES_NAMES_LOGIN_CSRF", &mut self.cookies.login_csrf),
+            ("SERVE_COOKIES_NAMES_CONSENT_CSRF", &mut self.cookies.consent_csrf),
+            ("SERVE_COOKIES_NAMES_SESSION", &mut self.cookies.session),
+        ] {
+            if let Some(v) = var(key) {
+                if !v.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b)) {
+                    return Err(bad(key, &format!("'{v}' is not a valid cookie name")));
+                }
+                *field = v;
+            }
+        }
+        Ok(())
+    }
+}

@@ -7,8 +7,7 @@
 //! native reader cannot be linked here: it lives in a crate built on tokio and sqlx).
 //! Bad values fail with a message naming the key, never quoting a secret.
 
-use latch_core::config::{AccessTokenStrategy, Config};
-use latch_core::duration::parse_seconds;
+use latch_core::config::Config;
 
 /// The least length of a system secret and of the admin token.
 pub const MIN_SECRET_LEN: usize = 16;
@@ -59,80 +58,8 @@ pub fn from_vars(get: &dyn Fn(&str) -> Option<String>) -> Result<EdgeSettings, S
     let mut core = Config::new(&issuer, &secrets[0]);
     core.system_secrets = secrets;
     core.dev = dev;
-    if let Some(p) = var("URLS_SELF_PUBLIC") {
-        core.public_url = p;
-    }
-    let ttl = |k: &str, default: i64| -> Result<i64, String> {
-        match var(k) {
-            None => Ok(default),
-            Some(v) => parse_seconds(&v)
-                .filter(|s| *s > 0)
-                .ok_or_else(|| bad(k, &format!("'{v}' is not a duration like 1h or 30m"))),
-        }
-    };
-    core.access_token_ttl = ttl("TTL_ACCESS_TOKEN", core.access_token_ttl)?;
-    core.refresh_token_ttl = ttl("TTL_REFRESH_TOKEN", core.refresh_token_ttl)?;
-    core.id_token_ttl = ttl("TTL_ID_TOKEN", core.id_token_ttl)?;
-    core.auth_code_ttl = ttl("TTL_AUTH_CODE", core.auth_code_ttl)?;
-    core.login_consent_ttl = ttl("TTL_LOGIN_CONSENT_REQUEST", core.login_consent_ttl)?;
-    core.authentication_session_ttl = ttl("TTL_AUTHENTICATION_SESSION", core.authentication_session_ttl)?;
-    core.access_token_strategy = match var("STRATEGIES_ACCESS_TOKEN").as_deref() {
-        None | Some("opaque") => AccessTokenStrategy::Opaque,
-        Some("jwt") => AccessTokenStrategy::Jwt,
-        Some(v) => return Err(bad("STRATEGIES_ACCESS_TOKEN", &format!("'{v}' must be 'opaque' or 'jwt'"))),
-    };
-    if let Some(v) = var("OAUTH2_HASHERS_PBKDF2_ITERATIONS") {
-        core.pbkdf2_iterations = v
-            .parse()
-            .ok()
-            .filter(|n| *n >= 1)
-            .ok_or_else(|| bad("OAUTH2_HASHERS_PBKDF2_ITERATIONS", &format!("'{v}' is not a positive integer")))?;
-    }
-    for (key, field) in [
-        ("URLS_LOGIN", &mut core.login_url),
-        ("URLS_CONSENT", &mut core.consent_url),
-        ("URLS_LOGOUT", &mut core.logout_url),
-        ("URLS_ERROR", &mut core.error_url),
-        ("URLS_POST_LOGOUT_REDIRECT", &mut core.post_logout_redirect_url),
-    ] {
-        if let Some(v) = var(key) {
-            url::Url::parse(&v).map_err(|e| bad(key, &format!("'{v}' is not an absolute URL: {e}")))?;
-            *field = v;
-        }
-    }
-    if let Some(v) = var("OAUTH2_GRANT_REFRESH_TOKEN_ROTATION_GRACE_PERIOD") {
-        core.refresh_grace_period = parse_seconds(&v).filter(|s| *s <= 300).ok_or_else(|| {
-            bad("OAUTH2_GRANT_REFRESH_TOKEN_ROTATION_GRACE_PERIOD", &format!("'{v}' must be a duration of at most 5m"))
-        })?;
-    }
-    if let Some(v) = flag("OAUTH2_PKCE_ENFORCED")? {
-        core.pkce_enforced = v;
-    }
-    if let Some(v) = flag("OAUTH2_PKCE_ENFORCED_FOR_PUBLIC_CLIENTS")? {
-        core.pkce_enforced_for_public_clients = v;
-    }
-    if let Some(v) = var("SERVE_COOKIES_SAME_SITE_MODE") {
-        if !matches!(v.as_str(), "Lax" | "Strict" | "None") {
-            return Err(bad("SERVE_COOKIES_SAME_SITE_MODE", &format!("'{v}' must be Lax, Strict or None")));
-        }
-        core.cookies.same_site = v;
-    }
+    core.apply_settings(get)?;
     core.cookies.secure = !dev;
-    for (key, field) in [
-        ("SERVE_COOKIES_NAMES_LOGIN_CSRF", &mut core.cookies.login_csrf),
-        ("SERVE_COOKIES_NAMES_CONSENT_CSRF", &mut core.cookies.consent_csrf),
-        ("SERVE_COOKIES_NAMES_SESSION", &mut core.cookies.session),
-    ] {
-        if let Some(v) = var(key) {
-            if !v.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b)) {
-                return Err(bad(key, &format!("'{v}' is not a valid cookie name")));
-            }
-            *field = v;
-        }
-    }
-    if let Some(v) = flag("OAUTH2_EXPOSE_INTERNAL_ERRORS")? {
-        core.expose_internal_errors = v;
-    }
 
     let admin_token = var("LATCH_ADMIN_TOKEN");
     if admin_token.as_ref().is_some_and(|t| t.len() < MIN_SECRET_LEN) {
@@ -196,7 +123,7 @@ mod tests {
         assert_eq!(s.core.issuer, "https://a.example/");
         assert_eq!(s.core.system_secrets, [b"new-secret-0123456789".to_vec(), b"old-secret-0123456789".to_vec()]);
         assert_eq!(s.core.access_token_ttl, 1800);
-        assert_eq!(s.core.access_token_strategy, AccessTokenStrategy::Jwt);
+        assert_eq!(s.core.access_token_strategy, latch_core::config::AccessTokenStrategy::Jwt);
         assert_eq!(s.core.login_url, "https://login.example/login");
         assert_eq!(s.core.pbkdf2_iterations, 1000);
         assert!(s.core.pkce_enforced);

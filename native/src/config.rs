@@ -4,8 +4,7 @@
 //! turned into `_`. Bad values fail start-up with a message naming the key.
 
 use crate::Error;
-use latch_core::config::{AccessTokenStrategy, Config};
-use latch_core::duration::parse_seconds;
+use latch_core::config::Config;
 
 /// The DSN used when none is given: an SQLite file in the working directory.
 pub const DEFAULT_DSN: &str = "sqlite://latch.sqlite";
@@ -177,83 +176,8 @@ pub fn from_env(
     let mut core = Config::new(&issuer, &secrets[0]);
     core.system_secrets = secrets;
     core.dev = dev;
-    if let Some(p) = var("URLS_SELF_PUBLIC") {
-        core.public_url = p;
-    }
-    let ttl = |k: &str, default: i64| -> Result<i64, Error> {
-        match var(k) {
-            None => Ok(default),
-            Some(v) => parse_seconds(&v)
-                .filter(|s| *s > 0)
-                .ok_or_else(|| bad(k, &format!("'{v}' is not a duration like 1h or 30m"))),
-        }
-    };
-    core.access_token_ttl = ttl("TTL_ACCESS_TOKEN", core.access_token_ttl)?;
-    core.refresh_token_ttl = ttl("TTL_REFRESH_TOKEN", core.refresh_token_ttl)?;
-    core.id_token_ttl = ttl("TTL_ID_TOKEN", core.id_token_ttl)?;
-    core.auth_code_ttl = ttl("TTL_AUTH_CODE", core.auth_code_ttl)?;
-    core.access_token_strategy = match var("STRATEGIES_ACCESS_TOKEN").as_deref() {
-        None | Some("opaque") => AccessTokenStrategy::Opaque,
-        Some("jwt") => AccessTokenStrategy::Jwt,
-        Some(v) => return Err(bad("STRATEGIES_ACCESS_TOKEN", &format!("'{v}' must be 'opaque' or 'jwt'"))),
-    };
-    if let Some(v) = var("OAUTH2_HASHERS_PBKDF2_ITERATIONS") {
-        core.pbkdf2_iterations = v
-            .parse()
-            .ok()
-            .filter(|n| *n >= 1)
-            .ok_or_else(|| bad("OAUTH2_HASHERS_PBKDF2_ITERATIONS", &format!("'{v}' is not a positive integer")))?;
-    }
-    for (key, field) in [
-        ("URLS_LOGIN", &mut core.login_url),
-        ("URLS_CONSENT", &mut core.consent_url),
-        ("URLS_LOGOUT", &mut core.logout_url),
-        ("URLS_ERROR", &mut core.error_url),
-        ("URLS_POST_LOGOUT_REDIRECT", &mut core.post_logout_redirect_url),
-    ] {
-        if let Some(v) = var(key) {
-            url::Url::parse(&v).map_err(|e| bad(key, &format!("'{v}' is not an absolute URL: {e}")))?;
-            *field = v;
-        }
-    }
-    core.login_consent_ttl = ttl("TTL_LOGIN_CONSENT_REQUEST", core.login_consent_ttl)?;
-    core.authentication_session_ttl = ttl("TTL_AUTHENTICATION_SESSION", core.authentication_session_ttl)?;
-    if let Some(v) = var("OAUTH2_GRANT_REFRESH_TOKEN_ROTATION_GRACE_PERIOD") {
-        core.refresh_grace_period = parse_seconds(&v).filter(|s| *s <= 300).ok_or_else(|| {
-            bad("OAUTH2_GRANT_REFRESH_TOKEN_ROTATION_GRACE_PERIOD", &format!("'{v}' must be a duration of at most 5m"))
-        })?;
-    }
-    for (key, field) in [
-        ("OAUTH2_PKCE_ENFORCED", &mut core.pkce_enforced),
-        ("OAUTH2_PKCE_ENFORCED_FOR_PUBLIC_CLIENTS", &mut core.pkce_enforced_for_public_clients),
-    ] {
-        if let Some(v) = var(key) {
-            *field = parse_bool(&v).ok_or_else(|| bad(key, "must be true or false"))?;
-        }
-    }
-    if let Some(v) = var("SERVE_COOKIES_SAME_SITE_MODE") {
-        if !matches!(v.as_str(), "Lax" | "Strict" | "None") {
-            return Err(bad("SERVE_COOKIES_SAME_SITE_MODE", &format!("'{v}' must be Lax, Strict or None")));
-        }
-        core.cookies.same_site = v;
-    }
+    core.apply_settings(get).map_err(Error::Config)?;
     core.cookies.secure = !dev;
-    for (key, field) in [
-        ("SERVE_COOKIES_NAMES_LOGIN_CSRF", &mut core.cookies.login_csrf),
-        ("SERVE_COOKIES_NAMES_CONSENT_CSRF", &mut core.cookies.consent_csrf),
-        ("SERVE_COOKIES_NAMES_SESSION", &mut core.cookies.session),
-    ] {
-        if let Some(v) = var(key) {
-            if !v.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b)) {
-                return Err(bad(key, &format!("'{v}' is not a valid cookie name")));
-            }
-            *field = v;
-        }
-    }
-    if let Some(v) = var("OAUTH2_EXPOSE_INTERNAL_ERRORS") {
-        core.expose_internal_errors =
-            parse_bool(&v).ok_or_else(|| bad("OAUTH2_EXPOSE_INTERNAL_ERRORS", "must be true or false"))?;
-    }
     let log_level = var("LOG_LEVEL").unwrap_or_else(|| "info".into());
     if !matches!(log_level.as_str(), "trace" | "debug" | "info" | "warn" | "warning" | "error" | "fatal" | "panic") {
         return Err(bad("LOG_LEVEL", &format!("'{log_level}' must be one of trace, debug, info, warn, error")));
@@ -271,14 +195,6 @@ pub fn from_env(
         log_level,
         log_format,
     })
-}
-
-fn parse_bool(v: &str) -> Option<bool> {
-    match v.to_ascii_lowercase().as_str() {
-        "1" | "true" | "yes" | "on" => Some(true),
-        "0" | "false" | "no" | "off" => Some(false),
-        _ => None,
-    }
 }
 
 #[cfg(test)]
@@ -372,7 +288,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(s.core.access_token_ttl, 1800);
-        assert_eq!(s.core.access_token_strategy, AccessTokenStrategy::Jwt);
+        assert_eq!(s.core.access_token_strategy, latch_core::config::AccessTokenStrategy::Jwt);
         assert_eq!(s.core.system_secrets.len(), 2);
         assert_eq!(s.core.system_secrets[0], b"new-secret-0123456789");
         assert_eq!(s.core.issuer, "http://127.0.0.1:9000");
