@@ -29,6 +29,7 @@ pub mod keys;
 pub mod logout;
 pub mod memory;
 pub mod oidc;
+pub mod openapi;
 pub mod pkce;
 pub mod platform;
 pub mod redirect;

@@ -31,6 +31,7 @@ pub enum Endpoint {
     // both ports
     HealthAlive,
     HealthReady,
+    OpenApi,
     // admin
     Version,
     Metrics,
@@ -82,6 +83,7 @@ impl Endpoint {
             Jwks => "/.well-known/jwks.json",
             HealthAlive => "/health/alive",
             HealthReady => "/health/ready",
+            OpenApi => "/openapi.json",
             Version => "/admin/version",
             Metrics => "/admin/metrics/prometheus",
             ListClients | CreateClient => "/admin/clients",
@@ -135,6 +137,7 @@ pub fn route(port: Port, method: Method, path: &str) -> Result<Endpoint, Error> 
             (Get, "/.well-known/jwks.json") => Jwks,
             (Get, "/health/alive") => HealthAlive,
             (Get, "/health/ready") => HealthReady,
+            (Get, "/openapi.json") => OpenApi,
             (
                 _,
                 "/oauth2/token"
@@ -143,7 +146,8 @@ pub fn route(port: Port, method: Method, path: &str) -> Result<Endpoint, Error> 
                 | "/.well-known/oauth-authorization-server"
                 | "/.well-known/jwks.json"
                 | "/health/alive"
-                | "/health/ready",
+                | "/health/ready"
+                | "/openapi.json",
             ) => return not_allowed(),
             _ => return Err(Error::not_found(format!("No public endpoint at {path}."))),
         },
@@ -153,6 +157,7 @@ pub fn route(port: Port, method: Method, path: &str) -> Result<Endpoint, Error> 
             match (m, segs.as_slice()) {
                 (Get, ["health", "alive"]) => HealthAlive,
                 (Get, ["health", "ready"]) => HealthReady,
+                (Get, ["openapi.json"]) => OpenApi,
                 (Get, ["version"]) => Version,
                 (Get, ["metrics", "prometheus"]) => Metrics,
                 (Get, ["clients"]) => ListClients,
@@ -183,7 +188,7 @@ pub fn route(port: Port, method: Method, path: &str) -> Result<Endpoint, Error> 
                 (
                     _,
                     ["health", "alive" | "ready"]
-                    | ["version"]
+                    | ["version" | "openapi.json"]
                     | ["metrics", "prometheus"]
                     | ["clients"]
                     | ["clients", _]
@@ -218,6 +223,9 @@ mod tests {
             (Port::Admin, Method::Delete, "/admin/keys/s/k", DeleteKey("s".into(), "k".into())),
             (Port::Admin, Method::Get, "/metrics/prometheus", Metrics),
             (Port::Admin, Method::Head, "/admin/health/alive", HealthAlive),
+            (Port::Public, Method::Get, "/openapi.json", OpenApi),
+            (Port::Admin, Method::Get, "/admin/openapi.json", OpenApi),
+            (Port::Admin, Method::Get, "/openapi.json", OpenApi),
         ];
         for (port, m, path, want) in ok {
             assert_eq!(route(port, m, path).unwrap(), want, "{path}");

@@ -94,6 +94,7 @@ impl<S: Store, P: Platform> Latch<S, P> {
             Discovery => Ok(discovery::openid_configuration(&self.config)),
             Jwks => discovery::jwks(self).await,
             HealthAlive => Ok(Response::json(200, &serde_json::json!({"status": "ok"}))),
+            OpenApi => Ok(crate::openapi::document()),
             HealthReady => Ok(match self.store.ping().await {
                 Ok(()) => Response::json(200, &serde_json::json!({"status": "ok"})),
                 Err(e) => Response::json(503, &serde_json::json!({"errors": {"database": e.to_string()}})),
