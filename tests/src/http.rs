@@ -1,5 +1,6 @@
 //! The black-box HTTP harness: a real Latch server (the same axum app `latch serve`
-//! runs) on ephemeral loopback ports over a chosen backend, and a small client.
+//! runs) on ephemeral loopback ports over a chosen backend, or a running Cloudflare
+//! Worker (`wrangler dev`, started by `scripts/edge-test`), and a small client.
 
 use latch_core::Port;
 use serde_json::Value;
@@ -9,10 +10,17 @@ use std::collections::HashMap;
 pub struct Harness {
     /// `http://127.0.0.1:<port>` of the public API.
     pub public: String,
-    /// `http://127.0.0.1:<port>` of the admin API.
+    /// `http://127.0.0.1:<port>` of the admin API (the Worker's one origin: its admin
+    /// API is the paths under `/admin/`).
     pub admin: String,
     /// A client that does not follow redirects.
     pub http: reqwest::Client,
+    /// The bearer token every admin request carries (the Worker's `LATCH_ADMIN_TOKEN`).
+    admin_token: Option<String>,
+    /// Prepended to the ids a suite chooses (clients, subjects, key sets), unique per
+    /// harness on a Worker, whose database other suites share; empty natively, where
+    /// every harness has a database of its own.
+    prefix: String,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -65,7 +73,55 @@ impl Harness {
             }));
         }
         let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
-        Harness { public, admin, http, tasks }
+        Harness { public, admin, http, admin_token: None, prefix: String::new(), tasks }
+    }
+
+    /// A harness on an already running Worker: `LATCH_TEST_WORKER_URL` (its one origin,
+    /// public API and `/admin/…`) and `LATCH_TEST_WORKER_ADMIN_TOKEN` (its
+    /// `LATCH_ADMIN_TOKEN`, sent as a bearer token with every admin request).
+    /// `scripts/edge-test` starts the Worker and sets both.
+    pub fn worker() -> Harness {
+        Self::worker_at("LATCH_TEST_WORKER_URL")
+    }
+
+    /// [`Harness::worker`] on the Worker whose URL is in the variable `url_var` (another
+    /// Worker with other settings; same admin token).
+    pub fn worker_at(url_var: &str) -> Harness {
+        let need = |k: &str| {
+            std::env::var(k).ok().filter(|v| !v.trim().is_empty()).unwrap_or_else(|| {
+                panic!("{k} is not set: the Worker suites run against a Worker under `wrangler dev`; run scripts/edge-test")
+            })
+        };
+        let url = need(url_var).trim_end_matches('/').to_string();
+        let admin_token = need("LATCH_TEST_WORKER_ADMIN_TOKEN");
+        // Unique per harness: the time in nanoseconds and a process-wide counter.
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let prefix = format!("w{:x}-{n}-", nanos % (1 << 40));
+        let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+        Harness { public: url.clone(), admin: url, http, admin_token: Some(admin_token), prefix, tasks: Vec::new() }
+    }
+
+    /// Whether this harness talks to a Worker (one origin, admin API only under
+    /// `/admin/`, a database shared with the other suites).
+    pub fn is_worker(&self) -> bool {
+        self.admin_token.is_some()
+    }
+
+    /// `name` made unique to this harness (unchanged natively): for client ids,
+    /// subjects and key set names.
+    pub fn id(&self, name: &str) -> String {
+        format!("{}{name}", self.prefix)
+    }
+
+    /// A request to the admin API, with the admin bearer token when there is one.
+    pub fn admin_request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        let rb = self.http.request(method, format!("{}{path}", self.admin));
+        match &self.admin_token {
+            Some(t) => rb.bearer_auth(t),
+            None => rb,
+        }
     }
 
     /// Sends a request and reads the whole reply.
@@ -82,11 +138,11 @@ impl Harness {
 
     /// A GET on the admin port.
     pub async fn admin_get(&self, path: &str) -> Reply {
-        self.send(self.http.get(format!("{}{path}", self.admin))).await
+        self.send(self.admin_request(reqwest::Method::GET, path)).await
     }
     /// A JSON request on the admin port.
     pub async fn admin_json(&self, method: reqwest::Method, path: &str, body: &Value) -> Reply {
-        self.send(self.http.request(method, format!("{}{path}", self.admin)).json(body)).await
+        self.send(self.admin_request(method, path).json(body)).await
     }
     /// A raw request on either port.
     pub async fn raw(
@@ -97,13 +153,16 @@ impl Harness {
         content_type: &str,
         body: impl Into<reqwest::Body>,
     ) -> Reply {
-        let base = if port == Port::Public { &self.public } else { &self.admin };
-        self.send(self.http.request(method, format!("{base}{path}")).header("content-type", content_type).body(body))
-            .await
+        let rb = if port == Port::Public {
+            self.http.request(method, format!("{}{path}", self.public))
+        } else {
+            self.admin_request(method, path)
+        };
+        self.send(rb.header("content-type", content_type).body(body)).await
     }
     /// A DELETE on the admin port.
     pub async fn admin_delete(&self, path: &str) -> Reply {
-        self.send(self.http.delete(format!("{}{path}", self.admin))).await
+        self.send(self.admin_request(reqwest::Method::DELETE, path)).await
     }
     /// A GET on the public port.
     pub async fn public_get(&self, path: &str) -> Reply {
@@ -119,7 +178,7 @@ impl Harness {
     }
     /// A form POST on the admin port.
     pub async fn admin_form(&self, path: &str, form: &[(&str, &str)]) -> Reply {
-        self.send(self.http.post(format!("{}{path}", self.admin)).form(form)).await
+        self.send(self.admin_request(reqwest::Method::POST, path).form(form)).await
     }
 
     /// Creates a client (asserting 201) and returns its JSON (with the secret).
