@@ -21,6 +21,7 @@ mod batch;
 mod clients;
 mod consents;
 mod dialect;
+pub mod dsn;
 mod error;
 mod keys;
 mod login_sessions;
@@ -83,14 +84,22 @@ impl SqlStore {
     /// - `mysql://…`, `mariadb://…`: MySQL or MariaDB.
     ///
     /// Does not migrate: call [`SqlStore::migrate`].
+    ///
+    /// Hydra's pool parameters (`max_conns`, `max_conn_lifetime`, …) and the Go driver's
+    /// MySQL form `user:pass@tcp(host:port)/db` are understood (see [`dsn`]).
     pub async fn connect(dsn: &str) -> Result<SqlStore, StoreError> {
         sqlx::any::install_default_drivers();
         let dialect = Dialect::from_dsn(dsn)?;
+        let parsed = dsn::parse(dsn)?;
+        let dsn = parsed.url.as_str();
         let store = match dialect {
             Dialect::Sqlite => Self::connect_sqlite(dsn).await?,
             Dialect::Postgres | Dialect::MySql => {
                 let pool = AnyPoolOptions::new()
-                    .max_connections(SERVER_POOL_SIZE)
+                    .max_connections(parsed.max_conns.unwrap_or(SERVER_POOL_SIZE))
+                    // Without the parameters, sqlx's own defaults (30 min, 10 min).
+                    .max_lifetime(parsed.max_conn_lifetime.or(Some(Duration::from_secs(30 * 60))))
+                    .idle_timeout(parsed.max_conn_idle_time.or(Some(Duration::from_secs(10 * 60))))
                     .acquire_timeout(ACQUIRE_TIMEOUT)
                     .connect(dsn)
                     .await
