@@ -10,8 +10,11 @@ use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::Router;
 use latch_core::http::{Method, Request, Response, MAX_BODY_BYTES};
 use latch_core::{Endpoint, Error, ErrorCode, Latch, Port};
+use opentelemetry::trace::TraceContextExt as _;
 use std::sync::Arc;
 use std::time::Instant;
+use tracing::Instrument;
+use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 /// The server state every request shares.
 pub type Server = Arc<Latch<SqlStore, NativePlatform>>;
@@ -33,6 +36,55 @@ async fn handle(server: Server, port: Port, req: axum::extract::Request) -> axum
         .and_then(|v| v.to_str().ok())
         .map(str::to_string)
         .unwrap_or_else(|| server.new_uuid());
+    // One server span per request, named after the route pattern once it is known (the
+    // OpenTelemetry HTTP conventions); the query and body are never recorded.
+    let span = tracing::info_span!(
+        "request",
+        otel.kind = "server",
+        otel.status_code = tracing::field::Empty,
+        http.request.method = method.as_str(),
+        http.route = tracing::field::Empty,
+        http.response.status_code = tracing::field::Empty,
+        latch.port = if port == Port::Public { "public" } else { "admin" },
+        latch.request_id = %request_id,
+    );
+    let _ = span.set_parent(crate::telemetry::parent_context(&parts.headers));
+    let (endpoint, response) = handle_in_span(&server, port, method, parts, body).instrument(span.clone()).await;
+    let label = endpoint.as_ref().map(Endpoint::pattern).unwrap_or("unmatched");
+    if !span.is_disabled() {
+        // The OpenTelemetry span has started by now (at the first enter), so its name is
+        // set on it directly; recording `otel.name` only renames spans not yet started.
+        span.context().span().update_name(format!("{} {label}", method.as_str()));
+        span.record("http.route", label);
+        span.record("http.response.status_code", response.status);
+        if response.status >= 500 {
+            span.record("otel.status_code", "ERROR");
+        }
+    }
+    let elapsed = started.elapsed();
+    HttpMetrics::global().observe(method.as_str(), label, response.status, elapsed.as_secs_f64());
+    // The path is logged, never the query or body: those can carry tokens and secrets.
+    span.in_scope(|| {
+        tracing::info!(
+            request_id = %request_id,
+            port = ?port,
+            method = method.as_str(),
+            endpoint = label,
+            status = response.status,
+            latency_ms = elapsed.as_secs_f64() * 1000.0,
+            "request"
+        )
+    });
+    to_axum(response, &request_id, method == Method::Head)
+}
+
+async fn handle_in_span(
+    server: &Server,
+    port: Port,
+    method: Method,
+    parts: axum::http::request::Parts,
+    body: Body,
+) -> (Option<Endpoint>, Response) {
     let (endpoint, mut response) = match axum::body::to_bytes(body, MAX_BODY_BYTES + 1).await {
         Ok(bytes) => {
             let core_req = Request {
@@ -61,20 +113,7 @@ async fn handle(server: Server, port: Port, req: axum::extract::Request) -> axum
             body: metrics::render().into_bytes(),
         };
     }
-    let label = endpoint.as_ref().map(Endpoint::pattern).unwrap_or("unmatched");
-    let elapsed = started.elapsed();
-    HttpMetrics::global().observe(method.as_str(), label, response.status, elapsed.as_secs_f64());
-    // The path is logged, never the query or body: those can carry tokens and secrets.
-    tracing::info!(
-        request_id = %request_id,
-        port = ?port,
-        method = method.as_str(),
-        endpoint = label,
-        status = response.status,
-        latency_ms = elapsed.as_secs_f64() * 1000.0,
-        "request"
-    );
-    to_axum(response, &request_id, method == Method::Head)
+    (endpoint, response)
 }
 
 fn to_axum(r: Response, request_id: &str, head: bool) -> axum::response::Response {

@@ -27,6 +27,23 @@ pub struct ServerSettings {
     pub log_level: String,
     /// `LOG_FORMAT`: `text` or `json`.
     pub log_format: String,
+    /// `TRACING_*`: where spans go, if anywhere.
+    pub tracing: Option<TracingSettings>,
+}
+
+/// Distributed tracing as Hydra configures it (`tracing.provider: otel`,
+/// `tracing.providers.otlp.*`): spans exported with OTLP over HTTP (protobuf) to
+/// `server_url`, e.g. Jaeger's or an OpenTelemetry Collector's port 4318.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TracingSettings {
+    /// `TRACING_SERVICE_NAME` (default `latch`).
+    pub service_name: String,
+    /// The full traces URL, e.g. `http://jaeger:4318/v1/traces`, built from
+    /// `TRACING_PROVIDERS_OTLP_SERVER_URL` (`host:port` as in Hydra, or a URL) and
+    /// `TRACING_PROVIDERS_OTLP_INSECURE` (http instead of https).
+    pub endpoint: String,
+    /// `TRACING_PROVIDERS_OTLP_SAMPLING_SAMPLING_RATIO`: the share of traces kept, 0 to 1.
+    pub sampling_ratio: f64,
 }
 
 /// Every setting Latch reads, by its environment name (the config path upper-cased,
@@ -63,6 +80,11 @@ pub const KNOWN_KEYS: &[&str] = &[
     "OAUTH2_GRANT_REFRESH_TOKEN_ROTATION_GRACE_PERIOD",
     "OAUTH2_PKCE_ENFORCED",
     "OAUTH2_PKCE_ENFORCED_FOR_PUBLIC_CLIENTS",
+    "TRACING_PROVIDER",
+    "TRACING_SERVICE_NAME",
+    "TRACING_PROVIDERS_OTLP_SERVER_URL",
+    "TRACING_PROVIDERS_OTLP_INSECURE",
+    "TRACING_PROVIDERS_OTLP_SAMPLING_SAMPLING_RATIO",
 ];
 
 /// Reads a YAML config file in Hydra's shape (`urls: {self: {issuer: …}}`,
@@ -186,6 +208,7 @@ pub fn from_env(
     if !matches!(log_format.as_str(), "text" | "json" | "json_pretty") {
         return Err(bad("LOG_FORMAT", &format!("'{log_format}' must be text or json")));
     }
+    let tracing = tracing_settings(&var)?;
     let dsn = dsn_flag.map(str::to_string).or_else(|| var("DSN")).unwrap_or_else(|| DEFAULT_DSN.to_string());
     Ok(ServerSettings {
         core,
@@ -194,7 +217,63 @@ pub fn from_env(
         admin_addr: format!("{admin_host}:{admin_port}"),
         log_level,
         log_format,
+        tracing,
     })
+}
+
+/// Reads `TRACING_*`. No provider: no tracing. `otel` is the one provider: Jaeger,
+/// Zipkin-compatible collectors and every OpenTelemetry Collector accept OTLP, so the
+/// older Jaeger agent and Zipkin protocols Hydra also speaks are refused by name.
+fn tracing_settings(var: &dyn Fn(&str) -> Option<String>) -> Result<Option<TracingSettings>, Error> {
+    let bad = |k: &str, why: String| Error::Config(format!("{k}: {why}"));
+    match var("TRACING_PROVIDER").as_deref() {
+        None => return Ok(None),
+        Some("otel" | "otlp") => {}
+        Some(other) => {
+            return Err(bad(
+                "TRACING_PROVIDER",
+                format!("'{other}' is not supported: use 'otel' (OTLP over HTTP, which Jaeger accepts on port 4318)"),
+            ))
+        }
+    }
+    let server = var("TRACING_PROVIDERS_OTLP_SERVER_URL")
+        .ok_or_else(|| bad("TRACING_PROVIDERS_OTLP_SERVER_URL", "must be set when TRACING_PROVIDER is otel".into()))?;
+    let insecure = match var("TRACING_PROVIDERS_OTLP_INSECURE").as_deref() {
+        None | Some("false" | "0") => false,
+        Some("true" | "1") => true,
+        Some(v) => return Err(bad("TRACING_PROVIDERS_OTLP_INSECURE", format!("'{v}' must be true or false"))),
+    };
+    // Hydra takes `host:port`; a full URL (with or without the /v1/traces path) works too.
+    let base = if server.contains("://") {
+        server.clone()
+    } else {
+        format!("{}://{server}", if insecure { "http" } else { "https" })
+    };
+    let mut url = url::Url::parse(&base)
+        .map_err(|e| bad("TRACING_PROVIDERS_OTLP_SERVER_URL", format!("'{server}' is not host:port or a URL: {e}")))?;
+    if url.host_str().is_none() {
+        return Err(bad("TRACING_PROVIDERS_OTLP_SERVER_URL", format!("'{server}' names no host")));
+    }
+    if url.path().trim_end_matches('/').is_empty() {
+        url.set_path("/v1/traces");
+    }
+    let sampling_ratio = match var("TRACING_PROVIDERS_OTLP_SAMPLING_SAMPLING_RATIO") {
+        None => 1.0,
+        Some(v) => match v.parse::<f64>() {
+            Ok(r) if (0.0..=1.0).contains(&r) => r,
+            _ => {
+                return Err(bad(
+                    "TRACING_PROVIDERS_OTLP_SAMPLING_SAMPLING_RATIO",
+                    format!("'{v}' must be a number from 0 to 1"),
+                ))
+            }
+        },
+    };
+    Ok(Some(TracingSettings {
+        service_name: var("TRACING_SERVICE_NAME").unwrap_or_else(|| "latch".into()),
+        endpoint: url.to_string(),
+        sampling_ratio,
+    }))
 }
 
 #[cfg(test)]
@@ -292,5 +371,68 @@ mod tests {
         assert_eq!(s.core.system_secrets.len(), 2);
         assert_eq!(s.core.system_secrets[0], b"new-secret-0123456789");
         assert_eq!(s.core.issuer, "http://127.0.0.1:9000");
+    }
+
+    #[test]
+    fn tracing_is_off_unless_a_provider_is_named_and_otlp_urls_are_built_as_hydra_takes_them() {
+        assert_eq!(load(&[], true).unwrap().tracing, None);
+        let t = load(
+            &[
+                ("TRACING_PROVIDER", "otel"),
+                ("TRACING_PROVIDERS_OTLP_SERVER_URL", "jaeger:4318"),
+                ("TRACING_PROVIDERS_OTLP_INSECURE", "true"),
+                ("TRACING_PROVIDERS_OTLP_SAMPLING_SAMPLING_RATIO", "0.25"),
+            ],
+            true,
+        )
+        .unwrap()
+        .tracing
+        .unwrap();
+        assert_eq!(t.endpoint, "http://jaeger:4318/v1/traces");
+        assert_eq!(t.sampling_ratio, 0.25);
+        assert_eq!(t.service_name, "latch");
+        let t = load(
+            &[("TRACING_PROVIDER", "otel"), ("TRACING_PROVIDERS_OTLP_SERVER_URL", "collector.example:4318")],
+            true,
+        )
+        .unwrap()
+        .tracing
+        .unwrap();
+        assert_eq!(t.endpoint, "https://collector.example:4318/v1/traces", "https unless insecure");
+        let t = load(
+            &[("TRACING_PROVIDER", "otel"), ("TRACING_PROVIDERS_OTLP_SERVER_URL", "http://127.0.0.1:9/custom/path")],
+            true,
+        )
+        .unwrap()
+        .tracing
+        .unwrap();
+        assert_eq!(t.endpoint, "http://127.0.0.1:9/custom/path");
+    }
+
+    #[test]
+    fn bad_tracing_settings_fail_with_the_key_named() {
+        for (vars, key) in [
+            (vec![("TRACING_PROVIDER", "zipkin")], "TRACING_PROVIDER"),
+            (vec![("TRACING_PROVIDER", "otel")], "TRACING_PROVIDERS_OTLP_SERVER_URL"),
+            (
+                vec![
+                    ("TRACING_PROVIDER", "otel"),
+                    ("TRACING_PROVIDERS_OTLP_SERVER_URL", "a:1"),
+                    ("TRACING_PROVIDERS_OTLP_INSECURE", "yes"),
+                ],
+                "TRACING_PROVIDERS_OTLP_INSECURE",
+            ),
+            (
+                vec![
+                    ("TRACING_PROVIDER", "otel"),
+                    ("TRACING_PROVIDERS_OTLP_SERVER_URL", "a:1"),
+                    ("TRACING_PROVIDERS_OTLP_SAMPLING_SAMPLING_RATIO", "2"),
+                ],
+                "TRACING_PROVIDERS_OTLP_SAMPLING_SAMPLING_RATIO",
+            ),
+        ] {
+            let e = load(&vars, true).unwrap_err().to_string();
+            assert!(e.contains(key), "{vars:?}: {e}");
+        }
     }
 }

@@ -2,13 +2,14 @@
 //!
 //! Latch's native server: the axum adapter around `latch-core` ([`app`]), sqlx stores
 //! for SQLite, PostgreSQL and MySQL ([`store`]), settings from the environment
-//! ([`config`]), Prometheus metrics ([`metrics`]) and tracing.
+//! ([`config`]), Prometheus metrics ([`metrics`]), logs and OTLP tracing ([`telemetry`]).
 
 pub mod app;
 pub mod config;
 pub mod metrics;
 pub mod platform;
 pub mod store;
+pub mod telemetry;
 
 use latch_core::keys::{Alg, ACCESS_TOKEN_SET, ID_TOKEN_SET};
 use latch_core::{Latch, Port};
@@ -58,19 +59,6 @@ pub struct ServeOptions {
     /// Settings to use when neither the environment nor the file sets them
     /// (environment-style names; `latch quickstart` points the UI URLs at its app).
     pub defaults: Vec<(String, String)>,
-}
-
-fn init_tracing(level: &str, format: &str) {
-    let level = match level {
-        "warning" => "warn",
-        "fatal" | "panic" => "error",
-        l => l,
-    };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("{level},sqlx=warn")));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
-    // try_init: a second call (tests) keeps the first subscriber.
-    let _ = if format.starts_with("json") { builder.json().try_init() } else { builder.try_init() };
 }
 
 /// Connects, migrates when allowed, and builds the shared server.
@@ -140,7 +128,7 @@ pub async fn serve(opts: ServeOptions) -> Result<(), Error> {
             .or_else(|| opts.defaults.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()))
     };
     let settings = config::from_env(&get, opts.dev, opts.dsn.as_deref())?;
-    init_tracing(&settings.log_level, &settings.log_format);
+    let telemetry = telemetry::init(&settings.log_level, &settings.log_format, settings.tracing.as_ref())?;
     if opts.dev {
         tracing::warn!(
             "--dev: http issuers and redirect URIs are allowed and errors carry debug detail; never use in production"
@@ -149,18 +137,24 @@ pub async fn serve(opts: ServeOptions) -> Result<(), Error> {
     // An in-memory database can only be migrated by the process that holds it.
     let in_memory = store::Dialect::from_dsn(&settings.dsn).is_ok_and(|d| d == store::Dialect::Sqlite)
         && (settings.dsn == "memory" || settings.dsn.contains(":memory:") || settings.dsn.contains("mode=memory"));
-    let server = build(&settings, opts.dev || in_memory).await?;
-    tracing::info!(issuer = %settings.core.issuer, "latch is ready");
-    match opts.mode {
-        ServeMode::All => {
-            let public = listen(&settings.public_addr, server.clone(), Port::Public);
-            let admin = listen(&settings.admin_addr, server, Port::Admin);
-            tokio::try_join!(public, admin)?;
+    let served = async {
+        let server = build(&settings, opts.dev || in_memory).await?;
+        tracing::info!(issuer = %settings.core.issuer, "latch is ready");
+        match opts.mode {
+            ServeMode::All => {
+                let public = listen(&settings.public_addr, server.clone(), Port::Public);
+                let admin = listen(&settings.admin_addr, server, Port::Admin);
+                tokio::try_join!(public, admin)?;
+            }
+            ServeMode::Public => listen(&settings.public_addr, server, Port::Public).await?,
+            ServeMode::Admin => listen(&settings.admin_addr, server, Port::Admin).await?,
         }
-        ServeMode::Public => listen(&settings.public_addr, server, Port::Public).await?,
-        ServeMode::Admin => listen(&settings.admin_addr, server, Port::Admin).await?,
+        Ok(())
     }
-    Ok(())
+    .await;
+    // After the listeners have drained: the last requests' spans go out too.
+    telemetry.shutdown().await;
+    served
 }
 
 /// `latch migrate sql <dsn>`: applies pending migrations.
