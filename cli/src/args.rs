@@ -18,7 +18,7 @@ use crate::client_cmds::{
 use crate::example::ExampleCmd;
 use crate::jwk_cmds::{CreateJwkArgs, DeleteJwkArgs, GetJwkArgs, KeysCmd};
 use crate::output::{Format, Mode};
-use crate::server_cmds::{CompletionArgs, MigrateCmd, ServeArgs};
+use crate::server_cmds::{CompletionArgs, MigrateArgs, ServeArgs};
 use crate::token_cmds::{
     DeleteAccessTokensArgs, IntrospectTokenArgs, PerformClientCredentialsArgs, RevokeTokenArgs, TokenCmd,
 };
@@ -38,8 +38,7 @@ pub enum Command {
     /// Run the server (public and admin APIs).
     Serve(ServeArgs),
     /// Apply the SQL migrations.
-    #[command(subcommand)]
-    Migrate(MigrateCmd),
+    Migrate(MigrateArgs),
     /// Start Latch on the embedded SQLite default with the example login & consent app,
     /// and print the tutorial's next commands.
     Quickstart(crate::server_cmds::QuickstartArgs),

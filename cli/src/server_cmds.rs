@@ -53,6 +53,19 @@ pub enum ServeModeCmd {
     Admin,
 }
 
+/// `latch migrate [-c FILE] ...`
+#[derive(Debug, Clone, Args)]
+pub struct MigrateArgs {
+    /// What to migrate.
+    #[command(subcommand)]
+    pub cmd: MigrateCmd,
+
+    /// Configuration file (YAML, Hydra's keys): its `dsn` is used when neither a DSN
+    /// argument nor -e is given. Accepted before or after `sql`, as in Hydra.
+    #[arg(short = 'c', long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
 /// `latch migrate ...`
 #[derive(Debug, Clone, Subcommand)]
 pub enum MigrateCmd {
@@ -75,11 +88,6 @@ pub struct MigrateSqlArgs {
     /// Apply without asking for confirmation.
     #[arg(short = 'y', long)]
     pub yes: bool,
-
-    /// Configuration file (accepted for compatibility; the DSN must come from the arguments or
-    /// the environment).
-    #[arg(short = 'c', long, value_name = "FILE")]
-    pub config: Option<PathBuf>,
 }
 
 /// Arguments of `latch completion`.
@@ -169,8 +177,9 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
     native::serve(serve_options(&args)).await.map_err(|e| CliError::Native(error_chain(&e)))
 }
 
-/// Works out the DSN of `latch migrate sql` from `[up] [DSN]` and `-e`.
-pub fn migrate_dsn(args: &MigrateSqlArgs, env: Env<'_>) -> Result<String> {
+/// Works out the DSN of `latch migrate sql` from `[up] [DSN]` and `-e`, else from the
+/// config file's `dsn` (`config_dsn`).
+pub fn migrate_dsn(args: &MigrateSqlArgs, env: Env<'_>, config_dsn: Option<String>) -> Result<String> {
     let rest = match args.args.first().map(String::as_str) {
         Some("up") => &args.args[1..],
         Some(dir @ ("down" | "status")) => {
@@ -185,9 +194,10 @@ pub fn migrate_dsn(args: &MigrateSqlArgs, env: Env<'_>) -> Result<String> {
         ([dsn], false) if !dsn.is_empty() => Ok(dsn.clone()),
         ([_], true) => Err(CliError::Usage("give the DSN either as an argument or with -e, not both".into())),
         ([_, _, ..], _) => Err(CliError::Usage("too many arguments: expected `latch migrate sql [up] [DSN]`".into())),
+        ([], false) if config_dsn.is_some() => Ok(config_dsn.unwrap_or_default()),
         _ => Err(CliError::Usage(
-            "no DSN given: pass it as an argument (latch migrate sql up <DSN>) \
-             or set the environment variable DSN and pass -e"
+            "no DSN given: pass it as an argument (latch migrate sql up <DSN>), \
+             set the environment variable DSN and pass -e, or set dsn in the -c config file"
                 .into(),
         )),
     }
@@ -207,9 +217,19 @@ fn confirm(question: &str) -> Result<bool> {
 }
 
 /// `latch migrate sql ...`
-pub async fn migrate(cmd: MigrateCmd, env: Env<'_>) -> Result<()> {
-    let MigrateCmd::Sql(args) = cmd;
-    let dsn = migrate_dsn(&args, env)?;
+pub async fn migrate(cmd: MigrateArgs, env: Env<'_>) -> Result<()> {
+    let config_dsn = match &cmd.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| CliError::Usage(format!("--config {}: {e}", path.display())))?;
+            let file = native::config::read_file(&text, &path.display().to_string())
+                .map_err(|e| CliError::Usage(e.to_string()))?;
+            file.get("DSN").cloned()
+        }
+        None => None,
+    };
+    let MigrateCmd::Sql(args) = cmd.cmd;
+    let dsn = migrate_dsn(&args, env, config_dsn)?;
     if !args.yes && !confirm("Do you want to apply all pending SQL migrations?")? {
         emit("Migration aborted.\n")?;
         return Ok(());
@@ -293,7 +313,7 @@ mod tests {
         let mut full = vec!["latch", "migrate", "sql"];
         full.extend_from_slice(args);
         match parse(&full) {
-            Command::Migrate(MigrateCmd::Sql(a)) => a,
+            Command::Migrate(MigrateArgs { cmd: MigrateCmd::Sql(a), .. }) => a,
             other => panic!("{other:?}"),
         }
     }
@@ -325,13 +345,23 @@ mod tests {
 
     #[test]
     fn migrate_dsn_sources() {
-        assert_eq!(migrate_dsn(&migrate_args(&["up", "sqlite://a"]), &no_env).unwrap(), "sqlite://a");
-        assert_eq!(migrate_dsn(&migrate_args(&["sqlite://a", "--yes"]), &no_env).unwrap(), "sqlite://a");
-        assert_eq!(migrate_dsn(&migrate_args(&["up", "-e", "-y"]), &dsn_env).unwrap(), "postgres://env");
-        assert_eq!(migrate_dsn(&migrate_args(&["-e", "--yes"]), &dsn_env).unwrap(), "postgres://env");
-        let a = migrate_args(&["-e", "-y", "up", "-c", "latch.yml"]);
-        assert!(a.yes);
-        assert_eq!(a.config, Some(PathBuf::from("latch.yml")));
+        assert_eq!(migrate_dsn(&migrate_args(&["up", "sqlite://a"]), &no_env, None).unwrap(), "sqlite://a");
+        assert_eq!(migrate_dsn(&migrate_args(&["sqlite://a", "--yes"]), &no_env, None).unwrap(), "sqlite://a");
+        assert_eq!(migrate_dsn(&migrate_args(&["up", "-e", "-y"]), &dsn_env, None).unwrap(), "postgres://env");
+        assert_eq!(migrate_dsn(&migrate_args(&["-e", "--yes"]), &dsn_env, None).unwrap(), "postgres://env");
+        let file = Some("mysql://file".to_string());
+        assert_eq!(migrate_dsn(&migrate_args(&["up", "-y"]), &no_env, file.clone()).unwrap(), "mysql://file");
+        assert_eq!(migrate_dsn(&migrate_args(&["-e"]), &dsn_env, file).unwrap(), "postgres://env", "-e wins");
+        // `-c` before or after `sql`, as Hydra's quickstart writes `migrate -c FILE sql up -e --yes`.
+        for argv in [
+            &["latch", "migrate", "sql", "-e", "-y", "up", "-c", "latch.yml"][..],
+            &["latch", "migrate", "-c", "latch.yml", "sql", "up", "-e", "--yes"],
+        ] {
+            let Command::Migrate(m) = parse(argv) else { panic!("{argv:?}") };
+            assert_eq!(m.config, Some(PathBuf::from("latch.yml")), "{argv:?}");
+            let MigrateCmd::Sql(a) = m.cmd;
+            assert!(a.yes && a.read_from_env, "{argv:?}");
+        }
     }
 
     #[test]
@@ -345,7 +375,7 @@ mod tests {
             (&["status"][..], &no_env),
             (&["a", "b"][..], &no_env),
         ] {
-            let result = migrate_dsn(&migrate_args(args), env);
+            let result = migrate_dsn(&migrate_args(args), env, None);
             assert!(matches!(result, Err(CliError::Usage(_))), "{args:?}: {result:?}");
         }
         assert!(Cli::try_parse_from(["latch", "migrate", "sql", "up", "a", "b"]).is_err());

@@ -60,6 +60,11 @@ pub struct AuthCodeArgs {
     #[arg(short = 'p', long, default_value_t = 4446)]
     pub port: u16,
 
+    /// Address the local server listens on. Inside a container whose port is published
+    /// (the quickstart's `latch` service), 0.0.0.0; the URLs it prints still say 127.0.0.1.
+    #[arg(long, env = "LATCH_CALLBACK_BIND", default_value = "127.0.0.1", value_name = "ADDRESS")]
+    pub bind: String,
+
     /// Scopes to request (comma-separated or repeated).
     #[arg(long, value_delimiter = ',', default_value = "offline,openid")]
     pub scope: Vec<String>,
@@ -151,9 +156,9 @@ pub async fn perform(args: PerformAuthorizationCodeArgs, env: Env<'_>) -> Result
 /// Runs the flow: `token user` passes the default mode (Hydra's terminal layout).
 pub async fn run(args: AuthCodeArgs, mode: Mode, env: Env<'_>) -> Result<()> {
     check_flags(&args)?;
-    let listener = TcpListener::bind(("127.0.0.1", args.port))
+    let listener = TcpListener::bind((args.bind.as_str(), args.port))
         .await
-        .map_err(|e| CliError::Io(format!("cannot listen on 127.0.0.1:{}: {e}", args.port)))?;
+        .map_err(|e| CliError::Io(format!("cannot listen on {}:{}: {e}", args.bind, args.port)))?;
     let port = local_port(&listener)?;
     let (cfg, api) = configure(&args, env, port)?;
     let (mut stdout, mut info_stdout, mut info_stderr) = (std::io::stdout(), std::io::stdout(), std::io::stderr());
