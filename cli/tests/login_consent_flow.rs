@@ -6,9 +6,10 @@
 
 use std::collections::HashMap;
 use std::io::Read as _;
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+use latch_tests::process::{free_port, Proc};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
@@ -17,20 +18,6 @@ use reqwest::StatusCode;
 use serde_json::Value;
 
 const LATCH: &str = env!("CARGO_BIN_EXE_latch");
-
-/// A child process killed when dropped.
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
-}
 
 fn latch(args: &[&str]) -> Command {
     let mut cmd = Command::new(LATCH);

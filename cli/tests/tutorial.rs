@@ -4,8 +4,8 @@
 //! PostgreSQL and MySQL.
 
 use latch_tests::db::TestDb;
+use latch_tests::process::free_port;
 use serde_json::Value;
-use std::net::TcpListener;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -22,10 +22,6 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
 }
 
 async fn start(dsn: &str, dev: bool, extra_env: &[(&str, &str)]) -> Server {

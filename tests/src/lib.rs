@@ -2,8 +2,9 @@
 //!
 //! Latch's test support: the storage conformance suite ([`conformance`]) every backend
 //! must pass, test databases on every SQL backend ([`db`]), and the black-box HTTP
-//! harness ([`http`]). The suites themselves are in `tests/tests/`.
+//! harness ([`http`]), child processes of the real binary ([`process`]). The suites themselves are in `tests/tests/`.
 
 pub mod conformance;
 pub mod db;
 pub mod http;
+pub mod process;

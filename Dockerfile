@@ -1,0 +1,22 @@
+# syntax=docker/dockerfile:1
+# Latch's container image, used by quickstart*.yml:
+#   docker build -t latch:local .
+# Build stage: the release binary, with cargo's caches kept between builds.
+FROM rust:1.95-bookworm AS build
+WORKDIR /src
+COPY . .
+RUN --mount=type=cache,target=/usr/local/cargo/registry \
+    --mount=type=cache,target=/src/target \
+    cargo build --release --locked -p latch \
+    && install -m 0755 target/release/latch /usr/local/bin/latch
+
+# Runtime stage: glibc, CA certificates and the binary; no shell, no package manager.
+# The `nonroot` user (uid 65532) runs it.
+FROM gcr.io/distroless/cc-debian12:nonroot
+COPY --from=build /usr/local/bin/latch /usr/local/bin/latch
+USER nonroot:nonroot
+WORKDIR /home/nonroot
+# 4444 public API, 4445 admin API, 5555 `latch token user`, 3000 `latch example login-consent`.
+EXPOSE 4444 4445 5555 3000
+ENTRYPOINT ["latch"]
+CMD ["serve", "all"]
