@@ -344,6 +344,76 @@ async fn system_secrets_rotate_without_breaking_issued_tokens() {
     db.drop_db().await;
 }
 
+/// `LOG_FORMAT=json`: every line is a JSON object; a request's line carries its
+/// `x-request-id` (echoed in the response), its route and status; no token, secret or
+/// query string ever reaches the log.
+#[tokio::test]
+async fn json_logs_carry_request_ids_and_never_secrets() {
+    let (p, a) = (free_port(), free_port());
+    let log = std::env::temp_dir().join(format!("latch-log-{p}-{a}.jsonl"));
+    let mut child = Command::new(LATCH)
+        .args(["serve", "all", "--dev", "--dsn", "memory"])
+        .env("SERVE_PUBLIC_PORT", p.to_string())
+        .env("SERVE_ADMIN_PORT", a.to_string())
+        .env("LOG_FORMAT", "json")
+        .env("LOG_LEVEL", "info")
+        .env_remove("RUST_LOG")
+        .env("OAUTH2_HASHERS_PBKDF2_ITERATIONS", "1000")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).expect("log file"))
+        .spawn()
+        .expect("latch starts");
+    let (public, admin) = (format!("http://127.0.0.1:{p}/"), format!("http://127.0.0.1:{a}/"));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while reqwest::get(format!("{admin}health/ready")).await.map(|r| r.status() == 200).ok() != Some(true) {
+        assert!(Instant::now() < deadline, "latch did not become ready");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let secret = "a-client-secret-that-must-not-be-logged";
+    stdout_ok(&[
+        "clients",
+        "create",
+        "--endpoint",
+        &admin,
+        "--id",
+        "logged",
+        "--secret",
+        secret,
+        "-g",
+        "client_credentials",
+    ]);
+    let r = reqwest::Client::new()
+        .post(format!("{public}oauth2/token?leaky=query-value-never-logged"))
+        .header("x-request-id", "req-0123456789")
+        .basic_auth("logged", Some(secret))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .expect("token request");
+    assert_eq!(r.headers()["x-request-id"], "req-0123456789", "the id is echoed");
+    let token: Value = r.json().await.expect("json");
+    let token = token["access_token"].as_str().expect("a token").to_string();
+    assert!(stdout_ok(&["token", "introspect", "--endpoint", &admin, &token]).contains("\"active\": true"));
+    let _ = child.kill();
+    let _ = child.wait();
+
+    let text = std::fs::read_to_string(&log).expect("log read");
+    let _ = std::fs::remove_file(&log);
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not a JSON line ({e}): {l}")))
+        .collect();
+    let line = lines
+        .iter()
+        .find(|l| l["fields"]["request_id"] == "req-0123456789")
+        .unwrap_or_else(|| panic!("no line with the request id:\n{text}"));
+    assert_eq!(line["fields"]["endpoint"], "/oauth2/token");
+    assert_eq!(line["fields"]["status"], 200);
+    for leak in [secret, token.as_str(), "query-value-never-logged"] {
+        assert!(!text.contains(leak), "{leak} was logged:\n{text}");
+    }
+}
+
 #[tokio::test]
 async fn serve_reads_a_config_file_and_names_a_bad_key() {
     let dir = std::env::temp_dir().join(format!("latch-config-{}", std::process::id()));
