@@ -414,6 +414,37 @@ async fn json_logs_carry_request_ids_and_never_secrets() {
     }
 }
 
+/// `/health/ready` follows the database: 200 while it answers; once it is gone, 503 on
+/// both ports, with the reason on the admin port only (a database error can name hosts
+/// and users). `/health/alive` stays 200: the process itself is fine.
+#[tokio::test]
+async fn readiness_follows_the_database_and_hides_the_reason_on_the_public_port() {
+    let db = TestDb::postgres().await;
+    let s = start(db.dsn(), true, &[]).await;
+    let get = |url: String| async move {
+        let r = reqwest::get(url).await.expect("answer");
+        (r.status().as_u16(), r.json::<Value>().await.expect("json"))
+    };
+    assert_eq!(get(format!("{}health/ready", s.public)).await.0, 200);
+    db.drop_db().await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let admin = loop {
+        let r = get(format!("{}health/ready", s.admin)).await;
+        if r.0 == 503 {
+            break r.1;
+        }
+        assert!(Instant::now() < deadline, "readiness still {r:?} with the database gone");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let reason = admin["errors"]["database"].as_str().expect("a reason").to_string();
+    let (status, public) = get(format!("{}health/ready", s.public)).await;
+    assert_eq!(status, 503);
+    let public_reason = public["errors"]["database"].as_str().expect("a reason");
+    assert_ne!(public_reason, reason, "the public port hides the database's words");
+    assert!(!public_reason.contains("latch_test") && !public_reason.contains("postgres"), "{public_reason}");
+    assert_eq!(get(format!("{}health/alive", s.public)).await.0, 200);
+}
+
 #[tokio::test]
 async fn serve_reads_a_config_file_and_names_a_bad_key() {
     let dir = std::env::temp_dir().join(format!("latch-config-{}", std::process::id()));

@@ -69,9 +69,29 @@ impl<S: Store, P: Platform> Latch<S, P> {
             Ok(e) => e,
             Err(e) => return (None, self.error_response(&e)),
         };
-        let result = self.dispatch(&endpoint, &req).await;
+        let result = match endpoint {
+            Endpoint::HealthReady => Ok(self.readiness(port).await),
+            _ => self.dispatch(&endpoint, &req).await,
+        };
         let response = result.unwrap_or_else(|e| self.error_response(&e));
         (Some(endpoint), response)
+    }
+
+    /// `/health/ready`: 200 when the store answers (with its migrations applied), 503
+    /// otherwise. The reason is shown on the admin port only: a database error can name
+    /// hosts and users, so the public port says only that the database is not ready,
+    /// as Hydra does.
+    async fn readiness(&self, port: Port) -> Response {
+        match self.store.ping().await {
+            Ok(()) => Response::json(200, &serde_json::json!({"status": "ok"})),
+            Err(e) if port == Port::Admin => {
+                Response::json(503, &serde_json::json!({"errors": {"database": e.to_string()}}))
+            }
+            Err(_) => Response::json(
+                503,
+                &serde_json::json!({"errors": {"database": "not ready; the admin port's /health/ready says why"}}),
+            ),
+        }
     }
 
     /// Renders an error with debug detail only when allowed.
@@ -95,10 +115,7 @@ impl<S: Store, P: Platform> Latch<S, P> {
             Jwks => discovery::jwks(self).await,
             HealthAlive => Ok(Response::json(200, &serde_json::json!({"status": "ok"}))),
             OpenApi => Ok(crate::openapi::document()),
-            HealthReady => Ok(match self.store.ping().await {
-                Ok(()) => Response::json(200, &serde_json::json!({"status": "ok"})),
-                Err(e) => Response::json(503, &serde_json::json!({"errors": {"database": e.to_string()}})),
-            }),
+            HealthReady => Ok(self.readiness(Port::Admin).await),
             Version => Ok(Response::json(200, &serde_json::json!({"version": self.config.version}))),
             Metrics => Err(Error::not_found("Metrics are served by the host, not the protocol core.")),
             ListClients => admin::clients::list(self, req).await,
