@@ -549,8 +549,10 @@ async fn after_consent<S: Store, P: Platform>(latch: &Latch<S, P>, req: &Request
             audience: consent.grant_audience.clone(),
             ext: consent.access_token.clone(),
         };
+        // Tokens from the authorization endpoint take the implicit grant's lifespans, as
+        // in Hydra (fosite's implicit handler), whatever else the response carries.
         let ttl = crate::token_endpoint::lifespan(
-            client.authorization_code_grant_access_token_lifespan.as_deref(),
+            client.implicit_grant_access_token_lifespan.as_deref(),
             latch.config.access_token_ttl,
         );
         match access_token::mint(latch, &client, &grant, ttl).await {
@@ -566,7 +568,10 @@ async fn after_consent<S: Store, P: Platform>(latch: &Latch<S, P>, req: &Request
         }
     }
     if r.wants("id_token") {
-        let ttl = latch.config.id_token_ttl;
+        let ttl = crate::token_endpoint::lifespan(
+            client.implicit_grant_id_token_lifespan.as_deref(),
+            latch.config.id_token_ttl,
+        );
         match oidc::mint_id_token(
             latch,
             &flow.subject,

@@ -120,6 +120,28 @@ pub struct Client {
     /// Per-client lifespan of refresh tokens from the refresh grant.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refresh_token_grant_refresh_token_lifespan: Option<String>,
+    /// Per-client lifespan of access tokens issued by the authorization endpoint
+    /// (`response_type` with `token`: the implicit and hybrid flows).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub implicit_grant_access_token_lifespan: Option<String>,
+    /// Per-client lifespan of ID tokens issued by the authorization endpoint.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub implicit_grant_id_token_lifespan: Option<String>,
+    /// Hydra's lifespan for the JWT-bearer grant (RFC 7523). Latch does not offer that
+    /// grant; the value is stored and returned so that clients copied from Hydra, and
+    /// SDKs that send every field, are accepted unchanged.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jwt_bearer_grant_access_token_lifespan: Option<String>,
+    /// Hydra's lifespans for the device grant (RFC 8628), stored and returned for the
+    /// same reason; Latch does not offer that grant.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device_authorization_grant_access_token_lifespan: Option<String>,
+    /// See `device_authorization_grant_access_token_lifespan`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device_authorization_grant_id_token_lifespan: Option<String>,
+    /// See `device_authorization_grant_access_token_lifespan`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device_authorization_grant_refresh_token_lifespan: Option<String>,
     /// Creation time (RFC 3339 on the wire).
     #[serde(with = "rfc3339")]
     pub created_at: i64,

@@ -561,7 +561,8 @@ fn hybrid_and_implicit_flows_answer_in_the_fragment_or_form_post() {
         "/admin/clients",
         Some(json!({
             "client_id": "spa", "client_secret": "spa-secret", "grant_types": ["authorization_code", "implicit"],
-            "response_types": ["code id_token", "id_token", "token id_token"], "scope": "openid", "redirect_uris": [CB]
+            "response_types": ["code id_token", "id_token", "token id_token"], "scope": "openid", "redirect_uris": [CB],
+            "implicit_grant_access_token_lifespan": "7m", "authorization_code_grant_access_token_lifespan": "9m"
         })),
     );
     assert_eq!(r.status, 201, "{:?}", r.json_body());
@@ -613,6 +614,8 @@ fn hybrid_and_implicit_flows_answer_in_the_fragment_or_form_post() {
     for field in ["access_token", "id_token", "token_type", "state"] {
         assert!(html.contains(&format!("name=\"{field}\"")), "{field} missing: {html}");
     }
+    // Tokens from the authorization endpoint live as the implicit grant's lifespan says.
+    assert!(html.contains("name=\"expires_in\" value=\"420\""), "implicit lifespan: {html}");
     // A query response mode cannot carry tokens.
     let bad = location(&b.get(&l, &format!("https://auth.example/oauth2/auth?client_id=spa&response_type=id_token&scope=openid&redirect_uri={cb}&nonce=nonce-12345&response_mode=query")));
     assert_eq!(query_of(&bad)["error"], "invalid_request");
