@@ -45,6 +45,10 @@ pub(crate) struct Queries {
     pub(crate) delete_client_access_tokens: String,
     /// Retires an active token of a kind: marks it inactive and records when.
     pub(crate) retire_token: String,
+    /// The same compare-and-set returning the retired row, where the dialect has
+    /// `UPDATE … RETURNING` (SQLite 3.35+, PostgreSQL; not MySQL/MariaDB): the success
+    /// path then needs no second read.
+    pub(crate) retire_token_returning: Option<String>,
     pub(crate) delete_expired_tokens: String,
     pub(crate) insert_key: String,
     pub(crate) get_key_set: String,
@@ -87,6 +91,12 @@ impl Queries {
             retire_token: t(
                 "UPDATE latch_tokens SET active = 0, used_at = ? WHERE signature = ? AND kind = ? AND active = 1",
             ),
+            retire_token_returning: (dialect != Dialect::MySql).then(|| {
+                t(&format!(
+                    "UPDATE latch_tokens SET active = 0, used_at = ? WHERE signature = ? AND kind = ? AND active = 1 \
+                     RETURNING {TOKEN_COLUMNS}"
+                ))
+            }),
             delete_expired_tokens: t(match dialect {
                 // MySQL rejects LIMIT inside an IN subquery, but DELETE takes ORDER BY/LIMIT.
                 Dialect::MySql => "DELETE FROM latch_tokens WHERE expires_at < ? ORDER BY expires_at LIMIT ?",

@@ -35,21 +35,43 @@ impl SqlStore {
     ) -> Result<Retired, StoreError> {
         let _write = self.write_guard().await;
         let mut tx = self.begin().await?;
-        let changed = sqlx::query(&self.sql.retire_token)
-            .bind(now)
-            .bind(signature)
-            .bind(kind.as_str())
-            .execute(&mut *tx)
-            .await
-            .map_err(from_sqlx)?
-            .rows_affected();
-        let row = sqlx::query(&self.sql.get_token)
-            .bind(signature)
-            .bind(kind.as_str())
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(from_sqlx)?;
-        let record = row.as_ref().map(rows::token).transpose()?;
+        // The compare-and-set; with RETURNING it also reads the row it retired.
+        let (changed, retired) = match &self.sql.retire_token_returning {
+            Some(sql) => {
+                let row = sqlx::query(sql)
+                    .bind(now)
+                    .bind(signature)
+                    .bind(kind.as_str())
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(from_sqlx)?;
+                (u64::from(row.is_some()), row.as_ref().map(rows::token).transpose()?)
+            }
+            None => {
+                let changed = sqlx::query(&self.sql.retire_token)
+                    .bind(now)
+                    .bind(signature)
+                    .bind(kind.as_str())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(from_sqlx)?
+                    .rows_affected();
+                (changed, None)
+            }
+        };
+        // Without RETURNING, or when nothing was retired (missing, or used before): read it.
+        let record = match retired {
+            Some(r) => Some(r),
+            None => {
+                let row = sqlx::query(&self.sql.get_token)
+                    .bind(signature)
+                    .bind(kind.as_str())
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(from_sqlx)?;
+                row.as_ref().map(rows::token).transpose()?
+            }
+        };
         match (changed, record) {
             (1, Some(mut record)) => {
                 self.insert_records(&mut *tx, successors).await?;
