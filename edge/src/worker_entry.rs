@@ -88,7 +88,7 @@ impl Server {
 
 /// Endpoints that never sign anything: no need to look at the keys first.
 fn needs_keys(endpoint: &Endpoint) -> bool {
-    !matches!(endpoint, Endpoint::HealthAlive | Endpoint::HealthReady | Endpoint::Version)
+    !matches!(endpoint, Endpoint::HealthAlive | Endpoint::HealthReady | Endpoint::Version | Endpoint::OpenApi)
 }
 
 /// Rows one janitor statement deletes (one bounded statement, so D1 is never busy long).
