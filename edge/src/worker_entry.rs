@@ -42,8 +42,14 @@ fn server(env: &Env) -> Result<Rc<Server>, String> {
     let get = |k: &str| Reflect::get(env, &k.into()).ok().and_then(|v| v.as_string());
     let EdgeSettings { core, admin_token } = config::from_vars(&get)?;
     let db = env.d1("DB").map_err(|e| format!("DB: the D1 binding is missing: {e}"))?;
+    // KV is optional: without the binding, key sets are read from D1 (once a minute per
+    // isolate, through the core's key cache).
+    let store = match env.kv("KV") {
+        Ok(kv) => D1Store::new(db).with_kv(kv),
+        Err(_) => D1Store::new(db),
+    };
     let server = Rc::new(Server {
-        latch: Latch::new(D1Store::new(db), EdgePlatform::default(), core),
+        latch: Latch::new(store, EdgePlatform::default(), core),
         admin_token,
         keys_ready: Mutex::new(false),
     });

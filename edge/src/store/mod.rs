@@ -34,15 +34,32 @@ use rows::{
     LoginSessionRow, MigrationRow, TokenRow, MAX_SAFE_INTEGER,
 };
 use serde::de::DeserializeOwned;
+use worker::kv::KvStore;
 use worker::wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement, D1Result};
 
 include!(concat!(env!("OUT_DIR"), "/migrations.rs"));
 
-/// A store in a D1 database (the Worker's `DB` binding).
-#[derive(Debug)]
+/// A store in a D1 database (the Worker's `DB` binding), with the signing-key sets
+/// cached in KV when a namespace is bound (`KV`).
 pub struct D1Store {
     db: D1Database,
+    kv: Option<KvStore>,
+}
+
+impl std::fmt::Debug for D1Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("D1Store").field("kv", &self.kv.is_some()).finish_non_exhaustive()
+    }
+}
+
+/// How long a key set stays in KV: KV's minimum. A write through this Worker deletes the
+/// entry at once; what another location cached may be served until it expires, which
+/// ARCHITECTURE.md ("Caches and their staleness") explains is safe for key sets.
+pub const KEY_SET_TTL_SECONDS: u64 = 60;
+
+fn key_set_cache_key(set: &str) -> String {
+    format!("keyset:v1:{set}")
 }
 
 /// What [`D1Store::retire`] found.
@@ -81,7 +98,7 @@ fn results<T: DeserializeOwned>(result: &D1Result) -> Result<Vec<T>, StoreError>
 impl D1Store {
     /// A store over a D1 binding. Does not check the schema: [`Store::ping`] does.
     pub fn new(db: D1Database) -> D1Store {
-        D1Store { db }
+        D1Store { db, kv: None }
     }
 
     fn stmt(&self, sql: &str, args: &[Arg]) -> Result<D1PreparedStatement, StoreError> {
@@ -250,25 +267,67 @@ impl TokenStore for D1Store {
     }
 }
 
+impl D1Store {
+    /// Caches the key sets in `kv` (read-mostly, public or sealed data only; never
+    /// anything single-use or revocable).
+    pub fn with_kv(mut self, kv: KvStore) -> Self {
+        self.kv = Some(kv);
+        self
+    }
+
+    /// The cached set, if KV has it. KV is a cache: its failures fall back to D1.
+    async fn cached_key_set(&self, set: &str) -> Option<Vec<KeyRow>> {
+        let text = self.kv.as_ref()?.get(&key_set_cache_key(set)).text().await.ok()??;
+        serde_json::from_str(&text).ok()
+    }
+
+    async fn cache_key_set(&self, set: &str, rows: &[KeyRow]) {
+        let (Some(kv), Ok(json)) = (&self.kv, serde_json::to_string(rows)) else { return };
+        if let Ok(put) = kv.put(&key_set_cache_key(set), json) {
+            let _ = put.expiration_ttl(KEY_SET_TTL_SECONDS).execute().await;
+        }
+    }
+
+    /// After a write to a set: the next read goes to D1.
+    async fn forget_key_set(&self, set: &str) {
+        if let Some(kv) = &self.kv {
+            let _ = kv.delete(&key_set_cache_key(set)).await;
+        }
+    }
+}
+
 impl KeyStore for D1Store {
     async fn add_key(&self, key: &StoredKey) -> Result<(), StoreError> {
-        self.run(sql::INSERT_KEY, &key_args(key))
+        let added = self
+            .run(sql::INSERT_KEY, &key_args(key))
             .await
-            .map_err(|e| with_conflict(e, || format!("key {}/{} exists", key.set, key.kid)))?;
-        Ok(())
+            .map_err(|e| with_conflict(e, || format!("key {}/{} exists", key.set, key.kid)));
+        self.forget_key_set(&key.set).await;
+        added.map(|_| ())
     }
 
     async fn get_key_set(&self, set: &str) -> Result<Vec<StoredKey>, StoreError> {
+        if let Some(rows) = self.cached_key_set(set).await {
+            return Ok(rows.into_iter().map(KeyRow::into_key).collect());
+        }
         let rows: Vec<KeyRow> = self.all(&sql::get_key_set(), &[set.into()]).await?;
+        // An empty set is not cached: the key generated next must be seen at once.
+        if !rows.is_empty() {
+            self.cache_key_set(set, &rows).await;
+        }
         Ok(rows.into_iter().map(KeyRow::into_key).collect())
     }
 
     async fn delete_key_set(&self, set: &str) -> Result<u64, StoreError> {
-        self.run(sql::DELETE_KEY_SET, &[set.into()]).await
+        let deleted = self.run(sql::DELETE_KEY_SET, &[set.into()]).await;
+        self.forget_key_set(set).await;
+        deleted
     }
 
     async fn delete_key(&self, set: &str, kid: &str) -> Result<bool, StoreError> {
-        Ok(self.run(sql::DELETE_KEY, &[set.into(), kid.into()]).await? > 0)
+        let deleted = self.run(sql::DELETE_KEY, &[set.into(), kid.into()]).await;
+        self.forget_key_set(set).await;
+        Ok(deleted? > 0)
     }
 }
 

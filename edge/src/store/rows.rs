@@ -174,8 +174,8 @@ pub fn key_args(k: &StoredKey) -> Vec<Arg> {
     ]
 }
 
-/// A key row (`KEY_COLUMNS`).
-#[derive(Debug, Deserialize)]
+/// A key row (`KEY_COLUMNS`); also the form the key-set cache keeps in KV.
+#[derive(Debug, Deserialize, serde::Serialize)]
 pub struct KeyRow {
     set_id: String,
     kid: String,
