@@ -25,6 +25,11 @@ impl Drop for Server {
 }
 
 async fn start(dsn: &str, dev: bool, extra_env: &[(&str, &str)]) -> Server {
+    start_logging_to(dsn, dev, extra_env, None).await
+}
+
+/// [`start`], with the server's log (stderr) written to `log`.
+async fn start_logging_to(dsn: &str, dev: bool, extra_env: &[(&str, &str)], log: Option<std::fs::File>) -> Server {
     let (p, a) = (free_port(), free_port());
     let mut cmd = Command::new(LATCH);
     cmd.args(["serve", "all", "--dsn", dsn]);
@@ -38,6 +43,9 @@ async fn start(dsn: &str, dev: bool, extra_env: &[(&str, &str)]) -> Server {
         .stdout(Stdio::null());
     for (k, v) in extra_env {
         cmd.env(k, v);
+    }
+    if let Some(file) = log {
+        cmd.env_remove("RUST_LOG").stderr(file);
     }
     let server = Server {
         child: cmd.spawn().expect("latch starts"),
@@ -349,26 +357,10 @@ async fn system_secrets_rotate_without_breaking_issued_tokens() {
 /// query string ever reaches the log.
 #[tokio::test]
 async fn json_logs_carry_request_ids_and_never_secrets() {
-    let (p, a) = (free_port(), free_port());
-    let log = std::env::temp_dir().join(format!("latch-log-{p}-{a}.jsonl"));
-    let mut child = Command::new(LATCH)
-        .args(["serve", "all", "--dev", "--dsn", "memory"])
-        .env("SERVE_PUBLIC_PORT", p.to_string())
-        .env("SERVE_ADMIN_PORT", a.to_string())
-        .env("LOG_FORMAT", "json")
-        .env("LOG_LEVEL", "info")
-        .env_remove("RUST_LOG")
-        .env("OAUTH2_HASHERS_PBKDF2_ITERATIONS", "1000")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).expect("log file"))
-        .spawn()
-        .expect("latch starts");
-    let (public, admin) = (format!("http://127.0.0.1:{p}/"), format!("http://127.0.0.1:{a}/"));
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while reqwest::get(format!("{admin}health/ready")).await.map(|r| r.status() == 200).ok() != Some(true) {
-        assert!(Instant::now() < deadline, "latch did not become ready");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let log = std::env::temp_dir().join(format!("latch-log-{}.jsonl", std::process::id()));
+    let file = std::fs::File::create(&log).expect("log file");
+    let server = start_logging_to("memory", true, &[("LOG_FORMAT", "json"), ("LOG_LEVEL", "info")], Some(file)).await;
+    let (public, admin) = (server.public.clone(), server.admin.clone());
     let secret = "a-client-secret-that-must-not-be-logged";
     stdout_ok(&[
         "clients",
@@ -394,8 +386,7 @@ async fn json_logs_carry_request_ids_and_never_secrets() {
     let token: Value = r.json().await.expect("json");
     let token = token["access_token"].as_str().expect("a token").to_string();
     assert!(stdout_ok(&["token", "introspect", "--endpoint", &admin, &token]).contains("\"active\": true"));
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(server); // stops it: the log is complete
 
     let text = std::fs::read_to_string(&log).expect("log read");
     let _ = std::fs::remove_file(&log);

@@ -69,10 +69,7 @@ impl<S: Store, P: Platform> Latch<S, P> {
             Ok(e) => e,
             Err(e) => return (None, self.error_response(&e)),
         };
-        let result = match endpoint {
-            Endpoint::HealthReady => Ok(self.readiness(port).await),
-            _ => self.dispatch(&endpoint, &req).await,
-        };
+        let result = self.dispatch(port, &endpoint, &req).await;
         let response = result.unwrap_or_else(|e| self.error_response(&e));
         (Some(endpoint), response)
     }
@@ -99,7 +96,7 @@ impl<S: Store, P: Platform> Latch<S, P> {
         Response::error(e, self.config.expose_debug())
     }
 
-    async fn dispatch(&self, endpoint: &Endpoint, req: &Request) -> Result<Response, Error> {
+    async fn dispatch(&self, port: Port, endpoint: &Endpoint, req: &Request) -> Result<Response, Error> {
         use Endpoint::*;
         match endpoint {
             Authorize => authorize::handle(self, req).await,
@@ -115,7 +112,7 @@ impl<S: Store, P: Platform> Latch<S, P> {
             Jwks => discovery::jwks(self).await,
             HealthAlive => Ok(Response::json(200, &serde_json::json!({"status": "ok"}))),
             OpenApi => Ok(crate::openapi::document()),
-            HealthReady => Ok(self.readiness(Port::Admin).await),
+            HealthReady => Ok(self.readiness(port).await),
             Version => Ok(Response::json(200, &serde_json::json!({"version": self.config.version}))),
             Metrics => Err(Error::not_found("Metrics are served by the host, not the protocol core.")),
             ListClients => admin::clients::list(self, req).await,

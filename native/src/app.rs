@@ -48,13 +48,17 @@ async fn handle(server: Server, port: Port, req: axum::extract::Request) -> axum
         latch.port = if port == Port::Public { "public" } else { "admin" },
         latch.request_id = %request_id,
     );
-    let _ = span.set_parent(crate::telemetry::parent_context(&parts.headers));
+    if crate::telemetry::exporting() {
+        let _ = span.set_parent(crate::telemetry::parent_context(&parts.headers));
+    }
     let (endpoint, response) = handle_in_span(&server, port, method, parts, body).instrument(span.clone()).await;
     let label = endpoint.as_ref().map(Endpoint::pattern).unwrap_or("unmatched");
     if !span.is_disabled() {
-        // The OpenTelemetry span has started by now (at the first enter), so its name is
-        // set on it directly; recording `otel.name` only renames spans not yet started.
-        span.context().span().update_name(format!("{} {label}", method.as_str()));
+        if crate::telemetry::exporting() {
+            // The OpenTelemetry span has started by now (at the first enter), so its name
+            // is set on it directly; recording `otel.name` only renames spans not yet started.
+            span.context().span().update_name(format!("{} {label}", method.as_str()));
+        }
         span.record("http.route", label);
         span.record("http.response.status_code", response.status);
         if response.status >= 500 {

@@ -22,6 +22,15 @@ pub struct Telemetry {
     provider: Option<SdkTracerProvider>,
 }
 
+/// Whether spans are exported (an OpenTelemetry layer is installed). Lets the request
+/// path skip the work only an exporter needs.
+static EXPORTING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Whether this process exports spans.
+pub fn exporting() -> bool {
+    EXPORTING.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 type BoxedLayer = Box<dyn Layer<tracing_subscriber::Registry> + Send + Sync>;
 
 /// Installs the process's subscriber. A second call (tests start many servers in one
@@ -53,6 +62,7 @@ pub fn init(level: &str, format: &str, tracing: Option<&TracingSettings>) -> Res
     };
     let installed = tracing_subscriber::registry().with(layers).with(filter).try_init().is_ok();
     if let (true, Some(t)) = (installed, tracing) {
+        EXPORTING.store(true, std::sync::atomic::Ordering::Relaxed);
         tracing::info!(endpoint = %t.endpoint, ratio = t.sampling_ratio, "exporting spans with OTLP");
     }
     Ok(Telemetry { provider: provider.filter(|_| installed) })
