@@ -142,18 +142,28 @@ impl SigningKey {
     }
 
     /// Signs `claims` as a JWS compact serialization (RFC 7515 §7.1) with header
-    /// `{"alg", "kid", "typ"}`.
-    pub fn sign(&self, typ: &str, claims: &Map<String, Value>) -> Result<String, Error> {
+    /// `{"alg", "kid", "typ"}`. RS256 goes through [`Platform::rs256_sign`] when the host
+    /// has a faster RSA than the core's pure-Rust one (the signature is the same: RSASSA-
+    /// PKCS1-v1_5 is deterministic).
+    pub fn sign<P: Platform + ?Sized>(
+        &self,
+        platform: &P,
+        typ: &str,
+        claims: &Map<String, Value>,
+    ) -> Result<String, Error> {
         let header = json!({"alg": self.alg.as_str(), "kid": self.kid, "typ": typ});
         let mut input = B64.encode(header.to_string());
         input.push('.');
         input.push_str(&B64.encode(Value::Object(claims.clone()).to_string()));
         let signature: Vec<u8> = match &self.secret {
-            Secret::Rsa(k) => {
-                let digest = Sha256::digest(input.as_bytes());
-                k.sign(rsa::Pkcs1v15Sign::new::<Sha256>(), &digest)
-                    .map_err(|e| Error::server(format!("RSA signing failed: {e}")))?
-            }
+            Secret::Rsa(k) => match platform.rs256_sign(k, input.as_bytes()) {
+                Some(signature) => signature,
+                None => {
+                    let digest = Sha256::digest(input.as_bytes());
+                    k.sign(rsa::Pkcs1v15Sign::new::<Sha256>(), &digest)
+                        .map_err(|e| Error::server(format!("RSA signing failed: {e}")))?
+                }
+            },
             Secret::Es(k) => {
                 use p256::ecdsa::signature::Signer;
                 let sig: p256::ecdsa::Signature = k.sign(input.as_bytes());
@@ -167,8 +177,9 @@ impl SigningKey {
     }
 }
 
-/// Verifies a JWS against a public JWK (used by tests and for `id_token_hint`).
-/// Returns the claims when the signature is valid; does not check times.
+/// Verifies a JWS against a public JWK (used by tests, for `id_token_hint` and by the
+/// Worker's Cloudflare Access gate). Returns the claims when the signature is valid,
+/// `exp`, `nbf` and `iat` included as Unix seconds; does not check times.
 pub fn verify_jws(jwk: &Value, token: &str) -> Option<Map<String, Value>> {
     use jwt_compact::{AlgorithmExt, UntrustedToken};
     let untrusted = UntrustedToken::new(token).ok()?;
@@ -193,7 +204,14 @@ pub fn verify_jws(jwk: &Value, token: &str) -> Option<Map<String, Value>> {
         }
         _ => return None,
     };
-    Some(claims.custom)
+    // jwt-compact parses the registered time claims into fields of their own.
+    let mut out = claims.custom;
+    for (name, time) in [("exp", claims.expiration), ("nbf", claims.not_before), ("iat", claims.issued_at)] {
+        if let Some(t) = time {
+            out.insert(name.into(), t.timestamp().into());
+        }
+    }
+    Some(out)
 }
 
 #[cfg(test)]
@@ -208,12 +226,15 @@ mod tests {
             let k = SigningKey::generate(&p, alg, "k1").unwrap();
             let mut claims = Map::new();
             claims.insert("sub".into(), "alice".into());
-            let jws = k.sign("JWT", &claims).unwrap();
+            claims.insert("exp".into(), 1_800_000_600.into());
+            let jws = k.sign(&p, "JWT", &claims).unwrap();
             let public = k.public_jwk();
             assert_eq!(public["kid"], "k1");
             assert_eq!(public["alg"], alg.as_str());
             assert!(public.get("d").is_none(), "{alg:?} public JWK leaks 'd'");
-            assert_eq!(verify_jws(&public, &jws).unwrap()["sub"], "alice");
+            let verified = verify_jws(&public, &jws).unwrap();
+            assert_eq!(verified["sub"], "alice");
+            assert_eq!(verified["exp"], 1_800_000_600, "the time claims come back as numbers");
             // Tampered payload fails.
             let mut parts: Vec<&str> = jws.split('.').collect();
             let forged = B64.encode(r#"{"sub":"mallory"}"#);
@@ -230,6 +251,6 @@ mod tests {
         let p = FixedPlatform::new(0, 12);
         let k = SigningKey::generate(&p, Alg::EdDsa, "k").unwrap();
         let c = Map::new();
-        assert_eq!(k.sign("JWT", &c).unwrap(), k.sign("JWT", &c).unwrap());
+        assert_eq!(k.sign(&p, "JWT", &c).unwrap(), k.sign(&p, "JWT", &c).unwrap());
     }
 }
