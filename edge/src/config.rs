@@ -1,12 +1,14 @@
 //! Settings from the Worker's `vars` and secrets, with the same names as the native
 //! server's environment (Hydra's keys: `URLS_SELF_ISSUER`, `SECRETS_SYSTEM`,
 //! `TTL_ACCESS_TOKEN`, `URLS_LOGIN`, …). Listener, log and DSN settings have no meaning
-//! on a Worker and are not read; `LATCH_ADMIN_TOKEN` (a secret) guards the admin API.
+//! on a Worker and are not read; `LATCH_ADMIN_TOKEN` (a secret) guards the admin API,
+//! and `CF_ACCESS_TEAM_DOMAIN` with `CF_ACCESS_AUD` let Cloudflare Access open it too.
 //!
 //! This mirrors `latch_native::config::from_env` for the keys both hosts share (the
 //! native reader cannot be linked here: it lives in a crate built on tokio and sqlx).
 //! Bad values fail with a message naming the key, never quoting a secret.
 
+use crate::access::AccessConfig;
 use latch_core::config::Config;
 
 /// The least length of a system secret and of the admin token.
@@ -18,8 +20,11 @@ pub struct EdgeSettings {
     /// The protocol's settings.
     pub core: Config,
     /// The bearer token the admin API requires (`LATCH_ADMIN_TOKEN`); `None` disables
-    /// the admin API (every admin request gets 401).
+    /// the admin API (every admin request gets 401) unless Cloudflare Access is set.
     pub admin_token: Option<String>,
+    /// The Cloudflare Access application whose JWT also opens the admin API
+    /// (`CF_ACCESS_TEAM_DOMAIN`, `CF_ACCESS_AUD`).
+    pub access: Option<AccessConfig>,
 }
 
 /// Reads the settings through `get` (the Worker's `env` in production, a map in tests).
@@ -65,7 +70,8 @@ pub fn from_vars(get: &dyn Fn(&str) -> Option<String>) -> Result<EdgeSettings, S
     if admin_token.as_ref().is_some_and(|t| t.len() < MIN_SECRET_LEN) {
         return Err(bad("LATCH_ADMIN_TOKEN", "must be at least 16 characters long"));
     }
-    Ok(EdgeSettings { core, admin_token })
+    let access = AccessConfig::from_vars(var("CF_ACCESS_TEAM_DOMAIN"), var("CF_ACCESS_AUD"))?;
+    Ok(EdgeSettings { core, admin_token, access })
 }
 
 fn parse_bool(v: &str) -> Option<bool> {
@@ -128,6 +134,18 @@ mod tests {
         assert_eq!(s.core.pbkdf2_iterations, 1000);
         assert!(s.core.pkce_enforced);
         assert_eq!(s.admin_token.as_deref(), Some("an-admin-token-of-some-length"));
+        assert_eq!(s.access, None);
+    }
+
+    #[test]
+    fn cloudflare_access_is_read_with_both_keys() {
+        let base = [("URLS_SELF_ISSUER", "https://a.example"), ("SECRETS_SYSTEM", SECRET)];
+        let s = load(&[base[0], base[1], ("CF_ACCESS_TEAM_DOMAIN", "acme"), ("CF_ACCESS_AUD", "tag1,tag2")]).unwrap();
+        let a = s.access.unwrap();
+        assert_eq!(a.team_domain, "https://acme.cloudflareaccess.com");
+        assert_eq!(a.audiences, ["tag1", "tag2"]);
+        let e = load(&[base[0], base[1], ("CF_ACCESS_TEAM_DOMAIN", "acme")]).unwrap_err();
+        assert!(e.starts_with("CF_ACCESS_AUD"), "{e}");
     }
 
     #[test]

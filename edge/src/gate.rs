@@ -41,16 +41,29 @@ pub fn admin_authorized(authorization: Option<&str>, token: Option<&str>) -> boo
     bool::from(presented.ct_eq(&expected))
 }
 
-/// 401 in RFC 6749's error shape, with the RFC 6750 §3 challenge.
-pub fn unauthorized() -> Response {
+/// 401 in RFC 6749's error shape, with the RFC 6750 §3 challenge. `access`: whether a
+/// Cloudflare Access assertion would also do.
+pub fn unauthorized(access: bool) -> Response {
+    let description = if access {
+        "The admin API requires 'Authorization: Bearer <LATCH_ADMIN_TOKEN>' or a valid Cloudflare Access assertion (Cf-Access-Jwt-Assertion)."
+    } else {
+        "The admin API requires 'Authorization: Bearer <LATCH_ADMIN_TOKEN>'."
+    };
+    Response::json(401, &serde_json::json!({ "error": "unauthorized", "error_description": description }))
+        .with_header("www-authenticate", "Bearer realm=\"latch-admin\"")
+}
+
+/// 503 when a Cloudflare Access assertion cannot be checked: the team's keys could not
+/// be fetched and none are held (RFC 6749 §4.1.2.1's `temporarily_unavailable`).
+pub fn access_keys_unavailable() -> Response {
     Response::json(
-        401,
+        503,
         &serde_json::json!({
-            "error": "unauthorized",
-            "error_description": "The admin API requires 'Authorization: Bearer <LATCH_ADMIN_TOKEN>'.",
+            "error": "temporarily_unavailable",
+            "error_description": "The Cloudflare Access keys could not be fetched; try again, or use the admin token.",
         }),
     )
-    .with_header("www-authenticate", "Bearer realm=\"latch-admin\"")
+    .with_header("retry-after", "5")
 }
 
 #[cfg(test)]
@@ -83,9 +96,14 @@ mod tests {
 
     #[test]
     fn unauthorized_is_rfc6749_json() {
-        let r = unauthorized();
-        assert_eq!(r.status, 401);
-        assert_eq!(r.json_body()["error"], "unauthorized");
-        assert!(r.headers.iter().any(|(n, v)| n == "www-authenticate" && v.starts_with("Bearer")));
+        for access in [false, true] {
+            let r = unauthorized(access);
+            assert_eq!(r.status, 401);
+            assert_eq!(r.json_body()["error"], "unauthorized");
+            let says_access = r.json_body()["error_description"].as_str().unwrap().contains("Cloudflare Access");
+            assert_eq!(says_access, access);
+            assert!(r.headers.iter().any(|(n, v)| n == "www-authenticate" && v.starts_with("Bearer")));
+        }
+        assert_eq!(access_keys_unavailable().status, 503);
     }
 }

@@ -6,7 +6,8 @@
 //! Worker's `vars` and secrets ([`config`]).
 //!
 //! One Worker serves both APIs on one origin: `/admin/…` is the admin API behind a
-//! bearer token, everything else the public API ([`gate`]).
+//! bearer token or a Cloudflare Access JWT, everything else the public API ([`gate`],
+//! [`access`]).
 //!
 //! ```text
 //!  fetch event ─► worker::Request ─► latch_core::http::Request ─► Latch::handle(port, …)
@@ -14,11 +15,12 @@
 //!  worker::Response ◄─ latch_core::http::Response ◄─────────────────┘  EdgePlatform
 //! ```
 //!
-//! KV (the `KV` binding) is not used yet. Its place is in front of what every request
-//! may read and nothing single-use depends on: the JWKS and discovery documents, and the
-//! key sets `Latch::key_set` loads. Never codes, tokens or anything compare-and-set: KV
-//! has no compare-and-set.
+//! KV (the optional `KV` binding) caches the signing-key sets only (60 s, deleted on
+//! every key write): never codes, tokens, sessions or clients, as KV has no
+//! compare-and-set and is only eventually consistent (ARCHITECTURE.md, "Caches and
+//! their staleness").
 
+pub mod access;
 pub mod config;
 pub mod gate;
 pub mod http;

@@ -4,6 +4,7 @@
 //! first request an isolate sees and kept for the isolate's life; a configuration
 //! error is answered with 500 on every request until it is fixed (and not cached).
 
+use crate::access::{self, AccessConfig, KeyCache, Refused};
 use crate::config::{self, EdgeSettings};
 use crate::platform::EdgePlatform;
 use crate::store::D1Store;
@@ -26,6 +27,10 @@ pub struct Server {
     /// The protocol over D1 and the Worker platform.
     pub latch: Latch<D1Store, EdgePlatform>,
     admin_token: Option<String>,
+    /// The Cloudflare Access application whose JWT also opens the admin API, and its
+    /// team's key set as this isolate last fetched it.
+    access: Option<AccessConfig>,
+    access_keys: RefCell<KeyCache>,
     /// Whether the well-known key sets are known to have a key (checked once per isolate).
     keys_ready: Mutex<bool>,
 }
@@ -40,7 +45,7 @@ fn server(env: &Env) -> Result<Rc<Server>, String> {
         return Ok(s);
     }
     let get = |k: &str| Reflect::get(env, &k.into()).ok().and_then(|v| v.as_string());
-    let EdgeSettings { core, admin_token } = config::from_vars(&get)?;
+    let EdgeSettings { core, admin_token, access } = config::from_vars(&get)?;
     let db = env.d1("DB").map_err(|e| format!("DB: the D1 binding is missing: {e}"))?;
     // KV is optional: without the binding, key sets are read from D1 (once a minute per
     // isolate, through the core's key cache).
@@ -51,6 +56,8 @@ fn server(env: &Env) -> Result<Rc<Server>, String> {
     let server = Rc::new(Server {
         latch: Latch::new(store, EdgePlatform::default(), core),
         admin_token,
+        access,
+        access_keys: RefCell::default(),
         keys_ready: Mutex::new(false),
     });
     SERVER.with(|s| *s.borrow_mut() = Some(server.clone()));
@@ -90,6 +97,74 @@ impl Server {
         console_log!("generated the first {} key of {set} (kid {kid})", alg.as_str());
         Ok(())
     }
+}
+
+/// Why an admin request was let through (for the log line).
+enum Admitted {
+    Token,
+    Access(String),
+}
+
+impl Server {
+    /// The admin gate: the bearer token, or else (when configured) a Cloudflare Access
+    /// assertion that [`access::verify`] accepts. `Err` is the answer to send.
+    async fn admit(&self, req: &latch_core::http::Request) -> Result<Admitted, Response> {
+        if gate::admin_authorized(req.header_value("authorization"), self.admin_token.as_deref()) {
+            return Ok(Admitted::Token);
+        }
+        let (Some(config), Some(assertion)) = (&self.access, req.header_value(access::HEADER)) else {
+            return Err(gate::unauthorized(self.access.is_some()));
+        };
+        let now = self.latch.platform.now();
+        let mut keys = self.access_keys.borrow().fresh(now).cloned();
+        if keys.is_none() {
+            keys = self.refresh_access_keys(config, now).await;
+        }
+        let Some(mut keys) = keys else {
+            return Err(gate::access_keys_unavailable());
+        };
+        let mut verdict = access::verify(config, &keys, assertion, now);
+        if matches!(verdict, Err(Refused::UnknownKey(_))) && self.access_keys.borrow().may_refetch(now) {
+            if let Some(fetched) = self.refresh_access_keys(config, now).await {
+                keys = fetched;
+                verdict = access::verify(config, &keys, assertion, now);
+            }
+        }
+        match verdict {
+            Ok(claims) => Ok(Admitted::Access(access::identity(&claims).to_owned())),
+            Err(why) => {
+                console_warn!("admin: Cloudflare Access assertion refused: {why:?}");
+                Err(gate::unauthorized(true))
+            }
+        }
+    }
+
+    /// Fetches the team's key set and keeps it; on failure, whatever set is held.
+    async fn refresh_access_keys(&self, config: &AccessConfig, now: i64) -> Option<serde_json::Value> {
+        match fetch_json(&config.certs_url()).await {
+            Ok(keys) if keys["keys"].is_array() => {
+                self.access_keys.borrow_mut().store(keys.clone(), now);
+                Some(keys)
+            }
+            Ok(_) => {
+                console_error!("Cloudflare Access: {} holds no `keys`", config.certs_url());
+                self.access_keys.borrow().any().cloned()
+            }
+            Err(e) => {
+                console_error!("Cloudflare Access: fetching {} failed: {e}", config.certs_url());
+                self.access_keys.borrow().any().cloned()
+            }
+        }
+    }
+}
+
+async fn fetch_json(url: &str) -> Result<serde_json::Value, String> {
+    let url = worker::Url::parse(url).map_err(|e| e.to_string())?;
+    let mut resp = worker::Fetch::Url(url).send().await.map_err(|e| e.to_string())?;
+    if resp.status_code() != 200 {
+        return Err(format!("status {}", resp.status_code()));
+    }
+    resp.json().await.map_err(|e| e.to_string())
 }
 
 /// Endpoints that never sign anything: no need to look at the keys first.
@@ -164,14 +239,20 @@ async fn fetch(mut req: worker::Request, env: Env, ctx: Context) -> worker::Resu
     let (method, port) = (core_req.method, gate::port_of(&core_req.path));
     let path = core_req.path.clone();
 
-    let (endpoint, response) = if port == Port::Admin
-        && !gate::admin_authorized(core_req.header_value("authorization"), server.admin_token.as_deref())
-    {
-        (None, gate::unauthorized())
+    let admitted = match port {
+        Port::Admin => Some(server.admit(&core_req).await),
+        Port::Public => None,
+    };
+    let (endpoint, response) = if let Some(Err(refusal)) = &admitted {
+        (None, refusal.clone())
     } else {
         #[cfg(feature = "conformance")]
         if port == Port::Admin && path == crate::conformance_route::PATH {
             return http::to_worker(crate::conformance_route::run(&server.latch.store).await, &request_id, false);
+        }
+        #[cfg(feature = "conformance")]
+        if port == Port::Admin && path == crate::conformance_route::OPS_PATH {
+            return http::to_worker(crate::conformance_route::ops(&server.latch.store), &request_id, false);
         }
         if route(port, method, &path).is_ok_and(|e| needs_keys(&e)) {
             server.ensure_keys().await;
@@ -185,8 +266,12 @@ async fn fetch(mut req: worker::Request, env: Env, ctx: Context) -> worker::Resu
     }
     // The path only: query strings and bodies can carry tokens and secrets.
     let label = endpoint.as_ref().map(Endpoint::pattern).unwrap_or("unmatched");
+    let by = match admitted {
+        Some(Ok(Admitted::Access(who))) => format!(", admin via Cloudflare Access: {who}"),
+        _ => String::new(),
+    };
     console_log!(
-        "{} {path} -> {} ({label}, {:.1} ms, request {request_id})",
+        "{} {path} -> {} ({label}, {:.1} ms, request {request_id}{by})",
         method.as_str(),
         response.status,
         Date::now() - started

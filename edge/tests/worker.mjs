@@ -1,12 +1,24 @@
 // Black-box checks of the Worker under `wrangler dev` (run by scripts/edge-test):
 //   node edge/tests/worker.mjs --url URL --admin-token TOKEN [--conformance URL]
+//                              [--access-port PORT --access-aud TAG]
+// --access-port: the Worker was started with CF_ACCESS_TEAM_DOMAIN=http://127.0.0.1:PORT
+// and CF_ACCESS_AUD=TAG; this script serves that team's key set on PORT (a stand-in for
+// <team>.cloudflareaccess.com/cdn-cgi/access/certs) and checks the Access gate.
 // Prints one line per check and ends with "N passed, M failed"; exits 1 on a failure.
 // Only loopback URLs are used.
 
 import { parseArgs } from "node:util";
+import { createServer } from "node:http";
+import { generateKeyPairSync, sign } from "node:crypto";
 
 const { values: opts } = parseArgs({
-  options: { url: { type: "string" }, "admin-token": { type: "string" }, conformance: { type: "string" } },
+  options: {
+    url: { type: "string" },
+    "admin-token": { type: "string" },
+    conformance: { type: "string" },
+    "access-port": { type: "string" },
+    "access-aud": { type: "string" },
+  },
 });
 const base = opts.url;
 const admin = { authorization: `Bearer ${opts["admin-token"]}` };
@@ -164,6 +176,83 @@ await check("the cron handler (janitor) runs", async () => {
   const ready = await call("GET", "/health/ready");
   expect(ready.status === 200, `ready after the janitor: ${ready.status}`);
 });
+
+
+if (opts["access-port"]) {
+  // A stand-in for the team's Cloudflare Access domain: it publishes the key set the
+  // Worker fetches and counts the fetches; the assertions are signed here as Access
+  // signs them (RS256, kid in the header, aud as a list).
+  const team = `http://127.0.0.1:${opts["access-port"]}`;
+  const aud = opts["access-aud"];
+  const newKey = (kid) => {
+    const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+    return { kid, privateKey, jwk: { ...publicKey.export({ format: "jwk" }), kid, alg: "RS256", use: "sig" } };
+  };
+  const k1 = newKey("access-k1");
+  const k2 = newKey("access-k2");
+  const impostor = newKey("access-k1"); // the published kid, another key
+  const published = [k1];
+  let fetches = 0;
+  let lastFetch = 0;
+  const certs = createServer((req, res) => {
+    if (req.url !== "/cdn-cgi/access/certs") return res.writeHead(404).end();
+    fetches++;
+    lastFetch = Date.now();
+    res.writeHead(200, { "content-type": "application/json" });
+    res.end(JSON.stringify({ keys: published.map((k) => k.jwk), public_cert: {}, public_certs: [] }));
+  });
+  await new Promise((ok) => certs.listen(Number(opts["access-port"]), "127.0.0.1", ok));
+  const b64 = (x) => Buffer.from(typeof x === "string" ? x : JSON.stringify(x)).toString("base64url");
+  const now = Math.floor(Date.now() / 1000);
+  const assertion = (key, over = {}, header = { alg: "RS256", kid: key.kid }) => {
+    const claims = { aud: [aud], email: "ops@example.com", exp: now + 600, iat: now, nbf: now, iss: team, type: "app",
+      sub: "0b7f4b1c-6f4e-4f59-9a49-3b8c1a9e2f10", ...over };
+    const input = `${b64(header)}.${b64(claims)}`;
+    return `${input}.${sign("sha256", Buffer.from(input), key.privateKey).toString("base64url")}`;
+  };
+  const asAccess = (jwt) => ({ "cf-access-jwt-assertion": jwt });
+
+  await check("Cloudflare Access: a valid assertion opens the admin API; the team's keys are fetched once", async () => {
+    for (let i = 0; i < 3; i++) {
+      const r = await call("GET", "/admin/clients", { headers: asAccess(assertion(k1)) });
+      expect(r.status === 200 && Array.isArray(r.data), `try ${i}: ${r.status} ${JSON.stringify(r.data)}`);
+    }
+    expect(fetches === 1, `the key set was fetched ${fetches} times for three requests`);
+    const bearer = await call("GET", "/admin/clients", { headers: admin });
+    expect(bearer.status === 200, `the bearer token no longer works: ${bearer.status}`);
+  });
+
+  await check("Cloudflare Access: forged, expired, foreign or unsigned assertions are 401", async () => {
+    const bad = {
+      "another key under the published kid": assertion(impostor),
+      "another application's audience": assertion(k1, { aud: ["someone-elses-app"] }),
+      "another team's issuer": assertion(k1, { iss: "https://evil.cloudflareaccess.com" }),
+      "expired": assertion(k1, { exp: now - 120, iat: now - 900, nbf: now - 900 }),
+      "not yet valid": assertion(k1, { nbf: now + 600 }),
+      "alg none": `${b64({ alg: "none", kid: k1.kid })}.${b64({ aud: [aud], iss: team, exp: now + 600 })}.`,
+      "garbage": "not-a-jwt",
+    };
+    for (const [what, jwt] of Object.entries(bad)) {
+      const r = await call("GET", "/admin/clients", { headers: asAccess(jwt) });
+      expect(r.status === 401 && r.data.error === "unauthorized", `${what}: ${r.status} ${JSON.stringify(r.data)}`);
+      expect(/Cloudflare Access/.test(r.data.error_description), `${what}: ${r.data.error_description}`);
+    }
+  });
+
+  await check("Cloudflare Access: a rotated-in key is fetched on first sight (at most every 5 s)", async () => {
+    published.push(k2);
+    const before = fetches;
+    // Right after a fetch an unknown kid does not fetch again (throttled): 401.
+    const sent = Date.now();
+    const early = await call("GET", "/admin/clients", { headers: asAccess(assertion(k2)) });
+    if (sent - lastFetch < 4000) expect(early.status === 401 && fetches === before, `early: ${early.status}, fetches ${fetches}`);
+    await new Promise((ok) => setTimeout(ok, 5500));
+    const r = await call("GET", "/admin/clients", { headers: asAccess(assertion(k2)) });
+    expect(r.status === 200, `after the refetch window: ${r.status} ${JSON.stringify(r.data)}`);
+    expect(fetches === before + 1, `fetches: ${fetches - before} after the rotation`);
+  });
+  certs.close();
+}
 
 if (opts.conformance) {
   await check("storage conformance suite (tests/src/conformance.rs) on D1 inside workerd", async () => {

@@ -45,6 +45,22 @@ include!(concat!(env!("OUT_DIR"), "/migrations.rs"));
 pub struct D1Store {
     db: D1Database,
     kv: Option<KvStore>,
+    ops: std::cell::Cell<Ops>,
+}
+
+/// What this store has asked of D1 and KV since the isolate started: counted so that
+/// the operations per request can be measured (`bench/worker-ops.mjs`, through the
+/// test build's `GET /admin/test/ops`), not estimated.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Ops {
+    /// Calls to D1 (`run`, `all` or one `batch`): the round trips a request waits for.
+    pub d1_calls: u64,
+    /// SQL statements sent to D1 (a batch of three counts three).
+    pub d1_statements: u64,
+    /// KV reads (`get`).
+    pub kv_reads: u64,
+    /// KV writes (`put` and `delete`).
+    pub kv_writes: u64,
 }
 
 impl std::fmt::Debug for D1Store {
@@ -98,7 +114,18 @@ fn results<T: DeserializeOwned>(result: &D1Result) -> Result<Vec<T>, StoreError>
 impl D1Store {
     /// A store over a D1 binding. Does not check the schema: [`Store::ping`] does.
     pub fn new(db: D1Database) -> D1Store {
-        D1Store { db, kv: None }
+        D1Store { db, kv: None, ops: Default::default() }
+    }
+
+    /// The operations counted so far (see [`Ops`]).
+    pub fn ops(&self) -> Ops {
+        self.ops.get()
+    }
+
+    fn count(&self, f: impl FnOnce(&mut Ops)) {
+        let mut ops = self.ops.get();
+        f(&mut ops);
+        self.ops.set(ops);
     }
 
     fn stmt(&self, sql: &str, args: &[Arg]) -> Result<D1PreparedStatement, StoreError> {
@@ -108,19 +135,24 @@ impl D1Store {
 
     /// Runs a statement; returns how many rows it changed.
     async fn run(&self, sql: &str, args: &[Arg]) -> Result<u64, StoreError> {
-        let result = self.stmt(sql, args)?.run().await.map_err(from_worker)?;
+        let stmt = self.stmt(sql, args)?;
+        self.count(|o| (o.d1_calls, o.d1_statements) = (o.d1_calls + 1, o.d1_statements + 1));
+        let result = stmt.run().await.map_err(from_worker)?;
         changes(&result)
     }
 
     /// Runs a query; returns its rows.
     async fn all<T: DeserializeOwned>(&self, sql: &str, args: &[Arg]) -> Result<Vec<T>, StoreError> {
-        let result = self.stmt(sql, args)?.all().await.map_err(from_worker)?;
+        let stmt = self.stmt(sql, args)?;
+        self.count(|o| (o.d1_calls, o.d1_statements) = (o.d1_calls + 1, o.d1_statements + 1));
+        let result = stmt.all().await.map_err(from_worker)?;
         results(&result)
     }
 
     /// Runs statements as one transaction: all take effect or none.
     async fn batch(&self, statements: Vec<D1PreparedStatement>) -> Result<Vec<D1Result>, StoreError> {
         let n = statements.len();
+        self.count(|o| (o.d1_calls, o.d1_statements) = (o.d1_calls + 1, o.d1_statements + n as u64));
         let out = self.db.batch(statements).await.map_err(from_worker)?;
         if out.len() != n {
             return Err(StoreError::Backend(format!("a batch of {n} statements returned {} results", out.len())));
@@ -277,12 +309,15 @@ impl D1Store {
 
     /// The cached set, if KV has it. KV is a cache: its failures fall back to D1.
     async fn cached_key_set(&self, set: &str) -> Option<Vec<KeyRow>> {
-        let text = self.kv.as_ref()?.get(&key_set_cache_key(set)).text().await.ok()??;
+        let kv = self.kv.as_ref()?;
+        self.count(|o| o.kv_reads += 1);
+        let text = kv.get(&key_set_cache_key(set)).text().await.ok()??;
         serde_json::from_str(&text).ok()
     }
 
     async fn cache_key_set(&self, set: &str, rows: &[KeyRow]) {
         let (Some(kv), Ok(json)) = (&self.kv, serde_json::to_string(rows)) else { return };
+        self.count(|o| o.kv_writes += 1);
         if let Ok(put) = kv.put(&key_set_cache_key(set), json) {
             let _ = put.expiration_ttl(KEY_SET_TTL_SECONDS).execute().await;
         }
@@ -291,6 +326,7 @@ impl D1Store {
     /// After a write to a set: the next read goes to D1.
     async fn forget_key_set(&self, set: &str) {
         if let Some(kv) = &self.kv {
+            self.count(|o| o.kv_writes += 1);
             let _ = kv.delete(&key_set_cache_key(set)).await;
         }
     }
