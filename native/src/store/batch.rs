@@ -1,10 +1,10 @@
-//! Group commit for [`TokenStore::insert_tokens`](latch_core::store::TokenStore): the
-//! hot write of the client-credentials grant.
+//! Group commit for [`TokenStore::insert_tokens`](latch_core::store::TokenStore) on
+//! PostgreSQL and MySQL: the hot write of the client-credentials grant. (SQLite's writer
+//! thread groups every write of the store the same way: see `lite::writer`.)
 //!
 //! One write per issued token is what the protocol needs, but one *commit* per token
-//! caps SQLite near the speed of its single writer (a few thousand commits per second
-//! here). So concurrent `insert_tokens` calls are queued to one writer task that takes
-//! everything waiting (up to [`MAX_BATCH`] calls), writes it with one multi-row INSERT
+//! caps the database near the speed of its commits. So concurrent `insert_tokens` calls
+//! are queued to one writer task that takes everything waiting (up to [`MAX_BATCH`] calls), writes it with one multi-row INSERT
 //! in one statement, and answers every caller after the commit: durability per call is
 //! unchanged, only commits are shared. When a batch fails on a duplicate signature
 //! (a caller's own conflict), each call is retried alone so only that caller sees it.
@@ -16,7 +16,7 @@ use latch_core::error::StoreError;
 use latch_core::store::TokenRecord;
 use sqlx::AnyPool;
 use std::sync::Arc;
-use tokio::sync::{mpsc, oneshot, Mutex};
+use tokio::sync::{mpsc, oneshot};
 
 /// The most calls one commit carries. Each token binds a dozen parameters; 128 calls
 /// of up to three records stay far below every database's parameter limit.
@@ -44,9 +44,9 @@ impl std::fmt::Debug for PendingBox {
 
 impl Batcher {
     /// Starts the writer task on the current tokio runtime.
-    pub(super) fn start(pool: AnyPool, sql: Arc<Queries>, write_lock: Option<Arc<Mutex<()>>>) -> Batcher {
+    pub(super) fn start(pool: AnyPool, sql: Arc<Queries>) -> Batcher {
         let (tx, rx) = mpsc::channel(4 * MAX_BATCH);
-        tokio::spawn(writer(rx, pool, sql, write_lock));
+        tokio::spawn(writer(rx, pool, sql));
         Batcher { queue: tx }
     }
 
@@ -59,12 +59,7 @@ impl Batcher {
     }
 }
 
-async fn writer(
-    mut rx: mpsc::Receiver<PendingBox>,
-    pool: AnyPool,
-    sql: Arc<Queries>,
-    write_lock: Option<Arc<Mutex<()>>>,
-) {
+async fn writer(mut rx: mpsc::Receiver<PendingBox>, pool: AnyPool, sql: Arc<Queries>) {
     while let Some(first) = rx.recv().await {
         let mut batch = vec![*first.0];
         while batch.len() < MAX_BATCH {
@@ -73,10 +68,6 @@ async fn writer(
                 Err(_) => break,
             }
         }
-        let _guard = match &write_lock {
-            Some(l) => Some(l.lock().await),
-            None => None,
-        };
         let all: Vec<&TokenRecord> = batch.iter().flat_map(|p| p.records.iter()).collect();
         match insert(&pool, &sql, &all).await {
             Ok(()) => {

@@ -9,8 +9,10 @@ use latch_core::store::{ClientQuery, ClientStore};
 
 impl ClientStore for SqlStore {
     async fn create_client(&self, client: &Client) -> Result<(), StoreError> {
+        if let Some(lite) = &self.lite {
+            return lite.create_client(client).await;
+        }
         let row = ClientRow::new(client)?;
-        let _write = self.write_guard().await;
         sqlx::query(&self.sql.insert_client)
             .bind(client.client_id.as_str())
             .bind(client.client_name.as_str())
@@ -26,13 +28,18 @@ impl ClientStore for SqlStore {
     }
 
     async fn get_client(&self, id: &str) -> Result<Option<Client>, StoreError> {
+        if let Some(lite) = &self.lite {
+            return lite.get_client(id).await;
+        }
         let row = sqlx::query(&self.sql.get_client).bind(id).fetch_optional(&self.pool).await.map_err(from_sqlx)?;
         row.as_ref().map(rows::client).transpose()
     }
 
     async fn update_client(&self, client: &Client) -> Result<bool, StoreError> {
+        if let Some(lite) = &self.lite {
+            return lite.update_client(client).await;
+        }
         let row = ClientRow::new(client)?;
-        let _write = self.write_guard().await;
         let done = sqlx::query(&self.sql.update_client)
             .bind(client.client_name.as_str())
             .bind(client.owner.as_str())
@@ -49,12 +56,17 @@ impl ClientStore for SqlStore {
     }
 
     async fn delete_client(&self, id: &str) -> Result<bool, StoreError> {
-        let _write = self.write_guard().await;
+        if let Some(lite) = &self.lite {
+            return lite.delete_client(id).await;
+        }
         let done = sqlx::query(&self.sql.delete_client).bind(id).execute(&self.pool).await.map_err(from_sqlx)?;
         Ok(done.rows_affected() > 0)
     }
 
     async fn list_clients(&self, q: &ClientQuery) -> Result<Vec<Client>, StoreError> {
+        if let Some(lite) = &self.lite {
+            return lite.list_clients(q).await;
+        }
         let sql = self.sql.list_clients(q.after_id.is_some(), q.client_name.is_some(), q.owner.is_some());
         let mut query = sqlx::query(&sql);
         for value in [&q.after_id, &q.client_name, &q.owner].into_iter().flatten() {

@@ -21,8 +21,10 @@ use latch_core::store::{ConsentRecord, ConsentStore, TokenRecord};
 
 impl ConsentStore for SqlStore {
     async fn complete_consent(&self, consent: &ConsentRecord, tokens: &[TokenRecord]) -> Result<(), StoreError> {
+        if let Some(lite) = &self.lite {
+            return lite.complete_consent(consent, tokens).await;
+        }
         let insert = bind_consent(sqlx::query(&self.sql.insert_consent), consent)?;
-        let _write = self.write_guard().await;
         let mut tx = self.begin().await?;
         insert.execute(&mut *tx).await.map_err(|e| with_conflict(e, || format!("consent {} exists", consent.id)))?;
         // On any error, dropping `tx` rolls the consent back.
@@ -36,6 +38,9 @@ impl ConsentStore for SqlStore {
         client_id: &str,
         now: i64,
     ) -> Result<Vec<ConsentRecord>, StoreError> {
+        if let Some(lite) = &self.lite {
+            return lite.remembered_consents(subject, client_id, now).await;
+        }
         let rows = sqlx::query(&self.sql.remembered_consents)
             .bind(subject)
             .bind(client_id)
@@ -51,6 +56,9 @@ impl ConsentStore for SqlStore {
         subject: &str,
         login_session_id: Option<&str>,
     ) -> Result<Vec<ConsentRecord>, StoreError> {
+        if let Some(lite) = &self.lite {
+            return lite.list_consents(subject, login_session_id).await;
+        }
         let query = match login_session_id {
             Some(sid) => sqlx::query(&self.sql.list_consents_of_login_session).bind(subject).bind(sid),
             None => sqlx::query(&self.sql.list_consents).bind(subject),
@@ -60,7 +68,9 @@ impl ConsentStore for SqlStore {
     }
 
     async fn revoke_consents(&self, subject: &str, client_id: Option<&str>) -> Result<u64, StoreError> {
-        let _write = self.write_guard().await;
+        if let Some(lite) = &self.lite {
+            return lite.revoke_consents(subject, client_id).await;
+        }
         let mut tx = self.begin().await?;
         let lock = match client_id {
             Some(client_id) => sqlx::query(&self.sql.lock_consents_of_subject_client).bind(subject).bind(client_id),

@@ -8,7 +8,9 @@ use latch_core::store::{KeyStore, StoredKey};
 
 impl KeyStore for SqlStore {
     async fn add_key(&self, key: &StoredKey) -> Result<(), StoreError> {
-        let _write = self.write_guard().await;
+        if let Some(lite) = &self.lite {
+            return lite.add_key(key).await;
+        }
         sqlx::query(&self.sql.insert_key)
             .bind(key.set.as_str())
             .bind(key.kid.as_str())
@@ -23,18 +25,25 @@ impl KeyStore for SqlStore {
     }
 
     async fn get_key_set(&self, set: &str) -> Result<Vec<StoredKey>, StoreError> {
+        if let Some(lite) = &self.lite {
+            return lite.get_key_set(set).await;
+        }
         let rows = sqlx::query(&self.sql.get_key_set).bind(set).fetch_all(&self.pool).await.map_err(from_sqlx)?;
         rows.iter().map(rows::key).collect()
     }
 
     async fn delete_key_set(&self, set: &str) -> Result<u64, StoreError> {
-        let _write = self.write_guard().await;
+        if let Some(lite) = &self.lite {
+            return lite.delete_key_set(set).await;
+        }
         let done = sqlx::query(&self.sql.delete_key_set).bind(set).execute(&self.pool).await.map_err(from_sqlx)?;
         Ok(done.rows_affected())
     }
 
     async fn delete_key(&self, set: &str, kid: &str) -> Result<bool, StoreError> {
-        let _write = self.write_guard().await;
+        if let Some(lite) = &self.lite {
+            return lite.delete_key(set, kid).await;
+        }
         let done =
             sqlx::query(&self.sql.delete_key).bind(set).bind(kid).execute(&self.pool).await.map_err(from_sqlx)?;
         Ok(done.rows_affected() > 0)

@@ -8,8 +8,10 @@ use latch_core::store::{LoginSession, LoginSessionStore};
 
 impl LoginSessionStore for SqlStore {
     async fn create_login_session(&self, session: &LoginSession) -> Result<(), StoreError> {
+        if let Some(lite) = &self.lite {
+            return lite.create_login_session(session).await;
+        }
         let query = bind_login_session(sqlx::query(&self.sql.insert_login_session), session)?;
-        let _write = self.write_guard().await;
         query
             .execute(&self.pool)
             .await
@@ -18,19 +20,26 @@ impl LoginSessionStore for SqlStore {
     }
 
     async fn get_login_session(&self, id: &str) -> Result<Option<LoginSession>, StoreError> {
+        if let Some(lite) = &self.lite {
+            return lite.get_login_session(id).await;
+        }
         let row =
             sqlx::query(&self.sql.get_login_session).bind(id).fetch_optional(&self.pool).await.map_err(from_sqlx)?;
         row.as_ref().map(rows::login_session).transpose()
     }
 
     async fn delete_login_session(&self, id: &str) -> Result<bool, StoreError> {
-        let _write = self.write_guard().await;
+        if let Some(lite) = &self.lite {
+            return lite.delete_login_session(id).await;
+        }
         let done = sqlx::query(&self.sql.delete_login_session).bind(id).execute(&self.pool).await.map_err(from_sqlx)?;
         Ok(done.rows_affected() > 0)
     }
 
     async fn delete_login_sessions_of_subject(&self, subject: &str) -> Result<u64, StoreError> {
-        let _write = self.write_guard().await;
+        if let Some(lite) = &self.lite {
+            return lite.delete_login_sessions_of_subject(subject).await;
+        }
         let done = sqlx::query(&self.sql.delete_login_sessions_of_subject)
             .bind(subject)
             .execute(&self.pool)
@@ -40,7 +49,9 @@ impl LoginSessionStore for SqlStore {
     }
 
     async fn delete_expired_login_sessions(&self, before: i64, limit: u32) -> Result<u64, StoreError> {
-        let _write = self.write_guard().await;
+        if let Some(lite) = &self.lite {
+            return lite.delete_expired_login_sessions(before, limit).await;
+        }
         let done = sqlx::query(&self.sql.delete_expired_login_sessions)
             .bind(before)
             .bind(i64::from(limit))

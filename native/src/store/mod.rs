@@ -1,21 +1,34 @@
-//! The SQL stores: one [`SqlStore`] over sqlx's `Any` driver for SQLite, PostgreSQL and
-//! MySQL/MariaDB, implementing the storage traits of [`latch_core::store`].
+//! The SQL stores: one [`SqlStore`] for SQLite, PostgreSQL and MySQL/MariaDB,
+//! implementing the storage traits of [`latch_core::store`].
 //!
-//! Every query is written once with `?` placeholders ([`sql`]) and translated once for
-//! the store's [`Dialect`]; the dialects differ only in placeholders, in the bounded
-//! deletes of the janitor and in row locks (`FOR UPDATE`, which SQLite neither has nor
-//! needs). The schema lives in `native/migrations/<dialect>/`, embedded with
-//! `sqlx::migrate!`.
+//! **PostgreSQL and MySQL** go through sqlx's `Any` driver. Every query is written once
+//! with `?` placeholders ([`sql`]) and translated once for the store's [`Dialect`]; the
+//! dialects differ only in placeholders, in the bounded deletes of the janitor and in row
+//! locks (`FOR UPDATE`). Concurrent token inserts share commits ([`batch`]).
+//!
+//! **SQLite** (a file, or `memory`) is served by [`lite::LiteStore`] on rusqlite, to which
+//! every storage operation of a SQLite `SqlStore` delegates: reads run inline on the
+//! calling thread on pooled connections, writes go to one writer thread that commits them
+//! in groups, each call in its own savepoint. sqlx's SQLite driver cost ~55 µs of
+//! thread hand-offs per point read and made writes queue behind an async lock (see
+//! `lite` for the measurements and the design). LiteStore runs the same [`sql`] texts
+//! (SQLite takes `?` as written) on the same schema. A SQLite `SqlStore` keeps a small
+//! sqlx pool for what stays on sqlx: [`SqlStore::migrate`] and the migration check of
+//! [`SqlStore::pending_migrations`] and readiness. For `memory`, both open the same
+//! shared-cache URI (one libsqlite3 is linked into the process), so they reach the same
+//! database.
+//!
+//! The schema lives in `native/migrations/<dialect>/`, embedded with `sqlx::migrate!`.
 //!
 //! The compare-and-set operations of [`TokenStore`](latch_core::store::TokenStore) are
 //! each one conditional `UPDATE … WHERE active = 1` (and, for the ones that must also
-//! read or insert, one transaction around it): the database decides which of any number
-//! of concurrent callers wins. Completing a consent is decided the same way by the
-//! primary key of `latch_consents` ([`consents`]).
+//! read or insert, one transaction around it, or on SQLite one writer job): the database
+//! decides which of any number of concurrent callers wins. Completing a consent is
+//! decided the same way by the primary key of `latch_consents` ([`consents`]).
 //!
-//! SQLite allows one writer at a time. Writes of one store are serialized by a lock in
-//! the process and open their transactions with `BEGIN IMMEDIATE`; `busy_timeout`
-//! covers other processes on the same file. Readers run concurrently (WAL).
+//! SQLite allows one writer at a time: the writer thread is this store's only writer and
+//! opens its transactions with `BEGIN IMMEDIATE`; `busy_timeout` covers other processes on
+//! the same file. Readers run concurrently with it (WAL).
 
 mod batch;
 mod clients;
@@ -24,6 +37,7 @@ mod dialect;
 pub mod dsn;
 mod error;
 mod keys;
+mod lite;
 mod login_sessions;
 mod rows;
 mod sql;
@@ -41,7 +55,6 @@ use sqlx::{Any, AnyConnection, AnyPool, Transaction};
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{Mutex, MutexGuard};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
@@ -49,8 +62,9 @@ static MYSQL_MIGRATIONS: Migrator = sqlx::migrate!("migrations/mysql");
 
 /// Connections of a PostgreSQL or MySQL pool.
 const SERVER_POOL_SIZE: u32 = 16;
-/// Connections of a SQLite file pool (readers run concurrently; writes are serialized).
-const SQLITE_POOL_SIZE: u32 = 8;
+/// Connections of a SQLite store's sqlx pool, which only migrates and checks migrations
+/// (the store's operations run on [`lite::LiteStore`]'s own connections).
+const SQLITE_POOL_SIZE: u32 = 2;
 /// How long SQLite waits on a lock held by another connection or process.
 const SQLITE_BUSY_TIMEOUT_MS: u32 = 5_000;
 /// How long a caller waits for a free connection before the store is "unavailable".
@@ -62,15 +76,12 @@ pub struct SqlStore {
     pool: AnyPool,
     dialect: Dialect,
     sql: sql::Queries,
-    /// SQLite only: serializes this store's writes (SQLite has one writer at a time).
-    write_lock: Option<Arc<Mutex<()>>>,
-    /// Group commit of token inserts (see [`batch`]).
-    batcher: batch::Batcher,
-    /// In-memory SQLite only: a connection held open for the store's life. A shared-cache
-    /// memory database lives while any connection to it is open; without this anchor, a
-    /// pool connection dropped mid-query (a client hanging up cancels its request) would
-    /// take the whole database with it, and the pool would reconnect to an empty one.
-    _anchor: Option<Arc<Mutex<AnyConnection>>>,
+    /// PostgreSQL and MySQL: group commit of token inserts (see [`batch`]).
+    batcher: Option<batch::Batcher>,
+    /// SQLite: the store every storage operation delegates to (`pool` then only migrates
+    /// and checks migrations). For an in-memory database it also holds the connection
+    /// that keeps the database alive for the store's life.
+    lite: Option<lite::LiteStore>,
 }
 
 impl SqlStore {
@@ -104,7 +115,7 @@ impl SqlStore {
                     .connect(dsn)
                     .await
                     .map_err(from_sqlx)?;
-                Self::new(pool, dialect)
+                Self::new(pool, dialect, None)
             }
         };
         Ok(store)
@@ -114,34 +125,28 @@ impl SqlStore {
         let target = SqliteTarget::parse(dsn);
         let options = AnyPoolOptions::new()
             .acquire_timeout(ACQUIRE_TIMEOUT)
-            .after_connect(|conn, meta| Box::pin(sqlite_pragmas(conn, meta)));
+            .after_connect(|conn, meta| Box::pin(apply_sqlite_pragmas(conn, meta)));
         let options = if target.in_memory {
-            // One connection that never closes: the database lives as long as it does.
+            // One connection that never closes; LiteStore's anchor keeps the database
+            // alive besides.
             options.max_connections(1).min_connections(1).idle_timeout(None).max_lifetime(None)
         } else {
             options.max_connections(SQLITE_POOL_SIZE)
         };
-        let anchor = if target.in_memory {
-            use sqlx::Connection;
-            Some(Arc::new(Mutex::new(AnyConnection::connect(&target.url).await.map_err(from_sqlx)?)))
-        } else {
-            None
-        };
+        // sqlx first: it creates a missing file (`mode=rwc`).
         let pool = options.connect(&target.url).await.map_err(from_sqlx)?;
         if !target.in_memory {
             // Persistent in the file. Set once here, before any concurrency: switching
             // journal modes needs an exclusive lock that busy_timeout does not wait for.
             sqlx::query("PRAGMA journal_mode = WAL").execute(&pool).await.map_err(from_sqlx)?;
         }
-        let mut store = Self::new(pool, Dialect::Sqlite);
-        store._anchor = anchor;
-        Ok(store)
+        let lite = lite::LiteStore::open(&target.lite_uri, target.in_memory)?;
+        Ok(Self::new(pool, Dialect::Sqlite, Some(lite)))
     }
 
-    fn new(pool: AnyPool, dialect: Dialect) -> SqlStore {
-        let write_lock = (dialect == Dialect::Sqlite).then(|| Arc::new(Mutex::new(())));
-        let batcher = batch::Batcher::start(pool.clone(), Arc::new(sql::Queries::new(dialect)), write_lock.clone());
-        SqlStore { pool, dialect, sql: sql::Queries::new(dialect), write_lock, batcher, _anchor: None }
+    fn new(pool: AnyPool, dialect: Dialect, lite: Option<lite::LiteStore>) -> SqlStore {
+        let batcher = lite.is_none().then(|| batch::Batcher::start(pool.clone(), Arc::new(sql::Queries::new(dialect))));
+        SqlStore { pool, dialect, sql: sql::Queries::new(dialect), batcher, lite }
     }
 
     /// The database's dialect.
@@ -169,8 +174,12 @@ impl SqlStore {
             .count())
     }
 
-    /// Closes the pool: waits for connections in use to come back, then closes them all.
+    /// Closes the store: waits for connections in use to come back (on SQLite, for the
+    /// writes queued so far to commit), then closes them all.
     pub async fn close(&self) {
+        if let Some(lite) = &self.lite {
+            lite.close().await;
+        }
         self.pool.close().await;
     }
 
@@ -199,22 +208,10 @@ impl SqlStore {
         Ok(n > 0)
     }
 
-    /// Held for the duration of a write: serializes writes on SQLite, free elsewhere.
-    async fn write_guard(&self) -> Option<MutexGuard<'_, ()>> {
-        match &self.write_lock {
-            Some(lock) => Some(lock.lock().await),
-            None => None,
-        }
-    }
-
-    /// Begins a write transaction. SQLite takes the write lock at `BEGIN IMMEDIATE`, so
-    /// a transaction never fails half-way on a lock held by another process.
+    /// Begins a write transaction (PostgreSQL and MySQL: SQLite's writes run on
+    /// [`lite::LiteStore`]'s writer).
     async fn begin(&self) -> Result<Transaction<'static, Any>, StoreError> {
-        let tx = match self.dialect {
-            Dialect::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
-            Dialect::Postgres | Dialect::MySql => self.pool.begin().await,
-        };
-        tx.map_err(from_sqlx)
+        self.pool.begin().await.map_err(from_sqlx)
     }
 }
 
@@ -222,7 +219,13 @@ impl Store for SqlStore {
     /// Readiness (Hydra's `/health/ready`): the database answers and no migration is
     /// pending (a missing schema counts as pending).
     async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query(&self.sql.ping).execute(&self.pool).await.map_err(from_sqlx)?;
+        match &self.lite {
+            // The connections that serve requests answer.
+            Some(lite) => lite.ping()?,
+            None => {
+                sqlx::query(&self.sql.ping).execute(&self.pool).await.map_err(from_sqlx)?;
+            }
+        }
         match self.pending_migrations().await? {
             0 => Ok(()),
             n => Err(StoreError::Unavailable(format!("{n} migration(s) pending: run `latch migrate sql`"))),
@@ -234,6 +237,10 @@ impl Store for SqlStore {
 struct SqliteTarget {
     /// The URL handed to sqlx.
     url: String,
+    /// The same database as a SQLite URI (`file:…`, opened with `SQLITE_OPEN_URI`), for
+    /// [`lite::LiteStore`]: what follows `sqlite://` in `url`, which sqlx too reads as a
+    /// path and SQLite's URI parameters (`mode`, `cache`, `immutable`, `vfs`).
+    lite_uri: String,
     /// Whether the database lives in process memory.
     in_memory: bool,
 }
@@ -245,26 +252,32 @@ impl SqliteTarget {
         if dsn == "memory" || path == ":memory:" || params.split('&').any(|p| p == "mode=memory") {
             // A name of our own: sqlx would name `:memory:` anew for every connection.
             let name = format!("latch-{:016x}", rand::random::<u64>());
-            return SqliteTarget { url: format!("sqlite:file:{name}?mode=memory&cache=shared"), in_memory: true };
+            let uri = format!("file:{name}?mode=memory&cache=shared");
+            return SqliteTarget { url: format!("sqlite:{uri}"), lite_uri: uri, in_memory: true };
         }
-        let url = if params.split('&').any(|p| p.starts_with("mode=")) {
-            format!("sqlite://{rest}")
+        let location = if params.split('&').any(|p| p.starts_with("mode=")) {
+            rest.to_owned()
         } else if params.is_empty() {
-            format!("sqlite://{path}?mode=rwc")
+            format!("{path}?mode=rwc")
         } else {
-            format!("sqlite://{path}?{params}&mode=rwc")
+            format!("{path}?{params}&mode=rwc")
         };
-        SqliteTarget { url, in_memory: false }
+        SqliteTarget { url: format!("sqlite://{location}"), lite_uri: format!("file:{location}"), in_memory: false }
     }
 }
 
-/// Per-connection SQLite settings.
-async fn sqlite_pragmas(conn: &mut AnyConnection, _: PoolConnectionMetadata) -> Result<(), sqlx::Error> {
-    for pragma in [
+/// Per-connection SQLite settings, for sqlx's connections and LiteStore's alike.
+fn sqlite_pragmas() -> [String; 3] {
+    [
         format!("PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}"),
         "PRAGMA synchronous = NORMAL".to_owned(),
         "PRAGMA foreign_keys = ON".to_owned(),
-    ] {
+    ]
+}
+
+/// Applies [`sqlite_pragmas`] to a new sqlx connection.
+async fn apply_sqlite_pragmas(conn: &mut AnyConnection, _: PoolConnectionMetadata) -> Result<(), sqlx::Error> {
+    for pragma in sqlite_pragmas() {
         sqlx::query(&pragma).execute(&mut *conn).await?;
     }
     Ok(())
@@ -285,24 +298,48 @@ mod tests {
         store.create_client(&client).await.expect("create");
         let conn = store.pool.acquire().await.expect("acquire");
         drop(conn.detach()); // closes the pool's only connection for good
-        let found = store.get_client("kept").await.expect("the pool reconnects to the same database");
+        let found = store.get_client("kept").await.expect("read");
         assert_eq!(found.map(|c| c.client_id), Some("kept".to_string()));
+        assert_eq!(store.pending_migrations().await.expect("the pool reconnects to the same database"), 0);
+    }
+
+    /// sqlx (migrations) and LiteStore (everything else) reach the same in-memory database.
+    #[tokio::test]
+    async fn sqlx_and_lite_share_the_memory_database() {
+        let store = SqlStore::connect("memory").await.expect("connect");
+        assert!(store.lite.is_some());
+        store.migrate().await.expect("migrate through sqlx");
+        let client = latch_core::client::Client { client_id: "shared".into(), ..Default::default() };
+        store.create_client(&client).await.expect("create through LiteStore");
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM latch_clients WHERE id = 'shared'")
+            .fetch_one(&store.pool)
+            .await
+            .expect("sqlx sees the table");
+        assert_eq!(n, 1, "and the row");
+        store.ping().await.expect("ready");
+        let other = SqlStore::connect("memory").await.expect("connect");
+        assert_eq!(other.pending_migrations().await.expect("pending"), 3, "another store has a database of its own");
+        assert!(matches!(other.get_client("shared").await, Err(StoreError::Backend(_))), "without the schema");
     }
 
     #[test]
     fn sqlite_dsns() {
         let file = SqliteTarget::parse("sqlite://data/latch.db");
         assert_eq!((file.url.as_str(), file.in_memory), ("sqlite://data/latch.db?mode=rwc", false));
+        assert_eq!(file.lite_uri, "file:data/latch.db?mode=rwc");
         let abs = SqliteTarget::parse("sqlite:///var/lib/latch.db");
         assert_eq!(abs.url, "sqlite:///var/lib/latch.db?mode=rwc");
+        assert_eq!(abs.lite_uri, "file:/var/lib/latch.db?mode=rwc");
         let short = SqliteTarget::parse("sqlite:latch.db?cache=private");
         assert_eq!(short.url, "sqlite://latch.db?cache=private&mode=rwc");
+        assert_eq!(short.lite_uri, "file:latch.db?cache=private&mode=rwc");
         let ro = SqliteTarget::parse("sqlite://latch.db?mode=ro");
-        assert_eq!(ro.url, "sqlite://latch.db?mode=ro");
+        assert_eq!((ro.url.as_str(), ro.lite_uri.as_str()), ("sqlite://latch.db?mode=ro", "file:latch.db?mode=ro"));
         for dsn in ["memory", "sqlite::memory:", "sqlite://:memory:"] {
             let m = SqliteTarget::parse(dsn);
             assert!(m.in_memory, "{dsn}");
             assert!(m.url.starts_with("sqlite:file:latch-") && m.url.ends_with("?mode=memory&cache=shared"));
+            assert_eq!(m.url.strip_prefix("sqlite:"), Some(m.lite_uri.as_str()), "the same database for both");
         }
         assert_ne!(SqliteTarget::parse("memory").url, SqliteTarget::parse("memory").url);
     }

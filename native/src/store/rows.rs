@@ -1,4 +1,5 @@
-//! Turning records into bound parameters and rows back into records.
+//! Turning records into bound parameters and rows back into records. The decoding is
+//! shared with SQLite's rusqlite path ([`super::lite`]) through [`Columns`].
 //!
 //! Decoding never panics: a row that does not fit (a NULL where none belongs, JSON that
 //! does not parse, an unknown token kind) is a [`StoreError::Backend`].
@@ -17,47 +18,59 @@ use sqlx::Row;
 /// A query on the `Any` driver.
 pub(crate) type AnyQuery<'q> = Query<'q, Any, AnyArguments<'q>>;
 
-/// A text column.
-fn text(row: &AnyRow, col: &str) -> Result<String, StoreError> {
-    match row.try_get::<String, _>(col) {
-        Ok(s) => Ok(s),
-        Err(first) => row
-            .try_get::<Vec<u8>, _>(col)
-            .ok()
-            .and_then(|bytes| String::from_utf8(bytes).ok())
-            .ok_or_else(|| bad_row(col, first)),
+/// A row's columns, read by name: sqlx's rows (every dialect) and rusqlite's (SQLite's
+/// serving path, [`super::lite`]) alike, so each record is decoded by one function for
+/// both paths and neither can drift from the other.
+pub(crate) trait Columns {
+    /// A text column.
+    fn text(&self, col: &str) -> Result<String, StoreError>;
+    /// A nullable text column.
+    fn opt_text(&self, col: &str) -> Result<Option<String>, StoreError>;
+    /// An integer column.
+    fn int(&self, col: &str) -> Result<i64, StoreError>;
+    /// A nullable integer column.
+    fn opt_int(&self, col: &str) -> Result<Option<i64>, StoreError>;
+}
+
+impl Columns for AnyRow {
+    fn text(&self, col: &str) -> Result<String, StoreError> {
+        match self.try_get::<String, _>(col) {
+            Ok(s) => Ok(s),
+            Err(first) => self
+                .try_get::<Vec<u8>, _>(col)
+                .ok()
+                .and_then(|bytes| String::from_utf8(bytes).ok())
+                .ok_or_else(|| bad_row(col, first)),
+        }
     }
-}
 
-/// A nullable text column.
-fn opt_text(row: &AnyRow, col: &str) -> Result<Option<String>, StoreError> {
-    match row.try_get::<Option<String>, _>(col) {
-        Ok(s) => Ok(s),
-        Err(first) => match row.try_get::<Option<Vec<u8>>, _>(col) {
-            Ok(None) => Ok(None),
-            Ok(Some(bytes)) => String::from_utf8(bytes).map(Some).map_err(|e| bad_row(col, e)),
-            Err(_) => Err(bad_row(col, first)),
-        },
+    fn opt_text(&self, col: &str) -> Result<Option<String>, StoreError> {
+        match self.try_get::<Option<String>, _>(col) {
+            Ok(s) => Ok(s),
+            Err(first) => match self.try_get::<Option<Vec<u8>>, _>(col) {
+                Ok(None) => Ok(None),
+                Ok(Some(bytes)) => String::from_utf8(bytes).map(Some).map_err(|e| bad_row(col, e)),
+                Err(_) => Err(bad_row(col, first)),
+            },
+        }
     }
-}
 
-/// An integer column.
-fn int(row: &AnyRow, col: &str) -> Result<i64, StoreError> {
-    row.try_get::<i64, _>(col).map_err(|e| bad_row(col, e))
-}
+    fn int(&self, col: &str) -> Result<i64, StoreError> {
+        self.try_get::<i64, _>(col).map_err(|e| bad_row(col, e))
+    }
 
-/// A nullable integer column.
-fn opt_int(row: &AnyRow, col: &str) -> Result<Option<i64>, StoreError> {
-    row.try_get::<Option<i64>, _>(col).map_err(|e| bad_row(col, e))
+    fn opt_int(&self, col: &str) -> Result<Option<i64>, StoreError> {
+        self.try_get::<Option<i64>, _>(col).map_err(|e| bad_row(col, e))
+    }
 }
 
 /// A JSON text column.
-fn json<T: serde::de::DeserializeOwned>(row: &AnyRow, col: &str) -> Result<T, StoreError> {
-    serde_json::from_str(&text(row, col)?).map_err(|e| bad_row(col, e))
+fn json<T: serde::de::DeserializeOwned, R: Columns + ?Sized>(row: &R, col: &str) -> Result<T, StoreError> {
+    serde_json::from_str(&row.text(col)?).map_err(|e| bad_row(col, e))
 }
 
-/// Serializes a value for a JSON text column.
-fn to_json<T: serde::Serialize>(what: &str, value: &T) -> Result<String, StoreError> {
+/// Serializes a value for a JSON text column (also for [`super::lite`]).
+pub(crate) fn to_json<T: serde::Serialize>(what: &str, value: &T) -> Result<String, StoreError> {
     serde_json::to_string(value).map_err(|e| StoreError::Backend(format!("cannot serialize {what}: {e}")))
 }
 
@@ -78,11 +91,11 @@ impl ClientRow {
 
 /// A client from `data, secret_hash, created_at, updated_at`. The timestamps come from
 /// their integer columns, so they survive exactly.
-pub(crate) fn client(row: &AnyRow) -> Result<Client, StoreError> {
+pub(crate) fn client<R: Columns + ?Sized>(row: &R) -> Result<Client, StoreError> {
     let mut client: Client = json(row, "data")?;
-    client.secret_hash = opt_text(row, "secret_hash")?;
-    client.created_at = int(row, "created_at")?;
-    client.updated_at = int(row, "updated_at")?;
+    client.secret_hash = row.opt_text("secret_hash")?;
+    client.created_at = row.int("created_at")?;
+    client.updated_at = row.int("updated_at")?;
     Ok(client)
 }
 
@@ -103,33 +116,33 @@ pub(crate) fn bind_token<'q>(q: AnyQuery<'q>, r: &'q TokenRecord) -> Result<AnyQ
 }
 
 /// A token record from the [`super::sql::TOKEN_COLUMNS`].
-pub(crate) fn token(row: &AnyRow) -> Result<TokenRecord, StoreError> {
-    let kind = text(row, "kind")?;
+pub(crate) fn token<R: Columns + ?Sized>(row: &R) -> Result<TokenRecord, StoreError> {
+    let kind = row.text("kind")?;
     Ok(TokenRecord {
-        signature: text(row, "signature")?,
+        signature: row.text("signature")?,
         kind: TokenKind::parse(&kind).ok_or_else(|| bad_row("kind", format!("unknown token kind {kind:?}")))?,
-        request_id: text(row, "request_id")?,
-        client_id: text(row, "client_id")?,
-        subject: text(row, "subject")?,
-        scope: text(row, "scope")?.split(' ').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
+        request_id: row.text("request_id")?,
+        client_id: row.text("client_id")?,
+        subject: row.text("subject")?,
+        scope: row.text("scope")?.split(' ').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
         audience: json(row, "audience")?,
-        issued_at: int(row, "issued_at")?,
-        expires_at: int(row, "expires_at")?,
-        active: int(row, "active")? != 0,
-        used_at: opt_int(row, "used_at")?,
+        issued_at: row.int("issued_at")?,
+        expires_at: row.int("expires_at")?,
+        active: row.int("active")? != 0,
+        used_at: row.opt_int("used_at")?,
         data: json(row, "data")?,
     })
 }
 
 /// A signing key from `set_id, kid, alg, key_use, created_at, sealed`.
-pub(crate) fn key(row: &AnyRow) -> Result<StoredKey, StoreError> {
+pub(crate) fn key<R: Columns + ?Sized>(row: &R) -> Result<StoredKey, StoreError> {
     Ok(StoredKey {
-        set: text(row, "set_id")?,
-        kid: text(row, "kid")?,
-        alg: text(row, "alg")?,
-        use_: text(row, "key_use")?,
-        created_at: int(row, "created_at")?,
-        sealed: text(row, "sealed")?,
+        set: row.text("set_id")?,
+        kid: row.text("kid")?,
+        alg: row.text("alg")?,
+        use_: row.text("key_use")?,
+        created_at: row.int("created_at")?,
+        sealed: row.text("sealed")?,
     })
 }
 
@@ -144,13 +157,13 @@ pub(crate) fn bind_login_session<'q>(q: AnyQuery<'q>, s: &'q LoginSession) -> Re
 }
 
 /// A login session from its columns.
-pub(crate) fn login_session(row: &AnyRow) -> Result<LoginSession, StoreError> {
+pub(crate) fn login_session<R: Columns + ?Sized>(row: &R) -> Result<LoginSession, StoreError> {
     Ok(LoginSession {
-        id: text(row, "id")?,
-        subject: text(row, "subject")?,
-        authenticated_at: int(row, "authenticated_at")?,
-        expires_at: int(row, "expires_at")?,
-        acr: text(row, "acr")?,
+        id: row.text("id")?,
+        subject: row.text("subject")?,
+        authenticated_at: row.int("authenticated_at")?,
+        expires_at: row.int("expires_at")?,
+        acr: row.text("acr")?,
         amr: json(row, "amr")?,
     })
 }
@@ -171,22 +184,22 @@ pub(crate) fn bind_consent<'q>(q: AnyQuery<'q>, c: &'q ConsentRecord) -> Result<
 }
 
 /// A consent from its columns.
-pub(crate) fn consent(row: &AnyRow) -> Result<ConsentRecord, StoreError> {
+pub(crate) fn consent<R: Columns + ?Sized>(row: &R) -> Result<ConsentRecord, StoreError> {
     Ok(ConsentRecord {
-        id: text(row, "id")?,
-        client_id: text(row, "client_id")?,
-        subject: text(row, "subject")?,
-        login_session_id: opt_text(row, "login_session_id")?,
+        id: row.text("id")?,
+        client_id: row.text("client_id")?,
+        subject: row.text("subject")?,
+        login_session_id: row.opt_text("login_session_id")?,
         granted_scope: json(row, "granted_scope")?,
         granted_audience: json(row, "granted_audience")?,
-        remember: int(row, "remember")? != 0,
-        remember_until: opt_int(row, "remember_until")?,
-        handled_at: int(row, "handled_at")?,
+        remember: row.int("remember")? != 0,
+        remember_until: row.opt_int("remember_until")?,
+        handled_at: row.int("handled_at")?,
         data: json(row, "data")?,
     })
 }
 
 /// The `id` column of a row.
-pub(crate) fn id(row: &AnyRow) -> Result<String, StoreError> {
-    text(row, "id")
+pub(crate) fn id<R: Columns + ?Sized>(row: &R) -> Result<String, StoreError> {
+    row.text("id")
 }

@@ -12,14 +12,34 @@ use latch_core::error::StoreError;
 use latch_core::store::{Consumed, Rotated, TokenKind, TokenRecord, TokenStore};
 use sqlx::{Any, Executor};
 
-/// What [`SqlStore::retire`] found.
-enum Retired {
+/// What retiring a token found (here [`SqlStore::retire`], and SQLite's `lite::tokens`).
+pub(super) enum Retired {
     /// This call retired the token; the record as it was before.
     Now(TokenRecord),
     /// The token was inactive already; the record as it is.
     Before(TokenRecord),
     /// No token of that kind with that signature.
     Missing,
+}
+
+impl Retired {
+    /// The outcome of consuming a code.
+    pub(super) fn consumed(self) -> Consumed {
+        match self {
+            Retired::Now(record) => Consumed::Consumed(record),
+            Retired::Before(record) => Consumed::AlreadyUsed(record),
+            Retired::Missing => Consumed::Missing,
+        }
+    }
+
+    /// The outcome of rotating a refresh token.
+    pub(super) fn rotated(self) -> Rotated {
+        match self {
+            Retired::Now(record) => Rotated::Rotated(record),
+            Retired::Before(record) => Rotated::AlreadyUsed(record),
+            Retired::Missing => Rotated::Missing,
+        }
+    }
 }
 
 impl SqlStore {
@@ -33,7 +53,6 @@ impl SqlStore {
         now: i64,
         successors: &[TokenRecord],
     ) -> Result<Retired, StoreError> {
-        let _write = self.write_guard().await;
         let mut tx = self.begin().await?;
         // The compare-and-set; with RETURNING it also reads the row it retired.
         let (changed, retired) = match &self.sql.retire_token_returning {
@@ -110,10 +129,20 @@ impl SqlStore {
 
 impl TokenStore for SqlStore {
     async fn insert_tokens(&self, records: &[TokenRecord]) -> Result<(), StoreError> {
-        self.batcher.insert(records).await
+        if let Some(lite) = &self.lite {
+            return lite.insert_tokens(records).await;
+        }
+        match &self.batcher {
+            Some(batcher) => batcher.insert(records).await,
+            // Not reached: a store has either a batcher or `lite` (see `SqlStore::new`).
+            None => Err(StoreError::Backend("this store has no token writer".into())),
+        }
     }
 
     async fn get_token(&self, kind: TokenKind, signature: &str) -> Result<Option<TokenRecord>, StoreError> {
+        if let Some(lite) = &self.lite {
+            return lite.get_token(kind, signature).await;
+        }
         let row = sqlx::query(&self.sql.get_token)
             .bind(signature)
             .bind(kind.as_str())
@@ -124,7 +153,9 @@ impl TokenStore for SqlStore {
     }
 
     async fn revoke_token(&self, kind: TokenKind, signature: &str) -> Result<bool, StoreError> {
-        let _write = self.write_guard().await;
+        if let Some(lite) = &self.lite {
+            return lite.revoke_token(kind, signature).await;
+        }
         let done = sqlx::query(&self.sql.revoke_token)
             .bind(signature)
             .bind(kind.as_str())
@@ -135,13 +166,17 @@ impl TokenStore for SqlStore {
     }
 
     async fn revoke_grant(&self, request_id: &str) -> Result<u64, StoreError> {
-        let _write = self.write_guard().await;
+        if let Some(lite) = &self.lite {
+            return lite.revoke_grant(request_id).await;
+        }
         let done = sqlx::query(&self.sql.revoke_grant).bind(request_id).execute(&self.pool).await.map_err(from_sqlx)?;
         Ok(done.rows_affected())
     }
 
     async fn delete_client_access_tokens(&self, client_id: &str) -> Result<u64, StoreError> {
-        let _write = self.write_guard().await;
+        if let Some(lite) = &self.lite {
+            return lite.delete_client_access_tokens(client_id).await;
+        }
         let done = sqlx::query(&self.sql.delete_client_access_tokens)
             .bind(client_id)
             .execute(&self.pool)
@@ -151,11 +186,10 @@ impl TokenStore for SqlStore {
     }
 
     async fn consume_code(&self, signature: &str, now: i64, tokens: &[TokenRecord]) -> Result<Consumed, StoreError> {
-        Ok(match self.retire(TokenKind::AuthorizationCode, signature, now, tokens).await? {
-            Retired::Now(record) => Consumed::Consumed(record),
-            Retired::Before(record) => Consumed::AlreadyUsed(record),
-            Retired::Missing => Consumed::Missing,
-        })
+        if let Some(lite) = &self.lite {
+            return lite.consume_code(signature, now, tokens).await;
+        }
+        Ok(self.retire(TokenKind::AuthorizationCode, signature, now, tokens).await?.consumed())
     }
 
     async fn rotate_refresh_token(
@@ -164,15 +198,16 @@ impl TokenStore for SqlStore {
         now: i64,
         successors: &[TokenRecord],
     ) -> Result<Rotated, StoreError> {
-        Ok(match self.retire(TokenKind::RefreshToken, signature, now, successors).await? {
-            Retired::Now(record) => Rotated::Rotated(record),
-            Retired::Before(record) => Rotated::AlreadyUsed(record),
-            Retired::Missing => Rotated::Missing,
-        })
+        if let Some(lite) = &self.lite {
+            return lite.rotate_refresh_token(signature, now, successors).await;
+        }
+        Ok(self.retire(TokenKind::RefreshToken, signature, now, successors).await?.rotated())
     }
 
     async fn delete_expired_tokens(&self, before: i64, limit: u32) -> Result<u64, StoreError> {
-        let _write = self.write_guard().await;
+        if let Some(lite) = &self.lite {
+            return lite.delete_expired_tokens(before, limit).await;
+        }
         let done = sqlx::query(&self.sql.delete_expired_tokens)
             .bind(before)
             .bind(i64::from(limit))

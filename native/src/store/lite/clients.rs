@@ -1,0 +1,63 @@
+//! [`ClientStore`] for [`LiteStore`].
+
+use super::error::from_rusqlite;
+use super::rows;
+use super::LiteStore;
+use crate::store::rows::ClientRow;
+use latch_core::client::Client;
+use latch_core::error::StoreError;
+use latch_core::store::{ClientQuery, ClientStore};
+use rusqlite::types::ToSql;
+
+impl ClientStore for LiteStore {
+    async fn create_client(&self, client: &Client) -> Result<(), StoreError> {
+        let (ClientRow { data, secret_hash }, c) = (ClientRow::new(client)?, client);
+        let params = (
+            c.client_id.clone(),
+            c.client_name.clone(),
+            c.owner.clone(),
+            data,
+            secret_hash,
+            c.created_at,
+            c.updated_at,
+        );
+        self.insert(|q| &q.insert_client, params, format!("client {} exists", c.client_id)).await
+    }
+
+    async fn get_client(&self, id: &str) -> Result<Option<Client>, StoreError> {
+        self.read_one(|q| &q.get_client, [id])
+    }
+
+    async fn update_client(&self, client: &Client) -> Result<bool, StoreError> {
+        let (ClientRow { data, secret_hash }, c) = (ClientRow::new(client)?, client);
+        let params = (
+            c.client_name.clone(),
+            c.owner.clone(),
+            data,
+            secret_hash,
+            c.created_at,
+            c.updated_at,
+            c.client_id.clone(),
+        );
+        Ok(self.change(|q| &q.update_client, params).await? > 0)
+    }
+
+    async fn delete_client(&self, id: &str) -> Result<bool, StoreError> {
+        Ok(self.change(|q| &q.delete_client, [id.to_owned()]).await? > 0)
+    }
+
+    async fn list_clients(&self, q: &ClientQuery) -> Result<Vec<Client>, StoreError> {
+        self.read(|conn, sql| {
+            let text = sql.list_clients(q.after_id.is_some(), q.client_name.is_some(), q.owner.is_some());
+            let mut stmt = conn.prepare_cached(&text).map_err(from_rusqlite)?;
+            // The filters that are set, in the query's order, then the limit.
+            let limit = i64::from(q.limit);
+            let mut params: Vec<&dyn ToSql> = Vec::with_capacity(4);
+            for value in [&q.after_id, &q.client_name, &q.owner].into_iter().flatten() {
+                params.push(value);
+            }
+            params.push(&limit);
+            rows::all(&mut stmt, params.as_slice())
+        })
+    }
+}

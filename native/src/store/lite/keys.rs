@@ -1,0 +1,25 @@
+//! [`KeyStore`] for [`LiteStore`].
+
+use super::LiteStore;
+use latch_core::error::StoreError;
+use latch_core::store::{KeyStore, StoredKey};
+
+impl KeyStore for LiteStore {
+    async fn add_key(&self, key: &StoredKey) -> Result<(), StoreError> {
+        let k = key.clone();
+        let exists = format!("key {}/{} exists", k.set, k.kid);
+        self.insert(|q| &q.insert_key, (k.set, k.kid, k.alg, k.use_, k.created_at, k.sealed), exists).await
+    }
+
+    async fn get_key_set(&self, set: &str) -> Result<Vec<StoredKey>, StoreError> {
+        self.read_all(|q| &q.get_key_set, [set])
+    }
+
+    async fn delete_key_set(&self, set: &str) -> Result<u64, StoreError> {
+        self.change(|q| &q.delete_key_set, [set.to_owned()]).await
+    }
+
+    async fn delete_key(&self, set: &str, kid: &str) -> Result<bool, StoreError> {
+        Ok(self.change(|q| &q.delete_key, [set.to_owned(), kid.to_owned()]).await? > 0)
+    }
+}

@@ -1,0 +1,320 @@
+//! [`LiteStore`]: the SQLite store on rusqlite, serving every operation of a SQLite
+//! [`SqlStore`](super::SqlStore) (a file, or `memory`).
+//!
+//! Why not sqlx here: sqlx's SQLite driver (behind its `Any` driver) runs each statement
+//! on a worker thread of the connection and hands the answer back through channels, about
+//! five context switches per query. An introspection spent ~55 µs of its ~70 µs in its one
+//! `SELECT` by primary key that way, and write transactions held a process-wide async lock
+//! across 4–5 awaited round trips to that thread, so concurrent writes queued behind it
+//! (bench/README.md, "Where Latch's time goes"). rusqlite calls SQLite directly.
+//!
+//! - **Reads run inline**, on the calling (tokio) thread, on a connection checked out of a
+//!   small pool ([`Readers`]). A point read on a warm page cache takes a few microseconds
+//!   in SQLite, less than handing it to another thread and back would cost, so blocking
+//!   the runtime thread for it is cheaper than not. Readers never wait for the writer on a
+//!   file (WAL: readers see the last commit and are not blocked by a write); on a
+//!   shared-cache memory database a read of a table the writer's open batch has written
+//!   waits (unlock-notify) for that batch's commit, which in memory takes microseconds to
+//!   a few milliseconds.
+//! - **Writes go to one thread** ([`writer`]) that commits them in groups, each call in
+//!   its own savepoint. Compare-and-set operations (`consume_code`,
+//!   `rotate_refresh_token`, `complete_consent`, the revocations) are each one job: the
+//!   conditional `UPDATE … AND active = 1` (with `RETURNING`) and whatever it decides
+//!   run together on the writer's connection, never as a read here and a write there.
+//!
+//! The query texts are [`Queries`] for [`Dialect::Sqlite`](super::Dialect), the very
+//! texts the sqlx path translates for PostgreSQL and MySQL, and rows are decoded by the
+//! sqlx path's own functions, so the paths cannot drift apart; the schema is
+//! `native/migrations/sqlite`, applied by sqlx (`SqlStore::migrate`).
+//! Every connection gets the pragmas of [`super::sqlite_pragmas`].
+
+mod clients;
+mod consents;
+mod error;
+mod keys;
+mod login_sessions;
+mod rows;
+mod tokens;
+mod writer;
+
+use super::sql::Queries;
+use super::Dialect;
+use error::{from_rusqlite, unavailable, with_conflict};
+use latch_core::error::StoreError;
+use rows::Record;
+use rusqlite::{Connection, OpenFlags, Params};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+use writer::{Work, Writer};
+
+/// Idle read connections kept for reuse; more are opened when all are in use and
+/// closed when they come back to a full pool.
+const MAX_IDLE_READERS: usize = 8;
+
+/// Prepared statements each connection keeps (`prepare_cached`): every fixed query text
+/// a connection runs, with room for the variants of the client list and the id lists.
+const STATEMENT_CACHE: usize = 64;
+
+/// The SQLite store on rusqlite. See the module documentation.
+pub(crate) struct LiteStore {
+    readers: Readers,
+    writer: Writer,
+    sql: Queries,
+    /// In-memory databases only: a connection held open for the store's life. A
+    /// shared-cache memory database lives while any connection to it is open; this one
+    /// keeps it whatever happens to the others (the writer's, the readers', sqlx's).
+    _anchor: Option<Mutex<Connection>>,
+}
+
+impl std::fmt::Debug for LiteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LiteStore").field("uri", &self.readers.uri).finish_non_exhaustive()
+    }
+}
+
+impl LiteStore {
+    /// Opens the database at a SQLite URI (`file:path?…`, or a shared-cache memory
+    /// database `file:name?mode=memory&cache=shared`), which sqlx has opened (and, for
+    /// a file, put in WAL mode) already.
+    pub(crate) fn open(uri: &str, in_memory: bool) -> Result<LiteStore, StoreError> {
+        let anchor = if in_memory { Some(Mutex::new(open(uri)?)) } else { None };
+        let writer = Writer::start(open(uri)?, Queries::new(Dialect::Sqlite))?;
+        let readers = Readers { uri: uri.to_owned(), idle: Mutex::new(Vec::new()), closed: AtomicBool::new(false) };
+        // One reader now, so a DSN that cannot be read fails here rather than later.
+        readers.checkin(readers.checkout()?);
+        Ok(LiteStore { readers, writer, sql: Queries::new(Dialect::Sqlite), _anchor: anchor })
+    }
+
+    /// Runs a read on a pooled connection, here on the calling thread (see the module
+    /// documentation for why inline).
+    fn read<T>(&self, work: impl FnOnce(&Connection, &Queries) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        let conn = self.readers.checkout()?;
+        let result = work(&conn, &self.sql);
+        self.readers.checkin(conn);
+        result
+    }
+
+    /// The rows one statement of [`Queries`] reads, decoded.
+    fn read_all<T: Record, P: Params>(&self, statement: fn(&Queries) -> &str, params: P) -> Result<Vec<T>, StoreError> {
+        self.read(|conn, sql| {
+            let mut stmt = conn.prepare_cached(statement(sql)).map_err(from_rusqlite)?;
+            rows::all(&mut stmt, params)
+        })
+    }
+
+    /// The row one statement of [`Queries`] reads (by primary key), decoded.
+    fn read_one<T: Record, P: Params>(
+        &self,
+        statement: fn(&Queries) -> &str,
+        params: P,
+    ) -> Result<Option<T>, StoreError> {
+        self.read(|conn, sql| {
+            let mut stmt = conn.prepare_cached(statement(sql)).map_err(from_rusqlite)?;
+            rows::first(&mut stmt, params)
+        })
+    }
+
+    /// Runs a write on the writer thread and waits for its commit.
+    async fn write<T: Send + 'static>(&self, work: impl Work<T>) -> Result<T, StoreError> {
+        self.writer.write(work).await
+    }
+
+    /// Runs one statement of [`Queries`] as a write; how many rows it changed.
+    async fn change<P: Params + Send + 'static>(
+        &self,
+        statement: fn(&Queries) -> &str,
+        params: P,
+    ) -> Result<u64, StoreError> {
+        self.write(move |conn, sql| run(conn, statement(sql), params).map_err(from_rusqlite)).await
+    }
+
+    /// Runs one `INSERT` of [`Queries`] as a write; a unique violation is a conflict
+    /// saying `exists`.
+    async fn insert<P: Params + Send + 'static>(
+        &self,
+        statement: fn(&Queries) -> &str,
+        params: P,
+        exists: String,
+    ) -> Result<(), StoreError> {
+        self.write(move |conn, sql| {
+            run(conn, statement(sql), params).map(drop).map_err(|e| with_conflict(e, || exists))
+        })
+        .await
+    }
+
+    /// Readiness: a reader answers.
+    pub(crate) fn ping(&self) -> Result<(), StoreError> {
+        self.read(|conn, sql| {
+            conn.prepare_cached(&sql.ping).and_then(|mut s| s.query_row([], |_| Ok(()))).map_err(from_rusqlite)
+        })
+    }
+
+    /// Commits the writes queued so far and closes the connections (the memory anchor
+    /// stays until the store is dropped). Later calls are [`StoreError::Unavailable`].
+    pub(crate) async fn close(&self) {
+        self.readers.close();
+        self.writer.close().await;
+    }
+}
+
+/// Runs one statement; how many rows it changed.
+fn run(conn: &Connection, statement: &str, params: impl Params) -> rusqlite::Result<u64> {
+    conn.prepare_cached(statement)?.execute(params).map(|n| n as u64)
+}
+
+/// Opens one connection with the URI flag and the store's pragmas.
+fn open(uri: &str) -> Result<Connection, StoreError> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_CREATE
+        | OpenFlags::SQLITE_OPEN_URI
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(uri, flags).map_err(from_rusqlite)?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    for pragma in super::sqlite_pragmas() {
+        conn.execute_batch(&pragma).map_err(from_rusqlite)?;
+    }
+    Ok(conn)
+}
+
+/// The read connections: a checkout/return pool behind a mutex held only to pop or push.
+struct Readers {
+    uri: String,
+    idle: Mutex<Vec<Connection>>,
+    closed: AtomicBool,
+}
+
+impl Readers {
+    /// An idle connection, or a new one when none is free.
+    fn checkout(&self) -> Result<Connection, StoreError> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err(unavailable("is closed"));
+        }
+        let idle = self.idle.lock().map_err(|_| unavailable("reader pool is poisoned"))?.pop();
+        match idle {
+            Some(conn) => Ok(conn),
+            None => {
+                let conn = open(&self.uri)?;
+                // A reader never writes: the writer thread does (see `writer`).
+                conn.execute_batch("PRAGMA query_only = ON").map_err(from_rusqlite)?;
+                Ok(conn)
+            }
+        }
+    }
+
+    /// Returns a connection to the pool, or closes it when the pool is full or closed.
+    fn checkin(&self, conn: Connection) {
+        if self.closed.load(Ordering::Acquire) {
+            return;
+        }
+        if let Ok(mut idle) = self.idle.lock() {
+            if idle.len() < MAX_IDLE_READERS {
+                idle.push(conn);
+            }
+        }
+    }
+
+    /// Closes the idle connections and refuses further checkouts.
+    fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+        if let Ok(mut idle) = self.idle.lock() {
+            idle.clear();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use latch_core::store::ClientStore;
+    use std::time::Duration;
+
+    fn memory() -> LiteStore {
+        let uri = format!("file:latch-test-{:016x}?mode=memory&cache=shared", rand::random::<u64>());
+        LiteStore::open(&uri, true).expect("open")
+    }
+
+    /// Runs `sql` as a job of its own.
+    async fn exec(store: &LiteStore, sql: &'static str) -> Result<u64, StoreError> {
+        store.write(move |conn, _| run(conn, sql, []).map_err(from_rusqlite)).await
+    }
+
+    /// Keeps the writer busy with a job for a while, so that the jobs queued meanwhile
+    /// are committed together in the next batch.
+    async fn while_busy<T>(store: &LiteStore, queued: impl std::future::Future<Output = T>) -> T {
+        let busy = store.write(|_, _| {
+            std::thread::sleep(Duration::from_millis(300));
+            Ok(())
+        });
+        let queued = async {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            queued.await
+        };
+        let ((), out) = tokio::join!(async { busy.await.expect("busy job") }, queued);
+        out
+    }
+
+    #[tokio::test]
+    async fn a_failing_job_rolls_back_only_itself() {
+        let store = memory();
+        exec(&store, "CREATE TABLE t (id INTEGER PRIMARY KEY)").await.expect("create");
+        let (a, b, c) = while_busy(&store, async {
+            tokio::join!(
+                exec(&store, "INSERT INTO t VALUES (1)"),
+                // Its first row goes in, then the second conflicts: the job takes both back.
+                store.write(|conn, _| {
+                    run(conn, "INSERT INTO t VALUES (2)", []).map_err(from_rusqlite)?;
+                    run(conn, "INSERT INTO t VALUES (1)", []).map_err(from_rusqlite)
+                }),
+                exec(&store, "INSERT INTO t VALUES (3)"),
+            )
+        })
+        .await;
+        assert_eq!((a, c), (Ok(1), Ok(1)), "the others commit");
+        assert!(matches!(b, Err(StoreError::Conflict(_))), "{b:?}");
+        let ids: Vec<i64> = store
+            .read(|conn, _| {
+                let mut stmt = conn.prepare("SELECT id FROM t ORDER BY id").map_err(from_rusqlite)?;
+                let ids = stmt.query_map([], |row| row.get(0)).and_then(Iterator::collect);
+                ids.map_err(from_rusqlite)
+            })
+            .expect("read");
+        assert_eq!(ids, [1, 3], "nothing of the failed job is stored");
+    }
+
+    /// A batch whose COMMIT fails (here on a deferred foreign key) fails every job in it.
+    #[tokio::test]
+    async fn a_failed_commit_fails_every_job_of_the_batch() {
+        let store = memory();
+        exec(&store, "CREATE TABLE parent (id INTEGER PRIMARY KEY)").await.expect("create");
+        exec(&store, "CREATE TABLE child (p INTEGER REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED)")
+            .await
+            .expect("create");
+        let (good, bad) = while_busy(&store, async {
+            tokio::join!(exec(&store, "INSERT INTO parent VALUES (1)"), exec(&store, "INSERT INTO child VALUES (99)"))
+        })
+        .await;
+        for result in [good, bad] {
+            assert!(matches!(&result, Err(StoreError::Backend(m)) if m.contains("FOREIGN KEY")), "{result:?}");
+        }
+        assert_eq!(exec(&store, "DELETE FROM parent").await, Ok(0), "the batch was rolled back");
+        assert_eq!(exec(&store, "INSERT INTO parent VALUES (1)").await, Ok(1), "the writer goes on");
+    }
+
+    #[tokio::test]
+    async fn readers_do_not_write() {
+        let store = memory();
+        exec(&store, "CREATE TABLE t (id INTEGER PRIMARY KEY)").await.expect("create");
+        let write = store.read(|conn, _| run(conn, "INSERT INTO t VALUES (1)", []).map_err(from_rusqlite));
+        assert!(matches!(write, Err(StoreError::Backend(_))), "{write:?}");
+    }
+
+    #[tokio::test]
+    async fn a_closed_store_is_unavailable() {
+        let store = memory();
+        exec(&store, "CREATE TABLE t (id INTEGER PRIMARY KEY)").await.expect("create");
+        store.close().await;
+        assert!(matches!(exec(&store, "INSERT INTO t VALUES (1)").await, Err(StoreError::Unavailable(_))));
+        assert!(matches!(store.get_client("x").await, Err(StoreError::Unavailable(_))));
+        store.close().await; // twice is fine
+    }
+}

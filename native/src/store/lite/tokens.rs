@@ -1,0 +1,125 @@
+//! [`TokenStore`] for [`LiteStore`].
+//!
+//! Consuming a code and rotating a refresh token share one job, [`retire`]: on the
+//! writer's connection, inside the batch's transaction, the conditional
+//! `UPDATE … SET active = 0 … WHERE … AND active = 1 RETURNING …` decides the winner and
+//! reads the row it retired; the winner's successors are inserted in the same job, so a
+//! successor that cannot be stored rolls the retirement back with it (the job's
+//! savepoint). Jobs run one after the other, so of racing callers exactly one finds the
+//! token active.
+
+use super::error::{from_rusqlite, with_conflict};
+use super::rows::{self, TokenRow};
+use super::LiteStore;
+use crate::store::sql::Queries;
+use crate::store::tokens::Retired;
+use latch_core::error::StoreError;
+use latch_core::store::{Consumed, Rotated, TokenKind, TokenRecord, TokenStore};
+use rusqlite::Connection;
+
+/// Stores token records, one row at a time with the one-row `INSERT`; all or nothing is
+/// the job's savepoint (a record repeating a signature, its own or a stored one, is a
+/// conflict and undoes the job).
+pub(super) fn insert_tokens(conn: &Connection, sql: &Queries, records: &[TokenRow]) -> Result<(), StoreError> {
+    if records.is_empty() {
+        return Ok(());
+    }
+    let text = sql.insert_tokens(1);
+    let mut stmt = conn.prepare_cached(&text).map_err(from_rusqlite)?;
+    for record in records {
+        record.insert(&mut stmt).map_err(|e| with_conflict(e, || "a token with that signature exists".into()))?;
+    }
+    Ok(())
+}
+
+/// Retires the active token of `kind` with `signature` (inactive, `used_at = now`) and
+/// stores `successors`; only the caller whose conditional update changed the row stores
+/// anything. A writer job.
+fn retire(
+    conn: &Connection,
+    sql: &Queries,
+    kind: TokenKind,
+    signature: &str,
+    now: i64,
+    successors: &[TokenRow],
+) -> Result<Retired, StoreError> {
+    let returning = sql
+        .retire_token_returning
+        .as_deref()
+        .ok_or_else(|| StoreError::Backend("SQLite's retire query has no RETURNING".into()))?;
+    let mut stmt = conn.prepare_cached(returning).map_err(from_rusqlite)?;
+    // `first` resets the statement after the row: the update is complete by then (SQLite
+    // makes every change of an `UPDATE … RETURNING` on its first step).
+    let retired: Option<TokenRecord> = rows::first(&mut stmt, (now, signature, kind.as_str()))?;
+    drop(stmt);
+    match retired {
+        Some(mut record) => {
+            insert_tokens(conn, sql, successors)?;
+            // Only an active token can be retired, and only retiring sets used_at.
+            record.active = true;
+            record.used_at = None;
+            Ok(Retired::Now(record))
+        }
+        // Nothing retired: missing, or used before. Read it in the same transaction.
+        None => {
+            let mut stmt = conn.prepare_cached(&sql.get_token).map_err(from_rusqlite)?;
+            Ok(rows::first(&mut stmt, (signature, kind.as_str()))?.map_or(Retired::Missing, Retired::Before))
+        }
+    }
+}
+
+impl LiteStore {
+    async fn retire(
+        &self,
+        kind: TokenKind,
+        signature: &str,
+        now: i64,
+        successors: &[TokenRecord],
+    ) -> Result<Retired, StoreError> {
+        let (signature, successors) = (signature.to_owned(), TokenRow::all(successors)?);
+        self.write(move |conn, sql| retire(conn, sql, kind, &signature, now, &successors)).await
+    }
+}
+
+impl TokenStore for LiteStore {
+    async fn insert_tokens(&self, records: &[TokenRecord]) -> Result<(), StoreError> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        let rows = TokenRow::all(records)?;
+        self.write(move |conn, sql| insert_tokens(conn, sql, &rows)).await
+    }
+
+    async fn get_token(&self, kind: TokenKind, signature: &str) -> Result<Option<TokenRecord>, StoreError> {
+        self.read_one(|q| &q.get_token, (signature, kind.as_str()))
+    }
+
+    async fn revoke_token(&self, kind: TokenKind, signature: &str) -> Result<bool, StoreError> {
+        Ok(self.change(|q| &q.revoke_token, (signature.to_owned(), kind.as_str())).await? == 1)
+    }
+
+    async fn revoke_grant(&self, request_id: &str) -> Result<u64, StoreError> {
+        self.change(|q| &q.revoke_grant, [request_id.to_owned()]).await
+    }
+
+    async fn delete_client_access_tokens(&self, client_id: &str) -> Result<u64, StoreError> {
+        self.change(|q| &q.delete_client_access_tokens, [client_id.to_owned()]).await
+    }
+
+    async fn consume_code(&self, signature: &str, now: i64, tokens: &[TokenRecord]) -> Result<Consumed, StoreError> {
+        Ok(self.retire(TokenKind::AuthorizationCode, signature, now, tokens).await?.consumed())
+    }
+
+    async fn rotate_refresh_token(
+        &self,
+        signature: &str,
+        now: i64,
+        successors: &[TokenRecord],
+    ) -> Result<Rotated, StoreError> {
+        Ok(self.retire(TokenKind::RefreshToken, signature, now, successors).await?.rotated())
+    }
+
+    async fn delete_expired_tokens(&self, before: i64, limit: u32) -> Result<u64, StoreError> {
+        self.change(|q| &q.delete_expired_tokens, [before, i64::from(limit)]).await
+    }
+}
