@@ -133,7 +133,7 @@ impl Server {
         match verdict {
             Ok(claims) => Ok(Admitted::Access(access::identity(&claims).to_owned())),
             Err(why) => {
-                console_warn!("admin: Cloudflare Access assertion refused: {why:?}");
+                console_warn!("admin: Cloudflare Access assertion refused: {why:?} (now {now})");
                 Err(gate::unauthorized(true))
             }
         }
