@@ -158,7 +158,8 @@ pub async fn userinfo<S: Store, P: Platform>(latch: &Latch<S, P>, req: &Request)
     claims.insert("auth_time".into(), session.auth_time.into());
     claims.insert("aud".into(), json!([record.client_id]));
     claims.insert("iss".into(), latch.config.issuer.clone().into());
-    let client = latch.store.get_client(&record.client_id).await?;
+    // The client's settings through the hot-path cache, as at the token endpoint.
+    let client = latch.client(&record.client_id).await?;
     if client.is_some_and(|c| c.userinfo_signed_response_alg == "RS256") {
         let (keys, newest) = latch.signing_key(keys::ID_TOKEN_SET).await?;
         let jwt = keys[newest].sign(&latch.platform, "JWT", &claims)?;
