@@ -213,9 +213,11 @@ mod tests {
             GetLogoutRequest => 35,
             AcceptLogoutRequest => 36,
             RejectLogoutRequest => 37,
+            ReplaceKeySet(_) => 38,
+            ReplaceKey(..) => 39,
         }
     }
-    const VARIANTS: usize = 38;
+    const VARIANTS: usize = 40;
 
     /// Every route the router answers, as (port, method, documented path). The admin
     /// API's un-prefixed v1 aliases are left out: the document names them only in its
@@ -255,8 +257,10 @@ mod tests {
         (Port::Admin, Method::Delete, "/admin/oauth2/tokens"),
         (Port::Admin, Method::Get, "/admin/keys/{set}"),
         (Port::Admin, Method::Post, "/admin/keys/{set}"),
+        (Port::Admin, Method::Put, "/admin/keys/{set}"),
         (Port::Admin, Method::Delete, "/admin/keys/{set}"),
         (Port::Admin, Method::Get, "/admin/keys/{set}/{kid}"),
+        (Port::Admin, Method::Put, "/admin/keys/{set}/{kid}"),
         (Port::Admin, Method::Delete, "/admin/keys/{set}/{kid}"),
         (Port::Admin, Method::Get, "/admin/oauth2/auth/requests/login"),
         (Port::Admin, Method::Put, "/admin/oauth2/auth/requests/login/accept"),

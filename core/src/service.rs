@@ -125,6 +125,8 @@ impl<S: Store, P: Platform> Latch<S, P> {
             DeleteTokens => admin::tokens::delete_client_tokens(self, req).await,
             GetKeySet(set) => admin::keys::get_set(self, set).await,
             CreateKey(set) => admin::keys::create(self, set, req).await,
+            ReplaceKeySet(set) => admin::keys::replace_set(self, set, req).await,
+            ReplaceKey(set, kid) => admin::keys::replace_key(self, set, kid, req).await,
             DeleteKeySet(set) => admin::keys::delete_set(self, set).await,
             GetKey(set, kid) => admin::keys::get_key(self, set, kid).await,
             DeleteKey(set, kid) => admin::keys::delete_key(self, set, kid).await,

@@ -337,6 +337,48 @@ async fn keys_discovery_and_ops(h: &Harness) {
     assert_eq!(h.admin_get(&format!("{set_path}/{kid}")).await.status, 200);
     assert_eq!(h.admin_json(Method::POST, &set_path, &json!({"alg": "HS999"})).await.status, 400);
     assert_eq!(h.admin_json(Method::POST, &set_path, &json!({"alg": "ES256", "kid": kid})).await.status, 409);
+
+    // PUT (Hydra's setJsonWebKeySet / setJsonWebKey): the generated set, sent back to
+    // another set, is stored as sent, the first key signing; bad keys are refused whole.
+    let copy_path = format!("/admin/keys/{}", h.id("copied-set"));
+    let r = h.admin_json(Method::PUT, &copy_path, &set).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let copied = h.admin_get(&copy_path).await.json();
+    let kids = |v: &Value| v["keys"].as_array().unwrap().iter().map(|k| k["kid"].clone()).collect::<Vec<_>>();
+    assert_eq!(kids(&copied), kids(&set), "the same keys, in the same order (newest first)");
+    assert_eq!(copied["keys"][0]["d"], set["keys"][0]["d"], "private parts are kept");
+    // Replacing with the second key alone drops the first.
+    let second = set["keys"][1].clone();
+    let r = h.admin_json(Method::PUT, &copy_path, &json!({"keys": [second.clone()]})).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(kids(&h.admin_get(&copy_path).await.json()), vec![second["kid"].clone()]);
+    // One key by kid: it joins the set and becomes the newest.
+    let first = set["keys"][0].clone();
+    let r = h.admin_json(Method::PUT, &format!("{copy_path}/{kid}"), &first).await;
+    assert_eq!((r.status, r.json()["kid"].clone()), (200, json!(kid)), "{}", r.text);
+    assert_eq!(kids(&h.admin_get(&copy_path).await.json()), vec![first["kid"].clone(), second["kid"].clone()]);
+    let mut public = first.clone();
+    public.as_object_mut().unwrap().remove("d");
+    let mut no_kid = first.clone();
+    no_kid.as_object_mut().unwrap().remove("kid");
+    let mut bad_alg = first.clone();
+    bad_alg["alg"] = json!("HS256");
+    for (what, body) in [
+        ("a public key", json!({"keys": [public.clone()]})),
+        ("no kid", json!({"keys": [no_kid]})),
+        ("an unsupported alg", json!({"keys": [bad_alg]})),
+        ("the same kid twice", json!({"keys": [first.clone(), first.clone()]})),
+        ("no keys", json!({"keys": []})),
+        ("not a set", json!({"kid": "x"})),
+    ] {
+        let r = h.admin_json(Method::PUT, &copy_path, &body).await;
+        assert_eq!((r.status, r.json()["error"].clone()), (400, json!("invalid_request")), "{what}: {}", r.text);
+    }
+    let r = h.admin_json(Method::PUT, &format!("{copy_path}/another-kid"), &first).await;
+    assert_eq!(r.status, 400, "a kid differing from the path: {}", r.text);
+    assert_eq!(kids(&h.admin_get(&copy_path).await.json()).len(), 2, "refused PUTs changed nothing");
+    assert_eq!(h.admin_delete(&copy_path).await.status, 204);
+
     assert_eq!(h.admin_delete(&format!("{set_path}/{kid}")).await.status, 204);
     // The v1 path deletes the set (natively; the Worker serves admin paths only under /admin/).
     let v1_set = if h.is_worker() { set_path.clone() } else { format!("/keys/{}", h.id("my-set")) };

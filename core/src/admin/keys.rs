@@ -1,5 +1,6 @@
 //! JSON Web Key sets (`/admin/keys/{set}`): generate a key into a set (POST adds, so a
-//! set rotates by adding), read a set or a key, delete either.
+//! set rotates by adding), import keys (PUT replaces a set or one key, as Hydra's
+//! `setJsonWebKeySet` and `setJsonWebKey`), read a set or a key, delete either.
 
 use crate::error::{Error, ErrorCode};
 use crate::http::{Request, Response};
@@ -8,7 +9,7 @@ use crate::platform::Platform;
 use crate::service::Latch;
 use crate::store::Store;
 use serde::Deserialize;
-use serde_json::json;
+use serde_json::{json, Value};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -80,4 +81,87 @@ pub async fn delete_key<S: Store, P: Platform>(latch: &Latch<S, P>, set: &str, k
         return Err(Error::not_found(format!("The JSON Web Key '{kid}' does not exist in set '{set}'.")));
     }
     Ok(Response::empty(204))
+}
+
+/// A JSON Web Key set as PUT sends it (RFC 7517 §5).
+#[derive(Deserialize)]
+struct KeySetBody {
+    keys: Vec<Value>,
+}
+
+/// Reads a private signing key from a PUT body: it needs `kid`, an `alg` Latch signs
+/// with and its private parts (a set here signs; a public key could not).
+fn imported(jwk: &Value) -> Result<SigningKey, Error> {
+    if jwk.get("kid").and_then(Value::as_str).is_none_or(str::is_empty) {
+        return Err(Error::invalid_request("Every JSON Web Key needs a 'kid'."));
+    }
+    if jwk.get("use").and_then(Value::as_str).is_some_and(|u| u != "sig") {
+        return Err(Error::invalid_request("Only signing keys ('use': 'sig') can be stored in a key set."));
+    }
+    if jwk.get("d").is_none() {
+        return Err(Error::invalid_request(
+            "The JSON Web Key has no private part ('d'): a key set holds the keys Latch signs with.",
+        ));
+    }
+    SigningKey::from_jwk(jwk)
+}
+
+/// `PUT /admin/keys/{set}` with `{"keys": [...]}`: the set becomes exactly these keys,
+/// the first of them signing (a `GET` lists newest first, so a `GET` sent back as a
+/// `PUT` keeps the same key signing). 200 and the set.
+///
+/// Every key is checked before anything is written. The replacement then adds before
+/// it deletes (new kids first, in reverse order so the first ends newest, then kids
+/// that are replaced, then the kids that are gone), so the set is never empty while
+/// other requests sign: an empty set would make the next signature generate a key.
+/// It is not one transaction: a failure part-way leaves a set holding old and new keys,
+/// and repeating the `PUT` finishes it.
+pub async fn replace_set<S: Store, P: Platform>(
+    latch: &Latch<S, P>,
+    set: &str,
+    req: &Request,
+) -> Result<Response, Error> {
+    let body: KeySetBody = req.json_body()?;
+    if body.keys.is_empty() {
+        return Err(Error::invalid_request("'keys' is empty: use DELETE to remove a key set."));
+    }
+    let keys = body.keys.iter().map(imported).collect::<Result<Vec<_>, _>>()?;
+    let mut seen = std::collections::HashSet::new();
+    if let Some(k) = keys.iter().find(|k| !seen.insert(k.kid.as_str())) {
+        return Err(Error::invalid_request(format!("The kid '{}' appears twice.", k.kid)));
+    }
+    let before: Vec<String> = latch.store.get_key_set(set).await?.into_iter().map(|k| k.kid).collect();
+    for key in keys.iter().rev() {
+        if before.contains(&key.kid) {
+            latch.store.delete_key(set, &key.kid).await?;
+        }
+        latch.store_key(set, key).await?;
+    }
+    for kid in before.iter().filter(|kid| !keys.iter().any(|k| &k.kid == *kid)) {
+        latch.store.delete_key(set, kid).await?;
+    }
+    latch.invalidate_keys(set);
+    Ok(Response::json(200, &json!({"keys": keys.iter().map(SigningKey::private_jwk).collect::<Vec<_>>()})))
+}
+
+/// `PUT /admin/keys/{set}/{kid}` with one JWK whose `kid` is `{kid}`: the key replaces
+/// the one with that kid (or joins the set) and becomes the newest, so it signs. 200
+/// and the key.
+pub async fn replace_key<S: Store, P: Platform>(
+    latch: &Latch<S, P>,
+    set: &str,
+    kid: &str,
+    req: &Request,
+) -> Result<Response, Error> {
+    let jwk: Value = req.json_body()?;
+    let key = imported(&jwk)?;
+    if key.kid != kid {
+        return Err(Error::invalid_request(format!(
+            "The key's kid '{}' differs from the kid '{kid}' in the path.",
+            key.kid
+        )));
+    }
+    latch.store.delete_key(set, kid).await?;
+    latch.store_key(set, &key).await?;
+    Ok(Response::json(200, &key.private_jwk()))
 }
