@@ -78,7 +78,7 @@ pub async fn mint<S: Store, P: Platform>(
             if !grant.ext.is_empty() {
                 claims.insert("ext".into(), Value::Object(grant.ext.clone()));
             }
-            let jws = keys[newest].sign(&latch.platform, "at+jwt", &claims)?;
+            let jws = keys[newest].sign(&latch.platform, "at+jwt", &claims).await?;
             let sig = jws.rsplit('.').next().unwrap_or_default();
             let signature = token::signature_hash(sig);
             (jws, signature)

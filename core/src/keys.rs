@@ -145,7 +145,7 @@ impl SigningKey {
     /// `{"alg", "kid", "typ"}`. RS256 goes through [`Platform::rs256_sign`] when the host
     /// has a faster RSA than the core's pure-Rust one (the signature is the same: RSASSA-
     /// PKCS1-v1_5 is deterministic).
-    pub fn sign<P: Platform + ?Sized>(
+    pub async fn sign<P: Platform + ?Sized>(
         &self,
         platform: &P,
         typ: &str,
@@ -156,7 +156,7 @@ impl SigningKey {
         input.push('.');
         input.push_str(&B64.encode(Value::Object(claims.clone()).to_string()));
         let signature: Vec<u8> = match &self.secret {
-            Secret::Rsa(k) => match platform.rs256_sign(k, input.as_bytes()) {
+            Secret::Rsa(k) => match platform.rs256_sign(k, input.as_bytes()).await {
                 Some(signature) => signature,
                 None => {
                     let digest = Sha256::digest(input.as_bytes());
@@ -218,6 +218,7 @@ pub fn verify_jws(jwk: &Value, token: &str) -> Option<Map<String, Value>> {
 mod tests {
     use super::*;
     use crate::platform::FixedPlatform;
+    use futures_executor::block_on;
 
     #[test]
     fn every_alg_signs_and_verifies_through_its_public_jwk() {
@@ -227,7 +228,7 @@ mod tests {
             let mut claims = Map::new();
             claims.insert("sub".into(), "alice".into());
             claims.insert("exp".into(), 1_800_000_600.into());
-            let jws = k.sign(&p, "JWT", &claims).unwrap();
+            let jws = block_on(k.sign(&p, "JWT", &claims)).unwrap();
             let public = k.public_jwk();
             assert_eq!(public["kid"], "k1");
             assert_eq!(public["alg"], alg.as_str());
@@ -251,6 +252,6 @@ mod tests {
         let p = FixedPlatform::new(0, 12);
         let k = SigningKey::generate(&p, Alg::EdDsa, "k").unwrap();
         let c = Map::new();
-        assert_eq!(k.sign(&p, "JWT", &c).unwrap(), k.sign(&p, "JWT", &c).unwrap());
+        assert_eq!(block_on(k.sign(&p, "JWT", &c)).unwrap(), block_on(k.sign(&p, "JWT", &c)).unwrap());
     }
 }

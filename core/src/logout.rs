@@ -278,7 +278,7 @@ async fn logout_token<S: Store, P: Platform>(
     c.insert("sub".into(), subject.into());
     c.insert("sid".into(), sid.into());
     c.insert("events".into(), json!({"http://schemas.openid.net/event/backchannel-logout": {}}));
-    keys[newest].sign(&latch.platform, "logout+jwt", &c)
+    keys[newest].sign(&latch.platform, "logout+jwt", &c).await
 }
 
 /// `GET /admin/oauth2/auth/requests/logout?logout_challenge=`.

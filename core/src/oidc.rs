@@ -114,7 +114,7 @@ pub async fn mint_id_token<S: Store, P: Platform>(
     if let Some(code) = code {
         c.insert("c_hash".into(), half_hash(key.alg, code).into());
     }
-    key.sign(&latch.platform, "JWT", &c)
+    key.sign(&latch.platform, "JWT", &c).await
 }
 
 /// `GET|POST /userinfo` (OIDC Core §5.3): the subject and the consent's ID-token
@@ -162,7 +162,7 @@ pub async fn userinfo<S: Store, P: Platform>(latch: &Latch<S, P>, req: &Request)
     let client = latch.client(&record.client_id).await?;
     if client.is_some_and(|c| c.userinfo_signed_response_alg == "RS256") {
         let (keys, newest) = latch.signing_key(keys::ID_TOKEN_SET).await?;
-        let jwt = keys[newest].sign(&latch.platform, "JWT", &claims)?;
+        let jwt = keys[newest].sign(&latch.platform, "JWT", &claims).await?;
         return Ok(Response {
             status: 200,
             headers: vec![

@@ -1,6 +1,6 @@
 //! What the core needs from its host and may not take for itself: the time, random
 //! bytes, slow key derivation (which the Worker delegates to WebCrypto), and optionally
-//! a faster RSA signature (which the native server takes from `ring`).
+//! a faster RSA signature (the native server's from `ring`, the Worker's from WebCrypto).
 //!
 //! The native server passes the system clock and the OS RNG; the Worker passes
 //! `Date.now()` and `crypto.getRandomValues`; tests pass [`FixedPlatform`], a settable
@@ -35,8 +35,9 @@ pub trait Platform {
     /// RSASSA-PKCS1-v1_5 with SHA-256 (RFC 8017 §8.2; JWS `RS256`, RFC 7518 §3.3) of
     /// `message` under `key`, if the host has a faster RSA than the core's pure-Rust
     /// `rsa` crate (≈ 2 ms per 2048-bit signature, 6–7× OpenSSL's); `None` lets the core
-    /// sign. The signature is deterministic, so either way it is the same bytes.
-    fn rs256_sign(&self, key: &rsa::RsaPrivateKey, message: &[u8]) -> Option<Vec<u8>> {
+    /// sign. The signature is deterministic, so either way it is the same bytes. Async
+    /// because the Worker's is WebCrypto's `subtle.sign`.
+    async fn rs256_sign(&self, key: &rsa::RsaPrivateKey, message: &[u8]) -> Option<Vec<u8>> {
         let _ = (key, message);
         None
     }

@@ -226,7 +226,7 @@ mod tests {
     }
 
     fn jwt(k: &SigningKey, over: Value) -> String {
-        k.sign(&FixedPlatform::new(0, 0), "JWT", &claims(over)).unwrap()
+        futures_executor::block_on(k.sign(&FixedPlatform::new(0, 0), "JWT", &claims(over))).unwrap()
     }
 
     #[test]
@@ -271,7 +271,11 @@ mod tests {
         let cases: Vec<(String, Refused)> = vec![
             (jwt(&k2, json!({})), Refused::UnknownKey("k2".into())),
             // The right kid, another key's signature.
-            (key("k1", 3).sign(&FixedPlatform::new(0, 0), "JWT", &claims(json!({}))).unwrap(), Refused::BadSignature),
+            (
+                futures_executor::block_on(key("k1", 3).sign(&FixedPlatform::new(0, 0), "JWT", &claims(json!({}))))
+                    .unwrap(),
+                Refused::BadSignature,
+            ),
             (jwt(&k1, json!({ "iss": "https://evil.cloudflareaccess.com" })), Refused::Claim("iss")),
             (jwt(&k1, json!({ "iss": null })), Refused::Claim("iss")),
             (jwt(&k1, json!({ "aud": ["another-app"] })), Refused::Claim("aud")),

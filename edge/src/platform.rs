@@ -1,6 +1,6 @@
 //! [`EdgePlatform`]: the Worker's clock (`Date.now()`), its random bytes
-//! (`crypto.getRandomValues`, through getrandom's `js` backend), PBKDF2 and RSA key
-//! generation in WebCrypto (native code, outside the isolate's wasm), and back-channel
+//! (`crypto.getRandomValues`, through getrandom's `js` backend), PBKDF2, RSA key
+//! generation and RS256 signatures in WebCrypto (native code, outside the isolate's wasm), and back-channel
 //! logouts sent after the response with `ctx.waitUntil`.
 
 use crate::webcrypto;
@@ -44,6 +44,18 @@ impl Platform for EdgePlatform {
                 let mut out = [0u8; 32];
                 pbkdf2::pbkdf2_hmac::<sha2::Sha256>(password, salt, rounds, &mut out);
                 out
+            }
+        }
+    }
+
+    /// WebCrypto's RSA (native code, outside the wasm CPU budget); `None` (the core's
+    /// pure-Rust RSA signs instead, with the same bytes) if WebCrypto refuses.
+    async fn rs256_sign(&self, key: &rsa::RsaPrivateKey, message: &[u8]) -> Option<Vec<u8>> {
+        match webcrypto::rs256_sign(key, message).await {
+            Ok(signature) => Some(signature),
+            Err(e) => {
+                worker::console_warn!("WebCrypto RS256 failed ({e}); signing in wasm");
+                None
             }
         }
     }

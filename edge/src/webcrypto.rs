@@ -1,8 +1,12 @@
-//! WebCrypto (`crypto.subtle`) for what is slow in wasm: PBKDF2 and RSA key
-//! generation. On a Worker these run as native code; in wasm, 25 000 PBKDF2 rounds or
-//! a 2048-bit RSA key would spend the request's CPU budget.
+//! WebCrypto (`crypto.subtle`) for what is slow in wasm: PBKDF2, RSA key generation
+//! and RS256 signatures. On a Worker these run as native code; in wasm, 25 000 PBKDF2
+//! rounds or a 2048-bit RSA key would spend the request's CPU budget, and one RS256
+//! signature (an ID token) takes 5–15 ms of it, more than the free plan's 10 ms.
 
 use latch_core::keys::{Alg, SigningKey, RSA_BITS};
+use sha2::{Digest, Sha256};
+use std::cell::RefCell;
+use std::collections::HashMap;
 use web_sys::{CryptoKey, SubtleCrypto};
 use worker::js_sys::{self, Array, Object, Reflect, Uint8Array, JSON};
 use worker::wasm_bindgen::{JsCast, JsValue};
@@ -76,4 +80,63 @@ pub async fn generate_rs256(kid: &str) -> Result<SigningKey, String> {
     jwk.insert("kid".into(), kid.into());
     jwk.insert("alg".into(), Alg::Rs256.as_str().into());
     SigningKey::from_jwk(&serde_json::Value::Object(jwk)).map_err(|e| format!("WebCrypto's RSA key: {e}"))
+}
+
+/// RSA private keys imported into WebCrypto, by a digest of the key: importing parses
+/// and checks the key, so each is imported once per isolate. Signing keys are few; the
+/// map is cleared if it ever grows past this.
+const IMPORTED_MAX: usize = 64;
+
+thread_local! {
+    static IMPORTED: RefCell<HashMap<[u8; 32], CryptoKey>> = RefCell::new(HashMap::new());
+}
+
+fn key_id(key: &rsa::RsaPrivateKey) -> [u8; 32] {
+    use rsa::traits::{PrivateKeyParts, PublicKeyParts};
+    let mut h = Sha256::new();
+    for part in [key.n(), key.e(), key.d()] {
+        let bytes = part.to_bytes_be();
+        h.update((bytes.len() as u32).to_be_bytes());
+        h.update(bytes);
+    }
+    h.finalize().into()
+}
+
+/// The key as a WebCrypto `CryptoKey` for RSASSA-PKCS1-v1_5 with SHA-256 (imported on
+/// first use).
+async fn imported(key: &rsa::RsaPrivateKey) -> Result<CryptoKey, String> {
+    let id = key_id(key);
+    if let Some(k) = IMPORTED.with(|m| m.borrow().get(&id).cloned()) {
+        return Ok(k);
+    }
+    // PKCS #8 (RFC 5208) DER, which carries every CRT parameter WebCrypto requires
+    // (a JWK made by jwt-compact leaves out `dp`, `dq` and `qi`).
+    use rsa::pkcs8::EncodePrivateKey;
+    let der = key.to_pkcs8_der().map_err(|e| format!("RSA key to PKCS #8: {e}"))?;
+    let der = Uint8Array::from(der.as_bytes());
+    let params = object(&[("name", "RSASSA-PKCS1-v1_5".into()), ("hash", "SHA-256".into())])?;
+    let usages = Array::of1(&"sign".into());
+    let imported =
+        promise(subtle()?.import_key_with_object("pkcs8", &der, &params, false, &usages), "importKey(RSA pkcs8)")
+            .await?;
+    let imported: CryptoKey = imported.unchecked_into();
+    IMPORTED.with(|m| {
+        let mut m = m.borrow_mut();
+        if m.len() >= IMPORTED_MAX {
+            m.clear();
+        }
+        m.insert(id, imported.clone());
+    });
+    Ok(imported)
+}
+
+/// RSASSA-PKCS1-v1_5 with SHA-256 of `message` (JWS `RS256`) by WebCrypto.
+pub async fn rs256_sign(key: &rsa::RsaPrivateKey, message: &[u8]) -> Result<Vec<u8>, String> {
+    let crypto_key = imported(key).await?;
+    let signature = promise(
+        subtle()?.sign_with_str_and_u8_array("RSASSA-PKCS1-v1_5", &crypto_key, message),
+        "sign(RSASSA-PKCS1-v1_5)",
+    )
+    .await?;
+    Ok(Uint8Array::new(&signature).to_vec())
 }

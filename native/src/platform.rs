@@ -86,7 +86,7 @@ impl Platform for NativePlatform {
     /// 2048-bit signatures in ≈ 0.3 ms here instead of ≈ 2 ms in the pure-Rust `rsa`
     /// crate (bench/README.md, "Where the flow time goes"). PKCS#1 v1.5 signatures are
     /// deterministic, so the bytes equal the core's (a unit test below checks it).
-    fn rs256_sign(&self, key: &rsa::RsaPrivateKey, message: &[u8]) -> Option<Vec<u8>> {
+    async fn rs256_sign(&self, key: &rsa::RsaPrivateKey, message: &[u8]) -> Option<Vec<u8>> {
         let pair = ring_key(key)?;
         let mut signature = vec![0u8; pair.public().modulus_len()];
         let rng = ring::rand::SystemRandom::new();
@@ -117,18 +117,23 @@ mod tests {
     use latch_core::platform::FixedPlatform;
     use serde_json::{Map, Value};
 
+    /// The futures here never wait on IO (ring signs synchronously).
+    fn block_on<F: std::future::Future>(f: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread().build().expect("a runtime").block_on(f)
+    }
+
     #[test]
     fn ring_signs_the_same_bytes_as_the_core() {
         let fixed = FixedPlatform::new(1_800_000_000, 7);
         let key = SigningKey::generate(&fixed, Alg::Rs256, "k").unwrap();
         let mut claims = Map::new();
         claims.insert("sub".into(), Value::from("alice"));
-        let by_core = key.sign(&fixed, "JWT", &claims).unwrap();
-        let by_ring = key.sign(&NativePlatform, "JWT", &claims).unwrap();
+        let by_core = block_on(key.sign(&fixed, "JWT", &claims)).unwrap();
+        let by_ring = block_on(key.sign(&NativePlatform, "JWT", &claims)).unwrap();
         assert_eq!(by_ring, by_core, "PKCS#1 v1.5 is deterministic: ring and the rsa crate must agree");
         assert_eq!(verify_jws(&key.public_jwk(), &by_ring).unwrap()["sub"], "alice");
         // The second signature comes from the cache, and is the same.
-        assert_eq!(key.sign(&NativePlatform, "JWT", &claims).unwrap(), by_core);
+        assert_eq!(block_on(key.sign(&NativePlatform, "JWT", &claims)).unwrap(), by_core);
     }
 
     #[test]
@@ -136,7 +141,7 @@ mod tests {
         let fixed = FixedPlatform::new(1_800_000_000, 8);
         for alg in [Alg::Es256, Alg::EdDsa] {
             let key = SigningKey::generate(&fixed, alg, "k").unwrap();
-            let jws = key.sign(&NativePlatform, "JWT", &Map::new()).unwrap();
+            let jws = block_on(key.sign(&NativePlatform, "JWT", &Map::new())).unwrap();
             assert!(verify_jws(&key.public_jwk(), &jws).is_some(), "{alg:?}");
         }
     }
