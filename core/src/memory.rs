@@ -295,6 +295,9 @@ impl ConsentStore for MemoryStore {
         newest_first(&mut v);
         Ok(v)
     }
+    async fn revoke_consent(&self, id: &str) -> Result<bool, StoreError> {
+        self.revoke_consent_now(id)
+    }
     async fn revoke_consents(&self, subject: &str, client_id: Option<&str>) -> Result<u64, StoreError> {
         let mut g = self.lock()?;
         let doomed: Vec<String> = g
@@ -310,6 +313,19 @@ impl ConsentStore for MemoryStore {
             t.active = false;
         }
         Ok(doomed.len() as u64)
+    }
+}
+
+impl MemoryStore {
+    fn revoke_consent_now(&self, id: &str) -> Result<bool, StoreError> {
+        let mut g = self.lock()?;
+        if g.consents.remove(id).is_none() {
+            return Ok(false);
+        }
+        for t in g.tokens.values_mut().filter(|t| t.request_id == id) {
+            t.active = false;
+        }
+        Ok(true)
     }
 }
 

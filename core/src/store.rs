@@ -282,4 +282,8 @@ pub trait ConsentStore {
     /// every token issued under them inactive, in one atomic step; returns how many
     /// consents went.
     async fn revoke_consents(&self, subject: &str, client_id: Option<&str>) -> Result<u64, StoreError>;
+    /// Deletes the consent with id `id` (Hydra's `consent_request_id`) and marks every
+    /// token issued under it inactive, in one atomic step; whether there was one. Tokens
+    /// of a grant that is no consent (client credentials) are never touched.
+    async fn revoke_consent(&self, id: &str) -> Result<bool, StoreError>;
 }

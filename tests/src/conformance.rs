@@ -57,6 +57,7 @@ pub async fn run<S: Store>(store: &S) {
         remembered_consents_filter_and_order,
         list_consents_by_login_session,
         revoke_consents_of_one_client_or_all,
+        revoke_one_consent_by_id,
         concurrent_complete_consent,
     );
 }
@@ -968,6 +969,33 @@ pub async fn revoke_consents_of_one_client_or_all<S: Store>(s: &S) {
     assert_eq!(list_consents(s, "rc-someone-else", None).await, [other], "another subject's consent is kept");
     assert_eq!(s.revoke_consents(user, None).await.expect("again"), 0, "nothing left");
     assert_eq!(s.revoke_consents("RC-USER", None).await.expect("case"), 0);
+}
+
+/// Revoking one consent by id deletes it and deactivates its tokens only; an id that is
+/// no consent's (a client-credentials grant's) revokes nothing.
+pub async fn revoke_one_consent_by_id<S: Store>(s: &S) {
+    let user = "rci-user";
+    let a = consent("rci-a", "rci-c", user, 100);
+    let b = consent("rci-b", "rci-c", user, 200);
+    let ta = [token("rci-a-access", TokenKind::AccessToken, "rci-a", "rci-c")];
+    let tb = [token("rci-b-access", TokenKind::AccessToken, "rci-b", "rci-c")];
+    s.complete_consent(&a, &ta).await.expect("complete");
+    s.complete_consent(&b, &tb).await.expect("complete");
+    let loose = token("rci-cc", TokenKind::AccessToken, "rci-cc-grant", "rci-c");
+    s.insert_tokens(std::slice::from_ref(&loose)).await.expect("insert");
+
+    assert!(s.revoke_consent("rci-a").await.expect("revoke"), "rci-a existed");
+    assert_eq!(list_consents(s, user, None).await, std::slice::from_ref(&b), "only rci-a went");
+    let now = get_token(s, TokenKind::AccessToken, "rci-a-access").await.expect("kept");
+    assert_eq!(now, TokenRecord { active: false, ..ta[0].clone() }, "rci-a's token is inactive");
+    assert_eq!(get_token(s, TokenKind::AccessToken, "rci-b-access").await.as_ref(), Some(&tb[0]), "rci-b's is not");
+    assert!(!s.revoke_consent("rci-a").await.expect("again"), "nothing left");
+    assert!(!s.revoke_consent("rci-cc-grant").await.expect("not a consent"), "no consent with that id");
+    assert_eq!(
+        get_token(s, TokenKind::AccessToken, "rci-cc").await.as_ref(),
+        Some(&loose),
+        "a grant that is no consent"
+    );
 }
 
 /// Of concurrent completions of one consent exactly one succeeds, and only its token is

@@ -151,6 +151,13 @@ async fn code_flow(h: &Harness) {
     let sub = subject(h);
     let sessions = h.admin_get(&format!("/admin/oauth2/auth/sessions/consent?subject={sub}")).await.json();
     assert_eq!(sessions.as_array().unwrap().len(), 2, "{sessions}");
+    // One consent by its id (Hydra v2's consent_request_id): only that one goes.
+    let (gone, kept) = (sessions[0]["consent_request_id"].clone(), sessions[1]["consent_request_id"].clone());
+    let one = format!("/admin/oauth2/auth/sessions/consent?consent_request_id={}", gone.as_str().unwrap());
+    assert_eq!(h.admin_delete(&one).await.status, 204);
+    let left = h.admin_get(&format!("/admin/oauth2/auth/sessions/consent?subject={sub}")).await.json();
+    assert_eq!(left.as_array().unwrap().iter().map(|c| c["consent_request_id"].clone()).collect::<Vec<_>>(), [kept]);
+    assert_eq!(h.admin_delete(&one).await.status, 204, "deleting it again is no error");
     let all = format!("/admin/oauth2/auth/sessions/consent?subject={sub}&all=true");
     assert_eq!(h.admin_delete(&all).await.status, 204);
     assert_eq!(h.admin_delete(&format!("/admin/oauth2/auth/sessions/login?subject={sub}")).await.status, 204);

@@ -263,13 +263,18 @@ pub async fn list_consent_sessions<S: Store, P: Platform>(
     Ok(Response::json(200, &Value::Array(out)))
 }
 
-/// `DELETE /admin/oauth2/auth/sessions/consent?subject=&client=` or `&all=true`:
-/// forgets the consents and revokes every token issued under them.
+/// `DELETE /admin/oauth2/auth/sessions/consent?subject=&client=` or `&all=true`, or
+/// `?consent_request_id=` (one consent, as Hydra v2): forgets the consents and revokes
+/// every token issued under them. 204 whether or not there was anything to forget.
 pub async fn revoke_consent_sessions<S: Store, P: Platform>(
     latch: &Latch<S, P>,
     req: &Request,
 ) -> Result<Response, Error> {
     let q = req.query_params()?;
+    if let Some(id) = q.get("consent_request_id") {
+        latch.store.revoke_consent(id).await?;
+        return Ok(Response::empty(204));
+    }
     let subject = q.require("subject")?;
     let all = q.get("all") == Some("true");
     let client = q.get("client");

@@ -430,6 +430,13 @@ impl ConsentStore for D1Store {
         rows.into_iter().map(ConsentRow::into_consent).collect()
     }
 
+    async fn revoke_consent(&self, id: &str) -> Result<bool, StoreError> {
+        let args = [Arg::from(id)];
+        let statements = vec![self.stmt(sql::REVOKE_CONSENT_TOKENS, &args)?, self.stmt(sql::DELETE_CONSENT, &args)?];
+        let out = self.batch(statements).await?;
+        Ok(changes(&out[1])? > 0)
+    }
+
     async fn revoke_consents(&self, subject: &str, client_id: Option<&str>) -> Result<u64, StoreError> {
         let mut args = vec![Arg::from(subject)];
         args.extend(client_id.map(Arg::from));

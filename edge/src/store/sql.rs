@@ -118,6 +118,14 @@ pub fn revoke_consent_tokens(one_client: bool) -> String {
     )
 }
 
+/// Deactivates the tokens of the consent with id `?1`, only if it exists; runs in one
+/// batch before [`DELETE_CONSENT`].
+pub const REVOKE_CONSENT_TOKENS: &str = "UPDATE latch_tokens SET active = 0 WHERE active = 1 AND request_id IN \
+     (SELECT id FROM latch_consents WHERE id = ?1)";
+
+/// Deletes the consent with id `?1`.
+pub const DELETE_CONSENT: &str = "DELETE FROM latch_consents WHERE id = ?1";
+
 /// Deletes the consents of a subject (or of a subject for one client).
 pub fn delete_consents(one_client: bool) -> String {
     format!("DELETE FROM latch_consents WHERE {}", consents_of(one_client))

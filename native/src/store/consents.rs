@@ -67,6 +67,21 @@ impl ConsentStore for SqlStore {
         rows.iter().map(rows::consent).collect()
     }
 
+    async fn revoke_consent(&self, id: &str) -> Result<bool, StoreError> {
+        if let Some(lite) = &self.lite {
+            return lite.revoke_consent(id).await;
+        }
+        let mut tx = self.begin().await?;
+        // The consent first: only when it existed are its tokens revoked (a grant id that
+        // is no consent's must not revoke anything).
+        let deleted = sqlx::query(&self.sql.delete_consents(1)).bind(id).execute(&mut *tx).await.map_err(from_sqlx)?;
+        if deleted.rows_affected() > 0 {
+            sqlx::query(&self.sql.revoke_grants(1)).bind(id).execute(&mut *tx).await.map_err(from_sqlx)?;
+        }
+        tx.commit().await.map_err(from_sqlx)?;
+        Ok(deleted.rows_affected() > 0)
+    }
+
     async fn revoke_consents(&self, subject: &str, client_id: Option<&str>) -> Result<u64, StoreError> {
         if let Some(lite) = &self.lite {
             return lite.revoke_consents(subject, client_id).await;

@@ -368,6 +368,7 @@ mod tests {
         send(s.remembered_consents("", "", 0));
         send(s.list_consents("", None));
         send(s.revoke_consents("", None));
+        send(s.revoke_consent(""));
         send(s.ping());
         send(s.migrate());
         send(s.pending_migrations());

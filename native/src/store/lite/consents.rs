@@ -12,7 +12,7 @@
 use super::error::from_rusqlite;
 use super::rows::{self, ConsentRow, TokenRow};
 use super::tokens::insert_tokens;
-use super::LiteStore;
+use super::{run, LiteStore};
 use crate::store::sql::MAX_IDS_PER_STATEMENT;
 use latch_core::error::StoreError;
 use latch_core::store::{ConsentRecord, ConsentStore, TokenRecord};
@@ -49,6 +49,19 @@ impl ConsentStore for LiteStore {
             Some(sid) => self.read_all(|q| &q.list_consents_of_login_session, [subject, sid]),
             None => self.read_all(|q| &q.list_consents, [subject]),
         }
+    }
+
+    async fn revoke_consent(&self, id: &str) -> Result<bool, StoreError> {
+        let id = id.to_owned();
+        self.write(move |conn, sql| {
+            // As the sqlx path: the tokens only when the consent existed.
+            let deleted = run(conn, &sql.delete_consents(1), [&id]).map_err(from_rusqlite)?;
+            if deleted > 0 {
+                run(conn, &sql.revoke_grants(1), [&id]).map_err(from_rusqlite)?;
+            }
+            Ok(deleted > 0)
+        })
+        .await
     }
 
     async fn revoke_consents(&self, subject: &str, client_id: Option<&str>) -> Result<u64, StoreError> {
