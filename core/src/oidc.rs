@@ -156,6 +156,13 @@ pub async fn userinfo<S: Store, P: Platform>(latch: &Latch<S, P>, req: &Request)
         claims.insert("amr".into(), json!(session.amr));
     }
     claims.insert("auth_time".into(), session.auth_time.into());
+    // As Hydra's userinfo, which answers the ID token's claims without the per-token
+    // ones (nonce, hashes, exp, jti, sid): `iat` is when the grant's tokens were issued,
+    // `rat` when the authorization was requested.
+    claims.insert("iat".into(), record.issued_at.into());
+    if session.rat > 0 {
+        claims.insert("rat".into(), session.rat.into());
+    }
     claims.insert("aud".into(), json!([record.client_id]));
     claims.insert("iss".into(), latch.config.issuer.clone().into());
     // The client's settings through the hot-path cache, as at the token endpoint.

@@ -122,6 +122,14 @@ async fn code_flow(h: &Harness) {
     let u = h.send(h.http.get(format!("{}/userinfo", h.public)).bearer_auth(at)).await;
     assert_eq!(u.status, 200, "{}", u.text);
     assert_eq!(u.json()["sub"], subject(h));
+    // Hydra's userinfo claims: the ID token's, without the per-token ones. (`iat` is the
+    // access token's issue time, read in the same request as the ID token's.)
+    let info = u.json();
+    let (iat, id_iat) = (info["iat"].as_i64().unwrap(), claims["iat"].as_i64().unwrap());
+    assert!((iat - id_iat).abs() <= 1, "{info}");
+    assert_eq!(info["auth_time"], claims["auth_time"], "{info}");
+    assert_eq!(info["rat"], claims["rat"], "{info}");
+    assert!(info.get("nonce").is_none() && info.get("at_hash").is_none() && info.get("exp").is_none(), "{info}");
     let u = h.send(h.http.post(format!("{}/userinfo", h.public)).form(&[("access_token", at)])).await;
     assert_eq!(u.json()["email"], "foo@bar.com");
     let bad = h.send(h.http.get(format!("{}/userinfo", h.public)).bearer_auth("latch_at_x.y")).await;
