@@ -16,7 +16,7 @@ use crate::client_cmds::{
     ClientsCmd, CreateClientArgs, DeleteClientArgs, GetClientArgs, ListClientsArgs, UpdateClientArgs,
 };
 use crate::example::ExampleCmd;
-use crate::jwk_cmds::{CreateJwkArgs, DeleteJwkArgs, GetJwkArgs, KeysCmd};
+use crate::jwk_cmds::{CreateJwkArgs, DeleteJwkArgs, GetJwkArgs, ImportJwkArgs, KeysCmd};
 use crate::output::{Format, Mode};
 use crate::server_cmds::{CompletionArgs, MigrateArgs, ServeArgs};
 use crate::token_cmds::{
@@ -83,6 +83,9 @@ pub enum Command {
     /// Revoke a token.
     #[command(subcommand)]
     Revoke(RevokeCmd),
+    /// Import resources from JSON files.
+    #[command(subcommand)]
+    Import(ImportCmd),
 
     /// Run example applications that work with Latch.
     #[command(subcommand)]
@@ -116,6 +119,15 @@ pub enum GetCmd {
 }
 
 /// `latch list ...`
+/// `latch import <resource>` (Hydra v2).
+#[derive(Debug, Subcommand)]
+pub enum ImportCmd {
+    /// Import private JSON Web Keys into a set (each joins the set, replacing a key with
+    /// the same kid; the last one imported signs).
+    #[command(name = "jwk", visible_alias = "jwks")]
+    Jwk(ImportJwkArgs),
+}
+
 #[derive(Debug, Subcommand)]
 pub enum ListCmd {
     /// List OAuth 2.0 clients.

@@ -26,6 +26,8 @@ pub enum KeysCmd {
     Get(KeySetArgs),
     /// Delete a key set, or one key of it.
     Delete(KeyDeleteArgs),
+    /// Import private keys into a set from JSON files (a JWK or a JWK set each).
+    Import(ImportJwkArgs),
 }
 
 /// Key generation parameters shared by v1 and v2.
@@ -135,6 +137,38 @@ pub struct DeleteJwkArgs {
     pub kid: Option<String>,
 }
 
+/// Arguments of `latch import jwk <set> <file>...` (Hydra v2) and `latch keys import`
+/// (v1): each file holds a private JWK or a JWK set (`-` reads standard input).
+#[derive(Debug, Clone, Args)]
+pub struct ImportJwkArgs {
+    #[command(flatten)]
+    pub conn: ConnectionArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+
+    /// The key set to import into.
+    pub set: String,
+
+    /// JSON files, each a JWK or a `{"keys": [...]}` set; `-` is standard input.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<std::path::PathBuf>,
+
+    /// Print only the public part of the keys.
+    #[arg(long)]
+    pub public: bool,
+}
+
+/// The keys of one imported document: a JWK set's `keys`, or the JWK itself.
+pub fn keys_of(doc: Value) -> Vec<Value> {
+    match doc {
+        Value::Object(mut o) if o.contains_key("keys") => match o.remove("keys") {
+            Some(Value::Array(keys)) => keys,
+            _ => Vec::new(),
+        },
+        other => vec![other],
+    }
+}
+
 /// Body of `POST /admin/keys/{set}`. An empty `kid` lets the server choose one, as Hydra's
 /// own CLI sends it.
 pub fn key_request_body(key: &KeyGenArgs, kid: Option<&str>) -> Value {
@@ -181,6 +215,43 @@ async fn get_set(api: &Api, set: &str) -> Result<String> {
     Ok(api.send(api.request(Method::GET, url)).await?.body)
 }
 
+/// Imports each key with `PUT /admin/keys/{set}/{kid}`: it joins the set (or replaces
+/// the key with its kid) and the set's other keys stay, as Hydra's `import jwk` adds.
+/// The last key imported is the newest, so it signs. Returns the set as imported.
+async fn import_keys(api: &Api, set: &str, files: &[std::path::PathBuf]) -> Result<String> {
+    let mut keys = Vec::new();
+    for file in files {
+        let text = if file.as_os_str() == "-" {
+            std::io::read_to_string(std::io::stdin())
+        } else {
+            std::fs::read_to_string(file)
+        }
+        .map_err(|e| CliError::Usage(format!("{}: {e}", file.display())))?;
+        let doc: Value =
+            serde_json::from_str(&text).map_err(|e| CliError::Usage(format!("{}: not JSON: {e}", file.display())))?;
+        let found = keys_of(doc);
+        if found.is_empty() {
+            return Err(CliError::Usage(format!("{}: no JSON Web Key in it", file.display())));
+        }
+        keys.extend(found);
+    }
+    let mut stored = Vec::new();
+    for key in &keys {
+        let kid = key
+            .get("kid")
+            .and_then(Value::as_str)
+            .filter(|k| !k.is_empty())
+            .ok_or_else(|| CliError::Usage("every imported JSON Web Key needs a 'kid'".into()))?;
+        let url = api.url(&["admin", "keys", set, kid])?;
+        let body = api.send(api.request(Method::PUT, url).json(key)).await?.body;
+        stored.push(
+            serde_json::from_str::<Value>(&body)
+                .map_err(|e| CliError::BadResponse(format!("invalid JSON Web Key: {e}")))?,
+        );
+    }
+    Ok(json!({ "keys": stored }).to_string())
+}
+
 async fn delete_keys(api: &Api, set: &str, kid: Option<&str>) -> Result<()> {
     let url = match kid {
         Some(kid) => api.url(&["admin", "keys", set, kid])?,
@@ -208,6 +279,11 @@ pub async fn run_v1(cmd: KeysCmd, env: Env<'_>) -> Result<()> {
             delete_keys(&api, &args.set, args.kid.as_deref()).await?;
             emit(&output::render_key_deleted_v1(&args.set, args.kid.as_deref()))
         }
+        KeysCmd::Import(args) => {
+            let api = Api::connect(&args.conn, ApiKind::Admin, env)?;
+            let body = maybe_public(import_keys(&api, &args.set, &args.files).await?, args.public)?;
+            emit(&output::render_json_v1(&body)?)
+        }
     }
 }
 
@@ -226,6 +302,13 @@ pub async fn get(args: GetJwkArgs, env: Env<'_>) -> Result<()> {
     emit(&output::render_jwks(args.output.mode(), &args.set, &body)?)
 }
 
+/// `latch import jwk` (v2): prints the imported keys as `get jwk` prints a set.
+pub async fn import(args: ImportJwkArgs, env: Env<'_>) -> Result<()> {
+    let api = Api::connect(&args.conn, ApiKind::Admin, env)?;
+    let body = maybe_public(import_keys(&api, &args.set, &args.files).await?, args.public)?;
+    emit(&output::render_jwks(args.output.mode(), &args.set, &body)?)
+}
+
 /// `latch delete jwk` (v2): prints the set (or key) ID.
 pub async fn delete(args: DeleteJwkArgs, env: Env<'_>) -> Result<()> {
     let api = Api::connect(&args.conn, ApiKind::Admin, env)?;
@@ -237,7 +320,7 @@ pub async fn delete(args: DeleteJwkArgs, env: Env<'_>) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::args::{Cli, Command, CreateCmd, DeleteCmd, GetCmd};
+    use crate::args::{Cli, Command, CreateCmd, DeleteCmd, GetCmd, ImportCmd};
     use clap::Parser;
 
     fn parse(args: &[&str]) -> Command {
@@ -290,6 +373,19 @@ mod tests {
         assert_eq!(key_request_body(&a.key, a.kid.as_deref()), json!({"alg": "RS256", "use": "sig", "kid": ""}));
         assert!(matches!(parse(&["latch", "get", "jwk", "s", "--format", "json"]), Command::Get(GetCmd::Jwk(_))));
         assert!(matches!(parse(&["latch", "delete", "jwk", "s"]), Command::Delete(DeleteCmd::Jwk(_))));
+    }
+
+    #[test]
+    fn import_parses_files_and_sets() {
+        let Command::Import(ImportCmd::Jwk(a)) = parse(&["latch", "import", "jwk", "s", "a.json", "-"]) else {
+            panic!("wrong command")
+        };
+        assert_eq!((a.set.as_str(), a.files.len()), ("s", 2));
+        assert!(matches!(parse(&["latch", "keys", "import", "s", "a.json"]), Command::Keys(KeysCmd::Import(_))));
+        assert!(Cli::try_parse_from(["latch", "import", "jwk", "s"]).is_err(), "a file is required");
+        assert_eq!(keys_of(json!({"keys": [{"kid": "a"}, {"kid": "b"}]})).len(), 2);
+        assert_eq!(keys_of(json!({"kid": "a", "kty": "OKP"})), [json!({"kid": "a", "kty": "OKP"})]);
+        assert!(keys_of(json!({"keys": "nope"})).is_empty());
     }
 
     #[test]

@@ -37,7 +37,9 @@ mod token_cmds;
 /// The server entry points (`serve`, `migrate sql`).
 use latch_native as native;
 
-use args::{Cli, Command, CreateCmd, DeleteCmd, GetCmd, IntrospectCmd, ListCmd, PerformCmd, RevokeCmd, UpdateCmd};
+use args::{
+    Cli, Command, CreateCmd, DeleteCmd, GetCmd, ImportCmd, IntrospectCmd, ListCmd, PerformCmd, RevokeCmd, UpdateCmd,
+};
 use endpoint::Env;
 use error::Result;
 
@@ -78,6 +80,7 @@ async fn run(command: Command, env: Env<'_>) -> Result<()> {
         Command::Create(CreateCmd::Jwk(args)) => jwk_cmds::create(args, env).await,
         Command::Get(GetCmd::Client(args)) => client_cmds::get(args, env).await,
         Command::Get(GetCmd::Jwk(args)) => jwk_cmds::get(args, env).await,
+        Command::Import(ImportCmd::Jwk(args)) => jwk_cmds::import(args, env).await,
         Command::List(ListCmd::Clients(args)) => client_cmds::list(args, env).await,
         Command::Update(UpdateCmd::Client(args)) => client_cmds::update(*args, env).await,
         Command::Delete(DeleteCmd::Client(args)) => client_cmds::delete(args, env).await,

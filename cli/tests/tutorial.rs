@@ -542,3 +542,82 @@ async fn quickstart_starts_the_server_and_the_example_app_together() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains(&format!("http://127.0.0.1:{p}")) && text.contains("latch clients create"), "{text}");
 }
+
+/// Hydra's key commands against the real server: `create jwk`, `get jwk`, and `import
+/// jwk` / `keys import` from files and standard input, with `--public`.
+#[tokio::test]
+async fn jwk_commands_create_get_and_import() {
+    let db = TestDb::sqlite().await;
+    let s = start(db.dsn(), true, &[]).await;
+    let e = s.admin.as_str();
+    let kids = |set: &Value| -> Vec<String> {
+        set["keys"].as_array().expect("keys").iter().map(|k| k["kid"].as_str().expect("kid").to_owned()).collect()
+    };
+    stdout_ok(&["create", "jwk", "source", "k-es", "--alg", "ES256", "--endpoint", e]);
+    stdout_ok(&["create", "jwk", "source", "k-ed", "--alg", "EdDSA", "--endpoint", e]);
+    let source: Value =
+        serde_json::from_str(&stdout_ok(&["get", "jwk", "source", "--format", "json", "--endpoint", e]))
+            .expect("get jwk prints JSON");
+    assert_eq!(kids(&source), ["k-ed", "k-es"], "newest first");
+    assert!(source["keys"][0]["d"].is_string(), "private parts without --public");
+
+    // The whole set from a file: both keys arrive, private parts kept.
+    let dir = std::env::temp_dir().join(format!("latch-jwk-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let file = dir.join("set.json");
+    std::fs::write(&file, source.to_string()).expect("write");
+    let printed: Value = serde_json::from_str(&stdout_ok(&[
+        "import",
+        "jwk",
+        "copy",
+        file.to_str().expect("path"),
+        "--format",
+        "json",
+        "--public",
+        "--endpoint",
+        e,
+    ]))
+    .expect("import prints JSON");
+    assert_eq!(kids(&printed), ["k-ed", "k-es"]);
+    assert!(printed["keys"][0].get("d").is_none(), "--public prints no private part");
+    let copy: Value =
+        serde_json::from_str(&stdout_ok(&["get", "jwk", "copy", "--format", "json", "--endpoint", e])).expect("JSON");
+    let mut got = kids(&copy);
+    got.sort();
+    assert_eq!(got, ["k-ed", "k-es"]);
+    assert!(copy["keys"][0]["d"].is_string(), "the private parts were stored");
+
+    // One JWK from standard input with v1's `keys import`: it joins the set.
+    let mut child = Command::new(LATCH)
+        .args(["keys", "import", "copy", "-", "--endpoint", e])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("latch runs");
+    let es = source["keys"][1].clone();
+    let mut renamed = es.clone();
+    renamed["kid"] = "k-es-2".into();
+    use std::io::Write as _;
+    child.stdin.take().expect("stdin").write_all(renamed.to_string().as_bytes()).expect("write stdin");
+    let o = child.wait_with_output().expect("latch ends");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let copy: Value =
+        serde_json::from_str(&stdout_ok(&["get", "jwk", "copy", "--format", "json", "--endpoint", e])).expect("JSON");
+    assert_eq!(kids(&copy)[0], "k-es-2", "the imported key is the newest");
+    assert_eq!(kids(&copy).len(), 3);
+
+    // A public key cannot sign: refused with the server's reason, nothing stored.
+    let mut public = es;
+    public.as_object_mut().expect("object").remove("d");
+    public["kid"] = "k-public".into();
+    std::fs::write(&file, public.to_string()).expect("write");
+    let o = latch(&["import", "jwk", "copy", file.to_str().expect("path"), "--endpoint", e]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("private part"), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = latch(&["import", "jwk", "copy", dir.join("missing.json").to_str().expect("path"), "--endpoint", e]);
+    assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("missing.json"));
+    std::fs::remove_dir_all(&dir).expect("clean up");
+    drop(s);
+    db.drop_db().await;
+}
