@@ -185,6 +185,23 @@ mod rfc3339 {
     }
 }
 
+/// The client fields that are token lifespans (`PUT /admin/clients/{id}/lifespans`).
+pub const LIFESPAN_FIELDS: [&str; 13] = [
+    "authorization_code_grant_access_token_lifespan",
+    "authorization_code_grant_id_token_lifespan",
+    "authorization_code_grant_refresh_token_lifespan",
+    "client_credentials_grant_access_token_lifespan",
+    "device_authorization_grant_access_token_lifespan",
+    "device_authorization_grant_id_token_lifespan",
+    "device_authorization_grant_refresh_token_lifespan",
+    "implicit_grant_access_token_lifespan",
+    "implicit_grant_id_token_lifespan",
+    "jwt_bearer_grant_access_token_lifespan",
+    "refresh_token_grant_access_token_lifespan",
+    "refresh_token_grant_id_token_lifespan",
+    "refresh_token_grant_refresh_token_lifespan",
+];
+
 impl Client {
     /// The client's scopes as a list.
     pub fn scopes(&self) -> impl Iterator<Item = &str> {
@@ -203,6 +220,25 @@ impl Client {
         Client { client_secret: None, ..self.clone() }
     }
 
+    /// The token lifespans (Hydra's `oAuth2ClientTokenLifespans`), by field name.
+    pub fn lifespans(&self) -> [(&'static str, Option<&str>); LIFESPAN_FIELDS.len()] {
+        [
+            (LIFESPAN_FIELDS[0], self.authorization_code_grant_access_token_lifespan.as_deref()),
+            (LIFESPAN_FIELDS[1], self.authorization_code_grant_id_token_lifespan.as_deref()),
+            (LIFESPAN_FIELDS[2], self.authorization_code_grant_refresh_token_lifespan.as_deref()),
+            (LIFESPAN_FIELDS[3], self.client_credentials_grant_access_token_lifespan.as_deref()),
+            (LIFESPAN_FIELDS[4], self.device_authorization_grant_access_token_lifespan.as_deref()),
+            (LIFESPAN_FIELDS[5], self.device_authorization_grant_id_token_lifespan.as_deref()),
+            (LIFESPAN_FIELDS[6], self.device_authorization_grant_refresh_token_lifespan.as_deref()),
+            (LIFESPAN_FIELDS[7], self.implicit_grant_access_token_lifespan.as_deref()),
+            (LIFESPAN_FIELDS[8], self.implicit_grant_id_token_lifespan.as_deref()),
+            (LIFESPAN_FIELDS[9], self.jwt_bearer_grant_access_token_lifespan.as_deref()),
+            (LIFESPAN_FIELDS[10], self.refresh_token_grant_access_token_lifespan.as_deref()),
+            (LIFESPAN_FIELDS[11], self.refresh_token_grant_id_token_lifespan.as_deref()),
+            (LIFESPAN_FIELDS[12], self.refresh_token_grant_refresh_token_lifespan.as_deref()),
+        ]
+    }
+
     /// Fills defaults and checks every field, as Hydra's validator does.
     ///
     /// `dev` relaxes the https requirement on redirect URIs (as `--dev` does in Hydra).
@@ -211,6 +247,12 @@ impl Client {
             Error::invalid_request(format!("Field '{field}' {why}"))
                 .with_description("The request was invalid or contained invalid client metadata.")
         };
+        for (field, value) in self.lifespans() {
+            // Hydra's pattern for lifespans: Go durations; empty means the server's default.
+            if value.is_some_and(|v| !v.is_empty() && crate::duration::parse_seconds(v).is_none()) {
+                return Err(bad(field, "must be a duration such as 1h, 30m or 90s."));
+            }
+        }
         if self.client_id.len() > 255 {
             return Err(bad("client_id", "must be at most 255 characters."));
         }

@@ -215,9 +215,10 @@ mod tests {
             RejectLogoutRequest => 37,
             ReplaceKeySet(_) => 38,
             ReplaceKey(..) => 39,
+            SetClientLifespans(_) => 40,
         }
     }
-    const VARIANTS: usize = 40;
+    const VARIANTS: usize = 41;
 
     /// Every route the router answers, as (port, method, documented path). The admin
     /// API's un-prefixed v1 aliases are left out: the document names them only in its
@@ -253,6 +254,7 @@ mod tests {
         (Port::Admin, Method::Put, "/admin/clients/{id}"),
         (Port::Admin, Method::Patch, "/admin/clients/{id}"),
         (Port::Admin, Method::Delete, "/admin/clients/{id}"),
+        (Port::Admin, Method::Put, "/admin/clients/{id}/lifespans"),
         (Port::Admin, Method::Post, "/admin/oauth2/introspect"),
         (Port::Admin, Method::Delete, "/admin/oauth2/tokens"),
         (Port::Admin, Method::Get, "/admin/keys/{set}"),

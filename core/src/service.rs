@@ -121,6 +121,7 @@ impl<S: Store, P: Platform> Latch<S, P> {
             ReplaceClient(id) => admin::clients::replace(self, id, req).await,
             PatchClient(id) => admin::clients::patch(self, id, req).await,
             DeleteClient(id) => admin::clients::delete(self, id).await,
+            SetClientLifespans(id) => admin::clients::set_lifespans(self, id, req).await,
             Introspect => introspection::handle(self, req).await,
             DeleteTokens => admin::tokens::delete_client_tokens(self, req).await,
             GetKeySet(set) => admin::keys::get_set(self, set).await,

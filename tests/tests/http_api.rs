@@ -479,8 +479,48 @@ async fn revoked_token_is_inactive_at_once(h: &Harness) {
     }
 }
 
+/// `PUT /admin/clients/{id}/lifespans` (Hydra's setOAuth2ClientLifespans): the lifespans
+/// replace the client's and take effect on the next token.
+async fn client_lifespans(h: &Harness) {
+    let id = h.id("lifespans");
+    h.create_client(json!({"client_id": id, "client_secret": "secret", "grant_types": ["client_credentials"]})).await;
+    let path = format!("/admin/clients/{id}/lifespans");
+    let r = h.admin_json(Method::PUT, &path, &json!({"client_credentials_grant_access_token_lifespan": "1m30s"})).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(
+        (r.json()["client_id"].clone(), r.json()["client_credentials_grant_access_token_lifespan"].clone()),
+        (json!(id), json!("1m30s"))
+    );
+    assert_eq!(h.cc_token(&id, "secret", &[]).await["expires_in"], 90, "the client's lifespan applies at once");
+    // Every lifespan is replaced: an empty body goes back to the server's default.
+    let r = h.admin_json(Method::PUT, &path, &json!({})).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert!(r.json().get("client_credentials_grant_access_token_lifespan").is_none(), "{}", r.text);
+    assert_eq!(h.cc_token(&id, "secret", &[]).await["expires_in"], 3600);
+    for (what, body) in [
+        ("not a duration", json!({"client_credentials_grant_access_token_lifespan": "soon"})),
+        ("not a lifespan", json!({"client_secret": "x"})),
+        ("not an object", json!(["1h"])),
+    ] {
+        let r = h.admin_json(Method::PUT, &path, &body).await;
+        assert_eq!((r.status, r.json()["error"].clone()), (400, json!("invalid_request")), "{what}: {}", r.text);
+    }
+    let r = h.admin_json(Method::PUT, &format!("/admin/clients/{}/lifespans", h.id("nobody")), &json!({})).await;
+    assert_eq!(r.status, 404, "{}", r.text);
+    // A bad duration is refused at creation too (it used to fall back to the default silently).
+    let r = h
+        .admin_json(
+            Method::POST,
+            "/admin/clients",
+            &json!({"client_id": h.id("bad-lifespan"), "refresh_token_grant_refresh_token_lifespan": "forever"}),
+        )
+        .await;
+    assert_eq!(r.status, 400, "{}", r.text);
+}
+
 async fn suite(h: &Harness) {
     clients_api(h).await;
+    client_lifespans(h).await;
     client_credentials_and_introspection(h).await;
     errors_are_clear(h).await;
     keys_discovery_and_ops(h).await;

@@ -157,12 +157,7 @@ pub async fn replace<S: Store, P: Platform>(latch: &Latch<S, P>, id: &str, req: 
         return Err(Error::invalid_request("The 'client_id' in the body does not match the one in the path."));
     }
     let previous = load(latch, id).await?;
-    let c = prepare(latch, c, Some(&previous)).await?;
-    latch.forget_client(id);
-    if !latch.store.update_client(&c).await? {
-        return Err(Error::not_found(format!("The OAuth 2.0 Client '{id}' does not exist.")));
-    }
-    Ok(Response::json(200, &json_of(&c)))
+    save(latch, id, c, &previous).await
 }
 
 /// `PATCH /admin/clients/{id}` with an RFC 6902 JSON Patch; `/client_id` cannot change.
@@ -187,7 +182,46 @@ pub async fn patch<S: Store, P: Platform>(latch: &Latch<S, P>, id: &str, req: &R
         .map_err(|e| Error::invalid_request(format!("The JSON Patch could not be applied: {e}.")))?;
     let patched: Client = serde_json::from_value(doc)
         .map_err(|e| Error::invalid_request(format!("The patched client is not valid: {e}.")))?;
-    let c = prepare(latch, patched, Some(&previous)).await?;
+    save(latch, id, patched, &previous).await
+}
+
+/// `PUT /admin/clients/{id}/lifespans` (Hydra's `setOAuth2ClientLifespans`): the body
+/// holds the client's token lifespans, which replace all of them (a field left out, null
+/// or empty goes back to the server's default); 200 and the client.
+pub async fn set_lifespans<S: Store, P: Platform>(
+    latch: &Latch<S, P>,
+    id: &str,
+    req: &Request,
+) -> Result<Response, Error> {
+    let body: serde_json::Map<String, serde_json::Value> = req.json_body()?;
+    if let Some(k) = body.keys().find(|k| !crate::client::LIFESPAN_FIELDS.contains(&k.as_str())) {
+        return Err(Error::invalid_request(format!("'{k}' is not a token lifespan of an OAuth 2.0 Client.")));
+    }
+    let previous = load(latch, id).await?;
+    let mut doc = json_of(&previous.public_view());
+    if let Some(obj) = doc.as_object_mut() {
+        for field in crate::client::LIFESPAN_FIELDS {
+            match body.get(field) {
+                Some(v) if !v.is_null() => obj.insert(field.into(), v.clone()),
+                _ => obj.remove(field),
+            };
+        }
+    }
+    let updated: Client = serde_json::from_value(doc)
+        .map_err(|e| Error::invalid_request(format!("The lifespans are not valid: {e}.")))?;
+    save(latch, id, updated, &previous).await
+}
+
+/// Checks `updated` against the stored `previous` (secret kept unless a new one is
+/// given), writes it, forgets the cached copy and answers it: 200, or 404 when the
+/// client went in the meantime.
+async fn save<S: Store, P: Platform>(
+    latch: &Latch<S, P>,
+    id: &str,
+    updated: Client,
+    previous: &Client,
+) -> Result<Response, Error> {
+    let c = prepare(latch, updated, Some(previous)).await?;
     latch.forget_client(id);
     if !latch.store.update_client(&c).await? {
         return Err(Error::not_found(format!("The OAuth 2.0 Client '{id}' does not exist.")));
