@@ -19,7 +19,7 @@ pub fn parse_seconds(s: &str) -> Option<i64> {
             continue;
         }
         let mut unit = c.to_string();
-        if c == 'm' && chars.peek() == Some(&'s') {
+        if matches!(c, 'm' | 'n' | 'u' | 'µ') && chars.peek() == Some(&'s') {
             unit.push('s');
             chars.next();
         }
@@ -31,6 +31,8 @@ pub fn parse_seconds(s: &str) -> Option<i64> {
                 "m" => 60.0,
                 "s" => 1.0,
                 "ms" => 0.001,
+                "us" | "µs" => 0.000_001,
+                "ns" => 0.000_000_001,
                 _ => return None,
             };
     }
@@ -57,6 +59,13 @@ mod tests {
             ("5x", None),
             ("-1", None),
             ("10", Some(10)),
+            // Go's other units, as Hydra writes lifespans ("1h0m0s", nanoseconds).
+            ("1h0m0s", Some(3600)),
+            ("1500ms", Some(1)),
+            ("3000000000ns", Some(3)),
+            ("2000000us", Some(2)),
+            ("2000000µs", Some(2)),
+            ("5ys", None),
         ] {
             assert_eq!(super::parse_seconds(s), want, "{s}");
         }
