@@ -177,6 +177,21 @@ impl SigningKey {
     }
 }
 
+/// A digest that identifies an RSA private key (its `n`, `e` and `d`), for hosts that
+/// keep their own form of the key next to the core's ([`Platform::rs256_sign`]): the
+/// native server's `ring` key pairs, the Worker's imported WebCrypto keys. A `kid` would
+/// not do: a set can be replaced with another key under the same `kid`.
+pub fn rsa_fingerprint(key: &rsa::RsaPrivateKey) -> [u8; 32] {
+    use rsa::traits::{PrivateKeyParts, PublicKeyParts};
+    let mut h = Sha256::new();
+    for part in [key.n(), key.e(), key.d()] {
+        let bytes = part.to_bytes_be();
+        h.update((bytes.len() as u32).to_be_bytes());
+        h.update(bytes);
+    }
+    h.finalize().into()
+}
+
 /// Verifies a JWS against a public JWK (used by tests, for `id_token_hint` and by the
 /// Worker's Cloudflare Access gate). Returns the claims when the signature is valid,
 /// `exp`, `nbf` and `iat` included as Unix seconds; does not check times.

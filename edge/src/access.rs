@@ -19,6 +19,7 @@
 //! `kid` refetches, at most once per [`REFETCH_AFTER_SECONDS`].
 
 use serde_json::{Map, Value};
+use std::rc::Rc;
 
 /// Clock skew tolerated on `exp`, `nbf` and `iat`.
 pub const LEEWAY_SECONDS: i64 = 30;
@@ -151,33 +152,44 @@ pub fn identity(claims: &Map<String, Value>) -> &str {
         .unwrap_or("?")
 }
 
-/// The team's key set as one isolate holds it.
+/// The team's key set as one isolate holds it (shared, not copied, by the requests
+/// that verify against it).
 #[derive(Debug, Default)]
 pub struct KeyCache {
-    keys: Option<Value>,
+    keys: Option<Rc<Value>>,
     fetched_at: i64,
+    /// The last fetch, successful or not: fetches are at least
+    /// [`REFETCH_AFTER_SECONDS`] apart, also while the team's endpoint fails.
+    tried_at: Option<i64>,
 }
 
 impl KeyCache {
     /// The cached set if it is young enough to use without fetching.
-    pub fn fresh(&self, now: i64) -> Option<&Value> {
-        self.keys.as_ref().filter(|_| now - self.fetched_at < KEYS_MAX_AGE_SECONDS)
+    pub fn fresh(&self, now: i64) -> Option<Rc<Value>> {
+        self.keys.clone().filter(|_| now - self.fetched_at < KEYS_MAX_AGE_SECONDS)
     }
 
-    /// Whether an unknown `kid` may cause a fetch now.
+    /// Whether a fetch may go out now (the set is stale or lacks a `kid`).
     pub fn may_refetch(&self, now: i64) -> bool {
-        self.keys.is_none() || now - self.fetched_at >= REFETCH_AFTER_SECONDS
+        self.tried_at.is_none_or(|t| now - t >= REFETCH_AFTER_SECONDS)
     }
 
-    /// Keeps a freshly fetched set.
-    pub fn store(&mut self, keys: Value, now: i64) {
-        self.keys = Some(keys);
-        self.fetched_at = now;
+    /// Keeps a freshly fetched set; returns it.
+    pub fn store(&mut self, keys: Value, now: i64) -> Rc<Value> {
+        let keys = Rc::new(keys);
+        self.keys = Some(keys.clone());
+        (self.fetched_at, self.tried_at) = (now, Some(now));
+        keys
+    }
+
+    /// Notes a fetch that failed (the held set, if any, stays in use).
+    pub fn failed(&mut self, now: i64) {
+        self.tried_at = Some(now);
     }
 
     /// The set held, however old (used when a fetch fails).
-    pub fn any(&self) -> Option<&Value> {
-        self.keys.as_ref()
+    pub fn any(&self) -> Option<Rc<Value>> {
+        self.keys.clone()
     }
 }
 
@@ -309,5 +321,13 @@ mod tests {
         assert!(c.any().is_some());
         assert!(!c.may_refetch(NOW + REFETCH_AFTER_SECONDS - 1));
         assert!(c.may_refetch(NOW + REFETCH_AFTER_SECONDS));
+        // A failed fetch also waits before the next one; the stale set is still held.
+        let later = NOW + KEYS_MAX_AGE_SECONDS;
+        c.failed(later);
+        assert!(!c.may_refetch(later + REFETCH_AFTER_SECONDS - 1) && c.may_refetch(later + REFETCH_AFTER_SECONDS));
+        assert!(c.fresh(later).is_none() && c.any().is_some());
+        let mut empty = KeyCache::default();
+        empty.failed(NOW);
+        assert!(!empty.may_refetch(NOW + 1), "a failing endpoint is not asked on every request");
     }
 }

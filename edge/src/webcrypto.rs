@@ -4,7 +4,6 @@
 //! signature (an ID token) takes 5–15 ms of it, more than the free plan's 10 ms.
 
 use latch_core::keys::{Alg, SigningKey, RSA_BITS};
-use sha2::{Digest, Sha256};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use web_sys::{CryptoKey, SubtleCrypto};
@@ -91,21 +90,10 @@ thread_local! {
     static IMPORTED: RefCell<HashMap<[u8; 32], CryptoKey>> = RefCell::new(HashMap::new());
 }
 
-fn key_id(key: &rsa::RsaPrivateKey) -> [u8; 32] {
-    use rsa::traits::{PrivateKeyParts, PublicKeyParts};
-    let mut h = Sha256::new();
-    for part in [key.n(), key.e(), key.d()] {
-        let bytes = part.to_bytes_be();
-        h.update((bytes.len() as u32).to_be_bytes());
-        h.update(bytes);
-    }
-    h.finalize().into()
-}
-
 /// The key as a WebCrypto `CryptoKey` for RSASSA-PKCS1-v1_5 with SHA-256 (imported on
 /// first use).
 async fn imported(key: &rsa::RsaPrivateKey) -> Result<CryptoKey, String> {
-    let id = key_id(key);
+    let id = latch_core::keys::rsa_fingerprint(key);
     if let Some(k) = IMPORTED.with(|m| m.borrow().get(&id).cloned()) {
         return Ok(k);
     }

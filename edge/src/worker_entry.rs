@@ -116,15 +116,20 @@ impl Server {
             return Err(gate::unauthorized(self.access.is_some()));
         };
         let now = self.latch.platform.now();
-        let mut keys = self.access_keys.borrow().fresh(now).cloned();
-        if keys.is_none() {
-            keys = self.refresh_access_keys(config, now).await;
-        }
+        // Each borrow ends within its statement: `refresh_access_keys` borrows mutably.
+        let held = self.access_keys.borrow().fresh(now);
+        let may_fetch = self.access_keys.borrow().may_refetch(now);
+        let keys = match held {
+            Some(keys) => Some(keys),
+            None if may_fetch => self.refresh_access_keys(config, now).await,
+            None => self.access_keys.borrow().any(),
+        };
         let Some(mut keys) = keys else {
             return Err(gate::access_keys_unavailable());
         };
         let mut verdict = access::verify(config, &keys, assertion, now);
-        if matches!(verdict, Err(Refused::UnknownKey(_))) && self.access_keys.borrow().may_refetch(now) {
+        let may_fetch = self.access_keys.borrow().may_refetch(now);
+        if matches!(verdict, Err(Refused::UnknownKey(_))) && may_fetch {
             if let Some(fetched) = self.refresh_access_keys(config, now).await {
                 keys = fetched;
                 verdict = access::verify(config, &keys, assertion, now);
@@ -140,21 +145,15 @@ impl Server {
     }
 
     /// Fetches the team's key set and keeps it; on failure, whatever set is held.
-    async fn refresh_access_keys(&self, config: &AccessConfig, now: i64) -> Option<serde_json::Value> {
-        match fetch_json(&config.certs_url()).await {
-            Ok(keys) if keys["keys"].is_array() => {
-                self.access_keys.borrow_mut().store(keys.clone(), now);
-                Some(keys)
-            }
-            Ok(_) => {
-                console_error!("Cloudflare Access: {} holds no `keys`", config.certs_url());
-                self.access_keys.borrow().any().cloned()
-            }
-            Err(e) => {
-                console_error!("Cloudflare Access: fetching {} failed: {e}", config.certs_url());
-                self.access_keys.borrow().any().cloned()
-            }
-        }
+    async fn refresh_access_keys(&self, config: &AccessConfig, now: i64) -> Option<Rc<serde_json::Value>> {
+        let failure = match fetch_json(&config.certs_url()).await {
+            Ok(keys) if keys["keys"].is_array() => return Some(self.access_keys.borrow_mut().store(keys, now)),
+            Ok(_) => "it holds no `keys`".to_owned(),
+            Err(e) => e,
+        };
+        console_error!("Cloudflare Access: fetching {} failed: {failure}", config.certs_url());
+        self.access_keys.borrow_mut().failed(now);
+        self.access_keys.borrow().any()
     }
 }
 

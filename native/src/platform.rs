@@ -4,7 +4,6 @@
 
 use latch_core::platform::{BackchannelLogout, Platform};
 use rand::RngCore;
-use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -21,14 +20,7 @@ fn rsa_cache() -> &'static Mutex<HashMap<[u8; 32], Arc<ring::rsa::KeyPair>>> {
 /// The `ring` form of `key`, from the cache or converted now (PKCS#1 DER). `None` when
 /// ring refuses the key (then the core signs with its own RSA).
 fn ring_key(key: &rsa::RsaPrivateKey) -> Option<Arc<ring::rsa::KeyPair>> {
-    use rsa::traits::{PrivateKeyParts, PublicKeyParts};
-    let mut h = Sha256::new();
-    for part in [key.n(), key.e(), key.d()] {
-        let bytes = part.to_bytes_be();
-        h.update((bytes.len() as u32).to_be_bytes());
-        h.update(bytes);
-    }
-    let id: [u8; 32] = h.finalize().into();
+    let id = latch_core::keys::rsa_fingerprint(key);
     if let Some(k) = rsa_cache().lock().ok()?.get(&id) {
         return Some(k.clone());
     }

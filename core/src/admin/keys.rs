@@ -110,11 +110,13 @@ fn imported(jwk: &Value) -> Result<SigningKey, Error> {
 /// the first of them signing (a `GET` lists newest first, so a `GET` sent back as a
 /// `PUT` keeps the same key signing). 200 and the set.
 ///
-/// Every key is checked before anything is written. The replacement then adds before
-/// it deletes (new kids first, in reverse order so the first ends newest, then kids
-/// that are replaced, then the kids that are gone), so the set is never empty while
-/// other requests sign: an empty set would make the next signature generate a key.
-/// It is not one transaction: a failure part-way leaves a set holding old and new keys,
+/// Every key is checked before anything is written. Keys are then written in reverse
+/// order (so the first ends newest) and the kids that are gone deleted last, so a set
+/// keeps keys to sign with meanwhile: an empty set makes the next signature generate a
+/// key. The one exception is a kid that stays: the store keys a set by kid, so its old
+/// key is deleted just before the new one is added, so a set of one key replaced under
+/// the same kid is empty for that moment (a signature then generates a key, as after a
+/// `DELETE`; `PUT …/{set}/{kid}` has the same moment). Not one transaction: a failure part-way leaves old and new keys,
 /// and repeating the `PUT` finishes it.
 pub async fn replace_set<S: Store, P: Platform>(
     latch: &Latch<S, P>,
