@@ -98,7 +98,7 @@ async fn start<S: Store, P: Platform>(latch: &Latch<S, P>, req: &Request, params
 
     // A remembered login lets the login UI skip, unless the request forbids it.
     let mut flow = Flow {
-        id: latch.new_uuid(),
+        id: latch.new_request_id(),
         request_url: request_url(latch, params),
         requested_at: now,
         login_csrf: random_token(&latch.platform),

@@ -16,6 +16,12 @@ use std::cell::Cell;
 pub trait Platform {
     /// Seconds since the Unix epoch.
     fn now(&self) -> i64;
+    /// Milliseconds since the Unix epoch. Only orders storage keys
+    /// ([`crate::token`], [`crate::service::Latch::new_request_id`]), so a host whose
+    /// clock has seconds only may keep the default.
+    fn now_millis(&self) -> i64 {
+        self.now().saturating_mul(1000)
+    }
     /// Fills `buf` with cryptographically secure random bytes.
     fn fill_random(&self, buf: &mut [u8]);
     /// PBKDF2-HMAC-SHA-256 (RFC 8018 §5.2) of `password` with `salt`, 32 bytes out.

@@ -150,6 +150,17 @@ impl<S: Store, P: Platform> Latch<S, P> {
         uuid::Builder::from_random_bytes(b).into_uuid().to_string()
     }
 
+    /// A new grant (request) id: a UUIDv7 (RFC 9562 §5.7), the millisecond then 74
+    /// random bits, so that the token index on `request_id` grows at its end rather
+    /// than at random (see [`crate::token`]). Only for ids that are no secret: a
+    /// request id is handed to the login & consent app and listed by the admin API.
+    pub fn new_request_id(&self) -> String {
+        let mut b = [0u8; 10];
+        self.platform.fill_random(&mut b);
+        let millis = self.platform.now_millis().clamp(0, (1 << 48) - 1) as u64;
+        uuid::Builder::from_unix_timestamp_millis(millis, &b).into_uuid().to_string()
+    }
+
     /// The keys of a set, oldest first, unsealed; cached for [`KEY_CACHE_TTL`].
     pub async fn key_set(&self, set: &str) -> Result<Arc<Vec<SigningKey>>, Error> {
         let now = self.platform.now();

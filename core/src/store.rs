@@ -47,7 +47,7 @@ impl TokenKind {
 }
 
 /// One issued token, code or refresh token. The token itself is never stored: the
-/// key is the hex SHA-256 of its signature part.
+/// key is derived from a hash of its signature part (see [`crate::token`]).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TokenRecord {
     /// Hex SHA-256 of the token's signature; the primary key.

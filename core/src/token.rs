@@ -1,11 +1,21 @@
 //! Opaque HMAC tokens: `<prefix><random>.<mac>`.
 //!
-//! The random part is 32 bytes from the platform; the MAC is HMAC-SHA-512/256 of the
-//! random part under a key derived from the system secret (Hydra's construction, with
-//! our own prefixes). Storage keeps only the hex SHA-256 of the MAC part, so a database
-//! leak yields no usable token, and a forged token is rejected before any storage
-//! read. Every configured system secret is tried, so rotating secrets keeps issued
-//! tokens valid.
+//! The random part is 33 bytes: the issuing millisecond (6 bytes, big-endian) and 27
+//! random bytes (216 bits) from the platform. The MAC is HMAC-SHA-512/256 of the random
+//! part under a key derived from the system secret (Hydra's construction, with our own
+//! prefixes and layout). Storage keeps only a hash of the MAC part, so a database leak
+//! yields no usable token, and a forged token is rejected before any storage read.
+//! Every configured system secret is tried, so rotating secrets keeps issued tokens
+//! valid.
+//!
+//! The storage key starts with the issuing millisecond ([`storage_key`]), so new rows
+//! land at the end of every index on it instead of on a random leaf page: a batch of
+//! inserts dirties a few pages rather than one per row, which is what bounded the
+//! token rate on SQLite (bench/README.md) and keeps InnoDB's clustered primary key
+//! append-only. The millisecond is no secret (a JWT's `iat` says as much).
+//!
+//! Tokens minted before this layout (a 32-byte random part, all random) keep their old
+//! storage key, the plain hash of the MAC part, and so keep working.
 
 use crate::platform::Platform;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
@@ -34,9 +44,28 @@ fn mac(secret: &[u8], random_part: &str) -> Vec<u8> {
     m.finalize().into_bytes().to_vec()
 }
 
-/// The storage key of a token: hex SHA-256 of its MAC part.
+/// Bytes of the random part: the issuing millisecond (6) and the random bytes (27).
+const TIME_LEN: usize = 6;
+const RANDOM_LEN: usize = 27;
+/// Characters of the random part in base64url: 33 bytes, 44 characters, of which the
+/// first 8 encode exactly the 6 time bytes. A legacy random part has 43 (32 bytes).
+const RANDOM_PART_CHARS: usize = 44;
+const TIME_CHARS: usize = 8;
+
+/// The legacy storage key of a token: hex SHA-256 of its MAC part. JWT access tokens
+/// are still stored under the hash of their signature.
 pub fn signature_hash(mac_part: &str) -> String {
     hex::encode(Sha256::digest(mac_part.as_bytes()))
+}
+
+/// The storage key of a token: 12 hex digits of its issuing millisecond, then the first
+/// 52 of [`signature_hash`] (208 bits). 64 characters, as the legacy key, so every
+/// schema's column holds either. `None` if the time part is not base64url.
+fn storage_key(random_part: &str, mac_part: &str) -> Option<String> {
+    let time = B64.decode(random_part.get(..TIME_CHARS)?).ok()?;
+    let mut key = hex::encode(time);
+    key.push_str(&signature_hash(mac_part)[..52]);
+    Some(key)
 }
 
 /// A freshly minted token and its storage key.
@@ -44,15 +73,22 @@ pub fn signature_hash(mac_part: &str) -> String {
 pub struct Minted {
     /// The token to hand out.
     pub token: String,
-    /// The key to store it under ([`signature_hash`] of its MAC).
+    /// The key to store it under (see [`storage_key`]).
     pub signature: String,
 }
 
 /// Mints a token with `prefix`, signed with the first system secret.
 pub fn mint<P: Platform + ?Sized>(platform: &P, secrets: &[Vec<u8>], prefix: &str) -> Minted {
-    let random_part = B64.encode(platform.random_bytes(32));
+    let mut raw = [0u8; TIME_LEN + RANDOM_LEN];
+    // A clock before 1970 or after year 10889 (48 bits of milliseconds) saturates; the
+    // key is then merely unordered, never wrong.
+    let millis = platform.now_millis().clamp(0, (1 << 48) - 1) as u64;
+    raw[..TIME_LEN].copy_from_slice(&millis.to_be_bytes()[2..]);
+    platform.fill_random(&mut raw[TIME_LEN..]);
+    let random_part = B64.encode(raw);
     let mac_part = B64.encode(mac(&secrets[0], &random_part));
-    Minted { signature: signature_hash(&mac_part), token: format!("{prefix}{random_part}.{mac_part}") }
+    let signature = storage_key(&random_part, &mac_part).expect("a freshly encoded time part decodes");
+    Minted { signature, token: format!("{prefix}{random_part}.{mac_part}") }
 }
 
 /// Checks a presented token's prefix and MAC against every system secret; on success
@@ -62,7 +98,14 @@ pub fn verify(secrets: &[Vec<u8>], prefix: &str, token: &str) -> Option<String> 
     let (random_part, mac_part) = rest.split_once('.')?;
     let presented = B64.decode(mac_part).ok()?;
     let valid = secrets.iter().any(|s| bool::from(mac(s, random_part).ct_eq(&presented)));
-    valid.then(|| signature_hash(mac_part))
+    if !valid {
+        return None;
+    }
+    if random_part.len() == RANDOM_PART_CHARS {
+        storage_key(random_part, mac_part)
+    } else {
+        Some(signature_hash(mac_part))
+    }
 }
 
 #[cfg(test)]
@@ -93,6 +136,33 @@ mod tests {
         let m = mint(&p, &old, ACCESS_TOKEN_PREFIX);
         let rotated = vec![b"new-secret-0123456789".to_vec(), old[0].clone()];
         assert_eq!(verify(&rotated, ACCESS_TOKEN_PREFIX, &m.token), Some(m.signature));
+    }
+
+    #[test]
+    fn storage_keys_follow_the_issuing_millisecond() {
+        let p = FixedPlatform::new(1_700_000_000, 45);
+        let secrets = vec![b"s".repeat(32)];
+        let first = mint(&p, &secrets, ACCESS_TOKEN_PREFIX);
+        p.advance(1);
+        let later = mint(&p, &secrets, ACCESS_TOKEN_PREFIX);
+        // 1 700 000 000 000 ms is 0x018BCFE56800.
+        assert!(first.signature.starts_with("018bcfe56800"), "{}", first.signature);
+        assert!(later.signature.starts_with("018bcfe56be8"), "{}", later.signature);
+        assert!(first.signature < later.signature);
+        // The rest is the MAC's hash, so two tokens of one millisecond differ there.
+        let twin = mint(&p, &secrets, ACCESS_TOKEN_PREFIX);
+        assert_eq!(later.signature[..12], twin.signature[..12]);
+        assert_ne!(later.signature, twin.signature);
+    }
+
+    #[test]
+    fn legacy_tokens_keep_their_storage_key() {
+        // A token of the first layout: 32 random bytes, key = SHA-256 of the MAC part.
+        let secrets = vec![b"s".repeat(32)];
+        let random_part = B64.encode([7u8; 32]);
+        let mac_part = B64.encode(mac(&secrets[0], &random_part));
+        let token = format!("{ACCESS_TOKEN_PREFIX}{random_part}.{mac_part}");
+        assert_eq!(verify(&secrets, ACCESS_TOKEN_PREFIX, &token), Some(signature_hash(&mac_part)));
     }
 
     #[test]

@@ -28,6 +28,10 @@ impl Platform for EdgePlatform {
         (worker::js_sys::Date::now() / 1000.0) as i64
     }
 
+    fn now_millis(&self) -> i64 {
+        worker::js_sys::Date::now() as i64
+    }
+
     fn fill_random(&self, buf: &mut [u8]) {
         // crypto.getRandomValues never fails for a buffer (getrandom chunks it to the
         // 64 KiB the API takes); without randomness no token can be issued safely.

@@ -44,6 +44,10 @@ impl Platform for NativePlatform {
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
     }
 
+    fn now_millis(&self) -> i64 {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+    }
+
     /// rand's `ThreadRng`: ChaCha12 per thread, seeded from the OS and reseeded from it
     /// every 64 KiB, a CSPRNG (rand's documentation). It spares a `getrandom` system
     /// call per token, request id and salt, which showed in profiles of the hot paths.

@@ -41,7 +41,7 @@ pub async fn handle<S: Store, P: Platform>(
     }
     let ttl = lifespan(client.client_credentials_grant_access_token_lifespan.as_deref(), latch.config.access_token_ttl);
     let grant = Grant {
-        request_id: latch.new_uuid(),
+        request_id: latch.new_request_id(),
         subject: client.client_id.clone(),
         scope: scope.clone(),
         audience,
