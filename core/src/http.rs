@@ -232,6 +232,11 @@ pub struct Response {
 impl Response {
     /// A JSON response with the no-store headers token responses need (RFC 6749 §5.1).
     pub fn json(status: u16, v: &serde_json::Value) -> Response {
+        Response::json_of(status, v)
+    }
+    /// [`Response::json`] of any serializable value (a typed body skips building a
+    /// `Value` map on hot paths such as introspection).
+    pub fn json_of<T: serde::Serialize + ?Sized>(status: u16, v: &T) -> Response {
         Response {
             status,
             headers: vec![
@@ -239,7 +244,8 @@ impl Response {
                 ("cache-control".into(), "no-store".into()),
                 ("pragma".into(), "no-cache".into()),
             ],
-            body: v.to_string().into_bytes(),
+            // Fails only for a map with non-string keys, which no body of ours has.
+            body: serde_json::to_vec(v).unwrap_or_else(|_| b"{}".to_vec()),
         }
     }
     /// An empty response.

@@ -25,7 +25,7 @@ pub async fn handle<S: Store, P: Platform>(latch: &Latch<S, P>, req: &Request) -
     if !required_scope.iter().all(|s| record.scope.iter().any(|g| g == s)) {
         return inactive();
     }
-    Ok(Response::json(200, &render(latch, &record)))
+    Ok(Response::json_of(200, &render(latch, &record)))
 }
 
 /// Finds the record of a presented access or refresh token, after checking its MAC or
@@ -40,25 +40,39 @@ async fn lookup<S: Store, P: Platform>(latch: &Latch<S, P>, presented: &str) -> 
     }
 }
 
-/// RFC 7662 §2.2 response members, with Hydra's `token_use` and `ext`.
-fn render<S, P>(latch: &Latch<S, P>, r: &TokenRecord) -> Value {
-    let mut v = json!({
-        "active": true,
-        "client_id": r.client_id,
-        "sub": r.subject,
-        "exp": r.expires_at,
-        "iat": r.issued_at,
-        "nbf": r.issued_at,
-        "iss": latch.config.issuer,
-        "scope": r.scope.join(" "),
-        "token_type": "Bearer",
-        "token_use": r.kind.as_str(),
-    });
-    if !r.audience.is_empty() {
-        v["aud"] = json!(r.audience);
+/// RFC 7662 §2.2 response members of an active token, with Hydra's `token_use` and
+/// `ext`.
+#[derive(serde::Serialize)]
+struct Active<'a> {
+    active: bool,
+    client_id: &'a str,
+    sub: &'a str,
+    exp: i64,
+    iat: i64,
+    nbf: i64,
+    iss: &'a str,
+    scope: String,
+    token_type: &'static str,
+    token_use: &'static str,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    aud: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ext: Option<&'a Value>,
+}
+
+fn render<'a, S, P>(latch: &'a Latch<S, P>, r: &'a TokenRecord) -> Active<'a> {
+    Active {
+        active: true,
+        client_id: &r.client_id,
+        sub: &r.subject,
+        exp: r.expires_at,
+        iat: r.issued_at,
+        nbf: r.issued_at,
+        iss: &latch.config.issuer,
+        scope: r.scope.join(" "),
+        token_type: "Bearer",
+        token_use: r.kind.as_str(),
+        aud: &r.audience,
+        ext: r.data.get("ext"),
     }
-    if let Some(ext) = r.data.get("ext") {
-        v["ext"] = ext.clone();
-    }
-    v
 }

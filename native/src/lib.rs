@@ -64,6 +64,7 @@ pub struct ServeOptions {
 /// Connects, migrates when allowed, and builds the shared server.
 pub async fn build(settings: &config::ServerSettings, migrate: bool) -> Result<app::Server, Error> {
     let store = SqlStore::connect(&settings.dsn).await?;
+    store.claim()?;
     if migrate {
         store.migrate().await?;
     } else {

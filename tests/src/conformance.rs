@@ -185,6 +185,14 @@ fn winner<T>(results: &[Result<T, StoreError>], won: impl Fn(&T) -> bool) -> usi
     winners[0]
 }
 
+/// Reads every record back as it was stored, before a change that the next reads must
+/// see: a store that keeps what it read (SQLite's token cache) must not answer with it.
+async fn read_back<S: Store>(s: &S, records: &[TokenRecord]) {
+    for r in records {
+        assert_eq!(get_token(s, r.kind, &r.signature).await.as_ref(), Some(r), "{} reads back", r.signature);
+    }
+}
+
 /// How many of `records` are stored.
 async fn present<S: Store>(s: &S, records: &[TokenRecord]) -> usize {
     let mut n = 0;
@@ -391,6 +399,7 @@ pub async fn revoke_token_is_compare_and_set<S: Store>(s: &S) {
     let access = token("rv-access", TokenKind::AccessToken, "rv-grant", "rv-client");
     let refresh = token("rv-refresh", TokenKind::RefreshToken, "rv-grant", "rv-client");
     s.insert_tokens(&[access.clone(), refresh.clone()]).await.expect("insert");
+    read_back(s, &[access.clone(), refresh.clone()]).await;
 
     assert!(!s.revoke_token(TokenKind::AccessToken, "rv-refresh").await.expect("revoke"), "wrong kind");
     assert_eq!(get_token(s, TokenKind::RefreshToken, "rv-refresh").await, Some(refresh), "untouched");
@@ -417,6 +426,7 @@ pub async fn revoke_grant_touches_only_that_grant<S: Store>(s: &S) {
     ];
     s.insert_tokens(&mine).await.expect("insert");
     s.insert_tokens(&theirs).await.expect("insert");
+    read_back(s, &mine).await;
 
     assert_eq!(s.revoke_grant("rg-grant-1").await.expect("revoke grant"), 2, "the two active tokens change");
     for r in &mine {
@@ -443,6 +453,7 @@ pub async fn delete_client_access_tokens_only<S: Store>(s: &S) {
     ];
     s.insert_tokens(&doomed).await.expect("insert");
     s.insert_tokens(&kept).await.expect("insert");
+    read_back(s, &doomed).await;
 
     assert_eq!(s.delete_client_access_tokens("dc-c1").await.expect("delete"), 2);
     for r in &doomed {
@@ -460,6 +471,7 @@ pub async fn consume_code<S: Store>(s: &S) {
     let access = token("cc-access", TokenKind::AccessToken, "cc-grant", "cc-client");
     let revoked = token("cc-revoked", TokenKind::AuthorizationCode, "cc-grant-2", "cc-client");
     s.insert_tokens(&[code.clone(), access.clone(), revoked.clone()]).await.expect("insert");
+    read_back(s, &[code.clone(), revoked.clone()]).await;
 
     assert_eq!(
         s.consume_code("cc-code", 1_000, &[]).await.expect("consume"),
@@ -500,6 +512,7 @@ pub async fn rotate_refresh_token<S: Store>(s: &S) {
     let old = token("rt-old", TokenKind::RefreshToken, "rt-grant", "rt-client");
     let code = token("rt-code", TokenKind::AuthorizationCode, "rt-grant", "rt-client");
     s.insert_tokens(&[old.clone(), code.clone()]).await.expect("insert");
+    read_back(s, std::slice::from_ref(&old)).await;
 
     let first = [
         token("rt-a1", TokenKind::AccessToken, "rt-grant", "rt-client"),

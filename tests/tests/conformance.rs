@@ -8,9 +8,11 @@ use latch_native::store::{Dialect, SqlStore};
 use latch_tests::conformance;
 use latch_tests::db::TestDb;
 
-/// Runs the suite on a fresh, migrated database, then drops it.
+/// Runs the suite on a fresh, migrated database, claimed as `latch serve` claims it
+/// (on SQLite that turns on the token cache, which must be invisible here), then drops it.
 async fn conformance_on(db: TestDb) {
     let store = db.store().await;
+    store.claim().expect("claim the database as a server does");
     conformance::run(&store).await;
     store.close().await;
     db.drop_db().await;
@@ -26,12 +28,55 @@ async fn conformance_sqlite_file() {
     conformance_on(TestDb::sqlite().await).await;
 }
 
+/// Unclaimed, as `latch migrate` and `latch janitor` open a database: no token cache.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conformance_sqlite_file_unclaimed() {
+    let db = TestDb::sqlite().await;
+    let store = db.store().await;
+    conformance::run(&store).await;
+    store.close().await;
+    db.drop_db().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn conformance_sqlite_in_memory() {
     let store = SqlStore::connect("memory").await.expect("connect");
     assert_eq!(store.dialect(), Dialect::Sqlite);
     store.migrate().await.expect("migrate");
+    store.claim().expect("claim");
     conformance::run(&store).await;
+}
+
+/// A SQLite file has one server: a second claim is refused with an error that says why,
+/// and the file is free again once the first store is gone. PostgreSQL and MySQL are
+/// shared by any number of servers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sqlite_file_is_served_by_one_server() {
+    let db = TestDb::sqlite().await;
+    let first = db.store().await;
+    first.claim().expect("first claim");
+    first.claim().expect("claiming again is a no-op");
+    let second = db.store().await;
+    let refused = second.claim();
+    assert!(
+        matches!(&refused, Err(StoreError::Unavailable(m)) if m.contains("another Latch server is serving")),
+        "{refused:?}"
+    );
+    assert!(second.get_client("nobody").await.expect("an unclaimed store still reads").is_none());
+    first.close().await;
+    drop(first);
+    second.claim().expect("free once the first server is gone");
+    second.close().await;
+    drop(second);
+    db.drop_db().await;
+    for db in [TestDb::postgres().await, TestDb::mysql().await] {
+        let (a, b) = (db.store().await, db.store().await);
+        a.claim().expect("claim");
+        b.claim().expect("a second server on a shared database");
+        a.close().await;
+        b.close().await;
+        db.drop_db().await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -154,6 +154,16 @@ impl SqlStore {
         self.dialect
     }
 
+    /// Claims the database for this process's server (`latch serve`). SQLite: a second
+    /// server on the same file is refused, and token reads are then cached (see
+    /// `lite::LiteStore::claim`). PostgreSQL and MySQL are shared by design: nothing to do.
+    pub fn claim(&self) -> Result<(), StoreError> {
+        match &self.lite {
+            Some(lite) => lite.claim(),
+            None => Ok(()),
+        }
+    }
+
     /// Applies the migrations not yet applied (a no-op when there are none).
     pub async fn migrate(&self) -> Result<(), StoreError> {
         self.migrator().run(&self.pool).await.map_err(from_migrate)

@@ -34,6 +34,7 @@ mod error;
 mod keys;
 mod login_sessions;
 mod rows;
+mod token_cache;
 mod tokens;
 mod writer;
 
@@ -44,7 +45,8 @@ use latch_core::error::StoreError;
 use rows::Record;
 use rusqlite::{Connection, OpenFlags, Params};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
+use token_cache::TokenCache;
 use writer::{Work, Writer};
 
 /// Idle read connections kept for reuse; more are opened when all are in use and
@@ -60,6 +62,11 @@ pub(crate) struct LiteStore {
     readers: Readers,
     writer: Writer,
     sql: Queries,
+    /// Token rows read, while no write has changed any (on once [claimed](Self::claim)).
+    tokens: Arc<TokenCache>,
+    /// The database file (`None` in memory), and once claimed, its open lock file.
+    file: Option<std::path::PathBuf>,
+    claim: Mutex<Option<std::fs::File>>,
     /// In-memory databases only: a connection held open for the store's life. A
     /// shared-cache memory database lives while any connection to it is open; this one
     /// keeps it whatever happens to the others (the writer's, the readers', sqlx's).
@@ -78,11 +85,58 @@ impl LiteStore {
     /// a file, put in WAL mode) already.
     pub(crate) fn open(uri: &str, in_memory: bool) -> Result<LiteStore, StoreError> {
         let anchor = if in_memory { Some(Mutex::new(open(uri)?)) } else { None };
-        let writer = Writer::start(open(uri)?, Queries::new(Dialect::Sqlite))?;
+        let conn = open(uri)?;
+        // SQLite's own absolute name of the file; none for a memory database.
+        let file = conn.path().filter(|p| !in_memory && !p.is_empty()).map(std::path::PathBuf::from);
+        let tokens = Arc::new(TokenCache::default());
+        let writer = Writer::start(conn, Queries::new(Dialect::Sqlite), tokens.clone())?;
         let readers = Readers { uri: uri.to_owned(), idle: Mutex::new(Vec::new()), closed: AtomicBool::new(false) };
         // One reader now, so a DSN that cannot be read fails here rather than later.
         readers.checkin(readers.checkout()?);
-        Ok(LiteStore { readers, writer, sql: Queries::new(Dialect::Sqlite), _anchor: anchor })
+        Ok(LiteStore {
+            readers,
+            writer,
+            sql: Queries::new(Dialect::Sqlite),
+            tokens,
+            file,
+            claim: Mutex::new(None),
+            _anchor: anchor,
+        })
+    }
+
+    /// Claims the database for this process's server, which then keeps the token rows it
+    /// reads in memory ([`TokenCache`]). Sound only while every write goes through this
+    /// store's writer, so a database file is locked (an advisory lock on
+    /// `<file>-latch-lock`, held until the process ends): a second server on the same
+    /// file fails here, with an error that says so, instead of serving answers the first
+    /// one's cache would not see. `latch migrate` and `latch janitor` do not claim (see
+    /// [`token_cache`] for why the janitor's deletions are safe). A memory database
+    /// belongs to its process anyway.
+    pub(crate) fn claim(&self) -> Result<(), StoreError> {
+        let mut claim = self.claim.lock().map_err(|_| unavailable("claim lock is poisoned"))?;
+        if let (Some(db), None) = (&self.file, claim.as_ref()) {
+            let mut name = db.clone().into_os_string();
+            name.push("-latch-lock");
+            let lock =
+                std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&name).map_err(|e| {
+                    StoreError::Unavailable(format!("cannot open the lock file {}: {e}", name.display()))
+                })?;
+            match lock.try_lock() {
+                Ok(()) => *claim = Some(lock),
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    return Err(StoreError::Unavailable(format!(
+                        "another Latch server is serving the SQLite database {}; SQLite is served by one process \
+                         (run several against PostgreSQL or MySQL)",
+                        db.display()
+                    )))
+                }
+                Err(std::fs::TryLockError::Error(e)) => {
+                    return Err(StoreError::Unavailable(format!("cannot lock {}: {e}", name.display())))
+                }
+            }
+        }
+        self.tokens.enable();
+        Ok(())
     }
 
     /// Runs a read on a pooled connection, here on the calling thread (see the module
@@ -117,6 +171,11 @@ impl LiteStore {
     /// Runs a write on the writer thread and waits for its commit.
     async fn write<T: Send + 'static>(&self, work: impl Work<T>) -> Result<T, StoreError> {
         self.writer.write(work).await
+    }
+
+    /// [`LiteStore::write`] for work that only inserts rows (see [`Writer::insert`]).
+    async fn write_new_rows<T: Send + 'static>(&self, work: impl Work<T>) -> Result<T, StoreError> {
+        self.writer.insert(work).await
     }
 
     /// Runs one statement of [`Queries`] as a write; how many rows it changed.

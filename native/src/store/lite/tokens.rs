@@ -87,11 +87,11 @@ impl TokenStore for LiteStore {
             return Ok(());
         }
         let rows = TokenRow::all(records)?;
-        self.write(move |conn, sql| insert_tokens(conn, sql, &rows)).await
+        self.write_new_rows(move |conn, sql| insert_tokens(conn, sql, &rows)).await
     }
 
     async fn get_token(&self, kind: TokenKind, signature: &str) -> Result<Option<TokenRecord>, StoreError> {
-        self.read_one(|q| &q.get_token, (signature, kind.as_str()))
+        self.tokens.get_or_read(kind, signature, || self.read_one(|q| &q.get_token, (signature, kind.as_str())))
     }
 
     async fn revoke_token(&self, kind: TokenKind, signature: &str) -> Result<bool, StoreError> {

@@ -21,9 +21,11 @@
 //! and commits like any other, as a write already sent to a database server would.
 
 use super::error::{from_rusqlite, unavailable};
+use super::token_cache::TokenCache;
 use crate::store::sql::Queries;
 use latch_core::error::StoreError;
 use rusqlite::Connection;
+use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 
 /// The most jobs one transaction carries: enough to share a commit among every
@@ -45,11 +47,14 @@ trait Job: Send {
     fn run(&mut self, conn: &Connection, sql: &Queries) -> bool;
     /// Answers the caller once the batch's fate is known.
     fn answer(self: Box<Self>, committed: Result<(), StoreError>);
+    /// Whether the job may update or delete stored tokens (see [`TokenCache`]).
+    fn may_change_tokens(&self) -> bool;
 }
 
 /// A caller's work, its outcome once run, and where the answer goes.
 struct Call<T, F> {
     work: Option<F>,
+    changes_tokens: bool,
     outcome: Option<Result<T, StoreError>>,
     reply: oneshot::Sender<Result<T, StoreError>>,
 }
@@ -73,6 +78,10 @@ impl<T: Send, F: Work<T>> Job for Call<T, F> {
         // An error here means the caller stopped waiting: there is no one to tell.
         let _ = self.reply.send(result);
     }
+
+    fn may_change_tokens(&self) -> bool {
+        self.changes_tokens
+    }
 }
 
 enum Message {
@@ -87,20 +96,31 @@ pub(super) struct Writer {
 }
 
 impl Writer {
-    /// Starts the writer thread on `conn`.
-    pub(super) fn start(conn: Connection, sql: Queries) -> Result<Writer, StoreError> {
+    /// Starts the writer thread on `conn`; it invalidates `tokens` after every commit
+    /// that may have changed stored tokens.
+    pub(super) fn start(conn: Connection, sql: Queries, tokens: Arc<TokenCache>) -> Result<Writer, StoreError> {
         let (queue, rx) = mpsc::channel(QUEUE);
         std::thread::Builder::new()
             .name("latch-sqlite-writer".into())
-            .spawn(move || run(conn, sql, rx))
+            .spawn(move || run(conn, sql, &tokens, rx))
             .map_err(|e| StoreError::Unavailable(format!("cannot start the SQLite writer thread: {e}")))?;
         Ok(Writer { queue })
     }
 
     /// Runs `work` in the next transaction and returns its result once committed.
     pub(super) async fn write<T: Send + 'static>(&self, work: impl Work<T>) -> Result<T, StoreError> {
+        self.queue_job(work, true).await
+    }
+
+    /// [`Writer::write`] for work that only inserts new rows, so it cannot change a
+    /// token already stored and leaves the [`TokenCache`] as it is.
+    pub(super) async fn insert<T: Send + 'static>(&self, work: impl Work<T>) -> Result<T, StoreError> {
+        self.queue_job(work, false).await
+    }
+
+    async fn queue_job<T: Send + 'static>(&self, work: impl Work<T>, changes_tokens: bool) -> Result<T, StoreError> {
         let (reply, answer) = oneshot::channel();
-        let job = Box::new(Call { work: Some(work), outcome: None, reply });
+        let job = Box::new(Call { work: Some(work), changes_tokens, outcome: None, reply });
         self.queue.send(Message::Job(job)).await.map_err(|_| unavailable("writer has stopped"))?;
         // The reply is dropped unanswered only when the thread is gone (closed or died).
         answer.await.map_err(|_| unavailable("writer has stopped"))?
@@ -118,7 +138,7 @@ impl Writer {
 }
 
 /// The thread: batch after batch until told to close or every handle is gone.
-fn run(conn: Connection, sql: Queries, mut rx: mpsc::Receiver<Message>) {
+fn run(conn: Connection, sql: Queries, tokens: &TokenCache, mut rx: mpsc::Receiver<Message>) {
     // `blocking_recv` is for threads outside the runtime, as this one is.
     while let Some(message) = rx.blocking_recv() {
         let mut batch = Vec::new();
@@ -135,7 +155,7 @@ fn run(conn: Connection, sql: Queries, mut rx: mpsc::Receiver<Message>) {
             }
         }
         if !batch.is_empty() {
-            commit(&conn, &sql, batch);
+            commit(&conn, &sql, tokens, batch);
         }
         if let Some(done) = close {
             // Jobs queued after the close are dropped with `rx`: their callers see the
@@ -148,12 +168,15 @@ fn run(conn: Connection, sql: Queries, mut rx: mpsc::Receiver<Message>) {
 }
 
 /// Runs one batch in one transaction and answers every job.
-fn commit(conn: &Connection, sql: &Queries, mut batch: Vec<Box<dyn Job>>) {
+fn commit(conn: &Connection, sql: &Queries, tokens: &TokenCache, mut batch: Vec<Box<dyn Job>>) {
     let committed = transaction(conn, sql, &mut batch);
     if committed.is_err() {
         // Leave the connection ready for the next batch. Err: no transaction was open
         // (BEGIN failed) or SQLite rolled it back itself; nothing else to undo.
         let _ = execute(conn, "ROLLBACK");
+    } else if batch.iter().any(|job| job.may_change_tokens()) {
+        // After the commit, before any caller hears of it (see `TokenCache`).
+        tokens.invalidate();
     }
     for job in batch {
         job.answer(committed.clone());
