@@ -1065,4 +1065,22 @@ pub async fn concurrent_inserts_fail_alone<S: Store>(s: &S) {
             assert!(get_token(s, TokenKind::RefreshToken, &format!("ci-r-{i}")).await.is_some(), "call {i} stored");
         }
     }
+    // The same with one record per call (SQLite runs those without a savepoint).
+    let singles: Vec<TokenRecord> = (0..RACERS)
+        .map(|i| {
+            let sig = if i == 3 { "ci-taken".to_string() } else { format!("ci-one-{i}") };
+            token(&sig, TokenKind::AccessToken, &format!("ci-one-grant-{i}"), "ci-client")
+        })
+        .collect();
+    let results = join_all(singles.iter().map(|r| s.insert_tokens(std::slice::from_ref(r)))).await;
+    for (i, r) in results.iter().enumerate() {
+        if i == 3 {
+            assert!(matches!(r, Err(StoreError::Conflict(_))), "the colliding call conflicts: {r:?}");
+            let kept = get_token(s, TokenKind::AccessToken, "ci-taken").await.expect("kept");
+            assert_eq!(kept.request_id, "ci-grant", "the stored record is untouched");
+        } else {
+            assert_eq!(r, &Ok(()), "single call {i}");
+            assert_eq!(get_token(s, TokenKind::AccessToken, &format!("ci-one-{i}")).await.as_ref(), Some(&singles[i]));
+        }
+    }
 }

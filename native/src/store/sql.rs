@@ -40,6 +40,8 @@ pub(crate) struct Queries {
     pub(crate) update_client: String,
     pub(crate) delete_client: String,
     pub(crate) get_token: String,
+    /// [`Queries::insert_tokens`] of one row, made once.
+    pub(crate) insert_token: String,
     pub(crate) revoke_token: String,
     pub(crate) revoke_grant: String,
     pub(crate) delete_client_access_tokens: String,
@@ -85,6 +87,10 @@ impl Queries {
                  created_at = ?, updated_at = ? WHERE id = ?"),
             delete_client: t("DELETE FROM latch_clients WHERE id = ?"),
             get_token: t(&format!("SELECT {TOKEN_COLUMNS} FROM latch_tokens WHERE signature = ? AND kind = ?")),
+            insert_token: t(&format!(
+                "INSERT INTO latch_tokens ({TOKEN_COLUMNS}) VALUES ({})",
+                ["?"; TOKEN_COLUMN_COUNT].join(", ")
+            )),
             revoke_token: t("UPDATE latch_tokens SET active = 0 WHERE signature = ? AND kind = ? AND active = 1"),
             revoke_grant: t("UPDATE latch_tokens SET active = 0 WHERE request_id = ? AND active = 1"),
             delete_client_access_tokens: t("DELETE FROM latch_tokens WHERE client_id = ? AND kind = 'access_token'"),

@@ -24,8 +24,7 @@ pub(super) fn insert_tokens(conn: &Connection, sql: &Queries, records: &[TokenRo
     if records.is_empty() {
         return Ok(());
     }
-    let text = sql.insert_tokens(1);
-    let mut stmt = conn.prepare_cached(&text).map_err(from_rusqlite)?;
+    let mut stmt = conn.prepare_cached(&sql.insert_token).map_err(from_rusqlite)?;
     for record in records {
         record.insert(&mut stmt).map_err(|e| with_conflict(e, || "a token with that signature exists".into()))?;
     }
@@ -87,6 +86,11 @@ impl TokenStore for LiteStore {
             return Ok(());
         }
         let rows = TokenRow::all(records)?;
+        if rows.len() == 1 {
+            // One INSERT is atomic by itself (a conflict undoes only that statement), so
+            // the job needs no savepoint of its own.
+            return self.writer.insert_one_statement(move |conn, sql| insert_tokens(conn, sql, &rows)).await;
+        }
         self.write_new_rows(move |conn, sql| insert_tokens(conn, sql, &rows)).await
     }
 

@@ -10,7 +10,8 @@
 //! `BEGIN IMMEDIATE` … `COMMIT`.
 //!
 //! Each job runs inside its own `SAVEPOINT`, so a job that fails (a duplicate key is a
-//! [`StoreError::Conflict`]) rolls back only its own statements and the batch goes on.
+//! [`StoreError::Conflict`]) rolls back only its own statements and the batch goes on; a
+//! job of one statement needs none ([`Writer::insert_one_statement`]).
 //! Nobody is answered before the `COMMIT` has succeeded: durability per call is what it
 //! was with one transaction per call, only commits are shared. If the batch cannot begin
 //! or commit (or a savepoint cannot be undone), the transaction is rolled back and every
@@ -49,12 +50,16 @@ trait Job: Send {
     fn answer(self: Box<Self>, committed: Result<(), StoreError>);
     /// Whether the job may update or delete stored tokens (see [`TokenCache`]).
     fn may_change_tokens(&self) -> bool;
+    /// Whether the job needs a savepoint to fail alone: false only for one statement,
+    /// which SQLite undoes by itself when it fails.
+    fn needs_savepoint(&self) -> bool;
 }
 
 /// A caller's work, its outcome once run, and where the answer goes.
 struct Call<T, F> {
     work: Option<F>,
     changes_tokens: bool,
+    one_statement: bool,
     outcome: Option<Result<T, StoreError>>,
     reply: oneshot::Sender<Result<T, StoreError>>,
 }
@@ -81,6 +86,10 @@ impl<T: Send, F: Work<T>> Job for Call<T, F> {
 
     fn may_change_tokens(&self) -> bool {
         self.changes_tokens
+    }
+
+    fn needs_savepoint(&self) -> bool {
+        !self.one_statement
     }
 }
 
@@ -109,18 +118,31 @@ impl Writer {
 
     /// Runs `work` in the next transaction and returns its result once committed.
     pub(super) async fn write<T: Send + 'static>(&self, work: impl Work<T>) -> Result<T, StoreError> {
-        self.queue_job(work, true).await
+        self.queue_job(work, true, false).await
     }
 
     /// [`Writer::write`] for work that only inserts new rows, so it cannot change a
     /// token already stored and leaves the [`TokenCache`] as it is.
     pub(super) async fn insert<T: Send + 'static>(&self, work: impl Work<T>) -> Result<T, StoreError> {
-        self.queue_job(work, false).await
+        self.queue_job(work, false, false).await
     }
 
-    async fn queue_job<T: Send + 'static>(&self, work: impl Work<T>, changes_tokens: bool) -> Result<T, StoreError> {
+    /// [`Writer::insert`] for work that runs exactly one statement (one `INSERT` of one
+    /// row): SQLite undoes a failed statement by itself, so the job runs without a
+    /// savepoint, sparing two statements and the sub-journal copy of every page it
+    /// touches.
+    pub(super) async fn insert_one_statement<T: Send + 'static>(&self, work: impl Work<T>) -> Result<T, StoreError> {
+        self.queue_job(work, false, true).await
+    }
+
+    async fn queue_job<T: Send + 'static>(
+        &self,
+        work: impl Work<T>,
+        changes_tokens: bool,
+        one_statement: bool,
+    ) -> Result<T, StoreError> {
         let (reply, answer) = oneshot::channel();
-        let job = Box::new(Call { work: Some(work), changes_tokens, outcome: None, reply });
+        let job = Box::new(Call { work: Some(work), changes_tokens, one_statement, outcome: None, reply });
         self.queue.send(Message::Job(job)).await.map_err(|_| unavailable("writer has stopped"))?;
         // The reply is dropped unanswered only when the thread is gone (closed or died).
         answer.await.map_err(|_| unavailable("writer has stopped"))?
@@ -188,6 +210,11 @@ fn transaction(conn: &Connection, sql: &Queries, batch: &mut [Box<dyn Job>]) -> 
     // process), so no statement of the batch fails half-way on it.
     execute(conn, "BEGIN IMMEDIATE")?;
     for job in batch.iter_mut() {
+        if !job.needs_savepoint() {
+            // Its one statement either happened or was undone by SQLite.
+            job.run(conn, sql);
+            continue;
+        }
         execute(conn, "SAVEPOINT job")?;
         if job.run(conn, sql) {
             execute(conn, "RELEASE job")?;
