@@ -49,8 +49,9 @@ pub struct ClientsCreateArgs {
     #[arg(long)]
     pub id: Option<String>,
 
-    /// Client secret; the server generates one when absent.
-    #[arg(long)]
+    /// Client secret; the server generates one when absent. May start with `-` (a
+    /// generated base64url secret can).
+    #[arg(long, allow_hyphen_values = true)]
     pub secret: Option<String>,
 
     /// Human-readable client name.
@@ -160,8 +161,8 @@ pub struct ClientFlags {
     #[arg(long)]
     pub name: Option<String>,
 
-    /// Client secret; on create the server generates one when absent.
-    #[arg(long)]
+    /// Client secret; on create the server generates one when absent. May start with `-`.
+    #[arg(long, allow_hyphen_values = true)]
     pub secret: Option<String>,
 
     /// Grant types (comma-separated or repeated; create defaults to authorization_code).

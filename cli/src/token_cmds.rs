@@ -65,8 +65,14 @@ pub struct ClientAuthArgs {
     #[arg(long, env = "OAUTH2_CLIENT_ID", value_name = "ID")]
     pub client_id: Option<String>,
 
-    /// The OAuth 2.0 client secret.
-    #[arg(long, env = "OAUTH2_CLIENT_SECRET", hide_env_values = true, value_name = "SECRET")]
+    /// The OAuth 2.0 client secret (may start with `-`: a generated base64url secret can).
+    #[arg(
+        long,
+        env = "OAUTH2_CLIENT_SECRET",
+        hide_env_values = true,
+        value_name = "SECRET",
+        allow_hyphen_values = true
+    )]
     pub client_secret: Option<String>,
 
     /// How to send the client credentials.
@@ -197,8 +203,8 @@ pub struct TokenIntrospectArgs {
     #[arg(long, value_name = "ID")]
     pub client_id: Option<String>,
 
-    /// Client secret, see --client-id.
-    #[arg(long, value_name = "SECRET")]
+    /// Client secret, see --client-id (may start with `-`).
+    #[arg(long, value_name = "SECRET", allow_hyphen_values = true)]
     pub client_secret: Option<String>,
 
     /// Scopes the token must have to be reported active (comma-separated or repeated).
@@ -601,6 +607,23 @@ mod tests {
             panic!("wrong command")
         };
         assert_eq!(a.output.format, Format::Table);
+        assert_eq!(a.scope, ["x"]);
+
+        // A generated secret may start with '-': it is still the flag's value.
+        let Command::Perform(PerformCmd::ClientCredentials(a)) = parse(&[
+            "latch",
+            "perform",
+            "client-credentials",
+            "--client-id",
+            "id",
+            "--client-secret",
+            "-I3O_HKIORQ",
+            "--scope",
+            "x",
+        ]) else {
+            panic!("wrong command")
+        };
+        assert_eq!(a.auth.client_secret.as_deref(), Some("-I3O_HKIORQ"));
         assert_eq!(a.scope, ["x"]);
 
         let Command::Introspect(IntrospectCmd::Token(a)) = parse(&[
