@@ -55,6 +55,13 @@ pub trait Platform {
     }
 }
 
+/// The platform's millisecond clock as the 48 bits that token keys and UUIDv7 carry. A
+/// clock before 1970 or after the year 10889 saturates: the key is then merely
+/// unordered, never wrong.
+pub(crate) fn millis_48<P: Platform + ?Sized>(platform: &P) -> u64 {
+    platform.now_millis().clamp(0, (1 << 48) - 1) as u64
+}
+
 /// One back-channel logout request to send.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BackchannelLogout {

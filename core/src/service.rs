@@ -157,7 +157,7 @@ impl<S: Store, P: Platform> Latch<S, P> {
     pub fn new_request_id(&self) -> String {
         let mut b = [0u8; 10];
         self.platform.fill_random(&mut b);
-        let millis = self.platform.now_millis().clamp(0, (1 << 48) - 1) as u64;
+        let millis = crate::platform::millis_48(&self.platform);
         uuid::Builder::from_unix_timestamp_millis(millis, &b).into_uuid().to_string()
     }
 

@@ -97,9 +97,7 @@ pub struct Minted {
 /// Mints a token with `prefix`, signed with the first system secret.
 pub fn mint<P: Platform + ?Sized>(platform: &P, secrets: &[Vec<u8>], prefix: &str) -> Minted {
     let mut raw = [0u8; TIME_LEN + RANDOM_LEN];
-    // A clock before 1970 or after year 10889 (48 bits of milliseconds) saturates; the
-    // key is then merely unordered, never wrong.
-    let millis = platform.now_millis().clamp(0, (1 << 48) - 1) as u64;
+    let millis = crate::platform::millis_48(platform);
     raw[..TIME_LEN].copy_from_slice(&millis.to_be_bytes()[2..]);
     platform.fill_random(&mut raw[TIME_LEN..]);
     let random_part = B64.encode(raw);

@@ -71,6 +71,13 @@ pub(crate) struct Queries {
     pub(crate) lock_consents_of_subject_client: String,
 }
 
+/// [`Queries::insert_tokens`], also for the one-row text [`Queries::new`] makes once.
+fn insert_tokens(dialect: Dialect, rows: usize) -> String {
+    let row = format!("({})", ["?"; TOKEN_COLUMN_COUNT].join(", "));
+    let values = vec![row.as_str(); rows].join(", ");
+    dialect.translate(&format!("INSERT INTO latch_tokens ({TOKEN_COLUMNS}) VALUES {values}"))
+}
+
 impl Queries {
     /// The queries for one dialect.
     pub(crate) fn new(dialect: Dialect) -> Queries {
@@ -87,10 +94,7 @@ impl Queries {
                  created_at = ?, updated_at = ? WHERE id = ?"),
             delete_client: t("DELETE FROM latch_clients WHERE id = ?"),
             get_token: t(&format!("SELECT {TOKEN_COLUMNS} FROM latch_tokens WHERE signature = ? AND kind = ?")),
-            insert_token: t(&format!(
-                "INSERT INTO latch_tokens ({TOKEN_COLUMNS}) VALUES ({})",
-                ["?"; TOKEN_COLUMN_COUNT].join(", ")
-            )),
+            insert_token: insert_tokens(dialect, 1),
             revoke_token: t("UPDATE latch_tokens SET active = 0 WHERE signature = ? AND kind = ? AND active = 1"),
             revoke_grant: t("UPDATE latch_tokens SET active = 0 WHERE request_id = ? AND active = 1"),
             delete_client_access_tokens: t("DELETE FROM latch_tokens WHERE client_id = ? AND kind = 'access_token'"),
@@ -153,9 +157,7 @@ impl Queries {
 
     /// One multi-row INSERT of `rows` token records (all or nothing, as one statement).
     pub(crate) fn insert_tokens(&self, rows: usize) -> String {
-        let row = format!("({})", ["?"; TOKEN_COLUMN_COUNT].join(", "));
-        let values = vec![row.as_str(); rows].join(", ");
-        self.dialect.translate(&format!("INSERT INTO latch_tokens ({TOKEN_COLUMNS}) VALUES {values}"))
+        insert_tokens(self.dialect, rows)
     }
 
     /// Marks inactive every token of the grants (consents) with `ids` ids.

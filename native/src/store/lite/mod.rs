@@ -173,11 +173,6 @@ impl LiteStore {
         self.writer.write(work).await
     }
 
-    /// [`LiteStore::write`] for work that only inserts rows (see [`Writer::insert`]).
-    async fn write_new_rows<T: Send + 'static>(&self, work: impl Work<T>) -> Result<T, StoreError> {
-        self.writer.insert(work).await
-    }
-
     /// Runs one statement of [`Queries`] as a write; how many rows it changed.
     async fn change<P: Params + Send + 'static>(
         &self,

@@ -43,7 +43,9 @@ pub(super) struct TokenCache {
 struct Rows {
     /// The generation every entry was read in.
     generation: u64,
-    by_key: HashMap<(TokenKind, String), TokenRecord>,
+    /// By signature, the primary key of `latch_tokens` (unique across kinds); a hit of
+    /// another kind is no hit. Looked up by `&str`, so a hit allocates nothing.
+    by_signature: HashMap<String, TokenRecord>,
 }
 
 impl TokenCache {
@@ -72,22 +74,22 @@ impl TokenCache {
         let generation = self.generation.load(Ordering::Acquire);
         if let Ok(rows) = self.rows.lock() {
             if rows.generation == generation {
-                if let Some(record) = rows.by_key.get(&(kind, signature.to_owned())) {
+                if let Some(record) = rows.by_signature.get(signature).filter(|r| r.kind == kind) {
                     return Ok(Some(record.clone()));
                 }
             }
         }
         let found = read()?;
         if let (Some(record), Ok(mut rows)) = (&found, self.rows.lock()) {
-            if rows.generation != generation || rows.by_key.len() >= CAPACITY {
+            if rows.generation != generation || rows.by_signature.len() >= CAPACITY {
                 if generation < rows.generation {
                     // Read in a generation that has passed since: not worth keeping.
                     return Ok(found);
                 }
-                rows.by_key.clear();
+                rows.by_signature.clear();
                 rows.generation = generation;
             }
-            rows.by_key.insert((kind, signature.to_owned()), record.clone());
+            rows.by_signature.insert(signature.to_owned(), record.clone());
         }
         Ok(found)
     }

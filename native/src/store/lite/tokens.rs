@@ -91,7 +91,7 @@ impl TokenStore for LiteStore {
             // the job needs no savepoint of its own.
             return self.writer.insert_one_statement(move |conn, sql| insert_tokens(conn, sql, &rows)).await;
         }
-        self.write_new_rows(move |conn, sql| insert_tokens(conn, sql, &rows)).await
+        self.writer.insert(move |conn, sql| insert_tokens(conn, sql, &rows)).await
     }
 
     async fn get_token(&self, kind: TokenKind, signature: &str) -> Result<Option<TokenRecord>, StoreError> {
