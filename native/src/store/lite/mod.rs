@@ -16,8 +16,10 @@
 //!   shared-cache memory database a read of a table the writer's open batch has written
 //!   waits (unlock-notify) for that batch's commit, which in memory takes microseconds to
 //!   a few milliseconds.
+//! - **Token reads** of a [claimed](LiteStore::claim) store are kept in memory until a
+//!   write may have changed them ([`token_cache`]).
 //! - **Writes go to one thread** ([`writer`]) that commits them in groups, each call in
-//!   its own savepoint. Compare-and-set operations (`consume_code`,
+//!   its own savepoint (a one-statement call needs none). Compare-and-set operations (`consume_code`,
 //!   `rotate_refresh_token`, `complete_consent`, the revocations) are each one job: the
 //!   conditional `UPDATE … AND active = 1` (with `RETURNING`) and whatever it decides
 //!   run together on the writer's connection, never as a read here and a write there.
