@@ -179,7 +179,7 @@ impl SigningKey {
 
 /// A digest that identifies an RSA private key (its `n`, `e` and `d`), for hosts that
 /// keep their own form of the key next to the core's ([`Platform::rs256_sign`]): the
-/// native server's `ring` key pairs, the Worker's imported WebCrypto keys. A `kid` would
+/// native server's AWS-LC key pairs, the Worker's imported WebCrypto keys. A `kid` would
 /// not do: a set can be replaced with another key under the same `kid`.
 pub fn rsa_fingerprint(key: &rsa::RsaPrivateKey) -> [u8; 32] {
     use rsa::traits::{PrivateKeyParts, PublicKeyParts};

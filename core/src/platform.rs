@@ -1,6 +1,6 @@
 //! What the core needs from its host and may not take for itself: the time, random
 //! bytes, slow key derivation (which the Worker delegates to WebCrypto), and optionally
-//! a faster RSA signature (the native server's from `ring`, the Worker's from WebCrypto).
+//! a faster RSA signature (the native server's from AWS-LC, the Worker's from WebCrypto).
 //!
 //! The native server passes the system clock and the OS RNG; the Worker passes
 //! `Date.now()` and `crypto.getRandomValues`; tests pass [`FixedPlatform`], a settable
