@@ -153,7 +153,10 @@ mod tests {
         for value in ["", "abcXYZ019-_.*", "a b&c=d", "é/ü?#%+", every_byte.as_str()] {
             let expected: String = form_urlencoded::byte_serialize(value.as_bytes()).collect();
             assert_eq!(with_param("https://a.example/cb", "p", value), format!("https://a.example/cb?p={expected}"));
-            assert_eq!(with_param("https://a.example/cb?x=1", "p", value), format!("https://a.example/cb?x=1&p={expected}"));
+            assert_eq!(
+                with_param("https://a.example/cb?x=1", "p", value),
+                format!("https://a.example/cb?x=1&p={expected}")
+            );
         }
     }
 
