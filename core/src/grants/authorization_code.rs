@@ -1,7 +1,7 @@
 //! The authorization code grant's token request (RFC 6749 §4.1.3) with PKCE (RFC 7636
 //! §4.5–4.6) and OpenID Connect's ID token (OIDC Core §3.1.3).
 
-use super::{ext_of, invalid_grant, mint_tokens, session_of, Lifespans};
+use super::{ext_of, invalid_grant, mint_tokens, session_of, store_while_signing, Lifespans, Minted};
 use crate::access_token::Grant;
 use crate::client::Client;
 use crate::error::Error;
@@ -83,10 +83,19 @@ pub async fn handle<S: Store, P: Platform>(
         id: client.authorization_code_grant_id_token_lifespan.as_deref(),
     };
     let nonce = data.get("nonce").and_then(Value::as_str);
-    let (body, records) = mint_tokens(latch, client, &grant, &session_of(&record), nonce, &spans).await?;
-    // The compare-and-set: consume the code and store its tokens in one atomic step.
-    match latch.store.consume_code(&sig, now, &records).await? {
-        Consumed::Consumed(_) => Ok(Response::json(200, &body)),
+    let Minted { mut body, records, id_token } =
+        mint_tokens(latch, client, &grant, &session_of(&record), nonce, &spans).await?;
+    // The compare-and-set: consume the code and store its tokens in one atomic step
+    // (while the ID token is signed).
+    let consume = latch.store.consume_code(&sig, now, &records);
+    let (consumed, signed) = store_while_signing(latch, id_token.as_ref(), consume).await?;
+    match consumed {
+        Consumed::Consumed(_) => {
+            if let Some(idt) = signed {
+                body["id_token"] = idt.into();
+            }
+            Ok(Response::json(200, &body))
+        }
         Consumed::AlreadyUsed(r) => Err(replayed(latch, &r.request_id).await),
         Consumed::Missing => Err(invalid_grant("The authorization code is unknown.")),
     }

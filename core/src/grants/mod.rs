@@ -27,9 +27,71 @@ pub struct Lifespans<'a> {
     pub id: Option<&'a str>,
 }
 
+/// The tokens of one grant, minted but not stored yet: the response body (without the
+/// ID token), the records to store (access and refresh), and the ID token still to
+/// sign when `openid` was granted.
+pub struct Minted {
+    /// The token response so far.
+    pub body: Value,
+    /// The access token's record, then the refresh token's if one was minted.
+    pub records: Vec<TokenRecord>,
+    /// What the ID token will say, when one is due.
+    pub id_token: Option<PendingIdToken>,
+}
+
+/// The claims' inputs of an ID token to sign (OIDC Core §3.1.3.6–3.1.3.7).
+pub struct PendingIdToken {
+    subject: String,
+    client_id: String,
+    session: GrantSession,
+    nonce: Option<String>,
+    access_token: String,
+    ttl: i64,
+}
+
+impl PendingIdToken {
+    /// Signs the ID token. A grant runs this concurrently with its store's
+    /// compare-and-set ([`store_while_signing`]).
+    pub async fn sign<S: Store, P: Platform>(&self, latch: &Latch<S, P>) -> Result<String, Error> {
+        oidc::mint_id_token(
+            latch,
+            &self.subject,
+            &self.client_id,
+            &self.session,
+            self.nonce.as_deref(),
+            Some(&self.access_token),
+            None,
+            self.ttl,
+        )
+        .await
+    }
+}
+
+/// Runs `store` (a grant's compare-and-set of its new tokens) and signs `id_token`
+/// at the same time: the signature (an RSA private-key operation for RS256, the
+/// largest CPU cost of a code exchange) is computed while the store commits, instead
+/// of before it. The ID token is only sent when the store succeeded; when the store
+/// fails, the signature is dropped. When signing fails after the store succeeded, the
+/// request fails and the stored tokens are never handed out (they expire), as when
+/// fosite issues the ID token after the code's session is invalidated.
+pub async fn store_while_signing<S: Store, P: Platform, T>(
+    latch: &Latch<S, P>,
+    id_token: Option<&PendingIdToken>,
+    store: impl std::future::Future<Output = Result<T, crate::error::StoreError>>,
+) -> Result<(T, Option<String>), Error> {
+    let sign = async {
+        match id_token {
+            Some(p) => p.sign(latch).await.map(Some),
+            None => Ok(None),
+        }
+    };
+    let (stored, signed) = futures_util::future::join(store, sign).await;
+    Ok((stored?, signed?))
+}
+
 /// Mints the access token, a refresh token when `offline`/`offline_access` was granted
-/// and the client may refresh, and an ID token when `openid` was granted. Returns the
-/// response body and the records to store (access and refresh; not stored yet).
+/// and the client may refresh, and the inputs of an ID token when `openid` was granted.
+/// Nothing is stored or signed yet (see [`store_while_signing`]).
 pub async fn mint_tokens<S: Store, P: Platform>(
     latch: &Latch<S, P>,
     client: &Client,
@@ -37,7 +99,7 @@ pub async fn mint_tokens<S: Store, P: Platform>(
     session: &GrantSession,
     nonce: Option<&str>,
     spans: &Lifespans<'_>,
-) -> Result<(Value, Vec<TokenRecord>), Error> {
+) -> Result<Minted, Error> {
     let now = latch.platform.now();
     let at_ttl = lifespan(spans.access, latch.config.access_token_ttl);
     let mut issued = access_token::mint(latch, client, grant, at_ttl).await?;
@@ -75,15 +137,15 @@ pub async fn mint_tokens<S: Store, P: Platform>(
         records.push(record);
         body["refresh_token"] = m.token.into();
     }
-    if grant.scope.iter().any(|s| s == "openid") {
-        let id_ttl = lifespan(spans.id, latch.config.id_token_ttl);
-        let at = body["access_token"].as_str().map(str::to_string);
-        let idt =
-            oidc::mint_id_token(latch, &grant.subject, &client.client_id, session, nonce, at.as_deref(), None, id_ttl)
-                .await?;
-        body["id_token"] = idt.into();
-    }
-    Ok((body, records))
+    let id_token = grant.scope.iter().any(|s| s == "openid").then(|| PendingIdToken {
+        subject: grant.subject.clone(),
+        client_id: client.client_id.clone(),
+        session: session.clone(),
+        nonce: nonce.map(str::to_string),
+        access_token: issued.token.clone(),
+        ttl: lifespan(spans.id, latch.config.id_token_ttl),
+    });
+    Ok(Minted { body, records, id_token })
 }
 
 /// RFC 6749 §5.2 `invalid_grant` with a hint.

@@ -1,7 +1,7 @@
 //! The refresh token grant (RFC 6749 §6), with rotation on every use and reuse
 //! detection (OAuth 2.0 Security BCP, RFC 9700 §4.14.2).
 
-use super::{ext_of, invalid_grant, mint_tokens, session_of, Lifespans};
+use super::{ext_of, invalid_grant, mint_tokens, session_of, store_while_signing, Lifespans, Minted};
 use crate::access_token::Grant;
 use crate::client::Client;
 use crate::error::{Error, ErrorCode};
@@ -60,12 +60,18 @@ pub async fn handle<S: Store, P: Platform>(
         refresh: client.refresh_token_grant_refresh_token_lifespan.as_deref(),
         id: client.refresh_token_grant_id_token_lifespan.as_deref(),
     };
-    let (mut body, mut records) = mint_tokens(latch, client, &grant, &session_of(&old), None, &spans).await?;
+    let Minted { mut body, mut records, id_token } =
+        mint_tokens(latch, client, &grant, &session_of(&old), None, &spans).await?;
     if let Some(at) = records.first_mut() {
         at.scope = scope.clone();
     }
     body["scope"] = scope.join(" ").into();
-    match latch.store.rotate_refresh_token(&sig, now, &records).await? {
+    let rotate = latch.store.rotate_refresh_token(&sig, now, &records);
+    let (rotated, signed) = store_while_signing(latch, id_token.as_ref(), rotate).await?;
+    if let Some(idt) = signed {
+        body["id_token"] = idt.into();
+    }
+    match rotated {
         Rotated::Rotated(_) => {}
         Rotated::AlreadyUsed(prev) => {
             let within_grace = prev.used_at.is_some_and(|u| now - u <= latch.config.refresh_grace_period)
