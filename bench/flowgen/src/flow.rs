@@ -2,6 +2,7 @@
 //! bench/flows.mjs (`latchFlow` and `nodeFlow`): the same eight requests, headers and
 //! bodies, the same failure messages.
 
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
@@ -501,40 +502,21 @@ fn param<'a>(u: &'a Url, name: &str) -> Option<std::borrow::Cow<'a, str>> {
     u.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v)
 }
 
-/// JavaScript's encodeURIComponent. Runs of unreserved characters are copied whole
-/// (challenges are kilobytes of base64url, which need no escaping).
+/// JavaScript's encodeURIComponent: everything but A-Z a-z 0-9 - _ . ! ~ * ' ( ) is
+/// percent-encoded (as UTF-8).
 pub fn encode_uri_component(s: &str) -> String {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    let unreserved = |b: u8| UNRESERVED[usize::from(b)];
-    let mut out = String::with_capacity(s.len());
-    let mut run = 0; // where the current run of unreserved (ASCII) characters starts
-    for (i, b) in s.bytes().enumerate() {
-        if unreserved(b) {
-            continue;
-        }
-        if run < i {
-            out.push_str(&s[run..i]);
-        }
-        out.extend(['%', char::from(HEX[usize::from(b >> 4)]), char::from(HEX[usize::from(b & 15)])]);
-        run = i + 1;
-    }
-    if run < s.len() {
-        out.push_str(&s[run..]);
-    }
-    out
+    const URI_COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'_')
+        .remove(b'.')
+        .remove(b'!')
+        .remove(b'~')
+        .remove(b'*')
+        .remove(b'\'')
+        .remove(b'(')
+        .remove(b')');
+    utf8_percent_encode(s, URI_COMPONENT).to_string()
 }
-
-/// The bytes encodeURIComponent leaves as they are: A-Z a-z 0-9 - _ . ! ~ * ' ( ).
-const UNRESERVED: [bool; 256] = {
-    let mut t = [false; 256];
-    let mut b = 0;
-    while b < 256 {
-        let c = b as u8;
-        t[b] = c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.' | b'!' | b'~' | b'*' | b'\'' | b'(' | b')');
-        b += 1;
-    }
-    t
-};
 
 /// Whitespace runs collapsed to one space, cut to `n` characters with "…" (flows.mjs's `short`).
 pub fn short(s: &str, n: usize) -> String {

@@ -88,14 +88,8 @@ pub async fn handle<S: Store, P: Platform>(
     // The compare-and-set: consume the code and store its tokens in one atomic step
     // (while the ID token is signed).
     let consume = latch.store.consume_code(&sig, now, &records);
-    let (consumed, signed) = store_while_signing(latch, id_token.as_ref(), consume).await?;
-    match consumed {
-        Consumed::Consumed(_) => {
-            if let Some(idt) = signed {
-                body["id_token"] = idt.into();
-            }
-            Ok(Response::json(200, &body))
-        }
+    match store_while_signing(latch, &mut body, id_token.as_ref(), consume).await? {
+        Consumed::Consumed(_) => Ok(Response::json(200, &body)),
         Consumed::AlreadyUsed(r) => Err(replayed(latch, &r.request_id).await),
         Consumed::Missing => Err(invalid_grant("The authorization code is unknown.")),
     }

@@ -70,15 +70,16 @@ impl PendingIdToken {
 /// Runs `store` (a grant's compare-and-set of its new tokens) and signs `id_token`
 /// at the same time: the signature (an RSA private-key operation for RS256, the
 /// largest CPU cost of a code exchange) is computed while the store commits, instead
-/// of before it. The ID token is only sent when the store succeeded; when the store
-/// fails, the signature is dropped. When signing fails after the store succeeded, the
-/// request fails and the stored tokens are never handed out (they expire), as when
-/// fosite issues the ID token after the code's session is invalidated.
+/// of before it. The ID token goes into `body` only when the store succeeded; when the
+/// store fails, the signature is dropped. When signing fails after the store
+/// succeeded, the request fails and the stored tokens are never handed out (they
+/// expire), as when fosite issues the ID token after the code's session is invalidated.
 pub async fn store_while_signing<S: Store, P: Platform, T>(
     latch: &Latch<S, P>,
+    body: &mut Value,
     id_token: Option<&PendingIdToken>,
     store: impl std::future::Future<Output = Result<T, crate::error::StoreError>>,
-) -> Result<(T, Option<String>), Error> {
+) -> Result<T, Error> {
     let sign = async {
         match id_token {
             Some(p) => p.sign(latch).await.map(Some),
@@ -86,7 +87,11 @@ pub async fn store_while_signing<S: Store, P: Platform, T>(
         }
     };
     let (stored, signed) = futures_util::future::join(store, sign).await;
-    Ok((stored?, signed?))
+    let stored = stored?;
+    if let Some(idt) = signed? {
+        body["id_token"] = idt.into();
+    }
+    Ok(stored)
 }
 
 /// Mints the access token, a refresh token when `offline`/`offline_access` was granted

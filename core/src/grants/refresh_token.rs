@@ -67,11 +67,7 @@ pub async fn handle<S: Store, P: Platform>(
     }
     body["scope"] = scope.join(" ").into();
     let rotate = latch.store.rotate_refresh_token(&sig, now, &records);
-    let (rotated, signed) = store_while_signing(latch, id_token.as_ref(), rotate).await?;
-    if let Some(idt) = signed {
-        body["id_token"] = idt.into();
-    }
-    match rotated {
+    match store_while_signing(latch, &mut body, id_token.as_ref(), rotate).await? {
         Rotated::Rotated(_) => {}
         Rotated::AlreadyUsed(prev) => {
             let within_grace = prev.used_at.is_some_and(|u| now - u <= latch.config.refresh_grace_period)
