@@ -10,8 +10,34 @@ use crate::service::Latch;
 use crate::store::Store;
 use serde_json::json;
 
-/// `GET /.well-known/openid-configuration` and `/.well-known/oauth-authorization-server`.
-pub fn openid_configuration(c: &Config) -> Response {
+/// `GET /.well-known/openid-configuration` and `/.well-known/oauth-authorization-server`,
+/// with the ID-token algorithms read from the ID-token key set (see [`id_token_algs`]).
+pub async fn openid_configuration<S: Store, P: Platform>(latch: &Latch<S, P>) -> Result<Response, Error> {
+    let keys = latch.key_set(keys::ID_TOKEN_SET).await?;
+    Ok(metadata(&latch.config, &id_token_algs(&keys, latch.config.id_token_alg)))
+}
+
+/// The algorithms of an ID-token key set, newest key first, each once: the first is the
+/// one new ID tokens are signed with (the newest key signs, see
+/// [`Latch::signing_key`]); older keys' algorithms stay listed while their keys do, since
+/// ID tokens they signed are still in use. OIDC Discovery 1.0 §3
+/// `id_token_signing_alg_values_supported`; Hydra lists the algorithm of its signing key
+/// there. An empty set (the key is created on first use) falls back to `default`.
+pub fn id_token_algs(set: &[keys::SigningKey], default: keys::Alg) -> Vec<&'static str> {
+    let mut algs: Vec<&'static str> = Vec::new();
+    for key in set.iter().rev() {
+        if !algs.contains(&key.alg.as_str()) {
+            algs.push(key.alg.as_str());
+        }
+    }
+    if algs.is_empty() {
+        algs.push(default.as_str());
+    }
+    algs
+}
+
+/// The metadata document, given the ID-token algorithms (the signing one first).
+fn metadata(c: &Config, id_token_algs: &[&str]) -> Response {
     let doc = json!({
         "issuer": c.issuer,
         "authorization_endpoint": c.public_endpoint("/oauth2/auth"),
@@ -32,8 +58,8 @@ pub fn openid_configuration(c: &Config) -> Response {
         "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "sid", "at_hash", "c_hash"],
         "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic", "none"],
         "revocation_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic", "none"],
-        "id_token_signing_alg_values_supported": ["RS256", "ES256", "EdDSA"],
-        "id_token_signed_response_alg": [c.id_token_alg.as_str()],
+        "id_token_signing_alg_values_supported": id_token_algs,
+        "id_token_signed_response_alg": [id_token_algs.first().copied().unwrap_or(c.id_token_alg.as_str())],
         "userinfo_signing_alg_values_supported": ["none", "RS256"],
         "userinfo_signed_response_alg": ["none", "RS256"],
         "code_challenge_methods_supported": ["S256"],
@@ -52,4 +78,32 @@ pub async fn jwks<S: Store, P: Platform>(latch: &Latch<S, P>) -> Result<Response
         out.extend(latch.key_set(set).await?.iter().rev().map(|k| k.public_jwk()));
     }
     Ok(Response::json(200, &json!({ "keys": out })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys::{Alg, SigningKey};
+    use crate::platform::FixedPlatform;
+
+    /// The newest key's algorithm comes first (it signs new ID tokens), each algorithm
+    /// once; an empty set falls back to the configured default.
+    #[test]
+    fn id_token_algs_follow_the_key_set() {
+        let p = FixedPlatform::new(0, 7);
+        let key = |alg, kid| SigningKey::generate(&p, alg, kid).expect("key");
+        // (the key set, oldest first; the configured default; the expected list)
+        type Case = (&'static [(Alg, &'static str)], Alg, &'static [&'static str]);
+        let cases: [Case; 5] = [
+            (&[], Alg::Rs256, &["RS256"]),
+            (&[], Alg::Es256, &["ES256"]),
+            (&[(Alg::Rs256, "a")], Alg::Es256, &["RS256"]),
+            (&[(Alg::Rs256, "a"), (Alg::Es256, "b")], Alg::Rs256, &["ES256", "RS256"]),
+            (&[(Alg::EdDsa, "a"), (Alg::Rs256, "b"), (Alg::EdDsa, "c")], Alg::Rs256, &["EdDSA", "RS256"]),
+        ];
+        for (set, default, want) in cases {
+            let keys: Vec<SigningKey> = set.iter().map(|(alg, kid)| key(*alg, kid)).collect();
+            assert_eq!(id_token_algs(&keys, default), want, "{set:?}");
+        }
+    }
 }

@@ -108,7 +108,7 @@ impl<S: Store, P: Platform> Latch<S, P> {
             Fallback(page) => Ok(crate::fallback::page(page, req)),
             Token => token_endpoint::handle(self, req).await,
             Revoke => revocation::handle(self, req).await,
-            Discovery => Ok(discovery::openid_configuration(&self.config)),
+            Discovery => discovery::openid_configuration(self).await,
             Jwks => discovery::jwks(self).await,
             HealthAlive => Ok(Response::json(200, &serde_json::json!({"status": "ok"}))),
             OpenApi => Ok(crate::openapi::document()),

@@ -319,6 +319,12 @@ async fn id_token_key_rotation(h: &Harness) {
     let b = Browser::default();
     let back = login_and_consent(h, &b, &auth_url(h, &h.id("auth-code-client"), ""), false).await;
     let old = redeem(h, &params_of(&back)["code"]).await.json()["id_token"].as_str().expect("id token").to_string();
+    if !h.is_worker() {
+        // A fresh database: one RS256 key, as Hydra starts.
+        let d = h.public_get("/.well-known/openid-configuration").await.json();
+        assert_eq!(d["id_token_signed_response_alg"], json!(["RS256"]), "{d}");
+        assert_eq!(d["id_token_signing_alg_values_supported"], json!(["RS256"]), "{d}");
+    }
     let r =
         h.admin_json(Method::POST, "/admin/keys/hydra.openid.id-token", &json!({"alg": "ES256", "use": "sig"})).await;
     assert_eq!(r.status, 201, "{}", r.text);
@@ -343,6 +349,13 @@ async fn id_token_key_rotation(h: &Harness) {
         (json!("ES256"), kid),
         "the newest key signs"
     );
+    // Discovery names the algorithm new ID tokens are signed with first, and still lists
+    // the older key's.
+    let d = h.public_get("/.well-known/openid-configuration").await.json();
+    assert_eq!(d["id_token_signed_response_alg"], json!(["ES256"]), "{d}");
+    let supported = d["id_token_signing_alg_values_supported"].as_array().expect("algs").clone();
+    assert_eq!(supported.first(), Some(&json!("ES256")), "{d}");
+    assert!(supported.contains(&header(&old)["alg"]), "{d}");
     let jwks = h.public_get("/.well-known/jwks.json").await.json();
     for t in [&old, &new] {
         assert!(jwks["keys"].as_array().expect("keys").iter().any(|k| latch_core::keys::verify_jws(k, t).is_some()));
