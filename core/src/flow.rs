@@ -19,8 +19,9 @@
 //! The sealed JSON is compact, because every challenge and verifier travels in URLs,
 //! headers and admin responses and is opened once or twice per request: short keys, and
 //! fields at their default left out (about 60 % of the full form's size). Each short
-//! key has its long name as an alias and every struct reads missing fields as defaults,
-//! so blobs sealed in the full form by an earlier version still open.
+//! key has its long name as an alias (`acr` and `amr` keep theirs) and every struct
+//! reads missing fields as defaults, so blobs sealed in the full form by an earlier
+//! version still open.
 
 use crate::error::{Error, ErrorCode};
 use crate::seal::{self, Purpose};
@@ -148,10 +149,10 @@ pub struct LoginAccepted {
     #[serde(rename = "rf", alias = "remember_for", skip_serializing_if = "is_zero")]
     pub remember_for: i64,
     /// Authentication context class.
-    #[serde(rename = "acr", alias = "acr", skip_serializing_if = "String::is_empty")]
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub acr: String,
     /// Authentication methods.
-    #[serde(rename = "amr", alias = "amr", skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub amr: Vec<String>,
     /// Free context passed on to the consent request.
     #[serde(rename = "ctx", alias = "context", skip_serializing_if = "Value::is_null")]

@@ -184,15 +184,8 @@ async fn latch_flow(
     let consent_return = redirect_to(ConsentAccept, &res)?;
     laps.lap(ConsentAccept);
 
-    let res = jar.get(http, &target(ConsentReturn, &consent_return)?).await?;
-    let code = callback_code(cfg, ConsentReturn, &res, &a.state)?;
-    laps.lap(ConsentReturn);
-
     let token = format!("{}/oauth2/token", public.prefix);
-    let res = token_request(cfg, http, &Target::on(public, &token), &code, &a.verifier).await?;
-    check_tokens(cfg, &res, &a.nonce, &subject)?;
-    laps.lap(Token);
-    Ok(())
+    finish(cfg, http, &mut jar, laps, &consent_return, &Target::on(public, &token), &a, &subject).await
 }
 
 async fn node_flow(cfg: &Config, base: &Origin, http: &mut Client, laps: &mut Laps) -> Result<(), FlowError> {
@@ -223,13 +216,31 @@ async fn node_flow(cfg: &Config, base: &Origin, http: &mut Client, laps: &mut La
     let consent_return = post(cfg, http, &mut jar, ConsentAccept, &accept).await?;
     laps.lap(ConsentAccept);
 
-    let res = jar.get(http, &target(ConsentReturn, &consent_return)?).await?;
+    let token = format!("{}/token", base.prefix);
+    finish(cfg, http, &mut jar, laps, &consent_return, &Target::on(base, &token), &a, &subject).await
+}
+
+/// The last two steps, the same on both servers: back to the authorization endpoint
+/// after consent (a redirect to the callback with the code and the flow's `state`), then
+/// the code exchange at `token`, whose answer must hold the flow's tokens.
+#[allow(clippy::too_many_arguments)] // the flow's state, passed as the two flows hold it
+async fn finish(
+    cfg: &Config,
+    http: &mut Client,
+    jar: &mut Jar,
+    laps: &mut Laps,
+    consent_return: &Url,
+    token: &Target<'_>,
+    a: &AuthParams,
+    subject: &str,
+) -> Result<(), FlowError> {
+    use Step::*;
+    let res = jar.get(http, &target(ConsentReturn, consent_return)?).await?;
     let code = callback_code(cfg, ConsentReturn, &res, &a.state)?;
     laps.lap(ConsentReturn);
 
-    let token = format!("{}/token", base.prefix);
-    let res = token_request(cfg, http, &Target::on(base, &token), &code, &a.verifier).await?;
-    check_tokens(cfg, &res, &a.nonce, &subject)?;
+    let res = token_request(cfg, http, token, &code, &a.verifier).await?;
+    check_tokens(cfg, &res, &a.nonce, subject)?;
     laps.lap(Token);
     Ok(())
 }
