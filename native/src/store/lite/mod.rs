@@ -356,6 +356,21 @@ mod tests {
         assert_eq!(exec(&store, "INSERT INTO parent VALUES (1)").await, Ok(1), "the writer goes on");
     }
 
+    /// The writer's connection and the readers' carry [`super::super::sqlite_pragmas`]:
+    /// `temp_store` in memory (savepoint sub-journals), `synchronous = NORMAL` and
+    /// foreign keys on.
+    #[tokio::test]
+    async fn every_connection_gets_the_pragmas() {
+        fn settings(conn: &Connection) -> Result<[i64; 3], StoreError> {
+            let get = |name: &str| conn.query_row(&format!("PRAGMA {name}"), [], |r| r.get::<_, i64>(0));
+            Ok([get("temp_store"), get("synchronous"), get("foreign_keys")].map(|r| r.unwrap_or(-1)))
+        }
+        let store = memory();
+        // temp_store 2 = MEMORY, synchronous 1 = NORMAL, foreign_keys 1 = on.
+        assert_eq!(store.write(|conn, _| settings(conn)).await, Ok([2, 1, 1]), "the writer");
+        assert_eq!(store.read(|conn, _| settings(conn)), Ok([2, 1, 1]), "a reader");
+    }
+
     #[tokio::test]
     async fn readers_do_not_write() {
         let store = memory();
