@@ -36,7 +36,8 @@ pub fn id_token_algs(set: &[keys::SigningKey], default: keys::Alg) -> Vec<&'stat
     algs
 }
 
-/// The metadata document, given the ID-token algorithms (the signing one first).
+/// The metadata document, given the ID-token algorithms (the signing one first; never
+/// empty, see [`id_token_algs`]).
 fn metadata(c: &Config, id_token_algs: &[&str]) -> Response {
     let doc = json!({
         "issuer": c.issuer,
@@ -59,7 +60,7 @@ fn metadata(c: &Config, id_token_algs: &[&str]) -> Response {
         "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic", "none"],
         "revocation_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic", "none"],
         "id_token_signing_alg_values_supported": id_token_algs,
-        "id_token_signed_response_alg": [id_token_algs.first().copied().unwrap_or(c.id_token_alg.as_str())],
+        "id_token_signed_response_alg": id_token_algs.get(..1).unwrap_or_default(),
         "userinfo_signing_alg_values_supported": ["none", "RS256"],
         "userinfo_signed_response_alg": ["none", "RS256"],
         "code_challenge_methods_supported": ["S256"],
