@@ -61,13 +61,17 @@ out = []
 p = out.append
 
 # ------------------------------------------------------------------------------------------
+IS_FLOWGEN = "flowgen" in os.environ.get("FLOW_GEN_NAME", "bench/flowgen")
+THREADS = os.environ.get("FLOW_THREADS", "1")
 if FLOWS:
     results = {s: load(f"flows-{s}.json") for s in FLOWS}
     node = results.get("node")
     p("### Complete authorization-code flows")
     p("")
     p(
-        f"`{os.environ.get('FLOW_GEN_NAME', 'bench/flowgen')} <server> --workers {os.environ['FLOW_WORKERS']} --duration {os.environ['FLOW_DURATION']}"
+        f"`{os.environ.get('FLOW_GEN_NAME', 'bench/flowgen')} <server> --workers {os.environ['FLOW_WORKERS']}"
+        + (f" --threads {THREADS}" if IS_FLOWGEN else "")
+        + f" --duration {os.environ['FLOW_DURATION']}"
         f" --subjects {os.environ.get('FLOW_SUBJECTS', '1')}`"
         f" after a {os.environ['FLOW_WARMUP']} s warm-up run with the same settings: {os.environ['FLOW_WORKERS']}"
         " concurrent scripted clients, each running complete flows back to back (8 HTTP requests per flow:"
@@ -109,7 +113,11 @@ if FLOWS:
         f"CPU in cores (of {NPROC}) during the measured run: the server process (and that divided by the flows"
         " per second: its CPU time per flow; PostgreSQL's backends are not in it), the whole machine (server,"
         " load generator, PostgreSQL, anything else) and the load generator ("
-        + ("bench/flowgen, one Rust thread" if "flowgen" in os.environ.get("FLOW_GEN_NAME", "bench/flowgen") else "bench/flows.mjs, one Node process")
+        + (
+            f"bench/flowgen, {'one Rust thread' if THREADS == '1' else THREADS + ' Rust threads'}"
+            if IS_FLOWGEN
+            else "bench/flows.mjs, one Node process"
+        )
         + ")."
         " Peak RSS: the server's VmHWM after the flows. Machine busy before each row: "
         + ", ".join(f"{LABELS[s]} {float(results[s]['busy_before']):.2f}" for s in FLOWS if results[s] is not None)

@@ -12,9 +12,13 @@
 //!
 //! Why: flows.mjs's generator costs ≈ 0.4 ms of CPU per flow. On the 2-core benchmark
 //! machine that CPU is taken from the server under test, so the generator's own cost
-//! bends the figures it measures. This one runs on one thread (a tokio current_thread
-//! runtime, like Node's event loop), with hyper's low-level HTTP/1.1 client: one
-//! keep-alive connection per worker and origin, no redirect following.
+//! bends the figures it measures. This one runs on one thread by default (a tokio
+//! current_thread runtime, like Node's event loop), with hyper's low-level HTTP/1.1
+//! client: one keep-alive connection per worker and origin, no redirect following.
+//! `--threads N` spreads the workers over N threads (a multi-thread runtime): one thread
+//! answers the server's replies one at a time, and a server that answers faster than
+//! that thread can keep up with sits partly idle (bench/README.md, the 2026-11-30
+//! late night's results).
 //!
 //! Usage:
 //!   flowgen latch --public URL --admin URL [mode] [options]
@@ -28,7 +32,7 @@
 //!                                           flows back to back for S seconds (default 10),
 //!                                           after a warm-up of W seconds
 //!   --sequential N                          N flows one after the other
-//! Options: --client-id flow --client-secret flow-secret --redirect-uri
+//! Options: --threads 1 --client-id flow --client-secret flow-secret --redirect-uri
 //!   http://127.0.0.1:9/cb --subject foo@bar.com --subjects 1 (N > 1: the flows take turns
 //!   among user0@bar.com … user{N-1}@bar.com) --json (no summary on stderr).
 //! FLOWS_TRACE=1 in the environment prints every request and answer on stderr.
@@ -95,6 +99,9 @@ struct Opts {
     /// Concurrent workers, each running flows back to back.
     #[arg(long, default_value_t = 16)]
     workers: usize,
+    /// Threads the workers run on (1: a current-thread runtime, like Node's event loop).
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
     /// Seconds of load.
     #[arg(long, default_value_t = 10.0, value_parser = seconds)]
     duration: f64,
@@ -157,7 +164,12 @@ fn main() -> ExitCode {
         Cli::command().error(ErrorKind::ValueValidation, "--workers ≥ 1 and --duration > 0").exit();
     }
     let cfg = Arc::new(config(base, server, &opts));
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a tokio runtime");
+    let runtime = if opts.threads <= 1 {
+        tokio::runtime::Builder::new_current_thread().enable_all().build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread().worker_threads(opts.threads).enable_all().build()
+    }
+    .expect("a tokio runtime");
     let report = runtime.block_on(run(cfg, name, &opts));
     let summary = &report.summary;
     if !opts.json {
