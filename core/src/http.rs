@@ -197,8 +197,10 @@ impl Params {
     /// checks UTF-8 byte by byte, which was 12 % of a flow's instructions outside RSA
     /// (login and consent challenges are ≈ 900-byte parameters). Here a name or value
     /// without `%` or `+` (every base64url challenge, verifier and code) is found with
-    /// one SIMD scan and checked as UTF-8 in one pass; the others go through
-    /// `form_urlencoded` itself, so the result is the same (tested against it below).
+    /// one SIMD scan and checked as UTF-8 in one pass; the others are decoded as
+    /// `form_urlencoded` does (`+` as a space, then `percent_encoding`'s decoder; its own
+    /// per-component decoder is private), so the result is the same (tested against it
+    /// below).
     pub fn parse(bytes: &[u8]) -> Result<Params, Error> {
         let mut m = BTreeMap::new();
         for pair in bytes.split(|&b| b == b'&').filter(|p| !p.is_empty()) {

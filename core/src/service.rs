@@ -69,7 +69,13 @@ impl<S: Store, P: Platform> Latch<S, P> {
             Ok(e) => e,
             Err(e) => return (None, self.error_response(&e)),
         };
-        let result = self.dispatch(port, &endpoint, &req).await;
+        // Boxed: an `async fn`'s future is as large as the largest future it awaits, here
+        // the token endpoint's (7.7 KB), and every layer above (the adapter's span, axum's
+        // handler) copies its child into itself: unboxed, the native adapter's request
+        // future was 34 KB, moved several times per request (memcpy was 10 % of a flow's
+        // instructions outside RSA). Boxed, it is 1.4 KB and the handler's future is
+        // copied once, into the box.
+        let result = Box::pin(self.dispatch(port, &endpoint, &req)).await;
         let response = result.unwrap_or_else(|e| self.error_response(&e));
         (Some(endpoint), response)
     }
@@ -96,59 +102,50 @@ impl<S: Store, P: Platform> Latch<S, P> {
         Response::error(e, self.config.expose_debug())
     }
 
-    /// Runs the endpoint's handler.
-    ///
-    /// Each handler's future is boxed. An `async fn`'s future is as large as the largest
-    /// future it awaits, so without the boxes this one would be as large as the token
-    /// endpoint's (7.7 KB), and every layer above it (`handle`, the adapter's span,
-    /// axum's handler) copies its child into itself: the native adapter's request future
-    /// was 34 KB, moved several times per request (memcpy was 10 % of a flow's
-    /// instructions outside RSA). Boxed, a request allocates only its own handler's
-    /// future, once.
     async fn dispatch(&self, port: Port, endpoint: &Endpoint, req: &Request) -> Result<Response, Error> {
         use Endpoint::*;
         match endpoint {
-            Authorize => Box::pin(authorize::handle(self, req)).await,
-            Userinfo => Box::pin(oidc::userinfo(self, req)).await,
-            Logout => Box::pin(logout::handle(self, req)).await,
-            GetLogoutRequest => Box::pin(logout::get_request(self, req)).await,
-            AcceptLogoutRequest => Box::pin(logout::accept(self, req)).await,
-            RejectLogoutRequest => Box::pin(logout::reject(self, req)).await,
+            Authorize => authorize::handle(self, req).await,
+            Userinfo => oidc::userinfo(self, req).await,
+            Logout => logout::handle(self, req).await,
+            GetLogoutRequest => logout::get_request(self, req).await,
+            AcceptLogoutRequest => logout::accept(self, req).await,
+            RejectLogoutRequest => logout::reject(self, req).await,
             Fallback(page) => Ok(crate::fallback::page(page, req)),
-            Token => Box::pin(token_endpoint::handle(self, req)).await,
-            Revoke => Box::pin(revocation::handle(self, req)).await,
-            Discovery => Box::pin(discovery::openid_configuration(self)).await,
-            Jwks => Box::pin(discovery::jwks(self)).await,
+            Token => token_endpoint::handle(self, req).await,
+            Revoke => revocation::handle(self, req).await,
+            Discovery => discovery::openid_configuration(self).await,
+            Jwks => discovery::jwks(self).await,
             HealthAlive => Ok(Response::json(200, &serde_json::json!({"status": "ok"}))),
             OpenApi => Ok(crate::openapi::document()),
             HealthReady => Ok(self.readiness(port).await),
             Version => Ok(Response::json(200, &serde_json::json!({"version": self.config.version}))),
             Metrics => Err(Error::not_found("Metrics are served by the host, not the protocol core.")),
-            ListClients => Box::pin(admin::clients::list(self, req)).await,
-            CreateClient => Box::pin(admin::clients::create(self, req)).await,
-            GetClient(id) => Box::pin(admin::clients::get(self, id)).await,
-            ReplaceClient(id) => Box::pin(admin::clients::replace(self, id, req)).await,
-            PatchClient(id) => Box::pin(admin::clients::patch(self, id, req)).await,
-            DeleteClient(id) => Box::pin(admin::clients::delete(self, id)).await,
-            SetClientLifespans(id) => Box::pin(admin::clients::set_lifespans(self, id, req)).await,
-            Introspect => Box::pin(introspection::handle(self, req)).await,
-            DeleteTokens => Box::pin(admin::tokens::delete_client_tokens(self, req)).await,
-            GetKeySet(set) => Box::pin(admin::keys::get_set(self, set)).await,
-            CreateKey(set) => Box::pin(admin::keys::create(self, set, req)).await,
-            ReplaceKeySet(set) => Box::pin(admin::keys::replace_set(self, set, req)).await,
-            ReplaceKey(set, kid) => Box::pin(admin::keys::replace_key(self, set, kid, req)).await,
-            DeleteKeySet(set) => Box::pin(admin::keys::delete_set(self, set)).await,
-            GetKey(set, kid) => Box::pin(admin::keys::get_key(self, set, kid)).await,
-            DeleteKey(set, kid) => Box::pin(admin::keys::delete_key(self, set, kid)).await,
-            GetLoginRequest => Box::pin(admin::flows::get_login(self, req)).await,
-            AcceptLoginRequest => Box::pin(admin::flows::accept_login(self, req)).await,
-            RejectLoginRequest => Box::pin(admin::flows::reject_login(self, req)).await,
-            GetConsentRequest => Box::pin(admin::flows::get_consent(self, req)).await,
-            AcceptConsentRequest => Box::pin(admin::flows::accept_consent(self, req)).await,
-            RejectConsentRequest => Box::pin(admin::flows::reject_consent(self, req)).await,
-            ListConsentSessions => Box::pin(admin::flows::list_consent_sessions(self, req)).await,
-            RevokeConsentSessions => Box::pin(admin::flows::revoke_consent_sessions(self, req)).await,
-            RevokeLoginSessions => Box::pin(admin::flows::revoke_login_sessions(self, req)).await,
+            ListClients => admin::clients::list(self, req).await,
+            CreateClient => admin::clients::create(self, req).await,
+            GetClient(id) => admin::clients::get(self, id).await,
+            ReplaceClient(id) => admin::clients::replace(self, id, req).await,
+            PatchClient(id) => admin::clients::patch(self, id, req).await,
+            DeleteClient(id) => admin::clients::delete(self, id).await,
+            SetClientLifespans(id) => admin::clients::set_lifespans(self, id, req).await,
+            Introspect => introspection::handle(self, req).await,
+            DeleteTokens => admin::tokens::delete_client_tokens(self, req).await,
+            GetKeySet(set) => admin::keys::get_set(self, set).await,
+            CreateKey(set) => admin::keys::create(self, set, req).await,
+            ReplaceKeySet(set) => admin::keys::replace_set(self, set, req).await,
+            ReplaceKey(set, kid) => admin::keys::replace_key(self, set, kid, req).await,
+            DeleteKeySet(set) => admin::keys::delete_set(self, set).await,
+            GetKey(set, kid) => admin::keys::get_key(self, set, kid).await,
+            DeleteKey(set, kid) => admin::keys::delete_key(self, set, kid).await,
+            GetLoginRequest => admin::flows::get_login(self, req).await,
+            AcceptLoginRequest => admin::flows::accept_login(self, req).await,
+            RejectLoginRequest => admin::flows::reject_login(self, req).await,
+            GetConsentRequest => admin::flows::get_consent(self, req).await,
+            AcceptConsentRequest => admin::flows::accept_consent(self, req).await,
+            RejectConsentRequest => admin::flows::reject_consent(self, req).await,
+            ListConsentSessions => admin::flows::list_consent_sessions(self, req).await,
+            RevokeConsentSessions => admin::flows::revoke_consent_sessions(self, req).await,
+            RevokeLoginSessions => admin::flows::revoke_login_sessions(self, req).await,
         }
     }
 
