@@ -30,6 +30,7 @@
 //! `native/migrations/sqlite`, applied by sqlx (`SqlStore::migrate`).
 //! Every connection gets the pragmas of [`super::sqlite_pragmas`].
 
+mod checkpoint;
 mod clients;
 mod consents;
 mod error;
@@ -42,12 +43,14 @@ mod writer;
 
 use super::sql::Queries;
 use super::Dialect;
+use checkpoint::Checkpointer;
 use error::{from_rusqlite, unavailable, with_conflict};
 use latch_core::error::StoreError;
 use rows::Record;
 use rusqlite::{Connection, OpenFlags, Params};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use token_cache::TokenCache;
 use writer::{Work, Writer};
 
@@ -86,12 +89,25 @@ impl LiteStore {
     /// database `file:name?mode=memory&cache=shared`), which sqlx has opened (and, for
     /// a file, put in WAL mode) already.
     pub(crate) fn open(uri: &str, in_memory: bool) -> Result<LiteStore, StoreError> {
+        Self::open_with(uri, in_memory, checkpoint::PAUSE, checkpoint::CATCH_UP_FRAMES)
+    }
+
+    /// [`LiteStore::open`] with the checkpoint thread's settings (see [`checkpoint`]).
+    fn open_with(uri: &str, in_memory: bool, pause: Duration, catch_up_frames: i64) -> Result<LiteStore, StoreError> {
         let anchor = if in_memory { Some(Mutex::new(open(uri)?)) } else { None };
         let conn = open(uri)?;
         // SQLite's own absolute name of the file; none for a memory database.
         let file = conn.path().filter(|p| !in_memory && !p.is_empty()).map(std::path::PathBuf::from);
         let tokens = Arc::new(TokenCache::default());
-        let writer = Writer::start(conn, Queries::new(Dialect::Sqlite), tokens.clone())?;
+        // A file's checkpoints run beside the writer, not in its commits (see `checkpoint`).
+        let checkpointer = match file {
+            Some(_) => {
+                conn.execute_batch("PRAGMA wal_autocheckpoint = 0").map_err(from_rusqlite)?;
+                Some(Checkpointer::start(open(uri)?, pause, catch_up_frames)?)
+            }
+            None => None,
+        };
+        let writer = Writer::start(conn, Queries::new(Dialect::Sqlite), tokens.clone(), checkpointer)?;
         let readers = Readers { uri: uri.to_owned(), idle: Mutex::new(Vec::new()), closed: AtomicBool::new(false) };
         // One reader now, so a DSN that cannot be read fails here rather than later.
         readers.checkin(readers.checkout()?);
@@ -282,7 +298,6 @@ impl Readers {
 mod tests {
     use super::*;
     use latch_core::store::ClientStore;
-    use std::time::Duration;
 
     fn memory() -> LiteStore {
         let uri = format!("file:latch-test-{:016x}?mode=memory&cache=shared", rand::random::<u64>());
@@ -369,6 +384,97 @@ mod tests {
         // temp_store 2 = MEMORY, synchronous 1 = NORMAL, foreign_keys 1 = on.
         assert_eq!(store.write(|conn, _| settings(conn)).await, Ok([2, 1, 1]), "the writer");
         assert_eq!(store.read(|conn, _| settings(conn)), Ok([2, 1, 1]), "a reader");
+    }
+
+    /// A database file in WAL mode (as sqlx leaves it) in a directory of its own, removed
+    /// on drop.
+    struct TempFile(std::path::PathBuf);
+
+    impl TempFile {
+        fn new() -> TempFile {
+            let dir = std::env::temp_dir().join(format!("latch-lite-{:016x}", rand::random::<u64>()));
+            std::fs::create_dir(&dir).expect("temp dir");
+            let db = TempFile(dir);
+            let conn = Connection::open(db.path()).expect("create");
+            conn.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(())).expect("WAL");
+            db
+        }
+        fn path(&self) -> std::path::PathBuf {
+            self.0.join("db.sqlite")
+        }
+        fn uri(&self) -> String {
+            format!("file:{}", self.path().display())
+        }
+        fn size(&self, suffix: &str) -> u64 {
+            let mut name = self.path().into_os_string();
+            name.push(suffix);
+            std::fs::metadata(name).map(|m| m.len()).unwrap_or(0)
+        }
+    }
+
+    impl Drop for TempFile {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    /// Inserts a row of about one page, as a job (and so a commit) of its own.
+    async fn insert_page(store: &LiteStore, id: i64) {
+        store
+            .write(move |conn, _| run(conn, "INSERT INTO t VALUES (?1, zeroblob(4000))", [id]).map_err(from_rusqlite))
+            .await
+            .expect("insert");
+    }
+
+    /// The writer does not checkpoint (its `wal_autocheckpoint` is off); the checkpoint
+    /// thread copies the WAL's pages into the database file soon after they are committed.
+    #[tokio::test]
+    async fn a_file_is_checkpointed_beside_the_writer() {
+        let db = TempFile::new();
+        let store = LiteStore::open_with(&db.uri(), false, Duration::from_millis(10), i64::MAX).expect("open");
+        assert_eq!(
+            store
+                .write(|conn, _| conn
+                    .query_row("PRAGMA wal_autocheckpoint", [], |r| r.get::<_, i64>(0))
+                    .map_err(from_rusqlite))
+                .await,
+            Ok(0)
+        );
+        exec(&store, "CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB)").await.expect("create");
+        let before = db.size("");
+        for id in 0..200 {
+            insert_page(&store, id).await;
+        }
+        // 200 pages of about 4 KB are in the WAL; the database file grows as they are copied.
+        let mut waited = 0;
+        while db.size("") < before + 200 * 4000 {
+            assert!(waited < 1000, "no checkpoint in 10 s: the database file is {} bytes", db.size(""));
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            waited += 1;
+        }
+        store.close().await;
+    }
+
+    /// Under writes that never pause, checkpoints beside the writer never find the WAL
+    /// wholly copied, so SQLite would append to it for ever: the writer catches up when
+    /// the checkpoint thread asks, and the WAL starts over.
+    #[tokio::test]
+    async fn steady_writes_do_not_grow_the_wal_without_end() {
+        let db = TempFile::new();
+        let store = LiteStore::open_with(&db.uri(), false, Duration::from_millis(1), 64).expect("open");
+        exec(&store, "CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB)").await.expect("create");
+        for id in 0..3000 {
+            insert_page(&store, id).await;
+        }
+        // Without starting over, the WAL would hold every page written: more than 3 000
+        // pages of 4 KB, 12 MB.
+        let wal = db.size("-wal");
+        assert!(wal < 3 * 1024 * 1024, "the WAL is {wal} bytes");
+        let rows = store.read(|conn, _| {
+            conn.query_row("SELECT count(*) FROM t", [], |r| r.get::<_, i64>(0)).map_err(from_rusqlite)
+        });
+        assert_eq!(rows, Ok(3000));
+        store.close().await;
     }
 
     #[tokio::test]

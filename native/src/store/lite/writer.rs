@@ -21,6 +21,7 @@
 //! A caller that stops waiting (a cancelled request) does not withdraw its job: it runs
 //! and commits like any other, as a write already sent to a database server would.
 
+use super::checkpoint::{self, Checkpointer};
 use super::error::{from_rusqlite, unavailable};
 use super::token_cache::TokenCache;
 use crate::store::sql::Queries;
@@ -106,12 +107,19 @@ pub(super) struct Writer {
 
 impl Writer {
     /// Starts the writer thread on `conn`; it invalidates `tokens` after every commit
-    /// that may have changed stored tokens.
-    pub(super) fn start(conn: Connection, sql: Queries, tokens: Arc<TokenCache>) -> Result<Writer, StoreError> {
+    /// that may have changed stored tokens. With a `checkpointer` (a database file), the
+    /// writer tells it of every commit and catches up when it asks (see [`checkpoint`]);
+    /// `conn` must then have `wal_autocheckpoint = 0`.
+    pub(super) fn start(
+        conn: Connection,
+        sql: Queries,
+        tokens: Arc<TokenCache>,
+        checkpointer: Option<Checkpointer>,
+    ) -> Result<Writer, StoreError> {
         let (queue, rx) = mpsc::channel(QUEUE);
         std::thread::Builder::new()
             .name("latch-sqlite-writer".into())
-            .spawn(move || run(conn, sql, &tokens, rx))
+            .spawn(move || run(conn, sql, &tokens, checkpointer, rx))
             .map_err(|e| StoreError::Unavailable(format!("cannot start the SQLite writer thread: {e}")))?;
         Ok(Writer { queue })
     }
@@ -160,7 +168,13 @@ impl Writer {
 }
 
 /// The thread: batch after batch until told to close or every handle is gone.
-fn run(conn: Connection, sql: Queries, tokens: &TokenCache, mut rx: mpsc::Receiver<Message>) {
+fn run(
+    conn: Connection,
+    sql: Queries,
+    tokens: &TokenCache,
+    checkpointer: Option<Checkpointer>,
+    mut rx: mpsc::Receiver<Message>,
+) {
     // `blocking_recv` is for threads outside the runtime, as this one is.
     while let Some(message) = rx.blocking_recv() {
         let mut batch = Vec::new();
@@ -178,10 +192,22 @@ fn run(conn: Connection, sql: Queries, tokens: &TokenCache, mut rx: mpsc::Receiv
         }
         if !batch.is_empty() {
             commit(&conn, &sql, tokens, batch);
+            if let Some(checkpointer) = &checkpointer {
+                checkpointer.committed();
+                if checkpointer.take_catch_up() {
+                    // Between batches: nothing is writing, so this copies every page
+                    // left and the next transaction starts the WAL over.
+                    if let Err(e) = checkpoint::passive(&conn) {
+                        tracing::warn!(error = %e, "SQLite checkpoint failed; the checkpoint thread asks again");
+                    }
+                }
+            }
         }
         if let Some(done) = close {
             // Jobs queued after the close are dropped with `rx`: their callers see the
-            // writer gone.
+            // writer gone. The checkpoint thread stops first, so that the writer's is
+            // the last connection to close, which checkpoints what is left.
+            drop(checkpointer);
             drop(conn);
             let _ = done.send(());
             return;
