@@ -66,13 +66,22 @@ impl Checkpointer {
         Ok(Checkpointer { commits: Some(commits), catch_up, thread: Some(thread) })
     }
 
-    /// Called by the writer after each commit: wakes the thread if it sleeps.
-    pub(super) fn committed(&self) {
-        if let Some(commits) = &self.commits {
-            // Full: a wake-up is pending already. Disconnected: the thread has died, and
-            // the writer's catch-up never comes; `run` logs why.
-            let _ = commits.try_send(());
+    /// Called by the writer after each commit: wakes the thread if it sleeps. False when
+    /// the thread is gone (it stops only when dropped, so that would be a panic): the
+    /// writer must then checkpoint by itself again.
+    pub(super) fn committed(&self) -> bool {
+        match &self.commits {
+            // Full: a wake-up is pending already.
+            Some(commits) => !matches!(commits.try_send(()), Err(mpsc::TrySendError::Disconnected(()))),
+            None => false,
         }
+    }
+
+    /// A checkpointer whose thread is gone, as after a panic.
+    #[cfg(test)]
+    pub(super) fn gone() -> Checkpointer {
+        let (commits, _) = mpsc::sync_channel(1);
+        Checkpointer { commits: Some(commits), catch_up: Arc::default(), thread: None }
     }
 
     /// Whether the writer should checkpoint now, between batches (see the module

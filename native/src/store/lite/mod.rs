@@ -477,6 +477,28 @@ mod tests {
         store.close().await;
     }
 
+    /// Should the checkpoint thread die, SQLite's automatic checkpoint in the writer's
+    /// commits comes back rather than the WAL growing for ever.
+    #[tokio::test]
+    async fn the_writer_checkpoints_by_itself_when_the_checkpoint_thread_is_gone() {
+        let db = TempFile::new();
+        let conn = open(&db.uri()).expect("open");
+        conn.execute_batch("PRAGMA wal_autocheckpoint = 0").expect("pragma");
+        let tokens = Arc::new(TokenCache::default());
+        let writer =
+            Writer::start(conn, Queries::new(Dialect::Sqlite), tokens, Some(Checkpointer::gone())).expect("writer");
+        let create =
+            writer.write(|conn, _| run(conn, "CREATE TABLE t (id INTEGER PRIMARY KEY)", []).map_err(from_rusqlite));
+        assert_eq!(create.await, Ok(0));
+        let auto = writer
+            .write(|conn, _| {
+                conn.query_row("PRAGMA wal_autocheckpoint", [], |r| r.get::<_, i64>(0)).map_err(from_rusqlite)
+            })
+            .await;
+        assert_eq!(auto, Ok(1000));
+        writer.close().await;
+    }
+
     #[tokio::test]
     async fn readers_do_not_write() {
         let store = memory();

@@ -172,7 +172,7 @@ fn run(
     conn: Connection,
     sql: Queries,
     tokens: &TokenCache,
-    checkpointer: Option<Checkpointer>,
+    mut checkpointer: Option<Checkpointer>,
     mut rx: mpsc::Receiver<Message>,
 ) {
     // `blocking_recv` is for threads outside the runtime, as this one is.
@@ -192,9 +192,14 @@ fn run(
         }
         if !batch.is_empty() {
             commit(&conn, &sql, tokens, batch);
-            if let Some(checkpointer) = &checkpointer {
-                checkpointer.committed();
-                if checkpointer.take_catch_up() {
+            if let Some(thread) = &checkpointer {
+                if !thread.committed() {
+                    tracing::error!("the SQLite checkpoint thread is gone; the writer checkpoints by itself again");
+                    checkpointer = None;
+                    if let Err(e) = execute_pragma(&conn, "PRAGMA wal_autocheckpoint = 1000") {
+                        tracing::error!(error = %e, "cannot turn SQLite's automatic checkpoint back on");
+                    }
+                } else if thread.take_catch_up() {
                     // Between batches: nothing is writing, so this copies every page
                     // left and the next transaction starts the WAL over.
                     if let Err(e) = checkpoint::passive(&conn) {
@@ -250,6 +255,11 @@ fn transaction(conn: &Connection, sql: &Queries, batch: &mut [Box<dyn Job>]) -> 
         }
     }
     execute(conn, "COMMIT")
+}
+
+/// A pragma that answers with a row (`wal_autocheckpoint` does), which `execute` refuses.
+fn execute_pragma(conn: &Connection, pragma: &str) -> Result<(), StoreError> {
+    conn.query_row(pragma, [], |_| Ok(())).map_err(from_rusqlite)
 }
 
 /// One of the writer's own statements, prepared once per connection.
