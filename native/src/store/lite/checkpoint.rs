@@ -36,9 +36,10 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 /// How long after a commit the thread checkpoints, so that one pass copies the pages of
-/// many commits (SQLite's own default gathers 1 000 pages; at a few thousand pages a
-/// second of commits this is a few hundred).
-pub(super) const PAUSE: Duration = Duration::from_millis(100);
+/// many commits (a few hundred at 10 000 pages a second of commits; SQLite's own
+/// default gathers 1 000). Of 10, 30, 100 and 250 ms, 30 gave the most flows a second
+/// (bench/README.md, "the checkpoint stall").
+pub(super) const PAUSE: Duration = Duration::from_millis(30);
 
 /// Pages left in the WAL after a pass from which the writer is asked to catch up: 16 MB
 /// of WAL with 4 KB pages.
