@@ -5,15 +5,16 @@
 //! the database. SQLite's own automatic checkpoint runs inside the `COMMIT` that takes the
 //! WAL past 1 000 pages, on the committing connection, which is the [`super::writer`]
 //! thread: every write queued meanwhile waited for two `fsync`s. On a virtual disk whose
-//! `fsync` takes 15–20 ms that stalled every write of the process several times a second
+//! `fsync` takes 15–25 ms that stalled every write of the process several times a second
 //! (bench/README.md, "the checkpoint stall").
 //!
 //! So the writer's connection runs with `wal_autocheckpoint = 0`, and this thread, on a
 //! connection of its own, runs `PRAGMA wal_checkpoint(PASSIVE)` a short while
 //! ([`PAUSE`]) after commits have happened: a passive checkpoint takes neither the write
 //! lock nor waits for readers, so the writer keeps committing while it copies and syncs.
-//! Nothing is sooner durable or less durable than before: with `synchronous = NORMAL` a
-//! commit reaches the disk at the next checkpoint's `fsync` of the WAL, as it did.
+//! Nothing is less durable than before: with `synchronous = NORMAL` a commit reaches the
+//! disk at the next checkpoint's `fsync` of the WAL, as it did, and that checkpoint now
+//! comes within a pause rather than after 1 000 pages.
 //!
 //! One thing a checkpoint beside the writer cannot do: let the WAL start over. SQLite
 //! rewrites the WAL from its start at the beginning of a write transaction only when every
@@ -55,7 +56,7 @@ pub(super) struct Checkpointer {
 
 impl Checkpointer {
     /// Starts the thread on `conn`, a connection to the database file the writer commits
-    /// to (whose own connection must have `wal_autocheckpoint = 0`).
+    /// to ([`super::writer::Writer::start`] turns the writer's own checkpoints off).
     pub(super) fn start(conn: Connection, pause: Duration, catch_up_frames: i64) -> Result<Checkpointer, StoreError> {
         let (commits, rx) = mpsc::sync_channel(1);
         let catch_up = Arc::new(AtomicBool::new(false));
@@ -103,14 +104,14 @@ impl Drop for Checkpointer {
     }
 }
 
-/// A passive checkpoint on `conn`: the pages in the WAL and how many of them are now in
-/// the database file; `None` when another checkpoint was running.
-pub(super) fn passive(conn: &Connection) -> Result<Option<(i64, i64)>, StoreError> {
+/// A passive checkpoint on `conn`: the pages in the WAL since it last started over
+/// (copied or not); `None` when another checkpoint was running.
+pub(super) fn passive(conn: &Connection) -> Result<Option<i64>, StoreError> {
     // https://sqlite.org/pragma.html#pragma_wal_checkpoint: (busy, log, checkpointed).
-    let (busy, log, done) = conn
-        .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| Ok((r.get::<_, i64>(0)?, r.get(1)?, r.get(2)?)))
+    let (busy, log) = conn
+        .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| Ok((r.get::<_, i64>(0)?, r.get(1)?)))
         .map_err(from_rusqlite)?;
-    Ok((busy == 0).then_some((log, done)))
+    Ok((busy == 0).then_some(log))
 }
 
 fn run(conn: Connection, pause: Duration, catch_up_frames: i64, commits: &mpsc::Receiver<()>, catch_up: &AtomicBool) {
@@ -129,9 +130,8 @@ fn run(conn: Connection, pause: Duration, catch_up_frames: i64, commits: &mpsc::
             return;
         }
         match passive(&conn) {
-            // `log` counts the pages since the WAL last started over, whatever this pass
-            // copied of them: past the bound, only the writer can start it over.
-            Ok(Some((log, _))) if log >= catch_up_frames => catch_up.store(true, Ordering::Release),
+            // Past the bound, only the writer can start the WAL over.
+            Ok(Some(log)) if log >= catch_up_frames => catch_up.store(true, Ordering::Release),
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "SQLite checkpoint failed; the next commit retries it"),
         }

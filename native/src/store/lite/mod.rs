@@ -101,10 +101,7 @@ impl LiteStore {
         let tokens = Arc::new(TokenCache::default());
         // A file's checkpoints run beside the writer, not in its commits (see `checkpoint`).
         let checkpointer = match file {
-            Some(_) => {
-                conn.execute_batch("PRAGMA wal_autocheckpoint = 0").map_err(from_rusqlite)?;
-                Some(Checkpointer::start(open(uri)?, pause, catch_up_frames)?)
-            }
+            Some(_) => Some(Checkpointer::start(open(uri)?, pause, catch_up_frames)?),
             None => None,
         };
         let writer = Writer::start(conn, Queries::new(Dialect::Sqlite), tokens.clone(), checkpointer)?;
@@ -483,7 +480,6 @@ mod tests {
     async fn the_writer_checkpoints_by_itself_when_the_checkpoint_thread_is_gone() {
         let db = TempFile::new();
         let conn = open(&db.uri()).expect("open");
-        conn.execute_batch("PRAGMA wal_autocheckpoint = 0").expect("pragma");
         let tokens = Arc::new(TokenCache::default());
         let writer =
             Writer::start(conn, Queries::new(Dialect::Sqlite), tokens, Some(Checkpointer::gone())).expect("writer");

@@ -108,14 +108,17 @@ pub(super) struct Writer {
 impl Writer {
     /// Starts the writer thread on `conn`; it invalidates `tokens` after every commit
     /// that may have changed stored tokens. With a `checkpointer` (a database file), the
-    /// writer tells it of every commit and catches up when it asks (see [`checkpoint`]);
-    /// `conn` must then have `wal_autocheckpoint = 0`.
+    /// writer's own automatic checkpoints are off, and it tells the checkpointer of every
+    /// commit and catches up when it asks (see [`checkpoint`]).
     pub(super) fn start(
         conn: Connection,
         sql: Queries,
         tokens: Arc<TokenCache>,
         checkpointer: Option<Checkpointer>,
     ) -> Result<Writer, StoreError> {
+        if checkpointer.is_some() {
+            conn.execute_batch("PRAGMA wal_autocheckpoint = 0").map_err(from_rusqlite)?;
+        }
         let (queue, rx) = mpsc::channel(QUEUE);
         std::thread::Builder::new()
             .name("latch-sqlite-writer".into())
@@ -196,7 +199,7 @@ fn run(
                 if !thread.committed() {
                     tracing::error!("the SQLite checkpoint thread is gone; the writer checkpoints by itself again");
                     checkpointer = None;
-                    if let Err(e) = execute_pragma(&conn, "PRAGMA wal_autocheckpoint = 1000") {
+                    if let Err(e) = conn.execute_batch("PRAGMA wal_autocheckpoint = 1000") {
                         tracing::error!(error = %e, "cannot turn SQLite's automatic checkpoint back on");
                     }
                 } else if thread.take_catch_up() {
@@ -255,11 +258,6 @@ fn transaction(conn: &Connection, sql: &Queries, batch: &mut [Box<dyn Job>]) -> 
         }
     }
     execute(conn, "COMMIT")
-}
-
-/// A pragma that answers with a row (`wal_autocheckpoint` does), which `execute` refuses.
-fn execute_pragma(conn: &Connection, pragma: &str) -> Result<(), StoreError> {
-    conn.query_row(pragma, [], |_| Ok(())).map_err(from_rusqlite)
 }
 
 /// One of the writer's own statements, prepared once per connection.
