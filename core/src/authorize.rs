@@ -73,6 +73,31 @@ fn random_token<P: Platform>(p: &P) -> String {
     B64.encode(p.random_bytes(24))
 }
 
+/// The browser's remembered login: the stored, unexpired login session its session
+/// cookie names, if Latch sealed that cookie ([`cookie::session_id`]). A bare `sid` (what
+/// every relying party of the session reads in its ID token) names none.
+pub async fn browser_session<S: Store, P: Platform>(
+    latch: &Latch<S, P>,
+    req: &Request,
+) -> Result<Option<LoginSession>, Error> {
+    let Some(sid) = cookie::session_id(req, &latch.config.cookies.session, &latch.config.system_secrets) else {
+        return Ok(None);
+    };
+    let now = latch.platform.now();
+    Ok(latch.store.get_login_session(&sid).await?.filter(|s| s.expires_at > now))
+}
+
+/// The login session id (`sid`) a flow's login creates: derived from the flow id, so a
+/// replayed login verifier names the same session, and storing it a second time
+/// conflicts (one remembered session per login at most). `sid` is public (ID tokens,
+/// logout tokens, admin answers); the cookie holds it sealed.
+fn login_session_id(flow_id: &str) -> String {
+    let digest = Sha256::new().chain_update(b"latch/login-session-id\0").chain_update(flow_id.as_bytes()).finalize();
+    let mut b = [0u8; 16];
+    b.copy_from_slice(&digest[..16]);
+    uuid::Builder::from_random_bytes(b).into_uuid().to_string()
+}
+
 /// A fresh authorization request.
 async fn start<S: Store, P: Platform>(latch: &Latch<S, P>, req: &Request, params: &Params) -> Response {
     let (client, request) = match validate(latch, params).await {
@@ -105,26 +130,24 @@ async fn start<S: Store, P: Platform>(latch: &Latch<S, P>, req: &Request, params
         ..Default::default()
     };
     let forced_login = request.prompt.iter().any(|p| p == "login" || p == "select_account");
-    if let Some(sid) = cookie::get(req, &latch.config.cookies.session) {
-        match latch.store.get_login_session(sid).await {
-            Ok(Some(s)) if s.expires_at > now => {
-                let too_old = request.max_age.is_some_and(|m| now - s.authenticated_at > m);
-                let hint_mismatch = request
-                    .id_token_hint_claims
-                    .as_ref()
-                    .and_then(|c| c.get("sub"))
-                    .and_then(Value::as_str)
-                    .is_some_and(|sub| sub != s.subject);
-                if !forced_login && !too_old && !hint_mismatch {
-                    flow.login_skip = true;
-                    flow.subject = s.subject.clone();
-                    flow.session_id = s.id.clone();
-                    flow.session_authenticated_at = s.authenticated_at;
-                }
+    match browser_session(latch, req).await {
+        Ok(Some(s)) => {
+            let too_old = request.max_age.is_some_and(|m| now - s.authenticated_at > m);
+            let hint_mismatch = request
+                .id_token_hint_claims
+                .as_ref()
+                .and_then(|c| c.get("sub"))
+                .and_then(Value::as_str)
+                .is_some_and(|sub| sub != s.subject);
+            if !forced_login && !too_old && !hint_mismatch {
+                flow.login_skip = true;
+                flow.subject = s.subject.clone();
+                flow.session_id = s.id.clone();
+                flow.session_authenticated_at = s.authenticated_at;
             }
-            Ok(_) => {}
-            Err(e) => return respond_error(e.into()),
         }
+        Ok(None) => {}
+        Err(e) => return respond_error(e),
     }
     // OIDC Core §3.1.2.1: prompt=none without a usable session is login_required.
     if request.prompt.iter().any(|p| p == "none") && !flow.login_skip {
@@ -375,7 +398,7 @@ async fn after_login<S: Store, P: Platform>(latch: &Latch<S, P>, req: &Request, 
         flow.subject = login.subject.clone();
     } else {
         flow.subject = login.subject.clone();
-        flow.session_id = latch.new_uuid();
+        flow.session_id = login_session_id(&flow.id);
         flow.session_authenticated_at = now;
         if login.remember {
             let ttl = if login.remember_for > 0 {
@@ -391,10 +414,19 @@ async fn after_login<S: Store, P: Platform>(latch: &Latch<S, P>, req: &Request, 
                 acr: login.acr.clone(),
                 amr: login.amr.clone(),
             };
+            // Single use of the login verifier: its session exists already if it was used.
             if let Err(e) = latch.store.create_login_session(&session).await {
-                return to_client(e.into());
+                let e: Error = e.into();
+                if e.code == ErrorCode::Conflict {
+                    return error_page(
+                        &latch.config,
+                        &Error::invalid_request("The login verifier has already been used."),
+                    );
+                }
+                return to_client(e);
             }
-            cookies.push(cookie::set(&latch.config.cookies, &latch.config.cookies.session, &flow.session_id, ttl, "/"));
+            let value = cookie::session_value(&latch.platform, &latch.config.system_secrets, &flow.session_id);
+            cookies.push(cookie::set(&latch.config.cookies, &latch.config.cookies.session, &value, ttl, "/"));
         } else {
             cookies.push(cookie::clear(&latch.config.cookies, &latch.config.cookies.session, "/"));
         }

@@ -105,10 +105,8 @@ async fn start<S: Store, P: Platform>(
         state: params.get("state").unwrap_or("").to_string(),
         ..Default::default()
     };
-    let session = match cookie::get(req, &latch.config.cookies.session) {
-        Some(sid) => latch.store.get_login_session(sid).await?.filter(|s| s.expires_at > now),
-        None => None,
-    };
+    // The browser's own session: the only one a logout from this browser may end.
+    let session = crate::authorize::browser_session(latch, req).await?;
     match params.get("id_token_hint") {
         Some(hint) => {
             let keys = latch.key_set(keys::ID_TOKEN_SET).await?;
@@ -148,6 +146,26 @@ async fn start<S: Store, P: Platform>(
             }
             f.client_id = client.client_id;
             f.rp_initiated = true;
+            // §2, §6: the hint says whom the RP wants logged out, but only the browser's
+            // own session may end. A browser holding another user's session: decline, as
+            // for a session that does not exist (Hydra: straight to the redirect). A
+            // browser holding the hinted user's session: that session. A browser
+            // showing none (a cross-site POST carries no SameSite=Lax cookie): the
+            // hinted session, if it exists, and completion ends it only if the browser
+            // then holds it.
+            match session {
+                Some(s) if s.subject == f.subject => f.sid = s.id,
+                Some(_) => return Ok(redirect::found(&done_url(latch, &f))),
+                None => {
+                    let hinted = match f.sid.as_str() {
+                        "" => None,
+                        sid => latch.store.get_login_session(sid).await?,
+                    };
+                    if !hinted.is_some_and(|s| s.subject == f.subject && s.expires_at > now) {
+                        return Ok(redirect::found(&done_url(latch, &f)));
+                    }
+                }
+            }
         }
         None => {
             if params.get("post_logout_redirect_uri").is_some() || params.get("state").is_some() {
@@ -184,12 +202,16 @@ async fn complete<S: Store, P: Platform>(
 ) -> Result<Response, Error> {
     let f = open(latch, Purpose::LogoutVerifier, verifier)?;
     cookie::check_csrf(req, &latch.config.cookies.logout_csrf, &f.csrf)?;
-    let frontchannel = end_session(latch, &f.subject, &f.sid).await?;
+    // Only the session this browser holds ends (Hydra: a browser whose session changed
+    // since the logout began goes to the redirect with nothing done).
+    let held = cookie::session_id(req, &latch.config.cookies.session, &latch.config.system_secrets);
+    let own = !f.sid.is_empty() && held.as_deref() == Some(f.sid.as_str());
+    let frontchannel = if own { end_session(latch, &f.subject, &f.sid).await? } else { Vec::new() };
     let done = done_url(latch, &f);
-    let cookies = [
-        cookie::clear(&latch.config.cookies, &latch.config.cookies.session, "/"),
-        cookie::clear(&latch.config.cookies, &latch.config.cookies.logout_csrf, "/"),
-    ];
+    let mut cookies = vec![cookie::clear(&latch.config.cookies, &latch.config.cookies.logout_csrf, "/")];
+    if own {
+        cookies.push(cookie::clear(&latch.config.cookies, &latch.config.cookies.session, "/"));
+    }
     let mut resp = if frontchannel.is_empty() {
         redirect::found(&done)
     } else {
@@ -219,15 +241,14 @@ async fn complete<S: Store, P: Platform>(
 
 /// Forgets login session `sid` of `subject`, sends back-channel logout tokens to every
 /// client that got consent in that session, and returns the front-channel URLs to load.
+/// Only the call that deleted the session notifies anyone: a session already gone (a
+/// replayed logout verifier, a concurrent logout) is nobody's to announce again.
 pub async fn end_session<S: Store, P: Platform>(
     latch: &Latch<S, P>,
     subject: &str,
     sid: &str,
 ) -> Result<Vec<String>, Error> {
-    if !sid.is_empty() {
-        latch.store.delete_login_session(sid).await?;
-    }
-    if sid.is_empty() || subject.is_empty() {
+    if sid.is_empty() || !latch.store.delete_login_session(sid).await? || subject.is_empty() {
         return Ok(Vec::new());
     }
     let consents = latch.store.list_consents(subject, Some(sid)).await?;

@@ -26,6 +26,8 @@ pub enum Purpose {
     LogoutChallenge,
     /// A logout verifier.
     LogoutVerifier,
+    /// The remembered-login cookie (the login session id, readable by nobody but Latch).
+    LoginSessionCookie,
 }
 
 impl Purpose {
@@ -38,6 +40,7 @@ impl Purpose {
             Purpose::ConsentVerifier => b"latch/consent-verifier",
             Purpose::LogoutChallenge => b"latch/logout-challenge",
             Purpose::LogoutVerifier => b"latch/logout-verifier",
+            Purpose::LoginSessionCookie => b"latch/login-session-cookie",
         }
     }
 }
