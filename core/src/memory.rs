@@ -58,7 +58,10 @@ impl ClientStore for MemoryStore {
         }
     }
     async fn delete_client(&self, id: &str) -> Result<bool, StoreError> {
-        Ok(self.lock()?.clients.remove(id).is_some())
+        let mut g = self.lock()?;
+        g.tokens.retain(|_, r| r.client_id != id);
+        g.consents.retain(|_, c| c.client_id != id);
+        Ok(g.clients.remove(id).is_some())
     }
     async fn list_clients(&self, q: &ClientQuery) -> Result<Vec<Client>, StoreError> {
         let g = self.lock()?;
@@ -156,10 +159,36 @@ impl TokenStore for MemoryStore {
             r.active = false;
             r.used_at = Some(now);
         }
+        retire_access_tokens(&mut g, &old.request_id);
         for r in successors {
             g.tokens.insert(r.signature.clone(), r.clone());
         }
         Ok(Rotated::Rotated(old))
+    }
+    async fn reissue_within_grace(
+        &self,
+        request_id: &str,
+        now: i64,
+        successors: &[TokenRecord],
+    ) -> Result<bool, StoreError> {
+        let mut g = self.lock()?;
+        let live = g
+            .tokens
+            .values()
+            .any(|r| r.request_id == request_id && r.kind == TokenKind::RefreshToken && r.active && r.expires_at > now);
+        if !live {
+            return Ok(false);
+        }
+        let mut batch = std::collections::BTreeSet::new();
+        if let Some(r) = successors.iter().find(|r| g.tokens.contains_key(&r.signature) || !batch.insert(&r.signature))
+        {
+            return Err(StoreError::Conflict(format!("token {} exists", r.signature)));
+        }
+        retire_access_tokens(&mut g, request_id);
+        for r in successors {
+            g.tokens.insert(r.signature.clone(), r.clone());
+        }
+        Ok(true)
     }
     async fn delete_expired_tokens(&self, before: i64, limit: u32) -> Result<u64, StoreError> {
         let mut g = self.lock()?;
@@ -174,6 +203,13 @@ impl TokenStore for MemoryStore {
             g.tokens.remove(s);
         }
         Ok(doomed.len() as u64)
+    }
+}
+
+/// Marks inactive the active access tokens of a grant (a refresh's predecessors).
+fn retire_access_tokens(g: &mut Inner, request_id: &str) {
+    for r in g.tokens.values_mut().filter(|r| r.request_id == request_id && r.kind == TokenKind::AccessToken) {
+        r.active = false;
     }
 }
 

@@ -12,9 +12,12 @@ use crate::token;
 /// `POST /oauth2/revoke`.
 ///
 /// RFC 7009 §2.1: the client authenticates; a token issued to another client is
-/// refused (`unauthorized_client`); revoking a refresh token revokes its whole grant
-/// (access tokens included), revoking an access token leaves the refresh token.
-/// §2.2: an invalid or unknown token is answered with 200 all the same.
+/// refused (`unauthorized_client`). Revoking either token revokes its whole grant, the
+/// refresh and access tokens of the same authorization, as fosite's revocation handler
+/// does (it revokes by request id): "the authorization server SHOULD also invalidate all
+/// access tokens based on the same authorization grant", and the grace period of a
+/// rotation cannot bring any of them back. §2.2: an invalid or unknown token is answered
+/// with 200 all the same.
 pub async fn handle<S: Store, P: Platform>(latch: &Latch<S, P>, req: &Request) -> Result<Response, Error> {
     let params = req.form_params()?;
     let client = client_auth::authenticate(latch, req, &params).await?;
@@ -32,13 +35,6 @@ pub async fn handle<S: Store, P: Platform>(latch: &Latch<S, P>, req: &Request) -
         return Err(Error::new(ErrorCode::UnauthorizedClient)
             .with_hint("The token was not issued to the client making the revocation request."));
     }
-    match kind {
-        TokenKind::RefreshToken => {
-            latch.store.revoke_grant(&record.request_id).await?;
-        }
-        _ => {
-            latch.store.revoke_token(kind, &signature).await?;
-        }
-    }
+    latch.store.revoke_grant(&record.request_id).await?;
     Ok(Response::empty(200))
 }

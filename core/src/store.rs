@@ -4,8 +4,17 @@
 //! MySQL in `native`, D1 in `edge`) implements these and passes the one conformance
 //! suite in `tests/`. Single-use and rotation are **compare-and-set** operations of the
 //! store ([`TokenStore::consume_code`], [`TokenStore::rotate_refresh_token`],
-//! [`TokenStore::revoke_token`]): a backend implements each as one conditional
-//! statement or one transaction, never as a read followed by a write.
+//! [`TokenStore::reissue_within_grace`], [`TokenStore::revoke_token`]): a backend
+//! implements each as one conditional statement or one transaction, never as a read
+//! followed by a write.
+//!
+//! **Revocation is final.** Once [`TokenStore::revoke_grant`],
+//! [`ConsentStore::revoke_consent`], [`ConsentStore::revoke_consents`] or
+//! [`ClientStore::delete_client`] has returned, no token of the grants it reached is
+//! active, and no later or concurrent rotation or grace re-issue makes one active again
+//! (RFC 7009 §2.1, RFC 9700 §4.14.2). A backend whose isolation lets a statement miss
+//! rows committed while it ran (PostgreSQL's READ COMMITTED) must close that gap, e.g. by
+//! revoking under REPEATABLE READ and retrying on a serialization failure.
 //!
 //! No trait has a `Send` bound (Worker futures are `!Send`); the native server names
 //! its concrete store type, so its futures are `Send` by inference.
@@ -139,7 +148,11 @@ pub trait ClientStore {
     async fn get_client(&self, id: &str) -> Result<Option<Client>, StoreError>;
     /// Replaces a client; false when there is none with that id.
     async fn update_client(&self, client: &Client) -> Result<bool, StoreError>;
-    /// Deletes a client; false when there was none.
+    /// Deletes a client and, in the same atomic step, everything issued to it: every
+    /// token, code and refresh token whose `client_id` is `id`, and every consent given
+    /// to it (as Hydra's foreign keys cascade), so that nothing of it stays usable and a
+    /// client created later with the same id inherits nothing. False when there was no
+    /// client (its tokens and consents, if any, are deleted all the same).
     async fn delete_client(&self, id: &str) -> Result<bool, StoreError>;
     /// A page of clients ordered by id.
     async fn list_clients(&self, query: &ClientQuery) -> Result<Vec<Client>, StoreError>;
@@ -154,7 +167,10 @@ pub trait TokenStore {
     async fn get_token(&self, kind: TokenKind, signature: &str) -> Result<Option<TokenRecord>, StoreError>;
     /// Marks one token inactive. True when this call changed it (compare-and-set).
     async fn revoke_token(&self, kind: TokenKind, signature: &str) -> Result<bool, StoreError>;
-    /// Marks every token of a grant inactive; returns how many changed.
+    /// Marks every token of a grant inactive; returns how many changed. Final: atomic
+    /// against a concurrent [`TokenStore::rotate_refresh_token`],
+    /// [`TokenStore::consume_code`] or [`TokenStore::reissue_within_grace`] of the grant,
+    /// so once it has returned nothing of the grant is active or becomes active again.
     async fn revoke_grant(&self, request_id: &str) -> Result<u64, StoreError>;
     /// Deletes every access token issued to a client; returns how many.
     async fn delete_client_access_tokens(&self, client_id: &str) -> Result<u64, StoreError>;
@@ -165,13 +181,37 @@ pub trait TokenStore {
     /// loses sees the winner's tokens already stored, so revoking the grant reaches them.
     async fn consume_code(&self, signature: &str, now: i64, tokens: &[TokenRecord]) -> Result<Consumed, StoreError>;
     /// Retires a refresh token and stores its successors in one atomic step: exactly
-    /// one of any number of concurrent calls gets [`Rotated::Rotated`].
+    /// one of any number of concurrent calls gets [`Rotated::Rotated`]. The winner also
+    /// marks inactive every access token of the grant issued before (as fosite's refresh
+    /// handler revokes the grant's access tokens by request id), in the same step and
+    /// before the successors are stored: after a refresh only the new access token is
+    /// active. Losers change nothing.
     async fn rotate_refresh_token(
         &self,
         signature: &str,
         now: i64,
         successors: &[TokenRecord],
     ) -> Result<Rotated, StoreError>;
+    /// The grace period's re-issue (`oauth2.grant.refresh_token.rotation_grace_period`):
+    /// a refresh token already rotated is presented again, and `successors` (of grant
+    /// `request_id`) are stored only if the grant is still live, that is, if some refresh
+    /// token of the grant is active and unexpired at `now` (the rotation's successor, or
+    /// an earlier re-issue's). In the same atomic step the grant's active access tokens
+    /// are marked inactive, as in a rotation. True when the successors were stored;
+    /// false, storing and changing nothing, when the grant was revoked (or its refresh
+    /// tokens expired).
+    ///
+    /// Compare-and-set against revocation: of this call and a concurrent
+    /// [`TokenStore::revoke_grant`], [`ConsentStore::revoke_consent`],
+    /// [`ConsentStore::revoke_consents`] or [`ClientStore::delete_client`] reaching the
+    /// grant, either this one stores nothing, or the revocation also reaches what it
+    /// stored. Revoked stays revoked.
+    async fn reissue_within_grace(
+        &self,
+        request_id: &str,
+        now: i64,
+        successors: &[TokenRecord],
+    ) -> Result<bool, StoreError>;
     /// Deletes at most `limit` records that expired before `before`; returns how many.
     async fn delete_expired_tokens(&self, before: i64, limit: u32) -> Result<u64, StoreError>;
 }

@@ -59,6 +59,14 @@ pub async fn run<S: Store>(store: &S) {
         revoke_consents_of_one_client_or_all,
         revoke_one_consent_by_id,
         concurrent_complete_consent,
+        rotation_retires_the_grants_access_tokens,
+        reissue_within_grace_only_while_live,
+        reissue_within_grace_is_all_or_nothing,
+        delete_client_deletes_what_was_issued_to_it,
+        concurrent_reissue_and_revoke_grant,
+        concurrent_reissue_and_revoke_consent,
+        concurrent_reissue_and_delete_client,
+        concurrent_rotate_and_revoke_grant,
     );
 }
 
@@ -1081,6 +1089,247 @@ pub async fn concurrent_inserts_fail_alone<S: Store>(s: &S) {
         } else {
             assert_eq!(r, &Ok(()), "single call {i}");
             assert_eq!(get_token(s, TokenKind::AccessToken, &format!("ci-one-{i}")).await.as_ref(), Some(&singles[i]));
+        }
+    }
+}
+
+/// A rotation retires the grant's earlier access tokens with the refresh token (as
+/// fosite's refresh handler does), stores the successors active, and touches no other
+/// grant; a losing rotation changes nothing.
+pub async fn rotation_retires_the_grants_access_tokens<S: Store>(s: &S) {
+    let old_at = token("rra-a0", TokenKind::AccessToken, "rra-grant", "rra-client");
+    let old_rt = token("rra-r0", TokenKind::RefreshToken, "rra-grant", "rra-client");
+    let other = token("rra-other", TokenKind::AccessToken, "rra-other-grant", "rra-client");
+    s.insert_tokens(&[old_at.clone(), old_rt.clone(), other.clone()]).await.expect("insert");
+    read_back(s, &[old_at.clone(), other.clone()]).await;
+    let next = [
+        token("rra-a1", TokenKind::AccessToken, "rra-grant", "rra-client"),
+        token("rra-r1", TokenKind::RefreshToken, "rra-grant", "rra-client"),
+    ];
+    assert!(matches!(s.rotate_refresh_token("rra-r0", 1_000, &next).await.expect("rotate"), Rotated::Rotated(_)));
+    assert_eq!(
+        get_token(s, TokenKind::AccessToken, "rra-a0").await,
+        Some(TokenRecord { active: false, ..old_at }),
+        "the previous access token is retired, otherwise unchanged"
+    );
+    read_back(s, &next).await;
+    assert_eq!(get_token(s, TokenKind::AccessToken, "rra-other").await, Some(other), "another grant is untouched");
+    let reuse = [token("rra-a2", TokenKind::AccessToken, "rra-grant", "rra-client")];
+    assert!(matches!(s.rotate_refresh_token("rra-r0", 2_000, &reuse).await.expect("reuse"), Rotated::AlreadyUsed(_)));
+    read_back(s, &next).await;
+    assert_eq!(get_token(s, TokenKind::AccessToken, "rra-a2").await, None, "a reuse stores nothing");
+}
+
+/// A grant's rotated refresh token, presented again within the grace period: the
+/// re-issue stores its successors (retiring the grant's access tokens) only while a
+/// refresh token of the grant is active and unexpired; after any revocation it stores
+/// and changes nothing.
+pub async fn reissue_within_grace_only_while_live<S: Store>(s: &S) {
+    let grant = |id: &str, n: usize| -> [TokenRecord; 2] {
+        [
+            token(&format!("{id}-a{n}"), TokenKind::AccessToken, id, "rg-client"),
+            token(&format!("{id}-r{n}"), TokenKind::RefreshToken, id, "rg-client"),
+        ]
+    };
+    let first = grant("rg-1", 0);
+    s.insert_tokens(&first).await.expect("insert");
+    let rotated = grant("rg-1", 1);
+    assert!(matches!(s.rotate_refresh_token("rg-1-r0", 1_000, &rotated).await.expect("rotate"), Rotated::Rotated(_)));
+    let again = grant("rg-1", 2);
+    assert!(s.reissue_within_grace("rg-1", 1_001, &again).await.expect("reissue"), "the grant is live");
+    read_back(s, &again).await;
+    assert!(!get_token(s, TokenKind::AccessToken, "rg-1-a1").await.expect("kept").active, "the access token before");
+    assert!(get_token(s, TokenKind::RefreshToken, "rg-1-r1").await.expect("kept").active, "the live refresh token");
+
+    // Revoked: nothing more, ever.
+    assert!(s.revoke_grant("rg-1").await.expect("revoke") >= 3);
+    let late = grant("rg-1", 3);
+    assert!(!s.reissue_within_grace("rg-1", 1_002, &late).await.expect("reissue"), "a revoked grant");
+    assert_eq!(present(s, &late).await, 0, "nothing stored");
+    for r in rotated.iter().chain(&again) {
+        assert!(!get_token(s, r.kind, &r.signature).await.expect("kept").active, "{} stays revoked", r.signature);
+    }
+
+    // A grant whose refresh tokens all expired is not live; nor is one without any.
+    let mut expiring = grant("rg-2", 0);
+    expiring[1].expires_at = 2_000;
+    s.insert_tokens(&expiring).await.expect("insert");
+    assert!(!s.reissue_within_grace("rg-2", 2_000, &grant("rg-2", 1)).await.expect("reissue"), "expired at 2000");
+    assert!(get_token(s, TokenKind::AccessToken, "rg-2-a0").await.expect("kept").active, "nothing changed");
+    assert!(s.reissue_within_grace("rg-2", 1_999, &grant("rg-2", 2)).await.expect("reissue"), "live until 2000");
+    let access_only = [token("rg-3-a0", TokenKind::AccessToken, "rg-3", "rg-client")];
+    s.insert_tokens(&access_only).await.expect("insert");
+    assert!(!s.reissue_within_grace("rg-3", 1_000, &grant("rg-3", 1)).await.expect("reissue"), "no refresh token");
+    assert!(!s.reissue_within_grace("rg-none", 1_000, &grant("rg-none", 1)).await.expect("reissue"), "no grant");
+    assert_eq!(present(s, &grant("rg-none", 1)).await, 0);
+
+    // Revoking the consent, or deleting the client, ends the grant as well.
+    let consented = grant("rg-4", 0);
+    s.complete_consent(&consent("rg-4", "rg-client-4", "rg-user", 100), &consented).await.expect("complete");
+    assert!(s.revoke_consent("rg-4").await.expect("revoke consent"));
+    assert!(!s.reissue_within_grace("rg-4", 1_000, &grant("rg-4", 1)).await.expect("reissue"), "consent revoked");
+    assert_eq!(present(s, &grant("rg-4", 1)).await, 0);
+    let consented = grant("rg-5", 0);
+    s.complete_consent(&consent("rg-5", "rg-client-5", "rg-user", 100), &consented).await.expect("complete");
+    assert_eq!(s.revoke_consents("rg-user", Some("rg-client-5")).await.expect("revoke consents"), 1);
+    assert!(!s.reissue_within_grace("rg-5", 1_000, &grant("rg-5", 1)).await.expect("reissue"), "consents revoked");
+    let of_client: Vec<TokenRecord> =
+        grant("rg-6", 0).into_iter().map(|t| TokenRecord { client_id: "rg-c6".into(), ..t }).collect();
+    s.create_client(&client("rg-c6", "rg", "rg")).await.expect("create");
+    s.insert_tokens(&of_client).await.expect("insert");
+    assert!(s.delete_client("rg-c6").await.expect("delete client"));
+    assert!(!s.reissue_within_grace("rg-6", 1_000, &grant("rg-6", 1)).await.expect("reissue"), "client deleted");
+    assert_eq!(present(s, &grant("rg-6", 1)).await, 0);
+}
+
+/// A grace re-issue whose successor's signature is taken stores nothing and retires
+/// nothing.
+pub async fn reissue_within_grace_is_all_or_nothing<S: Store>(s: &S) {
+    let live = [
+        token("rgx-a0", TokenKind::AccessToken, "rgx", "rgx-client"),
+        token("rgx-r0", TokenKind::RefreshToken, "rgx", "rgx-client"),
+    ];
+    s.insert_tokens(&live).await.expect("insert");
+    read_back(s, &live).await;
+    let clashing = [token("rgx-a1", TokenKind::AccessToken, "rgx", "rgx-client"), live[1].clone()];
+    assert_conflict(s.reissue_within_grace("rgx", 1_000, &clashing).await, "a successor reusing a signature");
+    assert_eq!(get_token(s, TokenKind::AccessToken, "rgx-a1").await, None, "no successor is stored");
+    read_back(s, &live).await;
+}
+
+/// Deleting a client deletes every token, code and consent issued to it, in one step,
+/// and nothing of any other client; a client created again with the same id finds
+/// nothing of its predecessor's.
+pub async fn delete_client_deletes_what_was_issued_to_it<S: Store>(s: &S) {
+    let mine = |sig: &str, kind: TokenKind, grant: &str| token(sig, kind, grant, "dcx-client");
+    let c = client("dcx-client", "dcx", "dcx");
+    s.create_client(&c).await.expect("create");
+    let tokens = [
+        mine("dcx-code", TokenKind::AuthorizationCode, "dcx-g1"),
+        mine("dcx-access", TokenKind::AccessToken, "dcx-g1"),
+        mine("dcx-refresh", TokenKind::RefreshToken, "dcx-g1"),
+    ];
+    s.complete_consent(&consent("dcx-g1", "dcx-client", "dcx-user", 100), &tokens).await.expect("complete");
+    let cc = mine("dcx-cc", TokenKind::AccessToken, "dcx-cc-grant");
+    let theirs = token("dcx-theirs", TokenKind::RefreshToken, "dcx-g2", "dcx-other");
+    s.complete_consent(&consent("dcx-g2", "dcx-other", "dcx-user", 200), std::slice::from_ref(&theirs))
+        .await
+        .expect("complete");
+    s.insert_tokens(std::slice::from_ref(&cc)).await.expect("insert");
+    read_back(s, &tokens).await;
+    read_back(s, &[cc.clone(), theirs.clone()]).await;
+
+    assert!(s.delete_client("dcx-client").await.expect("delete"));
+    assert_eq!(s.get_client("dcx-client").await.expect("get"), None);
+    assert_eq!(present(s, &tokens).await, 0, "its code and tokens are gone");
+    assert_eq!(present(s, std::slice::from_ref(&cc)).await, 0, "its client-credentials tokens are gone");
+    assert_eq!(consent_ids(&list_consents(s, "dcx-user", None).await), ["dcx-g2"], "its consents are gone");
+    assert!(s.remembered_consents("dcx-user", "dcx-client", 0).await.expect("remembered").is_empty());
+    assert_eq!(get_token(s, theirs.kind, &theirs.signature).await, Some(theirs), "another client's are kept");
+
+    s.create_client(&c).await.expect("the id is free again");
+    assert_eq!(present(s, &tokens).await, 0, "the new client inherits nothing");
+    assert!(s.remembered_consents("dcx-user", "dcx-client", 0).await.expect("remembered").is_empty());
+    assert!(s.delete_client("dcx-client").await.expect("delete"));
+    assert!(!s.delete_client("dcx-client").await.expect("again"), "no client left");
+}
+
+/// A grant whose refresh token `{id}-r0` was rotated to the live `{id}-r1`, and
+/// [`RACERS`] - 1 grace re-issues' successors, each an access and a refresh token.
+async fn grace_race_grant<S: Store>(s: &S, id: &str, client_id: &str) -> Vec<[TokenRecord; 2]> {
+    let pair = |n: usize| {
+        [
+            token(&format!("{id}-a{n}"), TokenKind::AccessToken, id, client_id),
+            token(&format!("{id}-r{n}"), TokenKind::RefreshToken, id, client_id),
+        ]
+    };
+    s.insert_tokens(&pair(0)).await.expect("insert");
+    assert!(matches!(
+        s.rotate_refresh_token(&format!("{id}-r0"), 1_000, &pair(1)).await.expect("rotate"),
+        Rotated::Rotated(_)
+    ));
+    (2..RACERS + 1).map(pair).collect()
+}
+
+/// After a revocation raced grace re-issues of the grant: the revocation returned, every
+/// re-issue either stored nothing or what it stored is inactive (or gone), and a re-issue
+/// after it stores nothing.
+async fn assert_stays_revoked<S: Store>(
+    s: &S,
+    id: &str,
+    results: &[Result<bool, StoreError>],
+    successors: &[[TokenRecord; 2]],
+) {
+    let outcomes = tally(results, |&stored| if stored { "stored" } else { "refused" });
+    assert!(outcomes.keys().all(|k| k == "stored" || k == "refused"), "no re-issue failed: {outcomes:?}");
+    for (r, next) in results.iter().zip(successors) {
+        for t in next {
+            let found = get_token(s, t.kind, &t.signature).await;
+            if matches!(r, Ok(false)) {
+                assert_eq!(found, None, "a refused re-issue stored {}", t.signature);
+            }
+            assert!(found.is_none_or(|f| !f.active), "{} is active after the revocation", t.signature);
+        }
+    }
+    for n in 0..2 {
+        for kind in [TokenKind::AccessToken, TokenKind::RefreshToken] {
+            let sig = format!("{id}-{}{n}", if kind == TokenKind::AccessToken { "a" } else { "r" });
+            assert!(get_token(s, kind, &sig).await.is_none_or(|f| !f.active), "{sig} is active");
+        }
+    }
+    let late = [token(&format!("{id}-late"), TokenKind::RefreshToken, id, "late")];
+    assert!(!s.reissue_within_grace(id, 1_002, &late).await.expect("reissue"), "revoked stays revoked");
+    assert_eq!(present(s, &late).await, 0);
+}
+
+/// [`RACERS`] - 1 grace re-issues of one grant race its revocation: revoked stays revoked.
+pub async fn concurrent_reissue_and_revoke_grant<S: Store>(s: &S) {
+    let successors = grace_race_grant(s, "cxg-1", "cxg-client").await;
+    let reissues = successors.iter().map(|next| s.reissue_within_grace("cxg-1", 1_001, next));
+    let (results, revoked) = futures::join!(join_all(reissues), s.revoke_grant("cxg-1"));
+    revoked.expect("the revocation succeeds");
+    assert_stays_revoked(s, "cxg-1", &results, &successors).await;
+}
+
+/// The same race against the revocation of the grant's consent.
+pub async fn concurrent_reissue_and_revoke_consent<S: Store>(s: &S) {
+    s.complete_consent(&consent("cxg-2", "cxg-client", "cxg-user", 100), &[]).await.expect("complete");
+    let successors = grace_race_grant(s, "cxg-2", "cxg-client").await;
+    let reissues = successors.iter().map(|next| s.reissue_within_grace("cxg-2", 1_001, next));
+    let (results, revoked) = futures::join!(join_all(reissues), s.revoke_consents("cxg-user", None));
+    assert_eq!(revoked.expect("the revocation succeeds"), 1);
+    assert_stays_revoked(s, "cxg-2", &results, &successors).await;
+}
+
+/// The same race against the deletion of the grant's client.
+pub async fn concurrent_reissue_and_delete_client<S: Store>(s: &S) {
+    s.create_client(&client("cxg-c3", "cxg", "cxg")).await.expect("create");
+    let successors = grace_race_grant(s, "cxg-3", "cxg-c3").await;
+    let reissues = successors.iter().map(|next| s.reissue_within_grace("cxg-3", 1_001, next));
+    let (results, deleted) = futures::join!(join_all(reissues), s.delete_client("cxg-c3"));
+    assert!(deleted.expect("the deletion succeeds"));
+    assert_stays_revoked(s, "cxg-3", &results, &successors).await;
+}
+
+/// Rotations of a chain of refresh tokens race the grant's revocation: at the end no token
+/// of the grant is active, and at most the rotation of the live token won before it.
+pub async fn concurrent_rotate_and_revoke_grant<S: Store>(s: &S) {
+    let successors = grace_race_grant(s, "cxg-4", "cxg-client").await;
+    // Every racer rotates the live token `cxg-4-r1`; the winner's successor would be the next live one.
+    let rotations = successors.iter().map(|next| s.rotate_refresh_token("cxg-4-r1", 1_001, next));
+    let (results, revoked) = futures::join!(join_all(rotations), s.revoke_grant("cxg-4"));
+    revoked.expect("the revocation succeeds");
+    let outcomes = tally(&results, |r| match r {
+        Rotated::Rotated(_) => "Rotated",
+        Rotated::AlreadyUsed(_) => "AlreadyUsed",
+        Rotated::Missing => "Missing",
+    });
+    assert!(outcomes.get("Rotated").copied().unwrap_or(0) <= 1, "{outcomes:?}");
+    assert!(outcomes.keys().all(|k| k == "Rotated" || k == "AlreadyUsed"), "{outcomes:?}");
+    for next in &successors {
+        for t in next {
+            let found = get_token(s, t.kind, &t.signature).await;
+            assert!(found.is_none_or(|f| !f.active), "{} is active after the revocation", t.signature);
         }
     }
 }

@@ -229,7 +229,8 @@ async fn save<S: Store, P: Platform>(
     Ok(Response::json(200, &json_of(&c)))
 }
 
-/// `DELETE /admin/clients/{id}`: 204, or 404.
+/// `DELETE /admin/clients/{id}`: 204, or 404. The store deletes, with the client, every
+/// token, code and consent issued to it (Hydra's cascades), in one atomic step.
 pub async fn delete<S: Store, P: Platform>(latch: &Latch<S, P>, id: &str) -> Result<Response, Error> {
     latch.forget_client(id);
     if !latch.store.delete_client(id).await? {

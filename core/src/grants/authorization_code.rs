@@ -39,6 +39,10 @@ pub async fn handle<S: Store, P: Platform>(
     if record.client_id != client.client_id {
         return Err(invalid_grant("The authorization code was issued to another client."));
     }
+    // Bound to the client instance (see the refresh grant).
+    if record.issued_at < client.created_at {
+        return Err(invalid_grant("The authorization code was issued to an earlier client with this id."));
+    }
     if record.expires_at <= now {
         return Err(invalid_grant("The authorization code has expired."));
     }

@@ -11,7 +11,13 @@
 //!   `INSERT … SELECT … WHERE changes() = 1` per token to store (each runs only if the
 //!   statement before it changed a row), then a `SELECT` of the row. Losers insert
 //!   nothing; a successor whose signature is taken fails the whole batch, so the old
-//!   token stays active.
+//!   token stays active. A rotation's batch starts by retiring the grant's access tokens
+//!   if the refresh token is still active (so only when the retirement after it wins).
+//! - `reissue_within_grace`: one batch that counts the grant's live refresh tokens, then
+//!   retires its access tokens and inserts each successor under the same condition
+//!   (`… WHERE EXISTS (live refresh token)`): a batch is one transaction, so a revocation
+//!   comes wholly before it (nothing is stored) or after it (what it stored is revoked).
+//! - `delete_client`: one batch deleting the client's tokens, its consents and the client.
 //! - `complete_consent`: one batch of the consent `INSERT` and the token `INSERT`s; a
 //!   consent id that exists (a replayed verifier) fails the whole batch.
 //! - `revoke_consents`: one batch that deactivates the tokens of the subject's consents
@@ -76,6 +82,12 @@ pub const KEY_SET_TTL_SECONDS: u64 = 60;
 
 fn key_set_cache_key(set: &str) -> String {
     format!("keyset:v1:{set}")
+}
+
+/// A `COUNT(*) AS n`.
+#[derive(serde::Deserialize)]
+struct CountRow {
+    n: i64,
 }
 
 /// What [`D1Store::retire`] found.
@@ -185,7 +197,13 @@ impl D1Store {
         successors: &[TokenRecord],
     ) -> Result<Retired, StoreError> {
         let key = [Arg::from(signature), Arg::from(kind.as_str())];
-        let mut statements = vec![self.stmt(sql::RETIRE_TOKEN, &[now.into(), key[0].clone(), key[1].clone()])?];
+        let mut statements = Vec::with_capacity(successors.len() + 3);
+        if kind == TokenKind::RefreshToken {
+            // fosite: a refresh revokes the grant's earlier access tokens.
+            statements.push(self.stmt(sql::RETIRE_GRANT_ACCESS_TOKENS_OF, &key[..1])?);
+        }
+        let first = statements.len();
+        statements.push(self.stmt(sql::RETIRE_TOKEN, &[now.into(), key[0].clone(), key[1].clone()])?);
         for r in successors {
             statements.push(self.stmt(sql::INSERT_TOKEN_IF_CHANGED, &token_args(r)?)?);
         }
@@ -194,14 +212,14 @@ impl D1Store {
             .batch(statements)
             .await
             .map_err(|e| with_conflict(e, || "a token with that signature exists".to_owned()))?;
-        let changed = changes(&out[0])?;
+        let changed = changes(&out[first])?;
         let rows: Vec<TokenRow> = results(&out[out.len() - 1])?;
         let record = rows.into_iter().next().map(TokenRow::into_record).transpose()?;
         match (changed, record) {
             (1, Some(mut record)) => {
                 // The winner's inserts each ran on the `changes()` of the one before;
                 // make sure none was skipped.
-                for (i, result) in out[1..out.len() - 1].iter().enumerate() {
+                for (i, result) in out[first + 1..out.len() - 1].iter().enumerate() {
                     if changes(result)? != 1 {
                         return Err(StoreError::Backend(format!(
                             "retiring token {signature}: successor {i} was not stored"
@@ -238,7 +256,14 @@ impl ClientStore for D1Store {
     }
 
     async fn delete_client(&self, id: &str) -> Result<bool, StoreError> {
-        Ok(self.run(sql::DELETE_CLIENT, &[id.into()]).await? > 0)
+        let args = [Arg::from(id)];
+        let statements = vec![
+            self.stmt(sql::DELETE_CLIENT_TOKENS, &args)?,
+            self.stmt(sql::DELETE_CLIENT_CONSENTS, &args)?,
+            self.stmt(sql::DELETE_CLIENT, &args)?,
+        ];
+        let out = self.batch(statements).await?;
+        Ok(changes(&out[2])? > 0)
     }
 
     async fn list_clients(&self, q: &ClientQuery) -> Result<Vec<Client>, StoreError> {
@@ -292,6 +317,41 @@ impl TokenStore for D1Store {
             Retired::Before(record) => Rotated::AlreadyUsed(record),
             Retired::Missing => Rotated::Missing,
         })
+    }
+
+    async fn reissue_within_grace(
+        &self,
+        request_id: &str,
+        now: i64,
+        successors: &[TokenRecord],
+    ) -> Result<bool, StoreError> {
+        let grant = [Arg::from(request_id), Arg::from(now)];
+        let mut statements = vec![
+            self.stmt(sql::COUNT_LIVE_REFRESH_TOKENS, &grant)?,
+            self.stmt(&sql::retire_access_tokens_if_live(), &grant)?,
+        ];
+        let insert = sql::insert_token_if_live();
+        for r in successors {
+            let mut args = token_args(r)?;
+            args.extend(grant.iter().cloned());
+            statements.push(self.stmt(&insert, &args)?);
+        }
+        let out = self
+            .batch(statements)
+            .await
+            .map_err(|e| with_conflict(e, || "a token with that signature exists".to_owned()))?;
+        let live: Vec<CountRow> = results(&out[0])?;
+        if live.first().is_none_or(|c| c.n == 0) {
+            return Ok(false);
+        }
+        for (i, result) in out[2..].iter().enumerate() {
+            if changes(result)? != 1 {
+                return Err(StoreError::Backend(format!(
+                    "the grace re-issue of {request_id}: successor {i} was not stored"
+                )));
+            }
+        }
+        Ok(true)
     }
 
     async fn delete_expired_tokens(&self, before: i64, limit: u32) -> Result<u64, StoreError> {

@@ -30,6 +30,11 @@ pub const INSERT_CLIENT: &str = "INSERT INTO latch_clients (id, client_name, own
 pub const UPDATE_CLIENT: &str = "UPDATE latch_clients SET client_name = ?1, owner = ?2, data = ?3, secret_hash = ?4, \
      created_at = ?5, updated_at = ?6 WHERE id = ?7";
 pub const DELETE_CLIENT: &str = "DELETE FROM latch_clients WHERE id = ?1";
+/// Every token, code and refresh token of a client; runs in one batch with
+/// [`DELETE_CLIENT_CONSENTS`] and [`DELETE_CLIENT`].
+pub const DELETE_CLIENT_TOKENS: &str = "DELETE FROM latch_tokens WHERE client_id = ?1";
+/// Every consent given to a client.
+pub const DELETE_CLIENT_CONSENTS: &str = "DELETE FROM latch_consents WHERE client_id = ?1";
 
 pub const INSERT_TOKEN: &str = "INSERT INTO latch_tokens (signature, kind, request_id, client_id, subject, scope, \
      audience, issued_at, expires_at, active, used_at, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
@@ -46,6 +51,33 @@ pub const DELETE_CLIENT_ACCESS_TOKENS: &str = "DELETE FROM latch_tokens WHERE cl
 /// `rotate_refresh_token`.
 pub const RETIRE_TOKEN: &str =
     "UPDATE latch_tokens SET active = 0, used_at = ?1 WHERE signature = ?2 AND kind = ?3 AND active = 1";
+/// A rotation's first statement: marks inactive the access tokens of the grant of the
+/// refresh token `?1`, if that refresh token is still active (then the `RETIRE_TOKEN`
+/// after it in the same batch retires it).
+pub const RETIRE_GRANT_ACCESS_TOKENS_OF: &str = "UPDATE latch_tokens SET active = 0 WHERE kind = 'access_token' \
+     AND active = 1 AND request_id = \
+     (SELECT request_id FROM latch_tokens WHERE signature = ?1 AND kind = 'refresh_token' AND active = 1)";
+/// Whether a grant (`?1`) is live at `?2`: a refresh token of it is active and unexpired.
+const LIVE_GRANT: &str =
+    "EXISTS (SELECT 1 FROM latch_tokens WHERE request_id = ?1 AND kind = 'refresh_token' AND active = 1 \
+     AND expires_at > ?2)";
+/// The grace re-issue's count of the grant's live refresh tokens (`?1`, at `?2`).
+pub const COUNT_LIVE_REFRESH_TOKENS: &str = "SELECT COUNT(*) AS n FROM latch_tokens WHERE request_id = ?1 \
+     AND kind = 'refresh_token' AND active = 1 AND expires_at > ?2";
+
+/// The grace re-issue: marks inactive the access tokens of grant `?1` if it is live at `?2`.
+pub fn retire_access_tokens_if_live() -> String {
+    format!("UPDATE latch_tokens SET active = 0 WHERE request_id = ?1 AND kind = 'access_token' AND active = 1 AND {LIVE_GRANT}")
+}
+
+/// The grace re-issue: inserts a token (`?1`…`?12`) only if grant `?13` is live at `?14`.
+pub fn insert_token_if_live() -> String {
+    format!(
+        "INSERT INTO latch_tokens ({TOKEN_COLUMNS}) SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12 WHERE {}",
+        LIVE_GRANT.replace("?1", "?13").replace("?2", "?14")
+    )
+}
+
 pub const DELETE_EXPIRED_TOKENS: &str = "DELETE FROM latch_tokens WHERE signature IN \
      (SELECT signature FROM latch_tokens WHERE expires_at < ?1 ORDER BY expires_at LIMIT ?2)";
 
@@ -167,6 +199,17 @@ mod tests {
         }
         assert_eq!(TOKEN_COLUMNS.split(',').count(), 12);
         assert_eq!(CONSENT_COLUMNS.split(',').count(), 10);
+    }
+
+    #[test]
+    fn grace_reissue_is_conditional_on_a_live_grant() {
+        let insert = insert_token_if_live();
+        assert!(
+            insert.ends_with("WHERE request_id = ?13 AND kind = 'refresh_token' AND active = 1 AND expires_at > ?14)"),
+            "{insert}"
+        );
+        assert!(!insert.contains("?15"), "{insert}");
+        assert!(retire_access_tokens_if_live().contains("request_id = ?1 AND kind = 'refresh_token'"));
     }
 
     #[test]

@@ -2,10 +2,27 @@
 
 use super::error::{from_sqlx, with_conflict};
 use super::rows::{self, ClientRow};
-use super::SqlStore;
+use super::{Dialect, SqlStore};
 use latch_core::client::Client;
 use latch_core::error::StoreError;
 use latch_core::store::{ClientQuery, ClientStore};
+
+impl SqlStore {
+    /// [`ClientStore::delete_client`]: the client's tokens, consents and row in one
+    /// revocation transaction (see `tokens`: on MySQL the token delete runs twice, the
+    /// second time holding every row of the client).
+    async fn try_delete_client(&self, id: &str) -> Result<bool, StoreError> {
+        let mut tx = self.begin_revocation().await?;
+        let times = if self.dialect == Dialect::MySql { 2 } else { 1 };
+        for _ in 0..times {
+            sqlx::query(&self.sql.delete_client_tokens).bind(id).execute(&mut *tx).await.map_err(from_sqlx)?;
+        }
+        sqlx::query(&self.sql.delete_client_consents).bind(id).execute(&mut *tx).await.map_err(from_sqlx)?;
+        let done = sqlx::query(&self.sql.delete_client).bind(id).execute(&mut *tx).await.map_err(from_sqlx)?;
+        tx.commit().await.map_err(from_sqlx)?;
+        Ok(done.rows_affected() > 0)
+    }
+}
 
 impl ClientStore for SqlStore {
     async fn create_client(&self, client: &Client) -> Result<(), StoreError> {
@@ -59,8 +76,7 @@ impl ClientStore for SqlStore {
         if let Some(lite) = &self.lite {
             return lite.delete_client(id).await;
         }
-        let done = sqlx::query(&self.sql.delete_client).bind(id).execute(&self.pool).await.map_err(from_sqlx)?;
-        Ok(done.rows_affected() > 0)
+        self.retrying(|| self.try_delete_client(id)).await
     }
 
     async fn list_clients(&self, q: &ClientQuery) -> Result<Vec<Client>, StoreError> {

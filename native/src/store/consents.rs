@@ -11,13 +11,71 @@
 //! …` condition in each statement, keeps the two statements in agreement even when a
 //! consent is completed in between (a statement of PostgreSQL's READ COMMITTED sees
 //! what committed before it started): such a consent is neither deleted nor revoked.
+//! The revocations run as `tokens` describes (REPEATABLE READ on PostgreSQL and again
+//! after a lost lock race, the token update repeated on MySQL), so a concurrent
+//! rotation or grace re-issue cannot leave a token of a revoked consent active.
 
 use super::error::{from_sqlx, with_conflict};
 use super::rows::{self, bind_consent};
 use super::sql::MAX_IDS_PER_STATEMENT;
-use super::SqlStore;
+use super::{Dialect, SqlStore};
 use latch_core::error::StoreError;
 use latch_core::store::{ConsentRecord, ConsentStore, TokenRecord};
+use sqlx::{Any, Transaction};
+
+impl SqlStore {
+    /// Marks inactive every token of the grants with these ids (at most
+    /// [`MAX_IDS_PER_STATEMENT`]), in a revocation's transaction: on MySQL twice, the
+    /// second time holding every row of the grants (see `tokens`).
+    async fn revoke_grants_in(&self, tx: &mut Transaction<'static, Any>, ids: &[String]) -> Result<(), StoreError> {
+        let sql = self.sql.revoke_grants(ids.len());
+        let times = if self.dialect == Dialect::MySql { 2 } else { 1 };
+        for _ in 0..times {
+            let mut revoke = sqlx::query(&sql);
+            for id in ids {
+                revoke = revoke.bind(id.as_str());
+            }
+            revoke.execute(&mut **tx).await.map_err(from_sqlx)?;
+        }
+        Ok(())
+    }
+
+    async fn try_revoke_consent(&self, id: &str) -> Result<bool, StoreError> {
+        let mut tx = self.begin_revocation().await?;
+        // The consent first: only when it existed are its tokens revoked (a grant id that
+        // is no consent's must not revoke anything).
+        let deleted = sqlx::query(&self.sql.delete_consents(1)).bind(id).execute(&mut *tx).await.map_err(from_sqlx)?;
+        if deleted.rows_affected() > 0 {
+            self.revoke_grants_in(&mut tx, &[id.to_owned()]).await?;
+        }
+        tx.commit().await.map_err(from_sqlx)?;
+        Ok(deleted.rows_affected() > 0)
+    }
+
+    async fn try_revoke_consents(&self, subject: &str, client_id: Option<&str>) -> Result<u64, StoreError> {
+        let mut tx = self.begin_revocation().await?;
+        let lock = match client_id {
+            Some(client_id) => sqlx::query(&self.sql.lock_consents_of_subject_client).bind(subject).bind(client_id),
+            None => sqlx::query(&self.sql.lock_consents_of_subject).bind(subject),
+        };
+        let locked = lock.fetch_all(&mut *tx).await.map_err(from_sqlx)?;
+        let ids = locked.iter().map(rows::id).collect::<Result<Vec<String>, StoreError>>()?;
+        let mut deleted = 0;
+        for chunk in ids.chunks(MAX_IDS_PER_STATEMENT) {
+            // The tokens first, while their consents still exist (either order would do:
+            // both statements name the consents by id).
+            self.revoke_grants_in(&mut tx, chunk).await?;
+            let sql = self.sql.delete_consents(chunk.len());
+            let mut delete = sqlx::query(&sql);
+            for id in chunk {
+                delete = delete.bind(id.as_str());
+            }
+            deleted += delete.execute(&mut *tx).await.map_err(from_sqlx)?.rows_affected();
+        }
+        tx.commit().await.map_err(from_sqlx)?;
+        Ok(deleted)
+    }
+}
 
 impl ConsentStore for SqlStore {
     async fn complete_consent(&self, consent: &ConsentRecord, tokens: &[TokenRecord]) -> Result<(), StoreError> {
@@ -71,47 +129,13 @@ impl ConsentStore for SqlStore {
         if let Some(lite) = &self.lite {
             return lite.revoke_consent(id).await;
         }
-        let mut tx = self.begin().await?;
-        // The consent first: only when it existed are its tokens revoked (a grant id that
-        // is no consent's must not revoke anything).
-        let deleted = sqlx::query(&self.sql.delete_consents(1)).bind(id).execute(&mut *tx).await.map_err(from_sqlx)?;
-        if deleted.rows_affected() > 0 {
-            sqlx::query(&self.sql.revoke_grants(1)).bind(id).execute(&mut *tx).await.map_err(from_sqlx)?;
-        }
-        tx.commit().await.map_err(from_sqlx)?;
-        Ok(deleted.rows_affected() > 0)
+        self.retrying(|| self.try_revoke_consent(id)).await
     }
 
     async fn revoke_consents(&self, subject: &str, client_id: Option<&str>) -> Result<u64, StoreError> {
         if let Some(lite) = &self.lite {
             return lite.revoke_consents(subject, client_id).await;
         }
-        let mut tx = self.begin().await?;
-        let lock = match client_id {
-            Some(client_id) => sqlx::query(&self.sql.lock_consents_of_subject_client).bind(subject).bind(client_id),
-            None => sqlx::query(&self.sql.lock_consents_of_subject).bind(subject),
-        };
-        let locked = lock.fetch_all(&mut *tx).await.map_err(from_sqlx)?;
-        let ids = locked.iter().map(rows::id).collect::<Result<Vec<String>, StoreError>>()?;
-        let mut deleted = 0;
-        for chunk in ids.chunks(MAX_IDS_PER_STATEMENT) {
-            // The tokens first, while their consents still exist (either order would do:
-            // both statements name the consents by id).
-            let sql = self.sql.revoke_grants(chunk.len());
-            let mut revoke = sqlx::query(&sql);
-            for id in chunk {
-                revoke = revoke.bind(id.as_str());
-            }
-            revoke.execute(&mut *tx).await.map_err(from_sqlx)?;
-
-            let sql = self.sql.delete_consents(chunk.len());
-            let mut delete = sqlx::query(&sql);
-            for id in chunk {
-                delete = delete.bind(id.as_str());
-            }
-            deleted += delete.execute(&mut *tx).await.map_err(from_sqlx)?.rows_affected();
-        }
-        tx.commit().await.map_err(from_sqlx)?;
-        Ok(deleted)
+        self.retrying(|| self.try_revoke_consents(subject, client_id)).await
     }
 }

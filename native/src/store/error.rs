@@ -5,10 +5,15 @@
 use latch_core::error::StoreError;
 use sqlx::error::DatabaseError;
 
+/// What the message of a [`StoreError::Unavailable`] starts with when a transaction lost
+/// a lock race (deadlock, serialization failure, lock wait timeout): see [`lost_lock_race`].
+const LOCK_RACE: &str = "lost a lock race";
+
 /// Maps any sqlx error.
 pub(crate) fn from_sqlx(e: sqlx::Error) -> StoreError {
     match &e {
         sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(db.message().to_owned()),
+        sqlx::Error::Database(db) if is_lock_race(db.as_ref()) => StoreError::Unavailable(format!("{LOCK_RACE}: {e}")),
         sqlx::Error::Database(db) if is_transient(db.as_ref()) => StoreError::Unavailable(e.to_string()),
         sqlx::Error::Io(_)
         | sqlx::Error::Tls(_)
@@ -38,6 +43,25 @@ pub(crate) fn from_migrate(e: sqlx::migrate::MigrateError) -> StoreError {
 /// A row that cannot be turned back into a record.
 pub(crate) fn bad_row(what: &str, detail: impl std::fmt::Display) -> StoreError {
     StoreError::Backend(format!("unreadable {what}: {detail}"))
+}
+
+/// Whether a transaction failed only because a concurrent one won a lock race: rolled
+/// back, it changed nothing, and running it again is safe (see `SqlStore::retrying`).
+pub(crate) fn lost_lock_race(e: &StoreError) -> bool {
+    matches!(e, StoreError::Unavailable(m) if m.starts_with(LOCK_RACE))
+}
+
+/// Deadlocks, serialization failures and lock wait timeouts.
+fn is_lock_race(db: &(dyn DatabaseError + 'static)) -> bool {
+    if let Some(e) = db.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>() {
+        // 1205 lock wait timeout, 1213 deadlock.
+        return matches!(e.number(), 1205 | 1213);
+    }
+    if let Some(e) = db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
+        // 40001 serialization failure, 40P01 deadlock.
+        return matches!(e.code(), "40001" | "40P01");
+    }
+    false
 }
 
 /// Database errors worth a retry: the server is going away or out of connections, or

@@ -45,7 +45,7 @@ mod tokens;
 
 pub use dialect::Dialect;
 
-use error::{from_migrate, from_sqlx};
+use error::{from_migrate, from_sqlx, lost_lock_race};
 use latch_core::error::StoreError;
 use latch_core::store::Store;
 use sqlx::any::AnyPoolOptions;
@@ -69,6 +69,9 @@ const SQLITE_POOL_SIZE: u32 = 2;
 const SQLITE_BUSY_TIMEOUT_MS: u32 = 5_000;
 /// How long a caller waits for a free connection before the store is "unavailable".
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+/// How many times a transaction that lost a lock race runs again (see
+/// [`SqlStore::retrying`]); each waits a millisecond longer than the one before.
+const LOCK_RACE_RETRIES: u32 = 32;
 
 /// A store in a SQL database.
 #[derive(Debug)]
@@ -223,6 +226,41 @@ impl SqlStore {
     /// [`lite::LiteStore`]'s writer).
     async fn begin(&self) -> Result<Transaction<'static, Any>, StoreError> {
         self.pool.begin().await.map_err(from_sqlx)
+    }
+
+    /// Begins a revocation's transaction: on PostgreSQL under REPEATABLE READ, so that a
+    /// token written by a concurrent rotation or grace re-issue after the revocation's
+    /// snapshot fails it (and [`SqlStore::retrying`] runs it again) instead of staying
+    /// active unseen; MySQL's default is REPEATABLE READ already (see `tokens`).
+    async fn begin_revocation(&self) -> Result<Transaction<'static, Any>, StoreError> {
+        let mut tx = self.begin().await?;
+        if self.dialect == Dialect::Postgres {
+            sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                .execute(&mut *tx)
+                .await
+                .map_err(from_sqlx)?;
+        }
+        Ok(tx)
+    }
+
+    /// Runs a transaction, and again when it lost a lock race (a deadlock or a
+    /// serialization failure rolled it back, so it changed nothing), up to
+    /// [`LOCK_RACE_RETRIES`] times.
+    async fn retrying<T, F, Fut>(&self, mut attempt: F) -> Result<T, StoreError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, StoreError>>,
+    {
+        let mut tries = 0;
+        loop {
+            match attempt().await {
+                Err(e) if lost_lock_race(&e) && tries < LOCK_RACE_RETRIES => {
+                    tries += 1;
+                    tokio::time::sleep(Duration::from_millis(u64::from(tries))).await;
+                }
+                done => return done,
+            }
+        }
     }
 }
 

@@ -39,12 +39,22 @@ pub(crate) struct Queries {
     pub(crate) get_client: String,
     pub(crate) update_client: String,
     pub(crate) delete_client: String,
+    /// Every token, code and refresh token of a client (deleting the client).
+    pub(crate) delete_client_tokens: String,
+    /// Every consent given to a client (deleting the client).
+    pub(crate) delete_client_consents: String,
     pub(crate) get_token: String,
     /// [`Queries::insert_tokens`] of one row, made once.
     pub(crate) insert_token: String,
     pub(crate) revoke_token: String,
     pub(crate) revoke_grant: String,
     pub(crate) delete_client_access_tokens: String,
+    /// Marks inactive the active access tokens of a grant (a refresh's predecessors).
+    pub(crate) retire_grant_access_tokens: String,
+    /// The grace re-issue's compare-and-set: writes (unchanged) the grant's refresh
+    /// tokens that are active and unexpired at `?`, so that the re-issue counts them, waits
+    /// for a revocation holding them and conflicts with one that started before.
+    pub(crate) claim_live_refresh_tokens: String,
     /// Retires an active token of a kind: marks it inactive and records when.
     pub(crate) retire_token: String,
     /// The same compare-and-set returning the retired row, where the dialect has
@@ -93,11 +103,20 @@ impl Queries {
             update_client: t("UPDATE latch_clients SET client_name = ?, owner = ?, data = ?, secret_hash = ?, \
                  created_at = ?, updated_at = ? WHERE id = ?"),
             delete_client: t("DELETE FROM latch_clients WHERE id = ?"),
+            delete_client_tokens: t("DELETE FROM latch_tokens WHERE client_id = ?"),
+            delete_client_consents: t("DELETE FROM latch_consents WHERE client_id = ?"),
             get_token: t(&format!("SELECT {TOKEN_COLUMNS} FROM latch_tokens WHERE signature = ? AND kind = ?")),
             insert_token: insert_tokens(dialect, 1),
             revoke_token: t("UPDATE latch_tokens SET active = 0 WHERE signature = ? AND kind = ? AND active = 1"),
             revoke_grant: t("UPDATE latch_tokens SET active = 0 WHERE request_id = ? AND active = 1"),
             delete_client_access_tokens: t("DELETE FROM latch_tokens WHERE client_id = ? AND kind = 'access_token'"),
+            retire_grant_access_tokens: t(
+                "UPDATE latch_tokens SET active = 0 WHERE request_id = ? AND kind = 'access_token' AND active = 1",
+            ),
+            claim_live_refresh_tokens: t(
+                "UPDATE latch_tokens SET active = 1 WHERE request_id = ? AND kind = 'refresh_token' AND active = 1 \
+                 AND expires_at > ?",
+            ),
             retire_token: t(
                 "UPDATE latch_tokens SET active = 0, used_at = ? WHERE signature = ? AND kind = ? AND active = 1",
             ),

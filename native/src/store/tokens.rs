@@ -3,10 +3,24 @@
 //! Consuming a code and rotating a refresh token share one step, [`SqlStore::retire`]:
 //! in one transaction, a conditional `UPDATE … SET active = 0 … WHERE active = 1`
 //! decides the winner (the database serializes concurrent updates of the row), the row
-//! is read back, and the winner's successors are inserted before the commit.
+//! is read back, and the winner's successors are inserted before the commit (a
+//! rotation's winner first retires the grant's access tokens).
+//!
+//! Revocation is final ([`latch_core::store`]): every statement that writes a new token
+//! into an existing grant (a rotation, a code's exchange, a grace re-issue) first writes
+//! an active row of that grant (the retired token, or the live refresh tokens), and
+//! holds it to its commit. A revocation ([`SqlStore::revoke_grant`], the consent and
+//! client deletions) then cannot miss what such a writer stores: on PostgreSQL it runs
+//! under REPEATABLE READ, so a row a writer changed after the revocation's snapshot makes
+//! it fail with a serialization failure, and it runs again on a snapshot that has the
+//! writer's tokens ([`SqlStore::retrying`]); on MySQL, whose locking statements read the
+//! newest rows, it repeats its statement once it holds every row of the grant (the
+//! first may have passed a row inserted while it waited for a lock). A writer that comes
+//! second waits for the revocation's locks and then finds its row inactive.
 
 use super::error::{from_sqlx, with_conflict};
 use super::rows::{self, bind_token};
+use super::Dialect;
 use super::SqlStore;
 use latch_core::error::StoreError;
 use latch_core::store::{Consumed, Rotated, TokenKind, TokenRecord, TokenStore};
@@ -45,8 +59,19 @@ impl Retired {
 impl SqlStore {
     /// Retires the active token of `kind` with `signature` (inactive, `used_at = now`)
     /// and stores `successors`, all in one transaction; only the caller whose
-    /// conditional update changed the row stores anything.
+    /// conditional update changed the row stores anything. A refresh token's retirement
+    /// also retires the grant's access tokens before the successors are stored.
     async fn retire(
+        &self,
+        kind: TokenKind,
+        signature: &str,
+        now: i64,
+        successors: &[TokenRecord],
+    ) -> Result<Retired, StoreError> {
+        self.retrying(|| self.try_retire(kind, signature, now, successors)).await
+    }
+
+    async fn try_retire(
         &self,
         kind: TokenKind,
         signature: &str,
@@ -93,6 +118,14 @@ impl SqlStore {
         };
         match (changed, record) {
             (1, Some(mut record)) => {
+                if kind == TokenKind::RefreshToken {
+                    // fosite: a refresh revokes the grant's earlier access tokens.
+                    sqlx::query(&self.sql.retire_grant_access_tokens)
+                        .bind(record.request_id.as_str())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(from_sqlx)?;
+                }
                 self.insert_records(&mut *tx, successors).await?;
                 tx.commit().await.map_err(from_sqlx)?;
                 // Only an active token can be retired, and only retiring sets used_at.
@@ -107,6 +140,50 @@ impl SqlStore {
             // Dropping `tx` rolls it back.
             (n, _) => Err(StoreError::Backend(format!("retiring token {signature} changed {n} rows"))),
         }
+    }
+
+    /// [`TokenStore::reissue_within_grace`]: one transaction that claims the grant's live
+    /// refresh tokens (the compare-and-set: none, and nothing happens), retires its access
+    /// tokens and stores the successors.
+    async fn try_reissue_within_grace(
+        &self,
+        request_id: &str,
+        now: i64,
+        successors: &[TokenRecord],
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin().await?;
+        let live = sqlx::query(&self.sql.claim_live_refresh_tokens)
+            .bind(request_id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(from_sqlx)?
+            .rows_affected();
+        if live == 0 {
+            tx.rollback().await.map_err(from_sqlx)?;
+            return Ok(false);
+        }
+        sqlx::query(&self.sql.retire_grant_access_tokens)
+            .bind(request_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(from_sqlx)?;
+        self.insert_records(&mut *tx, successors).await?;
+        tx.commit().await.map_err(from_sqlx)?;
+        Ok(true)
+    }
+
+    /// [`TokenStore::revoke_grant`] as one revocation transaction (see the module doc).
+    async fn try_revoke_grant(&self, request_id: &str) -> Result<u64, StoreError> {
+        let mut tx = self.begin_revocation().await?;
+        let mut n = sqlx::query(&self.sql.revoke_grant).bind(request_id).execute(&mut *tx).await.map_err(from_sqlx)?;
+        let mut changed = n.rows_affected();
+        if self.dialect == Dialect::MySql {
+            n = sqlx::query(&self.sql.revoke_grant).bind(request_id).execute(&mut *tx).await.map_err(from_sqlx)?;
+            changed += n.rows_affected();
+        }
+        tx.commit().await.map_err(from_sqlx)?;
+        Ok(changed)
     }
 
     /// Inserts records with one multi-row statement: all or none.
@@ -169,8 +246,7 @@ impl TokenStore for SqlStore {
         if let Some(lite) = &self.lite {
             return lite.revoke_grant(request_id).await;
         }
-        let done = sqlx::query(&self.sql.revoke_grant).bind(request_id).execute(&self.pool).await.map_err(from_sqlx)?;
-        Ok(done.rows_affected())
+        self.retrying(|| self.try_revoke_grant(request_id)).await
     }
 
     async fn delete_client_access_tokens(&self, client_id: &str) -> Result<u64, StoreError> {
@@ -202,6 +278,18 @@ impl TokenStore for SqlStore {
             return lite.rotate_refresh_token(signature, now, successors).await;
         }
         Ok(self.retire(TokenKind::RefreshToken, signature, now, successors).await?.rotated())
+    }
+
+    async fn reissue_within_grace(
+        &self,
+        request_id: &str,
+        now: i64,
+        successors: &[TokenRecord],
+    ) -> Result<bool, StoreError> {
+        if let Some(lite) = &self.lite {
+            return lite.reissue_within_grace(request_id, now, successors).await;
+        }
+        self.retrying(|| self.try_reissue_within_grace(request_id, now, successors)).await
     }
 
     async fn delete_expired_tokens(&self, before: i64, limit: u32) -> Result<u64, StoreError> {

@@ -43,7 +43,14 @@ impl ClientStore for LiteStore {
     }
 
     async fn delete_client(&self, id: &str) -> Result<bool, StoreError> {
-        Ok(self.change(|q| &q.delete_client, [id.to_owned()]).await? > 0)
+        let id = id.to_owned();
+        // One job: the client's tokens, its consents and the client go together.
+        self.write(move |conn, sql| {
+            super::run(conn, &sql.delete_client_tokens, [&id]).map_err(from_rusqlite)?;
+            super::run(conn, &sql.delete_client_consents, [&id]).map_err(from_rusqlite)?;
+            Ok(super::run(conn, &sql.delete_client, [&id]).map_err(from_rusqlite)? > 0)
+        })
+        .await
     }
 
     async fn list_clients(&self, q: &ClientQuery) -> Result<Vec<Client>, StoreError> {

@@ -6,7 +6,8 @@
 //! reads the row it retired; the winner's successors are inserted in the same job, so a
 //! successor that cannot be stored rolls the retirement back with it (the job's
 //! savepoint). Jobs run one after the other, so of racing callers exactly one finds the
-//! token active.
+//! token active, and a revocation (one job) comes wholly before or after a rotation or a
+//! grace re-issue (one job each): revoked stays revoked.
 
 use super::error::{from_rusqlite, with_conflict};
 use super::rows::{self, TokenRow};
@@ -53,6 +54,10 @@ fn retire(
     drop(stmt);
     match retired {
         Some(mut record) => {
+            if kind == TokenKind::RefreshToken {
+                // fosite: a refresh revokes the grant's earlier access tokens.
+                super::run(conn, &sql.retire_grant_access_tokens, [&record.request_id]).map_err(from_rusqlite)?;
+            }
             insert_tokens(conn, sql, successors)?;
             // Only an active token can be retired, and only retiring sets used_at.
             record.active = true;
@@ -65,6 +70,23 @@ fn retire(
             Ok(rows::first(&mut stmt, (signature, kind.as_str()))?.map_or(Retired::Missing, Retired::Before))
         }
     }
+}
+
+/// [`TokenStore::reissue_within_grace`] as a writer job: stores nothing unless a refresh
+/// token of the grant is active and unexpired at `now`.
+fn reissue_within_grace(
+    conn: &Connection,
+    sql: &Queries,
+    request_id: &str,
+    now: i64,
+    successors: &[TokenRow],
+) -> Result<bool, StoreError> {
+    if super::run(conn, &sql.claim_live_refresh_tokens, (request_id, now)).map_err(from_rusqlite)? == 0 {
+        return Ok(false);
+    }
+    super::run(conn, &sql.retire_grant_access_tokens, [request_id]).map_err(from_rusqlite)?;
+    insert_tokens(conn, sql, successors)?;
+    Ok(true)
 }
 
 impl LiteStore {
@@ -121,6 +143,16 @@ impl TokenStore for LiteStore {
         successors: &[TokenRecord],
     ) -> Result<Rotated, StoreError> {
         Ok(self.retire(TokenKind::RefreshToken, signature, now, successors).await?.rotated())
+    }
+
+    async fn reissue_within_grace(
+        &self,
+        request_id: &str,
+        now: i64,
+        successors: &[TokenRecord],
+    ) -> Result<bool, StoreError> {
+        let (request_id, successors) = (request_id.to_owned(), TokenRow::all(successors)?);
+        self.write(move |conn, sql| reissue_within_grace(conn, sql, &request_id, now, &successors)).await
     }
 
     async fn delete_expired_tokens(&self, before: i64, limit: u32) -> Result<u64, StoreError> {
