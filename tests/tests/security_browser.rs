@@ -267,8 +267,10 @@ async fn html_pages_are_locked_down(h: &Harness) {
     // JSON: RFC 6749 §5.1 no-store on token responses, and never sniffed as HTML.
     let rp = h.id("browser-rp");
     let t = h.public_form("/oauth2/token", Some((&rp, "secret")), &[("grant_type", "client_credentials")]).await;
+    assert_eq!(t.status, 200, "{}", t.text);
+    assert_eq!(t.headers.get("cache-control").map(String::as_str), Some("no-store"), "{:?}", t.headers);
+    // Discovery stays cacheable (it is public), but no JSON is sniffed.
     for r in [&t, &h.public_get("/.well-known/openid-configuration").await] {
-        assert_eq!(r.headers.get("cache-control").map(String::as_str), Some("no-store"), "{:?}", r.headers);
         assert_eq!(r.headers.get("x-content-type-options").map(String::as_str), Some("nosniff"), "{:?}", r.headers);
     }
 }
