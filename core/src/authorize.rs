@@ -57,8 +57,9 @@ pub async fn handle<S: Store, P: Platform>(latch: &Latch<S, P>, req: &Request) -
 enum Failure {
     /// The redirect URI is not trusted: show the error page.
     Page(Error),
-    /// Back to the client.
-    Client(Error),
+    /// Back to the client, at its (trusted) redirect URI: the one given, or the one
+    /// registered when the request omitted it (RFC 6749 §4.1.2.1, §3.1.2.3).
+    Client(Error, String),
 }
 
 fn login_csrf_cookie<S, P>(latch: &Latch<S, P>, client_id: &str) -> String {
@@ -103,9 +104,8 @@ async fn start<S: Store, P: Platform>(latch: &Latch<S, P>, req: &Request, params
     let (client, request) = match validate(latch, params).await {
         Ok(v) => v,
         Err(Failure::Page(e)) => return error_page(&latch.config, &e),
-        Err(Failure::Client(e)) => {
+        Err(Failure::Client(e, uri)) => {
             // validate() only returns Client errors once the redirect URI is trusted.
-            let uri = params.get("redirect_uri").map(str::to_string).unwrap_or_default();
             let mode = response_mode_of(params);
             return error_to_client(&uri, &mode, &e, params.get("state"), latch.config.expose_debug());
         }
@@ -196,14 +196,31 @@ async fn validate<S: Store, P: Platform>(
             "The 'redirect_uri' parameter is required when the OAuth 2.0 Client registered more than one redirect URI.",
         ))),
     };
+    // A client stored before registration refused such URIs: never send a browser there.
+    if !redirect::redirect_target_allowed(&redirect_uri) {
+        return Err(Failure::Page(Error::invalid_request(
+            "The OAuth 2.0 Client's redirect URI is not one a browser may be sent to; register an http(s) or private-use URI.",
+        )));
+    }
     // From here on the redirect URI is trusted: errors go back to the client.
+    let fail = |e: Error| Failure::Client(e, redirect_uri.clone());
+    // OIDC Core §6.1, §6.2: request objects are not supported, and say so (§3.1.2.6)
+    // rather than ignoring parameters the client meant to bind the request with.
+    for (param, code) in
+        [("request", ErrorCode::RequestNotSupported), ("request_uri", ErrorCode::RequestUriNotSupported)]
+    {
+        if params.get(param).is_some() {
+            return Err(fail(
+                Error::new(code).with_hint(format!("The '{param}' parameter is not supported by this server.")),
+            ));
+        }
+    }
     let mut r = AuthorizeRequest {
         client_id: client.client_id.clone(),
-        redirect_uri,
+        redirect_uri: redirect_uri.clone(),
         redirect_uri_given: given,
         ..Default::default()
     };
-    let fail = |e: Error| Failure::Client(e);
     r.state = params.get("state").map(str::to_string);
     let response_type = params
         .get("response_type")

@@ -308,6 +308,8 @@ impl Client {
         if self.token_endpoint_auth_method == "private_key_jwt" && self.token_endpoint_auth_signing_alg.is_empty() {
             self.token_endpoint_auth_signing_alg = "RS256".into();
         }
+        // Every URL a browser may be sent to or shown (RFC 6749 §3.1.2, OIDC Registration
+        // §2): web URLs only, as raw URI text (see `check_web_uri`).
         for (field, value) in [
             ("policy_uri", &self.policy_uri),
             ("tos_uri", &self.tos_uri),
@@ -319,11 +321,11 @@ impl Client {
             ("sector_identifier_uri", &self.sector_identifier_uri),
         ] {
             if !value.is_empty() {
-                match url::Url::parse(value) {
-                    Ok(u) if matches!(u.scheme(), "http" | "https") => {}
-                    _ => return Err(bad(field, "must be an absolute http or https URL.")),
-                }
+                check_web_uri(value).map_err(|why| bad(field, &why))?;
             }
+        }
+        for uri in &self.request_uris {
+            check_web_uri(uri).map_err(|why| bad("request_uris", &why))?;
         }
         for uri in &self.redirect_uris {
             check_redirect_uri(uri, dev).map_err(|why| bad("redirect_uris", &why))?;
@@ -346,6 +348,7 @@ impl Client {
             }
         }
         for p in &self.post_logout_redirect_uris {
+            check_redirect_uri(p, dev).map_err(|why| bad("post_logout_redirect_uris", &why))?;
             let pu = url::Url::parse(p).map_err(|_| bad("post_logout_redirect_uris", "must contain absolute URLs."))?;
             let shares_origin = self.redirect_uris.iter().filter_map(|r| url::Url::parse(r).ok()).any(|r| {
                 r.scheme() == pu.scheme()
@@ -375,7 +378,14 @@ impl Client {
 
 /// RFC 6749 §3.1.2: an absolute URI without a fragment; https unless it is a loopback
 /// or `localhost` address or a private-use scheme (RFC 8252 §7.1), or in dev mode.
+/// Only schemes a browser may safely be sent to (see [`redirect_target_allowed`]).
 pub fn check_redirect_uri(uri: &str, dev: bool) -> Result<(), String> {
+    check_uri_text(uri)?;
+    if !redirect_target_allowed(uri) {
+        return Err(format!(
+            "entry '{uri}' must use http, https or a private-use scheme named after a reversed domain name such as 'com.example.app:/callback' (RFC 8252 §7.1)."
+        ));
+    }
     let u = url::Url::parse(uri).map_err(|_| format!("entry '{uri}' is not an absolute URI."))?;
     if u.fragment().is_some() {
         return Err(format!("entry '{uri}' must not contain a fragment."));
@@ -384,6 +394,94 @@ pub fn check_redirect_uri(uri: &str, dev: bool) -> Result<(), String> {
         return Err(format!("entry '{uri}' must use https (http is allowed only for loopback addresses)."));
     }
     Ok(())
+}
+
+/// An absolute `http` or `https` URL written as a URI: for the client's pages, logout
+/// URIs and key set URL.
+pub fn check_web_uri(uri: &str) -> Result<(), String> {
+    check_uri_text(uri)?;
+    let web =
+        web_scheme(uri).is_some() && url::Url::parse(uri).is_ok_and(|u| u.host_str().is_some_and(|h| !h.is_empty()));
+    if !web {
+        return Err(format!("entry '{uri}' must be an absolute http or https URL."));
+    }
+    Ok(())
+}
+
+/// The characters RFC 3986 allows in a URI (unreserved, reserved and `%`): no spaces,
+/// control characters, quotes, angle brackets, backslashes or non-ASCII. A URL parser
+/// silently strips or rewrites some of those (tabs and newlines, leading spaces,
+/// backslashes), so a URI that passes here means to a browser what its text says, and
+/// fits in a `Location` header on every host.
+fn check_uri_text(uri: &str) -> Result<(), String> {
+    let ok =
+        !uri.is_empty() && uri.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~:/?#[]@!$&'()*+,;=%".contains(&b));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "entry {uri:?} must be a URI (RFC 3986): ASCII without spaces or control characters; percent-encode anything else."
+        ))
+    }
+}
+
+/// `http` or `https` when `uri` starts with `http://` or `https://` (any case) and then
+/// a host (a URL parser would skip further slashes: `https:///evil.example`).
+fn web_scheme(uri: &str) -> Option<&'static str> {
+    let lower = |n: usize| uri.get(..n).map(str::to_ascii_lowercase);
+    let (scheme, rest) = if lower(8).as_deref() == Some("https://") {
+        ("https", &uri[8..])
+    } else if lower(7).as_deref() == Some("http://") {
+        ("http", &uri[7..])
+    } else {
+        return None;
+    };
+    (!rest.is_empty() && !rest.starts_with('/')).then_some(scheme)
+}
+
+/// Schemes that run script, show local files or stay inside the browser: never a
+/// redirect target, whatever their case (WHATWG URL: schemes are ASCII case-insensitive).
+const BROWSER_SCHEMES: &[&str] = &[
+    "javascript",
+    "data",
+    "vbscript",
+    "file",
+    "blob",
+    "filesystem",
+    "about",
+    "view-source",
+    "jar",
+    "mhtml",
+    "ms-its",
+    "intent",
+    "chrome",
+    "resource",
+];
+
+/// Whether a browser may be sent to `uri` (a redirect, a form's action, a link):
+/// its text is a URI ([`check_uri_text`]) and it is `http://…`, `https://…`, or uses a
+/// private-use scheme for a native app, named after a reversed domain name so it has
+/// a `.` in it (RFC 8252 §7.1: `com.example.app:/oauth2redirect`). Everything else
+/// (`javascript:`, `data:`, `vbscript:`, `file:`, …) is refused, at registration and
+/// again whenever a response would send a browser there.
+pub fn redirect_target_allowed(uri: &str) -> bool {
+    if check_uri_text(uri).is_err() {
+        return false;
+    }
+    if web_scheme(uri).is_some() {
+        return true;
+    }
+    let Some((scheme, _)) = uri.split_once(':') else { return false };
+    let scheme = scheme.to_ascii_lowercase();
+    let syntax = scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+        && scheme.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'));
+    syntax
+        && scheme.contains('.')
+        && !scheme.starts_with('.')
+        && !scheme.ends_with('.')
+        && !scheme.contains("..")
+        && !matches!(scheme.as_str(), "http" | "https")
+        && !BROWSER_SCHEMES.contains(&scheme.as_str())
 }
 
 /// `localhost`, `*.localhost`, 127.0.0.0/8 or `[::1]`.
@@ -457,6 +555,105 @@ mod tests {
         assert!(check_redirect_uri("com.example.app:/cb", false).is_ok());
         assert!(check_redirect_uri("http://app.example/cb", false).is_err());
         assert!(check_redirect_uri("http://app.example/cb", true).is_ok());
+    }
+
+    #[test]
+    fn redirect_uri_schemes_table() {
+        for (uri, ok) in [
+            ("https://app.example/cb", true),
+            ("HTTPS://app.example/cb", true),
+            ("http://127.0.0.1:5555/callback", true),
+            ("http://[::1]/cb", true),
+            ("http://localhost/cb", true),
+            ("com.example.app:/oauth2redirect", true),
+            ("com.example.app://callback", true),
+            ("com.example-app+dev.ios:/cb", true),
+            ("javascript:alert(1)", false),
+            ("JavaScript:alert(1)", false),
+            ("javascript://app.example/%0aalert(1)", false),
+            (" javascript:alert(1)", false),
+            ("\u{1}javascript:alert(1)", false),
+            ("\u{0}javascript:alert(1)", false),
+            ("java\tscript:alert(1)", false),
+            ("java\nscript:alert(1)", false),
+            ("data:text/html,<script>alert(1)</script>", false),
+            ("data:text/html;base64,PHNjcmlwdD4=", false),
+            ("DATA:text/html,x", false),
+            ("vbscript:msgbox(1)", false),
+            ("file:///etc/passwd", false),
+            ("FILE://host/share", false),
+            ("blob:https://app.example/uuid", false),
+            ("about:blank", false),
+            ("view-source:https://app.example/", false),
+            ("myapp:/cb", false),
+            (".example.app:/cb", false),
+            ("com..example:/cb", false),
+            ("1com.example:/cb", false),
+            ("https:app.example/cb", false),
+            ("https:/app.example/cb", false),
+            ("https:///app.example/cb", false),
+            ("https://app.example\\@evil.example/cb", false),
+            ("https://app.example/c b", false),
+            (" https://app.example/cb", false),
+            ("https://app.example/cb\n", false),
+            ("https://app.example/cb\t", false),
+            ("https://app.example/caf\u{e9}", false),
+            ("https://app.example/\"onmouseover=x", false),
+            ("https://app.example/<x>", false),
+            ("https://app.example/cb#frag", false),
+            ("", false),
+        ] {
+            assert_eq!(check_redirect_uri(uri, false).is_ok(), ok, "{uri:?}: {:?}", check_redirect_uri(uri, false));
+            assert_eq!(check_redirect_uri(uri, true).is_ok(), ok, "dev {uri:?}");
+        }
+    }
+
+    #[test]
+    fn every_url_a_browser_is_sent_to_refuses_script_schemes() {
+        let web_fields = [
+            "frontchannel_logout_uri",
+            "backchannel_logout_uri",
+            "client_uri",
+            "logo_uri",
+            "policy_uri",
+            "tos_uri",
+            "jwks_uri",
+            "sector_identifier_uri",
+        ];
+        for bad in [
+            "javascript:alert(1)",
+            " javascript:alert(1)",
+            "data:text/html,x",
+            "vbscript:x",
+            "file:///etc/passwd",
+            " https://app.example/x",
+            "https://app.example/x\n",
+            "https:app.example/x",
+            "com.example.app:/x",
+        ] {
+            for field in web_fields {
+                let e = client(json!({"redirect_uris": ["https://app.example/cb"], field: bad})).unwrap_err();
+                assert!(e.hint.as_deref().unwrap_or("").contains(field), "{field}={bad:?} -> {e}");
+            }
+            let e = client(json!({"request_uris": [bad]})).unwrap_err();
+            assert!(e.hint.as_deref().unwrap_or("").contains("request_uris"), "{bad:?} -> {e}");
+            if bad.starts_with("com.example.app:") {
+                continue; // a native app's redirect URI, not a web URL
+            }
+            let e = client(json!({"redirect_uris": [bad]})).unwrap_err();
+            assert!(e.hint.as_deref().unwrap_or("").contains("redirect_uris"), "{bad:?} -> {e}");
+        }
+        for bad in ["javascript:alert(1)", "https://app.example/bye\n", " https://app.example/bye", "data:,x"] {
+            let e = client(json!({"redirect_uris": ["https://app.example/cb"], "post_logout_redirect_uris": [bad]}))
+                .unwrap_err();
+            assert!(e.hint.as_deref().unwrap_or("").contains("post_logout_redirect_uris"), "{bad:?} -> {e}");
+        }
+        let native = client(json!({
+            "redirect_uris": ["com.example.app:/cb", "https://app.example/cb"],
+            "post_logout_redirect_uris": ["com.example.app:/bye", "https://app.example/bye"],
+            "frontchannel_logout_uri": "https://app.example/fc", "client_uri": "https://app.example/"
+        }));
+        assert!(native.is_ok(), "{native:?}");
     }
 
     #[test]

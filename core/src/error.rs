@@ -46,6 +46,10 @@ error_table! {
     InvalidScope => ("invalid_scope", 400, "The requested scope is invalid, unknown, or malformed."),
     /// RFC 6749 §4.1.2.1: the resource owner or server denied the request.
     AccessDenied => ("access_denied", 403, "The resource owner or authorization server denied the request."),
+    /// OIDC Core §3.1.2.6: the `request` parameter (a request object, §6.1) is not supported.
+    RequestNotSupported => ("request_not_supported", 400, "The OP does not support use of the request parameter."),
+    /// OIDC Core §3.1.2.6: the `request_uri` parameter (§6.2) is not supported.
+    RequestUriNotSupported => ("request_uri_not_supported", 400, "The OP does not support use of the request_uri parameter."),
     /// RFC 7009 §2.2.1: the server does not support revoking this token type.
     UnsupportedTokenType => ("unsupported_token_type", 400, "The authorization server does not support the revocation of the presented token type."),
     /// RFC 6750 §3.1: the access token is expired, revoked, malformed or invalid.

@@ -2,7 +2,7 @@
 //! configured (Hydra's `/oauth2/fallbacks/*`): plain HTML that says what to configure,
 //! or shows the error.
 
-use crate::http::{Request, Response};
+use crate::http::{PagePolicy, Request, Response};
 use crate::redirect::html_escape;
 
 /// The fallback page `name` (`login`, `consent` or `error`).
@@ -26,12 +26,11 @@ pub fn page(name: &str, req: &Request) -> Response {
             )
         }
     };
-    Response {
-        status: if name == "error" { 400 } else { 200 },
-        headers: vec![("content-type".into(), "text/html; charset=utf-8".into())],
-        body: format!(
+    Response::html(
+        if name == "error" { 400 } else { 200 },
+        format!(
             "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>Latch</title></head><body>{body}</body></html>"
-        )
-        .into_bytes(),
-    }
+        ),
+        &PagePolicy::default(),
+    )
 }

@@ -128,14 +128,26 @@ impl Request {
     }
 
     /// The body as JSON of type `T`, with clear 4xx errors for every way it can be wrong.
+    ///
+    /// The body must be declared `application/json` (parameters such as `charset` are
+    /// fine): a page on another site can make a browser POST a body without a
+    /// `Content-Type`, or as `text/plain`, with no CORS preflight, but never as
+    /// `application/json`. Every JSON write of the admin API reads its body here.
     pub fn json_body<T: serde::de::DeserializeOwned>(&self) -> Result<T, Error> {
+        self.json_body_as(&["application/json"])
+    }
+
+    /// [`Request::json_body`] for a JSON Patch (RFC 6902 §6: `application/json-patch+json`,
+    /// or `application/json` as Hydra's SDKs send it).
+    pub fn json_patch_body<T: serde::de::DeserializeOwned>(&self) -> Result<T, Error> {
+        self.json_body_as(&["application/json", "application/json-patch+json"])
+    }
+
+    fn json_body_as<T: serde::de::DeserializeOwned>(&self, types: &[&str]) -> Result<T, Error> {
         self.check_body_size()?;
-        match self.media_type().as_deref() {
-            Some("application/json") | Some("application/json-patch+json") | None => {}
-            Some(_) => {
-                return Err(Error::new(ErrorCode::UnsupportedMediaType)
-                    .with_hint("The request body must be sent as 'application/json'."))
-            }
+        if !self.media_type().is_some_and(|t| types.contains(&t.as_str())) {
+            return Err(Error::new(ErrorCode::UnsupportedMediaType)
+                .with_hint(format!("The request body must be sent with 'Content-Type: {}'.", types.join("' or '"))));
         }
         serde_json::from_slice(&self.body)
             .map_err(|e| Error::invalid_request(format!("The request body is not valid JSON for this endpoint: {e}.")))
@@ -270,9 +282,29 @@ impl Response {
                 ("content-type".into(), "application/json; charset=utf-8".into()),
                 ("cache-control".into(), "no-store".into()),
                 ("pragma".into(), "no-cache".into()),
+                ("x-content-type-options".into(), "nosniff".into()),
             ],
             // Fails only for a map with non-string keys, which no body of ours has.
             body: serde_json::to_vec(v).unwrap_or_else(|_| b"{}".to_vec()),
+        }
+    }
+    /// An HTML page, always with the headers that keep it inert: a Content-Security-Policy
+    /// of `default-src 'none'` widened only by `policy`, no framing (`frame-ancestors
+    /// 'none'`, `X-Frame-Options: DENY`), `nosniff`, no referrer and no caching. Every
+    /// HTML page Latch serves is built here.
+    pub fn html(status: u16, body: String, policy: &PagePolicy<'_>) -> Response {
+        Response {
+            status,
+            headers: vec![
+                ("content-type".into(), "text/html; charset=utf-8".into()),
+                ("content-security-policy".into(), policy.content_security_policy()),
+                ("x-frame-options".into(), "DENY".into()),
+                ("x-content-type-options".into(), "nosniff".into()),
+                ("referrer-policy".into(), "no-referrer".into()),
+                ("cache-control".into(), "no-store".into()),
+                ("pragma".into(), "no-cache".into()),
+            ],
+            body: body.into_bytes(),
         }
     }
     /// An empty response.
@@ -303,9 +335,82 @@ impl Response {
         self.headers.push((name.to_string(), value.into()));
         self
     }
+    /// Checks that every header can be sent as it is on every host (visible ASCII,
+    /// spaces and tabs: what both `http::HeaderValue` and a JavaScript `Headers` accept)
+    /// and that a redirect has a `Location`. Hosts would otherwise drop or refuse such a
+    /// header, and a 302 without its `Location` (after a code was issued) is worse than
+    /// an error. Inputs that could lead here are refused with a 4xx before; this is the
+    /// last line.
+    pub fn check_sendable(&self) -> Result<(), String> {
+        for (name, value) in &self.headers {
+            let name_ok = !name.is_empty() && name.bytes().all(|b| b.is_ascii_graphic() && b != b':');
+            if !name_ok || !value.bytes().all(|b| b == b'\t' || (b' '..=b'~').contains(&b)) {
+                return Err(format!("the response header {name:?} cannot be sent: {value:?}"));
+            }
+        }
+        if (300..400).contains(&self.status)
+            && self.status != 304
+            && !self.headers.iter().any(|(n, v)| n == "location" && !v.is_empty())
+        {
+            return Err(format!("a {} response has no Location", self.status));
+        }
+        Ok(())
+    }
     /// The body parsed as JSON (tests).
     pub fn json_body(&self) -> serde_json::Value {
         serde_json::from_slice(&self.body).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+/// What an HTML page may do besides showing itself: the sources its
+/// Content-Security-Policy allows ([`Response::html`]).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PagePolicy<'a> {
+    /// The exact text of the page's inline scripts, allowed by their SHA-256 hashes.
+    pub scripts: &'a [&'a str],
+    /// URLs the page loads in frames: their origins go into `frame-src`, and only
+    /// http(s) URLs count (the page's inline `style` attributes are then allowed too,
+    /// to hide the frames).
+    pub frames: &'a [String],
+    /// Whether the page submits a form (the form_post page): then `form-action` is left
+    /// open, as a form's target may redirect on.
+    pub submits_form: bool,
+}
+
+impl PagePolicy<'_> {
+    /// A page that loads `frames` (the front-channel logout page).
+    pub fn frames(frames: &[String]) -> PagePolicy<'_> {
+        PagePolicy { frames, ..Default::default() }
+    }
+
+    fn content_security_policy(&self) -> String {
+        use sha2::Digest as _;
+        let mut csp = String::from("default-src 'none'; base-uri 'none'; frame-ancestors 'none'");
+        if !self.submits_form {
+            csp.push_str("; form-action 'none'");
+        }
+        if !self.scripts.is_empty() {
+            csp.push_str("; script-src");
+            for s in self.scripts {
+                let hash = base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(s.as_bytes()));
+                csp.push_str(&format!(" 'sha256-{hash}'"));
+            }
+        }
+        let mut origins: Vec<String> = self
+            .frames
+            .iter()
+            .filter_map(|u| url::Url::parse(u).ok())
+            .filter(|u| matches!(u.scheme(), "http" | "https"))
+            .map(|u| u.origin().ascii_serialization())
+            .collect();
+        origins.sort();
+        origins.dedup();
+        if !origins.is_empty() {
+            csp.push_str("; frame-src ");
+            csp.push_str(&origins.join(" "));
+            csp.push_str("; style-src 'unsafe-inline'");
+        }
+        csp
     }
 }
 

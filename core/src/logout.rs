@@ -224,14 +224,7 @@ async fn complete<S: Store, P: Platform>(
             "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>Logging out</title><meta http-equiv=\"refresh\" content=\"2;url={0}\"></head><body>{frames}<p>Logging out… <a href=\"{0}\">continue</a></p></body></html>",
             html_escape(&done)
         );
-        Response {
-            status: 200,
-            headers: vec![
-                ("content-type".into(), "text/html; charset=utf-8".into()),
-                ("cache-control".into(), "no-store".into()),
-            ],
-            body: body.into_bytes(),
-        }
+        Response::html(200, body, &crate::http::PagePolicy::frames(&frontchannel))
     };
     for c in cookies {
         resp = resp.with_cookie(c);

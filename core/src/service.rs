@@ -77,6 +77,13 @@ impl<S: Store, P: Platform> Latch<S, P> {
         // copied once, into the box.
         let result = Box::pin(self.dispatch(port, &endpoint, &req)).await;
         let response = result.unwrap_or_else(|e| self.error_response(&e));
+        // Input that could make a header unsendable is refused with a 4xx before it gets
+        // here; should anything else (a stored row, a setting) still do it, the answer is
+        // a loud error, never a header the host silently drops (a 302 without Location).
+        let response = match response.check_sendable() {
+            Ok(()) => response,
+            Err(why) => self.error_response(&Error::server(why)),
+        };
         (Some(endpoint), response)
     }
 

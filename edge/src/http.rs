@@ -37,11 +37,18 @@ pub async fn from_worker(req: &mut worker::Request) -> worker::Result<Request> {
 }
 
 /// Renders a core response (no body for HEAD), with the request id.
+///
+/// A header the runtime refuses turns the whole answer into a 500, logged: never a
+/// response with a header missing (the core checks every header before this).
 pub fn to_worker(r: Response, request_id: &str, head: bool) -> worker::Result<worker::Response> {
     let headers = worker::Headers::new();
     for (name, value) in &r.headers {
         // `append`: several `set-cookie` headers must all go out.
-        headers.append(name, value)?;
+        if headers.append(name, value).is_err() {
+            worker::console_error!("the response header {name:?} cannot be encoded; answering 500");
+            let e = latch_core::Error::server(format!("the response header {name:?} cannot be encoded"));
+            return to_worker(Response::error(&e, false), request_id, head);
+        }
     }
     if !request_id.is_empty() {
         headers.set("x-request-id", request_id)?;

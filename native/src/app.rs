@@ -121,17 +121,27 @@ async fn handle_in_span(
 }
 
 fn to_axum(r: Response, request_id: &str, head: bool) -> axum::response::Response {
+    let mut headers = axum::http::HeaderMap::with_capacity(r.headers.len() + 1);
+    for (n, v) in r.headers {
+        match (HeaderName::try_from(n.as_str()), HeaderValue::try_from(v.as_str())) {
+            (Ok(n), Ok(v)) => {
+                headers.append(n, v);
+            }
+            // Never a response with a header quietly missing (a 302 without Location):
+            // the core checks every header before this, so this is a bug, said loudly.
+            _ => {
+                tracing::error!(header = %n, "a response header cannot be encoded; answering 500");
+                let e = Error::server(format!("the response header {n:?} cannot be encoded"));
+                return to_axum(Response::error(&e, false), request_id, head);
+            }
+        }
+    }
     let body = if head { Body::empty() } else { Body::from(r.body) };
     let mut out = axum::response::Response::new(body);
     *out.status_mut() = StatusCode::from_u16(r.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let headers = out.headers_mut();
-    for (n, v) in r.headers {
-        if let (Ok(n), Ok(v)) = (HeaderName::try_from(n), HeaderValue::try_from(v)) {
-            headers.append(n, v);
-        }
-    }
     if let Ok(v) = HeaderValue::try_from(request_id) {
         headers.insert("x-request-id", v);
     }
+    *out.headers_mut() = headers;
     out
 }

@@ -162,7 +162,7 @@ pub async fn replace<S: Store, P: Platform>(latch: &Latch<S, P>, id: &str, req: 
 
 /// `PATCH /admin/clients/{id}` with an RFC 6902 JSON Patch; `/client_id` cannot change.
 pub async fn patch<S: Store, P: Platform>(latch: &Latch<S, P>, id: &str, req: &Request) -> Result<Response, Error> {
-    let ops: json_patch::Patch = req.json_body()?;
+    let ops: json_patch::Patch = req.json_patch_body()?;
     for op in &ops.0 {
         let path = match op {
             json_patch::PatchOperation::Add(o) => o.path.to_string(),
