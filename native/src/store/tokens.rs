@@ -133,7 +133,10 @@ impl TokenStore for SqlStore {
             return lite.insert_tokens(records).await;
         }
         match &self.batcher {
-            Some(batcher) => batcher.insert(records).await,
+            Some(batcher) => {
+                self.outage.check()?;
+                batcher.insert(records).await
+            }
             // Not reached: a store has either a batcher or `lite` (see `SqlStore::new`).
             None => Err(StoreError::Backend("this store has no token writer".into())),
         }
@@ -146,7 +149,7 @@ impl TokenStore for SqlStore {
         let row = sqlx::query(&self.sql.get_token)
             .bind(signature)
             .bind(kind.as_str())
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.pool()?)
             .await
             .map_err(from_sqlx)?;
         row.as_ref().map(rows::token).transpose()
@@ -159,7 +162,7 @@ impl TokenStore for SqlStore {
         let done = sqlx::query(&self.sql.revoke_token)
             .bind(signature)
             .bind(kind.as_str())
-            .execute(&self.pool)
+            .execute(self.pool()?)
             .await
             .map_err(from_sqlx)?;
         Ok(done.rows_affected() == 1)
@@ -169,7 +172,8 @@ impl TokenStore for SqlStore {
         if let Some(lite) = &self.lite {
             return lite.revoke_grant(request_id).await;
         }
-        let done = sqlx::query(&self.sql.revoke_grant).bind(request_id).execute(&self.pool).await.map_err(from_sqlx)?;
+        let done =
+            sqlx::query(&self.sql.revoke_grant).bind(request_id).execute(self.pool()?).await.map_err(from_sqlx)?;
         Ok(done.rows_affected())
     }
 
@@ -179,7 +183,7 @@ impl TokenStore for SqlStore {
         }
         let done = sqlx::query(&self.sql.delete_client_access_tokens)
             .bind(client_id)
-            .execute(&self.pool)
+            .execute(self.pool()?)
             .await
             .map_err(from_sqlx)?;
         Ok(done.rows_affected())
@@ -211,7 +215,7 @@ impl TokenStore for SqlStore {
         let done = sqlx::query(&self.sql.delete_expired_tokens)
             .bind(before)
             .bind(i64::from(limit))
-            .execute(&self.pool)
+            .execute(self.pool()?)
             .await
             .map_err(from_sqlx)?;
         Ok(done.rows_affected())
