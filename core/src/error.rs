@@ -68,6 +68,8 @@ error_table! {
     UnsupportedMediaType => ("unsupported_media_type", 415, "The request body's content type is not supported by this endpoint."),
     /// The body is larger than the endpoint accepts.
     PayloadTooLarge => ("request_entity_too_large", 413, "The request body is too large."),
+    /// The request's body did not arrive in the time the server allows.
+    RequestTimeout => ("request_timeout", 408, "The request was not received in time."),
     /// The admin API requires a credential that was missing or wrong.
     Unauthorized => ("unauthorized", 401, "The request could not be authorized."),
 }

@@ -12,21 +12,43 @@ use latch_core::http::{Method, Request, Response, MAX_BODY_BYTES};
 use latch_core::{Endpoint, Error, ErrorCode, Latch, Port};
 use opentelemetry::trace::TraceContextExt as _;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use tracing::Instrument;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 /// The server state every request shares.
 pub type Server = Arc<Latch<SqlStore, NativePlatform>>;
 
-/// The router of one port. Every path goes through the core's router.
-pub fn router(server: Server, port: Port) -> Router {
+/// The router of one port. Every path goes through the core's router. A request's body
+/// must arrive within `limits.read_timeout` (the rest of the listener's limits are
+/// [`crate::listener`]'s).
+pub fn router(server: Server, port: Port, limits: &crate::config::ListenerSettings) -> Router {
+    let body_timeout = limits.read_timeout;
     Router::new()
-        .fallback(move |State(s): State<Server>, req: axum::extract::Request| handle(s, port, req))
+        .fallback(move |State(s): State<Server>, req: axum::extract::Request| handle(s, port, body_timeout, req))
         .with_state(server)
 }
 
-async fn handle(server: Server, port: Port, req: axum::extract::Request) -> axum::response::Response {
+/// The longest `X-Request-Id` kept; a longer one is replaced.
+pub const MAX_REQUEST_ID: usize = 128;
+
+/// A caller's `X-Request-Id` when it is safe to log and echo: 1 to [`MAX_REQUEST_ID`]
+/// characters of `A-Z a-z 0-9 . _ : -` (UUIDs, ULIDs, Amazon's and Heroku's ids). Anything
+/// else (spaces, quotes, `=`, control characters, ANSI escapes) could forge fields or
+/// lines in a text log, so the request gets an id of its own instead.
+pub fn acceptable_request_id(id: &str) -> Option<&str> {
+    let ok = !id.is_empty()
+        && id.len() <= MAX_REQUEST_ID
+        && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'));
+    ok.then_some(id)
+}
+
+async fn handle(
+    server: Server,
+    port: Port,
+    body_timeout: Duration,
+    req: axum::extract::Request,
+) -> axum::response::Response {
     let started = Instant::now();
     let (parts, body) = req.into_parts();
     let method = Method::parse(parts.method.as_str());
@@ -34,6 +56,7 @@ async fn handle(server: Server, port: Port, req: axum::extract::Request) -> axum
         .headers
         .get("x-request-id")
         .and_then(|v| v.to_str().ok())
+        .and_then(acceptable_request_id)
         .map(str::to_string)
         .unwrap_or_else(|| server.new_uuid());
     // One server span per request, named after the route pattern once it is known (the
@@ -51,7 +74,12 @@ async fn handle(server: Server, port: Port, req: axum::extract::Request) -> axum
     if crate::telemetry::exporting() {
         let _ = span.set_parent(crate::telemetry::parent_context(&parts.headers));
     }
-    let (endpoint, response) = handle_in_span(&server, port, method, parts, body).instrument(span.clone()).await;
+    let (endpoint, response) =
+        handle_in_span(&server, port, method, parts, body, body_timeout).instrument(span.clone()).await;
+    if response.status == 503 {
+        // The database may be down: the store checks, and answers at once while it is.
+        server.store.suspect_outage();
+    }
     let label = endpoint.as_ref().map(Endpoint::pattern).unwrap_or("unmatched");
     if !span.is_disabled() {
         if crate::telemetry::exporting() {
@@ -88,9 +116,20 @@ async fn handle_in_span(
     method: Method,
     parts: axum::http::request::Parts,
     body: Body,
+    body_timeout: Duration,
 ) -> (Option<Endpoint>, Response) {
-    let (endpoint, mut response) = match axum::body::to_bytes(body, MAX_BODY_BYTES + 1).await {
-        Ok(bytes) => {
+    // The timer is armed only if the body is not in yet when first asked for.
+    let read = tokio::time::timeout(body_timeout, axum::body::to_bytes(body, MAX_BODY_BYTES + 1)).await;
+    let (endpoint, mut response) = match read {
+        Err(_) => {
+            let e = Error::new(ErrorCode::RequestTimeout)
+                .with_hint(format!("The body must arrive within {} s of the header.", body_timeout.as_secs()));
+            let mut r = server.error_response(&e);
+            // The rest of the body may still come: the connection is not reused.
+            r.headers.push(("connection".into(), "close".into()));
+            (None, r)
+        }
+        Ok(Ok(bytes)) => {
             let core_req = Request {
                 method,
                 path: parts.uri.path().to_string(),
@@ -104,7 +143,7 @@ async fn handle_in_span(
             };
             server.handle(port, core_req).await
         }
-        Err(_) => {
+        Ok(Err(_)) => {
             let e = Error::new(ErrorCode::PayloadTooLarge)
                 .with_hint(format!("The body may be at most {MAX_BODY_BYTES} bytes."));
             (None, server.error_response(&e))

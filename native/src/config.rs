@@ -5,6 +5,7 @@
 
 use crate::Error;
 use latch_core::config::Config;
+use std::time::Duration;
 
 /// The DSN used when none is given: an SQLite file in the working directory.
 pub const DEFAULT_DSN: &str = "sqlite://latch.sqlite";
@@ -29,6 +30,83 @@ pub struct ServerSettings {
     pub log_format: String,
     /// `TRACING_*`: where spans go, if anywhere.
     pub tracing: Option<TracingSettings>,
+    /// `SERVE_PUBLIC_TIMEOUT_*`, `SERVE_PUBLIC_MAX_CONNECTIONS`.
+    pub public_listener: ListenerSettings,
+    /// `SERVE_ADMIN_TIMEOUT_*`, `SERVE_ADMIN_MAX_CONNECTIONS`.
+    pub admin_listener: ListenerSettings,
+}
+
+/// How long one listener waits for its clients, and how many it serves at once
+/// (`serve.public.*` and `serve.admin.*`; each listener has its own, so a flood of
+/// connections on the public port leaves the admin port its own connections).
+///
+/// Hydra has no keys for these: its listeners are Go `http.Server`s with fixed timeouts
+/// (5 s to read a request's header, 5 s to read a request, 10 s to write, 120 s of
+/// keep-alive idleness) and no connection cap. Latch takes those times as defaults,
+/// under keys of its own in Hydra's shape.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ListenerSettings {
+    /// `SERVE_*_TIMEOUT_READ_HEADER` (`serve.*.timeout.read_header`, default 5s): from a
+    /// connection's start, or from the first byte of a later request on it, to the end
+    /// of the request's head. A client sending its header a byte at a time (slowloris),
+    /// or nothing at all after connecting, is disconnected then.
+    pub read_header_timeout: Duration,
+    /// `SERVE_*_TIMEOUT_READ` (`serve.*.timeout.read`, default 5s): from the end of a
+    /// request's head to the end of its body; a later body is answered 408.
+    pub read_timeout: Duration,
+    /// `SERVE_*_TIMEOUT_WRITE` (`serve.*.timeout.write`, default 10s): how long the
+    /// writing of a response may make no progress (a client that stops reading) before
+    /// the connection is closed.
+    pub write_timeout: Duration,
+    /// `SERVE_*_TIMEOUT_IDLE` (`serve.*.timeout.idle`, default 120s): how long a
+    /// keep-alive connection may wait for the first byte of its next request.
+    pub idle_timeout: Duration,
+    /// `SERVE_*_MAX_CONNECTIONS` (`serve.*.max_connections`; default 4096 public, 256
+    /// admin): connections served at once; one more is closed as soon as it is accepted.
+    pub max_connections: usize,
+}
+
+impl ListenerSettings {
+    /// The defaults of the public listener.
+    pub const PUBLIC: ListenerSettings = ListenerSettings {
+        read_header_timeout: Duration::from_secs(5),
+        read_timeout: Duration::from_secs(5),
+        write_timeout: Duration::from_secs(10),
+        idle_timeout: Duration::from_secs(120),
+        max_connections: 4096,
+    };
+    /// The defaults of the admin listener.
+    pub const ADMIN: ListenerSettings = ListenerSettings { max_connections: 256, ..ListenerSettings::PUBLIC };
+
+    /// Reads `SERVE_<PORT>_TIMEOUT_*` and `SERVE_<PORT>_MAX_CONNECTIONS` (`port` is
+    /// `PUBLIC` or `ADMIN`) over `defaults`.
+    fn read(var: &dyn Fn(&str) -> Option<String>, port: &str, defaults: &ListenerSettings) -> Result<Self, Error> {
+        let duration = |what: &str, default: Duration| -> Result<Duration, Error> {
+            let key = format!("SERVE_{port}_TIMEOUT_{what}");
+            match var(&key) {
+                None => Ok(default),
+                Some(v) => match latch_core::duration::parse_seconds(&v) {
+                    Some(s) if s >= 1 => Ok(Duration::from_secs(s as u64)),
+                    _ => Err(Error::Config(format!("{key}: '{v}' must be a duration of at least 1s, such as 5s"))),
+                },
+            }
+        };
+        let key = format!("SERVE_{port}_MAX_CONNECTIONS");
+        let max_connections = match var(&key) {
+            None => defaults.max_connections,
+            Some(v) => match v.trim().parse::<usize>() {
+                Ok(n) if n >= 1 => n,
+                _ => return Err(Error::Config(format!("{key}: '{v}' must be a positive number"))),
+            },
+        };
+        Ok(ListenerSettings {
+            read_header_timeout: duration("READ_HEADER", defaults.read_header_timeout)?,
+            read_timeout: duration("READ", defaults.read_timeout)?,
+            write_timeout: duration("WRITE", defaults.write_timeout)?,
+            idle_timeout: duration("IDLE", defaults.idle_timeout)?,
+            max_connections,
+        })
+    }
 }
 
 /// Distributed tracing as Hydra configures it (`tracing.provider: otel`,
@@ -64,6 +142,16 @@ pub const KNOWN_KEYS: &[&str] = &[
     "SERVE_PUBLIC_PORT",
     "SERVE_ADMIN_HOST",
     "SERVE_ADMIN_PORT",
+    "SERVE_PUBLIC_TIMEOUT_READ_HEADER",
+    "SERVE_PUBLIC_TIMEOUT_READ",
+    "SERVE_PUBLIC_TIMEOUT_WRITE",
+    "SERVE_PUBLIC_TIMEOUT_IDLE",
+    "SERVE_PUBLIC_MAX_CONNECTIONS",
+    "SERVE_ADMIN_TIMEOUT_READ_HEADER",
+    "SERVE_ADMIN_TIMEOUT_READ",
+    "SERVE_ADMIN_TIMEOUT_WRITE",
+    "SERVE_ADMIN_TIMEOUT_IDLE",
+    "SERVE_ADMIN_MAX_CONNECTIONS",
     "SERVE_COOKIES_SAME_SITE_MODE",
     "SERVE_COOKIES_NAMES_LOGIN_CSRF",
     "SERVE_COOKIES_NAMES_CONSENT_CSRF",
@@ -209,6 +297,8 @@ pub fn from_env(
         return Err(bad("LOG_FORMAT", &format!("'{log_format}' must be text or json")));
     }
     let tracing = tracing_settings(&var)?;
+    let public_listener = ListenerSettings::read(&var, "PUBLIC", &ListenerSettings::PUBLIC)?;
+    let admin_listener = ListenerSettings::read(&var, "ADMIN", &ListenerSettings::ADMIN)?;
     let dsn = dsn_flag.map(str::to_string).or_else(|| var("DSN")).unwrap_or_else(|| DEFAULT_DSN.to_string());
     Ok(ServerSettings {
         core,
@@ -218,6 +308,8 @@ pub fn from_env(
         log_level,
         log_format,
         tracing,
+        public_listener,
+        admin_listener,
     })
 }
 
@@ -371,6 +463,44 @@ mod tests {
         assert_eq!(s.core.system_secrets.len(), 2);
         assert_eq!(s.core.system_secrets[0], b"new-secret-0123456789");
         assert_eq!(s.core.issuer, "http://127.0.0.1:9000");
+    }
+
+    #[test]
+    fn listener_limits_default_to_hydras_timeouts_and_are_read_per_port() {
+        let s = load(&[], true).unwrap();
+        assert_eq!(s.public_listener, ListenerSettings::PUBLIC);
+        assert_eq!(s.admin_listener, ListenerSettings::ADMIN);
+        assert_eq!(s.public_listener.read_header_timeout, Duration::from_secs(5));
+        assert_eq!(s.public_listener.idle_timeout, Duration::from_secs(120));
+        let s = load(
+            &[
+                ("SERVE_PUBLIC_TIMEOUT_READ_HEADER", "2s"),
+                ("SERVE_PUBLIC_TIMEOUT_IDLE", "1m"),
+                ("SERVE_PUBLIC_MAX_CONNECTIONS", "100"),
+                ("SERVE_ADMIN_TIMEOUT_WRITE", "3s"),
+            ],
+            true,
+        )
+        .unwrap();
+        assert_eq!(s.public_listener.read_header_timeout, Duration::from_secs(2));
+        assert_eq!(s.public_listener.idle_timeout, Duration::from_secs(60));
+        assert_eq!(s.public_listener.max_connections, 100);
+        assert_eq!(s.admin_listener.write_timeout, Duration::from_secs(3));
+        assert_eq!(s.admin_listener.read_header_timeout, Duration::from_secs(5), "the admin port's own");
+        let file =
+            read_file("serve:\n  admin:\n    timeout:\n      read_header: 7s\n    max_connections: 9\n", "f.yml")
+                .unwrap();
+        assert_eq!(file["SERVE_ADMIN_TIMEOUT_READ_HEADER"], "7s");
+        assert_eq!(file["SERVE_ADMIN_MAX_CONNECTIONS"], "9");
+        for (k, v) in [
+            ("SERVE_PUBLIC_TIMEOUT_READ", "0s"),
+            ("SERVE_ADMIN_TIMEOUT_IDLE", "soon"),
+            ("SERVE_PUBLIC_MAX_CONNECTIONS", "0"),
+            ("SERVE_ADMIN_MAX_CONNECTIONS", "many"),
+        ] {
+            let e = load(&[(k, v)], true).unwrap_err().to_string();
+            assert!(e.starts_with(&format!("configuration error: {k}")), "{e}");
+        }
     }
 
     #[test]

@@ -6,6 +6,7 @@
 
 pub mod app;
 pub mod config;
+pub mod listener;
 pub mod metrics;
 pub mod platform;
 pub mod store;
@@ -101,13 +102,39 @@ async fn shutdown_signal() {
     tracing::info!("shutting down: draining in-flight requests");
 }
 
-async fn listen(addr: &str, server: app::Server, port: Port) -> Result<(), Error> {
+async fn listen(addr: &str, server: app::Server, port: Port, limits: &config::ListenerSettings) -> Result<(), Error> {
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| Error::Io(std::io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}"))))?;
-    tracing::info!(%addr, ?port, "listening");
-    axum::serve(listener, app::router(server, port)).with_graceful_shutdown(shutdown_signal()).await?;
+    tracing::info!(%addr, ?port, max_connections = limits.max_connections, "listening");
+    listener::serve(listener, server, port, limits.clone(), shutdown_signal()).await?;
     Ok(())
+}
+
+/// File descriptors kept for everything but client connections (database connections,
+/// SQLite files, logs).
+const RESERVED_FILES: u64 = 128;
+
+/// Lowers the connection caps to fit the open-files limit when they would not, so a
+/// flood meets the caps rather than the limit (where the database and the other port
+/// would have no descriptors left).
+fn fit_caps_to_open_files(settings: &mut config::ServerSettings, mode: ServeMode, limit: Option<u64>) {
+    let Some(limit) = limit else { return };
+    let public = if mode == ServeMode::Admin { 0 } else { settings.public_listener.max_connections as u64 };
+    let admin = if mode == ServeMode::Public { 0 } else { settings.admin_listener.max_connections as u64 };
+    let room = limit.saturating_sub(RESERVED_FILES).max(2);
+    if public + admin <= room {
+        return;
+    }
+    let scale = |n: u64| ((n as u128 * room as u128 / (public + admin) as u128) as u64).max(1) as usize;
+    settings.public_listener.max_connections = scale(public);
+    settings.admin_listener.max_connections = scale(admin);
+    tracing::warn!(
+        open_files_limit = limit,
+        public = settings.public_listener.max_connections,
+        admin = settings.admin_listener.max_connections,
+        "the open-files limit (ulimit -n) is below the connection caps: lowered them to fit"
+    );
 }
 
 /// `latch serve all|public|admin`.
@@ -128,8 +155,9 @@ pub async fn serve(opts: ServeOptions) -> Result<(), Error> {
             .or_else(|| file.get(k).cloned())
             .or_else(|| opts.defaults.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()))
     };
-    let settings = config::from_env(&get, opts.dev, opts.dsn.as_deref())?;
+    let mut settings = config::from_env(&get, opts.dev, opts.dsn.as_deref())?;
     let telemetry = telemetry::init(&settings.log_level, &settings.log_format, settings.tracing.as_ref())?;
+    fit_caps_to_open_files(&mut settings, opts.mode, listener::raise_open_files_limit());
     if opts.dev {
         tracing::warn!(
             "--dev: http issuers and redirect URIs are allowed and errors carry debug detail; never use in production"
@@ -143,12 +171,12 @@ pub async fn serve(opts: ServeOptions) -> Result<(), Error> {
         tracing::info!(issuer = %settings.core.issuer, "latch is ready");
         match opts.mode {
             ServeMode::All => {
-                let public = listen(&settings.public_addr, server.clone(), Port::Public);
-                let admin = listen(&settings.admin_addr, server, Port::Admin);
+                let public = listen(&settings.public_addr, server.clone(), Port::Public, &settings.public_listener);
+                let admin = listen(&settings.admin_addr, server, Port::Admin, &settings.admin_listener);
                 tokio::try_join!(public, admin)?;
             }
-            ServeMode::Public => listen(&settings.public_addr, server, Port::Public).await?,
-            ServeMode::Admin => listen(&settings.admin_addr, server, Port::Admin).await?,
+            ServeMode::Public => listen(&settings.public_addr, server, Port::Public, &settings.public_listener).await?,
+            ServeMode::Admin => listen(&settings.admin_addr, server, Port::Admin, &settings.admin_listener).await?,
         }
         Ok(())
     }

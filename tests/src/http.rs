@@ -1,5 +1,5 @@
-//! The black-box HTTP harness: a real Latch server (the same axum app `latch serve`
-//! runs) on ephemeral loopback ports over a chosen backend, or a running Cloudflare
+//! The black-box HTTP harness: a real Latch server (the same axum app and listeners
+//! `latch serve` runs, [`latch_native::listener::serve`]) on ephemeral loopback ports over a chosen backend, or a running Cloudflare
 //! Worker (`wrangler dev`, started by `scripts/edge-test`), and a small client.
 
 use latch_core::Port;
@@ -66,10 +66,15 @@ impl Harness {
         let settings = latch_native::config::from_env(&|k| vars.get(k).cloned(), true, Some(dsn)).expect("settings");
         let server = latch_native::build(&settings, true).await.expect("server starts");
         let mut tasks = Vec::new();
-        for (listener, port) in [(public_listener, Port::Public), (admin_listener, Port::Admin)] {
-            let app = latch_native::app::router(server.clone(), port);
+        for (listener, port, limits) in [
+            (public_listener, Port::Public, &settings.public_listener),
+            (admin_listener, Port::Admin, &settings.admin_listener),
+        ] {
+            // The serving function of `latch serve`: its timeouts and connection caps.
+            let serve =
+                latch_native::listener::serve(listener, server.clone(), port, limits.clone(), std::future::pending());
             tasks.push(tokio::spawn(async move {
-                let _ = axum::serve(listener, app).await;
+                let _ = serve.await;
             }));
         }
         let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");

@@ -38,7 +38,7 @@ impl ClientStore for SqlStore {
             .bind(row.secret_hash)
             .bind(client.created_at)
             .bind(client.updated_at)
-            .execute(&self.pool)
+            .execute(self.pool()?)
             .await
             .map_err(|e| with_conflict(e, || format!("client {} exists", client.client_id)))?;
         Ok(())
@@ -48,7 +48,7 @@ impl ClientStore for SqlStore {
         if let Some(lite) = &self.lite {
             return lite.get_client(id).await;
         }
-        let row = sqlx::query(&self.sql.get_client).bind(id).fetch_optional(&self.pool).await.map_err(from_sqlx)?;
+        let row = sqlx::query(&self.sql.get_client).bind(id).fetch_optional(self.pool()?).await.map_err(from_sqlx)?;
         row.as_ref().map(rows::client).transpose()
     }
 
@@ -65,7 +65,7 @@ impl ClientStore for SqlStore {
             .bind(client.created_at)
             .bind(client.updated_at)
             .bind(client.client_id.as_str())
-            .execute(&self.pool)
+            .execute(self.pool()?)
             .await
             .map_err(from_sqlx)?;
         // MySQL counts matched rows here too: sqlx connects with CLIENT_FOUND_ROWS.
@@ -88,7 +88,7 @@ impl ClientStore for SqlStore {
         for value in [&q.after_id, &q.client_name, &q.owner].into_iter().flatten() {
             query = query.bind(value.as_str());
         }
-        let rows = query.bind(i64::from(q.limit)).fetch_all(&self.pool).await.map_err(from_sqlx)?;
+        let rows = query.bind(i64::from(q.limit)).fetch_all(self.pool()?).await.map_err(from_sqlx)?;
         rows.iter().map(rows::client).collect()
     }
 }

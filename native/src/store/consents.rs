@@ -103,7 +103,7 @@ impl ConsentStore for SqlStore {
             .bind(subject)
             .bind(client_id)
             .bind(now)
-            .fetch_all(&self.pool)
+            .fetch_all(self.pool()?)
             .await
             .map_err(from_sqlx)?;
         rows.iter().map(rows::consent).collect()
@@ -121,7 +121,7 @@ impl ConsentStore for SqlStore {
             Some(sid) => sqlx::query(&self.sql.list_consents_of_login_session).bind(subject).bind(sid),
             None => sqlx::query(&self.sql.list_consents).bind(subject),
         };
-        let rows = query.fetch_all(&self.pool).await.map_err(from_sqlx)?;
+        let rows = query.fetch_all(self.pool()?).await.map_err(from_sqlx)?;
         rows.iter().map(rows::consent).collect()
     }
 

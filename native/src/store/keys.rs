@@ -18,7 +18,7 @@ impl KeyStore for SqlStore {
             .bind(key.use_.as_str())
             .bind(key.created_at)
             .bind(key.sealed.as_str())
-            .execute(&self.pool)
+            .execute(self.pool()?)
             .await
             .map_err(|e| with_conflict(e, || format!("key {}/{} exists", key.set, key.kid)))?;
         Ok(())
@@ -28,7 +28,7 @@ impl KeyStore for SqlStore {
         if let Some(lite) = &self.lite {
             return lite.get_key_set(set).await;
         }
-        let rows = sqlx::query(&self.sql.get_key_set).bind(set).fetch_all(&self.pool).await.map_err(from_sqlx)?;
+        let rows = sqlx::query(&self.sql.get_key_set).bind(set).fetch_all(self.pool()?).await.map_err(from_sqlx)?;
         rows.iter().map(rows::key).collect()
     }
 
@@ -36,7 +36,7 @@ impl KeyStore for SqlStore {
         if let Some(lite) = &self.lite {
             return lite.delete_key_set(set).await;
         }
-        let done = sqlx::query(&self.sql.delete_key_set).bind(set).execute(&self.pool).await.map_err(from_sqlx)?;
+        let done = sqlx::query(&self.sql.delete_key_set).bind(set).execute(self.pool()?).await.map_err(from_sqlx)?;
         Ok(done.rows_affected())
     }
 
@@ -45,7 +45,7 @@ impl KeyStore for SqlStore {
             return lite.delete_key(set, kid).await;
         }
         let done =
-            sqlx::query(&self.sql.delete_key).bind(set).bind(kid).execute(&self.pool).await.map_err(from_sqlx)?;
+            sqlx::query(&self.sql.delete_key).bind(set).bind(kid).execute(self.pool()?).await.map_err(from_sqlx)?;
         Ok(done.rows_affected() > 0)
     }
 }

@@ -13,7 +13,7 @@ impl LoginSessionStore for SqlStore {
         }
         let query = bind_login_session(sqlx::query(&self.sql.insert_login_session), session)?;
         query
-            .execute(&self.pool)
+            .execute(self.pool()?)
             .await
             .map_err(|e| with_conflict(e, || format!("login session {} exists", session.id)))?;
         Ok(())
@@ -24,7 +24,7 @@ impl LoginSessionStore for SqlStore {
             return lite.get_login_session(id).await;
         }
         let row =
-            sqlx::query(&self.sql.get_login_session).bind(id).fetch_optional(&self.pool).await.map_err(from_sqlx)?;
+            sqlx::query(&self.sql.get_login_session).bind(id).fetch_optional(self.pool()?).await.map_err(from_sqlx)?;
         row.as_ref().map(rows::login_session).transpose()
     }
 
@@ -32,7 +32,8 @@ impl LoginSessionStore for SqlStore {
         if let Some(lite) = &self.lite {
             return lite.delete_login_session(id).await;
         }
-        let done = sqlx::query(&self.sql.delete_login_session).bind(id).execute(&self.pool).await.map_err(from_sqlx)?;
+        let done =
+            sqlx::query(&self.sql.delete_login_session).bind(id).execute(self.pool()?).await.map_err(from_sqlx)?;
         Ok(done.rows_affected() > 0)
     }
 
@@ -42,7 +43,7 @@ impl LoginSessionStore for SqlStore {
         }
         let done = sqlx::query(&self.sql.delete_login_sessions_of_subject)
             .bind(subject)
-            .execute(&self.pool)
+            .execute(self.pool()?)
             .await
             .map_err(from_sqlx)?;
         Ok(done.rows_affected())
@@ -55,7 +56,7 @@ impl LoginSessionStore for SqlStore {
         let done = sqlx::query(&self.sql.delete_expired_login_sessions)
             .bind(before)
             .bind(i64::from(limit))
-            .execute(&self.pool)
+            .execute(self.pool()?)
             .await
             .map_err(from_sqlx)?;
         Ok(done.rows_affected())

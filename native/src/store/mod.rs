@@ -39,6 +39,7 @@ mod error;
 mod keys;
 mod lite;
 mod login_sessions;
+mod outage;
 mod rows;
 mod sql;
 mod tokens;
@@ -65,10 +66,18 @@ const SERVER_POOL_SIZE: u32 = 16;
 /// Connections of a SQLite store's sqlx pool, which only migrates and checks migrations
 /// (the store's operations run on [`lite::LiteStore`]'s own connections).
 const SQLITE_POOL_SIZE: u32 = 2;
-/// How long SQLite waits on a lock held by another connection or process.
-const SQLITE_BUSY_TIMEOUT_MS: u32 = 5_000;
-/// How long a caller waits for a free connection before the store is "unavailable".
-const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long SQLite waits on a lock held by another connection or process (a `latch
+/// janitor` batch holds it for milliseconds); past it the call is answered 503 rather
+/// than every request waiting for a lock that is not let go.
+const SQLITE_BUSY_TIMEOUT_MS: u32 = 1_000;
+/// How long a caller waits for a connection (a free one, or a new one from a server that
+/// refuses connections) before the store is "unavailable": a request is answered 503
+/// within about a second of the database going away, and at once after that (see
+/// [`outage`]).
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(1);
+/// How long start-up waits for a database server that refuses connections (one that is
+/// still starting, as in a compose file).
+const STARTUP_WAIT: Duration = Duration::from_secs(5);
 /// How many times a transaction that lost a lock race runs again (see
 /// [`SqlStore::retrying`]); each waits a millisecond longer than the one before.
 const LOCK_RACE_RETRIES: u32 = 32;
@@ -85,6 +94,8 @@ pub struct SqlStore {
     /// and checks migrations). For an in-memory database it also holds the connection
     /// that keeps the database alive for the store's life.
     lite: Option<lite::LiteStore>,
+    /// PostgreSQL and MySQL: whether the server is known to be down (see [`outage`]).
+    outage: Arc<outage::Outage>,
 }
 
 impl SqlStore {
@@ -116,9 +127,18 @@ impl SqlStore {
                     .max_lifetime(parsed.max_conn_lifetime.or(Some(Duration::from_secs(30 * 60))))
                     .idle_timeout(parsed.max_conn_idle_time.or(Some(Duration::from_secs(10 * 60))))
                     .acquire_timeout(ACQUIRE_TIMEOUT)
-                    .connect(dsn)
-                    .await
+                    .connect_lazy(dsn)
                     .map_err(from_sqlx)?;
+                // The first connection, waiting up to STARTUP_WAIT for a server that is
+                // still starting (each try waits ACQUIRE_TIMEOUT).
+                let started = std::time::Instant::now();
+                loop {
+                    match pool.acquire().await {
+                        Ok(_) => break,
+                        Err(sqlx::Error::PoolTimedOut) if started.elapsed() < STARTUP_WAIT => continue,
+                        Err(e) => return Err(from_sqlx(e)),
+                    }
+                }
                 Self::new(pool, dialect, None)
             }
         };
@@ -150,7 +170,23 @@ impl SqlStore {
 
     fn new(pool: AnyPool, dialect: Dialect, lite: Option<lite::LiteStore>) -> SqlStore {
         let batcher = lite.is_none().then(|| batch::Batcher::start(pool.clone(), Arc::new(sql::Queries::new(dialect))));
-        SqlStore { pool, dialect, sql: sql::Queries::new(dialect), batcher, lite }
+        SqlStore { pool, dialect, sql: sql::Queries::new(dialect), batcher, lite, outage: Default::default() }
+    }
+
+    /// The pool, or `Err` at once while the database server is known to be down.
+    fn pool(&self) -> Result<&AnyPool, StoreError> {
+        self.outage.check()?;
+        Ok(&self.pool)
+    }
+
+    /// A call failed as unavailable (the server answered 503): on PostgreSQL and MySQL,
+    /// probes the database and, if it does not answer either, answers later calls 503 at
+    /// once until it does (see [`outage`]). SQLite's failures are its own file's (a lock
+    /// held elsewhere, a full disk), bounded by its busy timeout: nothing to probe.
+    pub fn suspect_outage(&self) {
+        if self.lite.is_none() {
+            self.outage.suspect(&self.pool, &self.sql.ping);
+        }
     }
 
     /// The database's dialect.
@@ -175,7 +211,7 @@ impl SqlStore {
 
     /// How many migrations are not applied yet; readiness wants 0.
     pub async fn pending_migrations(&self) -> Result<usize, StoreError> {
-        let mut conn = self.pool.acquire().await.map_err(from_sqlx)?;
+        let mut conn = self.pool()?.acquire().await.map_err(from_sqlx)?;
         let applied: HashSet<i64> = if self.migrations_table_exists(&mut conn).await? {
             conn.list_applied_migrations().await.map_err(from_migrate)?.into_iter().map(|m| m.version).collect()
         } else {
@@ -225,7 +261,7 @@ impl SqlStore {
     /// Begins a write transaction (PostgreSQL and MySQL: SQLite's writes run on
     /// [`lite::LiteStore`]'s writer).
     async fn begin(&self) -> Result<Transaction<'static, Any>, StoreError> {
-        self.pool.begin().await.map_err(from_sqlx)
+        self.pool()?.begin().await.map_err(from_sqlx)
     }
 
     /// Begins a revocation's transaction: on PostgreSQL under REPEATABLE READ, so that a
@@ -272,7 +308,7 @@ impl Store for SqlStore {
             // The connections that serve requests answer.
             Some(lite) => lite.ping()?,
             None => {
-                sqlx::query(&self.sql.ping).execute(&self.pool).await.map_err(from_sqlx)?;
+                sqlx::query(&self.sql.ping).execute(self.pool()?).await.map_err(from_sqlx)?;
             }
         }
         match self.pending_migrations().await? {

@@ -210,7 +210,10 @@ impl TokenStore for SqlStore {
             return lite.insert_tokens(records).await;
         }
         match &self.batcher {
-            Some(batcher) => batcher.insert(records).await,
+            Some(batcher) => {
+                self.outage.check()?;
+                batcher.insert(records).await
+            }
             // Not reached: a store has either a batcher or `lite` (see `SqlStore::new`).
             None => Err(StoreError::Backend("this store has no token writer".into())),
         }
@@ -223,7 +226,7 @@ impl TokenStore for SqlStore {
         let row = sqlx::query(&self.sql.get_token)
             .bind(signature)
             .bind(kind.as_str())
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.pool()?)
             .await
             .map_err(from_sqlx)?;
         row.as_ref().map(rows::token).transpose()
@@ -236,7 +239,7 @@ impl TokenStore for SqlStore {
         let done = sqlx::query(&self.sql.revoke_token)
             .bind(signature)
             .bind(kind.as_str())
-            .execute(&self.pool)
+            .execute(self.pool()?)
             .await
             .map_err(from_sqlx)?;
         Ok(done.rows_affected() == 1)
@@ -255,7 +258,7 @@ impl TokenStore for SqlStore {
         }
         let done = sqlx::query(&self.sql.delete_client_access_tokens)
             .bind(client_id)
-            .execute(&self.pool)
+            .execute(self.pool()?)
             .await
             .map_err(from_sqlx)?;
         Ok(done.rows_affected())
@@ -299,7 +302,7 @@ impl TokenStore for SqlStore {
         let done = sqlx::query(&self.sql.delete_expired_tokens)
             .bind(before)
             .bind(i64::from(limit))
-            .execute(&self.pool)
+            .execute(self.pool()?)
             .await
             .map_err(from_sqlx)?;
         Ok(done.rows_affected())
