@@ -371,9 +371,7 @@ async fn logout(h: &Harness, b: &Recorder, idt: &str) -> Reply {
             ),
         )
         .await;
-    let Some(challenge) =
-        r.headers.get("location").map(|l| params_of(l)).and_then(|p| p.get("logout_challenge").cloned())
-    else {
+    let Some(challenge) = r.headers.get("location").and_then(|l| params_of(l).get("logout_challenge").cloned()) else {
         return r;
     };
     let a = h
