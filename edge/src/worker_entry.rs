@@ -233,7 +233,14 @@ async fn fetch(mut req: worker::Request, env: Env, ctx: Context) -> worker::Resu
             return http::to_worker(Response::json(500, &body), "", false);
         }
     };
-    let request_id = req.headers().get("x-request-id").ok().flatten().unwrap_or_else(|| server.latch.new_uuid());
+    // The caller's id only when it is safe to log and echo (the same rule as natively).
+    let request_id = req
+        .headers()
+        .get("x-request-id")
+        .ok()
+        .flatten()
+        .filter(|id| latch_core::http::acceptable_request_id(id).is_some())
+        .unwrap_or_else(|| server.latch.new_uuid());
     let core_req = http::from_worker(&mut req).await?;
     let (method, port) = (core_req.method, gate::port_of(&core_req.path));
     let path = core_req.path.clone();

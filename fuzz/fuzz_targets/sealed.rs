@@ -16,6 +16,7 @@ const PURPOSES: &[Purpose] = &[
     Purpose::ConsentVerifier,
     Purpose::LogoutChallenge,
     Purpose::LogoutVerifier,
+    Purpose::LoginSessionCookie,
 ];
 
 #[derive(Arbitrary, Debug)]

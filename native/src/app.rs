@@ -29,19 +29,7 @@ pub fn router(server: Server, port: Port, limits: &crate::config::ListenerSettin
         .with_state(server)
 }
 
-/// The longest `X-Request-Id` kept; a longer one is replaced.
-pub const MAX_REQUEST_ID: usize = 128;
-
-/// A caller's `X-Request-Id` when it is safe to log and echo: 1 to [`MAX_REQUEST_ID`]
-/// characters of `A-Z a-z 0-9 . _ : -` (UUIDs, ULIDs, Amazon's and Heroku's ids). Anything
-/// else (spaces, quotes, `=`, control characters, ANSI escapes) could forge fields or
-/// lines in a text log, so the request gets an id of its own instead.
-pub fn acceptable_request_id(id: &str) -> Option<&str> {
-    let ok = !id.is_empty()
-        && id.len() <= MAX_REQUEST_ID
-        && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'));
-    ok.then_some(id)
-}
+pub use latch_core::http::{acceptable_request_id, MAX_REQUEST_ID};
 
 async fn handle(
     server: Server,
