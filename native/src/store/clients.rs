@@ -40,6 +40,7 @@ impl ClientStore for SqlStore {
             return lite.update_client(client).await;
         }
         let row = ClientRow::new(client)?;
+        let announced = self.announcement(|| format!("c{}", client.client_id)).await;
         let done = sqlx::query(&self.sql.update_client)
             .bind(client.client_name.as_str())
             .bind(client.owner.as_str())
@@ -51,6 +52,7 @@ impl ClientStore for SqlStore {
             .execute(&self.pool)
             .await
             .map_err(from_sqlx)?;
+        announced.heard().await;
         // MySQL counts matched rows here too: sqlx connects with CLIENT_FOUND_ROWS.
         Ok(done.rows_affected() > 0)
     }
@@ -59,7 +61,11 @@ impl ClientStore for SqlStore {
         if let Some(lite) = &self.lite {
             return lite.delete_client(id).await;
         }
+        let announced = self.announcement(|| format!("c{id}")).await;
         let done = sqlx::query(&self.sql.delete_client).bind(id).execute(&self.pool).await.map_err(from_sqlx)?;
+        if done.rows_affected() > 0 {
+            announced.heard().await;
+        }
         Ok(done.rows_affected() > 0)
     }
 

@@ -39,6 +39,7 @@ mod error;
 mod keys;
 mod lite;
 mod login_sessions;
+mod notify;
 mod rows;
 mod sql;
 mod tokens;
@@ -48,6 +49,7 @@ pub use dialect::Dialect;
 use error::{from_migrate, from_sqlx};
 use latch_core::error::StoreError;
 use latch_core::store::Store;
+use latch_core::{Caches, Coherence};
 use sqlx::any::AnyPoolOptions;
 use sqlx::migrate::{Migrate, Migrator};
 use sqlx::pool::PoolConnectionMetadata;
@@ -82,6 +84,10 @@ pub struct SqlStore {
     /// and checks migrations). For an in-memory database it also holds the connection
     /// that keeps the database alive for the store's life.
     lite: Option<lite::LiteStore>,
+    /// PostgreSQL: the URL the cache-invalidation listener connects to ([`notify`]).
+    listen_url: Option<String>,
+    /// PostgreSQL: the listener, once started by [`SqlStore::listen`]; stops with the store.
+    listener: std::sync::Mutex<Option<Arc<notify::Listener>>>,
 }
 
 impl SqlStore {
@@ -116,7 +122,11 @@ impl SqlStore {
                     .connect(dsn)
                     .await
                     .map_err(from_sqlx)?;
-                Self::new(pool, dialect, None)
+                let mut store = Self::new(pool, dialect, None);
+                if dialect == Dialect::Postgres {
+                    store.listen_url = Some(dsn.to_owned());
+                }
+                store
             }
         };
         Ok(store)
@@ -147,7 +157,47 @@ impl SqlStore {
 
     fn new(pool: AnyPool, dialect: Dialect, lite: Option<lite::LiteStore>) -> SqlStore {
         let batcher = lite.is_none().then(|| batch::Batcher::start(pool.clone(), Arc::new(sql::Queries::new(dialect))));
-        SqlStore { pool, dialect, sql: sql::Queries::new(dialect), batcher, lite }
+        SqlStore {
+            pool,
+            dialect,
+            sql: sql::Queries::new(dialect),
+            batcher,
+            lite,
+            listen_url: None,
+            listener: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// What a server over this store may cache (see [`Coherence`]): SQLite is served by
+    /// one process ([`SqlStore::claim`]); PostgreSQL tells every server of changes
+    /// ([`SqlStore::listen`]); MySQL does not, so clients are never cached there.
+    pub fn coherence(&self) -> Coherence {
+        match self.dialect {
+            Dialect::Sqlite => Coherence::Exclusive,
+            Dialect::Postgres => Coherence::Notified,
+            Dialect::MySql => Coherence::Shared,
+        }
+    }
+
+    /// Before a write the PostgreSQL triggers announce as `payload`: what to wait on
+    /// once it committed (see [`notify::Announcement`]).
+    async fn announcement(&self, payload: impl FnOnce() -> String) -> notify::Announcement {
+        let listener = self.listener.lock().ok().and_then(|slot| slot.clone());
+        match listener {
+            Some(l) => l.expect(&self.pool, payload()).await,
+            None => notify::Announcement::none(),
+        }
+    }
+
+    /// PostgreSQL: starts hearing of client and key changes made by any server on the
+    /// database, forgetting them from `caches` ([`notify`]); the listener stops when the
+    /// store is dropped. A no-op on the other dialects.
+    pub async fn listen(&self, caches: Arc<Caches>) {
+        let Some(url) = &self.listen_url else { return };
+        let listener = notify::listen(url.clone(), caches).await;
+        if let Ok(mut slot) = self.listener.lock() {
+            *slot = Some(Arc::new(listener));
+        }
     }
 
     /// The database's dialect.
