@@ -72,18 +72,116 @@ pub async fn authenticate<S: Store, P: Platform>(
     };
     let unknown =
         || Error::invalid_client("The requested OAuth 2.0 Client does not exist or the credentials are wrong.");
-    let client = latch.client(id).await?.ok_or_else(unknown)?;
+    // Every refusal of a presented secret pays one PBKDF2, so that an unknown client, a
+    // client without a secret and a wrong secret cost the same: answer times do not tell
+    // which client ids exist.
+    let refuse = |e: Error| async move {
+        if let Some(secret) = secret {
+            let _ = crate::secret::verify_secret(&latch.platform, &latch.dummy_hash, secret).await;
+        }
+        Err(e)
+    };
+    let Some(client) = latch.client(id).await? else { return refuse(unknown()).await };
     if client.token_endpoint_auth_method != method {
-        return Err(Error::invalid_client(format!(
+        return refuse(Error::invalid_client(format!(
             "The OAuth 2.0 Client supports client authentication method '{}', but method '{method}' was requested. You must configure the OAuth 2.0 client's 'token_endpoint_auth_method' value to accept '{method}'.",
             client.token_endpoint_auth_method
-        )));
+        )))
+        .await;
     }
     if let Some(secret) = secret {
-        let stored = client.secret_hash.as_deref().ok_or_else(unknown)?;
+        let Some(stored) = client.secret_hash.as_deref() else { return refuse(unknown()).await };
         if !latch.secrets.verify(&latch.platform, &client.client_id, stored, secret).await {
             return Err(unknown());
         }
     }
     Ok(client)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::Config;
+    use crate::http::{Method, Request};
+    use crate::memory::MemoryStore;
+    use crate::platform::{BackchannelLogout, FixedPlatform, Platform};
+    use crate::service::Latch;
+    use crate::Port;
+    use futures_executor::block_on;
+    use serde_json::json;
+    use std::cell::Cell;
+
+    /// A platform that counts PBKDF2 runs and remembers their iteration counts.
+    struct Counting(FixedPlatform, Cell<u32>, Cell<u32>);
+    impl Platform for Counting {
+        fn now(&self) -> i64 {
+            self.0.now()
+        }
+        fn fill_random(&self, b: &mut [u8]) {
+            self.0.fill_random(b)
+        }
+        fn send_backchannel_logouts(&self, d: Vec<BackchannelLogout>) {
+            self.0.send_backchannel_logouts(d)
+        }
+        async fn pbkdf2_sha256(&self, p: &[u8], s: &[u8], r: u32) -> [u8; 32] {
+            self.1.set(self.1.get() + 1);
+            self.2.set(r);
+            self.0.pbkdf2_sha256(p, s, r).await
+        }
+    }
+
+    fn basic(id: &str, secret: &str) -> String {
+        use base64::Engine;
+        format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}")))
+    }
+
+    /// Client-id enumeration by timing (threat: unauthenticated network client): every
+    /// refused secret costs one PBKDF2 with the configured iteration count, whether the
+    /// client is unknown, has no secret, expects another method, or the secret is wrong.
+    /// Counted, not timed: timing belongs in the benches.
+    #[test]
+    fn every_refused_secret_pays_one_pbkdf2() {
+        let mut c = Config::new("https://auth.example", b"0123456789abcdef-system-secret");
+        c.pbkdf2_iterations = 37;
+        let l = Latch::new(
+            MemoryStore::new(),
+            Counting(FixedPlatform::new(1_700_000_000, 3), Cell::new(0), Cell::new(0)),
+            c,
+        );
+        let admin = |body: serde_json::Value| {
+            let r = block_on(l.handle(Port::Admin, Request::new(Method::Post, "/admin/clients").json(&body))).1;
+            assert_eq!(r.status, 201, "{:?}", r.json_body());
+        };
+        admin(json!({"client_id": "svc", "client_secret": "right-secret", "grant_types": ["client_credentials"]}));
+        admin(json!({"client_id": "post", "client_secret": "right-secret", "grant_types": ["client_credentials"],
+                     "token_endpoint_auth_method": "client_secret_post"}));
+        admin(
+            json!({"client_id": "public", "grant_types": ["authorization_code"], "redirect_uris": ["https://rp.example/cb"],
+                     "token_endpoint_auth_method": "none"}),
+        );
+        let token = |id: &str, secret: &str| {
+            let req = Request::new(Method::Post, "/oauth2/token")
+                .header("authorization", &basic(id, secret))
+                .form(&[("grant_type", "client_credentials")]);
+            let revoke = Request::new(Method::Post, "/oauth2/revoke")
+                .header("authorization", &basic(id, secret))
+                .form(&[("token", "whatever")]);
+            let mut runs = Vec::new();
+            for req in [req, revoke] {
+                l.platform.1.set(0);
+                l.platform.2.set(0);
+                let r = block_on(l.handle(Port::Public, req)).1;
+                runs.push((r.status, l.platform.1.get(), l.platform.2.get()));
+            }
+            runs
+        };
+        // The baseline: a wrong secret for a known client.
+        assert_eq!(token("svc", "wrong"), [(401, 1, 37); 2]);
+        for (id, why) in [
+            ("nobody", "an unknown client"),
+            ("public", "a client without a secret"),
+            ("post", "a client expecting client_secret_post"),
+        ] {
+            assert_eq!(token(id, "wrong"), [(401, 1, 37); 2], "{why} must cost one PBKDF2 like a wrong secret");
+        }
+    }
 }

@@ -73,6 +73,13 @@ fn metadata(c: &Config, id_token_algs: &[&str]) -> Response {
 }
 
 /// `GET /.well-known/jwks.json`: the public keys of the ID-token and access-token sets.
+///
+/// A stored key that no configured system secret opens is left out rather than failing
+/// the whole set: the document holds only keys Latch can vouch for, so leaving one out
+/// can only make a token it signed fail verification (fail closed), while a 5xx would
+/// break verification of every token. Readiness reports such a key (503 on the admin
+/// port, naming it), and a set whose newest key is one refuses to sign
+/// ([`Latch::signing_key`]), so nothing is signed that this document does not cover.
 pub async fn jwks<S: Store, P: Platform>(latch: &Latch<S, P>) -> Result<Response, Error> {
     let mut out = Vec::new();
     for set in [keys::ID_TOKEN_SET, keys::ACCESS_TOKEN_SET] {

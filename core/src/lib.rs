@@ -45,4 +45,4 @@ pub mod token_endpoint;
 
 pub use error::{Error, ErrorCode, StoreError};
 pub use router::{Endpoint, Port};
-pub use service::Latch;
+pub use service::{Caches, Coherence, Latch};

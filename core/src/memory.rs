@@ -238,6 +238,22 @@ impl KeyStore for MemoryStore {
     async fn delete_key(&self, set: &str, kid: &str) -> Result<bool, StoreError> {
         Ok(self.lock()?.keys.remove(&(set.to_string(), kid.to_string())).is_some())
     }
+    async fn list_keys(&self) -> Result<Vec<StoredKey>, StoreError> {
+        let g = self.lock()?;
+        let mut v: Vec<StoredKey> = g.keys.values().cloned().collect();
+        v.sort_by(|a, b| (&a.set, a.created_at, &a.kid).cmp(&(&b.set, b.created_at, &b.kid)));
+        Ok(v)
+    }
+    async fn reseal_key(&self, set: &str, kid: &str, old_sealed: &str, new_sealed: &str) -> Result<bool, StoreError> {
+        let mut g = self.lock()?;
+        match g.keys.get_mut(&(set.to_string(), kid.to_string())) {
+            Some(k) if k.sealed == old_sealed => {
+                k.sealed = new_sealed.to_string();
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
 }
 
 impl LoginSessionStore for MemoryStore {

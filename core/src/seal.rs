@@ -66,14 +66,21 @@ pub fn seal<P: Platform + ?Sized>(platform: &P, secrets: &[Vec<u8>], purpose: Pu
 
 /// Opens a blob sealed for `purpose` with any of the system secrets.
 pub fn open(secrets: &[Vec<u8>], purpose: Purpose, sealed: &str) -> Option<Vec<u8>> {
+    open_indexed(secrets, purpose, sealed).map(|(_, plaintext)| plaintext)
+}
+
+/// [`open`], also saying which of the secrets opened the blob (0 is the first, the one
+/// [`seal`] uses): a blob opened by a later one is due for re-sealing before that
+/// secret is retired.
+pub fn open_indexed(secrets: &[Vec<u8>], purpose: Purpose, sealed: &str) -> Option<(usize, Vec<u8>)> {
     let raw = B64.decode(sealed).ok()?;
     if raw.len() < 24 + 16 {
         return None;
     }
     let (nonce, ct) = raw.split_at(24);
-    secrets
-        .iter()
-        .find_map(|s| cipher(s).decrypt(XNonce::from_slice(nonce), Payload { msg: ct, aad: purpose.ad() }).ok())
+    secrets.iter().enumerate().find_map(|(i, s)| {
+        cipher(s).decrypt(XNonce::from_slice(nonce), Payload { msg: ct, aad: purpose.ad() }).ok().map(|p| (i, p))
+    })
 }
 
 #[cfg(test)]
@@ -91,6 +98,8 @@ mod tests {
         assert_eq!(open(&[b"another-secret-xxxxxx".to_vec()], Purpose::PrivateKey, &blob), None);
         let rotated = vec![b"new-secret-0123456789".to_vec(), s[0].clone()];
         assert!(open(&rotated, Purpose::PrivateKey, &blob).is_some());
+        assert_eq!(open_indexed(&rotated, Purpose::PrivateKey, &blob).map(|(i, _)| i), Some(1), "opened by the older");
+        assert_eq!(open_indexed(&s, Purpose::PrivateKey, &blob).map(|(i, _)| i), Some(0));
         assert_eq!(open(&s, Purpose::PrivateKey, "AAAA"), None);
     }
 }

@@ -41,6 +41,16 @@ pub async fn verify_secret<P: Platform + ?Sized>(platform: &P, stored: &str, pre
     dk.ct_eq(expected.as_slice()).into()
 }
 
+/// A well-formed hash with `iterations` that no secret matches (its digest is random,
+/// not derived from any secret): verifying against it costs exactly what verifying a
+/// wrong secret against a real hash with that iteration count costs. Built without
+/// running PBKDF2, so it can be made when a server is built.
+pub fn dummy_hash<P: Platform + ?Sized>(platform: &P, iterations: u32) -> String {
+    let salt = platform.random_bytes(16);
+    let digest = platform.random_bytes(32);
+    format!("$pbkdf2-sha256$i={},l=32${}${}", iterations.max(1), B64.encode(salt), B64.encode(digest))
+}
+
 fn parse_hash(stored: &str) -> Option<(u32, Vec<u8>, Vec<u8>)> {
     let mut parts = stored.strip_prefix("$pbkdf2-sha256$")?.split('$');
     let params = parts.next()?;

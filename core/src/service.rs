@@ -9,7 +9,7 @@
 
 use crate::client::Client;
 use crate::config::Config;
-use crate::error::Error;
+use crate::error::{Error, ErrorCode};
 use crate::http::{Request, Response};
 use crate::keys::{Alg, SigningKey};
 use crate::platform::Platform;
@@ -21,15 +21,210 @@ use crate::{admin, authorize, discovery, introspection, logout, oidc, revocation
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-/// How long a loaded key set is reused before it is read again, in seconds. Bounds how
-/// long another instance keeps signing with a key deleted elsewhere.
+/// How long a loaded key set is reused before it is read again, in seconds. Where
+/// nobody tells this process of key writes made elsewhere ([`Coherence::Shared`], or a
+/// [`Coherence::Notified`] host whose channel is down), this bounds how long another
+/// instance keeps signing with a key deleted elsewhere; where the host is notified, the
+/// set is forgotten as soon as the change is heard of and this is only a backstop.
 pub const KEY_CACHE_TTL: i64 = 60;
 /// How long a client read for the token and authorization endpoints is reused, in
-/// seconds. Writes through this process's admin API take effect at once; a change made
-/// through another instance sharing the database is seen here within this time.
+/// seconds, where clients are cached at all (see [`Coherence`]): a backstop, since a
+/// cached client is forgotten at once when it changes.
 pub const CLIENT_CACHE_TTL: i64 = 5;
 /// At most this many cached clients; the cache is cleared when full.
 pub const CLIENT_CACHE_CAPACITY: usize = 10_000;
+
+/// How this process learns of writes that other processes make to the same store,
+/// which decides what it may cache. A stale client would keep a deleted client (or an
+/// old secret) working, so clients are cached only where every change is heard of.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Coherence {
+    /// Only this process writes (the in-memory store, a SQLite file claimed by
+    /// `latch serve`): every write goes through this [`Latch`], which forgets what it
+    /// changes. Clients and key sets are cached.
+    Exclusive,
+    /// Other processes write, and the host hears of every change to a client or a key
+    /// set (PostgreSQL `LISTEN/NOTIFY`) and calls [`Caches::forget_client`] and
+    /// [`Caches::forget_key_set`]. Clients are cached only while the host's channel is up
+    /// ([`Caches::set_connected`]; down until first called): while it is down nothing is
+    /// served from the client cache, and key sets are re-read every [`KEY_CACHE_TTL`].
+    Notified,
+    /// Other processes write and nobody tells (MySQL; the Worker's isolates over D1):
+    /// clients are never cached, key sets are re-read every [`KEY_CACHE_TTL`].
+    Shared,
+}
+
+/// A key set as loaded: the keys that could be opened, and those that could not.
+#[derive(Debug, Default)]
+pub struct LoadedKeys {
+    /// The keys that opened, oldest first.
+    pub keys: Arc<Vec<SigningKey>>,
+    /// The kids of the stored keys that could not be opened (sealed under a system
+    /// secret no longer configured) or read, with why.
+    pub unreadable: Vec<(String, String)>,
+    /// The kid of the newest stored key when it is one of `unreadable`: the set cannot
+    /// sign (an older key is never used instead: it is the one the operator rotated away from).
+    pub newest_unreadable: Option<String>,
+}
+
+/// The per-process caches of clients and key sets, shared with the host so that it can
+/// invalidate them (see [`Coherence`]).
+///
+/// Every invalidation bumps a generation; a value read from the store is cached only if
+/// no invalidation happened while it was being read, so a read racing a change (here or
+/// on another instance) never puts the old value back.
+#[derive(Debug)]
+pub struct Caches {
+    coherence: Coherence,
+    state: Mutex<CacheState>,
+}
+
+#[derive(Debug, Default)]
+struct CacheState {
+    /// Whether clients may be served from and stored in the cache.
+    clients_on: bool,
+    generation: u64,
+    clients: HashMap<String, (i64, Arc<Client>)>,
+    keys: HashMap<String, (i64, Arc<LoadedKeys>)>,
+}
+
+/// What a cache miss remembers, to store the value read only if nothing changed meanwhile.
+#[derive(Clone, Copy)]
+struct Ticket {
+    generation: u64,
+    clients_on: bool,
+}
+
+impl Caches {
+    fn new(coherence: Coherence) -> Self {
+        let state = CacheState { clients_on: coherence == Coherence::Exclusive, ..Default::default() };
+        Caches { coherence, state: Mutex::new(state) }
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut CacheState) -> T) -> Option<T> {
+        // A poisoned lock only means another request panicked mid-update: drop what is
+        // cached rather than trust it.
+        let mut g = match self.state.lock() {
+            Ok(g) => g,
+            Err(poisoned) => {
+                let mut g = poisoned.into_inner();
+                g.clients.clear();
+                g.keys.clear();
+                g.generation += 1;
+                self.state.clear_poison();
+                g
+            }
+        };
+        Some(f(&mut g))
+    }
+
+    /// What this process was told about other writers.
+    pub fn coherence(&self) -> Coherence {
+        self.coherence
+    }
+
+    /// [`Coherence::Notified`] hosts: the channel is up (`true`: clients may be cached
+    /// again) or lost (`false`: nothing is served from the client cache until it is up
+    /// again, since changes made meanwhile are not heard of). Either way everything cached
+    /// is forgotten. Ignored under the other coherences.
+    pub fn set_connected(&self, connected: bool) {
+        if self.coherence != Coherence::Notified {
+            return;
+        }
+        self.with(|g| {
+            g.clients.clear();
+            g.keys.clear();
+            g.generation += 1;
+            g.clients_on = connected;
+        });
+    }
+
+    /// Forgets a client (it changed or went).
+    pub fn forget_client(&self, id: &str) {
+        self.with(|g| {
+            g.clients.remove(id);
+            g.generation += 1;
+        });
+    }
+
+    /// Forgets a key set (a key was added, replaced, re-sealed or deleted).
+    pub fn forget_key_set(&self, set: &str) {
+        self.with(|g| {
+            g.keys.remove(set);
+            g.generation += 1;
+        });
+    }
+
+    /// Forgets everything (the host cannot say what changed).
+    pub fn clear(&self) {
+        self.with(|g| {
+            g.clients.clear();
+            g.keys.clear();
+            g.generation += 1;
+        });
+    }
+
+    fn ticket(g: &CacheState) -> Ticket {
+        Ticket { generation: g.generation, clients_on: g.clients_on }
+    }
+
+    fn client(&self, id: &str, now: i64) -> Result<Arc<Client>, Ticket> {
+        self.with(|g| match g.clients.get(id) {
+            Some((loaded, c)) if g.clients_on && now - loaded < CLIENT_CACHE_TTL => Ok(c.clone()),
+            _ => Err(Self::ticket(g)),
+        })
+        .unwrap_or(Err(Ticket { generation: 0, clients_on: false }))
+    }
+
+    fn put_client(&self, id: &str, c: &Arc<Client>, now: i64, ticket: Ticket) {
+        self.with(|g| {
+            if ticket.clients_on && g.clients_on && g.generation == ticket.generation {
+                if g.clients.len() >= CLIENT_CACHE_CAPACITY {
+                    g.clients.clear();
+                }
+                g.clients.insert(id.to_string(), (now, c.clone()));
+            }
+        });
+    }
+
+    fn keys(&self, set: &str, now: i64) -> Result<Arc<LoadedKeys>, Ticket> {
+        self.with(|g| match g.keys.get(set) {
+            Some((loaded, k)) if now - loaded < KEY_CACHE_TTL => Ok(k.clone()),
+            _ => Err(Self::ticket(g)),
+        })
+        .unwrap_or(Err(Ticket { generation: 0, clients_on: false }))
+    }
+
+    fn put_keys(&self, set: &str, keys: &Arc<LoadedKeys>, now: i64, ticket: Ticket) {
+        self.with(|g| {
+            if g.generation == ticket.generation {
+                g.keys.insert(set.to_string(), (now, keys.clone()));
+            }
+        });
+    }
+}
+
+/// What [`Latch::reseal_keys`] did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ResealReport {
+    /// Keys (set, kid) that were sealed under an older system secret and are now sealed
+    /// under the first.
+    pub resealed: Vec<(String, String)>,
+    /// Keys (set, kid) that no configured system secret opens, with why: they cannot sign
+    /// and are left out of the JWK set; readiness fails while a well-known set has one.
+    pub unreadable: Vec<(String, String, String)>,
+}
+
+/// A server answer for a set whose signing key cannot be opened: 503 (the operator can
+/// fix it by configuring the secret again), never a 500 of unknown cause. The detail
+/// (the kid) is for the admin port's readiness and debug output.
+fn unusable_key(set: &str, kid: &str) -> Error {
+    Error::new(ErrorCode::TemporarilyUnavailable)
+        .with_hint("The signing key cannot be used right now; the admin port's /health/ready says why.")
+        .with_debug(format!(
+            "key {set}/{kid} cannot be opened with any of the configured system secrets (SECRETS_SYSTEM)"
+        ))
+}
 
 /// A Latch server: everything an endpoint needs.
 pub struct Latch<S, P> {
@@ -40,25 +235,32 @@ pub struct Latch<S, P> {
     /// Settings.
     pub config: Config,
     pub(crate) secrets: VerifiedSecretCache,
-    keys: Mutex<HashMap<String, CachedKeys>>,
-    clients: Mutex<HashMap<String, (i64, Arc<Client>)>>,
+    /// A well-formed PBKDF2 hash with the configured iteration count that no secret
+    /// matches: verified against when the client is unknown or has no secret, so that
+    /// such a request costs what a wrong secret does (no client-id enumeration by timing).
+    pub(crate) dummy_hash: String,
+    caches: Arc<Caches>,
 }
 
-/// A key set as loaded, with the time it was loaded.
-type CachedKeys = (i64, Arc<Vec<SigningKey>>);
-
 impl<S: Store, P: Platform> Latch<S, P> {
-    /// A server over `store` and `platform` with `config`.
+    /// A server over `store` and `platform` with `config`, whose store is this process's
+    /// alone ([`Coherence::Exclusive`]); a host whose store other processes write too
+    /// says so with [`Latch::with_coherence`].
     pub fn new(store: S, platform: P, config: Config) -> Self {
         let secrets = VerifiedSecretCache::new(&platform);
-        Latch {
-            store,
-            platform,
-            config,
-            secrets,
-            keys: Mutex::new(HashMap::new()),
-            clients: Mutex::new(HashMap::new()),
-        }
+        let dummy_hash = crate::secret::dummy_hash(&platform, config.pbkdf2_iterations);
+        Latch { store, platform, config, secrets, dummy_hash, caches: Arc::new(Caches::new(Coherence::Exclusive)) }
+    }
+
+    /// The same server, caching only what `coherence` allows (see [`Coherence`]).
+    pub fn with_coherence(mut self, coherence: Coherence) -> Self {
+        self.caches = Arc::new(Caches::new(coherence));
+        self
+    }
+
+    /// The caches, for a host that hears of other instances' writes.
+    pub fn caches(&self) -> Arc<Caches> {
+        self.caches.clone()
     }
 
     /// Answers one request arriving on `port`. Returns the endpoint matched (for
@@ -87,21 +289,39 @@ impl<S: Store, P: Platform> Latch<S, P> {
         (Some(endpoint), response)
     }
 
-    /// `/health/ready`: 200 when the store answers (with its migrations applied), 503
-    /// otherwise. The reason is shown on the admin port only: a database error can name
-    /// hosts and users, so the public port says only that the database is not ready,
-    /// as Hydra does.
+    /// `/health/ready`: 200 when the store answers (with its migrations applied) and
+    /// every key of the well-known sets opens, 503 otherwise. The reason is shown on the
+    /// admin port only: a database error can name hosts and users, so the public port
+    /// says only what is not ready, as Hydra does.
     async fn readiness(&self, port: Port) -> Response {
-        match self.store.ping().await {
-            Ok(()) => Response::json(200, &serde_json::json!({"status": "ok"})),
-            Err(e) if port == Port::Admin => {
-                Response::json(503, &serde_json::json!({"errors": {"database": e.to_string()}}))
+        let (what, why) = match self.store.ping().await {
+            Err(e) => ("database", e.to_string()),
+            Ok(()) => match self.key_problems().await {
+                Ok(None) => return Response::json(200, &serde_json::json!({"status": "ok"})),
+                Ok(Some(why)) => ("keys", why),
+                Err(e) => ("keys", e.to_string()),
+            },
+        };
+        let why = if port == Port::Admin { why } else { "not ready; the admin port's /health/ready says why".into() };
+        Response::json(503, &serde_json::json!({"errors": {what: why}}))
+    }
+
+    /// Why the well-known key sets cannot serve, if they cannot: a key no configured
+    /// system secret opens (named by set and kid).
+    async fn key_problems(&self) -> Result<Option<String>, Error> {
+        let mut problems = Vec::new();
+        for set in [crate::keys::ID_TOKEN_SET, crate::keys::ACCESS_TOKEN_SET] {
+            let loaded = self.loaded_keys(set).await?;
+            for (kid, why) in &loaded.unreadable {
+                problems.push(format!("key {set}/{kid}: {why}"));
             }
-            Err(_) => Response::json(
-                503,
-                &serde_json::json!({"errors": {"database": "not ready; the admin port's /health/ready says why"}}),
-            ),
         }
+        Ok((!problems.is_empty()).then(|| {
+            format!(
+                "{}; configure the system secret these keys were sealed under again (SECRETS_SYSTEM, after the first), or delete them",
+                problems.join("; ")
+            )
+        }))
     }
 
     /// Renders an error with debug detail only when allowed.
@@ -174,68 +394,106 @@ impl<S: Store, P: Platform> Latch<S, P> {
         uuid::Builder::from_unix_timestamp_millis(millis, &b).into_uuid().to_string()
     }
 
-    /// The keys of a set, oldest first, unsealed; cached for [`KEY_CACHE_TTL`].
+    /// The keys of a set that open, oldest first, unsealed; cached (see [`Caches`]). A
+    /// key no configured system secret opens is left out (so the JWK set never fails
+    /// for one key: it publishes what it can vouch for) and reported by readiness;
+    /// [`Latch::signing_key`] refuses to sign when it is the newest.
     pub async fn key_set(&self, set: &str) -> Result<Arc<Vec<SigningKey>>, Error> {
+        Ok(self.loaded_keys(set).await?.keys.clone())
+    }
+
+    /// A set as loaded, unreadable keys included; cached (see [`Caches`]).
+    pub async fn loaded_keys(&self, set: &str) -> Result<Arc<LoadedKeys>, Error> {
         let now = self.platform.now();
-        if let Some((loaded, keys)) = self.keys.lock().ok().and_then(|g| g.get(set).cloned()) {
-            if now - loaded < KEY_CACHE_TTL {
-                return Ok(keys);
+        let ticket = match self.caches.keys(set, now) {
+            Ok(keys) => return Ok(keys),
+            Err(ticket) => ticket,
+        };
+        let stored = self.store.get_key_set(set).await?;
+        let mut loaded = LoadedKeys::default();
+        let mut keys = Vec::with_capacity(stored.len());
+        for (i, k) in stored.iter().enumerate() {
+            match self.open_key(k) {
+                Ok(key) => keys.push(key),
+                Err(why) => {
+                    if i + 1 == stored.len() {
+                        loaded.newest_unreadable = Some(k.kid.clone());
+                    }
+                    loaded.unreadable.push((k.kid.clone(), why));
+                }
             }
         }
-        let stored = self.store.get_key_set(set).await?;
-        let mut keys = Vec::with_capacity(stored.len());
-        for k in &stored {
-            let raw = seal::open(&self.config.system_secrets, Purpose::PrivateKey, &k.sealed).ok_or_else(|| {
-                Error::server(format!("key {}/{} cannot be unsealed with the configured system secrets", k.set, k.kid))
-            })?;
-            let jwk: serde_json::Value = serde_json::from_slice(&raw).map_err(|e| Error::server(e.to_string()))?;
-            keys.push(
-                SigningKey::from_jwk(&jwk)
-                    .map_err(|e| Error::server(format!("stored key {}/{}: {e}", k.set, k.kid)))?,
-            );
+        loaded.keys = Arc::new(keys);
+        let loaded = Arc::new(loaded);
+        self.caches.put_keys(set, &loaded, now, ticket);
+        Ok(loaded)
+    }
+
+    /// Unseals and parses one stored key; why not, if it cannot.
+    fn open_key(&self, k: &StoredKey) -> Result<SigningKey, String> {
+        let raw = seal::open(&self.config.system_secrets, Purpose::PrivateKey, &k.sealed)
+            .ok_or("it cannot be opened with any of the configured system secrets (SECRETS_SYSTEM)")?;
+        let jwk: serde_json::Value =
+            serde_json::from_slice(&raw).map_err(|e| format!("its private JWK does not parse: {e}"))?;
+        SigningKey::from_jwk(&jwk).map_err(|e| format!("its private JWK is not usable: {e}"))
+    }
+
+    /// Re-seals under the first system secret every stored key that an older one opens,
+    /// so that the older secret can then be retired; reports the keys no configured secret
+    /// opens. Each re-seal is a compare-and-set on the sealed value, so instances starting
+    /// together re-seal each key once. Hosts call this at start-up (the Worker: on an
+    /// isolate's first request).
+    ///
+    /// An instance still running without the first secret cannot open a key re-sealed
+    /// under it (as it cannot open a key created under it): roll the new secret out as a
+    /// later entry everywhere first, then make it the first.
+    pub async fn reseal_keys(&self) -> Result<ResealReport, Error> {
+        let mut report = ResealReport::default();
+        let secrets = &self.config.system_secrets;
+        for k in self.store.list_keys().await? {
+            match seal::open_indexed(secrets, Purpose::PrivateKey, &k.sealed) {
+                Some((0, _)) => {}
+                Some((_, raw)) => {
+                    let sealed = seal::seal(&self.platform, secrets, Purpose::PrivateKey, &raw);
+                    if self.store.reseal_key(&k.set, &k.kid, &k.sealed, &sealed).await? {
+                        report.resealed.push((k.set.clone(), k.kid.clone()));
+                    }
+                    self.invalidate_keys(&k.set);
+                }
+                None => report.unreadable.push((
+                    k.set.clone(),
+                    k.kid.clone(),
+                    "it cannot be opened with any of the configured system secrets (SECRETS_SYSTEM)".into(),
+                )),
+            }
         }
-        let keys = Arc::new(keys);
-        if let Ok(mut g) = self.keys.lock() {
-            g.insert(set.to_string(), (now, keys.clone()));
-        }
-        Ok(keys)
+        Ok(report)
     }
 
     /// A client for the hot paths (token, revocation and authorization endpoints),
-    /// cached for [`CLIENT_CACHE_TTL`].
+    /// cached where [`Coherence`] allows, for at most [`CLIENT_CACHE_TTL`].
     pub async fn client(&self, id: &str) -> Result<Option<Arc<Client>>, Error> {
         let now = self.platform.now();
-        if let Some((loaded, c)) = self.clients.lock().ok().and_then(|g| g.get(id).cloned()) {
-            if now - loaded < CLIENT_CACHE_TTL {
-                return Ok(Some(c));
-            }
-        }
+        let ticket = match self.caches.client(id, now) {
+            Ok(c) => return Ok(Some(c)),
+            Err(ticket) => ticket,
+        };
         let Some(c) = self.store.get_client(id).await? else {
-            self.forget_client(id);
             return Ok(None);
         };
         let c = Arc::new(c);
-        if let Ok(mut g) = self.clients.lock() {
-            if g.len() >= CLIENT_CACHE_CAPACITY {
-                g.clear();
-            }
-            g.insert(id.to_string(), (now, c.clone()));
-        }
+        self.caches.put_client(id, &c, now, ticket);
         Ok(Some(c))
     }
 
-    /// Drops a client from the cache (after an admin write).
+    /// Drops a client from the cache (around an admin write: before, and after it).
     pub fn forget_client(&self, id: &str) {
-        if let Ok(mut g) = self.clients.lock() {
-            g.remove(id);
-        }
+        self.caches.forget_client(id);
     }
 
     /// Forgets cached key sets (after an admin write).
     pub fn invalidate_keys(&self, set: &str) {
-        if let Ok(mut g) = self.keys.lock() {
-            g.remove(set);
-        }
+        self.caches.forget_key_set(set);
     }
 
     /// Seals and stores a key. The newest key of a set signs, so its creation time is
@@ -274,17 +532,123 @@ impl<S: Store, P: Platform> Latch<S, P> {
         Ok(())
     }
 
-    /// The newest key of a set, generating an RS256 key if the set is empty.
+    /// The newest key of a set, generating an RS256 key if the set is empty. When the
+    /// newest stored key cannot be opened, 503 (`temporarily_unavailable`): an older key
+    /// is never used in its place, and no key is generated over it.
     pub async fn signing_key(&self, set: &str) -> Result<(Arc<Vec<SigningKey>>, usize), Error> {
-        let mut keys = self.key_set(set).await?;
-        if keys.is_empty() {
+        let mut loaded = self.loaded_keys(set).await?;
+        if loaded.keys.is_empty() && loaded.unreadable.is_empty() {
             self.ensure_key(set, Alg::Rs256).await?;
-            keys = self.key_set(set).await?;
+            loaded = self.loaded_keys(set).await?;
         }
-        let n = keys.len();
+        if let Some(kid) = &loaded.newest_unreadable {
+            return Err(unusable_key(set, kid));
+        }
+        let n = loaded.keys.len();
         if n == 0 {
             return Err(Error::server(format!("key set {set} is empty")));
         }
-        Ok((keys, n - 1))
+        Ok((loaded.keys.clone(), n - 1))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::memory::MemoryStore;
+    use crate::platform::FixedPlatform;
+    use crate::store::KeyStore;
+    use futures_executor::block_on;
+
+    fn client(id: &str) -> Arc<Client> {
+        Arc::new(Client { client_id: id.into(), ..Default::default() })
+    }
+
+    /// Notified caches serve nothing until the host's channel is up, and nothing once it
+    /// is lost; an invalidation during a read keeps that read's value out.
+    #[test]
+    fn client_cache_follows_the_channel_and_never_stores_a_raced_read() {
+        let c = Caches::new(Coherence::Notified);
+        let t = c.client("a", 0).expect_err("empty");
+        c.put_client("a", &client("a"), 0, t);
+        assert!(c.client("a", 0).is_err(), "not cached before the channel is up");
+        c.set_connected(true);
+        let t = c.client("a", 0).expect_err("empty");
+        c.put_client("a", &client("a"), 0, t);
+        assert!(c.client("a", 1).is_ok(), "cached while the channel is up");
+        assert!(c.client("a", CLIENT_CACHE_TTL).is_err(), "the time-to-live still bounds it");
+        c.forget_client("a");
+        assert!(c.client("a", 1).is_err(), "forgotten when notified");
+        // A read that began before a change must not put the old value back.
+        let t = c.client("a", 1).expect_err("empty");
+        c.forget_client("a");
+        c.put_client("a", &client("a"), 1, t);
+        assert!(c.client("a", 1).is_err(), "the raced read was not cached");
+        let t = c.client("a", 1).expect_err("empty");
+        c.put_client("a", &client("a"), 1, t);
+        assert!(c.client("a", 1).is_ok());
+        c.set_connected(false);
+        assert!(c.client("a", 1).is_err(), "emptied when the channel is lost");
+        let t = c.client("a", 1).expect_err("empty");
+        c.put_client("a", &client("a"), 1, t);
+        assert!(c.client("a", 1).is_err(), "and not cached until it is back");
+        // A read that began while the channel was down is not cached once it is up.
+        c.set_connected(true);
+        c.put_client("a", &client("a"), 1, t);
+        assert!(c.client("a", 1).is_err());
+
+        let shared = Caches::new(Coherence::Shared);
+        shared.set_connected(true);
+        let t = shared.client("a", 0).expect_err("empty");
+        shared.put_client("a", &client("a"), 0, t);
+        assert!(shared.client("a", 0).is_err(), "Shared never caches clients");
+    }
+
+    fn latch(store: MemoryStore, secrets: &[&[u8]]) -> Latch<MemoryStore, FixedPlatform> {
+        let mut c = Config::new("https://auth.example", secrets[0]);
+        c.system_secrets = secrets.iter().map(|s| s.to_vec()).collect();
+        Latch::new(store, FixedPlatform::new(1_700_000_000, 5), c)
+    }
+
+    /// Secret rotation (threat: none; an operator's routine that must not break signing):
+    /// [A] → [B, A] re-seals under B → [B] signs; [C] alone reports the keys and refuses
+    /// to sign with a 503, and the JWK set still answers.
+    #[test]
+    fn rotation_reseals_then_the_old_secret_can_go() {
+        let (a, b, c): (&[u8], &[u8], &[u8]) =
+            (b"secret-a-0123456789abcdef", b"secret-b-0123456789abcdef", b"secret-c-0123456789abcdef");
+        let l = latch(MemoryStore::new(), &[a]);
+        block_on(l.ensure_key(crate::keys::ID_TOKEN_SET, Alg::EdDsa)).expect("key");
+        let kid = block_on(l.key_set(crate::keys::ID_TOKEN_SET)).expect("set")[0].kid.clone();
+        assert_eq!(block_on(l.reseal_keys()).expect("reseal"), ResealReport::default(), "nothing to do");
+
+        let l = latch(l.store, &[b, a]);
+        let report = block_on(l.reseal_keys()).expect("reseal");
+        assert_eq!(report.resealed, [(crate::keys::ID_TOKEN_SET.to_string(), kid.clone())]);
+        assert!(report.unreadable.is_empty());
+        assert_eq!(block_on(l.reseal_keys()).expect("again"), ResealReport::default(), "done once");
+
+        let l = latch(l.store, &[b]);
+        let (keys, newest) = block_on(l.signing_key(crate::keys::ID_TOKEN_SET)).expect("signs with B alone");
+        assert_eq!(keys[newest].kid, kid);
+        assert!(block_on(l.key_problems()).expect("problems").is_none());
+
+        let l = latch(l.store, &[c]);
+        let report = block_on(l.reseal_keys()).expect("reseal");
+        assert_eq!(report.unreadable.len(), 1);
+        assert_eq!(
+            (report.unreadable[0].0.as_str(), report.unreadable[0].1.as_str()),
+            (crate::keys::ID_TOKEN_SET, kid.as_str())
+        );
+        let e = block_on(l.signing_key(crate::keys::ID_TOKEN_SET)).expect_err("cannot sign");
+        assert_eq!(e.status(), 503, "{e}");
+        assert!(block_on(l.key_set(crate::keys::ID_TOKEN_SET)).expect("readable keys only").is_empty());
+        let why = block_on(l.key_problems()).expect("problems").expect("a problem");
+        assert!(why.contains(&kid) && why.contains(crate::keys::ID_TOKEN_SET), "{why}");
+        assert_eq!(
+            block_on(l.store.get_key_set(crate::keys::ID_TOKEN_SET)).expect("stored").len(),
+            1,
+            "nothing generated over it"
+        );
     }
 }

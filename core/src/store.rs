@@ -227,6 +227,14 @@ pub trait KeyStore {
     async fn delete_key_set(&self, set: &str) -> Result<u64, StoreError>;
     /// Deletes one key; false when there was none.
     async fn delete_key(&self, set: &str, kid: &str) -> Result<bool, StoreError>;
+    /// Every key of every set, ordered by set, then oldest first (start-up re-sealing
+    /// after a system-secret rotation, see [`crate::Latch::reseal_keys`]).
+    async fn list_keys(&self) -> Result<Vec<StoredKey>, StoreError>;
+    /// Replaces the sealed private key of `set`/`kid` with `new_sealed`, only if it is
+    /// still `old_sealed` (compare-and-set: one conditional statement). True when this
+    /// call changed it; false when the key is gone or was changed meanwhile (another
+    /// instance re-sealed or replaced it).
+    async fn reseal_key(&self, set: &str, kid: &str, old_sealed: &str, new_sealed: &str) -> Result<bool, StoreError>;
 }
 
 /// Everything a Latch server stores.

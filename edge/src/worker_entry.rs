@@ -1,6 +1,7 @@
 //! The Worker's `fetch` handler and the per-isolate server it shares across requests.
 //!
-//! The [`Latch`] (with its client, key and verified-secret caches) is built on the
+//! The [`Latch`] (with its key and verified-secret caches; no client cache, see
+//! [`Coherence::Shared`]) is built on the
 //! first request an isolate sees and kept for the isolate's life; a configuration
 //! error is answered with 500 on every request until it is fixed (and not cached).
 
@@ -16,7 +17,7 @@ use latch_core::platform::BackchannelLogout;
 use latch_core::platform::Platform;
 use latch_core::router::route;
 use latch_core::store::{KeyStore, LoginSessionStore, TokenStore};
-use latch_core::{Endpoint, Latch, Port};
+use latch_core::{Coherence, Endpoint, Latch, Port};
 use std::cell::RefCell;
 use std::rc::Rc;
 use worker::js_sys::{Date, Reflect};
@@ -54,7 +55,9 @@ fn server(env: &Env) -> Result<Rc<Server>, String> {
         Err(_) => D1Store::new(db),
     };
     let server = Rc::new(Server {
-        latch: Latch::new(store, EdgePlatform::default(), core),
+        // Isolates share no memory and hear of no other isolate's writes: no client
+        // cache (a deleted client or a changed secret takes effect at once everywhere).
+        latch: Latch::new(store, EdgePlatform::default(), core).with_coherence(Coherence::Shared),
         admin_token,
         access,
         access_keys: RefCell::default(),
@@ -75,6 +78,23 @@ impl Server {
             return;
         }
         let mut ok = true;
+        // Keys sealed under an older system secret are re-sealed under the first before
+        // anything is read (so that the older secret can be retired); keys no configured
+        // secret opens are named (readiness answers 503 while a well-known set has one).
+        match self.latch.reseal_keys().await {
+            Ok(report) => {
+                for (set, kid) in &report.resealed {
+                    console_log!("re-sealed key {set}/{kid} under the first system secret");
+                }
+                for (set, kid, why) in &report.unreadable {
+                    console_error!("signing key {set}/{kid} is unusable: {why}");
+                }
+            }
+            Err(e) => {
+                console_warn!("re-sealing keys: {e}");
+                ok = false;
+            }
+        }
         for (set, alg) in [(ID_TOKEN_SET, self.latch.config.id_token_alg), (ACCESS_TOKEN_SET, Alg::Rs256)] {
             if let Err(e) = self.ensure_key(set, alg).await {
                 console_warn!("key set {set}: {e}");

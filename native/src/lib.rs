@@ -76,7 +76,22 @@ pub async fn build(settings: &config::ServerSettings, migrate: bool) -> Result<a
             )));
         }
     }
-    let latch = Latch::new(store, NativePlatform, settings.core.clone());
+    let coherence = store.coherence();
+    let latch = Latch::new(store, NativePlatform, settings.core.clone()).with_coherence(coherence);
+    latch.store.listen(latch.caches()).await;
+    // Keys sealed under an older system secret are re-sealed under the first (so that the
+    // older secret can be retired); keys no configured secret opens are named.
+    let report = latch.reseal_keys().await?;
+    for (set, kid) in &report.resealed {
+        tracing::info!(%set, %kid, "re-sealed the signing key under the first system secret");
+    }
+    for (set, kid, why) in &report.unreadable {
+        tracing::error!(
+            %set, %kid,
+            "signing key unusable: {why}; /health/ready answers 503 and the set cannot sign while it is its newest key: \
+             configure the secret it was sealed under again (SECRETS_SYSTEM, after the first), or delete the key"
+        );
+    }
     // Generate the well-known signing keys now, never on a request path.
     latch.ensure_key(ID_TOKEN_SET, settings.core.id_token_alg).await?;
     latch.ensure_key(ACCESS_TOKEN_SET, Alg::Rs256).await?;

@@ -45,6 +45,7 @@ pub async fn run<S: Store>(store: &S) {
         rotate_refresh_token,
         delete_expired_tokens,
         keys,
+        reseal_key_is_compare_and_set,
         concurrent_consume_code,
         concurrent_rotate_refresh_token,
         concurrent_revoke_token,
@@ -629,6 +630,37 @@ pub async fn keys<S: Store>(s: &S) {
     assert!(s.get_key_set("keys-set").await.expect("get").is_empty());
     assert_eq!(s.get_key_set("keys-other").await.expect("get"), [other_set], "another set is untouched");
     assert_eq!(s.delete_key_set("keys-set").await.expect("delete set"), 0);
+}
+
+/// Every key of every set (by set, oldest first), and re-sealing as a compare-and-set on
+/// the sealed value: of concurrent re-seals of one key exactly one wins.
+pub async fn reseal_key_is_compare_and_set<S: Store>(s: &S) {
+    let (a2, a1, b1) = (key("reseal-a", "k2", 20), key("reseal-a", "k1", 10), key("reseal-b", "k1", 5));
+    for k in [&a2, &b1, &a1] {
+        s.add_key(k).await.expect("add");
+    }
+    let listed =
+        |all: Vec<StoredKey>| -> Vec<StoredKey> { all.into_iter().filter(|k| k.set.starts_with("reseal-")).collect() };
+    assert_eq!(listed(s.list_keys().await.expect("list")), [a1.clone(), a2.clone(), b1.clone()]);
+
+    assert!(!s.reseal_key("reseal-a", "k1", "not-the-value", "v2").await.expect("reseal"), "a stale value");
+    assert!(!s.reseal_key("reseal-a", "k9", &a1.sealed, "v2").await.expect("reseal"), "no such key");
+    assert!(!s.reseal_key("reseal-b", "k2", &a2.sealed, "v2").await.expect("reseal"), "another set's value");
+    assert!(s.reseal_key("reseal-a", "k1", &a1.sealed, "v2").await.expect("reseal"));
+    assert!(!s.reseal_key("reseal-a", "k1", &a1.sealed, "v3").await.expect("reseal"), "already re-sealed");
+    let resealed = StoredKey { sealed: "v2".into(), ..a1.clone() };
+    assert_eq!(s.get_key_set("reseal-a").await.expect("get"), [resealed.clone(), a2.clone()], "only k1 changed");
+
+    let wins =
+        futures::future::join_all((0..RACERS).map(|i| async move {
+            s.reseal_key("reseal-a", "k2", "v1.sealed-reseal-a-k2", &format!("race-{i}")).await
+        }))
+        .await;
+    assert_eq!(wins.iter().filter(|w| matches!(w, Ok(true))).count(), 1, "{wins:?}");
+    let after = s.get_key_set("reseal-a").await.expect("get");
+    assert!(after[1].sealed.starts_with("race-"), "{after:?}");
+    assert_eq!(s.delete_key_set("reseal-a").await.expect("delete"), 2);
+    assert_eq!(s.delete_key_set("reseal-b").await.expect("delete"), 1);
 }
 
 /// Of concurrent consumptions of one code exactly one wins, and only its tokens are stored.

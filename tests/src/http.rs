@@ -55,6 +55,12 @@ impl Reply {
 impl Harness {
     /// Starts a server in `--dev` over `dsn` with extra environment settings.
     pub async fn start(dsn: &str, env: &[(&str, &str)]) -> Harness {
+        Self::try_start(dsn, env).await.expect("server starts")
+    }
+
+    /// [`Harness::start`], answering why the server did not start instead of panicking
+    /// (e.g. a SQLite file still claimed by a server being dropped).
+    pub async fn try_start(dsn: &str, env: &[(&str, &str)]) -> Result<Harness, latch_native::Error> {
         let public_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind public");
         let admin_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind admin");
         let public = format!("http://{}", public_listener.local_addr().expect("addr"));
@@ -64,7 +70,7 @@ impl Harness {
         // Low PBKDF2 cost keeps client creation fast in tests; production uses 25 000.
         vars.entry("OAUTH2_HASHERS_PBKDF2_ITERATIONS".into()).or_insert_with(|| "1000".into());
         let settings = latch_native::config::from_env(&|k| vars.get(k).cloned(), true, Some(dsn)).expect("settings");
-        let server = latch_native::build(&settings, true).await.expect("server starts");
+        let server = latch_native::build(&settings, true).await?;
         let mut tasks = Vec::new();
         for (listener, port, limits) in [
             (public_listener, Port::Public, &settings.public_listener),
@@ -78,7 +84,7 @@ impl Harness {
             }));
         }
         let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
-        Harness { public, admin, http, admin_token: None, prefix: String::new(), tasks }
+        Ok(Harness { public, admin, http, admin_token: None, prefix: String::new(), tasks })
     }
 
     /// A harness on an already running Worker: `LATCH_TEST_WORKER_URL` (its one origin,

@@ -223,7 +223,10 @@ async fn save<S: Store, P: Platform>(
 ) -> Result<Response, Error> {
     let c = prepare(latch, updated, Some(previous)).await?;
     latch.forget_client(id);
-    if !latch.store.update_client(&c).await? {
+    let updated = latch.store.update_client(&c).await?;
+    // Again after the write: a request that read the old client meanwhile cannot cache it.
+    latch.forget_client(id);
+    if !updated {
         return Err(Error::not_found(format!("The OAuth 2.0 Client '{id}' does not exist.")));
     }
     Ok(Response::json(200, &json_of(&c)))
@@ -233,7 +236,9 @@ async fn save<S: Store, P: Platform>(
 /// token, code and consent issued to it (Hydra's cascades), in one atomic step.
 pub async fn delete<S: Store, P: Platform>(latch: &Latch<S, P>, id: &str) -> Result<Response, Error> {
     latch.forget_client(id);
-    if !latch.store.delete_client(id).await? {
+    let deleted = latch.store.delete_client(id).await?;
+    latch.forget_client(id);
+    if !deleted {
         return Err(Error::not_found(format!("The OAuth 2.0 Client '{id}' does not exist.")));
     }
     Ok(Response::empty(204))

@@ -44,9 +44,23 @@ pub async fn create<S: Store, P: Platform>(latch: &Latch<S, P>, set: &str, req: 
     Ok(Response::json(201, &json!({"keys": [key.private_jwk()]})))
 }
 
+/// 503 naming the keys of a set that no configured system secret opens: the admin API
+/// never lists a set as if they were not there (the operator can configure the secret
+/// again, or delete them).
+fn unreadable(set: &str, kids: &[&str]) -> Error {
+    Error::new(ErrorCode::TemporarilyUnavailable).with_hint(format!(
+        "The key(s) {} of set '{set}' cannot be opened with any of the configured system secrets (SECRETS_SYSTEM): configure the secret they were sealed under again (after the first), or delete them.",
+        kids.iter().map(|k| format!("'{k}'")).collect::<Vec<_>>().join(", ")
+    ))
+}
+
 /// `GET /admin/keys/{set}`: the set's keys, newest first; 404 when empty.
 pub async fn get_set<S: Store, P: Platform>(latch: &Latch<S, P>, set: &str) -> Result<Response, Error> {
-    let keys = latch.key_set(set).await?;
+    let loaded = latch.loaded_keys(set).await?;
+    if !loaded.unreadable.is_empty() {
+        return Err(unreadable(set, &loaded.unreadable.iter().map(|(kid, _)| kid.as_str()).collect::<Vec<_>>()));
+    }
+    let keys = &loaded.keys;
     if keys.is_empty() {
         return Err(Error::not_found(format!("The JSON Web Key Set '{set}' does not exist.")));
     }
@@ -55,8 +69,12 @@ pub async fn get_set<S: Store, P: Platform>(latch: &Latch<S, P>, set: &str) -> R
 
 /// `GET /admin/keys/{set}/{kid}`.
 pub async fn get_key<S: Store, P: Platform>(latch: &Latch<S, P>, set: &str, kid: &str) -> Result<Response, Error> {
-    let keys = latch.key_set(set).await?;
-    let key = keys
+    let loaded = latch.loaded_keys(set).await?;
+    if loaded.unreadable.iter().any(|(k, _)| k == kid) {
+        return Err(unreadable(set, &[kid]));
+    }
+    let key = loaded
+        .keys
         .iter()
         .find(|k| k.kid == kid)
         .ok_or_else(|| Error::not_found(format!("The JSON Web Key '{kid}' does not exist in set '{set}'.")))?;

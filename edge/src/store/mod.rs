@@ -425,6 +425,17 @@ impl KeyStore for D1Store {
         self.forget_key_set(set).await;
         Ok(deleted? > 0)
     }
+
+    async fn list_keys(&self) -> Result<Vec<StoredKey>, StoreError> {
+        let rows: Vec<KeyRow> = self.all(&sql::list_keys(), &[]).await?;
+        Ok(rows.into_iter().map(KeyRow::into_key).collect())
+    }
+
+    async fn reseal_key(&self, set: &str, kid: &str, old_sealed: &str, new_sealed: &str) -> Result<bool, StoreError> {
+        let changed = self.run(sql::RESEAL_KEY, &[new_sealed.into(), set.into(), kid.into(), old_sealed.into()]).await;
+        self.forget_key_set(set).await;
+        Ok(changed? > 0)
+    }
 }
 
 impl LoginSessionStore for D1Store {

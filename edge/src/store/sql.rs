@@ -85,6 +85,8 @@ pub const INSERT_KEY: &str =
     "INSERT INTO latch_keys (set_id, kid, alg, key_use, created_at, sealed) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
 pub const DELETE_KEY_SET: &str = "DELETE FROM latch_keys WHERE set_id = ?1";
 pub const DELETE_KEY: &str = "DELETE FROM latch_keys WHERE set_id = ?1 AND kid = ?2";
+/// Compare-and-set of a key's sealed value (re-sealing after a secret rotation).
+pub const RESEAL_KEY: &str = "UPDATE latch_keys SET sealed = ?1 WHERE set_id = ?2 AND kid = ?3 AND sealed = ?4";
 
 pub const INSERT_LOGIN_SESSION: &str = "INSERT INTO latch_login_sessions (id, subject, authenticated_at, expires_at, \
      acr, amr) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
@@ -105,6 +107,11 @@ pub fn get_client() -> String {
 /// A token by signature and kind.
 pub fn get_token() -> String {
     format!("SELECT {TOKEN_COLUMNS} FROM latch_tokens WHERE signature = ?1 AND kind = ?2")
+}
+
+/// Every key of every set, by set and oldest first.
+pub fn list_keys() -> String {
+    format!("SELECT {KEY_COLUMNS} FROM latch_keys ORDER BY set_id, created_at, kid")
 }
 
 /// A key set, oldest first.

@@ -57,6 +57,7 @@ impl ClientStore for SqlStore {
             return lite.update_client(client).await;
         }
         let row = ClientRow::new(client)?;
+        let announced = self.announcement(|| format!("c{}", client.client_id)).await;
         let done = sqlx::query(&self.sql.update_client)
             .bind(client.client_name.as_str())
             .bind(client.owner.as_str())
@@ -68,6 +69,7 @@ impl ClientStore for SqlStore {
             .execute(self.pool()?)
             .await
             .map_err(from_sqlx)?;
+        announced.heard().await;
         // MySQL counts matched rows here too: sqlx connects with CLIENT_FOUND_ROWS.
         Ok(done.rows_affected() > 0)
     }
@@ -76,7 +78,12 @@ impl ClientStore for SqlStore {
         if let Some(lite) = &self.lite {
             return lite.delete_client(id).await;
         }
-        self.retrying(|| self.try_delete_client(id)).await
+        let announced = self.announcement(|| format!("c{id}")).await;
+        let deleted = self.retrying(|| self.try_delete_client(id)).await?;
+        if deleted {
+            announced.heard().await;
+        }
+        Ok(deleted)
     }
 
     async fn list_clients(&self, q: &ClientQuery) -> Result<Vec<Client>, StoreError> {

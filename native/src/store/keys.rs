@@ -11,6 +11,7 @@ impl KeyStore for SqlStore {
         if let Some(lite) = &self.lite {
             return lite.add_key(key).await;
         }
+        let announced = self.announcement(|| format!("k{}", key.set)).await;
         sqlx::query(&self.sql.insert_key)
             .bind(key.set.as_str())
             .bind(key.kid.as_str())
@@ -21,6 +22,7 @@ impl KeyStore for SqlStore {
             .execute(self.pool()?)
             .await
             .map_err(|e| with_conflict(e, || format!("key {}/{} exists", key.set, key.kid)))?;
+        announced.heard().await;
         Ok(())
     }
 
@@ -36,7 +38,11 @@ impl KeyStore for SqlStore {
         if let Some(lite) = &self.lite {
             return lite.delete_key_set(set).await;
         }
+        let announced = self.announcement(|| format!("k{set}")).await;
         let done = sqlx::query(&self.sql.delete_key_set).bind(set).execute(self.pool()?).await.map_err(from_sqlx)?;
+        if done.rows_affected() > 0 {
+            announced.heard().await;
+        }
         Ok(done.rows_affected())
     }
 
@@ -44,8 +50,39 @@ impl KeyStore for SqlStore {
         if let Some(lite) = &self.lite {
             return lite.delete_key(set, kid).await;
         }
+        let announced = self.announcement(|| format!("k{set}")).await;
         let done =
             sqlx::query(&self.sql.delete_key).bind(set).bind(kid).execute(self.pool()?).await.map_err(from_sqlx)?;
+        if done.rows_affected() > 0 {
+            announced.heard().await;
+        }
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn list_keys(&self) -> Result<Vec<StoredKey>, StoreError> {
+        if let Some(lite) = &self.lite {
+            return lite.list_keys().await;
+        }
+        let rows = sqlx::query(&self.sql.list_keys).fetch_all(self.pool()?).await.map_err(from_sqlx)?;
+        rows.iter().map(rows::key).collect()
+    }
+
+    async fn reseal_key(&self, set: &str, kid: &str, old_sealed: &str, new_sealed: &str) -> Result<bool, StoreError> {
+        if let Some(lite) = &self.lite {
+            return lite.reseal_key(set, kid, old_sealed, new_sealed).await;
+        }
+        let announced = self.announcement(|| format!("k{set}")).await;
+        let done = sqlx::query(&self.sql.reseal_key)
+            .bind(new_sealed)
+            .bind(set)
+            .bind(kid)
+            .bind(old_sealed)
+            .execute(self.pool()?)
+            .await
+            .map_err(from_sqlx)?;
+        if done.rows_affected() > 0 {
+            announced.heard().await;
+        }
         Ok(done.rows_affected() > 0)
     }
 }

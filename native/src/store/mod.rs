@@ -40,6 +40,7 @@ mod keys;
 mod lite;
 mod login_sessions;
 mod outage;
+mod notify;
 mod rows;
 mod sql;
 mod tokens;
@@ -49,6 +50,7 @@ pub use dialect::Dialect;
 use error::{from_migrate, from_sqlx, lost_lock_race};
 use latch_core::error::StoreError;
 use latch_core::store::Store;
+use latch_core::{Caches, Coherence};
 use sqlx::any::AnyPoolOptions;
 use sqlx::migrate::{Migrate, Migrator};
 use sqlx::pool::PoolConnectionMetadata;
@@ -96,6 +98,10 @@ pub struct SqlStore {
     lite: Option<lite::LiteStore>,
     /// PostgreSQL and MySQL: whether the server is known to be down (see [`outage`]).
     outage: Arc<outage::Outage>,
+    /// PostgreSQL: the URL the cache-invalidation listener connects to ([`notify`]).
+    listen_url: Option<String>,
+    /// PostgreSQL: the listener, once started by [`SqlStore::listen`]; stops with the store.
+    listener: std::sync::Mutex<Option<Arc<notify::Listener>>>,
 }
 
 impl SqlStore {
@@ -139,7 +145,11 @@ impl SqlStore {
                         Err(e) => return Err(from_sqlx(e)),
                     }
                 }
-                Self::new(pool, dialect, None)
+                let mut store = Self::new(pool, dialect, None);
+                if dialect == Dialect::Postgres {
+                    store.listen_url = Some(dsn.to_owned());
+                }
+                store
             }
         };
         Ok(store)
@@ -170,7 +180,16 @@ impl SqlStore {
 
     fn new(pool: AnyPool, dialect: Dialect, lite: Option<lite::LiteStore>) -> SqlStore {
         let batcher = lite.is_none().then(|| batch::Batcher::start(pool.clone(), Arc::new(sql::Queries::new(dialect))));
-        SqlStore { pool, dialect, sql: sql::Queries::new(dialect), batcher, lite, outage: Default::default() }
+        SqlStore {
+            pool,
+            dialect,
+            sql: sql::Queries::new(dialect),
+            batcher,
+            lite,
+            outage: Default::default(),
+            listen_url: None,
+            listener: std::sync::Mutex::new(None),
+        }
     }
 
     /// The pool, or `Err` at once while the database server is known to be down.
@@ -186,6 +205,38 @@ impl SqlStore {
     pub fn suspect_outage(&self) {
         if self.lite.is_none() {
             self.outage.suspect(&self.pool, &self.sql.ping);
+        }
+    }
+
+    /// What a server over this store may cache (see [`Coherence`]): SQLite is served by
+    /// one process ([`SqlStore::claim`]); PostgreSQL tells every server of changes
+    /// ([`SqlStore::listen`]); MySQL does not, so clients are never cached there.
+    pub fn coherence(&self) -> Coherence {
+        match self.dialect {
+            Dialect::Sqlite => Coherence::Exclusive,
+            Dialect::Postgres => Coherence::Notified,
+            Dialect::MySql => Coherence::Shared,
+        }
+    }
+
+    /// Before a write the PostgreSQL triggers announce as `payload`: what to wait on
+    /// once it committed (see [`notify::Announcement`]).
+    async fn announcement(&self, payload: impl FnOnce() -> String) -> notify::Announcement {
+        let listener = self.listener.lock().ok().and_then(|slot| slot.clone());
+        match listener {
+            Some(l) => l.expect(&self.pool, payload()).await,
+            None => notify::Announcement::none(),
+        }
+    }
+
+    /// PostgreSQL: starts hearing of client and key changes made by any server on the
+    /// database, forgetting them from `caches` ([`notify`]); the listener stops when the
+    /// store is dropped. A no-op on the other dialects.
+    pub async fn listen(&self, caches: Arc<Caches>) {
+        let Some(url) = &self.listen_url else { return };
+        let listener = notify::listen(url.clone(), caches).await;
+        if let Ok(mut slot) = self.listener.lock() {
+            *slot = Some(Arc::new(listener));
         }
     }
 

@@ -66,6 +66,9 @@ pub(crate) struct Queries {
     pub(crate) get_key_set: String,
     pub(crate) delete_key_set: String,
     pub(crate) delete_key: String,
+    pub(crate) list_keys: String,
+    /// Compare-and-set of a key's sealed value (re-sealing after a secret rotation).
+    pub(crate) reseal_key: String,
     pub(crate) insert_login_session: String,
     pub(crate) get_login_session: String,
     pub(crate) delete_login_session: String,
@@ -138,6 +141,8 @@ impl Queries {
             get_key_set: t(&format!("SELECT {KEY_COLUMNS} FROM latch_keys WHERE set_id = ? ORDER BY created_at, kid")),
             delete_key_set: t("DELETE FROM latch_keys WHERE set_id = ?"),
             delete_key: t("DELETE FROM latch_keys WHERE set_id = ? AND kid = ?"),
+            list_keys: t(&format!("SELECT {KEY_COLUMNS} FROM latch_keys ORDER BY set_id, created_at, kid")),
+            reseal_key: t("UPDATE latch_keys SET sealed = ? WHERE set_id = ? AND kid = ? AND sealed = ?"),
             insert_login_session: t(&format!(
                 "INSERT INTO latch_login_sessions ({LOGIN_SESSION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)"
             )),

@@ -22,4 +22,13 @@ impl KeyStore for LiteStore {
     async fn delete_key(&self, set: &str, kid: &str) -> Result<bool, StoreError> {
         Ok(self.change(|q| &q.delete_key, [set.to_owned(), kid.to_owned()]).await? > 0)
     }
+
+    async fn list_keys(&self) -> Result<Vec<StoredKey>, StoreError> {
+        self.read_all(|q| &q.list_keys, ())
+    }
+
+    async fn reseal_key(&self, set: &str, kid: &str, old_sealed: &str, new_sealed: &str) -> Result<bool, StoreError> {
+        let params = [new_sealed.to_owned(), set.to_owned(), kid.to_owned(), old_sealed.to_owned()];
+        Ok(self.change(|q| &q.reseal_key, params).await? > 0)
+    }
 }
