@@ -290,7 +290,8 @@ impl Response {
     }
     /// An HTML page, always with the headers that keep it inert: a Content-Security-Policy
     /// of `default-src 'none'` widened only by `policy`, no framing (`frame-ancestors
-    /// 'none'`, `X-Frame-Options: DENY`), `nosniff`, no referrer and no caching. Every
+    /// 'none'`, `X-Frame-Options: DENY`), `nosniff`, no referrer (only the origin from a page that submits a form) and no
+    /// caching. Every
     /// HTML page Latch serves is built here.
     pub fn html(status: u16, body: String, policy: &PagePolicy<'_>) -> Response {
         Response {
@@ -300,7 +301,10 @@ impl Response {
                 ("content-security-policy".into(), policy.content_security_policy()),
                 ("x-frame-options".into(), "DENY".into()),
                 ("x-content-type-options".into(), "nosniff".into()),
-                ("referrer-policy".into(), "no-referrer".into()),
+                // The form_post page's POST carries the issuer's origin (never its path or
+                // query): with `no-referrer` browsers send `Origin: null`, which relying
+                // parties that check Origin on POSTs refuse.
+                ("referrer-policy".into(), if policy.submits_form { "origin" } else { "no-referrer" }.into()),
                 ("cache-control".into(), "no-store".into()),
                 ("pragma".into(), "no-cache".into()),
             ],

@@ -2,7 +2,7 @@
 //!
 //! Each server caches clients and key sets (`latch_core::Caches`). On PostgreSQL, a
 //! change to either is announced on the channel [`CHANNEL`] by triggers (migration
-//! `0005_notify_client_and_key_changes`), in the transaction that makes it, so the
+//! `0006_notify_client_and_key_changes`), in the transaction that makes it, so the
 //! announcement goes out exactly when the change commits. Every server keeps one
 //! connection `LISTEN`ing on it and forgets what each notification names. No statement
 //! is added to any request: the listener is a connection of its own, idle between
