@@ -30,8 +30,12 @@ struct Input {
 
 fuzz_target!(|input: Input| {
     let secrets = vec![b"0123456789abcdef-new-secret".to_vec(), b"0123456789abcdef-old-secret".to_vec()];
+    // Under secrets this target never seals with: the fuzzer's comparison tracing can
+    // copy a blob sealed in an earlier run (deterministic seeds) into `raw`, which is a
+    // genuine seal, not a forgery.
+    let unused = vec![b"0123456789abcdef-never-sealed".to_vec()];
     for &p in PURPOSES {
-        assert!(seal::open(&secrets, p, &input.raw).is_none(), "an unsealed string opened: {:?}", input.raw);
+        assert!(seal::open(&unused, p, &input.raw).is_none(), "an unsealed string opened: {:?}", input.raw);
     }
     let purpose = PURPOSES[input.purpose as usize % PURPOSES.len()];
     let platform = FixedPlatform::new(1_700_000_000, input.seed);
