@@ -1,8 +1,9 @@
 """bench/run's report of the flows section (markdown on stdout).
 
-Reads the JSON results bench/run left in $TMP: flows-<server>.json (bench/flows.mjs under
-load, with the CPU and RSS bench/run added) and sql-<store>.json (bench/flows.mjs
---sequential with the statement counts); failed-<row>.txt for the rows that failed.
+Reads the JSON results bench/run left in $TMP: flows-<server>.json (bench/flowgen under
+load, with the CPU and RSS bench/run added) and sql-postgres.json (bench/pg_statements.py's
+count of the statements PostgreSQL logged during sequential flows); failed-<row>.txt for
+the rows that failed.
 Settings come from the environment (see the end of bench/run).
 """
 
@@ -61,7 +62,6 @@ out = []
 p = out.append
 
 # ------------------------------------------------------------------------------------------
-IS_FLOWGEN = "flowgen" in os.environ.get("FLOW_GEN_NAME", "bench/flowgen")
 THREADS = os.environ.get("FLOW_THREADS", "1")
 if FLOWS:
     results = {s: load(f"flows-{s}.json") for s in FLOWS}
@@ -70,7 +70,7 @@ if FLOWS:
     p("")
     p(
         f"`{os.environ.get('FLOW_GEN_NAME', 'bench/flowgen')} <server> --workers {os.environ['FLOW_WORKERS']}"
-        + (f" --threads {THREADS}" if IS_FLOWGEN else "")
+        + f" --threads {THREADS}"
         + f" --duration {os.environ['FLOW_DURATION']}"
         f" --subjects {os.environ.get('FLOW_SUBJECTS', '1')}`"
         f" after a {os.environ['FLOW_WARMUP']} s warm-up run with the same settings: {os.environ['FLOW_WORKERS']}"
@@ -113,11 +113,7 @@ if FLOWS:
         f"CPU in cores (of {NPROC}) during the measured run: the server process (and that divided by the flows"
         " per second: its CPU time per flow; PostgreSQL's backends are not in it), the whole machine (server,"
         " load generator, PostgreSQL, anything else) and the load generator ("
-        + (
-            f"bench/flowgen, {'one Rust thread' if THREADS == '1' else THREADS + ' Rust threads'}"
-            if IS_FLOWGEN
-            else "bench/flows.mjs, one Node process"
-        )
+        + f"bench/flowgen, {'one Rust thread' if THREADS == '1' else THREADS + ' Rust threads'}"
         + ")."
         " Peak RSS: the server's VmHWM after the flows. Machine busy before each row: "
         + ", ".join(f"{LABELS[s]} {float(results[s]['busy_before']):.2f}" for s in FLOWS if results[s] is not None)
@@ -135,104 +131,32 @@ if FLOWS:
 
 # ------------------------------------------------------------------------------------------
 if FLOWS_SQL:
-    sql = {s: load(f"sql-{s}.json") for s in FLOWS_SQL}
+    p("### SQL statements per flow (Latch on PostgreSQL)")
+    p("")
+    sql = load("sql-postgres.json")
     pg_log = os.environ.get("PG_SERVER_LOG", "")
-    # Columns: (title, store, source).
-    cols = []
-    for s in FLOWS_SQL:
-        if sql[s] is None:
-            continue
-        cols.append((f"{LABELS[s].replace('Latch, ', '')} (sqlx log)", s, "sqlx"))
-        if s == "postgres" and "postgres" in sql[s].get("sql", {}):
-            cols.append(("PostgreSQL (server log)", s, "postgres"))
-    p("### SQL statements per flow (Latch)")
-    p("")
-    p(
-        f"{os.environ['FLOW_SQL_COUNT']} flows one after the other (after {os.environ['FLOW_SQL_WARMUP']} warm-up"
-        " flows), Latch started with `RUST_LOG=sqlx=debug LOG_FORMAT=json`: bench/flows.mjs reads Latch's stderr"
-        " after every step and attributes each statement sqlx logged (target `sqlx::query`) to that step."
-        + (
-            f" For PostgreSQL, the server's own log is read the same way ({pg_log}, with `log_statement = 'all'` set"
-            " on the benchmark's database only): it also shows the `BEGIN`s that sqlx does not log."
-            if pg_log
-            else ""
-        )
-        + " Figures are per flow."
-    )
-    p("")
-    for s in FLOWS_SQL:
-        if sql[s] is None:
-            p(f"- {LABELS[s]}: **FAILED**: {failure('sql-' + s)}")
-    if cols:
-        p("| step | " + " | ".join(c[0] for c in cols) + " |")
-        p("|---|" + "---|" * len(cols))
-
-        def cell(a, step, flows):
-            st = a["steps"].get(step)
-            if not st or not st["kinds"]:
-                return "0"
-            data = {k: v for k, v in st["kinds"].items() if k.split(" ")[0] not in ("BEGIN", "COMMIT", "ROLLBACK")}
-            tx = {k: v for k, v in st["kinds"].items() if k not in data}
-            text = per_flow(st["statements"] + st["connection_setup"], flows)
-            if data:
-                text += ": " + ", ".join(
-                    f"{k}" + (f" ×{per_flow(v, flows)}" if v != flows else "") for k, v in data.items()
-                )
-            if tx:
-                text += " + " + ", ".join(
-                    f"{k}" + (f" ×{per_flow(v, flows)}" if v != flows else "") for k, v in tx.items()
-                )
-            return text
-
-        extra_steps = []
-        for _, s, src in cols:
-            for k in sql[s]["sql"][src]["steps"]:
-                if k not in [x[0] for x in STEPS] and k not in extra_steps:
-                    extra_steps.append(k)
-        for key, label, _ in STEPS + [(k, k, "") for k in extra_steps]:
-            p(
-                f"| {label} | "
-                + " | ".join(cell(sql[s]["sql"][src], key, sql[s]["sql"][src]["flows"]) for _, s, src in cols)
-                + " |"
-            )
-
-        def total_row(title, fn):
-            p(f"| **{title}** | " + " | ".join(fn(sql[s]["sql"][src], s, src) for _, s, src in cols) + " |")
-
-        total_row(
-            "statements per flow (without BEGIN/COMMIT/ROLLBACK)",
-            lambda a, s, src: f"**{a['per_flow']['statements']:g}**",
-        )
-
-        def tx_cell(a, s, src):
-            v = a["per_flow"]["transaction_control"]
-            if src == "sqlx" and s == "sqlite":
-                return f"{v:g} logged (sqlx runs SQLite's BEGIN/COMMIT/ROLLBACK outside its statement log)"
-            if src == "sqlx" and s == "postgres":
-                return f"{v:g} (COMMIT/ROLLBACK only: sqlx does not log BEGIN)"
-            return f"{v:g}"
-
-        total_row("BEGIN/COMMIT/ROLLBACK per flow", tx_cell)
-        total_row("all logged statements per flow", lambda a, s, src: f"{a['per_flow']['all']:g}")
-        total_row(
-            "cache refills / connection set-up, whole run",
-            lambda a, s, src: f"{a['totals']['cache_refills']} / {a['totals']['connection_setup']}",
-        )
-        p("")
+    if not pg_log:
+        p("- not counted: no readable PostgreSQL log with Debian's `log_line_prefix` (set BENCH_PG_LOG)")
+    elif sql is None:
+        p(f"- **FAILED**: {failure('sql-postgres')}")
+    else:
         p(
-            "\"cache refills\": reads of the client (cached 5 s) and of the signing keys (cached 60 s), counted in"
-            " the statements above; \"connection set-up\": the PRAGMAs a new SQLite pool connection runs, not"
-            " counted above. Both are amortised over all flows in a run. SQLite and PostgreSQL run the same store"
-            " code (the same transactions), so SQLite's unlogged BEGIN/COMMIT are as many as PostgreSQL's server"
-            " log shows."
+            f"{sql['flows']} flows one after the other (after {os.environ['FLOW_SQL_WARMUP']} warm-up flows),"
+            f" counted in the server's own log ({pg_log}, `log_statement = 'all'` on the benchmark's database"
+            " only). Cache refills (the client, 5 s; the signing keys, 60 s) are amortised over the run."
         )
         p("")
-        p("Target: ≤ 6 SQL statements per flow:")
-        for title, s, src in cols:
-            a = sql[s]["sql"][src]["per_flow"]
-            n = a["statements"]
-            verdict = "met" if n <= 6 else f"NOT met ({n - 6:g} over)"
-            p(f"- {title}: {n:g} statements without BEGIN/COMMIT/ROLLBACK — {verdict}; {a['all']:g} with the ones logged")
+        p("| statement | per flow |")
+        p("|---|---:|")
+        for k, v in sql["kinds_per_flow"].items():
+            p(f"| {k} | {v:g} |")
+        a = sql["per_flow"]
+        p(f"| **statements (without BEGIN/COMMIT/ROLLBACK)** | **{a['statements']:g}** |")
+        p(f"| transaction control | {a['transaction_control']:g} |")
+        p("")
+        n = a["statements_without_cache_refills"]
+        verdict = "met" if n <= 6 else f"NOT met ({n - 6:g} over)"
+        p(f"Target: ≤ 6 SQL statements per flow (cache refills aside): {n:g} — {verdict}")
     p("")
 
 print("\n".join(out).rstrip())

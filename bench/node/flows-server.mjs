@@ -1,4 +1,4 @@
-// node-oidc-provider for the authorization-code flows of bench/flows.mjs: its own
+// node-oidc-provider for the authorization-code flows of bench/flowgen: its own
 // defaults (in-memory adapter, opaque tokens, its development signing key) plus one
 // confidential client with the code and refresh grants, and a minimal login & consent
 // app in the same process, driven over HTTP by the scripted client:
@@ -6,7 +6,7 @@
 //   GET  /interaction/:uid          provider.interactionDetails → {"prompt": name, …}
 //   POST /interaction/:uid/login    interactionDetails (prompt must be "login"), then
 //                                   interactionFinished({login: {accountId}}) → 303; the
-//                                   account is ?subject= (bench/flows.mjs sends it), or
+//                                   account is ?subject= (bench/flowgen sends it), or
 //                                   foo@bar.com
 //   POST /interaction/:uid/consent  interactionDetails (prompt must be "consent"), a new
 //                                   Grant with the OIDC scopes "openid offline_access",

@@ -11,7 +11,7 @@
 //! The storage key starts with the issuing millisecond ([`storage_key`]), so new rows
 //! land at the end of every index on it instead of on a random leaf page: a batch of
 //! inserts dirties a few pages rather than one per row, which is what bounded the
-//! token rate on SQLite (bench/README.md) and keeps InnoDB's clustered primary key
+//! token rate on SQLite and keeps InnoDB's clustered primary key
 //! append-only. The millisecond is no secret (a JWT's `iat` says as much).
 //!
 //! Tokens minted before this layout (a 32-byte random part, all random) keep their old

@@ -1,6 +1,6 @@
-//! One complete authorization-code flow, step by step, with the checks of
-//! bench/flows.mjs (`latchFlow` and `nodeFlow`): the same eight requests, headers and
-//! bodies, the same failure messages.
+//! One complete authorization-code flow, step by step, with its checks: eight requests
+//! against Latch (Hydra's login & consent protocol) or node-oidc-provider, every answer
+//! checked.
 
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use std::fmt;
@@ -529,7 +529,7 @@ pub fn encode_uri_component(s: &str) -> String {
     utf8_percent_encode(s, URI_COMPONENT).to_string()
 }
 
-/// Whitespace runs collapsed to one space, cut to `n` characters with "…" (flows.mjs's `short`).
+/// Whitespace runs collapsed to one space, cut to `n` characters with "…".
 pub fn short(s: &str, n: usize) -> String {
     let mut out = String::with_capacity(s.len().min(n + 4));
     let mut count = 0;

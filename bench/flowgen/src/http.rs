@@ -2,7 +2,7 @@
 //! keep-alive connection per origin, one request at a time, no redirect following.
 //!
 //! A kept-alive connection the server closed meanwhile is replaced once, and the
-//! request sent again on the new one (as bench/flows.mjs's raw client does).
+//! request sent again on the new one.
 
 use std::time::Duration;
 
@@ -17,7 +17,7 @@ use url::{Position, Url};
 
 use crate::flow::{short, FlowError};
 
-/// No answer within this time fails the request (flows.mjs's socket timeout).
+/// No answer within this time fails the request.
 const TIMEOUT: Duration = Duration::from_secs(30);
 
 /// An answer, its body read in full.
@@ -225,7 +225,7 @@ async fn exchange(sender: &mut SendRequest<Full<Bytes>>, req: Request<Full<Bytes
     Ok(Response { status: parts.status.as_u16(), headers: parts.headers, body })
 }
 
-/// FLOWS_TRACE=1: one line per request on stderr, as flows.mjs prints it.
+/// FLOWS_TRACE=1: one line per request on stderr.
 fn trace(method: &Method, path: &str, headers: &[(HeaderName, &str)], res: &Response) {
     let mut line = format!("[trace] {method} {}", short(path, 90));
     if let Some((_, cookie)) = headers.iter().find(|(k, _)| k == COOKIE) {

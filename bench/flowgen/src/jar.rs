@@ -1,4 +1,4 @@
-//! A browser's cookie jar for one flow, as `Jar` in bench/flows.mjs: cookies are keyed by
+//! A browser's cookie jar for one flow: cookies are keyed by
 //! name and path, ignore hosts and ports (the flow talks to one host), and are sent to the
 //! paths they match. Max-Age <= 0 or an Expires in the past deletes one.
 
@@ -111,7 +111,7 @@ fn date_passed(v: &str) -> bool {
     httpdate::parse_http_date(v).is_ok_and(|t| t <= SystemTime::now())
 }
 
-/// RFC 6265's path-match, as flows.mjs does it.
+/// RFC 6265's path-match.
 fn path_matches(p: &str, cookie_path: &str) -> bool {
     p == cookie_path
         || (p.starts_with(cookie_path)

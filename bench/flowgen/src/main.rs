@@ -1,24 +1,16 @@
-//! flowgen: a load generator for complete OAuth 2.0 authorization-code flows, the load
-//! mode of bench/flows.mjs (`--workers N --duration S`) in Rust.
+//! flowgen: the load generator of complete OAuth 2.0 authorization-code flows.
 //!
 //! One flow is eight HTTP requests: the authorization request (PKCE S256, state, nonce),
 //! the login read and acceptance, the return to the authorization endpoint with the
 //! browser's cookies, the consent read and acceptance, the return that redirects to the
 //! client with the code, and the token exchange. A flow counts only when every step
 //! answered as expected and the token response holds an access token, a refresh token and
-//! an ID token with the flow's nonce, audience and subject. bench/flows.mjs is the
-//! specification: the requests, headers, bodies, checks, error messages and the JSON
-//! result are the same (see flow.rs for the flows themselves).
+//! an ID token with the flow's nonce, audience and subject (see flow.rs).
 //!
-//! Why: flows.mjs's generator costs ≈ 0.4 ms of CPU per flow. On the 2-core benchmark
-//! machine that CPU is taken from the server under test, so the generator's own cost
-//! bends the figures it measures. This one runs on one thread by default (a tokio
-//! current_thread runtime, like Node's event loop), with hyper's low-level HTTP/1.1
-//! client: one keep-alive connection per worker and origin, no redirect following.
-//! `--threads N` spreads the workers over N threads (a multi-thread runtime): one thread
-//! answers the server's replies one at a time, and a server that answers faster than
-//! that thread can keep up with sits partly idle (bench/README.md, the 2026-11-30
-//! late night's results).
+//! It shares the benchmark machine's cores with the server under test, so it is built to
+//! cost little CPU: one thread by default (a tokio current_thread runtime) with hyper's
+//! low-level HTTP/1.1 client, one keep-alive connection per worker and origin, no
+//! redirect following. `--threads N` spreads the workers over N threads.
 //!
 //! Usage:
 //!   flowgen latch --public URL --admin URL [mode] [options]
@@ -65,7 +57,7 @@ use http::{Client, Origin};
 use stats::{Report, Stats, Summary};
 
 #[derive(Parser)]
-#[command(name = "flowgen", about = "Complete authorization-code flows as load (bench/flows.mjs's load mode)")]
+#[command(name = "flowgen", about = "Complete authorization-code flows as load")]
 struct Cli {
     #[command(subcommand)]
     target: TargetArgs,
@@ -131,7 +123,7 @@ struct Opts {
     json: bool,
 }
 
-/// An http:// base URL, without its trailing slash (as flows.mjs strips it).
+/// An http:// base URL, without its trailing slash.
 fn base_url(s: &str) -> Result<Url, String> {
     let u = Url::parse(s.strip_suffix('/').unwrap_or(s)).map_err(|e| e.to_string())?;
     Origin::new(&u)?;

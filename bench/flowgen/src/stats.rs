@@ -1,4 +1,4 @@
-//! Flow counts and latencies, summed up in bench/flows.mjs's JSON shape.
+//! Flow counts and latencies.
 
 use std::fmt;
 use std::time::Duration;
@@ -72,7 +72,7 @@ impl Stats {
     }
 }
 
-/// flows.mjs's percentile: the value at rank ceil(q% · n), over sorted values.
+/// The percentile: the value at rank ceil(q% · n), over sorted values.
 fn percentile(sorted: &[f64], q: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
@@ -81,7 +81,7 @@ fn percentile(sorted: &[f64], q: f64) -> f64 {
     sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
-/// The fields of flows.mjs's result after `mode`, `target` and `workers`, in its order.
+/// The fields of the result after `mode`, `target` and `workers`, in its order.
 #[derive(Serialize)]
 pub struct Summary {
     pub flows: usize,
@@ -119,7 +119,7 @@ impl Serialize for StepsMs {
     }
 }
 
-/// A number rounded as flows.mjs rounds it, written as JavaScript writes it (no ".0"
+/// A number rounded, written as JavaScript writes it (no ".0"
 /// on whole numbers).
 #[derive(Clone, Copy)]
 pub struct Num(f64);
@@ -159,7 +159,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn percentiles_as_flows_mjs() {
+    fn percentiles_at_rank() {
         let v: Vec<f64> = (1..=100).map(f64::from).collect();
         assert_eq!(percentile(&v, 50.0), 50.0);
         assert_eq!(percentile(&v, 99.0), 99.0);
