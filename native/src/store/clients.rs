@@ -1,11 +1,12 @@
 //! [`ClientStore`] for [`SqlStore`].
 
 use super::error::{from_sqlx, with_conflict};
-use super::rows::{self, ClientRow};
+use super::rows;
 use super::{Dialect, SqlStore};
 use latch_core::client::Client;
 use latch_core::error::StoreError;
 use latch_core::store::{ClientQuery, ClientStore};
+use latch_sql::rows::{client as client_values, client_update, decode_client};
 
 impl SqlStore {
     /// [`ClientStore::delete_client`]: the client's tokens, consents and row in one
@@ -29,15 +30,7 @@ impl ClientStore for SqlStore {
         if let Some(lite) = &self.lite {
             return lite.create_client(client).await;
         }
-        let row = ClientRow::new(client)?;
-        sqlx::query(&self.sql.insert_client)
-            .bind(client.client_id.as_str())
-            .bind(client.client_name.as_str())
-            .bind(client.owner.as_str())
-            .bind(row.data)
-            .bind(row.secret_hash)
-            .bind(client.created_at)
-            .bind(client.updated_at)
+        rows::bind(sqlx::query(&self.sql.insert_client), client_values(client)?)
             .execute(self.pool()?)
             .await
             .map_err(|e| with_conflict(e, || format!("client {} exists", client.client_id)))?;
@@ -49,26 +42,17 @@ impl ClientStore for SqlStore {
             return lite.get_client(id).await;
         }
         let row = sqlx::query(&self.sql.get_client).bind(id).fetch_optional(self.pool()?).await.map_err(from_sqlx)?;
-        row.as_ref().map(rows::client).transpose()
+        rows::one(&row, decode_client)
     }
 
     async fn update_client(&self, client: &Client) -> Result<bool, StoreError> {
         if let Some(lite) = &self.lite {
             return lite.update_client(client).await;
         }
-        let row = ClientRow::new(client)?;
+        let values = client_update(client)?;
         let announced = self.announcement(|| format!("c{}", client.client_id)).await;
-        let done = sqlx::query(&self.sql.update_client)
-            .bind(client.client_name.as_str())
-            .bind(client.owner.as_str())
-            .bind(row.data)
-            .bind(row.secret_hash)
-            .bind(client.created_at)
-            .bind(client.updated_at)
-            .bind(client.client_id.as_str())
-            .execute(self.pool()?)
-            .await
-            .map_err(from_sqlx)?;
+        let done =
+            rows::bind(sqlx::query(&self.sql.update_client), values).execute(self.pool()?).await.map_err(from_sqlx)?;
         announced.heard().await;
         // MySQL counts matched rows here too: sqlx connects with CLIENT_FOUND_ROWS.
         Ok(done.rows_affected() > 0)
@@ -96,6 +80,6 @@ impl ClientStore for SqlStore {
             query = query.bind(value.as_str());
         }
         let rows = query.bind(i64::from(q.limit)).fetch_all(self.pool()?).await.map_err(from_sqlx)?;
-        rows.iter().map(rows::client).collect()
+        rows::all(&rows, decode_client)
     }
 }

@@ -16,11 +16,12 @@
 //! rotation or grace re-issue cannot leave a token of a revoked consent active.
 
 use super::error::{from_sqlx, with_conflict};
-use super::rows::{self, bind_consent};
-use super::sql::MAX_IDS_PER_STATEMENT;
+use super::rows;
 use super::{Dialect, SqlStore};
 use latch_core::error::StoreError;
 use latch_core::store::{ConsentRecord, ConsentStore, TokenRecord};
+use latch_sql::rows::{consent as consent_values, decode_consent, decode_id};
+use latch_sql::statements::MAX_IDS_PER_STATEMENT;
 use sqlx::{Any, Transaction};
 
 impl SqlStore {
@@ -59,7 +60,7 @@ impl SqlStore {
             None => sqlx::query(&self.sql.lock_consents_of_subject).bind(subject),
         };
         let locked = lock.fetch_all(&mut *tx).await.map_err(from_sqlx)?;
-        let ids = locked.iter().map(rows::id).collect::<Result<Vec<String>, StoreError>>()?;
+        let ids = rows::all(&locked, decode_id)?;
         let mut deleted = 0;
         for chunk in ids.chunks(MAX_IDS_PER_STATEMENT) {
             // The tokens first, while their consents still exist (either order would do:
@@ -82,7 +83,7 @@ impl ConsentStore for SqlStore {
         if let Some(lite) = &self.lite {
             return lite.complete_consent(consent, tokens).await;
         }
-        let insert = bind_consent(sqlx::query(&self.sql.insert_consent), consent)?;
+        let insert = rows::bind(sqlx::query(&self.sql.insert_consent), consent_values(consent)?);
         let mut tx = self.begin().await?;
         insert.execute(&mut *tx).await.map_err(|e| with_conflict(e, || format!("consent {} exists", consent.id)))?;
         // On any error, dropping `tx` rolls the consent back.
@@ -106,7 +107,7 @@ impl ConsentStore for SqlStore {
             .fetch_all(self.pool()?)
             .await
             .map_err(from_sqlx)?;
-        rows.iter().map(rows::consent).collect()
+        rows::all(&rows, decode_consent)
     }
 
     async fn list_consents(
@@ -122,7 +123,7 @@ impl ConsentStore for SqlStore {
             None => sqlx::query(&self.sql.list_consents).bind(subject),
         };
         let rows = query.fetch_all(self.pool()?).await.map_err(from_sqlx)?;
-        rows.iter().map(rows::consent).collect()
+        rows::all(&rows, decode_consent)
     }
 
     async fn revoke_consent(&self, id: &str) -> Result<bool, StoreError> {

@@ -5,6 +5,7 @@ use super::rows;
 use super::SqlStore;
 use latch_core::error::StoreError;
 use latch_core::store::{KeyStore, StoredKey};
+use latch_sql::rows::{decode_key, key as key_values};
 
 impl KeyStore for SqlStore {
     async fn add_key(&self, key: &StoredKey) -> Result<(), StoreError> {
@@ -12,13 +13,7 @@ impl KeyStore for SqlStore {
             return lite.add_key(key).await;
         }
         let announced = self.announcement(|| format!("k{}", key.set)).await;
-        sqlx::query(&self.sql.insert_key)
-            .bind(key.set.as_str())
-            .bind(key.kid.as_str())
-            .bind(key.alg.as_str())
-            .bind(key.use_.as_str())
-            .bind(key.created_at)
-            .bind(key.sealed.as_str())
+        rows::bind(sqlx::query(&self.sql.insert_key), key_values(key))
             .execute(self.pool()?)
             .await
             .map_err(|e| with_conflict(e, || format!("key {}/{} exists", key.set, key.kid)))?;
@@ -31,7 +26,7 @@ impl KeyStore for SqlStore {
             return lite.get_key_set(set).await;
         }
         let rows = sqlx::query(&self.sql.get_key_set).bind(set).fetch_all(self.pool()?).await.map_err(from_sqlx)?;
-        rows.iter().map(rows::key).collect()
+        rows::all(&rows, decode_key)
     }
 
     async fn delete_key_set(&self, set: &str) -> Result<u64, StoreError> {
@@ -64,7 +59,7 @@ impl KeyStore for SqlStore {
             return lite.list_keys().await;
         }
         let rows = sqlx::query(&self.sql.list_keys).fetch_all(self.pool()?).await.map_err(from_sqlx)?;
-        rows.iter().map(rows::key).collect()
+        rows::all(&rows, decode_key)
     }
 
     async fn reseal_key(&self, set: &str, kid: &str, old_sealed: &str, new_sealed: &str) -> Result<bool, StoreError> {

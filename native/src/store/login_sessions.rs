@@ -1,17 +1,18 @@
 //! [`LoginSessionStore`] for [`SqlStore`].
 
 use super::error::{from_sqlx, with_conflict};
-use super::rows::{self, bind_login_session};
+use super::rows;
 use super::SqlStore;
 use latch_core::error::StoreError;
 use latch_core::store::{LoginSession, LoginSessionStore};
+use latch_sql::rows::{decode_login_session, login_session};
 
 impl LoginSessionStore for SqlStore {
     async fn create_login_session(&self, session: &LoginSession) -> Result<(), StoreError> {
         if let Some(lite) = &self.lite {
             return lite.create_login_session(session).await;
         }
-        let query = bind_login_session(sqlx::query(&self.sql.insert_login_session), session)?;
+        let query = rows::bind(sqlx::query(&self.sql.insert_login_session), login_session(session)?);
         query
             .execute(self.pool()?)
             .await
@@ -25,7 +26,7 @@ impl LoginSessionStore for SqlStore {
         }
         let row =
             sqlx::query(&self.sql.get_login_session).bind(id).fetch_optional(self.pool()?).await.map_err(from_sqlx)?;
-        row.as_ref().map(rows::login_session).transpose()
+        rows::one(&row, decode_login_session)
     }
 
     async fn delete_login_session(&self, id: &str) -> Result<bool, StoreError> {

@@ -1,17 +1,19 @@
 //! The SQL stores: one [`SqlStore`] for SQLite, PostgreSQL and MySQL/MariaDB,
 //! implementing the storage traits of [`latch_core::store`].
 //!
-//! **PostgreSQL and MySQL** go through sqlx's `Any` driver. Every query is written once
-//! with `?` placeholders ([`sql`]) and translated once for the store's [`Dialect`]; the
-//! dialects differ only in placeholders, in the bounded deletes of the janitor and in row
-//! locks (`FOR UPDATE`). Concurrent token inserts share commits ([`batch`]).
+//! Every statement and row mapping is the SQL layer's ([`latch_sql`]): a text written
+//! once with `?` placeholders and translated once for the store's [`Dialect`], each
+//! record's values and decoder; this module only executes them.
+//!
+//! **PostgreSQL and MySQL** go through sqlx's `Any` driver. Concurrent token inserts
+//! share commits ([`batch`]).
 //!
 //! **SQLite** (a file, or `memory`) is served by [`lite::LiteStore`] on rusqlite, to which
 //! every storage operation of a SQLite `SqlStore` delegates: reads run inline on the
 //! calling thread on pooled connections, writes go to one writer thread that commits them
 //! in groups, each call in its own savepoint. sqlx's SQLite driver cost ~55 µs of
 //! thread hand-offs per point read and made writes queue behind an async lock (see
-//! `lite` for the measurements and the design). LiteStore runs the same [`sql`] texts
+//! `lite` for the measurements and the design). LiteStore runs the same [`Queries`]
 //! (SQLite takes `?` as written) on the same schema. A SQLite `SqlStore` keeps a small
 //! sqlx pool for what stays on sqlx: [`SqlStore::migrate`] and the migration check of
 //! [`SqlStore::pending_migrations`] and readiness. For `memory`, both open the same
@@ -33,7 +35,6 @@
 mod batch;
 mod clients;
 mod consents;
-mod dialect;
 pub mod dsn;
 mod error;
 mod keys;
@@ -42,15 +43,15 @@ mod login_sessions;
 mod notify;
 mod outage;
 mod rows;
-mod sql;
 mod tokens;
 
-pub use dialect::Dialect;
+pub use latch_sql::Dialect;
 
 use error::{from_migrate, from_sqlx, lost_lock_race};
 use latch_core::error::StoreError;
 use latch_core::store::Store;
 use latch_core::{Caches, Coherence};
+use latch_sql::Queries;
 use sqlx::any::AnyPoolOptions;
 use sqlx::migrate::{Migrate, Migrator};
 use sqlx::pool::PoolConnectionMetadata;
@@ -89,7 +90,7 @@ const LOCK_RACE_RETRIES: u32 = 32;
 pub struct SqlStore {
     pool: AnyPool,
     dialect: Dialect,
-    sql: sql::Queries,
+    sql: Queries,
     /// PostgreSQL and MySQL: group commit of token inserts (see [`batch`]).
     batcher: Option<batch::Batcher>,
     /// SQLite: the store every storage operation delegates to (`pool` then only migrates
@@ -179,11 +180,11 @@ impl SqlStore {
     }
 
     fn new(pool: AnyPool, dialect: Dialect, lite: Option<lite::LiteStore>) -> SqlStore {
-        let batcher = lite.is_none().then(|| batch::Batcher::start(pool.clone(), Arc::new(sql::Queries::new(dialect))));
+        let batcher = lite.is_none().then(|| batch::Batcher::start(pool.clone(), Arc::new(Queries::new(dialect))));
         SqlStore {
             pool,
             dialect,
-            sql: sql::Queries::new(dialect),
+            sql: Queries::new(dialect),
             batcher,
             lite,
             outage: Default::default(),

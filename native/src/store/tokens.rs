@@ -19,42 +19,14 @@
 //! second waits for the revocation's locks and then finds its row inactive.
 
 use super::error::{from_sqlx, with_conflict};
-use super::rows::{self, bind_token};
+use super::rows;
 use super::Dialect;
 use super::SqlStore;
 use latch_core::error::StoreError;
 use latch_core::store::{Consumed, Rotated, TokenKind, TokenRecord, TokenStore};
+use latch_sql::rows::{decode_token, token};
+use latch_sql::Retired;
 use sqlx::{Any, Executor};
-
-/// What retiring a token found (here [`SqlStore::retire`], and SQLite's `lite::tokens`).
-pub(super) enum Retired {
-    /// This call retired the token; the record as it was before.
-    Now(TokenRecord),
-    /// The token was inactive already; the record as it is.
-    Before(TokenRecord),
-    /// No token of that kind with that signature.
-    Missing,
-}
-
-impl Retired {
-    /// The outcome of consuming a code.
-    pub(super) fn consumed(self) -> Consumed {
-        match self {
-            Retired::Now(record) => Consumed::Consumed(record),
-            Retired::Before(record) => Consumed::AlreadyUsed(record),
-            Retired::Missing => Consumed::Missing,
-        }
-    }
-
-    /// The outcome of rotating a refresh token.
-    pub(super) fn rotated(self) -> Rotated {
-        match self {
-            Retired::Now(record) => Rotated::Rotated(record),
-            Retired::Before(record) => Rotated::AlreadyUsed(record),
-            Retired::Missing => Rotated::Missing,
-        }
-    }
-}
 
 impl SqlStore {
     /// Retires the active token of `kind` with `signature` (inactive, `used_at = now`)
@@ -89,7 +61,7 @@ impl SqlStore {
                     .fetch_optional(&mut *tx)
                     .await
                     .map_err(from_sqlx)?;
-                (u64::from(row.is_some()), row.as_ref().map(rows::token).transpose()?)
+                (u64::from(row.is_some()), rows::one(&row, decode_token)?)
             }
             None => {
                 let changed = sqlx::query(&self.sql.retire_token)
@@ -113,11 +85,13 @@ impl SqlStore {
                     .fetch_optional(&mut *tx)
                     .await
                     .map_err(from_sqlx)?;
-                row.as_ref().map(rows::token).transpose()?
+                rows::one(&row, decode_token)?
             }
         };
-        match (changed, record) {
-            (1, Some(mut record)) => {
+        // On an error, dropping `tx` rolls it back.
+        let retired = Retired::decide(signature, changed, record)?;
+        match &retired {
+            Retired::Now(record) => {
                 if kind == TokenKind::RefreshToken {
                     // fosite: a refresh revokes the grant's earlier access tokens.
                     sqlx::query(&self.sql.retire_grant_access_tokens)
@@ -128,18 +102,10 @@ impl SqlStore {
                 }
                 self.insert_records(&mut *tx, successors).await?;
                 tx.commit().await.map_err(from_sqlx)?;
-                // Only an active token can be retired, and only retiring sets used_at.
-                record.active = true;
-                record.used_at = None;
-                Ok(Retired::Now(record))
             }
-            (0, record) => {
-                tx.rollback().await.map_err(from_sqlx)?;
-                Ok(record.map_or(Retired::Missing, Retired::Before))
-            }
-            // Dropping `tx` rolls it back.
-            (n, _) => Err(StoreError::Backend(format!("retiring token {signature} changed {n} rows"))),
+            Retired::Before(_) | Retired::Missing => tx.rollback().await.map_err(from_sqlx)?,
         }
+        Ok(retired)
     }
 
     /// [`TokenStore::reissue_within_grace`]: one transaction that claims the grant's live
@@ -197,7 +163,7 @@ impl SqlStore {
         let sql = self.sql.insert_tokens(records.len());
         let mut query = sqlx::query(&sql);
         for record in records {
-            query = bind_token(query, record)?;
+            query = rows::bind(query, token(record)?);
         }
         query.execute(executor).await.map_err(|e| with_conflict(e, || "a token with that signature exists".into()))?;
         Ok(())
@@ -229,7 +195,7 @@ impl TokenStore for SqlStore {
             .fetch_optional(self.pool()?)
             .await
             .map_err(from_sqlx)?;
-        row.as_ref().map(rows::token).transpose()
+        rows::one(&row, decode_token)
     }
 
     async fn revoke_token(&self, kind: TokenKind, signature: &str) -> Result<bool, StoreError> {
