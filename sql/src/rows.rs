@@ -23,6 +23,9 @@ pub enum Value<'a> {
     Text(Option<Cow<'a, str>>),
     /// A boolean column: SMALLINT 0 or 1.
     Flag(bool),
+    /// TEXT that is one of a fixed set of names (a token kind): never copied, not even
+    /// into a write handed to another thread.
+    Name(&'static str),
 }
 
 impl Value<'_> {
@@ -32,6 +35,7 @@ impl Value<'_> {
             Value::Int(n) => Value::Int(n),
             Value::Text(s) => Value::Text(s.map(|s| Cow::Owned(s.into_owned()))),
             Value::Flag(b) => Value::Flag(b),
+            Value::Name(s) => Value::Name(s),
         }
     }
 }
@@ -127,7 +131,7 @@ pub fn decode_client<R: Row + ?Sized>(row: &R) -> Result<Client, StoreError> {
 pub fn token(r: &TokenRecord) -> Result<[Value<'_>; TOKEN_COLUMN_COUNT], StoreError> {
     Ok([
         r.signature.as_str().into(),
-        r.kind.as_str().into(),
+        Value::Name(r.kind.as_str()),
         r.request_id.as_str().into(),
         r.client_id.as_str().into(),
         r.subject.as_str().into(),
@@ -293,6 +297,7 @@ pub fn json_row(columns: &str, values: &[Value<'_>]) -> JsonRow {
         Value::Int(n) => n.map_or(serde_json::Value::Null, Into::into),
         Value::Text(s) => s.as_deref().map_or(serde_json::Value::Null, Into::into),
         Value::Flag(b) => i64::from(*b).into(),
+        Value::Name(s) => (*s).into(),
     });
     columns.split(',').map(|c| c.trim().to_owned()).zip(json).collect()
 }
@@ -319,8 +324,13 @@ mod tests {
             used_at: Some(1_700_000_123),
             data: json!({"ext": {"n": 1.5}}),
         };
-        let row = json_row(TOKEN_COLUMNS, &token(&r).unwrap());
+        let values = token(&r).unwrap();
+        let row = json_row(TOKEN_COLUMNS, &values);
         assert_eq!(decode_token(&row).unwrap(), r);
+        // A write handed to another thread copies the record's strings, never its kind.
+        let owned = values.map(Value::into_owned);
+        assert_eq!(owned[1], Value::Name("refresh_token"));
+        assert_eq!(owned[0], Value::from("sig"));
     }
 
     #[test]

@@ -34,8 +34,8 @@ use error::{from_worker, with_conflict};
 use latch_core::client::Client;
 use latch_core::error::StoreError;
 use latch_core::store::{
-    ClientQuery, ClientStore, ConsentRecord, ConsentStore, Consumed, KeyStore, LoginSession, LoginSessionStore,
-    Rotated, Store, StoredKey, TokenKind, TokenRecord, TokenStore,
+    ClientQuery, ClientStore, ConsentRecord, ConsentStore, KeyStore, LoginSession, LoginSessionStore, Store, StoredKey,
+    TokenKind, TokenRecord, TokenStore,
 };
 use latch_sql::rows::{
     bad_row, client_update, decode_client, decode_consent, decode_key, decode_login_session, decode_token,
@@ -92,6 +92,7 @@ fn key_set_cache_key(set: &str) -> String {
 fn js(value: &Value<'_>) -> Result<JsValue, StoreError> {
     Ok(match value {
         Value::Text(Some(s)) => JsValue::from_str(s),
+        Value::Name(s) => JsValue::from_str(s),
         Value::Int(Some(n)) if n.unsigned_abs() <= MAX_SAFE_INTEGER as u64 => JsValue::from_f64(*n as f64),
         Value::Int(Some(n)) => return Err(StoreError::Backend(format!("integer {n} does not fit a D1 parameter"))),
         Value::Flag(b) => JsValue::from_f64(f64::from(u8::from(*b))),
@@ -294,18 +295,8 @@ impl TokenStore for D1Store {
         self.run(&self.sql.delete_client_access_tokens, &[client_id.into()]).await
     }
 
-    async fn consume_code(&self, signature: &str, now: i64, tokens: &[TokenRecord]) -> Result<Consumed, StoreError> {
-        Ok(self.retire(TokenKind::AuthorizationCode, signature, now, tokens).await?.consumed())
-    }
-
-    async fn rotate_refresh_token(
-        &self,
-        signature: &str,
-        now: i64,
-        successors: &[TokenRecord],
-    ) -> Result<Rotated, StoreError> {
-        Ok(self.retire(TokenKind::RefreshToken, signature, now, successors).await?.rotated())
-    }
+    // consume_code, rotate_refresh_token: the retire step above.
+    latch_sql::retire_operations!();
 
     async fn reissue_within_grace(
         &self,

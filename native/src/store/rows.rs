@@ -22,7 +22,7 @@ pub(crate) fn bind<'q, const N: usize>(mut q: AnyQuery<'q>, values: [Value<'q>; 
     for value in values {
         q = match value {
             Value::Int(n) => q.bind(n),
-            Value::Text(Some(Cow::Borrowed(s))) => q.bind(s),
+            Value::Text(Some(Cow::Borrowed(s))) | Value::Name(s) => q.bind(s),
             Value::Text(Some(Cow::Owned(s))) => q.bind(s),
             Value::Text(None) => q.bind(None::<&str>),
             Value::Flag(b) => q.bind(i16::from(b)),

@@ -99,6 +99,7 @@ pub(super) fn output<'a>(value: &'a Value<'_>) -> ToSqlOutput<'a> {
     match value {
         Value::Int(Some(n)) => ToSqlOutput::from(*n),
         Value::Text(Some(s)) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
+        Value::Name(s) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
         Value::Flag(b) => ToSqlOutput::from(i64::from(*b)),
         Value::Int(None) | Value::Text(None) => ToSqlOutput::from(Null),
     }

@@ -13,7 +13,7 @@ use super::error::{from_rusqlite, with_conflict};
 use super::rows::{self, token_rows, TokenRow};
 use super::LiteStore;
 use latch_core::error::StoreError;
-use latch_core::store::{Consumed, Rotated, TokenKind, TokenRecord, TokenStore};
+use latch_core::store::{TokenKind, TokenRecord, TokenStore};
 use latch_sql::{Queries, Retired};
 use rusqlite::Connection;
 
@@ -130,18 +130,8 @@ impl TokenStore for LiteStore {
         self.change(|q| &q.delete_client_access_tokens, [client_id.to_owned()]).await
     }
 
-    async fn consume_code(&self, signature: &str, now: i64, tokens: &[TokenRecord]) -> Result<Consumed, StoreError> {
-        Ok(self.retire(TokenKind::AuthorizationCode, signature, now, tokens).await?.consumed())
-    }
-
-    async fn rotate_refresh_token(
-        &self,
-        signature: &str,
-        now: i64,
-        successors: &[TokenRecord],
-    ) -> Result<Rotated, StoreError> {
-        Ok(self.retire(TokenKind::RefreshToken, signature, now, successors).await?.rotated())
-    }
+    // consume_code, rotate_refresh_token: the retire step above.
+    latch_sql::retire_operations!();
 
     async fn reissue_within_grace(
         &self,
