@@ -1,5 +1,9 @@
 //! [`D1Store`]: every storage trait of [`latch_core::store`] on Cloudflare D1 (SQLite),
-//! on the schema of `native/migrations/sqlite`.
+//! on the schema of `native/migrations/sqlite`. The statements and row mappings are the
+//! SQL layer's ([`latch_sql`]: SQLite's [`Queries`], and the [`BatchQueries`] of the
+//! batches below); this module executes them. D1 allows at most 100 bound parameters
+//! per statement, so records are inserted one statement each (12 parameters for a
+//! token) and grouped with `db.batch`, which runs as one transaction.
 //!
 //! The compare-and-set operations are each one conditional statement, or one
 //! `db.batch(…)`, which D1 runs as one transaction on one connection:
@@ -24,22 +28,20 @@
 //!   and deletes the same consents.
 
 mod error;
-mod rows;
-pub mod sql;
 
 pub use error::classify;
 use error::{from_worker, with_conflict};
 use latch_core::client::Client;
 use latch_core::error::StoreError;
 use latch_core::store::{
-    ClientQuery, ClientStore, ConsentRecord, ConsentStore, Consumed, KeyStore, LoginSession, LoginSessionStore,
-    Rotated, Store, StoredKey, TokenKind, TokenRecord, TokenStore,
+    ClientQuery, ClientStore, ConsentRecord, ConsentStore, KeyStore, LoginSession, LoginSessionStore, Store, StoredKey,
+    TokenKind, TokenRecord, TokenStore,
 };
-use rows::{
-    bad_row, client_args, consent_args, key_args, login_session_args, token_args, Arg, ClientRow, ConsentRow, KeyRow,
-    LoginSessionRow, MigrationRow, TokenRow, MAX_SAFE_INTEGER,
+use latch_sql::rows::{
+    bad_row, client_update, decode_client, decode_consent, decode_key, decode_login_session, decode_token,
+    login_session, token, JsonRow, MAX_SAFE_INTEGER,
 };
-use serde::de::DeserializeOwned;
+use latch_sql::{BatchQueries, Dialect, Queries, Retired, Value};
 use worker::kv::KvStore;
 use worker::wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement, D1Result};
@@ -50,6 +52,8 @@ include!(concat!(env!("OUT_DIR"), "/migrations.rs"));
 /// cached in KV when a namespace is bound (`KV`).
 pub struct D1Store {
     db: D1Database,
+    sql: Queries,
+    batch: BatchQueries,
     kv: Option<KvStore>,
     ops: std::cell::Cell<Ops>,
 }
@@ -84,28 +88,15 @@ fn key_set_cache_key(set: &str) -> String {
     format!("keyset:v1:{set}")
 }
 
-/// A `COUNT(*) AS n`.
-#[derive(serde::Deserialize)]
-struct CountRow {
-    n: i64,
-}
-
-/// What [`D1Store::retire`] found.
-enum Retired {
-    /// This call retired the token; the record as it was before.
-    Now(TokenRecord),
-    /// The token was inactive already; the record as it is.
-    Before(TokenRecord),
-    /// No token of that kind with that signature.
-    Missing,
-}
-
-fn js(arg: &Arg) -> Result<JsValue, StoreError> {
-    Ok(match arg {
-        Arg::Text(s) => JsValue::from_str(s),
-        Arg::Int(n) if n.unsigned_abs() <= MAX_SAFE_INTEGER as u64 => JsValue::from_f64(*n as f64),
-        Arg::Int(n) => return Err(StoreError::Backend(format!("integer {n} does not fit a D1 parameter"))),
-        Arg::Null => JsValue::null(),
+/// A bound value as D1 takes it: an integer as a JavaScript number (D1 takes no BigInt).
+fn js(value: &Value<'_>) -> Result<JsValue, StoreError> {
+    Ok(match value {
+        Value::Text(Some(s)) => JsValue::from_str(s),
+        Value::Name(s) => JsValue::from_str(s),
+        Value::Int(Some(n)) if n.unsigned_abs() <= MAX_SAFE_INTEGER as u64 => JsValue::from_f64(*n as f64),
+        Value::Int(Some(n)) => return Err(StoreError::Backend(format!("integer {n} does not fit a D1 parameter"))),
+        Value::Flag(b) => JsValue::from_f64(f64::from(u8::from(*b))),
+        Value::Text(None) | Value::Int(None) => JsValue::null(),
     })
 }
 
@@ -116,17 +107,33 @@ fn changes(result: &D1Result) -> Result<u64, StoreError> {
 }
 
 /// The rows a statement returned.
-fn results<T: DeserializeOwned>(result: &D1Result) -> Result<Vec<T>, StoreError> {
+fn results(result: &D1Result) -> Result<Vec<JsonRow>, StoreError> {
     if let Some(e) = result.error() {
         return Err(classify(&e));
     }
-    result.results::<T>().map_err(|e| bad_row("row", error::text(&e)))
+    result.results::<JsonRow>().map_err(|e| bad_row("row", error::text(&e)))
+}
+
+/// Decodes each row with one of the SQL layer's decoders.
+fn decode<T>(rows: &[JsonRow], decode: fn(&JsonRow) -> Result<T, StoreError>) -> Result<Vec<T>, StoreError> {
+    rows.iter().map(decode).collect()
+}
+
+/// Decodes the first row, if there is one.
+fn first<T>(rows: &[JsonRow], decode: fn(&JsonRow) -> Result<T, StoreError>) -> Result<Option<T>, StoreError> {
+    rows.first().map(decode).transpose()
 }
 
 impl D1Store {
     /// A store over a D1 binding. Does not check the schema: [`Store::ping`] does.
     pub fn new(db: D1Database) -> D1Store {
-        D1Store { db, kv: None, ops: Default::default() }
+        D1Store {
+            db,
+            sql: Queries::new(Dialect::Sqlite),
+            batch: BatchQueries::new(),
+            kv: None,
+            ops: Default::default(),
+        }
     }
 
     /// The operations counted so far (see [`Ops`]).
@@ -140,13 +147,13 @@ impl D1Store {
         self.ops.set(ops);
     }
 
-    fn stmt(&self, sql: &str, args: &[Arg]) -> Result<D1PreparedStatement, StoreError> {
+    fn stmt(&self, sql: &str, args: &[Value<'_>]) -> Result<D1PreparedStatement, StoreError> {
         let values = args.iter().map(js).collect::<Result<Vec<_>, _>>()?;
         self.db.prepare(sql).bind(&values).map_err(from_worker)
     }
 
     /// Runs a statement; returns how many rows it changed.
-    async fn run(&self, sql: &str, args: &[Arg]) -> Result<u64, StoreError> {
+    async fn run(&self, sql: &str, args: &[Value<'_>]) -> Result<u64, StoreError> {
         let stmt = self.stmt(sql, args)?;
         self.count(|o| (o.d1_calls, o.d1_statements) = (o.d1_calls + 1, o.d1_statements + 1));
         let result = stmt.run().await.map_err(from_worker)?;
@@ -154,7 +161,7 @@ impl D1Store {
     }
 
     /// Runs a query; returns its rows.
-    async fn all<T: DeserializeOwned>(&self, sql: &str, args: &[Arg]) -> Result<Vec<T>, StoreError> {
+    async fn all(&self, sql: &str, args: &[Value<'_>]) -> Result<Vec<JsonRow>, StoreError> {
         let stmt = self.stmt(sql, args)?;
         self.count(|o| (o.d1_calls, o.d1_statements) = (o.d1_calls + 1, o.d1_statements + 1));
         let result = stmt.all().await.map_err(from_worker)?;
@@ -177,10 +184,10 @@ impl D1Store {
         let conflict = || "a token with that signature exists".to_owned();
         match records {
             [] => Ok(()),
-            [one] => self.run(sql::INSERT_TOKEN, &token_args(one)?).await.map(drop),
+            [one] => self.run(&self.sql.insert_token, &token(one)?).await.map(drop),
             many => {
                 let statements =
-                    many.iter().map(|r| self.stmt(sql::INSERT_TOKEN, &token_args(r)?)).collect::<Result<_, _>>()?;
+                    many.iter().map(|r| self.stmt(&self.sql.insert_token, &token(r)?)).collect::<Result<_, _>>()?;
                 self.batch(statements).await.map(drop)
             }
         }
@@ -196,83 +203,74 @@ impl D1Store {
         now: i64,
         successors: &[TokenRecord],
     ) -> Result<Retired, StoreError> {
-        let key = [Arg::from(signature), Arg::from(kind.as_str())];
+        let key = [Value::from(signature), Value::from(kind.as_str())];
         let mut statements = Vec::with_capacity(successors.len() + 3);
         if kind == TokenKind::RefreshToken {
             // fosite: a refresh revokes the grant's earlier access tokens.
-            statements.push(self.stmt(sql::RETIRE_GRANT_ACCESS_TOKENS_OF, &key[..1])?);
+            statements.push(self.stmt(self.batch.retire_grant_access_tokens_of, &key[..1])?);
         }
-        let first = statements.len();
-        statements.push(self.stmt(sql::RETIRE_TOKEN, &[now.into(), key[0].clone(), key[1].clone()])?);
+        let retiring = statements.len();
+        statements.push(self.stmt(&self.sql.retire_token, &[now.into(), key[0].clone(), key[1].clone()])?);
         for r in successors {
-            statements.push(self.stmt(sql::INSERT_TOKEN_IF_CHANGED, &token_args(r)?)?);
+            statements.push(self.stmt(&self.batch.insert_token_if_changed, &token(r)?)?);
         }
-        statements.push(self.stmt(&sql::get_token(), &key)?);
+        statements.push(self.stmt(&self.sql.get_token, &key)?);
         let out = self
             .batch(statements)
             .await
             .map_err(|e| with_conflict(e, || "a token with that signature exists".to_owned()))?;
-        let changed = changes(&out[first])?;
-        let rows: Vec<TokenRow> = results(&out[out.len() - 1])?;
-        let record = rows.into_iter().next().map(TokenRow::into_record).transpose()?;
-        match (changed, record) {
-            (1, Some(mut record)) => {
-                // The winner's inserts each ran on the `changes()` of the one before;
-                // make sure none was skipped.
-                for (i, result) in out[first + 1..out.len() - 1].iter().enumerate() {
-                    if changes(result)? != 1 {
-                        return Err(StoreError::Backend(format!(
-                            "retiring token {signature}: successor {i} was not stored"
-                        )));
-                    }
+        let changed = changes(&out[retiring])?;
+        let record = first(&results(&out[out.len() - 1])?, decode_token)?;
+        let retired = Retired::decide(signature, changed, record)?;
+        if let Retired::Now(_) = retired {
+            // The winner's inserts each ran on the `changes()` of the one before;
+            // make sure none was skipped.
+            for (i, result) in out[retiring + 1..out.len() - 1].iter().enumerate() {
+                if changes(result)? != 1 {
+                    return Err(StoreError::Backend(format!(
+                        "retiring token {signature}: successor {i} was not stored"
+                    )));
                 }
-                // Only an active token can be retired, and only retiring sets used_at.
-                record.active = true;
-                record.used_at = None;
-                Ok(Retired::Now(record))
             }
-            (0, record) => Ok(record.map_or(Retired::Missing, Retired::Before)),
-            (n, _) => Err(StoreError::Backend(format!("retiring token {signature} changed {n} rows"))),
         }
+        Ok(retired)
     }
 }
 
 impl ClientStore for D1Store {
     async fn create_client(&self, client: &Client) -> Result<(), StoreError> {
-        self.run(sql::INSERT_CLIENT, &client_args(client, false)?)
+        self.run(&self.sql.insert_client, &latch_sql::rows::client(client)?)
             .await
             .map_err(|e| with_conflict(e, || format!("client {} exists", client.client_id)))?;
         Ok(())
     }
 
     async fn get_client(&self, id: &str) -> Result<Option<Client>, StoreError> {
-        let rows: Vec<ClientRow> = self.all(&sql::get_client(), &[id.into()]).await?;
-        rows.into_iter().next().map(ClientRow::into_client).transpose()
+        first(&self.all(&self.sql.get_client, &[id.into()]).await?, decode_client)
     }
 
     async fn update_client(&self, client: &Client) -> Result<bool, StoreError> {
         // SQLite counts a matched row as changed even when no value differs.
-        Ok(self.run(sql::UPDATE_CLIENT, &client_args(client, true)?).await? > 0)
+        Ok(self.run(&self.sql.update_client, &client_update(client)?).await? > 0)
     }
 
     async fn delete_client(&self, id: &str) -> Result<bool, StoreError> {
-        let args = [Arg::from(id)];
+        let args = [Value::from(id)];
         let statements = vec![
-            self.stmt(sql::DELETE_CLIENT_TOKENS, &args)?,
-            self.stmt(sql::DELETE_CLIENT_CONSENTS, &args)?,
-            self.stmt(sql::DELETE_CLIENT, &args)?,
+            self.stmt(&self.sql.delete_client_tokens, &args)?,
+            self.stmt(&self.sql.delete_client_consents, &args)?,
+            self.stmt(&self.sql.delete_client, &args)?,
         ];
         let out = self.batch(statements).await?;
         Ok(changes(&out[2])? > 0)
     }
 
     async fn list_clients(&self, q: &ClientQuery) -> Result<Vec<Client>, StoreError> {
-        let text = sql::list_clients(q.after_id.is_some(), q.client_name.is_some(), q.owner.is_some());
-        let mut args: Vec<Arg> =
+        let text = self.sql.list_clients(q.after_id.is_some(), q.client_name.is_some(), q.owner.is_some());
+        let mut args: Vec<Value<'_>> =
             [&q.after_id, &q.client_name, &q.owner].into_iter().flatten().map(|v| v.as_str().into()).collect();
         args.push(i64::from(q.limit).into());
-        let rows: Vec<ClientRow> = self.all(&text, &args).await?;
-        rows.into_iter().map(ClientRow::into_client).collect()
+        decode(&self.all(&text, &args).await?, decode_client)
     }
 }
 
@@ -282,42 +280,23 @@ impl TokenStore for D1Store {
     }
 
     async fn get_token(&self, kind: TokenKind, signature: &str) -> Result<Option<TokenRecord>, StoreError> {
-        let rows: Vec<TokenRow> = self.all(&sql::get_token(), &[signature.into(), kind.as_str().into()]).await?;
-        rows.into_iter().next().map(TokenRow::into_record).transpose()
+        first(&self.all(&self.sql.get_token, &[signature.into(), kind.as_str().into()]).await?, decode_token)
     }
 
     async fn revoke_token(&self, kind: TokenKind, signature: &str) -> Result<bool, StoreError> {
-        Ok(self.run(sql::REVOKE_TOKEN, &[signature.into(), kind.as_str().into()]).await? == 1)
+        Ok(self.run(&self.sql.revoke_token, &[signature.into(), kind.as_str().into()]).await? == 1)
     }
 
     async fn revoke_grant(&self, request_id: &str) -> Result<u64, StoreError> {
-        self.run(sql::REVOKE_GRANT, &[request_id.into()]).await
+        self.run(&self.sql.revoke_grant, &[request_id.into()]).await
     }
 
     async fn delete_client_access_tokens(&self, client_id: &str) -> Result<u64, StoreError> {
-        self.run(sql::DELETE_CLIENT_ACCESS_TOKENS, &[client_id.into()]).await
+        self.run(&self.sql.delete_client_access_tokens, &[client_id.into()]).await
     }
 
-    async fn consume_code(&self, signature: &str, now: i64, tokens: &[TokenRecord]) -> Result<Consumed, StoreError> {
-        Ok(match self.retire(TokenKind::AuthorizationCode, signature, now, tokens).await? {
-            Retired::Now(record) => Consumed::Consumed(record),
-            Retired::Before(record) => Consumed::AlreadyUsed(record),
-            Retired::Missing => Consumed::Missing,
-        })
-    }
-
-    async fn rotate_refresh_token(
-        &self,
-        signature: &str,
-        now: i64,
-        successors: &[TokenRecord],
-    ) -> Result<Rotated, StoreError> {
-        Ok(match self.retire(TokenKind::RefreshToken, signature, now, successors).await? {
-            Retired::Now(record) => Rotated::Rotated(record),
-            Retired::Before(record) => Rotated::AlreadyUsed(record),
-            Retired::Missing => Rotated::Missing,
-        })
-    }
+    // consume_code, rotate_refresh_token: the retire step above.
+    latch_sql::retire_operations!();
 
     async fn reissue_within_grace(
         &self,
@@ -325,23 +304,22 @@ impl TokenStore for D1Store {
         now: i64,
         successors: &[TokenRecord],
     ) -> Result<bool, StoreError> {
-        let grant = [Arg::from(request_id), Arg::from(now)];
+        let grant = [Value::from(request_id), Value::from(now)];
         let mut statements = vec![
-            self.stmt(sql::COUNT_LIVE_REFRESH_TOKENS, &grant)?,
-            self.stmt(&sql::retire_access_tokens_if_live(), &grant)?,
+            self.stmt(&self.batch.count_live_refresh_tokens, &grant)?,
+            self.stmt(&self.batch.retire_access_tokens_if_live, &grant)?,
         ];
-        let insert = sql::insert_token_if_live();
         for r in successors {
-            let mut args = token_args(r)?;
+            let mut args = token(r)?.to_vec();
             args.extend(grant.iter().cloned());
-            statements.push(self.stmt(&insert, &args)?);
+            statements.push(self.stmt(&self.batch.insert_token_if_live, &args)?);
         }
         let out = self
             .batch(statements)
             .await
             .map_err(|e| with_conflict(e, || "a token with that signature exists".to_owned()))?;
-        let live: Vec<CountRow> = results(&out[0])?;
-        if live.first().is_none_or(|c| c.n == 0) {
+        let live = first(&results(&out[0])?, |row| latch_sql::Row::int(row, "n"))?;
+        if live.is_none_or(|n| n == 0) {
             return Ok(false);
         }
         for (i, result) in out[2..].iter().enumerate() {
@@ -355,7 +333,7 @@ impl TokenStore for D1Store {
     }
 
     async fn delete_expired_tokens(&self, before: i64, limit: u32) -> Result<u64, StoreError> {
-        self.run(sql::DELETE_EXPIRED_TOKENS, &[before.into(), i64::from(limit).into()]).await
+        self.run(&self.sql.delete_expired_tokens, &[before.into(), i64::from(limit).into()]).await
     }
 }
 
@@ -368,14 +346,14 @@ impl D1Store {
     }
 
     /// The cached set, if KV has it. KV is a cache: its failures fall back to D1.
-    async fn cached_key_set(&self, set: &str) -> Option<Vec<KeyRow>> {
+    async fn cached_key_set(&self, set: &str) -> Option<Vec<JsonRow>> {
         let kv = self.kv.as_ref()?;
         self.count(|o| o.kv_reads += 1);
         let text = kv.get(&key_set_cache_key(set)).text().await.ok()??;
         serde_json::from_str(&text).ok()
     }
 
-    async fn cache_key_set(&self, set: &str, rows: &[KeyRow]) {
+    async fn cache_key_set(&self, set: &str, rows: &[JsonRow]) {
         let (Some(kv), Ok(json)) = (&self.kv, serde_json::to_string(rows)) else { return };
         self.count(|o| o.kv_writes += 1);
         if let Ok(put) = kv.put(&key_set_cache_key(set), json) {
@@ -395,7 +373,7 @@ impl D1Store {
 impl KeyStore for D1Store {
     async fn add_key(&self, key: &StoredKey) -> Result<(), StoreError> {
         let added = self
-            .run(sql::INSERT_KEY, &key_args(key))
+            .run(&self.sql.insert_key, &latch_sql::rows::key(key))
             .await
             .map_err(|e| with_conflict(e, || format!("key {}/{} exists", key.set, key.kid)));
         self.forget_key_set(&key.set).await;
@@ -403,36 +381,38 @@ impl KeyStore for D1Store {
     }
 
     async fn get_key_set(&self, set: &str) -> Result<Vec<StoredKey>, StoreError> {
-        if let Some(rows) = self.cached_key_set(set).await {
-            return Ok(rows.into_iter().map(KeyRow::into_key).collect());
+        // A cached set that does not decode is read from D1 again.
+        if let Some(keys) = self.cached_key_set(set).await.and_then(|rows| decode(&rows, decode_key).ok()) {
+            return Ok(keys);
         }
-        let rows: Vec<KeyRow> = self.all(&sql::get_key_set(), &[set.into()]).await?;
+        let rows = self.all(&self.sql.get_key_set, &[set.into()]).await?;
+        let keys = decode(&rows, decode_key)?;
         // An empty set is not cached: the key generated next must be seen at once.
         if !rows.is_empty() {
             self.cache_key_set(set, &rows).await;
         }
-        Ok(rows.into_iter().map(KeyRow::into_key).collect())
+        Ok(keys)
     }
 
     async fn delete_key_set(&self, set: &str) -> Result<u64, StoreError> {
-        let deleted = self.run(sql::DELETE_KEY_SET, &[set.into()]).await;
+        let deleted = self.run(&self.sql.delete_key_set, &[set.into()]).await;
         self.forget_key_set(set).await;
         deleted
     }
 
     async fn delete_key(&self, set: &str, kid: &str) -> Result<bool, StoreError> {
-        let deleted = self.run(sql::DELETE_KEY, &[set.into(), kid.into()]).await;
+        let deleted = self.run(&self.sql.delete_key, &[set.into(), kid.into()]).await;
         self.forget_key_set(set).await;
         Ok(deleted? > 0)
     }
 
     async fn list_keys(&self) -> Result<Vec<StoredKey>, StoreError> {
-        let rows: Vec<KeyRow> = self.all(&sql::list_keys(), &[]).await?;
-        Ok(rows.into_iter().map(KeyRow::into_key).collect())
+        decode(&self.all(&self.sql.list_keys, &[]).await?, decode_key)
     }
 
     async fn reseal_key(&self, set: &str, kid: &str, old_sealed: &str, new_sealed: &str) -> Result<bool, StoreError> {
-        let changed = self.run(sql::RESEAL_KEY, &[new_sealed.into(), set.into(), kid.into(), old_sealed.into()]).await;
+        let changed =
+            self.run(&self.sql.reseal_key, &[new_sealed.into(), set.into(), kid.into(), old_sealed.into()]).await;
         self.forget_key_set(set).await;
         Ok(changed? > 0)
     }
@@ -440,35 +420,34 @@ impl KeyStore for D1Store {
 
 impl LoginSessionStore for D1Store {
     async fn create_login_session(&self, session: &LoginSession) -> Result<(), StoreError> {
-        self.run(sql::INSERT_LOGIN_SESSION, &login_session_args(session)?)
+        self.run(&self.sql.insert_login_session, &login_session(session)?)
             .await
             .map_err(|e| with_conflict(e, || format!("login session {} exists", session.id)))?;
         Ok(())
     }
 
     async fn get_login_session(&self, id: &str) -> Result<Option<LoginSession>, StoreError> {
-        let rows: Vec<LoginSessionRow> = self.all(&sql::get_login_session(), &[id.into()]).await?;
-        rows.into_iter().next().map(LoginSessionRow::into_session).transpose()
+        first(&self.all(&self.sql.get_login_session, &[id.into()]).await?, decode_login_session)
     }
 
     async fn delete_login_session(&self, id: &str) -> Result<bool, StoreError> {
-        Ok(self.run(sql::DELETE_LOGIN_SESSION, &[id.into()]).await? > 0)
+        Ok(self.run(&self.sql.delete_login_session, &[id.into()]).await? > 0)
     }
 
     async fn delete_login_sessions_of_subject(&self, subject: &str) -> Result<u64, StoreError> {
-        self.run(sql::DELETE_LOGIN_SESSIONS_OF_SUBJECT, &[subject.into()]).await
+        self.run(&self.sql.delete_login_sessions_of_subject, &[subject.into()]).await
     }
 
     async fn delete_expired_login_sessions(&self, before: i64, limit: u32) -> Result<u64, StoreError> {
-        self.run(sql::DELETE_EXPIRED_LOGIN_SESSIONS, &[before.into(), i64::from(limit).into()]).await
+        self.run(&self.sql.delete_expired_login_sessions, &[before.into(), i64::from(limit).into()]).await
     }
 }
 
 impl ConsentStore for D1Store {
     async fn complete_consent(&self, consent: &ConsentRecord, tokens: &[TokenRecord]) -> Result<(), StoreError> {
-        let mut statements = vec![self.stmt(sql::INSERT_CONSENT, &consent_args(consent)?)?];
+        let mut statements = vec![self.stmt(&self.sql.insert_consent, &latch_sql::rows::consent(consent)?)?];
         for r in tokens {
-            statements.push(self.stmt(sql::INSERT_TOKEN, &token_args(r)?)?);
+            statements.push(self.stmt(&self.sql.insert_token, &token(r)?)?);
         }
         match self.batch(statements).await {
             Ok(_) => Ok(()),
@@ -485,9 +464,8 @@ impl ConsentStore for D1Store {
         client_id: &str,
         now: i64,
     ) -> Result<Vec<ConsentRecord>, StoreError> {
-        let rows: Vec<ConsentRow> =
-            self.all(&sql::remembered_consents(), &[subject.into(), client_id.into(), now.into()]).await?;
-        rows.into_iter().map(ConsentRow::into_consent).collect()
+        let rows = self.all(&self.sql.remembered_consents, &[subject.into(), client_id.into(), now.into()]).await?;
+        decode(&rows, decode_consent)
     }
 
     async fn list_consents(
@@ -495,26 +473,28 @@ impl ConsentStore for D1Store {
         subject: &str,
         login_session_id: Option<&str>,
     ) -> Result<Vec<ConsentRecord>, StoreError> {
-        let mut args = vec![Arg::from(subject)];
-        args.extend(login_session_id.map(Arg::from));
-        let rows: Vec<ConsentRow> = self.all(&sql::list_consents(login_session_id.is_some()), &args).await?;
-        rows.into_iter().map(ConsentRow::into_consent).collect()
+        let rows = match login_session_id {
+            Some(sid) => self.all(&self.sql.list_consents_of_login_session, &[subject.into(), sid.into()]).await?,
+            None => self.all(&self.sql.list_consents, &[subject.into()]).await?,
+        };
+        decode(&rows, decode_consent)
     }
 
     async fn revoke_consent(&self, id: &str) -> Result<bool, StoreError> {
-        let args = [Arg::from(id)];
-        let statements = vec![self.stmt(sql::REVOKE_CONSENT_TOKENS, &args)?, self.stmt(sql::DELETE_CONSENT, &args)?];
+        let args = [Value::from(id)];
+        let statements =
+            vec![self.stmt(&self.batch.revoke_consent_tokens, &args)?, self.stmt(&self.sql.delete_consents(1), &args)?];
         let out = self.batch(statements).await?;
         Ok(changes(&out[1])? > 0)
     }
 
     async fn revoke_consents(&self, subject: &str, client_id: Option<&str>) -> Result<u64, StoreError> {
-        let mut args = vec![Arg::from(subject)];
-        args.extend(client_id.map(Arg::from));
+        let mut args = vec![Value::from(subject)];
+        args.extend(client_id.map(Value::from));
         let one_client = client_id.is_some();
         let statements = vec![
-            self.stmt(&sql::revoke_consent_tokens(one_client), &args)?,
-            self.stmt(&sql::delete_consents(one_client), &args)?,
+            self.stmt(&self.batch.revoke_consents_tokens(one_client), &args)?,
+            self.stmt(&self.batch.delete_consents(one_client), &args)?,
         ];
         let out = self.batch(statements).await?;
         changes(&out[1])
@@ -524,11 +504,12 @@ impl ConsentStore for D1Store {
 impl Store for D1Store {
     /// D1 answers and every migration of `native/migrations/sqlite` is applied.
     async fn ping(&self) -> Result<(), StoreError> {
-        self.all::<serde_json::Value>(sql::PING, &[]).await?;
-        let applied: Vec<MigrationRow> = self.all(sql::APPLIED_MIGRATIONS, &[]).await.map_err(|e| {
+        self.all(&self.sql.ping, &[]).await?;
+        let rows = self.all(self.batch.applied_migrations, &[]).await.map_err(|e| {
             StoreError::Backend(format!("no migrations applied (run `wrangler d1 migrations apply`): {e}"))
         })?;
-        let pending: Vec<&str> = MIGRATIONS.iter().copied().filter(|m| !applied.iter().any(|a| a.name == *m)).collect();
+        let applied = decode(&rows, |row| latch_sql::Row::text(row, "name"))?;
+        let pending: Vec<&str> = MIGRATIONS.iter().copied().filter(|m| !applied.iter().any(|a| a == m)).collect();
         if pending.is_empty() {
             Ok(())
         } else {

@@ -10,10 +10,10 @@
 //! (a caller's own conflict), each call is retried alone so only that caller sees it.
 
 use super::error::with_conflict;
-use super::rows::bind_token;
-use super::sql::Queries;
+use super::rows;
 use latch_core::error::StoreError;
 use latch_core::store::TokenRecord;
+use latch_sql::Queries;
 use sqlx::AnyPool;
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
@@ -98,7 +98,7 @@ async fn insert(pool: &AnyPool, sql: &Queries, records: &[&TokenRecord]) -> Resu
     let text = sql.insert_tokens(records.len());
     let mut query = sqlx::query(&text);
     for r in records {
-        query = bind_token(query, r)?;
+        query = rows::bind(query, latch_sql::rows::token(r)?);
     }
     query.execute(pool).await.map_err(|e| with_conflict(e, || "a token with that signature exists".into()))?;
     Ok(())

@@ -1,13 +1,14 @@
-//! [`ClientStore`] for [`SqlStore`].
+//! [`ClientStore`] for [`Server`] (PostgreSQL and MySQL).
 
 use super::error::{from_sqlx, with_conflict};
-use super::rows::{self, ClientRow};
-use super::{Dialect, SqlStore};
+use super::rows;
+use super::{Dialect, Server};
 use latch_core::client::Client;
 use latch_core::error::StoreError;
 use latch_core::store::{ClientQuery, ClientStore};
+use latch_sql::rows::{client as client_values, client_update, decode_client};
 
-impl SqlStore {
+impl Server {
     /// [`ClientStore::delete_client`]: the client's tokens, consents and row in one
     /// revocation transaction (see `tokens`: on MySQL the token delete runs twice, the
     /// second time holding every row of the client).
@@ -24,20 +25,9 @@ impl SqlStore {
     }
 }
 
-impl ClientStore for SqlStore {
+impl ClientStore for Server {
     async fn create_client(&self, client: &Client) -> Result<(), StoreError> {
-        if let Some(lite) = &self.lite {
-            return lite.create_client(client).await;
-        }
-        let row = ClientRow::new(client)?;
-        sqlx::query(&self.sql.insert_client)
-            .bind(client.client_id.as_str())
-            .bind(client.client_name.as_str())
-            .bind(client.owner.as_str())
-            .bind(row.data)
-            .bind(row.secret_hash)
-            .bind(client.created_at)
-            .bind(client.updated_at)
+        rows::bind(sqlx::query(&self.sql.insert_client), client_values(client)?)
             .execute(self.pool()?)
             .await
             .map_err(|e| with_conflict(e, || format!("client {} exists", client.client_id)))?;
@@ -45,39 +35,20 @@ impl ClientStore for SqlStore {
     }
 
     async fn get_client(&self, id: &str) -> Result<Option<Client>, StoreError> {
-        if let Some(lite) = &self.lite {
-            return lite.get_client(id).await;
-        }
         let row = sqlx::query(&self.sql.get_client).bind(id).fetch_optional(self.pool()?).await.map_err(from_sqlx)?;
-        row.as_ref().map(rows::client).transpose()
+        rows::one(&row, decode_client)
     }
 
     async fn update_client(&self, client: &Client) -> Result<bool, StoreError> {
-        if let Some(lite) = &self.lite {
-            return lite.update_client(client).await;
-        }
-        let row = ClientRow::new(client)?;
+        let values = client_update(client)?;
         let announced = self.announcement(|| format!("c{}", client.client_id)).await;
-        let done = sqlx::query(&self.sql.update_client)
-            .bind(client.client_name.as_str())
-            .bind(client.owner.as_str())
-            .bind(row.data)
-            .bind(row.secret_hash)
-            .bind(client.created_at)
-            .bind(client.updated_at)
-            .bind(client.client_id.as_str())
-            .execute(self.pool()?)
-            .await
-            .map_err(from_sqlx)?;
+        let done = self.run(rows::bind(sqlx::query(&self.sql.update_client), values)).await?;
         announced.heard().await;
         // MySQL counts matched rows here too: sqlx connects with CLIENT_FOUND_ROWS.
-        Ok(done.rows_affected() > 0)
+        Ok(done > 0)
     }
 
     async fn delete_client(&self, id: &str) -> Result<bool, StoreError> {
-        if let Some(lite) = &self.lite {
-            return lite.delete_client(id).await;
-        }
         let announced = self.announcement(|| format!("c{id}")).await;
         let deleted = self.retrying(|| self.try_delete_client(id)).await?;
         if deleted {
@@ -87,15 +58,12 @@ impl ClientStore for SqlStore {
     }
 
     async fn list_clients(&self, q: &ClientQuery) -> Result<Vec<Client>, StoreError> {
-        if let Some(lite) = &self.lite {
-            return lite.list_clients(q).await;
-        }
         let sql = self.sql.list_clients(q.after_id.is_some(), q.client_name.is_some(), q.owner.is_some());
         let mut query = sqlx::query(&sql);
         for value in [&q.after_id, &q.client_name, &q.owner].into_iter().flatten() {
             query = query.bind(value.as_str());
         }
         let rows = query.bind(i64::from(q.limit)).fetch_all(self.pool()?).await.map_err(from_sqlx)?;
-        rows.iter().map(rows::client).collect()
+        rows::all(&rows, decode_client)
     }
 }

@@ -1,4 +1,4 @@
-//! [`ConsentStore`] for [`SqlStore`].
+//! [`ConsentStore`] for [`Server`] (PostgreSQL and MySQL).
 //!
 //! Completing a consent inserts the consent row and its tokens in one transaction. The
 //! primary key of `latch_consents` decides between concurrent completions of one flow
@@ -16,14 +16,15 @@
 //! rotation or grace re-issue cannot leave a token of a revoked consent active.
 
 use super::error::{from_sqlx, with_conflict};
-use super::rows::{self, bind_consent};
-use super::sql::MAX_IDS_PER_STATEMENT;
-use super::{Dialect, SqlStore};
+use super::rows;
+use super::{Dialect, Server};
 use latch_core::error::StoreError;
 use latch_core::store::{ConsentRecord, ConsentStore, TokenRecord};
+use latch_sql::rows::{consent as consent_values, decode_consent, decode_id};
+use latch_sql::statements::MAX_IDS_PER_STATEMENT;
 use sqlx::{Any, Transaction};
 
-impl SqlStore {
+impl Server {
     /// Marks inactive every token of the grants with these ids (at most
     /// [`MAX_IDS_PER_STATEMENT`]), in a revocation's transaction: on MySQL twice, the
     /// second time holding every row of the grants (see `tokens`).
@@ -59,7 +60,7 @@ impl SqlStore {
             None => sqlx::query(&self.sql.lock_consents_of_subject).bind(subject),
         };
         let locked = lock.fetch_all(&mut *tx).await.map_err(from_sqlx)?;
-        let ids = locked.iter().map(rows::id).collect::<Result<Vec<String>, StoreError>>()?;
+        let ids = rows::all(&locked, decode_id)?;
         let mut deleted = 0;
         for chunk in ids.chunks(MAX_IDS_PER_STATEMENT) {
             // The tokens first, while their consents still exist (either order would do:
@@ -77,12 +78,9 @@ impl SqlStore {
     }
 }
 
-impl ConsentStore for SqlStore {
+impl ConsentStore for Server {
     async fn complete_consent(&self, consent: &ConsentRecord, tokens: &[TokenRecord]) -> Result<(), StoreError> {
-        if let Some(lite) = &self.lite {
-            return lite.complete_consent(consent, tokens).await;
-        }
-        let insert = bind_consent(sqlx::query(&self.sql.insert_consent), consent)?;
+        let insert = rows::bind(sqlx::query(&self.sql.insert_consent), consent_values(consent)?);
         let mut tx = self.begin().await?;
         insert.execute(&mut *tx).await.map_err(|e| with_conflict(e, || format!("consent {} exists", consent.id)))?;
         // On any error, dropping `tx` rolls the consent back.
@@ -96,9 +94,6 @@ impl ConsentStore for SqlStore {
         client_id: &str,
         now: i64,
     ) -> Result<Vec<ConsentRecord>, StoreError> {
-        if let Some(lite) = &self.lite {
-            return lite.remembered_consents(subject, client_id, now).await;
-        }
         let rows = sqlx::query(&self.sql.remembered_consents)
             .bind(subject)
             .bind(client_id)
@@ -106,7 +101,7 @@ impl ConsentStore for SqlStore {
             .fetch_all(self.pool()?)
             .await
             .map_err(from_sqlx)?;
-        rows.iter().map(rows::consent).collect()
+        rows::all(&rows, decode_consent)
     }
 
     async fn list_consents(
@@ -114,28 +109,19 @@ impl ConsentStore for SqlStore {
         subject: &str,
         login_session_id: Option<&str>,
     ) -> Result<Vec<ConsentRecord>, StoreError> {
-        if let Some(lite) = &self.lite {
-            return lite.list_consents(subject, login_session_id).await;
-        }
         let query = match login_session_id {
             Some(sid) => sqlx::query(&self.sql.list_consents_of_login_session).bind(subject).bind(sid),
             None => sqlx::query(&self.sql.list_consents).bind(subject),
         };
         let rows = query.fetch_all(self.pool()?).await.map_err(from_sqlx)?;
-        rows.iter().map(rows::consent).collect()
+        rows::all(&rows, decode_consent)
     }
 
     async fn revoke_consent(&self, id: &str) -> Result<bool, StoreError> {
-        if let Some(lite) = &self.lite {
-            return lite.revoke_consent(id).await;
-        }
         self.retrying(|| self.try_revoke_consent(id)).await
     }
 
     async fn revoke_consents(&self, subject: &str, client_id: Option<&str>) -> Result<u64, StoreError> {
-        if let Some(lite) = &self.lite {
-            return lite.revoke_consents(subject, client_id).await;
-        }
         self.retrying(|| self.try_revoke_consents(subject, client_id)).await
     }
 }

@@ -40,11 +40,6 @@ pub(crate) fn from_migrate(e: sqlx::migrate::MigrateError) -> StoreError {
     }
 }
 
-/// A row that cannot be turned back into a record.
-pub(crate) fn bad_row(what: &str, detail: impl std::fmt::Display) -> StoreError {
-    StoreError::Backend(format!("unreadable {what}: {detail}"))
-}
-
 /// Whether a transaction failed only because a concurrent one won a lock race: rolled
 /// back, it changed nothing, and running it again is safe (see `SqlStore::retrying`).
 pub(crate) fn lost_lock_race(e: &StoreError) -> bool {

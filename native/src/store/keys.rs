@@ -1,24 +1,16 @@
-//! [`KeyStore`] for [`SqlStore`].
+//! [`KeyStore`] for [`Server`] (PostgreSQL and MySQL).
 
 use super::error::{from_sqlx, with_conflict};
 use super::rows;
-use super::SqlStore;
+use super::Server;
 use latch_core::error::StoreError;
 use latch_core::store::{KeyStore, StoredKey};
+use latch_sql::rows::{decode_key, key as key_values};
 
-impl KeyStore for SqlStore {
+impl KeyStore for Server {
     async fn add_key(&self, key: &StoredKey) -> Result<(), StoreError> {
-        if let Some(lite) = &self.lite {
-            return lite.add_key(key).await;
-        }
         let announced = self.announcement(|| format!("k{}", key.set)).await;
-        sqlx::query(&self.sql.insert_key)
-            .bind(key.set.as_str())
-            .bind(key.kid.as_str())
-            .bind(key.alg.as_str())
-            .bind(key.use_.as_str())
-            .bind(key.created_at)
-            .bind(key.sealed.as_str())
+        rows::bind(sqlx::query(&self.sql.insert_key), key_values(key))
             .execute(self.pool()?)
             .await
             .map_err(|e| with_conflict(e, || format!("key {}/{} exists", key.set, key.kid)))?;
@@ -27,62 +19,40 @@ impl KeyStore for SqlStore {
     }
 
     async fn get_key_set(&self, set: &str) -> Result<Vec<StoredKey>, StoreError> {
-        if let Some(lite) = &self.lite {
-            return lite.get_key_set(set).await;
-        }
         let rows = sqlx::query(&self.sql.get_key_set).bind(set).fetch_all(self.pool()?).await.map_err(from_sqlx)?;
-        rows.iter().map(rows::key).collect()
+        rows::all(&rows, decode_key)
     }
 
     async fn delete_key_set(&self, set: &str) -> Result<u64, StoreError> {
-        if let Some(lite) = &self.lite {
-            return lite.delete_key_set(set).await;
-        }
         let announced = self.announcement(|| format!("k{set}")).await;
-        let done = sqlx::query(&self.sql.delete_key_set).bind(set).execute(self.pool()?).await.map_err(from_sqlx)?;
-        if done.rows_affected() > 0 {
+        let done = self.run(sqlx::query(&self.sql.delete_key_set).bind(set)).await?;
+        if done > 0 {
             announced.heard().await;
         }
-        Ok(done.rows_affected())
+        Ok(done)
     }
 
     async fn delete_key(&self, set: &str, kid: &str) -> Result<bool, StoreError> {
-        if let Some(lite) = &self.lite {
-            return lite.delete_key(set, kid).await;
-        }
         let announced = self.announcement(|| format!("k{set}")).await;
-        let done =
-            sqlx::query(&self.sql.delete_key).bind(set).bind(kid).execute(self.pool()?).await.map_err(from_sqlx)?;
-        if done.rows_affected() > 0 {
+        let done = self.run(sqlx::query(&self.sql.delete_key).bind(set).bind(kid)).await?;
+        if done > 0 {
             announced.heard().await;
         }
-        Ok(done.rows_affected() > 0)
+        Ok(done > 0)
     }
 
     async fn list_keys(&self) -> Result<Vec<StoredKey>, StoreError> {
-        if let Some(lite) = &self.lite {
-            return lite.list_keys().await;
-        }
         let rows = sqlx::query(&self.sql.list_keys).fetch_all(self.pool()?).await.map_err(from_sqlx)?;
-        rows.iter().map(rows::key).collect()
+        rows::all(&rows, decode_key)
     }
 
     async fn reseal_key(&self, set: &str, kid: &str, old_sealed: &str, new_sealed: &str) -> Result<bool, StoreError> {
-        if let Some(lite) = &self.lite {
-            return lite.reseal_key(set, kid, old_sealed, new_sealed).await;
-        }
         let announced = self.announcement(|| format!("k{set}")).await;
-        let done = sqlx::query(&self.sql.reseal_key)
-            .bind(new_sealed)
-            .bind(set)
-            .bind(kid)
-            .bind(old_sealed)
-            .execute(self.pool()?)
-            .await
-            .map_err(from_sqlx)?;
-        if done.rows_affected() > 0 {
+        let done =
+            self.run(sqlx::query(&self.sql.reseal_key).bind(new_sealed).bind(set).bind(kid).bind(old_sealed)).await?;
+        if done > 0 {
             announced.heard().await;
         }
-        Ok(done.rows_affected() > 0)
+        Ok(done > 0)
     }
 }

@@ -1,17 +1,15 @@
-//! [`LoginSessionStore`] for [`SqlStore`].
+//! [`LoginSessionStore`] for [`Server`] (PostgreSQL and MySQL).
 
 use super::error::{from_sqlx, with_conflict};
-use super::rows::{self, bind_login_session};
-use super::SqlStore;
+use super::rows;
+use super::Server;
 use latch_core::error::StoreError;
 use latch_core::store::{LoginSession, LoginSessionStore};
+use latch_sql::rows::{decode_login_session, login_session};
 
-impl LoginSessionStore for SqlStore {
+impl LoginSessionStore for Server {
     async fn create_login_session(&self, session: &LoginSession) -> Result<(), StoreError> {
-        if let Some(lite) = &self.lite {
-            return lite.create_login_session(session).await;
-        }
-        let query = bind_login_session(sqlx::query(&self.sql.insert_login_session), session)?;
+        let query = rows::bind(sqlx::query(&self.sql.insert_login_session), login_session(session)?);
         query
             .execute(self.pool()?)
             .await
@@ -20,45 +18,24 @@ impl LoginSessionStore for SqlStore {
     }
 
     async fn get_login_session(&self, id: &str) -> Result<Option<LoginSession>, StoreError> {
-        if let Some(lite) = &self.lite {
-            return lite.get_login_session(id).await;
-        }
         let row =
             sqlx::query(&self.sql.get_login_session).bind(id).fetch_optional(self.pool()?).await.map_err(from_sqlx)?;
-        row.as_ref().map(rows::login_session).transpose()
+        rows::one(&row, decode_login_session)
     }
 
     async fn delete_login_session(&self, id: &str) -> Result<bool, StoreError> {
-        if let Some(lite) = &self.lite {
-            return lite.delete_login_session(id).await;
-        }
-        let done =
-            sqlx::query(&self.sql.delete_login_session).bind(id).execute(self.pool()?).await.map_err(from_sqlx)?;
-        Ok(done.rows_affected() > 0)
+        let done = self.run(sqlx::query(&self.sql.delete_login_session).bind(id)).await?;
+        Ok(done > 0)
     }
 
     async fn delete_login_sessions_of_subject(&self, subject: &str) -> Result<u64, StoreError> {
-        if let Some(lite) = &self.lite {
-            return lite.delete_login_sessions_of_subject(subject).await;
-        }
-        let done = sqlx::query(&self.sql.delete_login_sessions_of_subject)
-            .bind(subject)
-            .execute(self.pool()?)
-            .await
-            .map_err(from_sqlx)?;
-        Ok(done.rows_affected())
+        let done = self.run(sqlx::query(&self.sql.delete_login_sessions_of_subject).bind(subject)).await?;
+        Ok(done)
     }
 
     async fn delete_expired_login_sessions(&self, before: i64, limit: u32) -> Result<u64, StoreError> {
-        if let Some(lite) = &self.lite {
-            return lite.delete_expired_login_sessions(before, limit).await;
-        }
-        let done = sqlx::query(&self.sql.delete_expired_login_sessions)
-            .bind(before)
-            .bind(i64::from(limit))
-            .execute(self.pool()?)
-            .await
-            .map_err(from_sqlx)?;
-        Ok(done.rows_affected())
+        let done =
+            self.run(sqlx::query(&self.sql.delete_expired_login_sessions).bind(before).bind(i64::from(limit))).await?;
+        Ok(done)
     }
 }

@@ -1,17 +1,19 @@
 //! The SQL stores: one [`SqlStore`] for SQLite, PostgreSQL and MySQL/MariaDB,
 //! implementing the storage traits of [`latch_core::store`].
 //!
-//! **PostgreSQL and MySQL** go through sqlx's `Any` driver. Every query is written once
-//! with `?` placeholders ([`sql`]) and translated once for the store's [`Dialect`]; the
-//! dialects differ only in placeholders, in the bounded deletes of the janitor and in row
-//! locks (`FOR UPDATE`). Concurrent token inserts share commits ([`batch`]).
+//! Every statement and row mapping is the SQL layer's ([`latch_sql`]): a text written
+//! once with `?` placeholders and translated once for the store's [`Dialect`], each
+//! record's values and decoder; this module only executes them.
 //!
-//! **SQLite** (a file, or `memory`) is served by [`lite::LiteStore`] on rusqlite, to which
-//! every storage operation of a SQLite `SqlStore` delegates: reads run inline on the
+//! **PostgreSQL and MySQL** go through sqlx's `Any` driver. Concurrent token inserts
+//! share commits ([`batch`]).
+//!
+//! **SQLite** (a file, or `memory`) is served by [`lite::LiteStore`] on rusqlite (a
+//! [`Backend`] of its own beside the servers'): reads run inline on the
 //! calling thread on pooled connections, writes go to one writer thread that commits them
 //! in groups, each call in its own savepoint. sqlx's SQLite driver cost ~55 µs of
 //! thread hand-offs per point read and made writes queue behind an async lock (see
-//! `lite` for the measurements and the design). LiteStore runs the same [`sql`] texts
+//! `lite` for the measurements and the design). LiteStore runs the same [`Queries`]
 //! (SQLite takes `?` as written) on the same schema. A SQLite `SqlStore` keeps a small
 //! sqlx pool for what stays on sqlx: [`SqlStore::migrate`] and the migration check of
 //! [`SqlStore::pending_migrations`] and readiness. For `memory`, both open the same
@@ -33,7 +35,6 @@
 mod batch;
 mod clients;
 mod consents;
-mod dialect;
 pub mod dsn;
 mod error;
 mod keys;
@@ -42,15 +43,19 @@ mod login_sessions;
 mod notify;
 mod outage;
 mod rows;
-mod sql;
 mod tokens;
 
-pub use dialect::Dialect;
+pub use latch_sql::Dialect;
 
 use error::{from_migrate, from_sqlx, lost_lock_race};
+use latch_core::client::Client;
 use latch_core::error::StoreError;
-use latch_core::store::Store;
+use latch_core::store::{
+    ClientQuery, ClientStore, ConsentRecord, ConsentStore, Consumed, KeyStore, LoginSession, LoginSessionStore,
+    Rotated, Store, StoredKey, TokenKind, TokenRecord, TokenStore,
+};
 use latch_core::{Caches, Coherence};
+use latch_sql::Queries;
 use sqlx::any::AnyPoolOptions;
 use sqlx::migrate::{Migrate, Migrator};
 use sqlx::pool::PoolConnectionMetadata;
@@ -87,16 +92,34 @@ const LOCK_RACE_RETRIES: u32 = 32;
 /// A store in a SQL database.
 #[derive(Debug)]
 pub struct SqlStore {
+    /// sqlx's pool: the server's connections, or on SQLite only what migrates and checks
+    /// migrations.
     pool: AnyPool,
     dialect: Dialect,
-    sql: sql::Queries,
-    /// PostgreSQL and MySQL: group commit of token inserts (see [`batch`]).
-    batcher: Option<batch::Batcher>,
-    /// SQLite: the store every storage operation delegates to (`pool` then only migrates
-    /// and checks migrations). For an in-memory database it also holds the connection
-    /// that keeps the database alive for the store's life.
-    lite: Option<lite::LiteStore>,
-    /// PostgreSQL and MySQL: whether the server is known to be down (see [`outage`]).
+    /// What serves the storage operations.
+    backend: Backend,
+}
+
+/// What serves a [`SqlStore`]'s storage operations: each operation is written once per
+/// backend, and [`SqlStore`] hands every call to its backend (`backend_operations!`).
+#[derive(Debug)]
+enum Backend {
+    /// SQLite on rusqlite. For an in-memory database it also holds the connection that
+    /// keeps the database alive for the store's life.
+    Lite(lite::LiteStore),
+    /// PostgreSQL or MySQL on sqlx.
+    Server(Server),
+}
+
+/// The store on a PostgreSQL or MySQL server, through sqlx's `Any` driver.
+#[derive(Debug)]
+struct Server {
+    pool: AnyPool,
+    dialect: Dialect,
+    sql: Queries,
+    /// Group commit of token inserts (see [`batch`]).
+    batcher: batch::Batcher,
+    /// Whether the server is known to be down (see [`outage`]).
     outage: Arc<outage::Outage>,
     /// PostgreSQL: the URL the cache-invalidation listener connects to ([`notify`]).
     listen_url: Option<String>,
@@ -145,11 +168,9 @@ impl SqlStore {
                         Err(e) => return Err(from_sqlx(e)),
                     }
                 }
-                let mut store = Self::new(pool, dialect, None);
-                if dialect == Dialect::Postgres {
-                    store.listen_url = Some(dsn.to_owned());
-                }
-                store
+                let listen_url = (dialect == Dialect::Postgres).then(|| dsn.to_owned());
+                let server = Server::new(pool.clone(), dialect, listen_url);
+                SqlStore { pool, dialect, backend: Backend::Server(server) }
             }
         };
         Ok(store)
@@ -175,27 +196,15 @@ impl SqlStore {
             sqlx::query("PRAGMA journal_mode = WAL").execute(&pool).await.map_err(from_sqlx)?;
         }
         let lite = lite::LiteStore::open(&target.lite_uri, target.in_memory)?;
-        Ok(Self::new(pool, Dialect::Sqlite, Some(lite)))
-    }
-
-    fn new(pool: AnyPool, dialect: Dialect, lite: Option<lite::LiteStore>) -> SqlStore {
-        let batcher = lite.is_none().then(|| batch::Batcher::start(pool.clone(), Arc::new(sql::Queries::new(dialect))));
-        SqlStore {
-            pool,
-            dialect,
-            sql: sql::Queries::new(dialect),
-            batcher,
-            lite,
-            outage: Default::default(),
-            listen_url: None,
-            listener: std::sync::Mutex::new(None),
-        }
+        Ok(SqlStore { pool, dialect: Dialect::Sqlite, backend: Backend::Lite(lite) })
     }
 
     /// The pool, or `Err` at once while the database server is known to be down.
     fn pool(&self) -> Result<&AnyPool, StoreError> {
-        self.outage.check()?;
-        Ok(&self.pool)
+        match &self.backend {
+            Backend::Server(server) => server.pool(),
+            Backend::Lite(_) => Ok(&self.pool),
+        }
     }
 
     /// A call failed as unavailable (the server answered 503): on PostgreSQL and MySQL,
@@ -203,8 +212,8 @@ impl SqlStore {
     /// once until it does (see [`outage`]). SQLite's failures are its own file's (a lock
     /// held elsewhere, a full disk), bounded by its busy timeout: nothing to probe.
     pub fn suspect_outage(&self) {
-        if self.lite.is_none() {
-            self.outage.suspect(&self.pool, &self.sql.ping);
+        if let Backend::Server(server) = &self.backend {
+            server.outage.suspect(&server.pool, &server.sql.ping);
         }
     }
 
@@ -219,23 +228,13 @@ impl SqlStore {
         }
     }
 
-    /// Before a write the PostgreSQL triggers announce as `payload`: what to wait on
-    /// once it committed (see [`notify::Announcement`]).
-    async fn announcement(&self, payload: impl FnOnce() -> String) -> notify::Announcement {
-        let listener = self.listener.lock().ok().and_then(|slot| slot.clone());
-        match listener {
-            Some(l) => l.expect(&self.pool, payload()).await,
-            None => notify::Announcement::none(),
-        }
-    }
-
     /// PostgreSQL: starts hearing of client and key changes made by any server on the
     /// database, forgetting them from `caches` ([`notify`]); the listener stops when the
     /// store is dropped. A no-op on the other dialects.
     pub async fn listen(&self, caches: Arc<Caches>) {
-        let Some(url) = &self.listen_url else { return };
+        let Backend::Server(Server { listen_url: Some(url), listener: slot, .. }) = &self.backend else { return };
         let listener = notify::listen(url.clone(), caches).await;
-        if let Ok(mut slot) = self.listener.lock() {
+        if let Ok(mut slot) = slot.lock() {
             *slot = Some(Arc::new(listener));
         }
     }
@@ -249,9 +248,9 @@ impl SqlStore {
     /// server on the same file is refused, and token reads are then cached (see
     /// `lite::LiteStore::claim`). PostgreSQL and MySQL are shared by design: nothing to do.
     pub fn claim(&self) -> Result<(), StoreError> {
-        match &self.lite {
-            Some(lite) => lite.claim(),
-            None => Ok(()),
+        match &self.backend {
+            Backend::Lite(lite) => lite.claim(),
+            Backend::Server(_) => Ok(()),
         }
     }
 
@@ -278,7 +277,7 @@ impl SqlStore {
     /// Closes the store: waits for connections in use to come back (on SQLite, for the
     /// writes queued so far to commit), then closes them all.
     pub async fn close(&self) {
-        if let Some(lite) = &self.lite {
+        if let Backend::Lite(lite) = &self.backend {
             lite.close().await;
         }
         self.pool.close().await;
@@ -308,16 +307,50 @@ impl SqlStore {
         let n: i64 = sqlx::query_scalar(sql).fetch_one(&mut *conn).await.map_err(from_sqlx)?;
         Ok(n > 0)
     }
+}
 
-    /// Begins a write transaction (PostgreSQL and MySQL: SQLite's writes run on
-    /// [`lite::LiteStore`]'s writer).
+impl Server {
+    fn new(pool: AnyPool, dialect: Dialect, listen_url: Option<String>) -> Server {
+        Server {
+            batcher: batch::Batcher::start(pool.clone(), Arc::new(Queries::new(dialect))),
+            pool,
+            dialect,
+            sql: Queries::new(dialect),
+            outage: Default::default(),
+            listen_url,
+            listener: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// The pool, or `Err` at once while the database server is known to be down.
+    fn pool(&self) -> Result<&AnyPool, StoreError> {
+        self.outage.check()?;
+        Ok(&self.pool)
+    }
+
+    /// Runs one statement on the pool; how many rows it changed.
+    async fn run(&self, query: rows::AnyQuery<'_>) -> Result<u64, StoreError> {
+        Ok(query.execute(self.pool()?).await.map_err(from_sqlx)?.rows_affected())
+    }
+
+    /// Before a write the PostgreSQL triggers announce as `payload`: what to wait on
+    /// once it committed (see [`notify::Announcement`]).
+    async fn announcement(&self, payload: impl FnOnce() -> String) -> notify::Announcement {
+        let listener = self.listener.lock().ok().and_then(|slot| slot.clone());
+        match listener {
+            Some(l) => l.expect(&self.pool, payload()).await,
+            None => notify::Announcement::none(),
+        }
+    }
+
+    /// Begins a write transaction.
     async fn begin(&self) -> Result<Transaction<'static, Any>, StoreError> {
         self.pool()?.begin().await.map_err(from_sqlx)
     }
 
     /// Begins a revocation's transaction: on PostgreSQL under REPEATABLE READ, so that a
     /// token written by a concurrent rotation or grace re-issue after the revocation's
-    /// snapshot fails it (and [`SqlStore::retrying`] runs it again) instead of staying
+    /// snapshot fails it (and [`Server::retrying`] runs it again) instead of staying
     /// active unseen; MySQL's default is REPEATABLE READ already (see `tokens`).
     async fn begin_revocation(&self) -> Result<Transaction<'static, Any>, StoreError> {
         let mut tx = self.begin().await?;
@@ -351,15 +384,73 @@ impl SqlStore {
     }
 }
 
+/// Implements storage traits for [`SqlStore`] by handing each operation to its
+/// [`Backend`], which implements it.
+macro_rules! backend_operations {
+    ($($store:ident { $(fn $op:ident(&self $(, $arg:ident: $ty:ty)*) -> $out:ty;)* })*) => {$(
+        impl $store for SqlStore {
+            $(async fn $op(&self $(, $arg: $ty)*) -> Result<$out, StoreError> {
+                match &self.backend {
+                    Backend::Lite(lite) => lite.$op($($arg),*).await,
+                    Backend::Server(server) => server.$op($($arg),*).await,
+                }
+            })*
+        }
+    )*};
+}
+
+backend_operations! {
+    ClientStore {
+        fn create_client(&self, client: &Client) -> ();
+        fn get_client(&self, id: &str) -> Option<Client>;
+        fn update_client(&self, client: &Client) -> bool;
+        fn delete_client(&self, id: &str) -> bool;
+        fn list_clients(&self, query: &ClientQuery) -> Vec<Client>;
+    }
+    TokenStore {
+        fn insert_tokens(&self, records: &[TokenRecord]) -> ();
+        fn get_token(&self, kind: TokenKind, signature: &str) -> Option<TokenRecord>;
+        fn revoke_token(&self, kind: TokenKind, signature: &str) -> bool;
+        fn revoke_grant(&self, request_id: &str) -> u64;
+        fn delete_client_access_tokens(&self, client_id: &str) -> u64;
+        fn consume_code(&self, signature: &str, now: i64, tokens: &[TokenRecord]) -> Consumed;
+        fn rotate_refresh_token(&self, signature: &str, now: i64, successors: &[TokenRecord]) -> Rotated;
+        fn reissue_within_grace(&self, request_id: &str, now: i64, successors: &[TokenRecord]) -> bool;
+        fn delete_expired_tokens(&self, before: i64, limit: u32) -> u64;
+    }
+    KeyStore {
+        fn add_key(&self, key: &StoredKey) -> ();
+        fn get_key_set(&self, set: &str) -> Vec<StoredKey>;
+        fn delete_key_set(&self, set: &str) -> u64;
+        fn delete_key(&self, set: &str, kid: &str) -> bool;
+        fn list_keys(&self) -> Vec<StoredKey>;
+        fn reseal_key(&self, set: &str, kid: &str, old_sealed: &str, new_sealed: &str) -> bool;
+    }
+    LoginSessionStore {
+        fn create_login_session(&self, session: &LoginSession) -> ();
+        fn get_login_session(&self, id: &str) -> Option<LoginSession>;
+        fn delete_login_session(&self, id: &str) -> bool;
+        fn delete_login_sessions_of_subject(&self, subject: &str) -> u64;
+        fn delete_expired_login_sessions(&self, before: i64, limit: u32) -> u64;
+    }
+    ConsentStore {
+        fn complete_consent(&self, consent: &ConsentRecord, tokens: &[TokenRecord]) -> ();
+        fn remembered_consents(&self, subject: &str, client_id: &str, now: i64) -> Vec<ConsentRecord>;
+        fn list_consents(&self, subject: &str, login_session_id: Option<&str>) -> Vec<ConsentRecord>;
+        fn revoke_consent(&self, id: &str) -> bool;
+        fn revoke_consents(&self, subject: &str, client_id: Option<&str>) -> u64;
+    }
+}
+
 impl Store for SqlStore {
     /// Readiness (Hydra's `/health/ready`): the database answers and no migration is
     /// pending (a missing schema counts as pending).
     async fn ping(&self) -> Result<(), StoreError> {
-        match &self.lite {
+        match &self.backend {
             // The connections that serve requests answer.
-            Some(lite) => lite.ping()?,
-            None => {
-                sqlx::query(&self.sql.ping).execute(self.pool()?).await.map_err(from_sqlx)?;
+            Backend::Lite(lite) => lite.ping()?,
+            Backend::Server(server) => {
+                sqlx::query(&server.sql.ping).execute(server.pool()?).await.map_err(from_sqlx)?;
             }
         }
         match self.pending_migrations().await? {
@@ -432,7 +523,6 @@ async fn apply_sqlite_pragmas(conn: &mut AnyConnection, _: PoolConnectionMetadat
 #[cfg(test)]
 mod tests {
     use super::*;
-    use latch_core::store::{ClientStore, ConsentStore, KeyStore, LoginSessionStore, TokenStore};
 
     /// A dropped pool connection (what a cancelled request does) must not take the
     /// in-memory database with it.
@@ -453,7 +543,7 @@ mod tests {
     #[tokio::test]
     async fn sqlx_and_lite_share_the_memory_database() {
         let store = SqlStore::connect("memory").await.expect("connect");
-        assert!(store.lite.is_some());
+        assert!(matches!(store.backend, Backend::Lite(_)));
         store.migrate().await.expect("migrate through sqlx");
         let client = latch_core::client::Client { client_id: "shared".into(), ..Default::default() };
         store.create_client(&client).await.expect("create through LiteStore");

@@ -1,6 +1,6 @@
-//! [`TokenStore`] for [`SqlStore`]: the compare-and-set operations.
+//! [`TokenStore`] for [`Server`] (PostgreSQL and MySQL): the compare-and-set operations.
 //!
-//! Consuming a code and rotating a refresh token share one step, [`SqlStore::retire`]:
+//! Consuming a code and rotating a refresh token share one step, [`Server::retire`]:
 //! in one transaction, a conditional `UPDATE … SET active = 0 … WHERE active = 1`
 //! decides the winner (the database serializes concurrent updates of the row), the row
 //! is read back, and the winner's successors are inserted before the commit (a
@@ -9,54 +9,26 @@
 //! Revocation is final ([`latch_core::store`]): every statement that writes a new token
 //! into an existing grant (a rotation, a code's exchange, a grace re-issue) first writes
 //! an active row of that grant (the retired token, or the live refresh tokens), and
-//! holds it to its commit. A revocation ([`SqlStore::revoke_grant`], the consent and
+//! holds it to its commit. A revocation ([`Server::revoke_grant`], the consent and
 //! client deletions) then cannot miss what such a writer stores: on PostgreSQL it runs
 //! under REPEATABLE READ, so a row a writer changed after the revocation's snapshot makes
 //! it fail with a serialization failure, and it runs again on a snapshot that has the
-//! writer's tokens ([`SqlStore::retrying`]); on MySQL, whose locking statements read the
+//! writer's tokens ([`Server::retrying`]); on MySQL, whose locking statements read the
 //! newest rows, it repeats its statement once it holds every row of the grant (the
 //! first may have passed a row inserted while it waited for a lock). A writer that comes
 //! second waits for the revocation's locks and then finds its row inactive.
 
 use super::error::{from_sqlx, with_conflict};
-use super::rows::{self, bind_token};
+use super::rows;
 use super::Dialect;
-use super::SqlStore;
+use super::Server;
 use latch_core::error::StoreError;
-use latch_core::store::{Consumed, Rotated, TokenKind, TokenRecord, TokenStore};
+use latch_core::store::{TokenKind, TokenRecord, TokenStore};
+use latch_sql::rows::{decode_token, token};
+use latch_sql::Retired;
 use sqlx::{Any, Executor};
 
-/// What retiring a token found (here [`SqlStore::retire`], and SQLite's `lite::tokens`).
-pub(super) enum Retired {
-    /// This call retired the token; the record as it was before.
-    Now(TokenRecord),
-    /// The token was inactive already; the record as it is.
-    Before(TokenRecord),
-    /// No token of that kind with that signature.
-    Missing,
-}
-
-impl Retired {
-    /// The outcome of consuming a code.
-    pub(super) fn consumed(self) -> Consumed {
-        match self {
-            Retired::Now(record) => Consumed::Consumed(record),
-            Retired::Before(record) => Consumed::AlreadyUsed(record),
-            Retired::Missing => Consumed::Missing,
-        }
-    }
-
-    /// The outcome of rotating a refresh token.
-    pub(super) fn rotated(self) -> Rotated {
-        match self {
-            Retired::Now(record) => Rotated::Rotated(record),
-            Retired::Before(record) => Rotated::AlreadyUsed(record),
-            Retired::Missing => Rotated::Missing,
-        }
-    }
-}
-
-impl SqlStore {
+impl Server {
     /// Retires the active token of `kind` with `signature` (inactive, `used_at = now`)
     /// and stores `successors`, all in one transaction; only the caller whose
     /// conditional update changed the row stores anything. A refresh token's retirement
@@ -68,78 +40,65 @@ impl SqlStore {
         now: i64,
         successors: &[TokenRecord],
     ) -> Result<Retired, StoreError> {
-        self.retrying(|| self.try_retire(kind, signature, now, successors)).await
-    }
-
-    async fn try_retire(
-        &self,
-        kind: TokenKind,
-        signature: &str,
-        now: i64,
-        successors: &[TokenRecord],
-    ) -> Result<Retired, StoreError> {
-        let mut tx = self.begin().await?;
-        // The compare-and-set; with RETURNING it also reads the row it retired.
-        let (changed, retired) = match &self.sql.retire_token_returning {
-            Some(sql) => {
-                let row = sqlx::query(sql)
-                    .bind(now)
-                    .bind(signature)
-                    .bind(kind.as_str())
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .map_err(from_sqlx)?;
-                (u64::from(row.is_some()), row.as_ref().map(rows::token).transpose()?)
-            }
-            None => {
-                let changed = sqlx::query(&self.sql.retire_token)
-                    .bind(now)
-                    .bind(signature)
-                    .bind(kind.as_str())
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(from_sqlx)?
-                    .rows_affected();
-                (changed, None)
-            }
-        };
-        // Without RETURNING, or when nothing was retired (missing, or used before): read it.
-        let record = match retired {
-            Some(r) => Some(r),
-            None => {
-                let row = sqlx::query(&self.sql.get_token)
-                    .bind(signature)
-                    .bind(kind.as_str())
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .map_err(from_sqlx)?;
-                row.as_ref().map(rows::token).transpose()?
-            }
-        };
-        match (changed, record) {
-            (1, Some(mut record)) => {
-                if kind == TokenKind::RefreshToken {
-                    // fosite: a refresh revokes the grant's earlier access tokens.
-                    sqlx::query(&self.sql.retire_grant_access_tokens)
-                        .bind(record.request_id.as_str())
-                        .execute(&mut *tx)
+        self.retrying(|| async move {
+            let mut tx = self.begin().await?;
+            // The compare-and-set; with RETURNING it also reads the row it retired.
+            let (changed, retired) = match &self.sql.retire_token_returning {
+                Some(sql) => {
+                    let row = sqlx::query(sql)
+                        .bind(now)
+                        .bind(signature)
+                        .bind(kind.as_str())
+                        .fetch_optional(&mut *tx)
                         .await
                         .map_err(from_sqlx)?;
+                    (u64::from(row.is_some()), rows::one(&row, decode_token)?)
                 }
-                self.insert_records(&mut *tx, successors).await?;
-                tx.commit().await.map_err(from_sqlx)?;
-                // Only an active token can be retired, and only retiring sets used_at.
-                record.active = true;
-                record.used_at = None;
-                Ok(Retired::Now(record))
+                None => {
+                    let changed = sqlx::query(&self.sql.retire_token)
+                        .bind(now)
+                        .bind(signature)
+                        .bind(kind.as_str())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(from_sqlx)?
+                        .rows_affected();
+                    (changed, None)
+                }
+            };
+            // Without RETURNING, or when nothing was retired (missing, or used before): read it.
+            let record = match retired {
+                Some(r) => Some(r),
+                None => {
+                    let row = sqlx::query(&self.sql.get_token)
+                        .bind(signature)
+                        .bind(kind.as_str())
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err(from_sqlx)?;
+                    rows::one(&row, decode_token)?
+                }
+            };
+            // On an error, dropping `tx` rolls it back.
+            let retired = Retired::decide(signature, changed, record)?;
+            match &retired {
+                Retired::Now(record) => {
+                    if kind == TokenKind::RefreshToken {
+                        // fosite: a refresh revokes the grant's earlier access tokens.
+                        sqlx::query(&self.sql.retire_grant_access_tokens)
+                            .bind(record.request_id.as_str())
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(from_sqlx)?;
+                    }
+                    self.insert_records(&mut *tx, successors).await?;
+                    tx.commit().await.map_err(from_sqlx)?;
+                }
+                Retired::Before(_) | Retired::Missing => tx.rollback().await.map_err(from_sqlx)?,
             }
-            (0, record) => {
-                tx.rollback().await.map_err(from_sqlx)?;
-                Ok(record.map_or(Retired::Missing, Retired::Before))
-            }
-            // Dropping `tx` rolls it back.
-            (n, _) => Err(StoreError::Backend(format!("retiring token {signature} changed {n} rows"))),
-        }
+            Ok(retired)
+        })
+        .await
     }
 
     /// [`TokenStore::reissue_within_grace`]: one transaction that claims the grant's live
@@ -197,91 +156,45 @@ impl SqlStore {
         let sql = self.sql.insert_tokens(records.len());
         let mut query = sqlx::query(&sql);
         for record in records {
-            query = bind_token(query, record)?;
+            query = rows::bind(query, token(record)?);
         }
         query.execute(executor).await.map_err(|e| with_conflict(e, || "a token with that signature exists".into()))?;
         Ok(())
     }
 }
 
-impl TokenStore for SqlStore {
+impl TokenStore for Server {
     async fn insert_tokens(&self, records: &[TokenRecord]) -> Result<(), StoreError> {
-        if let Some(lite) = &self.lite {
-            return lite.insert_tokens(records).await;
-        }
-        match &self.batcher {
-            Some(batcher) => {
-                self.outage.check()?;
-                batcher.insert(records).await
-            }
-            // Not reached: a store has either a batcher or `lite` (see `SqlStore::new`).
-            None => Err(StoreError::Backend("this store has no token writer".into())),
-        }
+        self.outage.check()?;
+        self.batcher.insert(records).await
     }
 
     async fn get_token(&self, kind: TokenKind, signature: &str) -> Result<Option<TokenRecord>, StoreError> {
-        if let Some(lite) = &self.lite {
-            return lite.get_token(kind, signature).await;
-        }
         let row = sqlx::query(&self.sql.get_token)
             .bind(signature)
             .bind(kind.as_str())
             .fetch_optional(self.pool()?)
             .await
             .map_err(from_sqlx)?;
-        row.as_ref().map(rows::token).transpose()
+        rows::one(&row, decode_token)
     }
 
     async fn revoke_token(&self, kind: TokenKind, signature: &str) -> Result<bool, StoreError> {
-        if let Some(lite) = &self.lite {
-            return lite.revoke_token(kind, signature).await;
-        }
-        let done = sqlx::query(&self.sql.revoke_token)
-            .bind(signature)
-            .bind(kind.as_str())
-            .execute(self.pool()?)
-            .await
-            .map_err(from_sqlx)?;
-        Ok(done.rows_affected() == 1)
+        let done = self.run(sqlx::query(&self.sql.revoke_token).bind(signature).bind(kind.as_str())).await?;
+        Ok(done == 1)
     }
 
     async fn revoke_grant(&self, request_id: &str) -> Result<u64, StoreError> {
-        if let Some(lite) = &self.lite {
-            return lite.revoke_grant(request_id).await;
-        }
         self.retrying(|| self.try_revoke_grant(request_id)).await
     }
 
     async fn delete_client_access_tokens(&self, client_id: &str) -> Result<u64, StoreError> {
-        if let Some(lite) = &self.lite {
-            return lite.delete_client_access_tokens(client_id).await;
-        }
-        let done = sqlx::query(&self.sql.delete_client_access_tokens)
-            .bind(client_id)
-            .execute(self.pool()?)
-            .await
-            .map_err(from_sqlx)?;
-        Ok(done.rows_affected())
+        let done = self.run(sqlx::query(&self.sql.delete_client_access_tokens).bind(client_id)).await?;
+        Ok(done)
     }
 
-    async fn consume_code(&self, signature: &str, now: i64, tokens: &[TokenRecord]) -> Result<Consumed, StoreError> {
-        if let Some(lite) = &self.lite {
-            return lite.consume_code(signature, now, tokens).await;
-        }
-        Ok(self.retire(TokenKind::AuthorizationCode, signature, now, tokens).await?.consumed())
-    }
-
-    async fn rotate_refresh_token(
-        &self,
-        signature: &str,
-        now: i64,
-        successors: &[TokenRecord],
-    ) -> Result<Rotated, StoreError> {
-        if let Some(lite) = &self.lite {
-            return lite.rotate_refresh_token(signature, now, successors).await;
-        }
-        Ok(self.retire(TokenKind::RefreshToken, signature, now, successors).await?.rotated())
-    }
+    // consume_code, rotate_refresh_token: the retire step above.
+    latch_sql::retire_operations!();
 
     async fn reissue_within_grace(
         &self,
@@ -289,22 +202,11 @@ impl TokenStore for SqlStore {
         now: i64,
         successors: &[TokenRecord],
     ) -> Result<bool, StoreError> {
-        if let Some(lite) = &self.lite {
-            return lite.reissue_within_grace(request_id, now, successors).await;
-        }
         self.retrying(|| self.try_reissue_within_grace(request_id, now, successors)).await
     }
 
     async fn delete_expired_tokens(&self, before: i64, limit: u32) -> Result<u64, StoreError> {
-        if let Some(lite) = &self.lite {
-            return lite.delete_expired_tokens(before, limit).await;
-        }
-        let done = sqlx::query(&self.sql.delete_expired_tokens)
-            .bind(before)
-            .bind(i64::from(limit))
-            .execute(self.pool()?)
-            .await
-            .map_err(from_sqlx)?;
-        Ok(done.rows_affected())
+        let done = self.run(sqlx::query(&self.sql.delete_expired_tokens).bind(before).bind(i64::from(limit))).await?;
+        Ok(done)
     }
 }

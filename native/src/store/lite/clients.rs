@@ -3,25 +3,17 @@
 use super::error::from_rusqlite;
 use super::rows;
 use super::LiteStore;
-use crate::store::rows::ClientRow;
 use latch_core::client::Client;
 use latch_core::error::StoreError;
 use latch_core::store::{ClientQuery, ClientStore};
+use latch_sql::rows::{client as client_values, client_update};
+use latch_sql::Value;
 use rusqlite::types::ToSql;
 
 impl ClientStore for LiteStore {
     async fn create_client(&self, client: &Client) -> Result<(), StoreError> {
-        let (ClientRow { data, secret_hash }, c) = (ClientRow::new(client)?, client);
-        let params = (
-            c.client_id.clone(),
-            c.client_name.clone(),
-            c.owner.clone(),
-            data,
-            secret_hash,
-            c.created_at,
-            c.updated_at,
-        );
-        self.insert(|q| &q.insert_client, params, format!("client {} exists", c.client_id)).await
+        let values = client_values(client)?.map(Value::into_owned);
+        self.insert(|q| &q.insert_client, values, format!("client {} exists", client.client_id)).await
     }
 
     async fn get_client(&self, id: &str) -> Result<Option<Client>, StoreError> {
@@ -29,17 +21,8 @@ impl ClientStore for LiteStore {
     }
 
     async fn update_client(&self, client: &Client) -> Result<bool, StoreError> {
-        let (ClientRow { data, secret_hash }, c) = (ClientRow::new(client)?, client);
-        let params = (
-            c.client_name.clone(),
-            c.owner.clone(),
-            data,
-            secret_hash,
-            c.created_at,
-            c.updated_at,
-            c.client_id.clone(),
-        );
-        Ok(self.change(|q| &q.update_client, params).await? > 0)
+        let values = client_update(client)?.map(Value::into_owned);
+        Ok(self.change_record(|q| &q.update_client, values).await? > 0)
     }
 
     async fn delete_client(&self, id: &str) -> Result<bool, StoreError> {

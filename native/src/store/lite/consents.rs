@@ -10,22 +10,21 @@
 //! on the writer no other write can come in between anyway).
 
 use super::error::from_rusqlite;
-use super::rows::{self, ConsentRow, TokenRow};
+use super::rows::{self, consent_row, token_rows};
 use super::tokens::insert_tokens;
 use super::{run, LiteStore};
-use crate::store::sql::MAX_IDS_PER_STATEMENT;
 use latch_core::error::StoreError;
 use latch_core::store::{ConsentRecord, ConsentStore, TokenRecord};
+use latch_sql::statements::MAX_IDS_PER_STATEMENT;
 use rusqlite::params_from_iter;
 
 impl ConsentStore for LiteStore {
     async fn complete_consent(&self, consent: &ConsentRecord, tokens: &[TokenRecord]) -> Result<(), StoreError> {
-        let (consent, tokens) = (ConsentRow::new(consent)?, TokenRow::all(tokens)?);
+        let exists = format!("consent {} exists", consent.id);
+        let (consent, tokens) = (consent_row(consent)?, token_rows(tokens)?);
         self.write(move |conn, sql| {
             let mut stmt = conn.prepare_cached(&sql.insert_consent).map_err(from_rusqlite)?;
-            consent
-                .insert(&mut stmt)
-                .map_err(|e| super::error::with_conflict(e, || format!("consent {} exists", consent.id())))?;
+            rows::execute(&mut stmt, &consent).map_err(|e| super::error::with_conflict(e, || exists))?;
             insert_tokens(conn, sql, &tokens)
         })
         .await

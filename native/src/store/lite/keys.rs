@@ -3,12 +3,12 @@
 use super::LiteStore;
 use latch_core::error::StoreError;
 use latch_core::store::{KeyStore, StoredKey};
+use latch_sql::Value;
 
 impl KeyStore for LiteStore {
     async fn add_key(&self, key: &StoredKey) -> Result<(), StoreError> {
-        let k = key.clone();
-        let exists = format!("key {}/{} exists", k.set, k.kid);
-        self.insert(|q| &q.insert_key, (k.set, k.kid, k.alg, k.use_, k.created_at, k.sealed), exists).await
+        let exists = format!("key {}/{} exists", key.set, key.kid);
+        self.insert(|q| &q.insert_key, latch_sql::rows::key(key).map(Value::into_owned), exists).await
     }
 
     async fn get_key_set(&self, set: &str) -> Result<Vec<StoredKey>, StoreError> {

@@ -1,22 +1,14 @@
 //! [`LoginSessionStore`] for [`LiteStore`].
 
 use super::LiteStore;
-use crate::store::rows::to_json;
 use latch_core::error::StoreError;
 use latch_core::store::{LoginSession, LoginSessionStore};
+use latch_sql::Value;
 
 impl LoginSessionStore for LiteStore {
     async fn create_login_session(&self, session: &LoginSession) -> Result<(), StoreError> {
-        // In `LOGIN_SESSION_COLUMNS` order, as `rows::bind_login_session` binds them.
-        let amr = to_json("amr", &session.amr)?;
-        let s = session.clone();
-        let exists = format!("login session {} exists", s.id);
-        self.insert(
-            |q| &q.insert_login_session,
-            (s.id, s.subject, s.authenticated_at, s.expires_at, s.acr, amr),
-            exists,
-        )
-        .await
+        let values = latch_sql::rows::login_session(session)?.map(Value::into_owned);
+        self.insert(|q| &q.insert_login_session, values, format!("login session {} exists", session.id)).await
     }
 
     async fn get_login_session(&self, id: &str) -> Result<Option<LoginSession>, StoreError> {

@@ -24,9 +24,9 @@
 //!   conditional `UPDATE … AND active = 1` (with `RETURNING`) and whatever it decides
 //!   run together on the writer's connection, never as a read here and a write there.
 //!
-//! The query texts are [`Queries`] for [`Dialect::Sqlite`](super::Dialect), the very
-//! texts the sqlx path translates for PostgreSQL and MySQL, and rows are decoded by the
-//! sqlx path's own functions, so the paths cannot drift apart; the schema is
+//! The query texts are [`Queries`] for [`Dialect::Sqlite`], the very texts the sqlx
+//! path translates for PostgreSQL and MySQL, and records are encoded and decoded by the
+//! SQL layer's functions ([`latch_sql::rows`]), so the paths cannot drift apart; the schema is
 //! `native/migrations/sqlite`, applied by sqlx (`SqlStore::migrate`).
 //! Every connection gets the pragmas of [`super::sqlite_pragmas`].
 
@@ -41,11 +41,10 @@ mod token_cache;
 mod tokens;
 mod writer;
 
-use super::sql::Queries;
-use super::Dialect;
 use checkpoint::Checkpointer;
 use error::{from_rusqlite, unavailable, with_conflict};
 use latch_core::error::StoreError;
+use latch_sql::{Dialect, Queries, Value};
 use rows::Record;
 use rusqlite::{Connection, OpenFlags, Params};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -197,14 +196,25 @@ impl LiteStore {
         self.write(move |conn, sql| run(conn, statement(sql), params).map_err(from_rusqlite)).await
     }
 
-    /// Runs one `INSERT` of [`Queries`] as a write; a unique violation is a conflict
-    /// saying `exists`.
-    async fn insert<P: Params + Send + 'static>(
+    /// Runs one statement of [`Queries`] with a record's values as a write; how many rows
+    /// it changed.
+    async fn change_record<const N: usize>(
         &self,
         statement: fn(&Queries) -> &str,
-        params: P,
+        values: [Value<'static>; N],
+    ) -> Result<u64, StoreError> {
+        self.change(statement, rusqlite::params_from_iter(values.map(Owned))).await
+    }
+
+    /// Runs one `INSERT` of [`Queries`] of a record's values as a write; a unique
+    /// violation is a conflict saying `exists`.
+    async fn insert<const N: usize>(
+        &self,
+        statement: fn(&Queries) -> &str,
+        values: [Value<'static>; N],
         exists: String,
     ) -> Result<(), StoreError> {
+        let params = rusqlite::params_from_iter(values.map(Owned));
         self.write(move |conn, sql| {
             run(conn, statement(sql), params).map(drop).map_err(|e| with_conflict(e, || exists))
         })
@@ -223,6 +233,15 @@ impl LiteStore {
     pub(crate) async fn close(&self) {
         self.readers.close();
         self.writer.close().await;
+    }
+}
+
+/// An owned value as a rusqlite parameter (for a write handed to the writer thread).
+struct Owned(Value<'static>);
+
+impl rusqlite::ToSql for Owned {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        Ok(rows::output(&self.0))
     }
 }
 

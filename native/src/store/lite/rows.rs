@@ -1,22 +1,23 @@
-//! Records into rusqlite parameters and rows back into records, column for column as
-//! [`crate::store::rows`] does for sqlx (the same columns, JSON and encodings, so either
-//! path reads what the other wrote). Rows are decoded by `rows`' own functions, through
-//! its [`Columns`] trait.
+//! rusqlite's side of [`latch_sql::rows`]: bound [`Value`]s as rusqlite parameters
+//! ([`Param`]) and rusqlite's rows as a [`latch_sql::Row`], so records are encoded and
+//! decoded by the SQL layer's one function each, as on sqlx and D1 (either path reads
+//! what the other wrote).
 //!
-//! Records are turned into parameters on the caller's thread, before a write is queued:
+//! Records are turned into values on the caller's thread, before a write is queued:
 //! a record that cannot be serialized fails its own call and never reaches the writer.
 //! Decoding never panics: a row that does not fit is a [`StoreError::Backend`].
 
 use super::error::from_rusqlite;
-use crate::store::error::bad_row;
-use crate::store::rows::{self as shared, to_json, Columns};
 use latch_core::client::Client;
 use latch_core::error::StoreError;
 use latch_core::store::{ConsentRecord, LoginSession, StoredKey, TokenRecord};
-use rusqlite::types::FromSql;
+use latch_sql::rows::{self as shared, bad_row};
+use latch_sql::statements::{CONSENT_COLUMN_COUNT, TOKEN_COLUMN_COUNT};
+use latch_sql::Value;
+use rusqlite::types::{FromSql, Null, ToSql, ToSqlOutput, ValueRef};
 use rusqlite::{Params, Row, Statement};
 
-/// A record a row decodes into, with the shared decoders of [`crate::store::rows`].
+/// A record a row decodes into, with the SQL layer's decoders.
 pub(super) trait Record: Sized {
     fn decode(row: &Row<'_>) -> Result<Self, StoreError>;
 }
@@ -26,20 +27,20 @@ macro_rules! records {
     ($($record:ty => $decode:path,)*) => {$(
         impl Record for $record {
             fn decode(row: &Row<'_>) -> Result<Self, StoreError> {
-                $decode(row)
+                $decode(&Lite(row))
             }
         }
     )*};
 }
 
 records!(
-    Client => shared::client,
-    TokenRecord => shared::token,
-    StoredKey => shared::key,
-    LoginSession => shared::login_session,
-    ConsentRecord => shared::consent,
+    Client => shared::decode_client,
+    TokenRecord => shared::decode_token,
+    StoredKey => shared::decode_key,
+    LoginSession => shared::decode_login_session,
+    ConsentRecord => shared::decode_consent,
     // A row's `id` column: the ids of the consents a revocation takes.
-    String => shared::id,
+    String => shared::decode_id,
 );
 
 /// Every row a statement yields, decoded.
@@ -58,21 +59,24 @@ pub(super) fn first<T: Record>(stmt: &mut Statement<'_>, params: impl Params) ->
     rows.next().map_err(from_rusqlite)?.map(T::decode).transpose()
 }
 
-impl Columns for Row<'_> {
+/// A rusqlite row, read by the SQL layer's decoders.
+struct Lite<'a, 'r>(&'a Row<'r>);
+
+impl latch_sql::Row for Lite<'_, '_> {
     fn text(&self, col: &str) -> Result<String, StoreError> {
-        get(self, col)
+        get(self.0, col)
     }
 
     fn opt_text(&self, col: &str) -> Result<Option<String>, StoreError> {
-        get(self, col)
+        get(self.0, col)
     }
 
     fn int(&self, col: &str) -> Result<i64, StoreError> {
-        get(self, col)
+        get(self.0, col)
     }
 
     fn opt_int(&self, col: &str) -> Result<Option<i64>, StoreError> {
-        get(self, col)
+        get(self.0, col)
     }
 }
 
@@ -81,113 +85,43 @@ fn get<T: FromSql>(row: &Row<'_>, col: &str) -> Result<T, StoreError> {
     row.get(col).map_err(|e| bad_row(col, e))
 }
 
-/// A token record's columns, in [`crate::store::sql::TOKEN_COLUMNS`] order.
-pub(super) struct TokenRow {
-    signature: String,
-    kind: &'static str,
-    request_id: String,
-    client_id: String,
-    subject: String,
-    scope: String,
-    audience: String,
-    issued_at: i64,
-    expires_at: i64,
-    active: i64,
-    used_at: Option<i64>,
-    data: String,
-}
+/// A bound value as a rusqlite parameter.
+pub(super) struct Param<'a>(pub(super) &'a Value<'a>);
 
-impl TokenRow {
-    /// The columns of each record.
-    pub(super) fn all(records: &[TokenRecord]) -> Result<Vec<TokenRow>, StoreError> {
-        records.iter().map(TokenRow::new).collect()
-    }
-
-    fn new(r: &TokenRecord) -> Result<TokenRow, StoreError> {
-        Ok(TokenRow {
-            signature: r.signature.clone(),
-            kind: r.kind.as_str(),
-            request_id: r.request_id.clone(),
-            client_id: r.client_id.clone(),
-            subject: r.subject.clone(),
-            scope: r.scope.join(" "),
-            audience: to_json("audience", &r.audience)?,
-            issued_at: r.issued_at,
-            expires_at: r.expires_at,
-            active: i64::from(r.active),
-            used_at: r.used_at,
-            data: to_json("token data", &r.data)?,
-        })
-    }
-
-    /// Runs a one-row `INSERT` of the token columns.
-    pub(super) fn insert(&self, stmt: &mut Statement<'_>) -> rusqlite::Result<usize> {
-        stmt.execute(rusqlite::params![
-            self.signature,
-            self.kind,
-            self.request_id,
-            self.client_id,
-            self.subject,
-            self.scope,
-            self.audience,
-            self.issued_at,
-            self.expires_at,
-            self.active,
-            self.used_at,
-            self.data,
-        ])
+impl ToSql for Param<'_> {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(output(self.0))
     }
 }
 
-/// A consent's columns in `CONSENT_COLUMNS` order (scope and audience as JSON arrays,
-/// as `rows::bind_consent` writes them).
-pub(super) struct ConsentRow {
-    id: String,
-    client_id: String,
-    subject: String,
-    login_session_id: Option<String>,
-    granted_scope: String,
-    granted_audience: String,
-    remember: i64,
-    remember_until: Option<i64>,
-    handled_at: i64,
-    data: String,
+/// A value as rusqlite binds it (text borrowed, not copied).
+pub(super) fn output<'a>(value: &'a Value<'_>) -> ToSqlOutput<'a> {
+    match value {
+        Value::Int(Some(n)) => ToSqlOutput::from(*n),
+        Value::Text(Some(s)) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
+        Value::Name(s) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
+        Value::Flag(b) => ToSqlOutput::from(i64::from(*b)),
+        Value::Int(None) | Value::Text(None) => ToSqlOutput::from(Null),
+    }
 }
 
-impl ConsentRow {
-    pub(super) fn new(c: &ConsentRecord) -> Result<ConsentRow, StoreError> {
-        Ok(ConsentRow {
-            id: c.id.clone(),
-            client_id: c.client_id.clone(),
-            subject: c.subject.clone(),
-            login_session_id: c.login_session_id.clone(),
-            granted_scope: to_json("granted scope", &c.granted_scope)?,
-            granted_audience: to_json("granted audience", &c.granted_audience)?,
-            remember: i64::from(c.remember),
-            remember_until: c.remember_until,
-            handled_at: c.handled_at,
-            data: to_json("consent data", &c.data)?,
-        })
-    }
+/// Runs a statement with a record's values bound in order.
+pub(super) fn execute(stmt: &mut Statement<'_>, values: &[Value<'_>]) -> rusqlite::Result<usize> {
+    stmt.execute(rusqlite::params_from_iter(values.iter().map(Param)))
+}
 
-    /// The consent's id.
-    pub(super) fn id(&self) -> &str {
-        &self.id
-    }
+/// A token record's values, owned (for the writer thread).
+pub(super) type TokenRow = [Value<'static>; TOKEN_COLUMN_COUNT];
 
-    /// Runs the consent `INSERT`.
-    pub(super) fn insert(&self, stmt: &mut Statement<'_>) -> rusqlite::Result<usize> {
-        stmt.execute(rusqlite::params![
-            self.id,
-            self.client_id,
-            self.subject,
-            self.login_session_id,
-            self.granted_scope,
-            self.granted_audience,
-            self.remember,
-            self.remember_until,
-            self.handled_at,
-            self.data,
-        ])
-    }
+/// The values of each token record.
+pub(super) fn token_rows(records: &[TokenRecord]) -> Result<Vec<TokenRow>, StoreError> {
+    records.iter().map(|r| Ok(shared::token(r)?.map(Value::into_owned))).collect()
+}
+
+/// A consent's values, owned (for the writer thread).
+pub(super) type ConsentRow = [Value<'static>; CONSENT_COLUMN_COUNT];
+
+/// The values of a consent.
+pub(super) fn consent_row(c: &ConsentRecord) -> Result<ConsentRow, StoreError> {
+    Ok(shared::consent(c)?.map(Value::into_owned))
 }

@@ -10,12 +10,11 @@
 //! grace re-issue (one job each): revoked stays revoked.
 
 use super::error::{from_rusqlite, with_conflict};
-use super::rows::{self, TokenRow};
+use super::rows::{self, token_rows, TokenRow};
 use super::LiteStore;
-use crate::store::sql::Queries;
-use crate::store::tokens::Retired;
 use latch_core::error::StoreError;
-use latch_core::store::{Consumed, Rotated, TokenKind, TokenRecord, TokenStore};
+use latch_core::store::{TokenKind, TokenRecord, TokenStore};
+use latch_sql::{Queries, Retired};
 use rusqlite::Connection;
 
 /// Stores token records, one row at a time with the one-row `INSERT`; all or nothing is
@@ -27,7 +26,8 @@ pub(super) fn insert_tokens(conn: &Connection, sql: &Queries, records: &[TokenRo
     }
     let mut stmt = conn.prepare_cached(&sql.insert_token).map_err(from_rusqlite)?;
     for record in records {
-        record.insert(&mut stmt).map_err(|e| with_conflict(e, || "a token with that signature exists".into()))?;
+        rows::execute(&mut stmt, record)
+            .map_err(|e| with_conflict(e, || "a token with that signature exists".into()))?;
     }
     Ok(())
 }
@@ -52,24 +52,22 @@ fn retire(
     // makes every change of an `UPDATE … RETURNING` on its first step).
     let retired: Option<TokenRecord> = rows::first(&mut stmt, (now, signature, kind.as_str()))?;
     drop(stmt);
-    match retired {
-        Some(mut record) => {
-            if kind == TokenKind::RefreshToken {
-                // fosite: a refresh revokes the grant's earlier access tokens.
-                super::run(conn, &sql.retire_grant_access_tokens, [&record.request_id]).map_err(from_rusqlite)?;
-            }
-            insert_tokens(conn, sql, successors)?;
-            // Only an active token can be retired, and only retiring sets used_at.
-            record.active = true;
-            record.used_at = None;
-            Ok(Retired::Now(record))
-        }
+    let retired = match retired {
+        Some(record) => Retired::decide(signature, 1, Some(record))?,
         // Nothing retired: missing, or used before. Read it in the same transaction.
         None => {
             let mut stmt = conn.prepare_cached(&sql.get_token).map_err(from_rusqlite)?;
-            Ok(rows::first(&mut stmt, (signature, kind.as_str()))?.map_or(Retired::Missing, Retired::Before))
+            Retired::decide(signature, 0, rows::first(&mut stmt, (signature, kind.as_str()))?)?
         }
+    };
+    if let Retired::Now(record) = &retired {
+        if kind == TokenKind::RefreshToken {
+            // fosite: a refresh revokes the grant's earlier access tokens.
+            super::run(conn, &sql.retire_grant_access_tokens, [&record.request_id]).map_err(from_rusqlite)?;
+        }
+        insert_tokens(conn, sql, successors)?;
     }
+    Ok(retired)
 }
 
 /// [`TokenStore::reissue_within_grace`] as a writer job: stores nothing unless a refresh
@@ -97,7 +95,7 @@ impl LiteStore {
         now: i64,
         successors: &[TokenRecord],
     ) -> Result<Retired, StoreError> {
-        let (signature, successors) = (signature.to_owned(), TokenRow::all(successors)?);
+        let (signature, successors) = (signature.to_owned(), token_rows(successors)?);
         self.write(move |conn, sql| retire(conn, sql, kind, &signature, now, &successors)).await
     }
 }
@@ -107,7 +105,7 @@ impl TokenStore for LiteStore {
         if records.is_empty() {
             return Ok(());
         }
-        let rows = TokenRow::all(records)?;
+        let rows = token_rows(records)?;
         if rows.len() == 1 {
             // One INSERT is atomic by itself (a conflict undoes only that statement), so
             // the job needs no savepoint of its own.
@@ -132,18 +130,8 @@ impl TokenStore for LiteStore {
         self.change(|q| &q.delete_client_access_tokens, [client_id.to_owned()]).await
     }
 
-    async fn consume_code(&self, signature: &str, now: i64, tokens: &[TokenRecord]) -> Result<Consumed, StoreError> {
-        Ok(self.retire(TokenKind::AuthorizationCode, signature, now, tokens).await?.consumed())
-    }
-
-    async fn rotate_refresh_token(
-        &self,
-        signature: &str,
-        now: i64,
-        successors: &[TokenRecord],
-    ) -> Result<Rotated, StoreError> {
-        Ok(self.retire(TokenKind::RefreshToken, signature, now, successors).await?.rotated())
-    }
+    // consume_code, rotate_refresh_token: the retire step above.
+    latch_sql::retire_operations!();
 
     async fn reissue_within_grace(
         &self,
@@ -151,7 +139,7 @@ impl TokenStore for LiteStore {
         now: i64,
         successors: &[TokenRecord],
     ) -> Result<bool, StoreError> {
-        let (request_id, successors) = (request_id.to_owned(), TokenRow::all(successors)?);
+        let (request_id, successors) = (request_id.to_owned(), token_rows(successors)?);
         self.write(move |conn, sql| reissue_within_grace(conn, sql, &request_id, now, &successors)).await
     }
 

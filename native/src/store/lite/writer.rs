@@ -24,8 +24,8 @@
 use super::checkpoint::{self, Checkpointer};
 use super::error::{from_rusqlite, unavailable};
 use super::token_cache::TokenCache;
-use crate::store::sql::Queries;
 use latch_core::error::StoreError;
+use latch_sql::Queries;
 use rusqlite::Connection;
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};

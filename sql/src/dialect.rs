@@ -3,7 +3,7 @@
 
 use latch_core::error::StoreError;
 
-/// The SQL database behind a [`super::SqlStore`].
+/// The SQL database a store runs on (D1 is SQLite's dialect).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Dialect {
     /// SQLite (a file, or in process memory).
