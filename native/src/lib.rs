@@ -214,42 +214,20 @@ pub fn duration_seconds(s: &str) -> Option<i64> {
 }
 
 /// What `latch janitor` removed.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct JanitorReport {
-    /// Expired access tokens, refresh tokens and codes.
-    pub tokens: u64,
-    /// Expired remembered logins.
-    pub login_sessions: u64,
-}
+pub use latch_core::janitor::JanitorReport;
 
-/// `latch janitor`: deletes what expired before `now - keep_if_younger` seconds, in
-/// batches of `batch_size` (each batch one bounded statement, so the database is never
-/// locked for long), at most `limit` rows of each kind.
+/// `latch janitor`: one core janitor pass ([`latch_core::janitor::Janitor`]) over the
+/// database: deletes what expired before `now - keep_if_younger` seconds, in batches of
+/// `batch_size`, at most `limit` rows of each kind.
 pub async fn janitor(dsn: &str, batch_size: u32, limit: u64, keep_if_younger: i64) -> Result<JanitorReport, Error> {
     use latch_core::platform::Platform;
-    use latch_core::store::{LoginSessionStore, TokenStore};
     let store = SqlStore::connect(dsn).await?;
     let pending = store.pending_migrations().await?;
     if pending > 0 {
         return Err(Error::Config(format!("DSN: {pending} migration(s) pending; run `latch migrate sql <dsn>` first")));
     }
-    let before = NativePlatform.now() - keep_if_younger.max(0);
-    let batch = batch_size.max(1);
-    let mut report = JanitorReport::default();
-    while report.tokens < limit {
-        let n = store.delete_expired_tokens(before, batch.min((limit - report.tokens) as u32)).await?;
-        report.tokens += n;
-        if n < u64::from(batch) {
-            break;
-        }
-    }
-    while report.login_sessions < limit {
-        let n = store.delete_expired_login_sessions(before, batch.min((limit - report.login_sessions) as u32)).await?;
-        report.login_sessions += n;
-        if n < u64::from(batch) {
-            break;
-        }
-    }
+    let pass = latch_core::janitor::Janitor { batch_size, limit, keep_if_younger };
+    let report = pass.run(&store, NativePlatform.now()).await?;
     store.close().await;
     Ok(report)
 }
