@@ -146,10 +146,11 @@ pub async fn authenticate<S: Store, P: Platform>(
 
 #[cfg(test)]
 mod tests {
+    use super::AuthMethod;
     use crate::config::Config;
     use crate::http::{Method, Request};
     use crate::memory::MemoryStore;
-    use crate::platform::{BackchannelLogout, FixedPlatform, Platform};
+    use crate::platform::{FixedPlatform, Platform};
     use crate::service::Latch;
     use crate::Port;
     use futures_executor::block_on;
@@ -165,14 +166,21 @@ mod tests {
         fn fill_random(&self, b: &mut [u8]) {
             self.0.fill_random(b)
         }
-        fn send_backchannel_logouts(&self, d: Vec<BackchannelLogout>) {
-            self.0.send_backchannel_logouts(d)
-        }
         async fn pbkdf2_sha256(&self, p: &[u8], s: &[u8], r: u32) -> [u8; 32] {
             self.1.set(self.1.get() + 1);
             self.2.set(r);
             self.0.pbkdf2_sha256(p, s, r).await
         }
+    }
+
+    /// The table lists each method once and reads back by name.
+    #[test]
+    fn auth_method_table_round_trips() {
+        for m in AuthMethod::ALL {
+            assert_eq!(AuthMethod::parse(m.as_str()), Some(m));
+            assert_eq!(AuthMethod::ALL.iter().filter(|x| **x == m).count(), 1, "{m:?}");
+        }
+        assert_eq!(AuthMethod::advertised(), ["client_secret_post", "client_secret_basic", "none"]);
     }
 
     fn basic(id: &str, secret: &str) -> String {

@@ -12,7 +12,6 @@ pub mod platform;
 pub mod store;
 pub mod telemetry;
 
-use latch_core::keys::{Alg, ACCESS_TOKEN_SET, ID_TOKEN_SET};
 use latch_core::{Latch, Port};
 use platform::NativePlatform;
 use std::sync::Arc;
@@ -79,22 +78,24 @@ pub async fn build(settings: &config::ServerSettings, migrate: bool) -> Result<a
     let coherence = store.coherence();
     let latch = Latch::new(store, NativePlatform, settings.core.clone()).with_coherence(coherence);
     latch.store.listen(latch.caches()).await;
-    // Keys sealed under an older system secret are re-sealed under the first (so that the
-    // older secret can be retired); keys no configured secret opens are named.
-    let report = latch.reseal_keys().await?;
-    for (set, kid) in &report.resealed {
+    // The signing keys, ready before the first request (never generated on a request
+    // path): keys sealed under an older system secret are re-sealed under the first (so
+    // that the older secret can be retired), keys no configured secret opens are named,
+    // and a well-known set without a key gets one.
+    let prepared = latch.prepare_keys().await?;
+    for (set, kid) in &prepared.reseal.resealed {
         tracing::info!(%set, %kid, "re-sealed the signing key under the first system secret");
     }
-    for (set, kid, why) in &report.unreadable {
+    for (set, kid, why) in &prepared.reseal.unreadable {
         tracing::error!(
             %set, %kid,
             "signing key unusable: {why}; /health/ready answers 503 and the set cannot sign while it is its newest key: \
              configure the secret it was sealed under again (SECRETS_SYSTEM, after the first), or delete the key"
         );
     }
-    // Generate the well-known signing keys now, never on a request path.
-    latch.ensure_key(ID_TOKEN_SET, settings.core.id_token_alg).await?;
-    latch.ensure_key(ACCESS_TOKEN_SET, Alg::Rs256).await?;
+    for (set, kid, alg) in &prepared.generated {
+        tracing::info!(%set, %kid, alg = alg.as_str(), "generated the first signing key of the set");
+    }
     Ok(Arc::new(latch))
 }
 
