@@ -96,6 +96,22 @@ mod tests {
     use crate::keys::{Alg, SigningKey};
     use crate::platform::FixedPlatform;
 
+    /// The lists discovery derives from the grant and client-authentication tables are
+    /// what it always advertised, in the same order (a table row added or reordered
+    /// shows here).
+    #[test]
+    fn advertised_grants_and_auth_methods_are_the_tables_rows() {
+        let r = metadata(&Config::new("https://auth.example", b"0123456789abcdef"), &["RS256"]);
+        let doc: serde_json::Value = serde_json::from_slice(&r.body).expect("JSON");
+        assert_eq!(
+            doc["grant_types_supported"],
+            json!(["authorization_code", "implicit", "client_credentials", "refresh_token"])
+        );
+        for field in ["token_endpoint_auth_methods_supported", "revocation_endpoint_auth_methods_supported"] {
+            assert_eq!(doc[field], json!(["client_secret_post", "client_secret_basic", "none"]), "{field}");
+        }
+    }
+
     /// The newest key's algorithm comes first (it signs new ID tokens), each algorithm
     /// once; an empty set falls back to the configured default.
     #[test]
