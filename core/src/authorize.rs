@@ -152,10 +152,8 @@ async fn start<S: Store, P: Platform>(latch: &Latch<S, P>, req: &Request, params
     // OIDC Core §3.1.2.1: prompt=none without a usable session is login_required.
     if request.prompt.iter().any(|p| p == "none") && !flow.login_skip {
         return respond_error(
-            Error::new(ErrorCode::AccessDenied)
-                .with_description("The Authorization Server requires End-User authentication.")
-                .with_hint("Prompt 'none' was requested, but no previous login session was found.")
-                .into_code("login_required"),
+            Error::new(ErrorCode::LoginRequired)
+                .with_hint("Prompt 'none' was requested, but no previous login session was found."),
         );
     }
     let client_id = client.client_id.clone();
@@ -463,10 +461,8 @@ async fn after_login<S: Store, P: Platform>(latch: &Latch<S, P>, req: &Request, 
     }
     if r.prompt.iter().any(|p| p == "none") && !flow.consent_skip {
         return to_client(
-            Error::new(ErrorCode::AccessDenied)
-                .with_description("The Authorization Server requires End-User consent.")
-                .with_hint("Prompt 'none' was requested, but no previous consent was found.")
-                .into_code("consent_required"),
+            Error::new(ErrorCode::ConsentRequired)
+                .with_hint("Prompt 'none' was requested, but no previous consent was found."),
         );
     }
     flow.consent_csrf = random_token(&latch.platform);

@@ -1,20 +1,11 @@
 //! The OAuth 2.0 client: Hydra's JSON shape (`client/client.go` in ory/hydra) and the
 //! validation rules of RFC 6749 §2, RFC 7591 §2 and OIDC Registration §2.
 
+use crate::client_auth::AuthMethod;
 use crate::error::Error;
+use crate::grants::{GrantType, LifespanField};
 use serde::{Deserialize, Serialize};
 
-/// The token endpoint authentication methods Latch knows (RFC 7591 §2).
-pub const AUTH_METHODS: &[&str] = &["client_secret_basic", "client_secret_post", "private_key_jwt", "none"];
-/// The grant types a client may register (RFC 7591 §2).
-pub const GRANT_TYPES: &[&str] = &[
-    "authorization_code",
-    "implicit",
-    "refresh_token",
-    "client_credentials",
-    "urn:ietf:params:oauth:grant-type:jwt-bearer",
-    "urn:ietf:params:oauth:grant-type:device_code",
-];
 /// The scope a client gets when it registers none (Hydra's default client scope).
 pub const DEFAULT_SCOPE: &str = "offline_access offline openid";
 /// The shortest secret an administrator may choose (Hydra's rule).
@@ -185,22 +176,11 @@ mod rfc3339 {
     }
 }
 
-/// The client fields that are token lifespans (`PUT /admin/clients/{id}/lifespans`).
-pub const LIFESPAN_FIELDS: [&str; 13] = [
-    "authorization_code_grant_access_token_lifespan",
-    "authorization_code_grant_id_token_lifespan",
-    "authorization_code_grant_refresh_token_lifespan",
-    "client_credentials_grant_access_token_lifespan",
-    "device_authorization_grant_access_token_lifespan",
-    "device_authorization_grant_id_token_lifespan",
-    "device_authorization_grant_refresh_token_lifespan",
-    "implicit_grant_access_token_lifespan",
-    "implicit_grant_id_token_lifespan",
-    "jwt_bearer_grant_access_token_lifespan",
-    "refresh_token_grant_access_token_lifespan",
-    "refresh_token_grant_id_token_lifespan",
-    "refresh_token_grant_refresh_token_lifespan",
-];
+/// The client fields that are token lifespans (`PUT /admin/clients/{id}/lifespans`):
+/// those of the grant table's rows.
+pub fn lifespan_fields() -> impl Iterator<Item = LifespanField> {
+    GrantType::all_lifespan_fields()
+}
 
 impl Client {
     /// The client's scopes as a list.
@@ -213,30 +193,11 @@ impl Client {
     }
     /// Whether this is a public client (no secret, RFC 6749 §2.1).
     pub fn is_public(&self) -> bool {
-        self.token_endpoint_auth_method == "none"
+        self.token_endpoint_auth_method == AuthMethod::None.as_str()
     }
     /// The client as the API shows it: without a secret (it is shown only once).
     pub fn public_view(&self) -> Client {
         Client { client_secret: None, ..self.clone() }
-    }
-
-    /// The token lifespans (Hydra's `oAuth2ClientTokenLifespans`), by field name.
-    pub fn lifespans(&self) -> [(&'static str, Option<&str>); LIFESPAN_FIELDS.len()] {
-        [
-            (LIFESPAN_FIELDS[0], self.authorization_code_grant_access_token_lifespan.as_deref()),
-            (LIFESPAN_FIELDS[1], self.authorization_code_grant_id_token_lifespan.as_deref()),
-            (LIFESPAN_FIELDS[2], self.authorization_code_grant_refresh_token_lifespan.as_deref()),
-            (LIFESPAN_FIELDS[3], self.client_credentials_grant_access_token_lifespan.as_deref()),
-            (LIFESPAN_FIELDS[4], self.device_authorization_grant_access_token_lifespan.as_deref()),
-            (LIFESPAN_FIELDS[5], self.device_authorization_grant_id_token_lifespan.as_deref()),
-            (LIFESPAN_FIELDS[6], self.device_authorization_grant_refresh_token_lifespan.as_deref()),
-            (LIFESPAN_FIELDS[7], self.implicit_grant_access_token_lifespan.as_deref()),
-            (LIFESPAN_FIELDS[8], self.implicit_grant_id_token_lifespan.as_deref()),
-            (LIFESPAN_FIELDS[9], self.jwt_bearer_grant_access_token_lifespan.as_deref()),
-            (LIFESPAN_FIELDS[10], self.refresh_token_grant_access_token_lifespan.as_deref()),
-            (LIFESPAN_FIELDS[11], self.refresh_token_grant_id_token_lifespan.as_deref()),
-            (LIFESPAN_FIELDS[12], self.refresh_token_grant_refresh_token_lifespan.as_deref()),
-        ]
     }
 
     /// Fills defaults and checks every field, as Hydra's validator does.
@@ -247,29 +208,27 @@ impl Client {
             Error::invalid_request(format!("Field '{field}' {why}"))
                 .with_description("The request was invalid or contained invalid client metadata.")
         };
-        for (field, value) in self.lifespans() {
+        for field in lifespan_fields() {
             // Hydra's pattern for lifespans: Go durations; empty means the server's default.
-            if value.is_some_and(|v| !v.is_empty() && crate::duration::parse_seconds(v).is_none()) {
-                return Err(bad(field, "must be a duration such as 1h, 30m or 90s."));
+            if (field.get)(self).is_some_and(|v| !v.is_empty() && crate::duration::parse_seconds(v).is_none()) {
+                return Err(bad(field.name, "must be a duration such as 1h, 30m or 90s."));
             }
         }
         if self.client_id.len() > 255 {
             return Err(bad("client_id", "must be at most 255 characters."));
         }
         if self.token_endpoint_auth_method.is_empty() {
-            self.token_endpoint_auth_method = "client_secret_basic".into();
+            self.token_endpoint_auth_method = AuthMethod::ClientSecretBasic.as_str().into();
         }
-        if !AUTH_METHODS.contains(&self.token_endpoint_auth_method.as_str()) {
-            return Err(bad(
-                "token_endpoint_auth_method",
-                "must be one of client_secret_basic, client_secret_post, private_key_jwt, none.",
-            ));
+        if AuthMethod::parse(&self.token_endpoint_auth_method).is_none() {
+            let all: Vec<&str> = AuthMethod::ALL.into_iter().map(AuthMethod::as_str).collect();
+            return Err(bad("token_endpoint_auth_method", &format!("must be one of {}.", all.join(", "))));
         }
         if self.grant_types.is_empty() {
-            self.grant_types = vec!["authorization_code".into()];
+            self.grant_types = vec![GrantType::AuthorizationCode.as_str().into()];
         }
         for g in &self.grant_types {
-            if !GRANT_TYPES.contains(&g.as_str()) {
+            if GrantType::parse(g).is_none() {
                 return Err(bad("grant_types", &format!("contains unknown grant type '{g}'.")));
             }
         }
@@ -302,10 +261,15 @@ impl Client {
         if self.jwks.is_some() && !self.jwks_uri.is_empty() {
             return Err(bad("jwks", "and 'jwks_uri' cannot both be set."));
         }
-        if self.token_endpoint_auth_method == "private_key_jwt" && self.jwks.is_none() && self.jwks_uri.is_empty() {
+        if self.token_endpoint_auth_method == AuthMethod::PrivateKeyJwt.as_str()
+            && self.jwks.is_none()
+            && self.jwks_uri.is_empty()
+        {
             return Err(bad("jwks", "or 'jwks_uri' must be set when token_endpoint_auth_method is 'private_key_jwt'."));
         }
-        if self.token_endpoint_auth_method == "private_key_jwt" && self.token_endpoint_auth_signing_alg.is_empty() {
+        if self.token_endpoint_auth_method == AuthMethod::PrivateKeyJwt.as_str()
+            && self.token_endpoint_auth_signing_alg.is_empty()
+        {
             self.token_endpoint_auth_signing_alg = "RS256".into();
         }
         // Every URL a browser may be sent to or shown (RFC 6749 §3.1.2, OIDC Registration

@@ -13,6 +13,48 @@ use crate::platform::Platform;
 use crate::service::Latch;
 use crate::store::Store;
 
+/// The client authentication methods (RFC 7591 §2 `token_endpoint_auth_method`), in
+/// the order discovery lists them. Client validation, discovery's
+/// `token_endpoint_auth_methods_supported` and `revocation_endpoint_auth_methods_supported`
+/// and the OpenAPI document (a test compares it) read this table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AuthMethod {
+    /// §2.3.1, the credentials in the body.
+    ClientSecretPost,
+    /// §2.3.1, HTTP Basic.
+    ClientSecretBasic,
+    /// RFC 7523 §2.2: registrable, not accepted yet.
+    PrivateKeyJwt,
+    /// A public client (RFC 6749 §2.1): `client_id` only.
+    None,
+}
+
+impl AuthMethod {
+    /// Every method (each variant once; `as_str` is exhaustive, a test checks the list).
+    pub const ALL: [AuthMethod; 4] = [Self::ClientSecretPost, Self::ClientSecretBasic, Self::PrivateKeyJwt, Self::None];
+    /// Its name on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ClientSecretPost => "client_secret_post",
+            Self::ClientSecretBasic => "client_secret_basic",
+            Self::PrivateKeyJwt => "private_key_jwt",
+            Self::None => "none",
+        }
+    }
+    /// Whether the token and revocation endpoints accept it (what discovery advertises).
+    pub fn accepted(self) -> bool {
+        self != Self::PrivateKeyJwt
+    }
+    /// The method of a wire name.
+    pub fn parse(wire: &str) -> Option<AuthMethod> {
+        Self::ALL.into_iter().find(|m| m.as_str() == wire)
+    }
+    /// The names of the accepted methods, in table order.
+    pub fn advertised() -> Vec<&'static str> {
+        Self::ALL.into_iter().filter(|m| m.accepted()).map(Self::as_str).collect()
+    }
+}
+
 /// The credentials a request presented.
 enum Presented {
     Basic(String, String),
@@ -63,13 +105,17 @@ pub async fn authenticate<S: Store, P: Platform>(
 ) -> Result<std::sync::Arc<Client>, Error> {
     let presented = presented(req, params)?;
     let (id, secret, method) = match &presented {
-        Presented::Basic(id, s) => (id.as_str(), Some(s.as_str()), "client_secret_basic"),
-        Presented::Post(id, s) => (id.as_str(), Some(s.as_str()), "client_secret_post"),
-        Presented::None(id) => (id.as_str(), None, "none"),
+        Presented::Basic(id, s) => (id.as_str(), Some(s.as_str()), AuthMethod::ClientSecretBasic),
+        Presented::Post(id, s) => (id.as_str(), Some(s.as_str()), AuthMethod::ClientSecretPost),
+        Presented::None(id) => (id.as_str(), None, AuthMethod::None),
         Presented::Assertion => {
-            return Err(Error::invalid_client("The 'private_key_jwt' authentication method is not supported yet."))
+            return Err(Error::invalid_client(format!(
+                "The '{}' authentication method is not supported yet.",
+                AuthMethod::PrivateKeyJwt.as_str()
+            )))
         }
     };
+    let method = method.as_str();
     let unknown =
         || Error::invalid_client("The requested OAuth 2.0 Client does not exist or the credentials are wrong.");
     // Every refusal of a presented secret pays one PBKDF2, so that an unknown client, a
@@ -100,10 +146,11 @@ pub async fn authenticate<S: Store, P: Platform>(
 
 #[cfg(test)]
 mod tests {
+    use super::AuthMethod;
     use crate::config::Config;
     use crate::http::{Method, Request};
     use crate::memory::MemoryStore;
-    use crate::platform::{BackchannelLogout, FixedPlatform, Platform};
+    use crate::platform::{FixedPlatform, Platform};
     use crate::service::Latch;
     use crate::Port;
     use futures_executor::block_on;
@@ -119,14 +166,21 @@ mod tests {
         fn fill_random(&self, b: &mut [u8]) {
             self.0.fill_random(b)
         }
-        fn send_backchannel_logouts(&self, d: Vec<BackchannelLogout>) {
-            self.0.send_backchannel_logouts(d)
-        }
         async fn pbkdf2_sha256(&self, p: &[u8], s: &[u8], r: u32) -> [u8; 32] {
             self.1.set(self.1.get() + 1);
             self.2.set(r);
             self.0.pbkdf2_sha256(p, s, r).await
         }
+    }
+
+    /// The table lists each method once and reads back by name.
+    #[test]
+    fn auth_method_table_round_trips() {
+        for m in AuthMethod::ALL {
+            assert_eq!(AuthMethod::parse(m.as_str()), Some(m));
+            assert_eq!(AuthMethod::ALL.iter().filter(|x| **x == m).count(), 1, "{m:?}");
+        }
+        assert_eq!(AuthMethod::advertised(), ["client_secret_post", "client_secret_basic", "none"]);
     }
 
     fn basic(id: &str, secret: &str) -> String {

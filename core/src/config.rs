@@ -142,6 +142,53 @@ impl Config {
     }
 }
 
+/// The least length of a system secret (`SECRETS_SYSTEM`), on every host.
+pub const MIN_SYSTEM_SECRET_LEN: usize = 16;
+
+/// The start-up rule for the issuer (`URLS_SELF_ISSUER`), on every host: a URL, and
+/// https unless `dev` or a loopback host (OIDC Discovery 1.0 §3 and RFC 8414 §2: the
+/// issuer "is a URL that uses the https scheme"). `dev_rule` says how this host waives
+/// it ("outside --dev", "unless LATCH_DEV=true"). The error is `"KEY: why"`.
+pub fn check_issuer(issuer: &str, dev: bool, dev_rule: &str) -> Result<(), String> {
+    let bad = |why: String| format!("URLS_SELF_ISSUER: {why}");
+    let url = url::Url::parse(issuer).map_err(|e| bad(format!("'{issuer}' is not a URL: {e}")))?;
+    if !dev && url.scheme() != "https" && !crate::client::is_loopback_host(url.host_str().unwrap_or("")) {
+        return Err(bad(format!("must use https {dev_rule} (http is allowed only for loopback addresses)")));
+    }
+    Ok(())
+}
+
+/// The system secrets of `SECRETS_SYSTEM` (comma-separated, the first in use), on every
+/// host: at least one, each at least [`MIN_SYSTEM_SECRET_LEN`] long. The error is
+/// `"KEY: why"` and never quotes a secret.
+pub fn parse_system_secrets(raw: &str) -> Result<Vec<Vec<u8>>, String> {
+    let secrets: Vec<Vec<u8>> =
+        raw.split(',').map(|x| x.trim().as_bytes().to_vec()).filter(|x| !x.is_empty()).collect();
+    if secrets.is_empty() || secrets.iter().any(|s| s.len() < MIN_SYSTEM_SECRET_LEN) {
+        return Err(format!("SECRETS_SYSTEM: every secret must be at least {MIN_SYSTEM_SECRET_LEN} characters long"));
+    }
+    Ok(secrets)
+}
+
+impl Config {
+    /// A host's settings at start-up: `issuer` and `secrets` checked by [`check_issuer`]
+    /// and [`parse_system_secrets`], then [`Config::apply_settings`] through `get`;
+    /// cookies are `Secure` outside `dev`.
+    pub fn for_host(
+        issuer: &str,
+        secrets: Vec<Vec<u8>>,
+        dev: bool,
+        get: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Config, String> {
+        let mut core = Config::new(issuer, secrets.first().map_or(&[][..], Vec::as_slice));
+        core.system_secrets = secrets;
+        core.dev = dev;
+        core.apply_settings(get)?;
+        core.cookies.secure = !dev;
+        Ok(core)
+    }
+}
+
 impl Config {
     /// Applies the protocol settings both hosts read by Hydra's environment names
     /// (`URLS_SELF_PUBLIC`, `TTL_*`, `STRATEGIES_ACCESS_TOKEN`, `URLS_LOGIN`…,
@@ -237,5 +284,35 @@ impl Config {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The start-up rules both hosts apply, with each host's wording of its dev switch.
+    #[test]
+    fn start_up_rules_for_issuer_and_secrets() {
+        for (issuer, dev, ok) in [
+            ("https://auth.example", false, true),
+            ("http://auth.example", false, false),
+            ("http://auth.example", true, true),
+            ("http://127.0.0.1:4444", false, true),
+            ("http://localhost:4444", false, true),
+            ("not a url", true, false),
+        ] {
+            assert_eq!(check_issuer(issuer, dev, "outside --dev").is_ok(), ok, "{issuer} dev={dev}");
+        }
+        let e = check_issuer("http://auth.example", false, "unless LATCH_DEV=true").unwrap_err();
+        assert!(e.starts_with("URLS_SELF_ISSUER: must use https unless LATCH_DEV=true"), "{e}");
+        let two = parse_system_secrets(" 0123456789abcdef , fedcba9876543210,").expect("two secrets");
+        assert_eq!(two, [b"0123456789abcdef".to_vec(), b"fedcba9876543210".to_vec()]);
+        for bad in ["", " , ", "0123456789abcdef,short", "0123456789abcde"] {
+            let e = parse_system_secrets(bad).unwrap_err();
+            assert!(e.starts_with("SECRETS_SYSTEM: ") && !e.contains("short"), "{bad:?}: {e}");
+        }
+        let c = Config::for_host("https://auth.example", two, false, &|_| None).expect("settings");
+        assert_eq!((c.system_secrets.len(), c.dev, c.cookies.secure), (2, false, true));
     }
 }

@@ -1,8 +1,10 @@
 //! Discovery: OpenID Connect Discovery 1.0 §3 / RFC 8414 §2 metadata, and the JWK set
 //! (RFC 7517 §5).
 
+use crate::client_auth::AuthMethod;
 use crate::config::Config;
 use crate::error::Error;
+use crate::grants::GrantType;
 use crate::http::Response;
 use crate::keys;
 use crate::platform::Platform;
@@ -22,7 +24,7 @@ pub async fn openid_configuration<S: Store, P: Platform>(latch: &Latch<S, P>) ->
 /// [`Latch::signing_key`]); older keys' algorithms stay listed while their keys do, since
 /// ID tokens they signed are still in use. OIDC Discovery 1.0 §3
 /// `id_token_signing_alg_values_supported`; Hydra lists the algorithm of its signing key
-/// there. An empty set (the key is created on first use) falls back to `default`.
+/// there. An empty set (before the host prepared the keys) falls back to `default`.
 pub fn id_token_algs(set: &[keys::SigningKey], default: keys::Alg) -> Vec<&'static str> {
     let mut algs: Vec<&'static str> = Vec::new();
     for key in set.iter().rev() {
@@ -54,11 +56,11 @@ fn metadata(c: &Config, id_token_algs: &[&str]) -> Response {
         "subject_types_supported": ["public"],
         "response_types_supported": ["code", "code id_token", "id_token", "token id_token", "token", "token id_token code"],
         "response_modes_supported": ["query", "fragment", "form_post"],
-        "grant_types_supported": ["authorization_code", "implicit", "client_credentials", "refresh_token"],
+        "grant_types_supported": GrantType::advertised().map(GrantType::as_str).collect::<Vec<_>>(),
         "scopes_supported": ["offline_access", "offline", "openid"],
         "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "sid", "at_hash", "c_hash"],
-        "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic", "none"],
-        "revocation_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic", "none"],
+        "token_endpoint_auth_methods_supported": AuthMethod::advertised(),
+        "revocation_endpoint_auth_methods_supported": AuthMethod::advertised(),
         "id_token_signing_alg_values_supported": id_token_algs,
         "id_token_signed_response_alg": id_token_algs.get(..1).unwrap_or_default(),
         "userinfo_signing_alg_values_supported": ["none", "RS256"],
@@ -93,6 +95,22 @@ mod tests {
     use super::*;
     use crate::keys::{Alg, SigningKey};
     use crate::platform::FixedPlatform;
+
+    /// The lists discovery derives from the grant and client-authentication tables are
+    /// what it always advertised, in the same order (a table row added or reordered
+    /// shows here).
+    #[test]
+    fn advertised_grants_and_auth_methods_are_the_tables_rows() {
+        let r = metadata(&Config::new("https://auth.example", b"0123456789abcdef"), &["RS256"]);
+        let doc: serde_json::Value = serde_json::from_slice(&r.body).expect("JSON");
+        assert_eq!(
+            doc["grant_types_supported"],
+            json!(["authorization_code", "implicit", "client_credentials", "refresh_token"])
+        );
+        for field in ["token_endpoint_auth_methods_supported", "revocation_endpoint_auth_methods_supported"] {
+            assert_eq!(doc[field], json!(["client_secret_post", "client_secret_basic", "none"]), "{field}");
+        }
+    }
 
     /// The newest key's algorithm comes first (it signs new ID tokens), each algorithm
     /// once; an empty set falls back to the configured default.

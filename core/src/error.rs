@@ -46,10 +46,30 @@ error_table! {
     InvalidScope => ("invalid_scope", 400, "The requested scope is invalid, unknown, or malformed."),
     /// RFC 6749 §4.1.2.1: the resource owner or server denied the request.
     AccessDenied => ("access_denied", 403, "The resource owner or authorization server denied the request."),
+    /// OIDC Core §3.1.2.6: `prompt=none`, but the End-User is not authenticated.
+    LoginRequired => ("login_required", 400, "The Authorization Server requires End-User authentication."),
+    /// OIDC Core §3.1.2.6: `prompt=none`, but the End-User has not consented.
+    ConsentRequired => ("consent_required", 400, "The Authorization Server requires End-User consent."),
+    /// OIDC Core §3.1.2.6: `prompt=none`, but some interaction is needed.
+    InteractionRequired => ("interaction_required", 400, "The Authorization Server requires End-User interaction of some form to proceed."),
+    /// OIDC Core §3.1.2.6: `prompt=none`, but the End-User must pick a session.
+    AccountSelectionRequired => ("account_selection_required", 400, "The End-User is required to select a session at the Authorization Server."),
+    /// OIDC Core §3.1.2.6: the `request_uri` (§6.2) answers an error or invalid data.
+    InvalidRequestUri => ("invalid_request_uri", 400, "The request_uri in the Authorization Request returns an error or contains invalid data."),
+    /// OIDC Core §3.1.2.6: the `request` parameter holds an invalid Request Object (§6.1).
+    InvalidRequestObject => ("invalid_request_object", 400, "The request parameter contains an invalid Request Object."),
     /// OIDC Core §3.1.2.6: the `request` parameter (a request object, §6.1) is not supported.
     RequestNotSupported => ("request_not_supported", 400, "The OP does not support use of the request parameter."),
     /// OIDC Core §3.1.2.6: the `request_uri` parameter (§6.2) is not supported.
     RequestUriNotSupported => ("request_uri_not_supported", 400, "The OP does not support use of the request_uri parameter."),
+    /// OIDC Core §3.1.2.6: the `registration` parameter (§7.2.1) is not supported.
+    RegistrationNotSupported => ("registration_not_supported", 400, "The OP does not support use of the registration parameter."),
+    /// RFC 8628 §3.5: the device authorization request is still pending.
+    AuthorizationPending => ("authorization_pending", 400, "The authorization request is still pending as the end user hasn't yet completed the user-interaction steps."),
+    /// RFC 8628 §3.5: still pending, and the client must poll less often.
+    SlowDown => ("slow_down", 400, "The authorization request is still pending and polling should continue, but the interval must be increased by 5 seconds for this and all subsequent requests."),
+    /// RFC 8628 §3.5: the device code expired.
+    ExpiredToken => ("expired_token", 400, "The device_code has expired, and the device authorization session has concluded."),
     /// RFC 7009 §2.2.1: the server does not support revoking this token type.
     UnsupportedTokenType => ("unsupported_token_type", 400, "The authorization server does not support the revocation of the presented token type."),
     /// RFC 6750 §3.1: the access token is expired, revoked, malformed or invalid.
@@ -85,8 +105,9 @@ pub struct Error {
     pub hint: Option<String>,
     /// Detail for debugging (Hydra's `error_debug`); rendered only in dev mode.
     pub debug: Option<String>,
-    /// A wire `error` other than the code's own: OIDC's `login_required` and
-    /// `consent_required`, or whatever a login/consent UI's rejection named.
+    /// A wire `error` other than the code's own: whatever a login/consent UI's
+    /// rejection named (Hydra passes it through). Every code Latch itself answers with
+    /// is a row of the table.
     pub wire: Option<String>,
 }
 
@@ -231,6 +252,11 @@ mod tests {
             (ErrorCode::InvalidScope, "invalid_scope", 400),
             (ErrorCode::NotFound, "not_found", 404),
             (ErrorCode::TemporarilyUnavailable, "temporarily_unavailable", 503),
+            (ErrorCode::LoginRequired, "login_required", 400),
+            (ErrorCode::ConsentRequired, "consent_required", 400),
+            (ErrorCode::AuthorizationPending, "authorization_pending", 400),
+            (ErrorCode::SlowDown, "slow_down", 400),
+            (ErrorCode::ExpiredToken, "expired_token", 400),
         ];
         for (code, wire, status) in cases {
             let j = Error::new(*code).to_json(false);

@@ -266,6 +266,19 @@ pub struct Response {
     pub headers: Vec<(String, String)>,
     /// Body bytes.
     pub body: Vec<u8>,
+    /// What the host must do once the response is on its way (the core does no IO).
+    /// Every host acts on each one: an adapter that ignores this field drops them.
+    pub effects: Vec<Effect>,
+}
+
+/// Work a response leaves for its host, which the core cannot do itself (it does no IO).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Effect {
+    /// OIDC Back-Channel Logout 1.0 §2.5: POST `logout_token` as a form to the client's
+    /// `backchannel_logout_uri`, without holding up the response (the native server:
+    /// a task with a timeout; the Worker: `waitUntil`). Failures are the host's to log;
+    /// a logout never fails because a client's endpoint did.
+    BackchannelLogout(crate::platform::BackchannelLogout),
 }
 
 impl Response {
@@ -286,6 +299,7 @@ impl Response {
             ],
             // Fails only for a map with non-string keys, which no body of ours has.
             body: serde_json::to_vec(v).unwrap_or_else(|_| b"{}".to_vec()),
+            effects: Vec::new(),
         }
     }
     /// An HTML page, always with the headers that keep it inert: a Content-Security-Policy
@@ -309,11 +323,12 @@ impl Response {
                 ("pragma".into(), "no-cache".into()),
             ],
             body: body.into_bytes(),
+            effects: Vec::new(),
         }
     }
     /// An empty response.
     pub fn empty(status: u16) -> Response {
-        Response { status, headers: Vec::new(), body: Vec::new() }
+        Response { status, headers: Vec::new(), body: Vec::new(), effects: Vec::new() }
     }
     /// An error rendered as RFC 6749 JSON; 401s from client authentication carry
     /// `WWW-Authenticate` (RFC 6749 §5.2).
@@ -331,6 +346,11 @@ impl Response {
     /// Adds a `Set-Cookie` header (several may be set).
     pub fn with_cookie(mut self, set_cookie: String) -> Response {
         self.headers.push(("set-cookie".into(), set_cookie));
+        self
+    }
+    /// Adds effects for the host to carry out ([`Response::effects`]).
+    pub fn with_effects(mut self, effects: impl IntoIterator<Item = Effect>) -> Response {
+        self.effects.extend(effects);
         self
     }
     /// Sets a header, replacing any of the same name.

@@ -25,6 +25,7 @@ pub mod flow;
 pub mod grants;
 pub mod http;
 pub mod introspection;
+pub mod janitor;
 pub mod keys;
 pub mod logout;
 pub mod memory;

@@ -11,7 +11,7 @@
 
 use crate::cookie;
 use crate::error::Error;
-use crate::http::{Method, Request, Response};
+use crate::http::{Effect, Method, Request, Response};
 use crate::keys;
 use crate::platform::{BackchannelLogout, Platform};
 use crate::redirect::{self, error_page, html_escape};
@@ -206,7 +206,8 @@ async fn complete<S: Store, P: Platform>(
     // since the logout began goes to the redirect with nothing done).
     let held = cookie::session_id(req, &latch.config.cookies.session, &latch.config.system_secrets);
     let own = !f.sid.is_empty() && held.as_deref() == Some(f.sid.as_str());
-    let frontchannel = if own { end_session(latch, &f.subject, &f.sid).await? } else { Vec::new() };
+    let Ended { frontchannel, backchannel } =
+        if own { end_session(latch, &f.subject, &f.sid).await? } else { Ended::default() };
     let done = done_url(latch, &f);
     let mut cookies = vec![cookie::clear(&latch.config.cookies, &latch.config.cookies.logout_csrf, "/")];
     if own {
@@ -229,20 +230,27 @@ async fn complete<S: Store, P: Platform>(
     for c in cookies {
         resp = resp.with_cookie(c);
     }
-    Ok(resp)
+    Ok(resp.with_effects(backchannel))
 }
 
-/// Forgets login session `sid` of `subject`, sends back-channel logout tokens to every
-/// client that got consent in that session, and returns the front-channel URLs to load.
+/// What ending a login session leaves to do.
+#[derive(Debug, Default)]
+pub struct Ended {
+    /// The front-channel logout URLs to load (Front-Channel Logout 1.0 §3).
+    pub frontchannel: Vec<String>,
+    /// The back-channel logout tokens to send (Back-Channel Logout 1.0 §2.5), as
+    /// effects of the response the host carries out.
+    pub backchannel: Vec<Effect>,
+}
+
+/// Forgets login session `sid` of `subject`, signs back-channel logout tokens for every
+/// client that got consent in that session, and returns them with the front-channel
+/// URLs to load.
 /// Only the call that deleted the session notifies anyone: a session already gone (a
 /// replayed logout verifier, a concurrent logout) is nobody's to announce again.
-pub async fn end_session<S: Store, P: Platform>(
-    latch: &Latch<S, P>,
-    subject: &str,
-    sid: &str,
-) -> Result<Vec<String>, Error> {
+pub async fn end_session<S: Store, P: Platform>(latch: &Latch<S, P>, subject: &str, sid: &str) -> Result<Ended, Error> {
     if sid.is_empty() || !latch.store.delete_login_session(sid).await? || subject.is_empty() {
-        return Ok(Vec::new());
+        return Ok(Ended::default());
     }
     let consents = latch.store.list_consents(subject, Some(sid)).await?;
     let mut client_ids: Vec<&str> = consents.iter().map(|c| c.client_id.as_str()).collect();
@@ -253,10 +261,10 @@ pub async fn end_session<S: Store, P: Platform>(
     for id in client_ids {
         let Some(client) = latch.store.get_client(id).await? else { continue };
         if !client.backchannel_logout_uri.is_empty() {
-            deliveries.push(BackchannelLogout {
+            deliveries.push(Effect::BackchannelLogout(BackchannelLogout {
                 url: client.backchannel_logout_uri.clone(),
                 logout_token: logout_token(latch, &client.client_id, subject, sid).await?,
-            });
+            }));
         }
         if !client.frontchannel_logout_uri.is_empty() {
             let u = &client.frontchannel_logout_uri;
@@ -268,10 +276,7 @@ pub async fn end_session<S: Store, P: Platform>(
             frames.push(format!("{u}{sep}{q}"));
         }
     }
-    if !deliveries.is_empty() {
-        latch.platform.send_backchannel_logouts(deliveries);
-    }
-    Ok(frames)
+    Ok(Ended { frontchannel: frames, backchannel: deliveries })
 }
 
 /// Back-Channel Logout §2.4: `iss`, `aud`, `iat`, `jti`, `events`, `sid`, `sub`; no `nonce`.

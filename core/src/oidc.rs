@@ -177,6 +177,7 @@ pub async fn userinfo<S: Store, P: Platform>(latch: &Latch<S, P>, req: &Request)
                 ("cache-control".into(), "no-store".into()),
             ],
             body: jwt.into_bytes(),
+            effects: Vec::new(),
         });
     }
     Ok(Response::json(200, &Value::Object(claims)))

@@ -20,6 +20,7 @@ pub fn document() -> Response {
             ("cache-control".into(), "public, max-age=300".into()),
         ],
         body: DOCUMENT.as_bytes().to_vec(),
+        effects: Vec::new(),
     }
 }
 

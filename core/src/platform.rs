@@ -6,6 +6,8 @@
 //! `Date.now()` and `crypto.getRandomValues`; tests pass [`FixedPlatform`], a settable
 //! clock and a seeded generator, so every token byte is reproducible.
 
+use crate::error::Error;
+use crate::keys::{Alg, SigningKey};
 use std::cell::Cell;
 
 /// Time, randomness and key derivation, supplied by the host.
@@ -33,11 +35,6 @@ pub trait Platform {
         pbkdf2::pbkdf2_hmac::<sha2::Sha256>(password, salt, rounds, &mut out);
         out
     }
-    /// Sends OIDC Back-Channel Logout requests (§2.5: a form POST of `logout_token` to
-    /// each URL) without holding up the response. The host decides how: the native
-    /// server spawns tasks with a timeout, the Worker uses `waitUntil`. Failures are the
-    /// host's to log; a logout never fails because a client's endpoint did.
-    fn send_backchannel_logouts(&self, deliveries: Vec<BackchannelLogout>);
     /// RSASSA-PKCS1-v1_5 with SHA-256 (RFC 8017 §8.2; JWS `RS256`, RFC 7518 §3.3) of
     /// `message` under `key`, if the host has a faster RSA than the core's pure-Rust
     /// `rsa` crate (≈ 2 ms per 2048-bit signature, 6–7× OpenSSL's); `None` lets the core
@@ -46,6 +43,13 @@ pub trait Platform {
     async fn rs256_sign(&self, key: &rsa::RsaPrivateKey, message: &[u8]) -> Option<Vec<u8>> {
         let _ = (key, message);
         None
+    }
+    /// Generates a signing key (the admin API's `POST /admin/keys/{set}` and
+    /// [`crate::service::Latch::prepare_keys`]). The default is the core's pure-Rust
+    /// generation; the Worker generates RSA in WebCrypto, since a 2048-bit key takes
+    /// seconds of CPU in wasm.
+    async fn generate_key(&self, alg: Alg, kid: &str) -> Result<SigningKey, Error> {
+        SigningKey::generate(self, alg, kid)
     }
     /// `n` random bytes.
     fn random_bytes(&self, n: usize) -> Vec<u8> {
@@ -62,7 +66,7 @@ pub(crate) fn millis_48<P: Platform + ?Sized>(platform: &P) -> u64 {
     platform.now_millis().clamp(0, (1 << 48) - 1) as u64
 }
 
-/// One back-channel logout request to send.
+/// One back-channel logout request to send (as [`crate::http::Effect::BackchannelLogout`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BackchannelLogout {
     /// The client's `backchannel_logout_uri`.
@@ -105,14 +109,12 @@ impl<P: Platform + ?Sized> rand_core::CryptoRng for PlatformRng<'_, P> {}
 pub struct FixedPlatform {
     now: Cell<i64>,
     state: Cell<u64>,
-    /// Back-channel logouts "sent", for tests to inspect.
-    pub sent_logouts: std::cell::RefCell<Vec<BackchannelLogout>>,
 }
 
 impl FixedPlatform {
     /// A platform at time `now` with random stream `seed`.
     pub fn new(now: i64, seed: u64) -> FixedPlatform {
-        FixedPlatform { now: Cell::new(now), state: Cell::new(seed | 1), sent_logouts: Default::default() }
+        FixedPlatform { now: Cell::new(now), state: Cell::new(seed | 1) }
     }
     /// Moves the clock forward by `secs`.
     pub fn advance(&self, secs: i64) {
@@ -123,9 +125,6 @@ impl FixedPlatform {
 impl Platform for FixedPlatform {
     fn now(&self) -> i64 {
         self.now.get()
-    }
-    fn send_backchannel_logouts(&self, deliveries: Vec<BackchannelLogout>) {
-        self.sent_logouts.borrow_mut().extend(deliveries);
     }
     fn fill_random(&self, buf: &mut [u8]) {
         for b in buf {

@@ -177,6 +177,7 @@ pub fn found(location: &str) -> Response {
         status: 302,
         headers: vec![("location".into(), location.to_string()), ("cache-control".into(), "no-store".into())],
         body: Vec::new(),
+        effects: Vec::new(),
     }
 }
 

@@ -131,9 +131,6 @@ mod tests {
         fn fill_random(&self, b: &mut [u8]) {
             self.0.fill_random(b)
         }
-        fn send_backchannel_logouts(&self, d: Vec<crate::platform::BackchannelLogout>) {
-            self.0.send_backchannel_logouts(d)
-        }
         async fn pbkdf2_sha256(&self, p: &[u8], s: &[u8], r: u32) -> [u8; 32] {
             self.1.set(self.1.get() + 1);
             self.0.pbkdf2_sha256(p, s, r).await

@@ -215,6 +215,15 @@ pub struct ResealReport {
     pub unreadable: Vec<(String, String, String)>,
 }
 
+/// What [`Latch::prepare_keys`] did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PreparedKeys {
+    /// What re-sealing did.
+    pub reseal: ResealReport,
+    /// Keys generated for well-known sets that had none: (set, kid, algorithm).
+    pub generated: Vec<(String, String, Alg)>,
+}
+
 /// A server answer for a set whose signing key cannot be opened: 503 (the operator can
 /// fix it by configuring the secret again), never a 500 of unknown cause. The detail
 /// (the kid) is for the admin port's readiness and debug output.
@@ -284,7 +293,8 @@ impl<S: Store, P: Platform> Latch<S, P> {
         // a loud error, never a header the host silently drops (a 302 without Location).
         let response = match response.check_sendable() {
             Ok(()) => response,
-            Err(why) => self.error_response(&Error::server(why)),
+            // What was done stays done: its effects (logouts) still go out.
+            Err(why) => self.error_response(&Error::server(why)).with_effects(response.effects),
         };
         (Some(endpoint), response)
     }
@@ -521,32 +531,64 @@ impl<S: Store, P: Platform> Latch<S, P> {
         Ok(())
     }
 
-    /// Makes sure a set has a key, generating one with `alg` if it has none. Hosts
-    /// call this at start-up for the well-known sets, so RSA generation never runs on
-    /// a request path.
-    pub async fn ensure_key(&self, set: &str, alg: Alg) -> Result<(), Error> {
-        if self.store.get_key_set(set).await?.is_empty() {
-            let key = SigningKey::generate(&self.platform, alg, &self.new_uuid())?;
-            self.store_key(set, &key).await?;
+    /// Makes sure a set has a key, generating one with `alg` (through
+    /// [`Platform::generate_key`]) if it has none; the kid generated, if one was.
+    pub async fn ensure_key(&self, set: &str, alg: Alg) -> Result<Option<String>, Error> {
+        if !self.store.get_key_set(set).await?.is_empty() {
+            return Ok(None);
+        }
+        let kid = self.new_uuid();
+        let key = self.platform.generate_key(alg, &kid).await?;
+        self.store_key(set, &key).await?;
+        Ok(Some(kid))
+    }
+
+    /// The sets Latch signs with, and the algorithm of a key generated for each.
+    pub fn well_known_sets(&self) -> [(&'static str, Alg); 2] {
+        [(crate::keys::ID_TOKEN_SET, self.config.id_token_alg), (crate::keys::ACCESS_TOKEN_SET, Alg::Rs256)]
+    }
+
+    /// Makes the signing keys ready, the same way on every host: re-seals keys under the
+    /// first system secret ([`Latch::reseal_keys`]), then generates a key for each
+    /// well-known set that has none ([`Latch::ensure_key`]). The native server calls it
+    /// at start-up; the Worker, which has no start-up, before an isolate's first request
+    /// that may sign; the admin API after deleting keys of a well-known set. No other
+    /// path generates a key: [`Latch::signing_key`] answers 503 for an empty set.
+    pub async fn prepare_keys(&self) -> Result<PreparedKeys, Error> {
+        let reseal = self.reseal_keys().await?;
+        let mut generated = Vec::new();
+        for (set, alg) in self.well_known_sets() {
+            if let Some(kid) = self.ensure_key(set, alg).await? {
+                generated.push((set.to_string(), kid, alg));
+            }
+        }
+        Ok(PreparedKeys { reseal, generated })
+    }
+
+    /// After an admin write that deleted keys of `set`: a well-known set gets a new key
+    /// at once if it has none left (Hydra generates one on next use), so no signature
+    /// finds it empty.
+    pub async fn refill_key_set(&self, set: &str) -> Result<(), Error> {
+        if let Some((set, alg)) = self.well_known_sets().into_iter().find(|(s, _)| *s == set) {
+            self.ensure_key(set, alg).await?;
         }
         Ok(())
     }
 
-    /// The newest key of a set, generating an RS256 key if the set is empty. When the
-    /// newest stored key cannot be opened, 503 (`temporarily_unavailable`): an older key
-    /// is never used in its place, and no key is generated over it.
+    /// The newest key of a set. When the newest stored key cannot be opened, 503
+    /// (`temporarily_unavailable`): an older key is never used in its place, and no key
+    /// is generated over it. An empty set is 503 too: keys are generated only by
+    /// [`Latch::prepare_keys`] (and the admin API), never on the way to a signature.
     pub async fn signing_key(&self, set: &str) -> Result<(Arc<Vec<SigningKey>>, usize), Error> {
-        let mut loaded = self.loaded_keys(set).await?;
-        if loaded.keys.is_empty() && loaded.unreadable.is_empty() {
-            self.ensure_key(set, Alg::Rs256).await?;
-            loaded = self.loaded_keys(set).await?;
-        }
+        let loaded = self.loaded_keys(set).await?;
         if let Some(kid) = &loaded.newest_unreadable {
             return Err(unusable_key(set, kid));
         }
         let n = loaded.keys.len();
         if n == 0 {
-            return Err(Error::server(format!("key set {set} is empty")));
+            return Err(Error::new(ErrorCode::TemporarilyUnavailable)
+                .with_hint("The signing keys are not ready yet.")
+                .with_debug(format!("key set {set} is empty: the host prepares keys with Latch::prepare_keys")));
         }
         Ok((loaded.keys.clone(), n - 1))
     }
@@ -608,6 +650,30 @@ mod tests {
         let mut c = Config::new("https://auth.example", secrets[0]);
         c.system_secrets = secrets.iter().map(|s| s.to_vec()).collect();
         Latch::new(store, FixedPlatform::new(1_700_000_000, 5), c)
+    }
+
+    /// Keys are generated by `prepare_keys` (once per well-known set, with the configured
+    /// ID-token algorithm) and after an admin delete empties a well-known set; a signature
+    /// never generates one: before the keys are prepared it answers 503.
+    #[test]
+    fn keys_are_prepared_never_generated_on_the_way_to_a_signature() {
+        use crate::keys::{ACCESS_TOKEN_SET, ID_TOKEN_SET};
+        let mut l = latch(MemoryStore::new(), &[b"secret-a-0123456789abcdef"]);
+        l.config.id_token_alg = Alg::EdDsa;
+        let e = block_on(l.signing_key(ID_TOKEN_SET)).expect_err("no key yet");
+        assert_eq!((e.code, e.status()), (ErrorCode::TemporarilyUnavailable, 503), "{e}");
+        assert!(block_on(l.store.get_key_set(ID_TOKEN_SET)).expect("stored").is_empty(), "nothing generated");
+        let prepared = block_on(l.prepare_keys()).expect("prepared");
+        let generated: Vec<(&str, Alg)> = prepared.generated.iter().map(|(s, _, a)| (s.as_str(), *a)).collect();
+        assert_eq!(generated, [(ID_TOKEN_SET, Alg::EdDsa), (ACCESS_TOKEN_SET, Alg::Rs256)]);
+        assert_eq!(block_on(l.prepare_keys()).expect("again"), PreparedKeys::default(), "once");
+        let (keys, newest) = block_on(l.signing_key(ID_TOKEN_SET)).expect("signs");
+        assert_eq!(keys[newest].kid, prepared.generated[0].1);
+        let delete = Request::new(crate::http::Method::Delete, &format!("/admin/keys/{ID_TOKEN_SET}"));
+        assert_eq!(block_on(l.handle(Port::Admin, delete)).1.status, 204);
+        let (keys, newest) = block_on(l.signing_key(ID_TOKEN_SET)).expect("refilled by the delete");
+        assert_ne!(keys[newest].kid, prepared.generated[0].1);
+        assert_eq!(keys[newest].alg, Alg::EdDsa);
     }
 
     /// Secret rotation (threat: none; an operator's routine that must not break signing):

@@ -1,15 +1,11 @@
 //! The token endpoint (RFC 6749 §3.2): authenticate the client, then hand the request
-//! to the handler of its `grant_type`, one module per grant in [`crate::grants`].
-//!
-//! | grant_type           | handler                                      | spec            |
-//! |----------------------|----------------------------------------------|-----------------|
-//! | `client_credentials` | [`grants::client_credentials::handle`]       | RFC 6749 §4.4   |
-//! | `authorization_code` | [`grants::authorization_code::handle`]       | RFC 6749 §4.1.3 |
-//! | `refresh_token`      | [`grants::refresh_token::handle`]            | RFC 6749 §6     |
+//! to the handler of its `grant_type`: the rows of the grant table
+//! ([`grants::GrantType`]) issued by the token endpoint, one module per grant in
+//! [`crate::grants`].
 
 use crate::client_auth;
 use crate::error::{Error, ErrorCode};
-use crate::grants;
+use crate::grants::{self, GrantType, IssuedBy};
 use crate::http::{Request, Response};
 use crate::platform::Platform;
 use crate::service::Latch;
@@ -18,22 +14,18 @@ use crate::store::Store;
 /// `POST /oauth2/token`.
 pub async fn handle<S: Store, P: Platform>(latch: &Latch<S, P>, req: &Request) -> Result<Response, Error> {
     let params = req.form_params()?;
-    let grant_type = params.require("grant_type")?.to_string();
-    if !matches!(grant_type.as_str(), "client_credentials" | "authorization_code" | "refresh_token") {
-        return Err(Error::new(ErrorCode::UnsupportedGrantType)
-            .with_hint(format!("The grant type '{grant_type}' is not supported.")));
-    }
+    let wire = params.require("grant_type")?;
+    // RFC 6749 §5.2 unsupported_grant_type, before the client authenticates.
+    let grant = GrantType::parse(wire)
+        .filter(|g| g.issued_by() == IssuedBy::TokenEndpoint)
+        .ok_or_else(|| grants::unsupported(wire))?;
     let client = client_auth::authenticate(latch, req, &params).await?;
     // RFC 6749 §5.2 unauthorized_client: the client is not allowed this grant type.
-    if !client.has_grant(&grant_type) {
+    if !client.has_grant(grant.as_str()) {
         return Err(Error::new(ErrorCode::UnauthorizedClient)
-            .with_hint(format!("The client is not allowed to request grant type '{grant_type}'.")));
+            .with_hint(format!("The client is not allowed to request grant type '{}'.", grant.as_str())));
     }
-    match grant_type.as_str() {
-        "client_credentials" => grants::client_credentials::handle(latch, &client, &params).await,
-        "authorization_code" => grants::authorization_code::handle(latch, &client, &params).await,
-        _ => grants::refresh_token::handle(latch, &client, &params).await,
-    }
+    grants::handle(grant, latch, &client, &params).await
 }
 
 /// A per-client lifespan (a Go duration such as `1h`) or the server's default.

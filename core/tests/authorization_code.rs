@@ -533,7 +533,13 @@ fn rp_initiated_logout_with_front_and_back_channel() {
     assert!(html.contains("https://app.example/front?iss=https%3A%2F%2Fauth.example&amp;sid="), "{html}");
     assert!(html.contains("https://app.example/bye?state=st4te-xyz"));
     // The back-channel logout token went out, signed, with the right claims.
-    let sent = l.platform.sent_logouts.borrow().clone();
+    let sent: Vec<_> = page
+        .effects
+        .iter()
+        .map(|e| match e {
+            latch_core::http::Effect::BackchannelLogout(d) => d.clone(),
+        })
+        .collect();
     assert_eq!(sent.len(), 1);
     assert_eq!(sent[0].url, "https://app.example/backchannel");
     let jwks = block_on(l.handle(Port::Public, Request::new(Method::Get, "/.well-known/jwks.json"))).1.json_body();

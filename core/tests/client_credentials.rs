@@ -154,3 +154,45 @@ fn hydra_lifespan_fields_round_trip() {
     let r = call(&l, Port::Admin, Request::new(Method::Post, "/admin/clients").json(&body));
     assert_eq!(r.status, 400, "{:?}", r.json_body());
 }
+
+/// The token endpoint's allow-list and its dispatch agree with the grant table: a grant
+/// issued by the token endpoint reaches its handler (which asks for its own parameter,
+/// or answers), every other grant is `unsupported_grant_type`, before and after client
+/// authentication, even for a client that registered it.
+#[test]
+fn the_token_endpoint_serves_exactly_the_token_endpoint_rows() {
+    use latch_core::grants::{self, GrantType, IssuedBy};
+    let l = latch(9);
+    let all: Vec<&str> = GrantType::ALL.iter().map(|g| g.as_str()).collect();
+    let r = call(
+        &l,
+        Port::Admin,
+        Request::new(Method::Post, "/admin/clients").json(&json!({
+            "client_id": "all", "client_secret": "secret", "grant_types": all, "scope": "a",
+            "response_types": ["code", "token"], "redirect_uris": ["https://rp.example/cb"]
+        })),
+    );
+    assert_eq!(r.status, 201, "{:?}", r.json_body());
+    let client: latch_core::client::Client = serde_json::from_value(r.json_body()).expect("a client");
+    for g in GrantType::ALL.iter().copied() {
+        let req = Request::new(Method::Post, "/oauth2/token")
+            .header("authorization", &basic("all", "secret"))
+            .form(&[("grant_type", g.as_str())]);
+        let params = req.form_params().expect("a form");
+        let direct = block_on(grants::handle(g, &l, &client, &params));
+        let r = call(&l, Port::Public, req);
+        let error = r.json_body()["error"].as_str().map(str::to_string);
+        if g.issued_by() == IssuedBy::TokenEndpoint {
+            assert_ne!(error.as_deref(), Some("unsupported_grant_type"), "{g:?}");
+            assert!(
+                direct.as_ref().err().map(|e| e.code) != Some(latch_core::ErrorCode::UnsupportedGrantType),
+                "{g:?}"
+            );
+        } else {
+            assert_eq!(error.as_deref(), Some("unsupported_grant_type"), "{g:?}: {:?}", r.json_body());
+            assert_eq!(direct.err().map(|e| e.code), Some(latch_core::ErrorCode::UnsupportedGrantType), "{g:?}");
+        }
+    }
+    let r = call(&l, Port::Public, Request::new(Method::Post, "/oauth2/token").form(&[("grant_type", "password")]));
+    assert_eq!(r.json_body()["error"], "unsupported_grant_type");
+}

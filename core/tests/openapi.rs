@@ -116,3 +116,36 @@ fn documented_schemas_cover_real_responses() {
     let r = call(Port::Admin, Request::new(Method::Get, "/admin/version"));
     assert_declared(&doc, "version", &r.json_body());
 }
+
+/// The document's enumerations of grants, lifespan fields and client authentication
+/// methods are the core's tables (`grants::GrantType`, `client_auth::AuthMethod`), in
+/// table order: a row added to a table without the document fails here.
+#[test]
+fn the_document_enumerates_the_grant_and_auth_method_tables() {
+    use latch_core::client_auth::AuthMethod;
+    use latch_core::grants::{GrantType, IssuedBy};
+    let doc: serde_json::Value = serde_json::from_str(latch_core::openapi::DOCUMENT).expect("the document is JSON");
+    let strings = |v: &serde_json::Value| -> Vec<String> {
+        v.as_array()
+            .unwrap_or_else(|| panic!("an enum: {v}"))
+            .iter()
+            .map(|s| s.as_str().expect("a string").to_string())
+            .collect()
+    };
+    let token_form = &doc["paths"]["/oauth2/token"]["post"]["requestBody"]["content"]
+        ["application/x-www-form-urlencoded"]["schema"]["properties"];
+    let at_token_endpoint: Vec<&str> =
+        GrantType::ALL.iter().filter(|g| g.issued_by() == IssuedBy::TokenEndpoint).map(|g| g.as_str()).collect();
+    assert_eq!(strings(&token_form["grant_type"]["enum"]), at_token_endpoint);
+    let client = &doc["components"]["schemas"]["oAuth2Client"]["properties"];
+    let all: Vec<&str> = GrantType::ALL.iter().map(|g| g.as_str()).collect();
+    assert_eq!(strings(&client["grant_types"]["items"]["enum"]), all);
+    let methods: Vec<&str> = AuthMethod::ALL.iter().map(|m| m.as_str()).collect();
+    assert_eq!(strings(&client["token_endpoint_auth_method"]["enum"]), methods);
+    let mut documented: Vec<String> =
+        properties(&doc, "oAuth2Client").into_iter().filter(|k| k.ends_with("_lifespan")).collect();
+    let mut fields: Vec<String> = latch_core::client::lifespan_fields().map(|f| f.name.to_string()).collect();
+    documented.sort();
+    fields.sort();
+    assert_eq!(documented, fields);
+}

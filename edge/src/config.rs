@@ -11,8 +11,8 @@
 use crate::access::AccessConfig;
 use latch_core::config::Config;
 
-/// The least length of a system secret and of the admin token.
-pub const MIN_SECRET_LEN: usize = 16;
+/// The least length of the admin token: that of a system secret.
+pub const MIN_SECRET_LEN: usize = latch_core::config::MIN_SYSTEM_SECRET_LEN;
 
 /// What the Worker needs besides the core's settings.
 #[derive(Clone, Debug)]
@@ -38,33 +38,11 @@ pub fn from_vars(get: &dyn Fn(&str) -> Option<String>) -> Result<EdgeSettings, S
     let dev = flag("LATCH_DEV")?.unwrap_or(false);
 
     let issuer = var("URLS_SELF_ISSUER").ok_or_else(|| bad("URLS_SELF_ISSUER", "must be set (a Worker var)"))?;
-    let issuer_url =
-        url::Url::parse(&issuer).map_err(|e| bad("URLS_SELF_ISSUER", &format!("'{issuer}' is not a URL: {e}")))?;
-    if !dev
-        && issuer_url.scheme() != "https"
-        && !latch_core::client::is_loopback_host(issuer_url.host_str().unwrap_or(""))
-    {
-        return Err(bad(
-            "URLS_SELF_ISSUER",
-            "must use https unless LATCH_DEV=true (http is allowed only for loopback addresses)",
-        ));
-    }
-
-    let secrets: Vec<Vec<u8>> = var("SECRETS_SYSTEM")
-        .ok_or_else(|| bad("SECRETS_SYSTEM", "must be set: `wrangler secret put SECRETS_SYSTEM`"))?
-        .split(',')
-        .map(|x| x.trim().as_bytes().to_vec())
-        .filter(|x| !x.is_empty())
-        .collect();
-    if secrets.is_empty() || secrets.iter().any(|s| s.len() < MIN_SECRET_LEN) {
-        return Err(bad("SECRETS_SYSTEM", "every secret must be at least 16 characters long"));
-    }
-
-    let mut core = Config::new(&issuer, &secrets[0]);
-    core.system_secrets = secrets;
-    core.dev = dev;
-    core.apply_settings(get)?;
-    core.cookies.secure = !dev;
+    latch_core::config::check_issuer(&issuer, dev, "unless LATCH_DEV=true")?;
+    let secrets = var("SECRETS_SYSTEM")
+        .ok_or_else(|| bad("SECRETS_SYSTEM", "must be set: `wrangler secret put SECRETS_SYSTEM`"))?;
+    let secrets = latch_core::config::parse_system_secrets(&secrets)?;
+    let core = Config::for_host(&issuer, secrets, dev, get)?;
 
     let admin_token = var("LATCH_ADMIN_TOKEN");
     if admin_token.as_ref().is_some_and(|t| t.len() < MIN_SECRET_LEN) {

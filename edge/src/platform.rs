@@ -1,27 +1,15 @@
 //! [`EdgePlatform`]: the Worker's clock (`Date.now()`), its random bytes
 //! (`crypto.getRandomValues`, through getrandom's `js` backend), PBKDF2, RSA key
-//! generation and RS256 signatures in WebCrypto (native code, outside the isolate's wasm), and back-channel
-//! logouts sent after the response with `ctx.waitUntil`.
+//! generation and RS256 signatures in WebCrypto (native code, outside the isolate's wasm).
 
 use crate::webcrypto;
-use latch_core::platform::{BackchannelLogout, Platform};
-use std::cell::RefCell;
+use latch_core::keys::{Alg, SigningKey};
+use latch_core::platform::Platform;
+use latch_core::Error;
 
 /// Time, randomness and key derivation on a Worker.
 #[derive(Debug, Default)]
-pub struct EdgePlatform {
-    /// Back-channel logouts waiting to be handed to `ctx.waitUntil` by the request that
-    /// produced them (see [`EdgePlatform::take_logouts`]).
-    outbox: RefCell<Vec<BackchannelLogout>>,
-}
-
-impl EdgePlatform {
-    /// The logouts queued since the last call. The fetch handler sends them with
-    /// `ctx.waitUntil` after each request.
-    pub fn take_logouts(&self) -> Vec<BackchannelLogout> {
-        std::mem::take(&mut *self.outbox.borrow_mut())
-    }
-}
+pub struct EdgePlatform;
 
 impl Platform for EdgePlatform {
     fn now(&self) -> i64 {
@@ -52,6 +40,15 @@ impl Platform for EdgePlatform {
         }
     }
 
+    /// RSA keys from WebCrypto (a 2048-bit key takes seconds of CPU in wasm); the
+    /// other algorithms are cheap in wasm and come from the core.
+    async fn generate_key(&self, alg: Alg, kid: &str) -> Result<SigningKey, Error> {
+        match alg {
+            Alg::Rs256 => webcrypto::generate_rs256(kid).await.map_err(Error::server),
+            other => SigningKey::generate(self, other, kid),
+        }
+    }
+
     /// WebCrypto's RSA (native code, outside the wasm CPU budget); `None` (the core's
     /// pure-Rust RSA signs instead, with the same bytes) if WebCrypto refuses.
     async fn rs256_sign(&self, key: &rsa::RsaPrivateKey, message: &[u8]) -> Option<Vec<u8>> {
@@ -62,9 +59,5 @@ impl Platform for EdgePlatform {
                 None
             }
         }
-    }
-
-    fn send_backchannel_logouts(&self, deliveries: Vec<BackchannelLogout>) {
-        self.outbox.borrow_mut().extend(deliveries);
     }
 }

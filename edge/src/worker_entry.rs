@@ -9,14 +9,13 @@ use crate::access::{self, AccessConfig, KeyCache, Refused};
 use crate::config::{self, EdgeSettings};
 use crate::platform::EdgePlatform;
 use crate::store::D1Store;
-use crate::{gate, http, webcrypto};
+use crate::{gate, http};
 use futures::lock::Mutex;
-use latch_core::http::{Method, Response};
-use latch_core::keys::{Alg, SigningKey, ACCESS_TOKEN_SET, ID_TOKEN_SET};
+use latch_core::http::{Effect, Method, Response};
+use latch_core::janitor::Janitor;
 use latch_core::platform::BackchannelLogout;
 use latch_core::platform::Platform;
 use latch_core::router::route;
-use latch_core::store::{KeyStore, LoginSessionStore, TokenStore};
 use latch_core::{Coherence, Endpoint, Latch, Port};
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -57,7 +56,7 @@ fn server(env: &Env) -> Result<Rc<Server>, String> {
     let server = Rc::new(Server {
         // Isolates share no memory and hear of no other isolate's writes: no client
         // cache (a deleted client or a changed secret takes effect at once everywhere).
-        latch: Latch::new(store, EdgePlatform::default(), core).with_coherence(Coherence::Shared),
+        latch: Latch::new(store, EdgePlatform, core).with_coherence(Coherence::Shared),
         admin_token,
         access,
         access_keys: RefCell::default(),
@@ -70,52 +69,29 @@ fn server(env: &Env) -> Result<Rc<Server>, String> {
 impl Server {
     /// Makes sure the well-known sets have a key before anything signs. A native server
     /// does this at start-up; a Worker has no start-up, so the first request of each
-    /// isolate checks (two reads), and only a new deployment's first request generates.
-    /// RSA keys come from WebCrypto: in wasm a 2048-bit key takes seconds of CPU.
+    /// isolate that may sign runs the core's [`Latch::prepare_keys`] (two reads), and only
+    /// a new deployment's first request generates (RSA in WebCrypto, through the
+    /// platform). A failure is retried by the next request.
     async fn ensure_keys(&self) {
         let mut ready = self.keys_ready.lock().await;
         if *ready {
             return;
         }
-        let mut ok = true;
-        // Keys sealed under an older system secret are re-sealed under the first before
-        // anything is read (so that the older secret can be retired); keys no configured
-        // secret opens are named (readiness answers 503 while a well-known set has one).
-        match self.latch.reseal_keys().await {
-            Ok(report) => {
-                for (set, kid) in &report.resealed {
+        match self.latch.prepare_keys().await {
+            Ok(prepared) => {
+                for (set, kid) in &prepared.reseal.resealed {
                     console_log!("re-sealed key {set}/{kid} under the first system secret");
                 }
-                for (set, kid, why) in &report.unreadable {
+                for (set, kid, why) in &prepared.reseal.unreadable {
                     console_error!("signing key {set}/{kid} is unusable: {why}");
                 }
+                for (set, kid, alg) in &prepared.generated {
+                    console_log!("generated the first {} key of {set} (kid {kid})", alg.as_str());
+                }
+                *ready = true;
             }
-            Err(e) => {
-                console_warn!("re-sealing keys: {e}");
-                ok = false;
-            }
+            Err(e) => console_warn!("preparing the signing keys: {e}"),
         }
-        for (set, alg) in [(ID_TOKEN_SET, self.latch.config.id_token_alg), (ACCESS_TOKEN_SET, Alg::Rs256)] {
-            if let Err(e) = self.ensure_key(set, alg).await {
-                console_warn!("key set {set}: {e}");
-                ok = false;
-            }
-        }
-        *ready = ok;
-    }
-
-    async fn ensure_key(&self, set: &str, alg: Alg) -> Result<(), String> {
-        if !self.latch.store.get_key_set(set).await.map_err(|e| e.to_string())?.is_empty() {
-            return Ok(());
-        }
-        let kid = self.latch.new_uuid();
-        let key = match alg {
-            Alg::Rs256 => webcrypto::generate_rs256(&kid).await?,
-            other => SigningKey::generate(&self.latch.platform, other, &kid).map_err(|e| e.to_string())?,
-        };
-        self.latch.store_key(set, &key).await.map_err(|e| e.to_string())?;
-        console_log!("generated the first {} key of {set} (kid {kid})", alg.as_str());
-        Ok(())
     }
 }
 
@@ -191,47 +167,22 @@ fn needs_keys(endpoint: &Endpoint) -> bool {
     !matches!(endpoint, Endpoint::HealthAlive | Endpoint::HealthReady | Endpoint::Version | Endpoint::OpenApi)
 }
 
-/// Rows one janitor statement deletes (one bounded statement, so D1 is never busy long).
-pub const JANITOR_BATCH: u32 = 500;
-/// Rows of each kind one janitor run deletes at most (a cron run has a CPU budget too).
-pub const JANITOR_LIMIT: u64 = 20_000;
+/// The janitor pass of each cron run: batches of 500 rows (one bounded statement, so D1
+/// is never busy long), at most 20 000 rows of each kind (a cron run has a CPU budget too).
+pub const JANITOR: Janitor = Janitor { batch_size: 500, limit: 20_000, keep_if_younger: 0 };
 
-/// The cron trigger of wrangler.toml: deletes expired tokens, codes and remembered
-/// logins in bounded batches, as `latch janitor` does natively.
+/// The cron trigger of wrangler.toml: one core janitor pass, as `latch janitor` runs
+/// natively.
 #[event(scheduled)]
 async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     let server = match server(&env) {
         Ok(s) => s,
         Err(e) => return console_error!("configuration error: {e}"),
     };
-    match janitor(&server).await {
-        Ok((tokens, sessions)) => {
-            console_log!("janitor: deleted {tokens} expired tokens and {sessions} login sessions")
-        }
+    match JANITOR.run(&server.latch.store, server.latch.platform.now()).await {
+        Ok(r) => console_log!("janitor: deleted {} expired tokens and {} login sessions", r.tokens, r.login_sessions),
         Err(e) => console_error!("janitor: {e}"),
     }
-}
-
-/// Deletes what expired before now; returns (tokens, login sessions) deleted.
-pub async fn janitor(server: &Server) -> Result<(u64, u64), latch_core::StoreError> {
-    let store = &server.latch.store;
-    let before = server.latch.platform.now();
-    let (mut tokens, mut sessions) = (0, 0);
-    while tokens < JANITOR_LIMIT {
-        let n = store.delete_expired_tokens(before, JANITOR_BATCH).await?;
-        tokens += n;
-        if n < u64::from(JANITOR_BATCH) {
-            break;
-        }
-    }
-    while sessions < JANITOR_LIMIT {
-        let n = store.delete_expired_login_sessions(before, JANITOR_BATCH).await?;
-        sessions += n;
-        if n < u64::from(JANITOR_BATCH) {
-            break;
-        }
-    }
-    Ok((tokens, sessions))
 }
 
 #[event(start)]
@@ -286,7 +237,10 @@ async fn fetch(mut req: worker::Request, env: Env, ctx: Context) -> worker::Resu
         server.latch.handle(port, core_req).await
     };
 
-    let logouts = server.latch.platform.take_logouts();
+    // The core does no IO: what the response leaves to do goes out after it.
+    let mut response = response;
+    let logouts: Vec<BackchannelLogout> =
+        std::mem::take(&mut response.effects).into_iter().map(|Effect::BackchannelLogout(d)| d).collect();
     if !logouts.is_empty() {
         ctx.wait_until(send_logouts(logouts));
     }

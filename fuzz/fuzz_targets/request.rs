@@ -39,6 +39,8 @@ thread_local! {
         c.login_url = "https://login.example/login".into();
         c.consent_url = "https://login.example/consent".into();
         let l = Latch::new(MemoryStore::new(), FixedPlatform::new(1_700_000_000, 7), c);
+        // The signing keys, as a host prepares them at start-up (no request generates one).
+        block_on(l.prepare_keys()).expect("signing keys");
         // A confidential client for every grant, with a loopback and a native redirect.
         let r = block_on(l.handle(Port::Admin, Request::new(Method::Post, "/admin/clients").json(&serde_json::json!({
             "client_id": "fuzz-client", "client_secret": "secret",

@@ -62,8 +62,10 @@ async fn handle(
     if crate::telemetry::exporting() {
         let _ = span.set_parent(crate::telemetry::parent_context(&parts.headers));
     }
-    let (endpoint, response) =
+    let (endpoint, mut response) =
         handle_in_span(&server, port, method, parts, body, body_timeout).instrument(span.clone()).await;
+    // The core does no IO: what the response leaves to do (back-channel logouts) is sent here.
+    span.in_scope(|| crate::platform::carry_out(std::mem::take(&mut response.effects)));
     if response.status == 503 {
         // The database may be down: the store checks, and answers at once while it is.
         server.store.suspect_outage();
@@ -142,6 +144,7 @@ async fn handle_in_span(
             status: 200,
             headers: vec![("content-type".into(), "text/plain; version=0.0.4".into())],
             body: metrics::render().into_bytes(),
+            effects: Vec::new(),
         };
     }
     (endpoint, response)

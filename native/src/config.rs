@@ -262,32 +262,14 @@ pub fn from_env(
         None if dev => format!("http://127.0.0.1:{public_port}"),
         None => return Err(bad("URLS_SELF_ISSUER", "must be set (or start with --dev)")),
     };
-    let issuer_url =
-        url::Url::parse(&issuer).map_err(|e| bad("URLS_SELF_ISSUER", &format!("'{issuer}' is not a URL: {e}")))?;
-    if !dev
-        && issuer_url.scheme() != "https"
-        && !latch_core::client::is_loopback_host(issuer_url.host_str().unwrap_or(""))
-    {
-        return Err(bad(
-            "URLS_SELF_ISSUER",
-            "must use https outside --dev (http is allowed only for loopback addresses)",
-        ));
-    }
-
-    let secrets: Vec<Vec<u8>> = match var("SECRETS_SYSTEM") {
-        Some(s) => s.split(',').map(|x| x.trim().as_bytes().to_vec()).filter(|x| !x.is_empty()).collect(),
-        None if dev => vec![DEV_SECRET.as_bytes().to_vec()],
+    latch_core::config::check_issuer(&issuer, dev, "outside --dev").map_err(Error::Config)?;
+    let secrets = match var("SECRETS_SYSTEM") {
+        Some(s) => s,
+        None if dev => DEV_SECRET.to_string(),
         None => return Err(bad("SECRETS_SYSTEM", "must be set outside --dev (at least 16 characters)")),
     };
-    if secrets.is_empty() || secrets.iter().any(|s| s.len() < 16) {
-        return Err(bad("SECRETS_SYSTEM", "every secret must be at least 16 characters long"));
-    }
-
-    let mut core = Config::new(&issuer, &secrets[0]);
-    core.system_secrets = secrets;
-    core.dev = dev;
-    core.apply_settings(get).map_err(Error::Config)?;
-    core.cookies.secure = !dev;
+    let secrets = latch_core::config::parse_system_secrets(&secrets).map_err(Error::Config)?;
+    let core = Config::for_host(&issuer, secrets, dev, get).map_err(Error::Config)?;
     let log_level = var("LOG_LEVEL").unwrap_or_else(|| "info".into());
     if !matches!(log_level.as_str(), "trace" | "debug" | "info" | "warn" | "warning" | "error" | "fatal" | "panic") {
         return Err(bad("LOG_LEVEL", &format!("'{log_level}' must be one of trace, debug, info, warn, error")));

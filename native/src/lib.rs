@@ -12,7 +12,6 @@ pub mod platform;
 pub mod store;
 pub mod telemetry;
 
-use latch_core::keys::{Alg, ACCESS_TOKEN_SET, ID_TOKEN_SET};
 use latch_core::{Latch, Port};
 use platform::NativePlatform;
 use std::sync::Arc;
@@ -79,22 +78,24 @@ pub async fn build(settings: &config::ServerSettings, migrate: bool) -> Result<a
     let coherence = store.coherence();
     let latch = Latch::new(store, NativePlatform, settings.core.clone()).with_coherence(coherence);
     latch.store.listen(latch.caches()).await;
-    // Keys sealed under an older system secret are re-sealed under the first (so that the
-    // older secret can be retired); keys no configured secret opens are named.
-    let report = latch.reseal_keys().await?;
-    for (set, kid) in &report.resealed {
+    // The signing keys, ready before the first request (never generated on a request
+    // path): keys sealed under an older system secret are re-sealed under the first (so
+    // that the older secret can be retired), keys no configured secret opens are named,
+    // and a well-known set without a key gets one.
+    let prepared = latch.prepare_keys().await?;
+    for (set, kid) in &prepared.reseal.resealed {
         tracing::info!(%set, %kid, "re-sealed the signing key under the first system secret");
     }
-    for (set, kid, why) in &report.unreadable {
+    for (set, kid, why) in &prepared.reseal.unreadable {
         tracing::error!(
             %set, %kid,
             "signing key unusable: {why}; /health/ready answers 503 and the set cannot sign while it is its newest key: \
              configure the secret it was sealed under again (SECRETS_SYSTEM, after the first), or delete the key"
         );
     }
-    // Generate the well-known signing keys now, never on a request path.
-    latch.ensure_key(ID_TOKEN_SET, settings.core.id_token_alg).await?;
-    latch.ensure_key(ACCESS_TOKEN_SET, Alg::Rs256).await?;
+    for (set, kid, alg) in &prepared.generated {
+        tracing::info!(%set, %kid, alg = alg.as_str(), "generated the first signing key of the set");
+    }
     Ok(Arc::new(latch))
 }
 
@@ -214,42 +215,20 @@ pub fn duration_seconds(s: &str) -> Option<i64> {
 }
 
 /// What `latch janitor` removed.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct JanitorReport {
-    /// Expired access tokens, refresh tokens and codes.
-    pub tokens: u64,
-    /// Expired remembered logins.
-    pub login_sessions: u64,
-}
+pub use latch_core::janitor::JanitorReport;
 
-/// `latch janitor`: deletes what expired before `now - keep_if_younger` seconds, in
-/// batches of `batch_size` (each batch one bounded statement, so the database is never
-/// locked for long), at most `limit` rows of each kind.
+/// `latch janitor`: one core janitor pass ([`latch_core::janitor::Janitor`]) over the
+/// database: deletes what expired before `now - keep_if_younger` seconds, in batches of
+/// `batch_size`, at most `limit` rows of each kind.
 pub async fn janitor(dsn: &str, batch_size: u32, limit: u64, keep_if_younger: i64) -> Result<JanitorReport, Error> {
     use latch_core::platform::Platform;
-    use latch_core::store::{LoginSessionStore, TokenStore};
     let store = SqlStore::connect(dsn).await?;
     let pending = store.pending_migrations().await?;
     if pending > 0 {
         return Err(Error::Config(format!("DSN: {pending} migration(s) pending; run `latch migrate sql <dsn>` first")));
     }
-    let before = NativePlatform.now() - keep_if_younger.max(0);
-    let batch = batch_size.max(1);
-    let mut report = JanitorReport::default();
-    while report.tokens < limit {
-        let n = store.delete_expired_tokens(before, batch.min((limit - report.tokens) as u32)).await?;
-        report.tokens += n;
-        if n < u64::from(batch) {
-            break;
-        }
-    }
-    while report.login_sessions < limit {
-        let n = store.delete_expired_login_sessions(before, batch.min((limit - report.login_sessions) as u32)).await?;
-        report.login_sessions += n;
-        if n < u64::from(batch) {
-            break;
-        }
-    }
+    let pass = latch_core::janitor::Janitor { batch_size, limit, keep_if_younger };
+    let report = pass.run(&store, NativePlatform.now()).await?;
     store.close().await;
     Ok(report)
 }

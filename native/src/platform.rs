@@ -2,7 +2,8 @@
 //! on tokio's blocking pool so a slow hash never stalls the reactor, and RS256
 //! signatures through AWS-LC (`aws-lc-rs`).
 
-use latch_core::platform::{BackchannelLogout, Platform};
+use latch_core::http::Effect;
+use latch_core::platform::Platform;
 use rand::RngCore;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -55,29 +56,6 @@ impl Platform for NativePlatform {
         rand::thread_rng().fill_bytes(buf)
     }
 
-    /// Each logout token goes out on its own task with a 10 s timeout; failures are
-    /// logged (without the token) and never block the logout.
-    fn send_backchannel_logouts(&self, deliveries: Vec<BackchannelLogout>) {
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            tracing::warn!(count = deliveries.len(), "no runtime: back-channel logouts not sent");
-            return;
-        };
-        for d in deliveries {
-            runtime.spawn(async move {
-                let client = reqwest::Client::builder().timeout(std::time::Duration::from_secs(10)).build();
-                let sent = match client {
-                    Ok(c) => c.post(&d.url).form(&[("logout_token", d.logout_token.as_str())]).send().await,
-                    Err(e) => Err(e),
-                };
-                match sent {
-                    Ok(r) if r.status().is_success() => tracing::debug!(url = %d.url, "back-channel logout delivered"),
-                    Ok(r) => tracing::warn!(url = %d.url, status = r.status().as_u16(), "back-channel logout refused"),
-                    Err(e) => tracing::warn!(url = %d.url, error = %e, "back-channel logout failed"),
-                }
-            });
-        }
-    }
-
     /// AWS-LC's RSA (assembly Montgomery multiplication, with AVX-512 IFMA where the CPU
     /// has it; blinded with the OS RNG): a 2048-bit signature takes ≈ 0.35 ms on this
     /// project's machines, against ≈ 0.62 ms in ring and ≈ 2 ms in the pure-Rust `rsa`
@@ -104,6 +82,33 @@ impl Platform for NativePlatform {
             Ok(h) => h.spawn_blocking(derive).await.unwrap_or([0u8; 32]),
             Err(_) => derive(),
         }
+    }
+}
+
+/// Carries out a response's effects ([`Effect`]): each back-channel logout token goes
+/// out on its own task with a 10 s timeout; failures are logged (without the token) and
+/// never block the logout.
+pub fn carry_out(effects: Vec<Effect>) {
+    if effects.is_empty() {
+        return;
+    }
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        tracing::warn!(count = effects.len(), "no runtime: back-channel logouts not sent");
+        return;
+    };
+    for Effect::BackchannelLogout(d) in effects {
+        runtime.spawn(async move {
+            let client = reqwest::Client::builder().timeout(std::time::Duration::from_secs(10)).build();
+            let sent = match client {
+                Ok(c) => c.post(&d.url).form(&[("logout_token", d.logout_token.as_str())]).send().await,
+                Err(e) => Err(e),
+            };
+            match sent {
+                Ok(r) if r.status().is_success() => tracing::debug!(url = %d.url, "back-channel logout delivered"),
+                Ok(r) => tracing::warn!(url = %d.url, status = r.status().as_u16(), "back-channel logout refused"),
+                Err(e) => tracing::warn!(url = %d.url, error = %e, "back-channel logout failed"),
+            }
+        });
     }
 }
 

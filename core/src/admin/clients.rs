@@ -194,13 +194,13 @@ pub async fn set_lifespans<S: Store, P: Platform>(
     req: &Request,
 ) -> Result<Response, Error> {
     let body: serde_json::Map<String, serde_json::Value> = req.json_body()?;
-    if let Some(k) = body.keys().find(|k| !crate::client::LIFESPAN_FIELDS.contains(&k.as_str())) {
+    if let Some(k) = body.keys().find(|k| !crate::client::lifespan_fields().any(|f| f.name == k.as_str())) {
         return Err(Error::invalid_request(format!("'{k}' is not a token lifespan of an OAuth 2.0 Client.")));
     }
     let previous = load(latch, id).await?;
     let mut doc = json_of(&previous.public_view());
     if let Some(obj) = doc.as_object_mut() {
-        for field in crate::client::LIFESPAN_FIELDS {
+        for field in crate::client::lifespan_fields().map(|f| f.name) {
             match body.get(field) {
                 Some(v) if !v.is_null() => obj.insert(field.into(), v.clone()),
                 _ => obj.remove(field),

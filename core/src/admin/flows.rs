@@ -291,6 +291,7 @@ pub async fn revoke_login_sessions<S: Store, P: Platform>(
     req: &Request,
 ) -> Result<Response, Error> {
     let q = req.query_params()?;
+    let mut backchannel = Vec::new();
     match (q.get("subject"), q.get("sid")) {
         (Some(subject), _) => {
             latch.store.delete_login_sessions_of_subject(subject).await?;
@@ -300,7 +301,7 @@ pub async fn revoke_login_sessions<S: Store, P: Platform>(
             let subject = latch.store.get_login_session(sid).await?.map(|s| s.subject);
             match subject {
                 Some(subject) => {
-                    crate::logout::end_session(latch, &subject, sid).await?;
+                    backchannel = crate::logout::end_session(latch, &subject, sid).await?.backchannel;
                 }
                 None => {
                     latch.store.delete_login_session(sid).await?;
@@ -309,5 +310,5 @@ pub async fn revoke_login_sessions<S: Store, P: Platform>(
         }
         (None, None) => return Err(Error::invalid_request("Either 'subject' or 'sid' must be given.")),
     }
-    Ok(Response::empty(204))
+    Ok(Response::empty(204).with_effects(backchannel))
 }

@@ -33,7 +33,7 @@ pub async fn create<S: Store, P: Platform>(latch: &Latch<S, P>, set: &str, req: 
         }
     }
     let kid = body.kid.filter(|k| !k.is_empty()).unwrap_or_else(|| latch.new_uuid());
-    let key = SigningKey::generate(&latch.platform, alg, &kid)?;
+    let key = latch.platform.generate_key(alg, &kid).await?;
     latch.store_key(set, &key).await.map_err(|e| {
         if e.code == ErrorCode::Conflict {
             e.with_hint(format!("The key set '{set}' already has a key with kid '{kid}'."))
@@ -88,6 +88,7 @@ pub async fn delete_set<S: Store, P: Platform>(latch: &Latch<S, P>, set: &str) -
     if n == 0 {
         return Err(Error::not_found(format!("The JSON Web Key Set '{set}' does not exist.")));
     }
+    latch.refill_key_set(set).await?;
     Ok(Response::empty(204))
 }
 
@@ -98,6 +99,7 @@ pub async fn delete_key<S: Store, P: Platform>(latch: &Latch<S, P>, set: &str, k
     if !deleted {
         return Err(Error::not_found(format!("The JSON Web Key '{kid}' does not exist in set '{set}'.")));
     }
+    latch.refill_key_set(set).await?;
     Ok(Response::empty(204))
 }
 
@@ -130,11 +132,10 @@ fn imported(jwk: &Value) -> Result<SigningKey, Error> {
 ///
 /// Every key is checked before anything is written. Keys are then written in reverse
 /// order (so the first ends newest) and the kids that are gone deleted last, so a set
-/// keeps keys to sign with meanwhile: an empty set makes the next signature generate a
-/// key. The one exception is a kid that stays: the store keys a set by kid, so its old
-/// key is deleted just before the new one is added, so a set of one key replaced under
-/// the same kid is empty for that moment (a signature then generates a key, as after a
-/// `DELETE`; `PUT …/{set}/{kid}` has the same moment). Not one transaction: a failure part-way leaves old and new keys,
+/// keeps keys to sign with meanwhile. The one exception is a kid that stays: the store
+/// keys a set by kid, so its old key is deleted just before the new one is added, so a
+/// set of one key replaced under the same kid is empty for that moment (a signature
+/// then answers 503, see `Latch::signing_key`; `PUT …/{set}/{kid}` has the same moment). Not one transaction: a failure part-way leaves old and new keys,
 /// and repeating the `PUT` finishes it.
 pub async fn replace_set<S: Store, P: Platform>(
     latch: &Latch<S, P>,

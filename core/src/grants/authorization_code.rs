@@ -1,7 +1,7 @@
 //! The authorization code grant's token request (RFC 6749 §4.1.3) with PKCE (RFC 7636
 //! §4.5–4.6) and OpenID Connect's ID token (OIDC Core §3.1.3).
 
-use super::{ext_of, invalid_grant, mint_tokens, session_of, store_while_signing, Lifespans, Minted};
+use super::{ext_of, invalid_grant, mint_tokens, session_of, store_while_signing, GrantType, Minted};
 use crate::access_token::Grant;
 use crate::client::Client;
 use crate::error::Error;
@@ -81,14 +81,9 @@ pub async fn handle<S: Store, P: Platform>(
         audience: record.audience.clone(),
         ext: ext_of(&record),
     };
-    let spans = Lifespans {
-        access: client.authorization_code_grant_access_token_lifespan.as_deref(),
-        refresh: client.authorization_code_grant_refresh_token_lifespan.as_deref(),
-        id: client.authorization_code_grant_id_token_lifespan.as_deref(),
-    };
     let nonce = data.get("nonce").and_then(Value::as_str);
     let Minted { mut body, records, id_token } =
-        mint_tokens(latch, client, &grant, &session_of(&record), nonce, &spans).await?;
+        mint_tokens(latch, client, &grant, &session_of(&record), nonce, GrantType::AuthorizationCode).await?;
     // The compare-and-set: consume the code and store its tokens in one atomic step
     // (while the ID token is signed).
     let consume = latch.store.consume_code(&sig, now, &records);

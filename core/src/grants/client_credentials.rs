@@ -1,4 +1,5 @@
 //! The client credentials grant (RFC 6749 §4.4).
+use super::GrantType;
 use crate::access_token::{self, Grant};
 use crate::client::Client;
 use crate::error::{Error, ErrorCode};
@@ -39,7 +40,7 @@ pub async fn handle<S: Store, P: Platform>(
             )));
         }
     }
-    let ttl = lifespan(client.client_credentials_grant_access_token_lifespan.as_deref(), latch.config.access_token_ttl);
+    let ttl = lifespan(GrantType::ClientCredentials.lifespans_of(client).access, latch.config.access_token_ttl);
     let grant = Grant {
         request_id: latch.new_request_id(),
         subject: client.client_id.clone(),

@@ -1,5 +1,11 @@
-//! One module per grant type handled at the token endpoint, and the token response
-//! they share (RFC 6749 §5.1, OIDC Core §3.1.3.3).
+//! One module per grant type handled at the token endpoint, the token response they
+//! share (RFC 6749 §5.1, OIDC Core §3.1.3.3), and the grant table: every grant type
+//! Latch knows is one row of [`grant_table!`], which the token endpoint's allow-list
+//! and dispatch, client validation (`grant_types`, the lifespan fields), discovery's
+//! `grant_types_supported` and the OpenAPI document (a test compares them) all read.
+//!
+//! Adding a grant: a row here, its arm in [`handle`] (the match is exhaustive), its
+//! module, and its lifespan fields on [`Client`] when it has new ones.
 
 pub mod authorization_code;
 pub mod client_credentials;
@@ -8,7 +14,8 @@ pub mod refresh_token;
 use crate::access_token::{self, Grant};
 use crate::authorize::set_session;
 use crate::client::Client;
-use crate::error::Error;
+use crate::error::{Error, ErrorCode};
+use crate::http::{Params, Response};
 use crate::oidc::{self, GrantSession};
 use crate::platform::Platform;
 use crate::service::Latch;
@@ -16,6 +23,154 @@ use crate::store::{Store, TokenKind, TokenRecord};
 use crate::token;
 use crate::token_endpoint::lifespan;
 use serde_json::{json, Map, Value};
+
+/// Where a grant's tokens are issued.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IssuedBy {
+    /// The token endpoint (RFC 6749 §3.2), through [`handle`].
+    TokenEndpoint,
+    /// The authorization endpoint (the implicit grant, RFC 6749 §4.2).
+    AuthorizationEndpoint,
+    /// Nowhere: a client may register it (Hydra accepts it), Latch does not offer it,
+    /// and discovery does not advertise it.
+    NotOffered,
+}
+
+/// A client field holding a per-client lifespan (Hydra's `*_grant_*_lifespan`): its
+/// name on the wire and how to read it.
+#[derive(Clone, Copy)]
+pub struct LifespanField {
+    /// The field's JSON name.
+    pub name: &'static str,
+    /// Reads the field of a client.
+    pub get: fn(&Client) -> Option<&str>,
+}
+
+/// The lifespan fields of one grant, by token kind (`None`: the grant issues no such
+/// token, or has no per-client override of it).
+#[derive(Clone, Copy)]
+pub struct LifespanFields {
+    /// The access token's.
+    pub access: Option<LifespanField>,
+    /// The ID token's.
+    pub id: Option<LifespanField>,
+    /// The refresh token's.
+    pub refresh: Option<LifespanField>,
+}
+
+macro_rules! lifespan_field {
+    (-) => {
+        None
+    };
+    ($field:ident) => {
+        Some(LifespanField { name: stringify!($field), get: |c: &Client| c.$field.as_deref() })
+    };
+}
+
+macro_rules! grant_table {
+    ($( $(#[$doc:meta])* $variant:ident => ($wire:literal, $issued_by:ident, refreshable: $refreshable:literal,
+        access: $access:tt, id: $id:tt, refresh: $refresh:tt), )*) => {
+        /// The grant types Latch knows (RFC 7591 §2 `grant_types`), one per table row.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum GrantType { $( $(#[$doc])* $variant, )* }
+
+        impl GrantType {
+            /// Every row, in table order (the order discovery lists them in).
+            pub const ALL: &'static [GrantType] = &[$( GrantType::$variant, )*];
+            /// The `grant_type` string on the wire.
+            pub fn as_str(self) -> &'static str { match self { $( Self::$variant => $wire, )* } }
+            /// Where its tokens are issued.
+            pub fn issued_by(self) -> IssuedBy { match self { $( Self::$variant => IssuedBy::$issued_by, )* } }
+            /// Whether its tokens come with a refresh token (when `offline` or
+            /// `offline_access` was granted and the client may use `refresh_token`).
+            pub fn refreshable(self) -> bool { match self { $( Self::$variant => $refreshable, )* } }
+            /// Its per-client lifespan fields.
+            pub fn lifespan_fields(self) -> LifespanFields {
+                match self { $( Self::$variant => LifespanFields {
+                    access: lifespan_field!($access),
+                    id: lifespan_field!($id),
+                    refresh: lifespan_field!($refresh),
+                }, )* }
+            }
+        }
+    };
+}
+
+grant_table! {
+    /// RFC 6749 §4.1.
+    AuthorizationCode => ("authorization_code", TokenEndpoint, refreshable: true,
+        access: authorization_code_grant_access_token_lifespan,
+        id: authorization_code_grant_id_token_lifespan,
+        refresh: authorization_code_grant_refresh_token_lifespan),
+    /// RFC 6749 §4.2 (and the hybrid flows' tokens, OIDC Core §3.3, as in Hydra).
+    Implicit => ("implicit", AuthorizationEndpoint, refreshable: false,
+        access: implicit_grant_access_token_lifespan,
+        id: implicit_grant_id_token_lifespan,
+        refresh: -),
+    /// RFC 6749 §4.4 (§4.4.3: "A refresh token SHOULD NOT be included").
+    ClientCredentials => ("client_credentials", TokenEndpoint, refreshable: false,
+        access: client_credentials_grant_access_token_lifespan, id: -, refresh: -),
+    /// RFC 6749 §6.
+    RefreshToken => ("refresh_token", TokenEndpoint, refreshable: true,
+        access: refresh_token_grant_access_token_lifespan,
+        id: refresh_token_grant_id_token_lifespan,
+        refresh: refresh_token_grant_refresh_token_lifespan),
+    /// RFC 7523 §2.1; registrable for Hydra's clients, not offered.
+    JwtBearer => ("urn:ietf:params:oauth:grant-type:jwt-bearer", NotOffered, refreshable: false,
+        access: jwt_bearer_grant_access_token_lifespan, id: -, refresh: -),
+    /// RFC 8628 §3.4; registrable for Hydra's clients, not offered.
+    DeviceCode => ("urn:ietf:params:oauth:grant-type:device_code", NotOffered, refreshable: true,
+        access: device_authorization_grant_access_token_lifespan,
+        id: device_authorization_grant_id_token_lifespan,
+        refresh: device_authorization_grant_refresh_token_lifespan),
+}
+
+impl GrantType {
+    /// The row of a wire name.
+    pub fn parse(wire: &str) -> Option<GrantType> {
+        Self::ALL.iter().copied().find(|g| g.as_str() == wire)
+    }
+    /// The grants discovery advertises (`grant_types_supported`): those Latch issues
+    /// tokens for.
+    pub fn advertised() -> impl Iterator<Item = GrantType> {
+        Self::ALL.iter().copied().filter(|g| g.issued_by() != IssuedBy::NotOffered)
+    }
+    /// This grant's lifespan overrides as set on `client`.
+    pub fn lifespans_of(self, client: &Client) -> Lifespans<'_> {
+        let f = self.lifespan_fields();
+        let get = |field: Option<LifespanField>| field.and_then(|f| (f.get)(client));
+        Lifespans { access: get(f.access), refresh: get(f.refresh), id: get(f.id) }
+    }
+    /// Every lifespan field of every grant, in table order (access, ID, refresh).
+    pub fn all_lifespan_fields() -> impl Iterator<Item = LifespanField> {
+        Self::ALL.iter().flat_map(|g| {
+            let f = g.lifespan_fields();
+            [f.access, f.id, f.refresh].into_iter().flatten()
+        })
+    }
+}
+
+/// RFC 6749 §5.2 `unsupported_grant_type`.
+pub fn unsupported(grant_type: &str) -> Error {
+    Error::new(ErrorCode::UnsupportedGrantType).with_hint(format!("The grant type '{grant_type}' is not supported."))
+}
+
+/// Runs the token-endpoint handler of `grant` (RFC 6749 §3.2). The token endpoint
+/// calls this only for grants whose row says [`IssuedBy::TokenEndpoint`]; the others
+/// answer `unsupported_grant_type` here too (a test checks both agree).
+pub async fn handle<S: Store, P: Platform>(
+    grant: GrantType,
+    latch: &Latch<S, P>,
+    client: &Client,
+    params: &Params,
+) -> Result<Response, Error> {
+    match grant {
+        GrantType::AuthorizationCode => authorization_code::handle(latch, client, params).await,
+        GrantType::ClientCredentials => client_credentials::handle(latch, client, params).await,
+        GrantType::RefreshToken => refresh_token::handle(latch, client, params).await,
+        GrantType::Implicit | GrantType::JwtBearer | GrantType::DeviceCode => Err(unsupported(grant.as_str())),
+    }
+}
 
 /// Lifespans that differ by grant (Hydra's per-client `*_lifespan` fields).
 pub struct Lifespans<'a> {
@@ -95,7 +250,7 @@ pub async fn store_while_signing<S: Store, P: Platform, T>(
 }
 
 /// Mints the access token, a refresh token when `offline`/`offline_access` was granted
-/// and the client may refresh, and the inputs of an ID token when `openid` was granted.
+/// and the grant and the client may refresh, and the inputs of an ID token when `openid` was granted.
 /// Nothing is stored or signed yet (see [`store_while_signing`]).
 pub async fn mint_tokens<S: Store, P: Platform>(
     latch: &Latch<S, P>,
@@ -103,8 +258,9 @@ pub async fn mint_tokens<S: Store, P: Platform>(
     grant: &Grant,
     session: &GrantSession,
     nonce: Option<&str>,
-    spans: &Lifespans<'_>,
+    grant_type: GrantType,
 ) -> Result<Minted, Error> {
+    let spans = grant_type.lifespans_of(client);
     let now = latch.platform.now();
     let at_ttl = lifespan(spans.access, latch.config.access_token_ttl);
     let mut issued = access_token::mint(latch, client, grant, at_ttl).await?;
@@ -117,7 +273,7 @@ pub async fn mint_tokens<S: Store, P: Platform>(
     });
     let mut records = vec![issued.record];
     let offline = grant.scope.iter().any(|s| s == "offline" || s == "offline_access");
-    if offline && client.has_grant("refresh_token") {
+    if offline && grant_type.refreshable() && client.has_grant(GrantType::RefreshToken.as_str()) {
         let rt_ttl = lifespan(spans.refresh, latch.config.refresh_token_ttl);
         let m = token::mint(&latch.platform, &latch.config.system_secrets, token::REFRESH_TOKEN_PREFIX);
         let mut data = Map::new();

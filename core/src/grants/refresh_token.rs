@@ -7,7 +7,7 @@
 //! grant's audience by its current `audience` (`invalid_request`), and the grant's
 //! earlier access tokens are revoked with the rotation.
 
-use super::{ext_of, invalid_grant, mint_tokens, session_of, store_while_signing, Lifespans, Minted};
+use super::{ext_of, invalid_grant, mint_tokens, session_of, store_while_signing, GrantType, Minted};
 use crate::access_token::Grant;
 use crate::client::Client;
 use crate::error::{Error, ErrorCode};
@@ -86,13 +86,8 @@ pub async fn handle<S: Store, P: Platform>(
         audience: old.audience.clone(),
         ext: ext_of(&old),
     };
-    let spans = Lifespans {
-        access: client.refresh_token_grant_access_token_lifespan.as_deref(),
-        refresh: client.refresh_token_grant_refresh_token_lifespan.as_deref(),
-        id: client.refresh_token_grant_id_token_lifespan.as_deref(),
-    };
     let Minted { mut body, mut records, id_token } =
-        mint_tokens(latch, client, &grant, &session_of(&old), None, &spans).await?;
+        mint_tokens(latch, client, &grant, &session_of(&old), None, GrantType::RefreshToken).await?;
     if let Some(at) = records.first_mut() {
         at.scope = scope.clone();
     }

@@ -1,0 +1,119 @@
+//! One janitor pass: what expired goes, in bounded batches (each one bounded delete, so
+//! the database is never busy long), at most a limit of each kind per pass. The hosts
+//! only schedule it: `latch janitor` natively, the cron trigger on the Worker.
+
+use crate::error::StoreError;
+use crate::store::{LoginSessionStore, TokenStore};
+
+/// How one pass deletes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Janitor {
+    /// Rows one delete statement removes at most (at least 1).
+    pub batch_size: u32,
+    /// Rows of each kind one pass removes at most.
+    pub limit: u64,
+    /// Seconds an expired row is kept before it goes (Hydra's `--keep-if-younger`).
+    pub keep_if_younger: i64,
+}
+
+/// What one pass removed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct JanitorReport {
+    /// Expired access tokens, refresh tokens and codes.
+    pub tokens: u64,
+    /// Expired remembered logins.
+    pub login_sessions: u64,
+}
+
+impl Janitor {
+    /// Deletes what expired before `now - keep_if_younger`: tokens (and codes) first,
+    /// then remembered logins, each in batches until a batch comes back short or the
+    /// limit is reached.
+    pub async fn run<S: TokenStore + LoginSessionStore>(
+        &self,
+        store: &S,
+        now: i64,
+    ) -> Result<JanitorReport, StoreError> {
+        let before = now - self.keep_if_younger.max(0);
+        let tokens = self.drain(|n| store.delete_expired_tokens(before, n)).await?;
+        let login_sessions = self.drain(|n| store.delete_expired_login_sessions(before, n)).await?;
+        Ok(JanitorReport { tokens, login_sessions })
+    }
+
+    /// Runs `delete` (one bounded batch, answering how many rows went) until a batch
+    /// is short or [`Janitor::limit`] rows went.
+    async fn drain<F: std::future::Future<Output = Result<u64, StoreError>>>(
+        &self,
+        mut delete: impl FnMut(u32) -> F,
+    ) -> Result<u64, StoreError> {
+        let batch = self.batch_size.max(1);
+        let mut done = 0;
+        while done < self.limit {
+            // `limit - done` is below `batch` whenever it is the smaller, so it fits a u32.
+            let n = delete(u64::from(batch).min(self.limit - done) as u32).await?;
+            done += n;
+            if n < u64::from(batch) {
+                break;
+            }
+        }
+        Ok(done)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::memory::MemoryStore;
+    use crate::store::{LoginSession, TokenKind, TokenRecord};
+    use futures_executor::block_on;
+
+    fn record(sig: &str, expires_at: i64) -> TokenRecord {
+        TokenRecord {
+            signature: sig.into(),
+            kind: TokenKind::AccessToken,
+            request_id: "g".into(),
+            client_id: "c".into(),
+            subject: "u".into(),
+            scope: vec![],
+            audience: vec![],
+            issued_at: 0,
+            expires_at,
+            active: true,
+            used_at: None,
+            data: serde_json::Value::Null,
+        }
+    }
+
+    /// Batches of 3, at most 5 of a kind per pass, keeping what expired in the last
+    /// minute: the first pass stops at the limit, the second takes the rest, a third
+    /// finds nothing; unexpired and recently expired rows stay.
+    #[test]
+    fn a_pass_deletes_in_batches_up_to_its_limit() {
+        let now = 1_700_000_000;
+        let store = MemoryStore::new();
+        let mut records: Vec<TokenRecord> = (0..7).map(|i| record(&format!("old-{i}"), now - 3600)).collect();
+        records.push(record("recent", now - 10));
+        records.push(record("fresh", now + 3600));
+        block_on(store.insert_tokens(&records)).expect("insert");
+        for (id, expires_at) in [("s-old", now - 3600), ("s-fresh", now + 3600)] {
+            let s = LoginSession {
+                id: id.into(),
+                subject: "u".into(),
+                authenticated_at: 0,
+                expires_at,
+                acr: String::new(),
+                amr: vec![],
+            };
+            block_on(store.create_login_session(&s)).expect("session");
+        }
+        let pass = |limit| Janitor { batch_size: 3, limit, keep_if_younger: 60 };
+        let report = |tokens, login_sessions| JanitorReport { tokens, login_sessions };
+        assert_eq!(block_on(pass(5).run(&store, now)), Ok(report(5, 1)));
+        assert_eq!(block_on(pass(100).run(&store, now)), Ok(report(2, 0)));
+        assert_eq!(block_on(pass(100).run(&store, now)), Ok(report(0, 0)));
+        for kept in ["recent", "fresh"] {
+            assert!(block_on(store.get_token(TokenKind::AccessToken, kept)).expect("get").is_some(), "{kept}");
+        }
+        assert!(block_on(store.get_login_session("s-fresh")).expect("get").is_some());
+    }
+}
