@@ -628,14 +628,49 @@ mod tests {
         );
     }
 
-    /// Every flag Hydra v1's `clients create` takes, in v1's spelling (short flags where it
-    /// has them), then the flags only v2 has; [`V2_FLAGS`] gives the same client in v2's
-    /// spelling.
-    const V1_FLAGS: &[&str] = &[
-        "--id",
-        "c1",
+    /// The client flags Hydra v1's `clients create` and v2's `create client` spell alike.
+    const SAME_IN_BOTH: &[&str] = &[
         "--secret",
         "s3cret-1",
+        "--audience",
+        "api1,api2",
+        "--token-endpoint-auth-method",
+        "private_key_jwt",
+        "--token-endpoint-auth-signing-alg",
+        "ES256",
+        "--jwks-uri",
+        "https://a.example/jwks",
+        "--policy-uri",
+        "https://a.example/p",
+        "--tos-uri",
+        "https://a.example/t",
+        "--client-uri",
+        "https://a.example",
+        "--logo-uri",
+        "https://a.example/l.png",
+        "--subject-type",
+        "pairwise",
+        "--backchannel-logout-callback",
+        "https://a.example/bc",
+        "--frontchannel-logout-callback",
+        "https://a.example/fc",
+        "--sector-identifier-uri",
+        "https://a.example/s",
+        "--request-uri",
+        "https://a.example/r",
+        "--request-object-signing-alg",
+        "RS256",
+        "--metadata",
+        r#"{"tier":1}"#,
+        "--owner",
+        "me",
+        "--access-token-strategy",
+        "jwt",
+    ];
+
+    /// The rest of the client flags in Hydra v1's spelling (its short flags too, repeated
+    /// and comma-separated lists, bare booleans).
+    const V1_SPELLING: &[&str] = &[
         "-n",
         "SPA",
         "-c",
@@ -654,58 +689,20 @@ mod tests {
         "openid, offline,",
         "--scope",
         "email",
-        "--audience",
-        "api1,api2",
-        "--token-endpoint-auth-method",
-        "private_key_jwt",
-        "--token-endpoint-auth-signing-alg",
-        "ES256",
-        "--jwks-uri",
-        "https://a.example/jwks",
-        "--policy-uri",
-        "https://a.example/p",
-        "--tos-uri",
-        "https://a.example/t",
-        "--client-uri",
-        "https://a.example",
-        "--logo-uri",
-        "https://a.example/l.png",
         "--allowed-cors-origins",
         "https://a.example,https://b.example",
-        "--subject-type",
-        "pairwise",
         "--post-logout-callbacks",
         "https://a.example/bye",
-        "--backchannel-logout-callback",
-        "https://a.example/bc",
         "--backchannel-logout-session-required",
-        "--frontchannel-logout-callback",
-        "https://a.example/fc",
         "--frontchannel-logout-session-required=true",
-        "--sector-identifier-uri",
-        "https://a.example/s",
-        "--request-uri",
-        "https://a.example/r",
-        "--request-object-signing-alg",
-        "RS256",
-        "--metadata",
-        r#"{"tier":1}"#,
-        "--owner",
-        "me",
         "--contact",
         "a@b,c@d",
         "--skip-consent",
         "--skip-logout-consent=yes",
-        "--access-token-strategy",
-        "jwt",
     ];
 
-    /// [`V1_FLAGS`] in Hydra v2's spelling.
-    const V2_FLAGS: &[&str] = &[
-        "--id",
-        "c1",
-        "--secret",
-        "s3cret-1",
+    /// [`V1_SPELLING`]'s client in Hydra v2's spelling.
+    const V2_SPELLING: &[&str] = &[
         "--name",
         "SPA",
         "--redirect-uri",
@@ -720,63 +717,31 @@ mod tests {
         "openid",
         "--scope",
         "offline,email",
-        "--audience",
-        "api1",
-        "--audience",
-        "api2",
-        "--token-endpoint-auth-method",
-        "private_key_jwt",
-        "--token-endpoint-auth-signing-alg",
-        "ES256",
-        "--jwks-uri",
-        "https://a.example/jwks",
-        "--policy-uri",
-        "https://a.example/p",
-        "--tos-uri",
-        "https://a.example/t",
-        "--client-uri",
-        "https://a.example",
-        "--logo-uri",
-        "https://a.example/l.png",
         "--allowed-cors-origin",
         "https://a.example",
         "--allowed-cors-origin",
         "https://b.example",
-        "--subject-type",
-        "pairwise",
         "--post-logout-callback",
         "https://a.example/bye",
-        "--backchannel-logout-callback",
-        "https://a.example/bc",
         "--backchannel-logout-session-required=true",
-        "--frontchannel-logout-callback",
-        "https://a.example/fc",
         "--frontchannel-logout-session-required",
-        "--sector-identifier-uri",
-        "https://a.example/s",
-        "--request-uri",
-        "https://a.example/r",
-        "--request-object-signing-alg",
-        "RS256",
-        "--metadata",
-        r#"{"tier":1}"#,
-        "--owner",
-        "me",
         "--contact",
         "a@b",
         "--contact",
         "c@d",
         "--skip-consent=true",
         "--skip-logout-consent",
-        "--access-token-strategy",
-        "jwt",
     ];
+
+    /// A command line: `command`, then `--id c1` and every client flag in one spelling.
+    fn full(command: &[&'static str], spelling: &[&'static str]) -> Vec<&'static str> {
+        [command, &["--id", "c1"], SAME_IN_BOTH, spelling].concat()
+    }
 
     #[test]
     fn v1_and_v2_spellings_make_the_same_client() {
-        let argv = |cmd: &[&'static str], flags: &[&'static str]| [cmd, flags].concat();
-        let v1 = v1_create(&argv(&["latch", "clients", "create"], V1_FLAGS));
-        let v2 = v2_create(&argv(&["latch", "create", "client", "--format", "json"], V2_FLAGS));
+        let v1 = v1_create(&full(&["latch", "clients", "create"], V1_SPELLING));
+        let v2 = v2_create(&full(&["latch", "create", "client", "--format", "json"], V2_SPELLING));
         assert_eq!(v2.output.format, Format::Json);
         let expected = json!({
             "client_id": "c1",
@@ -817,19 +782,19 @@ mod tests {
         let read_back: Client = serde_json::from_value(expected).unwrap();
         assert_eq!(read_back, new_client(&v1).unwrap());
         // And the v2 spelling works on v1's command, the v1 spelling on v2's.
-        assert_eq!(body(&v1_create(&argv(&["latch", "clients", "create"], V2_FLAGS))), body(&v1));
-        assert_eq!(body(&v2_create(&argv(&["latch", "create", "oauth2-client"], V1_FLAGS)).args), body(&v1));
+        assert_eq!(body(&v1_create(&full(&["latch", "clients", "create"], V2_SPELLING))), body(&v1));
+        assert_eq!(body(&v2_create(&full(&["latch", "create", "oauth2-client"], V1_SPELLING)).args), body(&v1));
     }
 
     #[test]
     fn update_takes_the_same_flags() {
-        let argv = [&["latch", "update", "client", "c1"][..], &V2_FLAGS[2..]].concat();
+        let argv = [&["latch", "update", "client", "c1"][..], SAME_IN_BOTH, V2_SPELLING].concat();
         let Command::Update(UpdateCmd::Client(a)) = parse(&argv) else { panic!("wrong command") };
         let mut stored = Client { client_id: "c1".into(), ..Client::default() };
         a.args.flags.apply(&mut stored).unwrap();
         assert_eq!(
             client_body(&stored).unwrap(),
-            body(&v1_create(&[&["latch", "clients", "create"], V1_FLAGS].concat()))
+            body(&v1_create(&full(&["latch", "clients", "create"], V1_SPELLING)))
         );
     }
 
