@@ -11,7 +11,7 @@
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::auth_code::PerformAuthorizationCodeArgs;
+use crate::auth_code::AuthCodeArgs;
 use crate::client_cmds::{ClientIdsArgs, ClientsCmd, ListClientsArgs, NewClientArgs, UpdateClientArgs};
 use crate::example::ExampleCmd;
 use crate::jwk_cmds::{CreateJwkArgs, ImportJwkArgs, KeyDeleteArgs, KeySetArgs, KeysCmd};
@@ -166,7 +166,7 @@ pub enum PerformCmd {
     /// Serves a start page and the callback on http://127.0.0.1:<port>/: open the start page,
     /// follow "Authorize application", log in and consent; the tokens are shown and printed.
     /// Without --client-secret the client is public (authentication method none).
-    AuthorizationCode(PerformAuthorizationCodeArgs),
+    AuthorizationCode(Formatted<AuthCodeArgs>),
 }
 
 /// `latch introspect ...`

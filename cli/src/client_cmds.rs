@@ -63,11 +63,13 @@ pub struct ClientFlags {
     pub secret: Option<String>,
 
     /// Grant types (comma-separated or repeated; create defaults to authorization_code).
-    #[arg(short = 'g', long = "grant-type", alias = "grant-types", value_delimiter = ',', value_name = "TYPE")]
+    #[arg(short = 'g', long = "grant-type", visible_alias = "grant-types")]
+    #[arg(value_delimiter = ',', value_name = "TYPE")]
     pub grant_types: Vec<String>,
 
     /// Response types (comma-separated or repeated; create defaults to code).
-    #[arg(short = 'r', long = "response-type", alias = "response-types", value_delimiter = ',', value_name = "TYPE")]
+    #[arg(short = 'r', long = "response-type", visible_alias = "response-types")]
+    #[arg(value_delimiter = ',', value_name = "TYPE")]
     pub response_types: Vec<String>,
 
     /// Scopes the client may request (comma-separated or repeated).
@@ -79,7 +81,7 @@ pub struct ClientFlags {
     pub audience: Vec<String>,
 
     /// Allowed redirect URIs (comma-separated or repeated).
-    #[arg(short = 'c', long = "redirect-uri", alias = "callbacks", value_delimiter = ',', value_name = "URI")]
+    #[arg(short = 'c', long = "redirect-uri", visible_alias = "callbacks", value_delimiter = ',', value_name = "URI")]
     pub redirect_uris: Vec<String>,
 
     /// Token endpoint authentication method (create defaults to client_secret_basic).
@@ -111,7 +113,8 @@ pub struct ClientFlags {
     pub logo_uri: Option<String>,
 
     /// Origin allowed to call the token endpoint from a browser (comma-separated or repeated).
-    #[arg(long = "allowed-cors-origin", alias = "allowed-cors-origins", value_delimiter = ',', value_name = "ORIGIN")]
+    #[arg(long = "allowed-cors-origin", visible_alias = "allowed-cors-origins")]
+    #[arg(value_delimiter = ',', value_name = "ORIGIN")]
     pub allowed_cors_origins: Vec<String>,
 
     /// Subject identifier type: public or pairwise.
@@ -123,7 +126,8 @@ pub struct ClientFlags {
     pub sector_identifier_uri: Option<String>,
 
     /// Allowed post-logout redirect URI (comma-separated or repeated).
-    #[arg(long = "post-logout-callback", alias = "post-logout-callbacks", value_delimiter = ',', value_name = "URI")]
+    #[arg(long = "post-logout-callback", visible_alias = "post-logout-callbacks")]
+    #[arg(value_delimiter = ',', value_name = "URI")]
     pub post_logout_callbacks: Vec<String>,
 
     /// Back-channel logout URL.
@@ -131,7 +135,8 @@ pub struct ClientFlags {
     pub backchannel_logout_callback: Option<String>,
 
     /// Require the `sid` claim in back-channel logout tokens.
-    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_parser = boolish(), value_name = "BOOL")]
+    #[arg(long, value_name = "BOOL", value_parser = boolish())]
+    #[arg(num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     pub backchannel_logout_session_required: Option<bool>,
 
     /// Front-channel logout URL.
@@ -139,7 +144,8 @@ pub struct ClientFlags {
     pub frontchannel_logout_callback: Option<String>,
 
     /// Require `iss` and `sid` on front-channel logout requests.
-    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_parser = boolish(), value_name = "BOOL")]
+    #[arg(long, value_name = "BOOL", value_parser = boolish())]
+    #[arg(num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     pub frontchannel_logout_session_required: Option<bool>,
 
     /// Pre-registered request_uri values (comma-separated or repeated).
@@ -163,11 +169,13 @@ pub struct ClientFlags {
     pub contacts: Vec<String>,
 
     /// Let the login/consent UI skip the consent screen for this client.
-    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_parser = boolish(), value_name = "BOOL")]
+    #[arg(long, value_name = "BOOL", value_parser = boolish())]
+    #[arg(num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     pub skip_consent: Option<bool>,
 
     /// Let the logout UI skip the logout consent screen for this client.
-    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_parser = boolish(), value_name = "BOOL")]
+    #[arg(long, value_name = "BOOL", value_parser = boolish())]
+    #[arg(num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     pub skip_logout_consent: Option<bool>,
 
     /// Access token format for this client: jwt or opaque.

@@ -105,7 +105,7 @@ async fn run(command: Command, env: Env<'_>) -> Result<()> {
             token_cmds::introspect_token(a.args, a.output.mode(), env).await
         }
         Command::Revoke(RevokeCmd::Token(a)) => token_cmds::revoke_token(a.args, a.output.mode(), env).await,
-        Command::Perform(PerformCmd::AuthorizationCode(args)) => auth_code::perform(args, env).await,
+        Command::Perform(PerformCmd::AuthorizationCode(a)) => auth_code::run(a.args, a.output.mode(), env).await,
         Command::Example(cmd) => example::run(cmd, env).await,
     }
 }
