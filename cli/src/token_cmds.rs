@@ -516,12 +516,17 @@ mod tests {
         assert!(Cli::try_parse_from(["latch", "token", "delete", "c", "--client-id", "d"]).is_err());
     }
 
+    /// `latch perform client-credentials <flags>`.
+    fn perform_client_credentials(flags: &[&str]) -> crate::args::Formatted<ClientCredentialsArgs> {
+        match parse(&[&["latch", "perform", "client-credentials"], flags].concat()) {
+            Command::Perform(PerformCmd::ClientCredentials(a)) => a,
+            other => panic!("parsed as {other:?}"),
+        }
+    }
+
     #[test]
     fn quickstart_v2_token_commands() {
-        let Command::Perform(PerformCmd::ClientCredentials(a)) = parse(&[
-            "latch",
-            "perform",
-            "client-credentials",
+        let a = perform_client_credentials(&[
             "--endpoint",
             "http://127.0.0.1:4444/",
             "--client-id",
@@ -530,26 +535,12 @@ mod tests {
             "secret",
             "--scope",
             "x",
-        ]) else {
-            panic!("wrong command")
-        };
+        ]);
         assert_eq!(a.output.format, Format::Table);
         assert_eq!(a.args.scope, ["x"]);
 
         // A generated secret may start with '-': it is still the flag's value.
-        let Command::Perform(PerformCmd::ClientCredentials(a)) = parse(&[
-            "latch",
-            "perform",
-            "client-credentials",
-            "--client-id",
-            "id",
-            "--client-secret",
-            "-I3O_HKIORQ",
-            "--scope",
-            "x",
-        ]) else {
-            panic!("wrong command")
-        };
+        let a = perform_client_credentials(&["--client-id", "id", "--client-secret", "-I3O_HKIORQ", "--scope", "x"]);
         assert_eq!(a.args.auth.client_secret.as_deref(), Some("-I3O_HKIORQ"));
         assert_eq!(a.args.scope, ["x"]);
 
