@@ -41,7 +41,7 @@ pub enum Format {
     V1,
 }
 
-/// How a v2 command prints: `--format` plus `-q`.
+/// How a command prints: v2's `--format` plus `-q`, or [`Mode::V1`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Mode {
     /// `--format`.
