@@ -11,17 +11,13 @@
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::auth_code::PerformAuthorizationCodeArgs;
-use crate::client_cmds::{
-    ClientsCmd, CreateClientArgs, DeleteClientArgs, GetClientArgs, ListClientsArgs, UpdateClientArgs,
-};
+use crate::auth_code::AuthCodeArgs;
+use crate::client_cmds::{ClientIdsArgs, ClientsCmd, ListClientsArgs, NewClientArgs, UpdateClientArgs};
 use crate::example::ExampleCmd;
-use crate::jwk_cmds::{CreateJwkArgs, DeleteJwkArgs, GetJwkArgs, ImportJwkArgs, KeysCmd};
+use crate::jwk_cmds::{CreateJwkArgs, ImportJwkArgs, KeyDeleteArgs, KeySetArgs, KeysCmd};
 use crate::output::{Format, Mode};
 use crate::server_cmds::{CompletionArgs, MigrateArgs, ServeArgs};
-use crate::token_cmds::{
-    DeleteAccessTokensArgs, IntrospectTokenArgs, PerformClientCredentialsArgs, RevokeTokenArgs, TokenCmd,
-};
+use crate::token_cmds::{ClientCredentialsArgs, DeleteTokensArgs, IntrospectArgs, RevokeArgs, TokenCmd};
 
 /// Latch: an OAuth 2.0 and OpenID Connect server compatible with ORY Hydra.
 #[derive(Debug, Parser)]
@@ -92,101 +88,99 @@ pub enum Command {
     Example(ExampleCmd),
 }
 
+// The v2 nouns, as Hydra v2 names them and the aliases its users type.
+const CLIENT: &str = "oauth2-client";
+const CLIENTS: &str = "oauth2-clients";
+const CLIENT_ALIASES: [&str; 2] = ["clients", "oauth2-clients"];
+const JWK: &str = "jwk";
+
 /// `latch create ...`
 #[derive(Debug, Subcommand)]
 pub enum CreateCmd {
     /// Create an OAuth 2.0 client.
-    #[command(name = "oauth2-client", visible_alias = "client")]
-    Client(Box<CreateClientArgs>),
+    #[command(name = CLIENT, visible_alias = "client")]
+    Client(Box<Formatted<NewClientArgs>>),
     /// Generate a JSON Web Key and add it to a set.
-    #[command(name = "jwk", visible_alias = "jwks")]
-    Jwk(CreateJwkArgs),
+    #[command(name = JWK, visible_alias = "jwks")]
+    Jwk(Box<Formatted<CreateJwkArgs>>),
 }
 
 /// `latch get ...`
 #[derive(Debug, Subcommand)]
 pub enum GetCmd {
     /// Get OAuth 2.0 clients by ID.
-    #[command(
-        name = "oauth2-client",
-        visible_alias = "client",
-        aliases = ["clients", "oauth2-clients"]
-    )]
-    Client(GetClientArgs),
+    #[command(name = CLIENT, visible_alias = "client", aliases = CLIENT_ALIASES)]
+    Client(Formatted<ClientIdsArgs>),
     /// Get a JSON Web Key Set.
-    #[command(name = "jwk", visible_alias = "jwks")]
-    Jwk(GetJwkArgs),
+    #[command(name = JWK, visible_alias = "jwks")]
+    Jwk(Formatted<KeySetArgs>),
 }
 
-/// `latch list ...`
 /// `latch import <resource>` (Hydra v2).
 #[derive(Debug, Subcommand)]
 pub enum ImportCmd {
     /// Import private JSON Web Keys into a set (each joins the set, replacing a key with
     /// the same kid; the last one imported signs).
-    #[command(name = "jwk", visible_alias = "jwks")]
-    Jwk(ImportJwkArgs),
+    #[command(name = JWK, visible_alias = "jwks")]
+    Jwk(Formatted<ImportJwkArgs>),
 }
 
+/// `latch list ...`
 #[derive(Debug, Subcommand)]
 pub enum ListCmd {
     /// List OAuth 2.0 clients.
-    #[command(name = "oauth2-clients", visible_alias = "clients")]
-    Clients(ListClientsArgs),
+    #[command(name = CLIENTS, visible_alias = "clients")]
+    Clients(Formatted<ListClientsArgs>),
 }
 
 /// `latch update ...`
 #[derive(Debug, Subcommand)]
 pub enum UpdateCmd {
     /// Update an OAuth 2.0 client: fetch it, apply the flags, store it.
-    #[command(name = "oauth2-client", visible_alias = "client")]
-    Client(Box<UpdateClientArgs>),
+    #[command(name = CLIENT, visible_alias = "client")]
+    Client(Box<Formatted<UpdateClientArgs>>),
 }
 
 /// `latch delete ...`
 #[derive(Debug, Subcommand)]
 pub enum DeleteCmd {
     /// Delete OAuth 2.0 clients by ID.
-    #[command(
-        name = "oauth2-client",
-        visible_alias = "client",
-        aliases = ["clients", "oauth2-clients"]
-    )]
-    Client(DeleteClientArgs),
+    #[command(name = CLIENT, visible_alias = "client", aliases = CLIENT_ALIASES)]
+    Client(Formatted<ClientIdsArgs>),
     /// Delete a JSON Web Key Set, or one key of it.
-    #[command(name = "jwk", visible_alias = "jwks")]
-    Jwk(DeleteJwkArgs),
+    #[command(name = JWK, visible_alias = "jwks")]
+    Jwk(Formatted<KeyDeleteArgs>),
     /// Delete all access tokens of an OAuth 2.0 client.
     #[command(name = "access-tokens")]
-    AccessTokens(DeleteAccessTokensArgs),
+    AccessTokens(Formatted<DeleteTokensArgs>),
 }
 
 /// `latch perform ...`
 #[derive(Debug, Subcommand)]
 pub enum PerformCmd {
     /// Get an access token with the client credentials grant.
-    ClientCredentials(PerformClientCredentialsArgs),
+    ClientCredentials(Formatted<ClientCredentialsArgs>),
     /// Run an example OAuth 2.0 client performing the authorization code flow (with PKCE)
     /// in your browser; prints the tokens.
     ///
     /// Serves a start page and the callback on http://127.0.0.1:<port>/: open the start page,
     /// follow "Authorize application", log in and consent; the tokens are shown and printed.
     /// Without --client-secret the client is public (authentication method none).
-    AuthorizationCode(PerformAuthorizationCodeArgs),
+    AuthorizationCode(Formatted<AuthCodeArgs>),
 }
 
 /// `latch introspect ...`
 #[derive(Debug, Subcommand)]
 pub enum IntrospectCmd {
     /// Introspect an access or refresh token (admin API).
-    Token(IntrospectTokenArgs),
+    Token(Formatted<IntrospectArgs>),
 }
 
 /// `latch revoke ...`
 #[derive(Debug, Subcommand)]
 pub enum RevokeCmd {
     /// Revoke an access or refresh token (public API, client-authenticated).
-    Token(RevokeTokenArgs),
+    Token(Formatted<RevokeArgs>),
 }
 
 /// How to reach the server; on every HTTP command.
@@ -210,6 +204,16 @@ pub struct ConnectionArgs {
     pub admin_token: Option<String>,
 }
 
+/// A command's flags plus the output flags of the v2 commands: the v1 command of the same
+/// operation takes `T` alone and prints in [`Mode::V1`].
+#[derive(Debug, Clone, Args)]
+pub struct Formatted<T: Args> {
+    #[command(flatten)]
+    pub output: OutputArgs,
+    #[command(flatten)]
+    pub args: T,
+}
+
 /// Output flags of the v2 commands.
 #[derive(Debug, Clone, Copy, Default, Args)]
 pub struct OutputArgs {
@@ -226,6 +230,15 @@ impl OutputArgs {
     /// The print mode these flags select.
     pub fn mode(self) -> Mode {
         Mode { format: self.format, quiet: self.quiet }
+    }
+}
+
+/// Parses a command line the way `main` does (for the commands' tests).
+#[cfg(test)]
+pub fn parse(args: &[&str]) -> Command {
+    match Cli::try_parse_from(args) {
+        Ok(cli) => cli.command,
+        Err(e) => panic!("{args:?} did not parse: {e}"),
     }
 }
 
@@ -256,8 +269,9 @@ mod tests {
 
     #[test]
     fn format_accepts_hydra_default_alias() {
-        let cli = Cli::try_parse_from(["latch", "get", "client", "x", "--format", "default"]).unwrap();
-        let Command::Get(GetCmd::Client(args)) = cli.command else { panic!("wrong command") };
+        let Command::Get(GetCmd::Client(args)) = parse(&["latch", "get", "client", "x", "--format", "default"]) else {
+            panic!("wrong command")
+        };
         assert_eq!(args.output.format, Format::Table);
     }
 }

@@ -1,86 +1,92 @@
 //! OAuth 2.0 client commands against the admin API (`/admin/clients`).
 //!
-//! * v1: `clients create|get|list|delete` with Hydra v1's flags (`-c/--callbacks`,
-//!   `-g/--grant-types`, `-a/--scope`, ...) and output (`OAuth 2.0 Client ID: ...`).
-//! * v2: `create|get|list|update|delete client` with Hydra v2's flags (`--grant-type`,
-//!   `--redirect-uri`, ...) and `--format`.
-//!
-//! The request bodies are built by pure functions ([`v1_client_body`], [`ClientFlags::apply`])
-//! so the flag-to-JSON mapping is tested without a server.
+//! One set of flags, [`ClientFlags`], serves Hydra v2's `create client` and `update client`
+//! and Hydra v1's `clients create`: each flag has Hydra v2's name, and Hydra v1's name (and
+//! short flag) as an alias. The flags are written into core's [`Client`] ([`ClientFlags::apply`])
+//! and the request body is core's serialisation of it ([`client_body`]), so field names are
+//! the server's own. The v1 and v2 commands run the same code; only the print [`Mode`] differs.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
+use clap::builder::BoolishValueParser;
 use clap::{Args, Subcommand};
+use latch_core::client::Client;
 use reqwest::Method;
 use serde_json::value::RawValue;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use crate::args::{ConnectionArgs, OutputArgs};
+use crate::args::{ConnectionArgs, Formatted};
 use crate::endpoint::{ApiKind, Env};
 use crate::error::{CliError, Result};
 use crate::http::{next_page_token, Api};
-use crate::output::{self, emit, warn};
+use crate::output::{self, emit, warn, Done, Mode};
 
 /// Printed (to stderr) when a secret is passed on the command line.
 pub const SECRET_WARNING: &str = "You should not provide secrets using command line flags, \
 the secret might leak to bash history and similar systems";
 
-/// `latch clients ...` (Hydra v1).
+/// `latch clients ...` (Hydra v1): the v2 commands' flags, printing in [`Mode::V1`].
 #[derive(Debug, Subcommand)]
 pub enum ClientsCmd {
     /// Create an OAuth 2.0 client.
-    Create(Box<ClientsCreateArgs>),
+    Create(Box<NewClientArgs>),
     /// Print OAuth 2.0 clients as JSON.
-    Get(ClientsIdsArgs),
+    Get(ClientIdsArgs),
     /// List OAuth 2.0 clients.
-    List(ListClientsArgs),
+    List(Formatted<ListClientsArgs>),
     /// Delete OAuth 2.0 clients.
-    Delete(ClientsIdsArgs),
+    Delete(ClientIdsArgs),
 }
 
-/// Flags of `latch clients create` (Hydra v1).
-#[derive(Debug, Clone, Args)]
-pub struct ClientsCreateArgs {
-    #[command(flatten)]
-    pub conn: ConnectionArgs,
+/// `--flag`, `--flag=true` or `--flag=false` (also yes/no, on/off, 1/0), as Hydra's boolean flags.
+fn boolish() -> BoolishValueParser {
+    BoolishValueParser::new()
+}
 
-    /// Client ID; the server generates one when absent.
-    #[arg(long)]
-    pub id: Option<String>,
-
-    /// Client secret; the server generates one when absent. May start with `-` (a
-    /// generated base64url secret can).
-    #[arg(long, allow_hyphen_values = true)]
-    pub secret: Option<String>,
+/// The client's fields as flags, on `create client`, `update client` and `clients create`.
+/// Absent flags leave the client's field alone: on update the stored value, on create the
+/// `--file`'s value or Hydra's default ([`apply_create_defaults`]).
+#[derive(Debug, Clone, Default, Args)]
+pub struct ClientFlags {
+    /// Read the client's JSON from this file (`-` for stdin); flags override its fields.
+    #[arg(long, value_name = "FILE")]
+    pub file: Option<PathBuf>,
 
     /// Human-readable client name.
     #[arg(short = 'n', long)]
     pub name: Option<String>,
 
-    /// Allowed redirect URIs (comma-separated or repeated).
-    #[arg(short = 'c', long, value_delimiter = ',', value_name = "URIS")]
-    pub callbacks: Vec<String>,
+    /// Client secret; on create the server generates one when absent. May start with `-` (a
+    /// generated base64url secret can).
+    #[arg(long, allow_hyphen_values = true)]
+    pub secret: Option<String>,
 
-    /// Grant types the client may use (comma-separated or repeated).
-    #[arg(short = 'g', long, value_delimiter = ',', default_value = "authorization_code", value_name = "TYPES")]
+    /// Grant types (comma-separated or repeated; create defaults to authorization_code).
+    #[arg(short = 'g', long = "grant-type", visible_alias = "grant-types")]
+    #[arg(value_delimiter = ',', value_name = "TYPE")]
     pub grant_types: Vec<String>,
 
-    /// Response types the client may use (comma-separated or repeated).
-    #[arg(short = 'r', long, value_delimiter = ',', default_value = "code", value_name = "TYPES")]
+    /// Response types (comma-separated or repeated; create defaults to code).
+    #[arg(short = 'r', long = "response-type", visible_alias = "response-types")]
+    #[arg(value_delimiter = ',', value_name = "TYPE")]
     pub response_types: Vec<String>,
 
     /// Scopes the client may request (comma-separated or repeated).
-    #[arg(short = 'a', long, value_delimiter = ',', value_name = "SCOPES")]
+    #[arg(short = 'a', long, value_delimiter = ',')]
     pub scope: Vec<String>,
 
     /// Audiences the client may request (comma-separated or repeated).
     #[arg(long, value_delimiter = ',')]
     pub audience: Vec<String>,
 
-    /// How the client authenticates at the token endpoint.
-    #[arg(long, default_value = "client_secret_basic", value_name = "METHOD")]
-    pub token_endpoint_auth_method: String,
+    /// Allowed redirect URIs (comma-separated or repeated).
+    #[arg(short = 'c', long = "redirect-uri", visible_alias = "callbacks", value_delimiter = ',', value_name = "URI")]
+    pub redirect_uris: Vec<String>,
+
+    /// Token endpoint authentication method (create defaults to client_secret_basic).
+    #[arg(long, value_name = "METHOD")]
+    pub token_endpoint_auth_method: Option<String>,
 
     /// Signing algorithm for `private_key_jwt` client assertions.
     #[arg(long, value_name = "ALG")]
@@ -106,111 +112,9 @@ pub struct ClientsCreateArgs {
     #[arg(long, value_name = "URL")]
     pub logo_uri: Option<String>,
 
-    /// Origins allowed to call the token endpoint from a browser (comma-separated or repeated).
-    #[arg(long, value_delimiter = ',', value_name = "ORIGINS")]
-    pub allowed_cors_origins: Vec<String>,
-
-    /// Subject identifier type: public or pairwise.
-    #[arg(long, value_name = "TYPE")]
-    pub subject_type: Option<String>,
-
-    /// Allowed post-logout redirect URIs (comma-separated or repeated).
-    #[arg(long, value_delimiter = ',', value_name = "URIS")]
-    pub post_logout_callbacks: Vec<String>,
-
-    /// Back-channel logout URL.
-    #[arg(long, value_name = "URL")]
-    pub backchannel_logout_callback: Option<String>,
-
-    /// Require the `sid` claim in back-channel logout tokens.
-    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true",
-          value_parser = clap::builder::BoolishValueParser::new(), value_name = "BOOL")]
-    pub backchannel_logout_session_required: Option<bool>,
-
-    /// Front-channel logout URL.
-    #[arg(long, value_name = "URL")]
-    pub frontchannel_logout_callback: Option<String>,
-
-    /// Require `iss` and `sid` on front-channel logout requests.
-    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true",
-          value_parser = clap::builder::BoolishValueParser::new(), value_name = "BOOL")]
-    pub frontchannel_logout_session_required: Option<bool>,
-}
-
-/// Arguments of `latch clients get|delete <id...>` (Hydra v1).
-#[derive(Debug, Clone, Args)]
-pub struct ClientsIdsArgs {
-    #[command(flatten)]
-    pub conn: ConnectionArgs,
-
-    /// Client IDs.
-    #[arg(required = true, value_name = "ID")]
-    pub ids: Vec<String>,
-}
-
-/// Flags shared by `create client` and `update client` (Hydra v2). On create, absent
-/// grant types, response types and auth method get Hydra's defaults; on update, absent flags
-/// leave the stored value alone.
-#[derive(Debug, Clone, Default, Args)]
-pub struct ClientFlags {
-    /// Read the client's JSON from this file (`-` for stdin); flags override its fields.
-    #[arg(long, value_name = "FILE")]
-    pub file: Option<PathBuf>,
-
-    /// Human-readable client name.
-    #[arg(long)]
-    pub name: Option<String>,
-
-    /// Client secret; on create the server generates one when absent. May start with `-`.
-    #[arg(long, allow_hyphen_values = true)]
-    pub secret: Option<String>,
-
-    /// Grant types (comma-separated or repeated; create defaults to authorization_code).
-    #[arg(long = "grant-type", value_delimiter = ',', value_name = "TYPE")]
-    pub grant_types: Vec<String>,
-
-    /// Response types (comma-separated or repeated; create defaults to code).
-    #[arg(long = "response-type", value_delimiter = ',', value_name = "TYPE")]
-    pub response_types: Vec<String>,
-
-    /// Scopes the client may request (comma-separated or repeated).
-    #[arg(long, value_delimiter = ',')]
-    pub scope: Vec<String>,
-
-    /// Audiences the client may request (comma-separated or repeated).
-    #[arg(long, value_delimiter = ',')]
-    pub audience: Vec<String>,
-
-    /// Allowed redirect URIs (comma-separated or repeated).
-    #[arg(long = "redirect-uri", value_delimiter = ',', value_name = "URI")]
-    pub redirect_uris: Vec<String>,
-
-    /// Token endpoint authentication method (create defaults to client_secret_basic).
-    #[arg(long, value_name = "METHOD")]
-    pub token_endpoint_auth_method: Option<String>,
-
-    /// URL of the client's JSON Web Key Set.
-    #[arg(long, value_name = "URL")]
-    pub jwks_uri: Option<String>,
-
-    /// URL of the client's privacy policy.
-    #[arg(long, value_name = "URL")]
-    pub policy_uri: Option<String>,
-
-    /// URL of the client's terms of service.
-    #[arg(long, value_name = "URL")]
-    pub tos_uri: Option<String>,
-
-    /// URL of the client's home page.
-    #[arg(long, value_name = "URL")]
-    pub client_uri: Option<String>,
-
-    /// URL of the client's logo.
-    #[arg(long, value_name = "URL")]
-    pub logo_uri: Option<String>,
-
     /// Origin allowed to call the token endpoint from a browser (comma-separated or repeated).
-    #[arg(long = "allowed-cors-origin", value_delimiter = ',', value_name = "ORIGIN")]
+    #[arg(long = "allowed-cors-origin", visible_alias = "allowed-cors-origins")]
+    #[arg(value_delimiter = ',', value_name = "ORIGIN")]
     pub allowed_cors_origins: Vec<String>,
 
     /// Subject identifier type: public or pairwise.
@@ -222,7 +126,8 @@ pub struct ClientFlags {
     pub sector_identifier_uri: Option<String>,
 
     /// Allowed post-logout redirect URI (comma-separated or repeated).
-    #[arg(long = "post-logout-callback", value_delimiter = ',', value_name = "URI")]
+    #[arg(long = "post-logout-callback", visible_alias = "post-logout-callbacks")]
+    #[arg(value_delimiter = ',', value_name = "URI")]
     pub post_logout_callbacks: Vec<String>,
 
     /// Back-channel logout URL.
@@ -230,8 +135,8 @@ pub struct ClientFlags {
     pub backchannel_logout_callback: Option<String>,
 
     /// Require the `sid` claim in back-channel logout tokens.
-    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true",
-          value_parser = clap::builder::BoolishValueParser::new(), value_name = "BOOL")]
+    #[arg(long, value_name = "BOOL", value_parser = boolish())]
+    #[arg(num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     pub backchannel_logout_session_required: Option<bool>,
 
     /// Front-channel logout URL.
@@ -239,8 +144,8 @@ pub struct ClientFlags {
     pub frontchannel_logout_callback: Option<String>,
 
     /// Require `iss` and `sid` on front-channel logout requests.
-    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true",
-          value_parser = clap::builder::BoolishValueParser::new(), value_name = "BOOL")]
+    #[arg(long, value_name = "BOOL", value_parser = boolish())]
+    #[arg(num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     pub frontchannel_logout_session_required: Option<bool>,
 
     /// Pre-registered request_uri values (comma-separated or repeated).
@@ -264,13 +169,13 @@ pub struct ClientFlags {
     pub contacts: Vec<String>,
 
     /// Let the login/consent UI skip the consent screen for this client.
-    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true",
-          value_parser = clap::builder::BoolishValueParser::new(), value_name = "BOOL")]
+    #[arg(long, value_name = "BOOL", value_parser = boolish())]
+    #[arg(num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     pub skip_consent: Option<bool>,
 
     /// Let the logout UI skip the logout consent screen for this client.
-    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true",
-          value_parser = clap::builder::BoolishValueParser::new(), value_name = "BOOL")]
+    #[arg(long, value_name = "BOOL", value_parser = boolish())]
+    #[arg(num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     pub skip_logout_consent: Option<bool>,
 
     /// Access token format for this client: jwt or opaque.
@@ -278,13 +183,11 @@ pub struct ClientFlags {
     pub access_token_strategy: Option<String>,
 }
 
-/// Flags of `latch create client` (Hydra v2).
+/// Flags of `latch create client` (v2) and `latch clients create` (v1).
 #[derive(Debug, Clone, Args)]
-pub struct CreateClientArgs {
+pub struct NewClientArgs {
     #[command(flatten)]
     pub conn: ConnectionArgs,
-    #[command(flatten)]
-    pub output: OutputArgs,
 
     /// Client ID; the server generates one when absent.
     #[arg(long)]
@@ -299,8 +202,6 @@ pub struct CreateClientArgs {
 pub struct UpdateClientArgs {
     #[command(flatten)]
     pub conn: ConnectionArgs,
-    #[command(flatten)]
-    pub output: OutputArgs,
 
     /// ID of the client to update.
     pub id: String,
@@ -309,26 +210,11 @@ pub struct UpdateClientArgs {
     pub flags: ClientFlags,
 }
 
-/// Arguments of `latch get client <id...>` (Hydra v2).
+/// Arguments of `latch get|delete client <id...>` (v2) and `latch clients get|delete <id...>` (v1).
 #[derive(Debug, Clone, Args)]
-pub struct GetClientArgs {
+pub struct ClientIdsArgs {
     #[command(flatten)]
     pub conn: ConnectionArgs,
-    #[command(flatten)]
-    pub output: OutputArgs,
-
-    /// Client IDs.
-    #[arg(required = true, value_name = "ID")]
-    pub ids: Vec<String>,
-}
-
-/// Arguments of `latch delete client <id...>` (Hydra v2).
-#[derive(Debug, Clone, Args)]
-pub struct DeleteClientArgs {
-    #[command(flatten)]
-    pub conn: ConnectionArgs,
-    #[command(flatten)]
-    pub output: OutputArgs,
 
     /// Client IDs.
     #[arg(required = true, value_name = "ID")]
@@ -342,8 +228,6 @@ pub struct DeleteClientArgs {
 pub struct ListClientsArgs {
     #[command(flatten)]
     pub conn: ConnectionArgs,
-    #[command(flatten)]
-    pub output: OutputArgs,
 
     /// Fetch only one page of this many clients.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
@@ -355,126 +239,129 @@ pub struct ListClientsArgs {
 }
 
 // ------------------------------------------------------------------------------------------
-// Request bodies
+// The client
 
 /// Trims list items and drops empty ones (`--scope "openid, offline,"`).
 fn clean(items: &[String]) -> Vec<String> {
     items.iter().map(|s| s.trim()).filter(|s| !s.is_empty()).map(str::to_owned).collect()
 }
 
-fn set_str(obj: &mut Map<String, Value>, key: &str, value: Option<&str>) {
-    if let Some(v) = value {
-        obj.insert(key.to_owned(), Value::String(v.to_owned()));
+/// Sets `field` when the flag was given.
+fn put<T: Clone>(field: &mut T, flag: &Option<T>) {
+    if let Some(v) = flag {
+        field.clone_from(v);
     }
 }
 
-fn set_list(obj: &mut Map<String, Value>, key: &str, items: &[String]) {
+/// Sets a list `field` when the flag has items.
+fn put_list(field: &mut Vec<String>, items: &[String]) {
     let items = clean(items);
     if !items.is_empty() {
-        obj.insert(key.to_owned(), Value::from(items));
+        *field = items;
     }
-}
-
-fn set_scope(obj: &mut Map<String, Value>, scopes: &[String]) {
-    let scopes = clean(scopes);
-    if !scopes.is_empty() {
-        obj.insert("scope".to_owned(), Value::String(scopes.join(" ")));
-    }
-}
-
-fn set_bool(obj: &mut Map<String, Value>, key: &str, value: Option<bool>) {
-    if let Some(b) = value {
-        obj.insert(key.to_owned(), Value::Bool(b));
-    }
-}
-
-/// The JSON body `clients create` (v1) sends.
-pub fn v1_client_body(a: &ClientsCreateArgs) -> Map<String, Value> {
-    let mut o = Map::new();
-    set_str(&mut o, "client_id", a.id.as_deref());
-    set_str(&mut o, "client_secret", a.secret.as_deref());
-    set_str(&mut o, "client_name", a.name.as_deref());
-    set_list(&mut o, "redirect_uris", &a.callbacks);
-    set_list(&mut o, "grant_types", &a.grant_types);
-    set_list(&mut o, "response_types", &a.response_types);
-    set_scope(&mut o, &a.scope);
-    set_list(&mut o, "audience", &a.audience);
-    set_str(&mut o, "token_endpoint_auth_method", Some(a.token_endpoint_auth_method.as_str()));
-    set_str(&mut o, "token_endpoint_auth_signing_alg", a.token_endpoint_auth_signing_alg.as_deref());
-    set_str(&mut o, "jwks_uri", a.jwks_uri.as_deref());
-    set_str(&mut o, "policy_uri", a.policy_uri.as_deref());
-    set_str(&mut o, "tos_uri", a.tos_uri.as_deref());
-    set_str(&mut o, "client_uri", a.client_uri.as_deref());
-    set_str(&mut o, "logo_uri", a.logo_uri.as_deref());
-    set_list(&mut o, "allowed_cors_origins", &a.allowed_cors_origins);
-    set_str(&mut o, "subject_type", a.subject_type.as_deref());
-    set_list(&mut o, "post_logout_redirect_uris", &a.post_logout_callbacks);
-    set_str(&mut o, "backchannel_logout_uri", a.backchannel_logout_callback.as_deref());
-    set_bool(&mut o, "backchannel_logout_session_required", a.backchannel_logout_session_required);
-    set_str(&mut o, "frontchannel_logout_uri", a.frontchannel_logout_callback.as_deref());
-    set_bool(&mut o, "frontchannel_logout_session_required", a.frontchannel_logout_session_required);
-    o
 }
 
 impl ClientFlags {
-    /// Writes every flag that was given into `client`, leaving other fields untouched.
-    pub fn apply(&self, client: &mut Map<String, Value>) -> Result<()> {
-        let o = client;
-        set_str(o, "client_name", self.name.as_deref());
-        set_str(o, "client_secret", self.secret.as_deref());
-        set_list(o, "grant_types", &self.grant_types);
-        set_list(o, "response_types", &self.response_types);
-        set_scope(o, &self.scope);
-        set_list(o, "audience", &self.audience);
-        set_list(o, "redirect_uris", &self.redirect_uris);
-        set_str(o, "token_endpoint_auth_method", self.token_endpoint_auth_method.as_deref());
-        set_str(o, "jwks_uri", self.jwks_uri.as_deref());
-        set_str(o, "policy_uri", self.policy_uri.as_deref());
-        set_str(o, "tos_uri", self.tos_uri.as_deref());
-        set_str(o, "client_uri", self.client_uri.as_deref());
-        set_str(o, "logo_uri", self.logo_uri.as_deref());
-        set_list(o, "allowed_cors_origins", &self.allowed_cors_origins);
-        set_str(o, "subject_type", self.subject_type.as_deref());
-        set_str(o, "sector_identifier_uri", self.sector_identifier_uri.as_deref());
-        set_list(o, "post_logout_redirect_uris", &self.post_logout_callbacks);
-        set_str(o, "backchannel_logout_uri", self.backchannel_logout_callback.as_deref());
-        set_bool(o, "backchannel_logout_session_required", self.backchannel_logout_session_required);
-        set_str(o, "frontchannel_logout_uri", self.frontchannel_logout_callback.as_deref());
-        set_bool(o, "frontchannel_logout_session_required", self.frontchannel_logout_session_required);
-        set_list(o, "request_uris", &self.request_uris);
-        set_str(o, "request_object_signing_alg", self.request_object_signing_alg.as_deref());
+    /// Writes every flag that was given into `c`, leaving other fields untouched.
+    pub fn apply(&self, c: &mut Client) -> Result<()> {
+        put(&mut c.client_name, &self.name);
+        if self.secret.is_some() {
+            c.client_secret.clone_from(&self.secret);
+        }
+        put_list(&mut c.grant_types, &self.grant_types);
+        put_list(&mut c.response_types, &self.response_types);
+        let scopes = clean(&self.scope);
+        if !scopes.is_empty() {
+            c.scope = scopes.join(" ");
+        }
+        put_list(&mut c.audience, &self.audience);
+        put_list(&mut c.redirect_uris, &self.redirect_uris);
+        put(&mut c.token_endpoint_auth_method, &self.token_endpoint_auth_method);
+        put(&mut c.token_endpoint_auth_signing_alg, &self.token_endpoint_auth_signing_alg);
+        put(&mut c.jwks_uri, &self.jwks_uri);
+        put(&mut c.policy_uri, &self.policy_uri);
+        put(&mut c.tos_uri, &self.tos_uri);
+        put(&mut c.client_uri, &self.client_uri);
+        put(&mut c.logo_uri, &self.logo_uri);
+        put_list(&mut c.allowed_cors_origins, &self.allowed_cors_origins);
+        put(&mut c.subject_type, &self.subject_type);
+        put(&mut c.sector_identifier_uri, &self.sector_identifier_uri);
+        put_list(&mut c.post_logout_redirect_uris, &self.post_logout_callbacks);
+        put(&mut c.backchannel_logout_uri, &self.backchannel_logout_callback);
+        put(&mut c.backchannel_logout_session_required, &self.backchannel_logout_session_required);
+        put(&mut c.frontchannel_logout_uri, &self.frontchannel_logout_callback);
+        put(&mut c.frontchannel_logout_session_required, &self.frontchannel_logout_session_required);
+        put_list(&mut c.request_uris, &self.request_uris);
+        put(&mut c.request_object_signing_alg, &self.request_object_signing_alg);
         if let Some(raw) = &self.metadata {
             let v: Value =
                 serde_json::from_str(raw).map_err(|e| CliError::Usage(format!("--metadata is not valid JSON: {e}")))?;
-            o.insert("metadata".to_owned(), v);
+            c.metadata = Some(v);
         }
-        set_str(o, "owner", self.owner.as_deref());
-        set_list(o, "contacts", &self.contacts);
-        set_bool(o, "skip_consent", self.skip_consent);
-        set_bool(o, "skip_logout_consent", self.skip_logout_consent);
-        set_str(o, "access_token_strategy", self.access_token_strategy.as_deref());
+        put(&mut c.owner, &self.owner);
+        put_list(&mut c.contacts, &self.contacts);
+        put(&mut c.skip_consent, &self.skip_consent);
+        put(&mut c.skip_logout_consent, &self.skip_logout_consent);
+        put(&mut c.access_token_strategy, &self.access_token_strategy);
         Ok(())
     }
 }
 
-/// Fills Hydra's create-time defaults into fields the file and flags left out.
-pub fn apply_create_defaults(client: &mut Map<String, Value>) {
-    client.entry("grant_types").or_insert_with(|| Value::from(vec!["authorization_code"]));
-    client.entry("response_types").or_insert_with(|| Value::from(vec!["code"]));
-    client.entry("token_endpoint_auth_method").or_insert_with(|| Value::from("client_secret_basic"));
+/// Fills Hydra's create-time defaults into fields the file and flags left empty (Hydra's CLI
+/// sends them; the server would fill the same).
+pub fn apply_create_defaults(c: &mut Client) {
+    if c.grant_types.is_empty() {
+        c.grant_types = vec!["authorization_code".into()];
+    }
+    if c.response_types.is_empty() {
+        c.response_types = vec!["code".into()];
+    }
+    if c.token_endpoint_auth_method.is_empty() {
+        c.token_endpoint_auth_method = "client_secret_basic".into();
+    }
 }
 
-/// Parses a client JSON document (from `--file` or a server answer); it must be an object.
-pub fn parse_client_object(text: &str, source: &str) -> Result<Map<String, Value>> {
+/// The client of `create client` / `clients create`: the `--file` (if any), `--id`, the flags
+/// and Hydra's defaults.
+pub fn new_client(args: &NewClientArgs) -> Result<Client> {
+    let mut client = match &args.flags.file {
+        Some(path) => read_client_file(path)?,
+        None => Client::default(),
+    };
+    put(&mut client.client_id, &args.id);
+    args.flags.apply(&mut client)?;
+    apply_create_defaults(&mut client);
+    Ok(client)
+}
+
+/// The request body for `client`: core's serialisation without the members that are at
+/// their default. The server reads an absent member as its default (`Client` is
+/// `#[serde(default)]`), so the body means the same and carries what the file and flags set.
+pub fn client_body(client: &Client) -> Result<Value> {
+    let json = |c: &Client| {
+        serde_json::to_value(c).map_err(|e| CliError::Usage(format!("the client cannot be serialised: {e}")))
+    };
+    let defaults = json(&Client::default())?;
+    let mut body = json(client)?;
+    if let (Value::Object(o), Value::Object(d)) = (&mut body, &defaults) {
+        o.retain(|k, v| d.get(k) != Some(v));
+    }
+    Ok(body)
+}
+
+/// Parses a client JSON document (from `--file`); it must be an object (serde would read an
+/// array positionally) holding the fields of core's [`Client`].
+pub fn parse_client(text: &str, source: &str) -> Result<Client> {
     match serde_json::from_str::<Value>(text) {
-        Ok(Value::Object(o)) => Ok(o),
+        Ok(v @ Value::Object(_)) => serde_json::from_value(v)
+            .map_err(|e| CliError::Usage(format!("{source} does not hold a valid OAuth 2.0 client: {e}"))),
         Ok(_) => Err(CliError::Usage(format!("{source} must hold a JSON object (one OAuth 2.0 client)"))),
         Err(e) => Err(CliError::Usage(format!("{source} is not valid JSON: {e}"))),
     }
 }
 
 /// Reads `--file` (`-` is stdin).
-fn read_client_file(path: &Path) -> Result<Map<String, Value>> {
+fn read_client_file(path: &Path) -> Result<Client> {
     let (text, source) = if path == Path::new("-") {
         let text =
             std::io::read_to_string(std::io::stdin()).map_err(|e| CliError::Io(format!("cannot read stdin: {e}")))?;
@@ -484,7 +371,7 @@ fn read_client_file(path: &Path) -> Result<Map<String, Value>> {
             std::fs::read_to_string(path).map_err(|e| CliError::Io(format!("cannot read {}: {e}", path.display())))?;
         (text, path.display().to_string())
     };
-    parse_client_object(&text, &source)
+    parse_client(&text, &source)
 }
 
 /// Joins raw JSON values into one raw JSON array, keeping each value's text as is.
@@ -506,9 +393,9 @@ async fn delete_client(api: &Api, id: &str) -> Result<()> {
     api.send(api.request(Method::DELETE, url)).await.map(drop)
 }
 
-async fn post_client(api: &Api, body: Map<String, Value>) -> Result<String> {
-    let url = api.url(&["admin", "clients"])?;
-    let req = api.request(Method::POST, url).json(&Value::Object(body));
+/// Sends `client` with `method` (POST to create, PUT to replace) to `path`.
+async fn send_client(api: &Api, method: Method, path: &[&str], client: &Client) -> Result<String> {
+    let req = api.request(method, api.url(path)?).json(&client_body(client)?);
     Ok(api.send(req).await?.body)
 }
 
@@ -562,40 +449,16 @@ async fn list_clients(
 /// Runs `latch clients ...` (v1).
 pub async fn run_v1(cmd: ClientsCmd, env: Env<'_>) -> Result<()> {
     match cmd {
-        ClientsCmd::Create(args) => {
-            if args.secret.is_some() {
-                warn(SECRET_WARNING);
-            }
-            let api = Api::connect(&args.conn, ApiKind::Admin, env)?;
-            let body = post_client(&api, v1_client_body(&args)).await?;
-            let client =
-                parse_client_object(&body, "the server's answer").map_err(|e| CliError::BadResponse(e.to_string()))?;
-            emit(&output::render_client_v1(&Value::Object(client)))
-        }
+        ClientsCmd::Create(args) => create(*args, Mode::V1, env).await,
+        // Hydra v1 prints each client as indented JSON, one after the other.
         ClientsCmd::Get(args) => {
-            let api = Api::connect(&args.conn, ApiKind::Admin, env)?;
             for id in &args.ids {
-                let body = get_client(&api, id).await?;
-                emit(&output::render_json_v1(&body)?)?;
+                get(ClientIdsArgs { ids: vec![id.clone()], ..args.clone() }, Mode::JSON_PRETTY, env).await?;
             }
             Ok(())
         }
-        ClientsCmd::List(args) => list(args, env).await,
-        ClientsCmd::Delete(args) => {
-            let api = Api::connect(&args.conn, ApiKind::Admin, env)?;
-            let mut failed = 0;
-            for id in &args.ids {
-                match delete_client(&api, id).await {
-                    Ok(()) => emit(&output::render_client_deleted_v1(id))?,
-                    Err(e) if args.ids.len() == 1 => return Err(e),
-                    Err(e) => {
-                        warn(&format!("Error: could not delete OAuth 2.0 Client {id}: {e}"));
-                        failed += 1;
-                    }
-                }
-            }
-            partial_failure(failed, args.ids.len(), "clients could not be deleted")
-        }
+        ClientsCmd::List(a) => list(a.args, a.output.mode(), env).await,
+        ClientsCmd::Delete(args) => delete(args, Mode::V1, env).await,
     }
 }
 
@@ -607,49 +470,40 @@ fn partial_failure(failed: usize, total: usize, what: &str) -> Result<()> {
     }
 }
 
-/// `latch create client` (v2).
-pub async fn create(args: CreateClientArgs, env: Env<'_>) -> Result<()> {
+/// `latch create client` (v2) and `latch clients create` (v1).
+pub async fn create(args: NewClientArgs, mode: Mode, env: Env<'_>) -> Result<()> {
     if args.flags.secret.is_some() {
         warn(SECRET_WARNING);
     }
-    let mut client = match &args.flags.file {
-        Some(path) => read_client_file(path)?,
-        None => Map::new(),
-    };
-    set_str(&mut client, "client_id", args.id.as_deref());
-    args.flags.apply(&mut client)?;
-    apply_create_defaults(&mut client);
+    let client = new_client(&args)?;
     let api = Api::connect(&args.conn, ApiKind::Admin, env)?;
-    let body = post_client(&api, client).await?;
-    emit(&output::render_client(args.output.mode(), &body)?)
+    let body = send_client(&api, Method::POST, &["admin", "clients"], &client).await?;
+    emit(&output::render_client(mode, &body)?)
 }
 
 /// `latch update client <id>` (v2): fetch (or read `--file`), apply the flags, PUT.
-pub async fn update(args: UpdateClientArgs, env: Env<'_>) -> Result<()> {
+pub async fn update(args: UpdateClientArgs, mode: Mode, env: Env<'_>) -> Result<()> {
     if args.flags.secret.is_some() {
         warn(SECRET_WARNING);
     }
     let api = Api::connect(&args.conn, ApiKind::Admin, env)?;
     let mut client = match &args.flags.file {
         Some(path) => read_client_file(path)?,
-        None => parse_client_object(&get_client(&api, &args.id).await?, "the server's answer")
+        None => parse_client(&get_client(&api, &args.id).await?, "the server's answer")
             .map_err(|e| CliError::BadResponse(e.to_string()))?,
     };
     args.flags.apply(&mut client)?;
-    let url = api.url(&["admin", "clients", &args.id])?;
-    let req = api.request(Method::PUT, url).json(&Value::Object(client));
-    let body = api.send(req).await?.body;
-    emit(&output::render_client(args.output.mode(), &body)?)
+    let body = send_client(&api, Method::PUT, &["admin", "clients", &args.id], &client).await?;
+    emit(&output::render_client(mode, &body)?)
 }
 
 /// `latch get client <id...>` (v2): one client as a record, several as a table / array.
-pub async fn get(args: GetClientArgs, env: Env<'_>) -> Result<()> {
+pub async fn get(args: ClientIdsArgs, mode: Mode, env: Env<'_>) -> Result<()> {
     let api = Api::connect(&args.conn, ApiKind::Admin, env)?;
     let mut bodies = Vec::with_capacity(args.ids.len());
     for id in &args.ids {
         bodies.push(get_client(&api, id).await?);
     }
-    let mode = args.output.mode();
     let text = match bodies.as_slice() {
         [one] => output::render_client(mode, one)?,
         many => output::render_clients(mode, &raw_array(many))?,
@@ -658,18 +512,19 @@ pub async fn get(args: GetClientArgs, env: Env<'_>) -> Result<()> {
 }
 
 /// `latch list clients` (v2) and `latch clients list` (v1).
-pub async fn list(args: ListClientsArgs, env: Env<'_>) -> Result<()> {
+pub async fn list(args: ListClientsArgs, mode: Mode, env: Env<'_>) -> Result<()> {
     let api = Api::connect(&args.conn, ApiKind::Admin, env)?;
     let (raw, next) = list_clients(&api, args.page_size, args.page_token.clone()).await?;
-    emit(&output::render_clients(args.output.mode(), &raw)?)?;
+    emit(&output::render_clients(mode, &raw)?)?;
     if let Some(t) = next {
         warn(&format!("More clients are available: run again with --page-token {t}"));
     }
     Ok(())
 }
 
-/// `latch delete client <id...>` (v2): prints the deleted IDs, reports failures on stderr.
-pub async fn delete(args: DeleteClientArgs, env: Env<'_>) -> Result<()> {
+/// `latch delete client <id...>` (v2) and `latch clients delete` (v1): prints the deleted
+/// IDs, reports failures on stderr.
+pub async fn delete(args: ClientIdsArgs, mode: Mode, env: Env<'_>) -> Result<()> {
     let api = Api::connect(&args.conn, ApiKind::Admin, env)?;
     let mut deleted = Vec::new();
     let mut failures = Vec::new();
@@ -684,7 +539,7 @@ pub async fn delete(args: DeleteClientArgs, env: Env<'_>) -> Result<()> {
             return Err(e);
         }
     }
-    emit(&output::render_ids(args.output.mode(), &deleted))?;
+    emit(&output::render_ids(mode, Done::ClientDeleted, &deleted))?;
     for (id, e) in &failures {
         warn(&format!("Error: could not delete OAuth 2.0 Client {id}: {e}"));
     }
@@ -694,23 +549,28 @@ pub async fn delete(args: DeleteClientArgs, env: Env<'_>) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::args::{Cli, Command, CreateCmd, GetCmd, ListCmd, UpdateCmd};
+    use crate::args::{parse, Cli, Command, CreateCmd, DeleteCmd, GetCmd, ListCmd, UpdateCmd};
     use crate::output::Format;
     use clap::Parser;
     use serde_json::json;
 
-    fn parse(args: &[&str]) -> Command {
-        match Cli::try_parse_from(args) {
-            Ok(cli) => cli.command,
-            Err(e) => panic!("{args:?} did not parse: {e}"),
-        }
-    }
-
-    fn v1_create(args: &[&str]) -> ClientsCreateArgs {
+    fn v1_create(args: &[&str]) -> NewClientArgs {
         match parse(args) {
             Command::Clients(ClientsCmd::Create(a)) => *a,
             other => panic!("parsed as {other:?}"),
         }
+    }
+
+    fn v2_create(args: &[&str]) -> Formatted<NewClientArgs> {
+        match parse(args) {
+            Command::Create(CreateCmd::Client(a)) => *a,
+            other => panic!("parsed as {other:?}"),
+        }
+    }
+
+    /// The JSON body `create` sends for these flags.
+    fn body(a: &NewClientArgs) -> Value {
+        client_body(&new_client(a).unwrap()).unwrap()
     }
 
     #[test]
@@ -725,12 +585,12 @@ mod tests {
             "my-client",
             "--secret",
             "secret",
-            "-g",
+            "--grant-types",
             "client_credentials",
         ]);
         assert_eq!(a.conn.endpoint.as_deref(), Some("http://127.0.0.1:4445/"));
         assert_eq!(
-            Value::Object(v1_client_body(&a)),
+            body(&a),
             json!({
                 "client_id": "my-client",
                 "client_secret": "secret",
@@ -763,7 +623,7 @@ mod tests {
             "http://127.0.0.1:5555/callback",
         ]);
         assert_eq!(
-            Value::Object(v1_client_body(&a)),
+            body(&a),
             json!({
                 "client_id": "auth-code-client",
                 "client_secret": "secret",
@@ -776,77 +636,190 @@ mod tests {
         );
     }
 
+    /// The client flags Hydra v1's `clients create` and v2's `create client` spell alike.
+    const SAME_IN_BOTH: &[&str] = &[
+        "--secret",
+        "s3cret-1",
+        "--audience",
+        "api1,api2",
+        "--token-endpoint-auth-method",
+        "private_key_jwt",
+        "--token-endpoint-auth-signing-alg",
+        "ES256",
+        "--jwks-uri",
+        "https://a.example/jwks",
+        "--policy-uri",
+        "https://a.example/p",
+        "--tos-uri",
+        "https://a.example/t",
+        "--client-uri",
+        "https://a.example",
+        "--logo-uri",
+        "https://a.example/l.png",
+        "--subject-type",
+        "pairwise",
+        "--backchannel-logout-callback",
+        "https://a.example/bc",
+        "--frontchannel-logout-callback",
+        "https://a.example/fc",
+        "--sector-identifier-uri",
+        "https://a.example/s",
+        "--request-uri",
+        "https://a.example/r",
+        "--request-object-signing-alg",
+        "RS256",
+        "--metadata",
+        r#"{"tier":1}"#,
+        "--owner",
+        "me",
+        "--access-token-strategy",
+        "jwt",
+    ];
+
+    /// The rest of the client flags in Hydra v1's spelling (its short flags too, repeated
+    /// and comma-separated lists, bare booleans).
+    const V1_SPELLING: &[&str] = &[
+        "-n",
+        "SPA",
+        "-c",
+        "https://a.example/cb",
+        "--callbacks",
+        "https://b.example/cb",
+        "-g",
+        "authorization_code",
+        "--grant-types",
+        "refresh_token",
+        "-r",
+        "code",
+        "--response-types",
+        "code id_token",
+        "-a",
+        "openid, offline,",
+        "--scope",
+        "email",
+        "--allowed-cors-origins",
+        "https://a.example,https://b.example",
+        "--post-logout-callbacks",
+        "https://a.example/bye",
+        "--backchannel-logout-session-required",
+        "--frontchannel-logout-session-required=true",
+        "--contact",
+        "a@b,c@d",
+        "--skip-consent",
+        "--skip-logout-consent=yes",
+    ];
+
+    /// [`V1_SPELLING`]'s client in Hydra v2's spelling.
+    const V2_SPELLING: &[&str] = &[
+        "--name",
+        "SPA",
+        "--redirect-uri",
+        "https://a.example/cb,https://b.example/cb",
+        "--grant-type",
+        "authorization_code,refresh_token",
+        "--response-type",
+        "code",
+        "--response-type",
+        "code id_token",
+        "--scope",
+        "openid",
+        "--scope",
+        "offline,email",
+        "--allowed-cors-origin",
+        "https://a.example",
+        "--allowed-cors-origin",
+        "https://b.example",
+        "--post-logout-callback",
+        "https://a.example/bye",
+        "--backchannel-logout-session-required=true",
+        "--frontchannel-logout-session-required",
+        "--contact",
+        "a@b",
+        "--contact",
+        "c@d",
+        "--skip-consent=true",
+        "--skip-logout-consent",
+    ];
+
+    /// A command line: `command`, then `--id c1` and every client flag in one spelling.
+    fn full(command: &[&'static str], spelling: &[&'static str]) -> Vec<&'static str> {
+        [command, &["--id", "c1"], SAME_IN_BOTH, spelling].concat()
+    }
+
     #[test]
-    fn v1_short_flags_repeats_and_booleans() {
+    fn v1_and_v2_spellings_make_the_same_client() {
+        let v1 = v1_create(&full(&["latch", "clients", "create"], V1_SPELLING));
+        let v2 = v2_create(&full(&["latch", "create", "client", "--format", "json"], V2_SPELLING));
+        assert_eq!(v2.output.format, Format::Json);
+        let expected = json!({
+            "client_id": "c1",
+            "client_secret": "s3cret-1",
+            "client_name": "SPA",
+            "redirect_uris": ["https://a.example/cb", "https://b.example/cb"],
+            "grant_types": ["authorization_code", "refresh_token"],
+            "response_types": ["code", "code id_token"],
+            "scope": "openid offline email",
+            "audience": ["api1", "api2"],
+            "token_endpoint_auth_method": "private_key_jwt",
+            "token_endpoint_auth_signing_alg": "ES256",
+            "jwks_uri": "https://a.example/jwks",
+            "policy_uri": "https://a.example/p",
+            "tos_uri": "https://a.example/t",
+            "client_uri": "https://a.example",
+            "logo_uri": "https://a.example/l.png",
+            "allowed_cors_origins": ["https://a.example", "https://b.example"],
+            "subject_type": "pairwise",
+            "sector_identifier_uri": "https://a.example/s",
+            "post_logout_redirect_uris": ["https://a.example/bye"],
+            "backchannel_logout_uri": "https://a.example/bc",
+            "backchannel_logout_session_required": true,
+            "frontchannel_logout_uri": "https://a.example/fc",
+            "frontchannel_logout_session_required": true,
+            "request_uris": ["https://a.example/r"],
+            "request_object_signing_alg": "RS256",
+            "metadata": {"tier": 1},
+            "owner": "me",
+            "contacts": ["a@b", "c@d"],
+            "skip_consent": true,
+            "skip_logout_consent": true,
+            "access_token_strategy": "jwt",
+        });
+        assert_eq!(body(&v1), expected);
+        assert_eq!(body(&v2.args), expected);
+        // The body is core's client: it reads back as the client the flags made.
+        let read_back: Client = serde_json::from_value(expected).unwrap();
+        assert_eq!(read_back, new_client(&v1).unwrap());
+        // And the v2 spelling works on v1's command, the v1 spelling on v2's.
+        assert_eq!(body(&v1_create(&full(&["latch", "clients", "create"], V2_SPELLING))), body(&v1));
+        assert_eq!(body(&v2_create(&full(&["latch", "create", "oauth2-client"], V1_SPELLING)).args), body(&v1));
+    }
+
+    #[test]
+    fn update_takes_the_same_flags() {
+        let argv = [&["latch", "update", "client", "c1"][..], SAME_IN_BOTH, V2_SPELLING].concat();
+        let Command::Update(UpdateCmd::Client(a)) = parse(&argv) else { panic!("wrong command") };
+        let mut stored = Client { client_id: "c1".into(), ..Client::default() };
+        a.args.flags.apply(&mut stored).unwrap();
+        assert_eq!(
+            client_body(&stored).unwrap(),
+            body(&v1_create(&full(&["latch", "clients", "create"], V1_SPELLING)))
+        );
+    }
+
+    #[test]
+    fn explicit_false_booleans_parse() {
         let a = v1_create(&[
             "latch",
             "clients",
             "create",
-            "-n",
-            "SPA",
-            "-c",
-            "http://a/cb",
-            "-c",
-            "http://b/cb",
-            "-g",
-            "authorization_code",
-            "-g",
-            "refresh_token",
-            "-r",
-            "code",
-            "-a",
-            "openid, offline,",
-            "--audience",
-            "api1,api2",
-            "--token-endpoint-auth-method",
-            "none",
-            "--allowed-cors-origins",
-            "http://a",
-            "--post-logout-callbacks",
-            "http://a/bye",
-            "--subject-type",
-            "pairwise",
-            "--backchannel-logout-callback",
-            "http://a/bc",
-            "--backchannel-logout-session-required",
             "--frontchannel-logout-session-required=false",
-            "--jwks-uri",
-            "http://a/jwks",
-            "--policy-uri",
-            "http://a/p",
-            "--tos-uri",
-            "http://a/t",
-            "--client-uri",
-            "http://a",
-            "--logo-uri",
-            "http://a/l.png",
-            "--token-endpoint-auth-signing-alg",
-            "ES256",
+            "--skip-consent=no",
         ]);
-        assert_eq!(
-            Value::Object(v1_client_body(&a)),
-            json!({
-                "client_name": "SPA",
-                "redirect_uris": ["http://a/cb", "http://b/cb"],
-                "grant_types": ["authorization_code", "refresh_token"],
-                "response_types": ["code"],
-                "scope": "openid offline",
-                "audience": ["api1", "api2"],
-                "token_endpoint_auth_method": "none",
-                "token_endpoint_auth_signing_alg": "ES256",
-                "allowed_cors_origins": ["http://a"],
-                "post_logout_redirect_uris": ["http://a/bye"],
-                "subject_type": "pairwise",
-                "backchannel_logout_uri": "http://a/bc",
-                "backchannel_logout_session_required": true,
-                "frontchannel_logout_session_required": false,
-                "jwks_uri": "http://a/jwks",
-                "policy_uri": "http://a/p",
-                "tos_uri": "http://a/t",
-                "client_uri": "http://a",
-                "logo_uri": "http://a/l.png",
-            })
-        );
+        assert_eq!(a.flags.frontchannel_logout_session_required, Some(false));
+        assert_eq!(a.flags.skip_consent, Some(false));
+        let mut c = Client { skip_consent: true, frontchannel_logout_session_required: true, ..Client::default() };
+        a.flags.apply(&mut c).unwrap();
+        assert!(!c.skip_consent && !c.frontchannel_logout_session_required);
     }
 
     #[test]
@@ -861,21 +834,6 @@ mod tests {
         }
         assert!(matches!(parse(&["latch", "clients", "list"]), Command::Clients(ClientsCmd::List(_))));
         assert!(Cli::try_parse_from(["latch", "clients", "get"]).is_err());
-    }
-
-    fn v2_create(args: &[&str]) -> CreateClientArgs {
-        match parse(args) {
-            Command::Create(CreateCmd::Client(a)) => *a,
-            other => panic!("parsed as {other:?}"),
-        }
-    }
-
-    fn v2_body(a: &CreateClientArgs) -> Value {
-        let mut o = Map::new();
-        set_str(&mut o, "client_id", a.id.as_deref());
-        a.flags.apply(&mut o).unwrap();
-        apply_create_defaults(&mut o);
-        Value::Object(o)
     }
 
     #[test]
@@ -894,7 +852,7 @@ mod tests {
         assert_eq!(a.output.format, Format::Json);
         assert!(!a.output.quiet);
         assert_eq!(
-            v2_body(&a),
+            body(&a.args),
             json!({
                 "grant_types": ["client_credentials"],
                 "response_types": ["code"],
@@ -925,7 +883,7 @@ mod tests {
             "http://127.0.0.1:5555/callback",
         ]);
         assert_eq!(
-            v2_body(&a),
+            body(&a.args),
             json!({
                 "grant_types": ["authorization_code", "refresh_token"],
                 "response_types": ["code", "id_token"],
@@ -937,96 +895,29 @@ mod tests {
     }
 
     #[test]
-    fn v2_all_flags() {
-        let a = v2_create(&[
-            "latch",
-            "create",
-            "client",
-            "-q",
-            "--id",
-            "c1",
-            "--name",
-            "n",
-            "--secret",
-            "s3cret",
-            "--audience",
-            "a1",
-            "--audience",
-            "a2",
-            "--token-endpoint-auth-method",
-            "client_secret_post",
-            "--post-logout-callback",
-            "http://a/bye",
-            "--metadata",
-            r#"{"tier":1}"#,
-            "--owner",
-            "me",
-            "--contact",
-            "a@b,c@d",
-            "--skip-consent",
-            "--skip-logout-consent=false",
-            "--access-token-strategy",
-            "jwt",
-            "--allowed-cors-origin",
-            "http://a",
-            "--request-uri",
-            "https://a/r",
-            "--request-object-signing-alg",
-            "RS256",
-            "--sector-identifier-uri",
-            "https://a/s",
-            "--subject-type",
-            "public",
-            "--frontchannel-logout-callback",
-            "http://a/fc",
-        ]);
-        assert!(a.output.quiet);
-        assert_eq!(
-            v2_body(&a),
-            json!({
-                "client_id": "c1",
-                "client_name": "n",
-                "client_secret": "s3cret",
-                "audience": ["a1", "a2"],
-                "grant_types": ["authorization_code"],
-                "response_types": ["code"],
-                "token_endpoint_auth_method": "client_secret_post",
-                "post_logout_redirect_uris": ["http://a/bye"],
-                "metadata": {"tier": 1},
-                "owner": "me",
-                "contacts": ["a@b", "c@d"],
-                "skip_consent": true,
-                "skip_logout_consent": false,
-                "access_token_strategy": "jwt",
-                "allowed_cors_origins": ["http://a"],
-                "request_uris": ["https://a/r"],
-                "request_object_signing_alg": "RS256",
-                "sector_identifier_uri": "https://a/s",
-                "subject_type": "public",
-                "frontchannel_logout_uri": "http://a/fc",
-            })
-        );
+    fn quiet_output_parses() {
+        assert!(v2_create(&["latch", "create", "client", "-q"]).output.quiet);
     }
 
     #[test]
     fn bad_metadata_is_a_usage_error() {
         let flags = ClientFlags { metadata: Some("{nope".into()), ..ClientFlags::default() };
-        assert!(matches!(flags.apply(&mut Map::new()), Err(CliError::Usage(_))));
+        assert!(matches!(flags.apply(&mut Client::default()), Err(CliError::Usage(_))));
     }
 
     #[test]
     fn update_keeps_unflagged_fields() {
         let cmd = parse(&["latch", "update", "client", "my-client", "--scope", "openid,email", "--name", "renamed"]);
         let Command::Update(UpdateCmd::Client(a)) = cmd else { panic!("wrong command") };
-        assert_eq!(a.id, "my-client");
-        let mut stored = parse_client_object(
+        assert_eq!(a.args.id, "my-client");
+        let mut stored = parse_client(
             r#"{"client_id":"my-client","client_name":"old","scope":"openid","grant_types":["client_credentials"],"redirect_uris":["http://a/cb"]}"#,
             "test",
         )
         .unwrap();
-        a.flags.apply(&mut stored).unwrap();
+        a.args.flags.apply(&mut stored).unwrap();
         assert_eq!(
-            Value::Object(stored),
+            client_body(&stored).unwrap(),
             json!({
                 "client_id": "my-client",
                 "client_name": "renamed",
@@ -1039,14 +930,12 @@ mod tests {
 
     #[test]
     fn create_defaults_do_not_override_file_fields() {
-        let mut from_file = parse_client_object(
-            r#"{"grant_types":["client_credentials"],"token_endpoint_auth_method":"none"}"#,
-            "file",
-        )
-        .unwrap();
+        let mut from_file =
+            parse_client(r#"{"grant_types":["client_credentials"],"token_endpoint_auth_method":"none"}"#, "file")
+                .unwrap();
         apply_create_defaults(&mut from_file);
         assert_eq!(
-            Value::Object(from_file),
+            client_body(&from_file).unwrap(),
             json!({
                 "grant_types": ["client_credentials"],
                 "response_types": ["code"],
@@ -1056,33 +945,31 @@ mod tests {
     }
 
     #[test]
-    fn client_files_must_be_objects() {
-        assert!(parse_client_object("[]", "f").is_err());
-        assert!(parse_client_object("{", "f").is_err());
-        assert!(parse_client_object("{}", "f").is_ok());
+    fn client_files_must_be_clients() {
+        assert!(parse_client("[]", "f").is_err());
+        assert!(parse_client("{", "f").is_err());
+        assert!(parse_client(r#"{"no_such_field":1}"#, "f").is_err());
+        assert_eq!(parse_client("{}", "f").unwrap(), Client::default());
     }
 
     #[test]
     fn v2_get_list_delete_parse() {
         match parse(&["latch", "get", "oauth2-client", "a", "b", "--format", "json-pretty"]) {
             Command::Get(GetCmd::Client(a)) => {
-                assert_eq!(a.ids, ["a", "b"]);
+                assert_eq!(a.args.ids, ["a", "b"]);
                 assert_eq!(a.output.format, Format::JsonPretty);
             }
             other => panic!("{other:?}"),
         }
         match parse(&["latch", "list", "clients", "--page-size", "10", "--page-token", "t"]) {
             Command::List(ListCmd::Clients(a)) => {
-                assert_eq!(a.page_size, Some(10));
-                assert_eq!(a.page_token.as_deref(), Some("t"));
+                assert_eq!(a.args.page_size, Some(10));
+                assert_eq!(a.args.page_token.as_deref(), Some("t"));
             }
             other => panic!("{other:?}"),
         }
         assert!(Cli::try_parse_from(["latch", "list", "clients", "--page-size", "0"]).is_err());
-        assert!(matches!(
-            parse(&["latch", "delete", "clients", "a", "b"]),
-            Command::Delete(crate::args::DeleteCmd::Client(_))
-        ));
+        assert!(matches!(parse(&["latch", "delete", "clients", "a", "b"]), Command::Delete(DeleteCmd::Client(_))));
     }
 
     #[test]

@@ -116,33 +116,38 @@ mod tests {
         assert_eq!(url.as_str(), "http://flag:2/");
     }
 
+    /// Each API's variables in the order they are read, then one the API ignores: each
+    /// wins over those after it, and the other API's variables count for nothing.
     #[test]
-    fn admin_environment_order() {
-        let all = [
-            ("LATCH_ADMIN_URL", "http://latch:1"),
-            ("ORY_SDK_URL", "http://ory:2"),
-            ("HYDRA_ADMIN_URL", "http://hydra:3"),
-            ("LATCH_URL", "http://public:4"),
-            ("HYDRA_URL", "http://public:5"),
+    fn environment_order() {
+        let cases: [(ApiKind, &[(&str, &str)]); 2] = [
+            (
+                ApiKind::Admin,
+                &[
+                    ("LATCH_ADMIN_URL", "http://latch:1"),
+                    ("ORY_SDK_URL", "http://ory:2"),
+                    ("HYDRA_ADMIN_URL", "http://hydra:3"),
+                    ("LATCH_URL", "http://public:4"),
+                    ("HYDRA_URL", "http://public:5"),
+                ],
+            ),
+            (
+                ApiKind::Public,
+                &[
+                    ("LATCH_URL", "http://latch:1"),
+                    ("ORY_SDK_URL", "http://ory:2"),
+                    ("HYDRA_URL", "http://hydra:3"),
+                    ("HYDRA_ADMIN_URL", "http://admin:4"),
+                ],
+            ),
         ];
-        let url = |pairs: &[(&str, &str)]| resolve_endpoint(None, ApiKind::Admin, &env_of(pairs)).unwrap().to_string();
-        assert_eq!(url(&all), "http://latch:1/");
-        assert_eq!(url(&all[1..]), "http://ory:2/");
-        assert_eq!(url(&all[2..]), "http://hydra:3/");
-    }
-
-    #[test]
-    fn public_environment_order() {
-        let all = [
-            ("LATCH_URL", "http://latch:1"),
-            ("ORY_SDK_URL", "http://ory:2"),
-            ("HYDRA_URL", "http://hydra:3"),
-            ("HYDRA_ADMIN_URL", "http://admin:4"),
-        ];
-        let url = |pairs: &[(&str, &str)]| resolve_endpoint(None, ApiKind::Public, &env_of(pairs)).unwrap().to_string();
-        assert_eq!(url(&all), "http://latch:1/");
-        assert_eq!(url(&all[1..]), "http://ory:2/");
-        assert_eq!(url(&all[2..]), "http://hydra:3/");
+        for (kind, all) in cases {
+            let url = |pairs: &[(&str, &str)]| resolve_endpoint(None, kind, &env_of(pairs)).unwrap().to_string();
+            assert_eq!(url(all), "http://latch:1/", "{kind:?}");
+            assert_eq!(url(&all[1..]), "http://ory:2/", "{kind:?}");
+            assert_eq!(url(&all[2..]), "http://hydra:3/", "{kind:?}");
+            assert!(resolve_endpoint(None, kind, &env_of(&all[3..])).is_err(), "{kind:?}: only the other API's");
+        }
     }
 
     #[test]

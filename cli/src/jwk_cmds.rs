@@ -1,7 +1,9 @@
 //! JSON Web Key commands against the admin API (`/admin/keys/{set}`).
 //!
-//! * v1: `keys create|get|delete`, printing JSON.
-//! * v2: `create|get|delete jwk`, printing by `--format`.
+//! * v1: `keys create|get|delete|import`, printing JSON ([`Mode::V1`]).
+//! * v2: `create|get|delete|import jwk`, printing by `--format`.
+//!
+//! Both styles take the same flags and run the same code.
 //!
 //! `create` asks the server to generate a key (`POST /admin/keys/{set}` with
 //! `{"alg","use","kid"}`) and add it to the set; the private key never leaves the server
@@ -11,23 +13,24 @@ use clap::{Args, Subcommand};
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::args::{ConnectionArgs, OutputArgs};
+use crate::args::{ConnectionArgs, Formatted};
 use crate::endpoint::{ApiKind, Env};
 use crate::error::{CliError, Result};
 use crate::http::Api;
-use crate::output::{self, emit};
+use crate::output::{self, emit, Done, Mode};
 
 /// `latch keys ...` (Hydra v1).
 #[derive(Debug, Subcommand)]
 pub enum KeysCmd {
     /// Generate a key and add it to a set; prints the set as JSON.
-    Create(KeysCreateArgs),
+    Create(CreateJwkArgs),
     /// Print a key set as JSON.
     Get(KeySetArgs),
     /// Delete a key set, or one key of it.
     Delete(KeyDeleteArgs),
-    /// Import private keys into a set from JSON files (a JWK or a JWK set each).
-    Import(ImportJwkArgs),
+    /// Import private keys into a set from JSON files (a JWK or a JWK set each); prints
+    /// JSON (`--format` is accepted and, as ever, ignored).
+    Import(Formatted<ImportJwkArgs>),
 }
 
 /// Key generation parameters shared by v1 and v2.
@@ -42,9 +45,9 @@ pub struct KeyGenArgs {
     pub key_use: String,
 }
 
-/// Arguments of `latch keys create <set> [<kid>]` (Hydra v1).
+/// Arguments of `latch create jwk <set> [<kid>]` (v2) and `latch keys create` (v1).
 #[derive(Debug, Clone, Args)]
-pub struct KeysCreateArgs {
+pub struct CreateJwkArgs {
     #[command(flatten)]
     pub conn: ConnectionArgs,
     #[command(flatten)]
@@ -60,9 +63,20 @@ pub struct KeysCreateArgs {
     /// Key ID (same as the second argument).
     #[arg(long)]
     pub kid: Option<String>,
+
+    /// Print only the public part of the keys.
+    #[arg(long)]
+    pub public: bool,
 }
 
-/// Arguments naming a key set (`latch keys get <set>`).
+impl CreateJwkArgs {
+    /// The key ID, from the argument or `--kid`.
+    pub fn kid(&self) -> Option<&str> {
+        self.kid_arg.as_deref().or(self.kid.as_deref())
+    }
+}
+
+/// Arguments of `latch get jwk <set>` (v2) and `latch keys get <set>` (v1).
 #[derive(Debug, Clone, Args)]
 pub struct KeySetArgs {
     #[command(flatten)]
@@ -70,65 +84,17 @@ pub struct KeySetArgs {
 
     /// The key set.
     pub set: String,
+
+    /// Print only the public part of the keys.
+    #[arg(long)]
+    pub public: bool,
 }
 
-/// Arguments of `latch keys delete <set> [<kid>]`.
+/// Arguments of `latch delete jwk <set> [<kid>]` (v2) and `latch keys delete` (v1).
 #[derive(Debug, Clone, Args)]
 pub struct KeyDeleteArgs {
     #[command(flatten)]
     pub conn: ConnectionArgs,
-
-    /// The key set.
-    pub set: String,
-
-    /// Delete only this key of the set.
-    pub kid: Option<String>,
-}
-
-/// Arguments of `latch create jwk <set> [<kid>]` (Hydra v2).
-#[derive(Debug, Clone, Args)]
-pub struct CreateJwkArgs {
-    #[command(flatten)]
-    pub conn: ConnectionArgs,
-    #[command(flatten)]
-    pub output: OutputArgs,
-    #[command(flatten)]
-    pub key: KeyGenArgs,
-
-    /// The key set to add the key to.
-    pub set: String,
-
-    /// Key ID; the server picks one when absent.
-    pub kid: Option<String>,
-
-    /// Print only the public part of the keys.
-    #[arg(long)]
-    pub public: bool,
-}
-
-/// Arguments of `latch get jwk <set>` (Hydra v2).
-#[derive(Debug, Clone, Args)]
-pub struct GetJwkArgs {
-    #[command(flatten)]
-    pub conn: ConnectionArgs,
-    #[command(flatten)]
-    pub output: OutputArgs,
-
-    /// The key set.
-    pub set: String,
-
-    /// Print only the public part of the keys.
-    #[arg(long)]
-    pub public: bool,
-}
-
-/// Arguments of `latch delete jwk <set> [<kid>]` (Hydra v2).
-#[derive(Debug, Clone, Args)]
-pub struct DeleteJwkArgs {
-    #[command(flatten)]
-    pub conn: ConnectionArgs,
-    #[command(flatten)]
-    pub output: OutputArgs,
 
     /// The key set.
     pub set: String,
@@ -143,8 +109,6 @@ pub struct DeleteJwkArgs {
 pub struct ImportJwkArgs {
     #[command(flatten)]
     pub conn: ConnectionArgs,
-    #[command(flatten)]
-    pub output: OutputArgs,
 
     /// The key set to import into.
     pub set: String,
@@ -263,72 +227,53 @@ async fn delete_keys(api: &Api, set: &str, kid: Option<&str>) -> Result<()> {
 /// Runs `latch keys ...` (v1).
 pub async fn run_v1(cmd: KeysCmd, env: Env<'_>) -> Result<()> {
     match cmd {
-        KeysCmd::Create(args) => {
-            let api = Api::connect(&args.conn, ApiKind::Admin, env)?;
-            let kid = args.kid_arg.as_deref().or(args.kid.as_deref());
-            let body = create_key(&api, &args.set, &args.key, kid).await?;
-            emit(&output::render_json_v1(&body)?)
-        }
-        KeysCmd::Get(args) => {
-            let api = Api::connect(&args.conn, ApiKind::Admin, env)?;
-            let body = get_set(&api, &args.set).await?;
-            emit(&output::render_json_v1(&body)?)
-        }
-        KeysCmd::Delete(args) => {
-            let api = Api::connect(&args.conn, ApiKind::Admin, env)?;
-            delete_keys(&api, &args.set, args.kid.as_deref()).await?;
-            emit(&output::render_key_deleted_v1(&args.set, args.kid.as_deref()))
-        }
-        KeysCmd::Import(args) => {
-            let api = Api::connect(&args.conn, ApiKind::Admin, env)?;
-            let body = maybe_public(import_keys(&api, &args.set, &args.files).await?, args.public)?;
-            emit(&output::render_json_v1(&body)?)
-        }
+        KeysCmd::Create(args) => create(args, Mode::V1, env).await,
+        KeysCmd::Get(args) => get(args, Mode::V1, env).await,
+        KeysCmd::Delete(args) => delete(args, Mode::V1, env).await,
+        KeysCmd::Import(args) => import(args.args, Mode::V1, env).await,
     }
 }
 
-/// `latch create jwk` (v2).
-pub async fn create(args: CreateJwkArgs, env: Env<'_>) -> Result<()> {
+/// `latch create jwk` (v2) and `latch keys create` (v1).
+pub async fn create(args: CreateJwkArgs, mode: Mode, env: Env<'_>) -> Result<()> {
     let api = Api::connect(&args.conn, ApiKind::Admin, env)?;
-    let body = create_key(&api, &args.set, &args.key, args.kid.as_deref()).await?;
+    let body = create_key(&api, &args.set, &args.key, args.kid()).await?;
     let body = maybe_public(body, args.public)?;
-    emit(&output::render_jwks(args.output.mode(), &args.set, &body)?)
+    emit(&output::render_jwks(mode, &args.set, &body)?)
 }
 
-/// `latch get jwk` (v2).
-pub async fn get(args: GetJwkArgs, env: Env<'_>) -> Result<()> {
+/// `latch get jwk` (v2) and `latch keys get` (v1).
+pub async fn get(args: KeySetArgs, mode: Mode, env: Env<'_>) -> Result<()> {
     let api = Api::connect(&args.conn, ApiKind::Admin, env)?;
     let body = maybe_public(get_set(&api, &args.set).await?, args.public)?;
-    emit(&output::render_jwks(args.output.mode(), &args.set, &body)?)
+    emit(&output::render_jwks(mode, &args.set, &body)?)
 }
 
-/// `latch import jwk` (v2): prints the imported keys as `get jwk` prints a set.
-pub async fn import(args: ImportJwkArgs, env: Env<'_>) -> Result<()> {
+/// `latch import jwk` (v2) and `latch keys import` (v1): prints the imported keys as `get
+/// jwk` prints a set.
+pub async fn import(args: ImportJwkArgs, mode: Mode, env: Env<'_>) -> Result<()> {
     let api = Api::connect(&args.conn, ApiKind::Admin, env)?;
     let body = maybe_public(import_keys(&api, &args.set, &args.files).await?, args.public)?;
-    emit(&output::render_jwks(args.output.mode(), &args.set, &body)?)
+    emit(&output::render_jwks(mode, &args.set, &body)?)
 }
 
-/// `latch delete jwk` (v2): prints the set (or key) ID.
-pub async fn delete(args: DeleteJwkArgs, env: Env<'_>) -> Result<()> {
+/// `latch delete jwk` (v2) and `latch keys delete` (v1): prints the set (or key) ID.
+pub async fn delete(args: KeyDeleteArgs, mode: Mode, env: Env<'_>) -> Result<()> {
     let api = Api::connect(&args.conn, ApiKind::Admin, env)?;
     delete_keys(&api, &args.set, args.kid.as_deref()).await?;
-    let id = args.kid.unwrap_or(args.set);
-    emit(&output::render_ids(args.output.mode(), &[id]))
+    let done = match args.kid {
+        Some(_) => Done::KeyDeleted { set: &args.set },
+        None => Done::SetDeleted,
+    };
+    let id = args.kid.clone().unwrap_or_else(|| args.set.clone());
+    emit(&output::render_ids(mode, done, &[id]))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::args::{Cli, Command, CreateCmd, DeleteCmd, GetCmd, ImportCmd};
+    use crate::args::{parse, Cli, Command, CreateCmd, DeleteCmd, GetCmd, ImportCmd};
     use clap::Parser;
-
-    fn parse(args: &[&str]) -> Command {
-        match Cli::try_parse_from(args) {
-            Ok(cli) => cli.command,
-            Err(e) => panic!("{args:?} did not parse: {e}"),
-        }
-    }
 
     #[test]
     fn v1_keys_create() {
@@ -338,10 +283,7 @@ mod tests {
             panic!("wrong command")
         };
         assert_eq!(a.set, "my-set");
-        assert_eq!(
-            key_request_body(&a.key, a.kid_arg.as_deref().or(a.kid.as_deref())),
-            json!({"alg": "ES256", "use": "sig", "kid": "k1"})
-        );
+        assert_eq!(key_request_body(&a.key, a.kid()), json!({"alg": "ES256", "use": "sig", "kid": "k1"}));
         assert!(Cli::try_parse_from(["latch", "keys", "create", "s", "k", "--kid", "k"]).is_err());
     }
 
@@ -350,7 +292,7 @@ mod tests {
         let Command::Keys(KeysCmd::Create(a)) = parse(&["latch", "keys", "create", "s", "k2"]) else {
             panic!("wrong command")
         };
-        assert_eq!(key_request_body(&a.key, a.kid_arg.as_deref()), json!({"alg": "RS256", "use": "sig", "kid": "k2"}));
+        assert_eq!(key_request_body(&a.key, a.kid()), json!({"alg": "RS256", "use": "sig", "kid": "k2"}));
         assert!(matches!(parse(&["latch", "keys", "get", "s"]), Command::Keys(KeysCmd::Get(_))));
         let Command::Keys(KeysCmd::Delete(a)) = parse(&["latch", "keys", "delete", "s", "k"]) else {
             panic!("wrong command")
@@ -365,12 +307,12 @@ mod tests {
         else {
             panic!("wrong command")
         };
-        assert!(a.public);
-        assert_eq!(key_request_body(&a.key, a.kid.as_deref()), json!({"alg": "EdDSA", "use": "sig", "kid": "k"}));
+        assert!(a.args.public);
+        assert_eq!(key_request_body(&a.args.key, a.args.kid()), json!({"alg": "EdDSA", "use": "sig", "kid": "k"}));
         let Command::Create(CreateCmd::Jwk(a)) = parse(&["latch", "create", "jwks", "s"]) else {
             panic!("wrong command")
         };
-        assert_eq!(key_request_body(&a.key, a.kid.as_deref()), json!({"alg": "RS256", "use": "sig", "kid": ""}));
+        assert_eq!(key_request_body(&a.args.key, a.args.kid()), json!({"alg": "RS256", "use": "sig", "kid": ""}));
         assert!(matches!(parse(&["latch", "get", "jwk", "s", "--format", "json"]), Command::Get(GetCmd::Jwk(_))));
         assert!(matches!(parse(&["latch", "delete", "jwk", "s"]), Command::Delete(DeleteCmd::Jwk(_))));
     }
@@ -380,7 +322,7 @@ mod tests {
         let Command::Import(ImportCmd::Jwk(a)) = parse(&["latch", "import", "jwk", "s", "a.json", "-"]) else {
             panic!("wrong command")
         };
-        assert_eq!((a.set.as_str(), a.files.len()), ("s", 2));
+        assert_eq!((a.args.set.as_str(), a.args.files.len()), ("s", 2));
         assert!(matches!(parse(&["latch", "keys", "import", "s", "a.json"]), Command::Keys(KeysCmd::Import(_))));
         assert!(Cli::try_parse_from(["latch", "import", "jwk", "s"]).is_err(), "a file is required");
         assert_eq!(keys_of(json!({"keys": [{"kid": "a"}, {"kid": "b"}]})).len(), 2);

@@ -86,22 +86,26 @@ async fn run(command: Command, env: Env<'_>) -> Result<()> {
         Command::Token(cmd) => token_cmds::run_v1(cmd, env).await,
         Command::Keys(cmd) => jwk_cmds::run_v1(cmd, env).await,
 
-        Command::Create(CreateCmd::Client(args)) => client_cmds::create(*args, env).await,
-        Command::Create(CreateCmd::Jwk(args)) => jwk_cmds::create(args, env).await,
-        Command::Get(GetCmd::Client(args)) => client_cmds::get(args, env).await,
-        Command::Get(GetCmd::Jwk(args)) => jwk_cmds::get(args, env).await,
-        Command::Import(ImportCmd::Jwk(args)) => jwk_cmds::import(args, env).await,
-        Command::List(ListCmd::Clients(args)) => client_cmds::list(args, env).await,
-        Command::Update(UpdateCmd::Client(args)) => client_cmds::update(*args, env).await,
-        Command::Delete(DeleteCmd::Client(args)) => client_cmds::delete(args, env).await,
-        Command::Delete(DeleteCmd::Jwk(args)) => jwk_cmds::delete(args, env).await,
-        Command::Delete(DeleteCmd::AccessTokens(args)) => token_cmds::delete_access_tokens(args, env).await,
-        Command::Perform(PerformCmd::ClientCredentials(args)) => {
-            token_cmds::perform_client_credentials(args, env).await
+        Command::Create(CreateCmd::Client(a)) => client_cmds::create(a.args, a.output.mode(), env).await,
+        Command::Create(CreateCmd::Jwk(a)) => jwk_cmds::create(a.args, a.output.mode(), env).await,
+        Command::Get(GetCmd::Client(a)) => client_cmds::get(a.args, a.output.mode(), env).await,
+        Command::Get(GetCmd::Jwk(a)) => jwk_cmds::get(a.args, a.output.mode(), env).await,
+        Command::Import(ImportCmd::Jwk(a)) => jwk_cmds::import(a.args, a.output.mode(), env).await,
+        Command::List(ListCmd::Clients(a)) => client_cmds::list(a.args, a.output.mode(), env).await,
+        Command::Update(UpdateCmd::Client(a)) => client_cmds::update(a.args, a.output.mode(), env).await,
+        Command::Delete(DeleteCmd::Client(a)) => client_cmds::delete(a.args, a.output.mode(), env).await,
+        Command::Delete(DeleteCmd::Jwk(a)) => jwk_cmds::delete(a.args, a.output.mode(), env).await,
+        Command::Delete(DeleteCmd::AccessTokens(a)) => {
+            token_cmds::delete_access_tokens(a.args, a.output.mode(), env).await
         }
-        Command::Introspect(IntrospectCmd::Token(args)) => token_cmds::introspect_token(args, env).await,
-        Command::Revoke(RevokeCmd::Token(args)) => token_cmds::revoke_token(args, env).await,
-        Command::Perform(PerformCmd::AuthorizationCode(args)) => auth_code::perform(args, env).await,
+        Command::Perform(PerformCmd::ClientCredentials(a)) => {
+            token_cmds::client_credentials(a.args, a.output.mode(), env).await
+        }
+        Command::Introspect(IntrospectCmd::Token(a)) => {
+            token_cmds::introspect_token(a.args, a.output.mode(), env).await
+        }
+        Command::Revoke(RevokeCmd::Token(a)) => token_cmds::revoke_token(a.args, a.output.mode(), env).await,
+        Command::Perform(PerformCmd::AuthorizationCode(a)) => auth_code::run(a.args, a.output.mode(), env).await,
         Command::Example(cmd) => example::run(cmd, env).await,
     }
 }

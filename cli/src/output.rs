@@ -1,9 +1,13 @@
 //! Everything the commands print, as pure functions from server JSON to text.
 //!
-//! * v1 commands print fixed lines (`OAuth 2.0 Client ID: ...`) or pretty JSON.
+//! Each renderer takes a [`Mode`]:
 //! * v2 commands print by `--format`: `table` (the default) lays key/value rows or a table out
 //!   the way Hydra's CLI does (Go's `text/tabwriter` with tab padding, see [`tabwrite`]),
-//!   `json` / `json-pretty` print the server's JSON, and `-q` prints the first column (the ID).
+//!   `json` / `json-pretty` print the server's JSON, and `-q` prints the first column (the ID);
+//! * v1 commands print in [`Mode::V1`]: Hydra v1's fixed lines (`OAuth 2.0 Client ID: ...`)
+//!   where it printed them, pretty JSON elsewhere.
+//!
+//! Clients are read through core's [`Client`], the type the server writes them from.
 //!
 //! JSON is re-indented from the raw text ([`format_json`]) rather than re-serialised, so
 //! fields keep the order the server sent them in.
@@ -11,6 +15,8 @@
 use std::io::Write as _;
 
 use chrono::{DateTime, SecondsFormat};
+use latch_core::client::Client;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::error::{CliError, Result};
@@ -29,15 +35,26 @@ pub enum Format {
     Json,
     /// The server's JSON, indented.
     JsonPretty,
+    /// Hydra v1's output (the `clients`, `token` and `keys` commands): its fixed lines where
+    /// it printed them, the JSON indented elsewhere. Not a `--format` value.
+    #[value(skip)]
+    V1,
 }
 
-/// How a v2 command prints: `--format` plus `-q`.
+/// How a command prints: v2's `--format` plus `-q`, or [`Mode::V1`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Mode {
     /// `--format`.
     pub format: Format,
     /// `-q`: print only the ID column; overrides the format.
     pub quiet: bool,
+}
+
+impl Mode {
+    /// How the Hydra v1 commands print.
+    pub const V1: Mode = Mode { format: Format::V1, quiet: false };
+    /// `--format json-pretty`.
+    pub const JSON_PRETTY: Mode = Mode { format: Format::JsonPretty, quiet: false };
 }
 
 /// Writes to stdout. A closed pipe (`latch ... | head -1`) is not an error.
@@ -177,31 +194,37 @@ pub fn go_time(unix: Option<i64>) -> String {
         .unwrap_or_else(|| ZERO.to_owned())
 }
 
+/// The raw JSON as the JSON formats print it (v1 prints it indented); `None` for `table`.
+fn json_text(format: Format, raw: &str) -> Result<Option<String>> {
+    Ok(match format {
+        Format::Table => None,
+        Format::Json => Some(format_json(raw, false)? + "\n"),
+        Format::JsonPretty | Format::V1 => Some(format_json(raw, true)? + "\n"),
+    })
+}
+
+/// The first cell of each row, one a line (`-q`).
+fn first_cells(rows: &[Vec<String>]) -> String {
+    rows.iter().map(|r| format!("{}\n", r.first().map(String::as_str).unwrap_or(""))).collect()
+}
+
 /// Prints one record by mode: key/value rows, raw JSON, or the first column.
 pub fn render_row(mode: Mode, raw: &str, header: &[&str], columns: &[String]) -> Result<String> {
     if mode.quiet {
-        return Ok(format!("{}\n", columns.first().map(String::as_str).unwrap_or("")));
+        return Ok(first_cells(&[columns.to_vec()]));
     }
-    Ok(match mode.format {
-        Format::Table => kv_table(header, columns),
-        Format::Json => format_json(raw, false)? + "\n",
-        Format::JsonPretty => format_json(raw, true)? + "\n",
-    })
+    Ok(json_text(mode.format, raw)?.unwrap_or_else(|| kv_table(header, columns)))
 }
 
 /// Prints several records by mode: a table, raw JSON, or the first column of each.
 pub fn render_rows(mode: Mode, raw: &str, header: &[&str], rows: &[Vec<String>]) -> Result<String> {
     if mode.quiet {
-        return Ok(rows.iter().map(|r| format!("{}\n", r.first().map(String::as_str).unwrap_or(""))).collect());
+        return Ok(first_cells(rows));
     }
-    Ok(match mode.format {
-        Format::Table => table(header, rows),
-        Format::Json => format_json(raw, false)? + "\n",
-        Format::JsonPretty => format_json(raw, true)? + "\n",
-    })
+    Ok(json_text(mode.format, raw)?.unwrap_or_else(|| table(header, rows)))
 }
 
-fn parse(raw: &str) -> Result<Value> {
+fn parse<T: DeserializeOwned>(raw: &str) -> Result<T> {
     serde_json::from_str(raw).map_err(|e| CliError::BadResponse(format!("invalid JSON: {e}")))
 }
 
@@ -210,15 +233,6 @@ fn string_field(v: &Value, key: &str) -> String {
         Some(Value::String(s)) => s.clone(),
         Some(Value::Null) | None => String::new(),
         Some(other) => other.to_string(),
-    }
-}
-
-fn list_field(v: &Value, key: &str) -> String {
-    match v.get(key) {
-        Some(Value::Array(items)) => {
-            items.iter().map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_owned)).collect::<Vec<_>>().join(", ")
-        }
-        _ => string_field(v, key),
     }
 }
 
@@ -238,50 +252,38 @@ pub const CLIENT_HEADER: [&str; 7] =
     ["CLIENT ID", "CLIENT SECRET", "GRANT TYPES", "RESPONSE TYPES", "SCOPE", "AUDIENCE", "REDIRECT URIS"];
 
 /// The client's cells for [`CLIENT_HEADER`]: lists joined with `, `, `<empty>` when empty.
-pub fn client_columns(client: &Value) -> Vec<String> {
+pub fn client_columns(client: &Client) -> Vec<String> {
     vec![
-        or_empty(string_field(client, "client_id")),
-        or_empty(string_field(client, "client_secret")),
-        or_empty(list_field(client, "grant_types")),
-        or_empty(list_field(client, "response_types")),
-        or_empty(string_field(client, "scope")),
-        or_empty(list_field(client, "audience")),
-        or_empty(list_field(client, "redirect_uris")),
+        or_empty(client.client_id.clone()),
+        or_empty(client.client_secret.clone().unwrap_or_default()),
+        or_empty(client.grant_types.join(", ")),
+        or_empty(client.response_types.join(", ")),
+        or_empty(client.scope.clone()),
+        or_empty(client.audience.join(", ")),
+        or_empty(client.redirect_uris.join(", ")),
     ]
 }
 
-/// One client (v2 `create`, `get`, `update`).
+/// One client (`create`, `get`, `update`). In [`Mode::V1`], Hydra v1's `clients create`
+/// lines: the ID, then the secret or a note that there is none.
 pub fn render_client(mode: Mode, raw: &str) -> Result<String> {
-    let client = parse(raw)?;
+    let client: Client = parse(raw)?;
+    if mode == Mode::V1 {
+        let id = &client.client_id;
+        return Ok(match client.client_secret.as_deref().filter(|s| !s.is_empty()) {
+            Some(secret) => format!("OAuth 2.0 Client ID: {id}\nOAuth 2.0 Client Secret: {secret}\n"),
+            None => format!("OAuth 2.0 Client ID: {id}\nThis OAuth 2.0 Client has no secret\n"),
+        });
+    }
     render_row(mode, raw, &CLIENT_HEADER, &client_columns(&client))
 }
 
-/// A JSON array of clients (v2 `list`, `get` with several IDs).
+/// A JSON array of clients (`list`, `get` with several IDs).
 pub fn render_clients(mode: Mode, raw: &str) -> Result<String> {
-    let clients = parse(raw)?;
-    let rows: Vec<Vec<String>> = clients
-        .as_array()
-        .ok_or_else(|| CliError::BadResponse("expected a JSON array of clients".into()))?
-        .iter()
-        .map(client_columns)
-        .collect();
+    let clients: Vec<Client> = serde_json::from_str(raw)
+        .map_err(|e| CliError::BadResponse(format!("expected a JSON array of clients: {e}")))?;
+    let rows: Vec<Vec<String>> = clients.iter().map(client_columns).collect();
     render_rows(mode, raw, &CLIENT_HEADER, &rows)
-}
-
-/// Hydra v1 `clients create` output: the ID, then the secret or a note that there is none.
-pub fn render_client_v1(client: &Value) -> String {
-    let id = string_field(client, "client_id");
-    let secret = string_field(client, "client_secret");
-    if secret.is_empty() {
-        format!("OAuth 2.0 Client ID: {id}\nThis OAuth 2.0 Client has no secret\n")
-    } else {
-        format!("OAuth 2.0 Client ID: {id}\nOAuth 2.0 Client Secret: {secret}\n")
-    }
-}
-
-/// Hydra v1 `clients delete` output, one line per deleted client.
-pub fn render_client_deleted_v1(id: &str) -> String {
-    format!("OAuth 2.0 Client {id} deleted.\n")
 }
 
 // ------------------------------------------------------------------------------------------
@@ -312,16 +314,21 @@ pub fn token_columns(token: &Value, now_unix: i64) -> Vec<String> {
     ]
 }
 
-/// A token endpoint response (v2 `perform client-credentials`).
+/// A token endpoint response (`perform client-credentials`); in [`Mode::V1`] the access
+/// token alone (Hydra v1's `token client`).
 pub fn render_token(mode: Mode, raw: &str, now_unix: i64) -> Result<String> {
     let token = parse(raw)?;
+    if mode == Mode::V1 {
+        return Ok(format!("{}\n", access_token(&token)?));
+    }
     render_row(mode, raw, &TOKEN_HEADER, &token_columns(&token, now_unix))
 }
 
-/// Hydra v1 `token client` output: the access token alone.
-pub fn render_access_token_v1(token: &Value) -> Result<String> {
+/// The access token of a token response (RFC 6749 §5.1: required); an answer without one
+/// is an error.
+pub fn access_token(token: &Value) -> Result<&str> {
     match token.get("access_token").and_then(Value::as_str) {
-        Some(t) if !t.is_empty() => Ok(format!("{t}\n")),
+        Some(t) if !t.is_empty() => Ok(t),
         _ => Err(CliError::BadResponse("the token endpoint answered without an access_token".into())),
     }
 }
@@ -356,11 +363,9 @@ pub fn render_authorization_code(mode: Mode, raw: &str, now_unix: i64) -> Result
     if mode.quiet {
         return Ok(format!("{}\n", string_field(&token, "access_token")));
     }
-    Ok(match mode.format {
-        Format::Table => render_tokens_terminal(&token, now_unix),
-        Format::Json => format_json(raw, false)? + "\n",
-        Format::JsonPretty => format_json(raw, true)? + "\n",
-    })
+    // `token user` (v1) prints the terminal layout too.
+    let format = if mode.format == Format::V1 { Format::Table } else { mode.format };
+    Ok(json_text(format, raw)?.unwrap_or_else(|| render_tokens_terminal(&token, now_unix)))
 }
 
 /// Rows of the v2 introspection table.
@@ -385,16 +390,6 @@ pub fn introspection_columns(v: &Value) -> Vec<String> {
 pub fn render_introspection(mode: Mode, raw: &str) -> Result<String> {
     let v = parse(raw)?;
     render_row(mode, raw, &INTROSPECTION_HEADER, &introspection_columns(&v))
-}
-
-/// Hydra v1 `token revoke` output.
-pub fn render_revoked_v1(token: &str) -> String {
-    format!("Revoked OAuth 2.0 Access Token: {token}\n")
-}
-
-/// Hydra v1 `token delete` output.
-pub fn render_tokens_deleted_v1(client_id: &str) -> String {
-    format!("Deleted all access tokens of OAuth 2.0 Client {client_id}.\n")
 }
 
 // ------------------------------------------------------------------------------------------
@@ -430,25 +425,44 @@ pub fn render_jwks(mode: Mode, set: &str, raw: &str) -> Result<String> {
     render_rows(mode, raw, &JWK_HEADER, &rows)
 }
 
-/// Hydra v1 `keys delete` output.
-pub fn render_key_deleted_v1(set: &str, kid: Option<&str>) -> String {
-    match kid {
-        Some(kid) => format!("JSON Web Key {kid} deleted from set {set}.\n"),
-        None => format!("JSON Web Key Set {set} deleted.\n"),
-    }
-}
-
-/// Pretty JSON with a final newline (v1 commands that print JSON).
-pub fn render_json_v1(raw: &str) -> Result<String> {
-    Ok(format_json(raw, true)? + "\n")
-}
-
 // ------------------------------------------------------------------------------------------
 // Bare identifiers
 
-/// IDs of what a v2 command acted on (deleted clients, revoked tokens, ...): an `ID` row or
-/// table, a JSON string or array, or the bare IDs with `-q`.
-pub fn render_ids(mode: Mode, ids: &[String]) -> String {
+/// What a command did to the IDs it prints, for the line Hydra v1 prints about each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Done<'a> {
+    /// Deleted OAuth 2.0 clients.
+    ClientDeleted,
+    /// A revoked token.
+    TokenRevoked,
+    /// The client whose access tokens were deleted.
+    TokensDeleted,
+    /// A key deleted from `set`.
+    KeyDeleted {
+        /// The key's set.
+        set: &'a str,
+    },
+    /// A deleted key set.
+    SetDeleted,
+}
+
+impl Done<'_> {
+    /// Hydra v1's line about `id`.
+    fn v1_line(self, id: &str) -> String {
+        match self {
+            Done::ClientDeleted => format!("OAuth 2.0 Client {id} deleted.\n"),
+            Done::TokenRevoked => format!("Revoked OAuth 2.0 Access Token: {id}\n"),
+            Done::TokensDeleted => format!("Deleted all access tokens of OAuth 2.0 Client {id}.\n"),
+            Done::KeyDeleted { set } => format!("JSON Web Key {id} deleted from set {set}.\n"),
+            Done::SetDeleted => format!("JSON Web Key Set {id} deleted.\n"),
+        }
+    }
+}
+
+/// IDs of what a command acted on (deleted clients, revoked tokens, ...): an `ID` row or
+/// table, a JSON string or array, the bare IDs with `-q`, or in [`Mode::V1`] Hydra v1's line
+/// about each.
+pub fn render_ids(mode: Mode, done: Done<'_>, ids: &[String]) -> String {
     if mode.quiet {
         return ids.iter().map(|i| format!("{i}\n")).collect();
     }
@@ -463,6 +477,7 @@ pub fn render_ids(mode: Mode, ids: &[String]) -> String {
     };
     match (mode.format, ids) {
         (_, []) => String::new(),
+        (Format::V1, _) => ids.iter().map(|id| done.v1_line(id)).collect(),
         (Format::Table, [one]) => kv_table(&["ID"], std::slice::from_ref(one)),
         (Format::Table, many) => table(&["ID"], &many.iter().map(|i| vec![i.clone()]).collect::<Vec<_>>()),
         (Format::Json, _) => json(false),
@@ -532,17 +547,25 @@ mod tests {
 
     #[test]
     fn client_v1() {
-        let c: Value = serde_json::from_str(&client()).unwrap();
-        assert_eq!(render_client_v1(&c), "OAuth 2.0 Client ID: my-client\nOAuth 2.0 Client Secret: secret\n");
-        let public = json!({"client_id": "spa", "token_endpoint_auth_method": "none"});
-        assert_eq!(render_client_v1(&public), "OAuth 2.0 Client ID: spa\nThis OAuth 2.0 Client has no secret\n");
-        let blank = json!({"client_id": "spa", "client_secret": ""});
-        assert_eq!(render_client_v1(&blank), "OAuth 2.0 Client ID: spa\nThis OAuth 2.0 Client has no secret\n");
+        let v1 = |raw: &str| render_client(Mode::V1, raw).unwrap();
+        assert_eq!(v1(&client()), "OAuth 2.0 Client ID: my-client\nOAuth 2.0 Client Secret: secret\n");
+        let public = r#"{"client_id": "spa", "token_endpoint_auth_method": "none"}"#;
+        assert_eq!(v1(public), "OAuth 2.0 Client ID: spa\nThis OAuth 2.0 Client has no secret\n");
+        let blank = r#"{"client_id": "spa", "client_secret": ""}"#;
+        assert_eq!(v1(blank), "OAuth 2.0 Client ID: spa\nThis OAuth 2.0 Client has no secret\n");
+        assert!(render_client(Mode::V1, r#"{"client_id": 1}"#).is_err(), "not a client");
     }
 
     #[test]
     fn client_v1_deleted() {
-        assert_eq!(render_client_deleted_v1("my-client"), "OAuth 2.0 Client my-client deleted.\n");
+        assert_eq!(
+            render_ids(Mode::V1, Done::ClientDeleted, &["my-client".into()]),
+            "OAuth 2.0 Client my-client deleted.\n"
+        );
+        assert_eq!(
+            render_ids(Mode::V1, Done::ClientDeleted, &["a".into(), "b".into()]),
+            "OAuth 2.0 Client a deleted.\nOAuth 2.0 Client b deleted.\n"
+        );
     }
 
     #[test]
@@ -631,10 +654,11 @@ mod tests {
     #[test]
     fn access_token_v1() {
         assert_eq!(
-            render_access_token_v1(&json!({"access_token": "ory_at_x", "expires_in": 1})).unwrap(),
+            render_token(Mode::V1, r#"{"access_token": "ory_at_x", "expires_in": 1}"#, 0).unwrap(),
             "ory_at_x\n"
         );
-        assert!(render_access_token_v1(&json!({"error": "x"})).is_err());
+        assert!(render_token(Mode::V1, r#"{"error": "x"}"#, 0).is_err());
+        assert!(access_token(&json!({"access_token": ""})).is_err());
     }
 
     #[test]
@@ -665,11 +689,18 @@ mod tests {
 
     #[test]
     fn v1_lines() {
-        assert_eq!(render_revoked_v1("ory_at_x"), "Revoked OAuth 2.0 Access Token: ory_at_x\n");
-        assert_eq!(render_tokens_deleted_v1("c"), "Deleted all access tokens of OAuth 2.0 Client c.\n");
-        assert_eq!(render_key_deleted_v1("s", None), "JSON Web Key Set s deleted.\n");
-        assert_eq!(render_key_deleted_v1("s", Some("k")), "JSON Web Key k deleted from set s.\n");
-        assert_eq!(render_json_v1(r#"{"b":1,"a":[]}"#).unwrap(), "{\n  \"b\": 1,\n  \"a\": []\n}\n");
+        let v1 = |done: Done<'_>, id: &str| render_ids(Mode::V1, done, &[id.to_owned()]);
+        assert_eq!(v1(Done::TokenRevoked, "ory_at_x"), "Revoked OAuth 2.0 Access Token: ory_at_x\n");
+        assert_eq!(v1(Done::TokensDeleted, "c"), "Deleted all access tokens of OAuth 2.0 Client c.\n");
+        assert_eq!(v1(Done::SetDeleted, "s"), "JSON Web Key Set s deleted.\n");
+        assert_eq!(v1(Done::KeyDeleted { set: "s" }, "k"), "JSON Web Key k deleted from set s.\n");
+        // Where Hydra v1 printed JSON, V1 indents the server's JSON.
+        let raw = r#"{"keys":[{"kid":"b","alg":"RS256"}]}"#;
+        assert_eq!(
+            render_jwks(Mode::V1, "s", raw).unwrap(),
+            "{\n  \"keys\": [\n    {\n      \"kid\": \"b\",\n      \"alg\": \"RS256\"\n    }\n  ]\n}\n"
+        );
+        assert_eq!(render_introspection(Mode::V1, r#"{"b":1,"a":[]}"#).unwrap(), "{\n  \"b\": 1,\n  \"a\": []\n}\n");
     }
 
     #[test]
@@ -689,12 +720,12 @@ mod tests {
     fn ids() {
         let one = vec!["my-client".to_owned()];
         let two = vec!["a".to_owned(), "b".to_owned()];
-        assert_eq!(render_ids(TABLE, &one), "ID\tmy-client\t\n");
-        assert_eq!(render_ids(TABLE, &two), "ID\t\na\t\nb\t\n");
-        assert_eq!(render_ids(JSON, &one), "\"my-client\"\n");
-        assert_eq!(render_ids(JSON, &two), "[\"a\",\"b\"]\n");
-        assert_eq!(render_ids(PRETTY, &two), "[\n  \"a\",\n  \"b\"\n]\n");
-        assert_eq!(render_ids(QUIET, &two), "a\nb\n");
-        assert_eq!(render_ids(TABLE, &[]), "");
+        assert_eq!(render_ids(TABLE, Done::ClientDeleted, &one), "ID\tmy-client\t\n");
+        assert_eq!(render_ids(TABLE, Done::ClientDeleted, &two), "ID\t\na\t\nb\t\n");
+        assert_eq!(render_ids(JSON, Done::ClientDeleted, &one), "\"my-client\"\n");
+        assert_eq!(render_ids(JSON, Done::ClientDeleted, &two), "[\"a\",\"b\"]\n");
+        assert_eq!(render_ids(PRETTY, Done::ClientDeleted, &two), "[\n  \"a\",\n  \"b\"\n]\n");
+        assert_eq!(render_ids(QUIET, Done::ClientDeleted, &two), "a\nb\n");
+        assert_eq!(render_ids(TABLE, Done::ClientDeleted, &[]), "");
     }
 }

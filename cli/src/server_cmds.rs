@@ -291,15 +291,8 @@ pub fn completion_text(shell: Shell) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::args::Command;
+    use crate::args::{parse, Command};
     use clap::Parser;
-
-    fn parse(args: &[&str]) -> Command {
-        match Cli::try_parse_from(args) {
-            Ok(cli) => cli.command,
-            Err(e) => panic!("{args:?} did not parse: {e}"),
-        }
-    }
 
     fn no_env(_: &str) -> Option<String> {
         None

@@ -18,14 +18,14 @@ use reqwest::Method;
 use serde_json::Value;
 use url::Url;
 
-use crate::args::{ConnectionArgs, OutputArgs};
+use crate::args::ConnectionArgs;
 use crate::auth_code::{self, AuthCodeArgs};
 use crate::endpoint::{ApiKind, Env};
 use crate::error::{CliError, Result};
 use crate::http::{basic_auth_value, Api};
-use crate::output::{self, emit, Mode};
+use crate::output::{self, emit, Done, Mode};
 
-/// `latch token ...` (Hydra v1).
+/// `latch token ...` (Hydra v1): the v2 commands' flags, printing in [`Mode::V1`].
 #[derive(Debug, Subcommand)]
 pub enum TokenCmd {
     /// Run an example OAuth 2.0 client performing the authorization code flow (with PKCE)
@@ -36,13 +36,13 @@ pub enum TokenCmd {
     /// Without --client-secret the client is public (authentication method none).
     User(AuthCodeArgs),
     /// Get an access token with the client credentials grant; prints only the token.
-    Client(TokenClientArgs),
+    Client(ClientCredentialsArgs),
     /// Introspect a token (admin API); prints the JSON answer.
-    Introspect(TokenIntrospectArgs),
+    Introspect(IntrospectArgs),
     /// Revoke an access or refresh token (public API).
-    Revoke(TokenRevokeArgs),
+    Revoke(RevokeArgs),
     /// Delete all access tokens of a client (admin API).
-    Delete(TokenDeleteArgs),
+    Delete(DeleteTokensArgs),
 }
 
 /// How the client authenticates at the token and revocation endpoints.
@@ -176,9 +176,9 @@ pub fn introspection_params(token: &str, scopes: &[String]) -> Vec<(String, Stri
 // ------------------------------------------------------------------------------------------
 // Arguments
 
-/// Flags of `latch token client` (Hydra v1).
+/// Flags of `latch perform client-credentials` (v2) and `latch token client` (v1).
 #[derive(Debug, Clone, Args)]
-pub struct TokenClientArgs {
+pub struct ClientCredentialsArgs {
     #[command(flatten)]
     pub conn: ConnectionArgs,
     #[command(flatten)]
@@ -193,9 +193,9 @@ pub struct TokenClientArgs {
     pub audience: Vec<String>,
 }
 
-/// Flags of `latch token introspect <token>` (Hydra v1).
+/// Flags of `latch introspect token <token>` (v2) and `latch token introspect <token>` (v1).
 #[derive(Debug, Clone, Args)]
-pub struct TokenIntrospectArgs {
+pub struct IntrospectArgs {
     #[command(flatten)]
     pub conn: ConnectionArgs,
 
@@ -215,9 +215,9 @@ pub struct TokenIntrospectArgs {
     pub token: String,
 }
 
-/// Flags of `latch token revoke <token>` (Hydra v1).
+/// Flags of `latch revoke token <token>` (v2) and `latch token revoke <token>` (v1).
 #[derive(Debug, Clone, Args)]
-pub struct TokenRevokeArgs {
+pub struct RevokeArgs {
     #[command(flatten)]
     pub conn: ConnectionArgs,
     #[command(flatten)]
@@ -227,76 +227,27 @@ pub struct TokenRevokeArgs {
     pub token: String,
 }
 
-/// Flags of `latch token delete --client-id <id>` (Hydra v1).
+/// Arguments of `latch delete access-tokens <client-id>` (v2) and
+/// `latch token delete --client-id <id>` (v1): the client as the argument or the flag.
 #[derive(Debug, Clone, Args)]
-pub struct TokenDeleteArgs {
+pub struct DeleteTokensArgs {
     #[command(flatten)]
     pub conn: ConnectionArgs,
 
     /// The client whose access tokens are deleted.
+    #[arg(value_name = "CLIENT_ID", required_unless_present = "client_id", conflicts_with = "client_id")]
+    pub client: Option<String>,
+
+    /// The client whose access tokens are deleted (same as the argument).
     #[arg(long, value_name = "ID")]
-    pub client_id: String,
+    pub client_id: Option<String>,
 }
 
-/// Flags of `latch perform client-credentials` (Hydra v2).
-#[derive(Debug, Clone, Args)]
-pub struct PerformClientCredentialsArgs {
-    #[command(flatten)]
-    pub conn: ConnectionArgs,
-    #[command(flatten)]
-    pub output: OutputArgs,
-    #[command(flatten)]
-    pub auth: ClientAuthArgs,
-
-    /// Scopes to request (comma-separated or repeated).
-    #[arg(long, value_delimiter = ',')]
-    pub scope: Vec<String>,
-
-    /// Audiences to request (comma-separated or repeated).
-    #[arg(long, value_delimiter = ',')]
-    pub audience: Vec<String>,
-}
-
-/// Flags of `latch introspect token <token>` (Hydra v2).
-#[derive(Debug, Clone, Args)]
-pub struct IntrospectTokenArgs {
-    #[command(flatten)]
-    pub conn: ConnectionArgs,
-    #[command(flatten)]
-    pub output: OutputArgs,
-
-    /// Scopes the token must have to be reported active (comma-separated or repeated).
-    #[arg(long, value_delimiter = ',')]
-    pub scope: Vec<String>,
-
-    /// The token to introspect.
-    pub token: String,
-}
-
-/// Flags of `latch revoke token <token>` (Hydra v2).
-#[derive(Debug, Clone, Args)]
-pub struct RevokeTokenArgs {
-    #[command(flatten)]
-    pub conn: ConnectionArgs,
-    #[command(flatten)]
-    pub output: OutputArgs,
-    #[command(flatten)]
-    pub auth: ClientAuthArgs,
-
-    /// The access or refresh token to revoke.
-    pub token: String,
-}
-
-/// Arguments of `latch delete access-tokens <client-id>` (Hydra v2).
-#[derive(Debug, Clone, Args)]
-pub struct DeleteAccessTokensArgs {
-    #[command(flatten)]
-    pub conn: ConnectionArgs,
-    #[command(flatten)]
-    pub output: OutputArgs,
-
-    /// The client whose access tokens are deleted.
-    pub client_id: String,
+impl DeleteTokensArgs {
+    /// The client, from the argument or `--client-id` (clap requires one of them).
+    pub fn client_id(&self) -> &str {
+        self.client.as_deref().or(self.client_id.as_deref()).unwrap_or_default()
+    }
 }
 
 // ------------------------------------------------------------------------------------------
@@ -343,7 +294,7 @@ pub async fn request_token_at(
     let body = post_authenticated_to(api, token_url, creds, params).await?;
     let token: Value =
         serde_json::from_str(&body).map_err(|e| CliError::BadResponse(format!("token response is not JSON: {e}")))?;
-    output::render_access_token_v1(&token)?;
+    output::access_token(&token)?;
     Ok(body)
 }
 
@@ -379,81 +330,56 @@ pub fn now_unix() -> i64 {
 pub async fn run_v1(cmd: TokenCmd, env: Env<'_>) -> Result<()> {
     match cmd {
         TokenCmd::User(args) => auth_code::run(args, Mode::default(), env).await,
-        TokenCmd::Client(args) => {
-            let creds = args.auth.credentials()?;
-            let api = Api::connect(&args.conn, ApiKind::Public, env)?;
-            let params = client_credentials_params(&args.scope, &args.audience);
-            let body = request_token(&api, &creds, params).await?;
-            let token: Value = serde_json::from_str(&body).map_err(|e| CliError::BadResponse(e.to_string()))?;
-            emit(&output::render_access_token_v1(&token)?)
-        }
-        TokenCmd::Introspect(args) => {
-            let api = Api::connect(&args.conn, ApiKind::Admin, env)?;
-            let basic = match (&args.client_id, &args.client_secret) {
-                (Some(id), Some(secret)) => Some((id.as_str(), secret.as_str())),
-                _ => None,
-            };
-            let body = introspect(&api, &args.token, &args.scope, basic).await?;
-            emit(&output::render_json_v1(&body)?)
-        }
-        TokenCmd::Revoke(args) => {
-            let creds = args.auth.credentials()?;
-            let api = Api::connect(&args.conn, ApiKind::Public, env)?;
-            revoke(&api, &creds, &args.token).await?;
-            emit(&output::render_revoked_v1(&args.token))
-        }
-        TokenCmd::Delete(args) => {
-            let api = Api::connect(&args.conn, ApiKind::Admin, env)?;
-            delete_tokens(&api, &args.client_id).await?;
-            emit(&output::render_tokens_deleted_v1(&args.client_id))
-        }
+        TokenCmd::Client(args) => client_credentials(args, Mode::V1, env).await,
+        TokenCmd::Introspect(args) => introspect_token(args, Mode::V1, env).await,
+        TokenCmd::Revoke(args) => revoke_token(args, Mode::V1, env).await,
+        TokenCmd::Delete(args) => delete_access_tokens(args, Mode::V1, env).await,
     }
 }
 
-/// `latch perform client-credentials` (v2).
-pub async fn perform_client_credentials(args: PerformClientCredentialsArgs, env: Env<'_>) -> Result<()> {
+/// `latch perform client-credentials` (v2) and `latch token client` (v1).
+pub async fn client_credentials(args: ClientCredentialsArgs, mode: Mode, env: Env<'_>) -> Result<()> {
     let creds = args.auth.credentials()?;
     let api = Api::connect(&args.conn, ApiKind::Public, env)?;
     let params = client_credentials_params(&args.scope, &args.audience);
     let body = request_token(&api, &creds, params).await?;
-    emit(&output::render_token(args.output.mode(), &body, now_unix())?)
+    emit(&output::render_token(mode, &body, now_unix())?)
 }
 
-/// `latch introspect token` (v2).
-pub async fn introspect_token(args: IntrospectTokenArgs, env: Env<'_>) -> Result<()> {
+/// `latch introspect token` (v2) and `latch token introspect` (v1).
+pub async fn introspect_token(args: IntrospectArgs, mode: Mode, env: Env<'_>) -> Result<()> {
     let api = Api::connect(&args.conn, ApiKind::Admin, env)?;
-    let body = introspect(&api, &args.token, &args.scope, None).await?;
-    emit(&output::render_introspection(args.output.mode(), &body)?)
+    let basic = match (&args.client_id, &args.client_secret) {
+        (Some(id), Some(secret)) => Some((id.as_str(), secret.as_str())),
+        _ => None,
+    };
+    let body = introspect(&api, &args.token, &args.scope, basic).await?;
+    emit(&output::render_introspection(mode, &body)?)
 }
 
-/// `latch revoke token` (v2): prints the revoked token like an ID.
-pub async fn revoke_token(args: RevokeTokenArgs, env: Env<'_>) -> Result<()> {
+/// `latch revoke token` (v2) and `latch token revoke` (v1): prints the revoked token like an ID.
+pub async fn revoke_token(args: RevokeArgs, mode: Mode, env: Env<'_>) -> Result<()> {
     let creds = args.auth.credentials()?;
     let api = Api::connect(&args.conn, ApiKind::Public, env)?;
     revoke(&api, &creds, &args.token).await?;
-    emit(&output::render_ids(args.output.mode(), &[args.token]))
+    emit(&output::render_ids(mode, Done::TokenRevoked, &[args.token]))
 }
 
-/// `latch delete access-tokens <client-id>` (v2): prints the client ID.
-pub async fn delete_access_tokens(args: DeleteAccessTokensArgs, env: Env<'_>) -> Result<()> {
+/// `latch delete access-tokens <client-id>` (v2) and `latch token delete` (v1): prints the
+/// client ID.
+pub async fn delete_access_tokens(args: DeleteTokensArgs, mode: Mode, env: Env<'_>) -> Result<()> {
     let api = Api::connect(&args.conn, ApiKind::Admin, env)?;
-    delete_tokens(&api, &args.client_id).await?;
-    emit(&output::render_ids(args.output.mode(), &[args.client_id]))
+    let client_id = args.client_id().to_owned();
+    delete_tokens(&api, &client_id).await?;
+    emit(&output::render_ids(mode, Done::TokensDeleted, &[client_id]))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::args::{Cli, Command, DeleteCmd, IntrospectCmd, PerformCmd, RevokeCmd};
+    use crate::args::{parse, Cli, Command, DeleteCmd, IntrospectCmd, PerformCmd, RevokeCmd};
     use crate::output::Format;
     use clap::Parser;
-
-    fn parse(args: &[&str]) -> Command {
-        match Cli::try_parse_from(args) {
-            Ok(cli) => cli.command,
-            Err(e) => panic!("{args:?} did not parse: {e}"),
-        }
-    }
 
     fn pairs(p: &[(&str, &str)]) -> Vec<(String, String)> {
         p.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
@@ -585,16 +511,22 @@ mod tests {
         let Command::Token(TokenCmd::Delete(a)) = parse(&["latch", "token", "delete", "--client-id", "c"]) else {
             panic!("wrong command")
         };
-        assert_eq!(a.client_id, "c");
+        assert_eq!(a.client_id(), "c");
         assert!(Cli::try_parse_from(["latch", "token", "delete"]).is_err());
+        assert!(Cli::try_parse_from(["latch", "token", "delete", "c", "--client-id", "d"]).is_err());
+    }
+
+    /// `latch perform client-credentials <flags>`.
+    fn perform_client_credentials(flags: &[&str]) -> crate::args::Formatted<ClientCredentialsArgs> {
+        match parse(&[&["latch", "perform", "client-credentials"], flags].concat()) {
+            Command::Perform(PerformCmd::ClientCredentials(a)) => a,
+            other => panic!("parsed as {other:?}"),
+        }
     }
 
     #[test]
     fn quickstart_v2_token_commands() {
-        let Command::Perform(PerformCmd::ClientCredentials(a)) = parse(&[
-            "latch",
-            "perform",
-            "client-credentials",
+        let a = perform_client_credentials(&[
             "--endpoint",
             "http://127.0.0.1:4444/",
             "--client-id",
@@ -603,28 +535,14 @@ mod tests {
             "secret",
             "--scope",
             "x",
-        ]) else {
-            panic!("wrong command")
-        };
+        ]);
         assert_eq!(a.output.format, Format::Table);
-        assert_eq!(a.scope, ["x"]);
+        assert_eq!(a.args.scope, ["x"]);
 
         // A generated secret may start with '-': it is still the flag's value.
-        let Command::Perform(PerformCmd::ClientCredentials(a)) = parse(&[
-            "latch",
-            "perform",
-            "client-credentials",
-            "--client-id",
-            "id",
-            "--client-secret",
-            "-I3O_HKIORQ",
-            "--scope",
-            "x",
-        ]) else {
-            panic!("wrong command")
-        };
-        assert_eq!(a.auth.client_secret.as_deref(), Some("-I3O_HKIORQ"));
-        assert_eq!(a.scope, ["x"]);
+        let a = perform_client_credentials(&["--client-id", "id", "--client-secret", "-I3O_HKIORQ", "--scope", "x"]);
+        assert_eq!(a.args.auth.client_secret.as_deref(), Some("-I3O_HKIORQ"));
+        assert_eq!(a.args.scope, ["x"]);
 
         let Command::Introspect(IntrospectCmd::Token(a)) = parse(&[
             "latch",
@@ -639,7 +557,7 @@ mod tests {
             panic!("wrong command")
         };
         assert_eq!(a.output.format, Format::JsonPretty);
-        assert_eq!(a.token, "ory_at_x");
+        assert_eq!(a.args.token, "ory_at_x");
 
         assert!(matches!(
             parse(&["latch", "revoke", "token", "t", "--client-id", "c", "--client-secret", "s"]),
@@ -650,7 +568,7 @@ mod tests {
         else {
             panic!("wrong command")
         };
-        assert_eq!(a.client_id, "my-client");
+        assert_eq!(a.args.client_id(), "my-client");
         assert!(a.output.quiet);
     }
 

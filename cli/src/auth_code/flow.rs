@@ -7,10 +7,10 @@ use std::collections::HashMap;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
+use latch_core::pkce;
 use rand::rngs::OsRng;
 use rand::RngCore as _;
 use serde_json::Value;
-use sha2::{Digest as _, Sha256};
 use url::Url;
 
 /// Random octets behind each state, nonce and PKCE verifier. 32 octets is what RFC 7636 §4.1
@@ -24,17 +24,12 @@ pub fn random_urlsafe(octets: usize) -> String {
     URL_SAFE_NO_PAD.encode(buf)
 }
 
-/// The S256 code challenge of a verifier (RFC 7636 §4.2):
-/// `BASE64URL-ENCODE(SHA256(ASCII(code_verifier)))`.
-pub fn pkce_challenge(verifier: &str) -> String {
-    URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
-}
-
 /// A fresh PKCE pair `(code_verifier, code_challenge)`: a verifier of [`RANDOM_OCTETS`]
-/// random octets in base64url (RFC 7636 §4.1) and its S256 challenge (§4.2).
+/// random octets in base64url (RFC 7636 §4.1) and its S256 challenge (§4.2, core's
+/// [`pkce::s256`], the one the server checks with).
 pub fn pkce_pair() -> (String, String) {
     let verifier = random_urlsafe(RANDOM_OCTETS);
-    let challenge = pkce_challenge(&verifier);
+    let challenge = pkce::s256(&verifier);
     (verifier, challenge)
 }
 
@@ -228,17 +223,13 @@ mod tests {
     const RFC7636_VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
     const RFC7636_CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
-    /// Whether `verifier` is a valid code verifier (RFC 7636 §4.1): 43 to 128 characters from
-    /// the unreserved set `A-Z a-z 0-9 - . _ ~`.
-    fn is_valid_verifier(verifier: &str) -> bool {
-        (43..=128).contains(&verifier.len())
-            && verifier.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
-    }
+    // Whether `verifier` is a valid code verifier (RFC 7636 §4.1), by core's rule.
+    use pkce::valid_verifier as is_valid_verifier;
 
     #[test]
     fn rfc7636_appendix_b() {
         assert_eq!(URL_SAFE_NO_PAD.encode(RFC7636_OCTETS), RFC7636_VERIFIER);
-        assert_eq!(pkce_challenge(RFC7636_VERIFIER), RFC7636_CHALLENGE);
+        assert_eq!(pkce::s256(RFC7636_VERIFIER), RFC7636_CHALLENGE);
         assert!(is_valid_verifier(RFC7636_VERIFIER));
     }
 
@@ -258,7 +249,7 @@ mod tests {
         let (v2, _) = pkce_pair();
         assert!(is_valid_verifier(&v1), "{v1}");
         assert_eq!(v1.len(), 43);
-        assert_eq!(c1, pkce_challenge(&v1));
+        assert_eq!(c1, pkce::s256(&v1));
         assert_ne!(v1, v2);
     }
 
@@ -270,7 +261,7 @@ mod tests {
         assert_ne!(a.nonce, b.nonce);
         // 32 octets of base64url: 43 characters.
         assert_eq!((a.state.len(), a.nonce.len()), (43, 43));
-        assert_eq!(a.challenge, pkce_challenge(&a.verifier));
+        assert_eq!(a.challenge, pkce::s256(&a.verifier));
         let fixed = Attempt::new(Some("my-state"));
         assert_eq!(fixed.state, "my-state");
         assert_ne!(fixed.nonce, a.nonce);

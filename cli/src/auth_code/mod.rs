@@ -37,7 +37,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
 use url::Url;
 
-use crate::args::{ConnectionArgs, OutputArgs};
+use crate::args::ConnectionArgs;
 use crate::endpoint::{self, ApiKind, Env};
 use crate::error::{CliError, Result};
 use crate::http::Api;
@@ -111,15 +111,6 @@ pub struct AuthCodeArgs {
     pub https: bool,
 }
 
-/// Flags of `latch perform authorization-code` (Hydra v2).
-#[derive(Debug, Clone, Args)]
-pub struct PerformAuthorizationCodeArgs {
-    #[command(flatten)]
-    pub flow: AuthCodeArgs,
-    #[command(flatten)]
-    pub output: OutputArgs,
-}
-
 /// Where the command writes.
 pub struct Console<'a> {
     /// The result: the tokens (stdout).
@@ -148,12 +139,8 @@ struct FlowConfig {
     no_shutdown: bool,
 }
 
-/// `latch perform authorization-code` (v2).
-pub async fn perform(args: PerformAuthorizationCodeArgs, env: Env<'_>) -> Result<()> {
-    run(args.flow, args.output.mode(), env).await
-}
-
-/// Runs the flow: `token user` passes the default mode (Hydra's terminal layout).
+/// Runs the flow: `perform authorization-code` with its `--format`, `token user` in the
+/// default mode (Hydra's terminal layout).
 pub async fn run(args: AuthCodeArgs, mode: Mode, env: Env<'_>) -> Result<()> {
     check_flags(&args)?;
     let listener = TcpListener::bind((args.bind.as_str(), args.port))

@@ -20,7 +20,7 @@ use tokio::net::TcpListener;
 use url::Url;
 
 use super::*;
-use crate::args::{Cli, Command, PerformCmd};
+use crate::args::{Cli, Command, Formatted, PerformCmd};
 use crate::token_cmds::TokenCmd;
 
 const CODE: &str = "ory_ac_the-code";
@@ -99,7 +99,7 @@ async fn start_fake(fake: Shared) -> String {
     format!("http://{addr}/")
 }
 
-fn parse_v2(args: &[&str]) -> PerformAuthorizationCodeArgs {
+fn parse_v2(args: &[&str]) -> Formatted<AuthCodeArgs> {
     let argv = [&["latch", "perform", "authorization-code"], args].concat();
     match Cli::try_parse_from(argv) {
         Ok(Cli { command: Command::Perform(PerformCmd::AuthorizationCode(a)) }) => a,
@@ -140,7 +140,7 @@ async fn run_flow(fake: &Shared, args: &[&str], callback: impl FnOnce(Url) -> Ur
     let a = parse_v2(&all);
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
-    let (cfg, api) = configure(&a.flow, &no_env, port).unwrap();
+    let (cfg, api) = configure(&a.args, &no_env, port).unwrap();
     let (mut out, mut info) = (Vec::new(), Vec::new());
     let console = Console { out: &mut out, info: &mut info };
 
@@ -336,12 +336,12 @@ async fn nonce_mismatch_is_a_warning() {
 #[test]
 fn flags_defaults_and_aliases() {
     let a = parse_v2(&["--client-id", "c"]);
-    assert_eq!(a.flow.port, 4446);
-    assert_eq!(a.flow.scope, ["offline", "openid"]);
-    assert_eq!(a.flow.max_age, None);
+    assert_eq!(a.args.port, 4446);
+    assert_eq!(a.args.scope, ["offline", "openid"]);
+    assert_eq!(a.args.max_age, None);
     let a = parse_v2(&["--client-id", "c", "-p", "5555", "--scope", "openid", "--scope", "offline", "--max-age", "-1"]);
-    assert_eq!((a.flow.port, a.flow.max_age), (5555, Some(-1)));
-    assert_eq!(a.flow.scope, ["openid", "offline"]);
+    assert_eq!((a.args.port, a.args.max_age), (5555, Some(-1)));
+    assert_eq!(a.args.scope, ["openid", "offline"]);
 
     // Hydra v1's `token user` takes the same flags.
     let cli = Cli::try_parse_from([
@@ -370,7 +370,7 @@ fn flags_defaults_and_aliases() {
 fn configuration_from_flags() {
     let a = parse_v2(&["--client-id", "c", "--max-age", "-1", "--redirect", "http://localhost:9000/cb"]);
     let env = |name: &str| (name == "ORY_SDK_URL").then(|| "http://idp.example:4444/base".to_owned());
-    let (cfg, _) = configure(&a.flow, &env, 1234).unwrap();
+    let (cfg, _) = configure(&a.args, &env, 1234).unwrap();
     assert_eq!(cfg.auth_url.as_str(), "http://idp.example:4444/base/oauth2/auth");
     assert_eq!(cfg.token_url.as_str(), "http://idp.example:4444/base/oauth2/token");
     assert_eq!(cfg.request.max_age, None, "a negative max-age sends none");
@@ -386,26 +386,26 @@ fn configuration_from_flags() {
         "--token-url",
         "https://t.example/token",
     ]);
-    let (cfg, _) = configure(&a.flow, &no_env, 1).unwrap();
+    let (cfg, _) = configure(&a.args, &no_env, 1).unwrap();
     assert_eq!(cfg.auth_url.as_str(), "https://a.example/authorize");
     assert_eq!(cfg.token_url.as_str(), "https://t.example/token");
     assert_eq!(cfg.request.redirect_uri, "http://127.0.0.1:1/callback");
     assert_eq!(cfg.callback_path, "/callback");
 
     let odd = parse_v2(&["--client-id", "c", "--endpoint", "http://x/", "--redirect", "http://127.0.0.1:1/a*b"]);
-    assert!(configure(&odd.flow, &no_env, 1).unwrap_err().to_string().contains("cannot serve the path"));
+    assert!(configure(&odd.args, &no_env, 1).unwrap_err().to_string().contains("cannot serve the path"));
 
     // No endpoint anywhere: a usage error naming the variables.
-    let err = configure(&parse_v2(&["--client-id", "c"]).flow, &no_env, 1).unwrap_err();
+    let err = configure(&parse_v2(&["--client-id", "c"]).args, &no_env, 1).unwrap_err();
     assert!(err.to_string().contains("LATCH_URL"), "{err}");
 }
 
 #[tokio::test]
 async fn https_and_missing_client_id_are_refused() {
     let a = parse_v2(&["--client-id", "c", "--https", "--port", "0", "--endpoint", "http://127.0.0.1:1/"]);
-    let err = run(a.flow, Mode::default(), &no_env).await.unwrap_err();
+    let err = run(a.args, Mode::default(), &no_env).await.unwrap_err();
     assert!(matches!(&err, CliError::Usage(m) if m.contains("--https is not supported")), "{err}");
     let a = parse_v2(&["--port", "0", "--endpoint", "http://127.0.0.1:1/"]);
-    let err = run(a.flow, Mode::default(), &no_env).await.unwrap_err();
+    let err = run(a.args, Mode::default(), &no_env).await.unwrap_err();
     assert!(err.to_string().contains("OAUTH2_CLIENT_ID"), "{err}");
 }
