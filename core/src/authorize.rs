@@ -15,14 +15,15 @@ use crate::access_token::{self, Grant};
 use crate::client::Client;
 use crate::cookie;
 use crate::error::{Error, ErrorCode};
-use crate::flow::{AuthorizeRequest, Flow, Stage};
+use crate::flow::{
+    AuthorizeRequest, AwaitingConsent, AwaitingConsentVerifier, AwaitingLogin, AwaitingLoginVerifier, CodeBinding,
+    Decision, Denied, Flow, Stage,
+};
 use crate::http::{Method, Params, Request, Response};
 use crate::keys;
 use crate::oidc::{self, GrantSession};
-use crate::pkce;
 use crate::platform::Platform;
 use crate::redirect::{self, error_page, error_to_client, with_param};
-use crate::scope::{audience_allowed, scope_allowed};
 use crate::service::Latch;
 use crate::store::{ConsentRecord, LoginSession, Store, TokenKind, TokenRecord};
 use crate::token;
@@ -31,8 +32,9 @@ use base64::Engine as _;
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
-/// fosite's minimum length of `state` and `nonce`, so they carry some entropy.
-pub const MIN_PARAMETER_LENGTH: usize = 8;
+pub mod checks;
+
+pub use checks::MIN_PARAMETER_LENGTH;
 
 /// `GET|POST /oauth2/auth`.
 pub async fn handle<S: Store, P: Platform>(latch: &Latch<S, P>, req: &Request) -> Result<Response, Error> {
@@ -158,19 +160,21 @@ async fn start<S: Store, P: Platform>(latch: &Latch<S, P>, req: &Request, params
     }
     let client_id = client.client_id.clone();
     flow.request = request;
-    let challenge = flow.seal(latch, Stage::AwaitingLogin);
+    let pending = AwaitingLogin { flow };
+    let challenge = pending.seal(latch);
     let login_url = latch.config.ui_url(&latch.config.login_url, "/oauth2/fallbacks/login");
     let location = with_param(&login_url, "login_challenge", &challenge);
     redirect::found(&location).with_cookie(cookie::set(
         &latch.config.cookies,
         &login_csrf_cookie(latch, &client_id),
-        &flow.login_csrf,
+        &pending.flow.login_csrf,
         latch.config.login_consent_ttl,
         "/",
     ))
 }
 
-/// Checks every parameter (RFC 6749 §4.1.1, §3.1.2; RFC 7636 §4.3; OIDC Core §3.1.2.1).
+/// Checks every parameter (RFC 6749 §4.1.1, §3.1.2; RFC 7636 §4.3; OIDC Core §3.1.2.1):
+/// the client and its redirect URI first, then the ordered table of [`checks::CHECKS`].
 async fn validate<S: Store, P: Platform>(
     latch: &Latch<S, P>,
     params: &Params,
@@ -183,187 +187,29 @@ async fn validate<S: Store, P: Platform>(
         .await
         .map_err(Failure::Page)?
         .ok_or_else(|| Failure::Page(Error::invalid_client("The requested OAuth 2.0 Client does not exist.")))?;
-    // §3.1.2.3: exact match with a registered URI; may be omitted only if exactly one is registered.
-    let (redirect_uri, given) = match params.get("redirect_uri") {
-        Some(uri) if redirect::matches_registered(&client, uri) => (uri.to_string(), true),
-        Some(_) => return Err(Failure::Page(Error::invalid_request(
-            "The 'redirect_uri' parameter does not match any of the OAuth 2.0 Client's pre-registered redirect urls.",
-        ))),
-        None if client.redirect_uris.len() == 1 => (client.redirect_uris[0].clone(), false),
-        None => return Err(Failure::Page(Error::invalid_request(
-            "The 'redirect_uri' parameter is required when the OAuth 2.0 Client registered more than one redirect URI.",
-        ))),
-    };
-    // A client stored before registration refused such URIs: never send a browser there.
-    if !redirect::redirect_target_allowed(&redirect_uri) {
-        return Err(Failure::Page(Error::invalid_request(
-            "The OAuth 2.0 Client's redirect URI is not one a browser may be sent to; register an http(s) or private-use URI.",
-        )));
-    }
+    let (redirect_uri, given) =
+        checks::trust_redirect_uri(&client, params.get("redirect_uri")).map_err(Failure::Page)?;
     // From here on the redirect URI is trusted: errors go back to the client.
     let fail = |e: Error| Failure::Client(e, redirect_uri.clone());
-    // OIDC Core §6.1, §6.2: request objects are not supported, and say so (§3.1.2.6)
-    // rather than ignoring parameters the client meant to bind the request with.
-    for (param, code) in
-        [("request", ErrorCode::RequestNotSupported), ("request_uri", ErrorCode::RequestUriNotSupported)]
-    {
-        if params.get(param).is_some() {
-            return Err(fail(
-                Error::new(code).with_hint(format!("The '{param}' parameter is not supported by this server.")),
-            ));
-        }
-    }
-    let mut r = AuthorizeRequest {
-        client_id: client.client_id.clone(),
-        redirect_uri: redirect_uri.clone(),
-        redirect_uri_given: given,
-        ..Default::default()
+    let hint_keys = match params.get("id_token_hint") {
+        Some(_) => Some(latch.key_set(keys::ID_TOKEN_SET).await.map_err(fail)?),
+        None => None,
     };
-    r.state = params.get("state").map(str::to_string);
-    let response_type = params
-        .get("response_type")
-        .ok_or_else(|| fail(Error::invalid_request("The 'response_type' parameter is missing.")))?;
-    let mut types: Vec<String> = response_type.split(' ').filter(|s| !s.is_empty()).map(str::to_string).collect();
-    types.sort();
-    types.dedup();
-    if types.is_empty() || !types.iter().all(|t| matches!(t.as_str(), "code" | "token" | "id_token")) {
-        return Err(fail(
-            Error::new(ErrorCode::UnsupportedResponseType)
-                .with_hint(format!("The response type '{response_type}' is not supported.")),
-        ));
-    }
-    let registered = client.response_types.iter().any(|rt| {
-        let mut v: Vec<&str> = rt.split(' ').filter(|s| !s.is_empty()).collect();
-        v.sort();
-        v == types.iter().map(String::as_str).collect::<Vec<_>>()
-    });
-    if !registered {
-        return Err(fail(
-            Error::new(ErrorCode::UnsupportedResponseType)
-                .with_hint(format!("The client is not allowed to request response_type '{response_type}'.")),
-        ));
-    }
-    r.response_types = types;
-    let implicit = r.wants("token") || r.wants("id_token");
-    // Multiple Response Types §2.1: default query for code, fragment otherwise; query is
-    // never allowed for tokens in the front channel (§5).
-    r.response_mode = match params.get("response_mode") {
-        None => if implicit { "fragment" } else { "query" }.to_string(),
-        Some(m @ ("query" | "fragment" | "form_post")) => {
-            if m == "query" && implicit {
-                return Err(fail(Error::invalid_request(
-                    "Response mode 'query' cannot carry tokens; use 'fragment' or 'form_post'.",
-                )));
-            }
-            m.to_string()
-        }
-        Some(m) => return Err(fail(Error::invalid_request(format!("The response_mode '{m}' is not supported.")))),
+    let mut checking = checks::Checking {
+        params,
+        client: &client,
+        config: &latch.config,
+        hint_keys: hint_keys.as_deref().map(Vec::as_slice),
+        request: AuthorizeRequest {
+            client_id: client.client_id.clone(),
+            redirect_uri: redirect_uri.clone(),
+            redirect_uri_given: given,
+            ..Default::default()
+        },
     };
-    // OIDC Core §3.3: a hybrid request needs both grant types.
-    for (wanted, grant) in [(r.wants("code"), "authorization_code"), (implicit, "implicit")] {
-        if wanted && !client.has_grant(grant) {
-            return Err(fail(
-                Error::new(ErrorCode::UnauthorizedClient)
-                    .with_hint(format!("The client is not allowed to use grant type '{grant}'.")),
-            ));
-        }
-    }
-    r.scope = params.list("scope");
-    for s in &r.scope {
-        if !scope_allowed(client.scopes(), s) {
-            return Err(fail(
-                Error::new(ErrorCode::InvalidScope)
-                    .with_hint(format!("The OAuth 2.0 Client is not allowed to request scope '{s}'.")),
-            ));
-        }
-    }
-    if r.wants("id_token") && !r.scope.iter().any(|s| s == "openid") {
-        return Err(fail(
-            Error::new(ErrorCode::InvalidScope).with_hint("The 'id_token' response type requires the 'openid' scope."),
-        ));
-    }
-    r.audience = params.list("audience");
-    for a in &r.audience {
-        if !audience_allowed(&client.audience, a) {
-            return Err(fail(Error::invalid_request(format!(
-                "Requested audience '{a}' has not been whitelisted by the OAuth 2.0 Client."
-            ))));
-        }
-    }
-    for (name, value) in [("state", params.get("state")), ("nonce", params.get("nonce"))] {
-        if value.is_some_and(|v| v.len() < MIN_PARAMETER_LENGTH) {
-            return Err(fail(Error::invalid_request(format!(
-                "Request parameter '{name}' must be at least {MIN_PARAMETER_LENGTH} characters long to ensure sufficient entropy."
-            ))));
-        }
-    }
-    r.nonce = params.get("nonce").map(str::to_string);
-    // OIDC Core §3.2.2.1: nonce is required when an ID token comes from the front channel.
-    if r.wants("id_token") && r.nonce.is_none() {
-        return Err(fail(Error::invalid_request(
-            "Parameter 'nonce' is required when using the implicit or hybrid flow with an ID token.",
-        )));
-    }
-    // RFC 7636 §4.3; only S256 (plain offers nothing over no PKCE against an observed request).
-    match (params.get("code_challenge"), params.get("code_challenge_method")) {
-        (Some(c), Some("S256")) => {
-            if !pkce::valid_verifier(c) {
-                return Err(fail(Error::invalid_request(
-                    "The 'code_challenge' must be 43 to 128 characters of the base64url alphabet.",
-                )));
-            }
-            r.code_challenge = Some(c.to_string());
-        }
-        (Some(_), m) => {
-            return Err(fail(Error::invalid_request(format!(
-                "Code challenge method '{}' is not supported; use 'S256'.",
-                m.unwrap_or("plain")
-            ))))
-        }
-        (None, Some(_)) => {
-            return Err(fail(Error::invalid_request("'code_challenge_method' was given without 'code_challenge'.")))
-        }
-        (None, None) => {
-            let required =
-                latch.config.pkce_enforced || (client.is_public() && latch.config.pkce_enforced_for_public_clients);
-            if required && r.wants("code") {
-                return Err(fail(Error::invalid_request(
-                    "Clients must include a code_challenge when performing the authorize code flow, but it is missing.",
-                )));
-            }
-        }
-    }
-    r.prompt = params.list("prompt");
-    if r.prompt.iter().any(|p| !matches!(p.as_str(), "none" | "login" | "consent" | "select_account")) {
-        return Err(fail(Error::invalid_request(
-            "Parameter 'prompt' may only contain none, login, consent and select_account.",
-        )));
-    }
-    if r.prompt.len() > 1 && r.prompt.iter().any(|p| p == "none") {
-        return Err(fail(Error::invalid_request(
-            "Parameter 'prompt' was set to 'none', but contains other values as well.",
-        )));
-    }
-    if let Some(m) = params.get("max_age") {
-        r.max_age = Some(
-            m.parse::<i64>()
-                .ok()
-                .filter(|m| *m >= 0)
-                .ok_or_else(|| fail(Error::invalid_request("Parameter 'max_age' must be a non-negative integer.")))?,
-        );
-    }
-    if let Some(hint) = params.get("id_token_hint") {
-        let keys = latch.key_set(keys::ID_TOKEN_SET).await.map_err(fail)?;
-        let claims = keys.iter().find_map(|k| keys::verify_jws(&k.public_jwk(), hint)).ok_or_else(|| {
-            fail(Error::invalid_request("Parameter 'id_token_hint' is not an ID token this server issued."))
-        })?;
-        r.id_token_hint_claims = Some(Value::Object(claims));
-    }
-    r.login_hint = params.get("login_hint").unwrap_or("").to_string();
-    r.acr_values = params.list("acr_values");
-    r.ui_locales = params.list("ui_locales");
-    r.display = params.get("display").unwrap_or("").to_string();
-    Ok((client, r))
+    checks::run(&mut checking).map_err(fail)?;
+    let request = checking.request;
+    Ok((client, request))
 }
 
 fn response_mode_of(params: &Params) -> String {
@@ -386,7 +232,7 @@ fn request_url<S, P>(latch: &Latch<S, P>, params: &Params) -> String {
 
 /// Back from the login UI.
 async fn after_login<S: Store, P: Platform>(latch: &Latch<S, P>, req: &Request, verifier: &str) -> Response {
-    let mut flow = match Flow::open(latch, Stage::AwaitingLoginVerifier, verifier) {
+    let AwaitingLoginVerifier { mut flow, login } = match AwaitingLoginVerifier::open(latch, verifier) {
         Ok(f) => f,
         Err(e) => return error_page(&latch.config, &e),
     };
@@ -398,14 +244,11 @@ async fn after_login<S: Store, P: Platform>(latch: &Latch<S, P>, req: &Request, 
     if let Err(e) = cookie::check_csrf(req, &csrf_name, &flow.login_csrf) {
         return error_page(&latch.config, &e);
     }
-    if let Some(d) = &flow.denied {
-        return to_client(denied_error(d)).with_cookie(cookie::clear(&latch.config.cookies, &csrf_name, "/"));
-    }
-    let Some(login) = flow.login.clone() else {
-        return error_page(
-            &latch.config,
-            &Error::invalid_request("The login request was neither accepted nor rejected."),
-        );
+    let login = match login {
+        Decision::Accepted(login) => login,
+        Decision::Denied(d) => {
+            return to_client(denied_error(&d)).with_cookie(cookie::clear(&latch.config.cookies, &csrf_name, "/"))
+        }
     };
     let now = latch.platform.now();
     let mut cookies = vec![cookie::clear(&latch.config.cookies, &csrf_name, "/")];
@@ -448,10 +291,11 @@ async fn after_login<S: Store, P: Platform>(latch: &Latch<S, P>, req: &Request, 
     }
     // A remembered consent covering the request lets the consent UI skip (never with prompt=consent).
     let forced = r.prompt.iter().any(|p| p == "consent");
+    let mut consent_skip = false;
     if !forced {
         match latch.store.remembered_consents(&flow.subject, &r.client_id, now).await {
             Ok(previous) => {
-                flow.consent_skip = previous.iter().any(|c| {
+                consent_skip = previous.iter().any(|c| {
                     r.scope.iter().all(|s| c.granted_scope.contains(s))
                         && r.audience.iter().all(|a| c.granted_audience.contains(a))
                 })
@@ -459,19 +303,19 @@ async fn after_login<S: Store, P: Platform>(latch: &Latch<S, P>, req: &Request, 
             Err(e) => return to_client(e.into()),
         }
     }
-    if r.prompt.iter().any(|p| p == "none") && !flow.consent_skip {
+    if r.prompt.iter().any(|p| p == "none") && !consent_skip {
         return to_client(
             Error::new(ErrorCode::ConsentRequired)
                 .with_hint("Prompt 'none' was requested, but no previous consent was found."),
         );
     }
-    flow.consent_csrf = random_token(&latch.platform);
-    let challenge = flow.seal(latch, Stage::AwaitingConsent);
+    let pending = AwaitingConsent { flow, login, consent_csrf: random_token(&latch.platform), consent_skip };
+    let challenge = pending.seal(latch);
     let consent_url = latch.config.ui_url(&latch.config.consent_url, "/oauth2/fallbacks/consent");
     cookies.push(cookie::set(
         &latch.config.cookies,
         &consent_csrf_cookie(latch, &r.client_id),
-        &flow.consent_csrf,
+        &pending.consent_csrf,
         latch.config.login_consent_ttl,
         "/",
     ));
@@ -482,7 +326,7 @@ async fn after_login<S: Store, P: Platform>(latch: &Latch<S, P>, req: &Request, 
     resp
 }
 
-fn denied_error(d: &crate::flow::Denied) -> Error {
+fn denied_error(d: &Denied) -> Error {
     let mut e =
         Error::new(ErrorCode::AccessDenied).into_code(if d.error.is_empty() { "request_denied" } else { &d.error });
     if !d.error_description.is_empty() {
@@ -499,27 +343,23 @@ fn denied_error(d: &crate::flow::Denied) -> Error {
 
 /// Back from the consent UI: record the consent and answer the client.
 async fn after_consent<S: Store, P: Platform>(latch: &Latch<S, P>, req: &Request, verifier: &str) -> Response {
-    let flow = match Flow::open(latch, Stage::AwaitingConsentVerifier, verifier) {
+    let AwaitingConsentVerifier { pending, consent } = match AwaitingConsentVerifier::open(latch, verifier) {
         Ok(f) => f,
         Err(e) => return error_page(&latch.config, &e),
     };
+    let (flow, login) = (&pending.flow, &pending.login);
     let r = flow.request.clone();
     let to_client = |e: Error| {
         error_to_client(&r.redirect_uri, &r.response_mode, &e, r.state.as_deref(), latch.config.expose_debug())
     };
     let csrf_name = consent_csrf_cookie(latch, &r.client_id);
-    if let Err(e) = cookie::check_csrf(req, &csrf_name, &flow.consent_csrf) {
+    if let Err(e) = cookie::check_csrf(req, &csrf_name, &pending.consent_csrf) {
         return error_page(&latch.config, &e);
     }
     let clear = cookie::clear(&latch.config.cookies, &csrf_name, "/");
-    if let Some(d) = &flow.denied {
-        return to_client(denied_error(d)).with_cookie(clear);
-    }
-    let (Some(login), Some(consent)) = (flow.login.clone(), flow.consent.clone()) else {
-        return error_page(
-            &latch.config,
-            &Error::invalid_request("The consent request was neither accepted nor rejected."),
-        );
+    let consent = match consent {
+        Decision::Accepted(consent) => consent,
+        Decision::Denied(d) => return to_client(denied_error(&d)).with_cookie(clear),
     };
     let client = match latch.client(&r.client_id).await {
         Ok(Some(c)) => c,
@@ -552,7 +392,7 @@ async fn after_consent<S: Store, P: Platform>(latch: &Latch<S, P>, req: &Request
         data: json!({
             "session": {"access_token": consent.access_token, "id_token": consent.id_token},
             "context": consent.context,
-            "consent_request": consent_request_json(&flow, &client),
+            "consent_request": consent_request_json(&pending, &client),
         }),
     };
     // Mint what the response type asks for.
@@ -573,14 +413,7 @@ async fn after_consent<S: Store, P: Platform>(latch: &Latch<S, P>, req: &Request
             expires_at: now + latch.config.auth_code_ttl,
             active: true,
             used_at: None,
-            data: json!({
-                "redirect_uri": r.redirect_uri,
-                "redirect_uri_given": r.redirect_uri_given,
-                "code_challenge": r.code_challenge,
-                "nonce": r.nonce,
-                "session": session,
-                "ext": consent.access_token,
-            }),
+            data: CodeBinding::of(&r).record_data(&session, &consent.access_token),
         });
         code = Some(m.token.clone());
         out.push(("code", m.token));
@@ -597,7 +430,7 @@ async fn after_consent<S: Store, P: Platform>(latch: &Latch<S, P>, req: &Request
         // Tokens from the authorization endpoint take the implicit grant's lifespans, as
         // in Hydra (fosite's implicit handler), whatever else the response carries.
         let ttl = crate::token_endpoint::lifespan(
-            client.implicit_grant_access_token_lifespan.as_deref(),
+            crate::grants::GrantType::Implicit.lifespans_of(&client).access,
             latch.config.access_token_ttl,
         );
         match access_token::mint(latch, &client, &grant, ttl).await {
@@ -614,7 +447,7 @@ async fn after_consent<S: Store, P: Platform>(latch: &Latch<S, P>, req: &Request
     }
     if r.wants("id_token") {
         let ttl = crate::token_endpoint::lifespan(
-            client.implicit_grant_id_token_lifespan.as_deref(),
+            crate::grants::GrantType::Implicit.lifespans_of(&client).id,
             latch.config.id_token_ttl,
         );
         match oidc::mint_id_token(
@@ -656,16 +489,16 @@ pub fn set_session(record: &mut TokenRecord, session: &GrantSession) {
 }
 
 /// The consent request as the admin API shows it.
-pub fn consent_request_json(flow: &Flow, client: &Client) -> Value {
+pub fn consent_request_json(pending: &AwaitingConsent, client: &Client) -> Value {
+    let (flow, login) = (&pending.flow, &pending.login);
     let r = &flow.request;
-    let login = flow.login.clone().unwrap_or_default();
     json!({
         "challenge": "",
         "consent_request_id": flow.id,
         "requested_scope": r.scope,
         "requested_access_token_audience": r.audience,
-        "skip": flow.consent_skip,
-        "subject": flow.authenticated_subject(),
+        "skip": pending.consent_skip,
+        "subject": login.subject,
         "oidc_context": oidc_context(r),
         "client": client.public_view(),
         "request_url": flow.request_url,

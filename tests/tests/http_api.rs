@@ -548,31 +548,7 @@ async fn worker_revoked_token_is_inactive_at_once() {
     revoked_token_is_inactive_at_once(&Harness::worker()).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn http_suite_memory() {
-    whole_suite("memory").await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn http_suite_sqlite() {
-    let db = latch_tests::db::TestDb::sqlite().await;
-    whole_suite(db.dsn()).await;
-    db.drop_db().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn http_suite_postgres() {
-    let db = latch_tests::db::TestDb::postgres().await;
-    whole_suite(db.dsn()).await;
-    db.drop_db().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn http_suite_mysql() {
-    let db = latch_tests::db::TestDb::mysql().await;
-    whole_suite(db.dsn()).await;
-    db.drop_db().await;
-}
+latch_tests::on_every_backend!(http_suite, whole_suite);
 
 /// On a server with a global JWT strategy and a 1-second access-token lifetime.
 async fn expiry_and_global_jwt(h: &Harness) {

@@ -384,28 +384,4 @@ async fn code_flow_worker() {
     run(&h).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn code_flow_memory() {
-    suite("memory").await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn code_flow_sqlite() {
-    let db = latch_tests::db::TestDb::sqlite().await;
-    suite(db.dsn()).await;
-    db.drop_db().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn code_flow_postgres() {
-    let db = latch_tests::db::TestDb::postgres().await;
-    suite(db.dsn()).await;
-    db.drop_db().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn code_flow_mysql() {
-    let db = latch_tests::db::TestDb::mysql().await;
-    suite(db.dsn()).await;
-    db.drop_db().await;
-}
+latch_tests::on_every_backend!(code_flow, suite);

@@ -164,31 +164,7 @@ async fn slow_and_silent_connections_are_closed(dsn: &str) {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn slow_and_silent_connections_are_closed_memory() {
-    slow_and_silent_connections_are_closed("memory").await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn slow_and_silent_connections_are_closed_sqlite() {
-    let db = TestDb::sqlite().await;
-    slow_and_silent_connections_are_closed(db.dsn()).await;
-    db.drop_db().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn slow_and_silent_connections_are_closed_postgres() {
-    let db = TestDb::postgres().await;
-    slow_and_silent_connections_are_closed(db.dsn()).await;
-    db.drop_db().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn slow_and_silent_connections_are_closed_mysql() {
-    let db = TestDb::mysql().await;
-    slow_and_silent_connections_are_closed(db.dsn()).await;
-    db.drop_db().await;
-}
+latch_tests::on_every_backend!(slow_and_silent_connections_are_closed, slow_and_silent_connections_are_closed);
 
 /// A token request whose body comes a byte at a time is answered 408 once the 1 s read
 /// timeout has passed, and the connection is closed.
@@ -224,31 +200,7 @@ async fn a_body_sent_slowly_is_cut_off(dsn: &str) {
     assert!(started.elapsed() < Duration::from_secs(3), "took {:?}", started.elapsed());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_body_sent_slowly_is_cut_off_memory() {
-    a_body_sent_slowly_is_cut_off("memory").await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_body_sent_slowly_is_cut_off_sqlite() {
-    let db = TestDb::sqlite().await;
-    a_body_sent_slowly_is_cut_off(db.dsn()).await;
-    db.drop_db().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_body_sent_slowly_is_cut_off_postgres() {
-    let db = TestDb::postgres().await;
-    a_body_sent_slowly_is_cut_off(db.dsn()).await;
-    db.drop_db().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_body_sent_slowly_is_cut_off_mysql() {
-    let db = TestDb::mysql().await;
-    a_body_sent_slowly_is_cut_off(db.dsn()).await;
-    db.drop_db().await;
-}
+latch_tests::on_every_backend!(a_body_sent_slowly_is_cut_off, a_body_sent_slowly_is_cut_off);
 
 /// A client pipelines more requests than the socket buffers hold answers for and never
 /// reads: once the server's writes have made no progress for the 1 s write timeout, it

@@ -287,31 +287,7 @@ async fn native(dsn: &str) {
     refresh_rechecks_the_client(&h).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn revocation_attacks_memory() {
-    native("memory").await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn revocation_attacks_sqlite() {
-    let db = latch_tests::db::TestDb::sqlite().await;
-    native(db.dsn()).await;
-    db.drop_db().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn revocation_attacks_postgres() {
-    let db = latch_tests::db::TestDb::postgres().await;
-    native(db.dsn()).await;
-    db.drop_db().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn revocation_attacks_mysql() {
-    let db = latch_tests::db::TestDb::mysql().await;
-    native(db.dsn()).await;
-    db.drop_db().await;
-}
+latch_tests::on_every_backend!(revocation_attacks, native);
 
 /// The attacks that need no grace period, against the Worker (public HTTP only).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -528,28 +528,4 @@ async fn security_sessions_worker() {
     run(&Harness::worker()).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn security_sessions_memory() {
-    suite("memory").await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn security_sessions_sqlite() {
-    let db = latch_tests::db::TestDb::sqlite().await;
-    suite(db.dsn()).await;
-    db.drop_db().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn security_sessions_postgres() {
-    let db = latch_tests::db::TestDb::postgres().await;
-    suite(db.dsn()).await;
-    db.drop_db().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn security_sessions_mysql() {
-    let db = latch_tests::db::TestDb::mysql().await;
-    suite(db.dsn()).await;
-    db.drop_db().await;
-}
+latch_tests::on_every_backend!(security_sessions, suite);

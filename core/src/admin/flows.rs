@@ -5,7 +5,10 @@
 
 use crate::authorize::{consent_request_json, oidc_context};
 use crate::error::{Error, ErrorCode};
-use crate::flow::{ConsentAccepted, Denied, Flow, LoginAccepted, Stage};
+use crate::flow::{
+    AwaitingConsent, AwaitingConsentVerifier, AwaitingLogin, AwaitingLoginVerifier, ConsentAccepted, Decision, Denied,
+    LoginAccepted, Stage,
+};
 use crate::http::{Request, Response};
 use crate::platform::Platform;
 use crate::scope::{audience_allowed, scope_allowed};
@@ -39,7 +42,7 @@ fn redirect_to(url: String) -> Response {
 /// `GET /admin/oauth2/auth/requests/login?login_challenge=`.
 pub async fn get_login<S: Store, P: Platform>(latch: &Latch<S, P>, req: &Request) -> Result<Response, Error> {
     let c = challenge(req, "login_challenge")?;
-    let flow = Flow::open(latch, Stage::AwaitingLogin, &c)?;
+    let AwaitingLogin { flow } = AwaitingLogin::open(latch, &c)?;
     let client = client_json(latch, &flow.request.client_id).await?;
     let r = &flow.request;
     Ok(Response::json(
@@ -82,7 +85,7 @@ struct AcceptLogin {
 /// `PUT /admin/oauth2/auth/requests/login/accept?login_challenge=`.
 pub async fn accept_login<S: Store, P: Platform>(latch: &Latch<S, P>, req: &Request) -> Result<Response, Error> {
     let c = challenge(req, "login_challenge")?;
-    let mut flow = Flow::open(latch, Stage::AwaitingLogin, &c)?;
+    let AwaitingLogin { flow } = AwaitingLogin::open(latch, &c)?;
     let body: AcceptLogin = req.json_body()?;
     let _ = (body.extend_session_lifespan, &body.force_subject_identifier, &body.identity_provider_session_id);
     if body.subject.is_empty() {
@@ -98,7 +101,7 @@ pub async fn accept_login<S: Store, P: Platform>(latch: &Latch<S, P>, req: &Requ
             flow.subject
         )));
     }
-    flow.login = Some(LoginAccepted {
+    let login = LoginAccepted {
         subject: body.subject,
         remember: body.remember || flow.login_skip,
         remember_for: body.remember_for,
@@ -106,10 +109,9 @@ pub async fn accept_login<S: Store, P: Platform>(latch: &Latch<S, P>, req: &Requ
         amr: body.amr,
         context: body.context,
         authenticated_at: latch.platform.now(),
-    });
-    flow.denied = None;
-    let verifier = flow.seal(latch, Stage::AwaitingLoginVerifier);
-    Ok(redirect_to(flow.request_url_with("login_verifier", &verifier)))
+    };
+    let decided = AwaitingLoginVerifier { flow, login: Decision::Accepted(login) };
+    Ok(redirect_to(decided.flow.request_url_with("login_verifier", &decided.seal(latch))))
 }
 
 #[derive(Deserialize)]
@@ -138,33 +140,20 @@ impl From<Reject> for Denied {
     }
 }
 
-async fn reject<S: Store, P: Platform>(
-    latch: &Latch<S, P>,
-    req: &Request,
-    at: Stage,
-    name: &str,
-    next: Stage,
-    verifier: &str,
-) -> Result<Response, Error> {
-    let c = challenge(req, name)?;
-    let mut flow = Flow::open(latch, at, &c)?;
-    let body: Reject = req.json_body()?;
-    flow.denied = Some(body.into());
-    let sealed = flow.seal(latch, next);
-    Ok(redirect_to(flow.request_url_with(verifier, &sealed)))
-}
-
 /// `PUT /admin/oauth2/auth/requests/login/reject?login_challenge=`.
 pub async fn reject_login<S: Store, P: Platform>(latch: &Latch<S, P>, req: &Request) -> Result<Response, Error> {
-    reject(latch, req, Stage::AwaitingLogin, "login_challenge", Stage::AwaitingLoginVerifier, "login_verifier").await
+    let AwaitingLogin { flow } = AwaitingLogin::open(latch, &challenge(req, "login_challenge")?)?;
+    let body: Reject = req.json_body()?;
+    let decided = AwaitingLoginVerifier { flow, login: Decision::Denied(body.into()) };
+    Ok(redirect_to(decided.flow.request_url_with("login_verifier", &decided.seal(latch))))
 }
 
 /// `GET /admin/oauth2/auth/requests/consent?consent_challenge=`.
 pub async fn get_consent<S: Store, P: Platform>(latch: &Latch<S, P>, req: &Request) -> Result<Response, Error> {
     let c = challenge(req, "consent_challenge")?;
-    let flow = Flow::open(latch, Stage::AwaitingConsent, &c)?;
-    let client = client_json(latch, &flow.request.client_id).await?;
-    let mut v = consent_request_json(&flow, &client);
+    let pending = AwaitingConsent::open(latch, &c)?;
+    let client = client_json(latch, &pending.flow.request.client_id).await?;
+    let mut v = consent_request_json(&pending, &client);
     v["challenge"] = c.into();
     Ok(Response::json(200, &v))
 }
@@ -196,12 +185,12 @@ struct AcceptConsent {
 /// `PUT /admin/oauth2/auth/requests/consent/accept?consent_challenge=`.
 pub async fn accept_consent<S: Store, P: Platform>(latch: &Latch<S, P>, req: &Request) -> Result<Response, Error> {
     let c = challenge(req, "consent_challenge")?;
-    let mut flow = Flow::open(latch, Stage::AwaitingConsent, &c)?;
+    let pending = AwaitingConsent::open(latch, &c)?;
     let body: AcceptConsent = req.json_body()?;
     if body.remember_for < 0 {
         return Err(Error::invalid_request("Field 'remember_for' must not be negative."));
     }
-    let client = client_json(latch, &flow.request.client_id).await?;
+    let client = client_json(latch, &pending.flow.request.client_id).await?;
     for s in &body.grant_scope {
         if !scope_allowed(client.scopes(), s) {
             return Err(Error::new(ErrorCode::InvalidScope)
@@ -216,7 +205,7 @@ pub async fn accept_consent<S: Store, P: Platform>(latch: &Latch<S, P>, req: &Re
         }
     }
     let session = body.session.unwrap_or_default();
-    flow.consent = Some(ConsentAccepted {
+    let consent = ConsentAccepted {
         grant_scope: body.grant_scope,
         grant_audience: body.grant_access_token_audience,
         remember: body.remember,
@@ -224,16 +213,17 @@ pub async fn accept_consent<S: Store, P: Platform>(latch: &Latch<S, P>, req: &Re
         access_token: session.access_token,
         id_token: session.id_token,
         context: body.context,
-    });
-    flow.denied = None;
-    let verifier = flow.seal(latch, Stage::AwaitingConsentVerifier);
-    Ok(redirect_to(flow.request_url_with("consent_verifier", &verifier)))
+    };
+    let decided = AwaitingConsentVerifier { pending, consent: Decision::Accepted(consent) };
+    Ok(redirect_to(decided.pending.flow.request_url_with("consent_verifier", &decided.seal(latch))))
 }
 
 /// `PUT /admin/oauth2/auth/requests/consent/reject?consent_challenge=`.
 pub async fn reject_consent<S: Store, P: Platform>(latch: &Latch<S, P>, req: &Request) -> Result<Response, Error> {
-    reject(latch, req, Stage::AwaitingConsent, "consent_challenge", Stage::AwaitingConsentVerifier, "consent_verifier")
-        .await
+    let pending = AwaitingConsent::open(latch, &challenge(req, "consent_challenge")?)?;
+    let body: Reject = req.json_body()?;
+    let decided = AwaitingConsentVerifier { pending, consent: Decision::Denied(body.into()) };
+    Ok(redirect_to(decided.pending.flow.request_url_with("consent_verifier", &decided.seal(latch))))
 }
 
 /// `GET /admin/oauth2/auth/sessions/consent?subject=[&login_session_id=]`.

@@ -5,13 +5,13 @@ use super::{ext_of, invalid_grant, mint_tokens, session_of, store_while_signing,
 use crate::access_token::Grant;
 use crate::client::Client;
 use crate::error::Error;
+use crate::flow::CodeBinding;
 use crate::http::{Params, Response};
 use crate::pkce;
 use crate::platform::Platform;
 use crate::service::Latch;
 use crate::store::{Consumed, Store, TokenKind};
 use crate::token;
-use serde_json::Value;
 
 /// Redeems a code. §4.1.2: "If an authorization code is used more than once, the
 /// authorization server MUST deny the request and SHOULD revoke (when possible) all
@@ -46,21 +46,20 @@ pub async fn handle<S: Store, P: Platform>(
     if record.expires_at <= now {
         return Err(invalid_grant("The authorization code has expired."));
     }
+    let binding = CodeBinding::from_record_data(&record.data)
+        .ok_or_else(|| invalid_grant("The authorization code's stored request is unreadable."))?;
     // §4.1.3: redirect_uri is required, and must match, if the authorization request had it.
-    let data = &record.data;
-    let expected_uri = data.get("redirect_uri").and_then(Value::as_str).unwrap_or("");
-    let uri_given = data.get("redirect_uri_given").and_then(Value::as_bool).unwrap_or(false);
     match params.get("redirect_uri") {
-        Some(u) if u != expected_uri => {
+        Some(u) if u != binding.redirect_uri => {
             return Err(invalid_grant("The 'redirect_uri' does not match the one used in the authorization request."))
         }
-        None if uri_given => {
+        None if binding.redirect_uri_given => {
             return Err(invalid_grant("The 'redirect_uri' from the authorization request is missing."))
         }
         _ => {}
     }
     // RFC 7636 §4.6.
-    match (data.get("code_challenge").and_then(Value::as_str), params.get("code_verifier")) {
+    match (binding.code_challenge.as_deref(), params.get("code_verifier")) {
         (Some(challenge), Some(verifier)) => {
             if !pkce::verify_s256(challenge, verifier) {
                 return Err(invalid_grant("The PKCE code challenge did not match the code verifier."));
@@ -81,9 +80,15 @@ pub async fn handle<S: Store, P: Platform>(
         audience: record.audience.clone(),
         ext: ext_of(&record),
     };
-    let nonce = data.get("nonce").and_then(Value::as_str);
-    let Minted { mut body, records, id_token } =
-        mint_tokens(latch, client, &grant, &session_of(&record), nonce, GrantType::AuthorizationCode).await?;
+    let Minted { mut body, records, id_token } = mint_tokens(
+        latch,
+        client,
+        &grant,
+        &session_of(&record),
+        binding.nonce.as_deref(),
+        GrantType::AuthorizationCode,
+    )
+    .await?;
     // The compare-and-set: consume the code and store its tokens in one atomic step
     // (while the ID token is signed).
     let consume = latch.store.consume_code(&sig, now, &records);

@@ -1,0 +1,127 @@
+//! Hydra's login & consent protocol (the admin API's login and consent requests, their
+//! challenges and verifiers): a flow is bound to its browser by CSRF cookies, every
+//! challenge expires, every verifier works once, a rejection reaches the client, and
+//! remembered consents are listed and revoked through the admin API.
+
+mod support;
+
+use futures_executor::block_on;
+use latch_core::http::Method;
+use latch_core::store::LoginSessionStore;
+use serde_json::json;
+use support::*;
+
+const SESSION: &str = "latch_session";
+
+/// The login verifier works only in the browser that started the flow (its CSRF
+/// cookie), and the consent verifier completes the flow once.
+#[test]
+fn verifiers_are_bound_to_their_browser_and_work_once() {
+    let l = latch(99);
+    app_client(&l);
+    let b = Browser::default();
+    let verifier = authorize(&l, &b, &auth_url("")).decide("accept", json!({"subject": "foo@bar.com"}));
+    // Another browser (no CSRF cookie) cannot use the verifier.
+    let r = location(&Browser::default().get(&l, &verifier));
+    assert!(!r.starts_with(CB));
+    assert_eq!(query_of(&r)["error"], "access_denied");
+    // The right browser proceeds; completing consent twice is refused the second time.
+    let consent = at_consent(&l, &b, &location(&b.get(&l, &verifier)));
+    let verifier = consent.decide("accept", json!({"grant_scope": ["openid"]}));
+    let jar = b.jar.borrow().clone();
+    let first = location(&b.get(&l, &verifier));
+    assert!(query_of(&first).contains_key("code"));
+    *b.jar.borrow_mut() = jar;
+    let second = location(&b.get(&l, &verifier));
+    assert!(!second.starts_with(CB));
+    assert_eq!(query_of(&second)["error"], "invalid_request");
+}
+
+/// A rejection by the login UI reaches the client as its error, with the state.
+#[test]
+fn a_rejected_login_reaches_the_client() {
+    let l = latch(99);
+    app_client(&l);
+    let b = Browser::default();
+    let r = authorize(&l, &b, &auth_url("&prompt=consent"))
+        .reject(json!({"error": "access_denied", "error_description": "The resource owner denied the request"}));
+    assert!(r.starts_with(CB));
+    assert_eq!(query_of(&r)["error"], "access_denied");
+    assert_eq!(query_of(&r)["state"], "state-12345");
+    let r = authorize(&l, &b, &auth_url("")).accept(json!({"subject": "foo@bar.com"})).reject(json!({}));
+    assert_eq!(query_of(&r)["error"], "request_denied");
+}
+
+/// A challenge expires after `ttl.login_consent_request` (30 minutes by default).
+#[test]
+fn an_expired_challenge_is_not_found() {
+    let l = latch(99);
+    app_client(&l);
+    let to = location(&Browser::default().get(&l, &auth_url("")));
+    let challenge = query_of(&to)["login_challenge"].clone();
+    l.platform.advance(1801);
+    let r = admin(&l, Method::Get, &format!("/admin/oauth2/auth/requests/login?challenge={challenge}"), None);
+    assert_eq!(r.status, 404);
+}
+
+/// A challenge of one stage does not open as another: the login challenge is no
+/// consent challenge, and no verifier.
+#[test]
+fn a_challenge_opens_only_at_its_stage() {
+    let l = latch(99);
+    app_client(&l);
+    let b = Browser::default();
+    let login = authorize(&l, &b, &auth_url(""));
+    let path = format!("/admin/oauth2/auth/requests/consent?consent_challenge={}", login.challenge);
+    assert_eq!(admin(&l, Method::Get, &path, None).status, 404);
+    let r = location(&b.get(&l, &format!("{ISSUER}/oauth2/auth?login_verifier={}", login.challenge)));
+    assert!(!r.starts_with(CB), "{r}");
+}
+
+/// Hydra's alias `?challenge=` reads the same login request.
+#[test]
+fn the_challenge_alias_reads_the_same_request() {
+    let l = latch(99);
+    app_client(&l);
+    let b = Browser::default();
+    let login = authorize(&l, &b, &auth_url(""));
+    let r = admin(&l, Method::Get, &format!("/admin/oauth2/auth/requests/login?challenge={}", login.challenge), None);
+    assert_eq!(r.json_body(), login.request);
+}
+
+/// A login verifier yields one remembered session at most: its replay is refused.
+#[test]
+fn a_login_verifier_yields_one_remembered_session() {
+    let l = latch(41);
+    app_client(&l);
+    let b = Browser::default();
+    let verifier = authorize(&l, &b, &auth_url("")).decide("accept", json!({"subject": "foo", "remember": true}));
+    let copy = b.clone();
+    assert!(location(&b.get(&l, &verifier)).starts_with("https://login.example/consent?"));
+    // The replay, with the cookies as they were: refused, and no second session.
+    let r = copy.get(&l, &verifier);
+    assert!(location(&r).contains("/oauth2/fallbacks/error?error=invalid_request"), "{:?}", r.headers);
+    assert!(!copy.jar.borrow().contains_key(SESSION));
+    assert_eq!(authorize(&l, &copy, &auth_url("")).request["skip"], false);
+    // The first use's session is the only one: revoking the subject's sessions deletes one.
+    assert_eq!(block_on(l.store.delete_login_sessions_of_subject("foo")).unwrap(), 1);
+}
+
+/// Remembered consents are listed per subject and revoked per client.
+#[test]
+fn consent_sessions_are_listed_and_revoked() {
+    let l = latch(99);
+    app_client(&l);
+    let b = Browser::default();
+    authorize(&l, &b, &auth_url(""))
+        .accept(json!({"subject": "foo@bar.com", "remember": true}))
+        .accept(json!({"grant_scope": ["openid", "offline", "email"], "remember": true}));
+    let list = admin(&l, Method::Get, "/admin/oauth2/auth/sessions/consent?subject=foo@bar.com", None).json_body();
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    assert_eq!(list[0]["grant_scope"], json!(["openid", "offline", "email"]));
+    let revoke = "/admin/oauth2/auth/sessions/consent?subject=foo@bar.com&client=app";
+    assert_eq!(admin(&l, Method::Delete, revoke, None).status, 204);
+    let list = admin(&l, Method::Get, "/admin/oauth2/auth/sessions/consent?subject=foo@bar.com", None);
+    assert_eq!(list.json_body(), json!([]));
+    assert_eq!(authorize(&l, &b, &auth_url("")).accept(json!({"subject": "foo@bar.com"})).request["skip"], false);
+}
