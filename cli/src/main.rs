@@ -44,9 +44,8 @@ use endpoint::Env;
 use error::Result;
 
 /// mimalloc instead of glibc's malloc: in the server, buffers allocated on a tokio worker
-/// are freed on the SQLite writer thread and back, and glibc's malloc and free took
-/// ≈ 20 % of the CPU of a token request in a profile; with mimalloc the token and
-/// introspection rates rose 13–17 % and flows 10 % (bench/README.md, "The allocator").
+/// are freed on the SQLite writer thread and back, which glibc's malloc handles poorly
+/// (its arenas contend; a large share of a token request's CPU in a profile).
 /// Built with `no_thp` (Cargo.toml): with transparent huge pages in `madvise` mode,
 /// mimalloc's arenas took 2 MiB pages and the idle RSS rose from 14 to 23 MB; without
 /// them it is 16 MB and the rates are the same.

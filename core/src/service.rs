@@ -282,10 +282,8 @@ impl<S: Store, P: Platform> Latch<S, P> {
         };
         // Boxed: an `async fn`'s future is as large as the largest future it awaits, here
         // the token endpoint's (7.7 KB), and every layer above (the adapter's span, axum's
-        // handler) copies its child into itself: unboxed, the native adapter's request
-        // future was 34 KB, moved several times per request (memcpy was 10 % of a flow's
-        // instructions outside RSA). Boxed, it is 1.4 KB and the handler's future is
-        // copied once, into the box.
+        // handler) copies its child into itself, several times per request. Boxed, the
+        // handler's future is copied once, into the box.
         let result = Box::pin(self.dispatch(port, &endpoint, &req)).await;
         let response = result.unwrap_or_else(|e| self.error_response(&e));
         // Input that could make a header unsendable is refused with a 4xx before it gets

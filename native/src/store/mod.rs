@@ -498,9 +498,8 @@ impl SqliteTarget {
 /// `temp_store = MEMORY` keeps savepoint sub-journals in memory. The writer runs each
 /// job of a batch in its own savepoint, and SQLite copies every page a job touches into
 /// the sub-journal, spilling it to an unlinked temporary file past 64 KiB: under
-/// complete authorization-code flows that was ≈ 26 KB and 10 `pwrite`s per flow to the
-/// temp file (strace of the writer thread; the throughput change was within the noise,
-/// bench/README.md). The sub-journal lives only until the batch commits, so memory
+/// complete authorization-code flows that meant several `pwrite`s per flow to a temporary
+/// file. The sub-journal lives only until the batch commits, so memory
 /// holds at most one batch's worth of pages. SQLite's temporary tables and sorts, which
 /// Latch's bounded queries rarely need, go to memory too.
 fn sqlite_pragmas() -> [String; 4] {

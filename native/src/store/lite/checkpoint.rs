@@ -5,8 +5,7 @@
 //! the database. SQLite's own automatic checkpoint runs inside the `COMMIT` that takes the
 //! WAL past 1 000 pages, on the committing connection, which is the [`super::writer`]
 //! thread: every write queued meanwhile waited for two `fsync`s. On a virtual disk whose
-//! `fsync` takes 15–25 ms that stalled every write of the process several times a second
-//! (bench/README.md, "the checkpoint stall").
+//! `fsync` is slow that stalled every write of the process several times a second.
 //!
 //! So the writer's connection runs with `wal_autocheckpoint = 0`, and this thread, on a
 //! connection of its own, runs `PRAGMA wal_checkpoint(PASSIVE)` a short while
@@ -38,8 +37,7 @@ use std::time::{Duration, Instant};
 
 /// How long after a commit the thread checkpoints, so that one pass copies the pages of
 /// many commits (a few hundred at 10 000 pages a second of commits; SQLite's own
-/// default gathers 1 000). Of 10, 30, 100 and 250 ms, 30 gave the most flows a second
-/// (bench/README.md, "the checkpoint stall").
+/// default gathers 1 000); chosen with `AB_FLOWS=1 bench/ab` among shorter and longer pauses.
 pub(super) const PAUSE: Duration = Duration::from_millis(30);
 
 /// Pages left in the WAL after a pass from which the writer is asked to catch up: 16 MB

@@ -3,10 +3,9 @@
 //!
 //! Why not sqlx here: sqlx's SQLite driver (behind its `Any` driver) runs each statement
 //! on a worker thread of the connection and hands the answer back through channels, about
-//! five context switches per query. An introspection spent ~55 µs of its ~70 µs in its one
-//! `SELECT` by primary key that way, and write transactions held a process-wide async lock
-//! across 4–5 awaited round trips to that thread, so concurrent writes queued behind it
-//! (bench/README.md, "Where Latch's time goes"). rusqlite calls SQLite directly.
+//! five context switches per query, most of a point read's time; and write transactions held
+//! a process-wide async lock across several awaited round trips to that thread, so
+//! concurrent writes queued behind it. rusqlite calls SQLite directly.
 //!
 //! - **Reads run inline**, on the calling (tokio) thread, on a connection checked out of a
 //!   small pool ([`Readers`]). A point read on a warm page cache takes a few microseconds
