@@ -482,9 +482,11 @@ mod tests {
             insert_page(&store, id).await;
         }
         // Without starting over, the WAL would hold every page written: more than 3 000
-        // pages of 4 KB, 12 MB.
+        // pages of 4 KB, 12 MB. How far it grows before starting over depends on how soon
+        // the checkpoint thread runs (later on a loaded machine), so the bound is half of
+        // that: a WAL that never starts over exceeds it whatever the timing.
         let wal = db.size("-wal");
-        assert!(wal < 3 * 1024 * 1024, "the WAL is {wal} bytes");
+        assert!(wal < 6 * 1024 * 1024, "the WAL is {wal} bytes");
         let rows = store.read(|conn, _| {
             conn.query_row("SELECT count(*) FROM t", [], |r| r.get::<_, i64>(0)).map_err(from_rusqlite)
         });
