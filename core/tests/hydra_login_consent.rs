@@ -125,3 +125,22 @@ fn consent_sessions_are_listed_and_revoked() {
     assert_eq!(list.json_body(), json!([]));
     assert_eq!(authorize(&l, &b, &auth_url("")).accept(json!({"subject": "foo@bar.com"})).request["skip"], false);
 }
+
+/// The login and consent UI's bodies read `null` as absent, as Hydra does: Ory's apps
+/// send `"amr": null`, `"remember_for": null`, `"session": {"access_token": null}`.
+#[test]
+fn null_members_read_as_absent() {
+    let l = latch(99);
+    app_client(&l);
+    let b = Browser::default();
+    let login = json!({"subject": "foo@bar.com", "remember": null, "remember_for": null, "acr": null,
+                       "amr": null, "context": null});
+    let consent = authorize(&l, &b, &auth_url("")).accept(login);
+    assert_eq!(consent.request["amr"], json!([]));
+    let back = consent.accept(json!({"grant_scope": ["openid"], "grant_access_token_audience": null, "remember": null,
+                                     "remember_for": null, "session": {"access_token": null, "id_token": null}}));
+    let code = query_of(&back)["code"].clone();
+    assert_eq!(redeem(&l, &code).status, 200);
+    let r = authorize(&l, &b, &auth_url("")).reject(json!({"error": null, "status_code": null}));
+    assert_eq!(query_of(&r)["error"], "request_denied");
+}

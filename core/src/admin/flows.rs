@@ -35,6 +35,13 @@ async fn client_json<S: Store, P: Platform>(
     latch.client(id).await?.ok_or_else(|| Error::not_found("The OAuth 2.0 Client of this request no longer exists."))
 }
 
+/// A member of a login or consent UI's body that may be absent or `null`: both read as
+/// the default, as Hydra (Go's `encoding/json`) reads them. Ory's example apps send
+/// `"amr": null`, `"remember_for": null`, `"session": {"access_token": null}`.
+fn or_default<'de, D: serde::Deserializer<'de>, T: Default + Deserialize<'de>>(d: D) -> Result<T, D::Error> {
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}
+
 fn redirect_to(url: String) -> Response {
     Response::json(200, &json!({ "redirect_to": url }))
 }
@@ -64,21 +71,21 @@ pub async fn get_login<S: Store, P: Platform>(latch: &Latch<S, P>, req: &Request
 #[derive(Deserialize)]
 struct AcceptLogin {
     subject: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     remember: bool,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     remember_for: i64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     acr: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     amr: Vec<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     context: Value,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     extend_session_lifespan: bool,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     force_subject_identifier: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     identity_provider_session_id: String,
 }
 
@@ -116,15 +123,15 @@ pub async fn accept_login<S: Store, P: Platform>(latch: &Latch<S, P>, req: &Requ
 
 #[derive(Deserialize)]
 struct Reject {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     error: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     error_description: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     error_hint: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     error_debug: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     status_code: u16,
 }
 
@@ -160,25 +167,25 @@ pub async fn get_consent<S: Store, P: Platform>(latch: &Latch<S, P>, req: &Reque
 
 #[derive(Deserialize, Default)]
 struct Session {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     access_token: Map<String, Value>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     id_token: Map<String, Value>,
 }
 
 #[derive(Deserialize)]
 struct AcceptConsent {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     grant_scope: Vec<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     grant_access_token_audience: Vec<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     session: Option<Session>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     remember: bool,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     remember_for: i64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     context: Value,
 }
 
