@@ -418,6 +418,9 @@ async fn after_consent<S: Store, P: Platform>(latch: &Latch<S, P>, req: &Request
         code = Some(m.token.clone());
         out.push(("code", m.token));
     }
+    // Tokens from the authorization endpoint take the implicit grant's lifespans, as in
+    // Hydra (fosite's implicit handler), whatever else the response carries.
+    let spans = crate::grants::GrantType::Implicit.lifespans_of(&client);
     let mut access = None;
     if r.wants("token") {
         let grant = Grant {
@@ -427,12 +430,7 @@ async fn after_consent<S: Store, P: Platform>(latch: &Latch<S, P>, req: &Request
             audience: consent.grant_audience.clone(),
             ext: consent.access_token.clone(),
         };
-        // Tokens from the authorization endpoint take the implicit grant's lifespans, as
-        // in Hydra (fosite's implicit handler), whatever else the response carries.
-        let ttl = crate::token_endpoint::lifespan(
-            crate::grants::GrantType::Implicit.lifespans_of(&client).access,
-            latch.config.access_token_ttl,
-        );
+        let ttl = crate::token_endpoint::lifespan(spans.access, latch.config.access_token_ttl);
         match access_token::mint(latch, &client, &grant, ttl).await {
             Ok(mut issued) => {
                 set_session(&mut issued.record, &session);
@@ -446,10 +444,7 @@ async fn after_consent<S: Store, P: Platform>(latch: &Latch<S, P>, req: &Request
         }
     }
     if r.wants("id_token") {
-        let ttl = crate::token_endpoint::lifespan(
-            crate::grants::GrantType::Implicit.lifespans_of(&client).id,
-            latch.config.id_token_ttl,
-        );
+        let ttl = crate::token_endpoint::lifespan(spans.id, latch.config.id_token_ttl);
         match oidc::mint_id_token(
             latch,
             &flow.subject,

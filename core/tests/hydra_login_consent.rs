@@ -113,9 +113,7 @@ fn consent_sessions_are_listed_and_revoked() {
     let l = latch(99);
     app_client(&l);
     let b = Browser::default();
-    authorize(&l, &b, &auth_url(""))
-        .accept(json!({"subject": "foo@bar.com", "remember": true}))
-        .accept(json!({"grant_scope": ["openid", "offline", "email"], "remember": true}));
+    remember_login_and_consent(&l, &b);
     let list = admin(&l, Method::Get, "/admin/oauth2/auth/sessions/consent?subject=foo@bar.com", None).json_body();
     assert_eq!(list.as_array().unwrap().len(), 1);
     assert_eq!(list[0]["grant_scope"], json!(["openid", "offline", "email"]));

@@ -105,9 +105,7 @@ fn remembered_login_and_consent_skip() {
     let l = latch(99);
     app_client(&l);
     let b = Browser::default();
-    authorize(&l, &b, &auth_url(""))
-        .accept(json!({"subject": "foo@bar.com", "remember": true}))
-        .accept(json!({"grant_scope": ["openid", "offline", "email"], "remember": true}));
+    remember_login_and_consent(&l, &b);
     let again = authorize(&l, &b, &auth_url(""));
     assert_eq!(again.request["skip"], true);
     assert_eq!(again.request["subject"], "foo@bar.com");

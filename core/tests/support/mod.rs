@@ -300,6 +300,14 @@ impl<'a> AtConsent<'a> {
     }
 }
 
+/// A complete flow of `app` in `b` as `foo@bar.com`, login and consent both remembered;
+/// the redirect back to the client.
+pub fn remember_login_and_consent(l: &L, b: &Browser) -> String {
+    authorize(l, b, &auth_url(""))
+        .accept(json!({"subject": "foo@bar.com", "remember": true}))
+        .accept(json!({"grant_scope": ["openid", "offline", "email"], "remember": true}))
+}
+
 /// Login (remembered) and consent of `client` (secret `secret`, no PKCE) as `subject`
 /// for `openid`; returns the ID token.
 pub fn sign_in(l: &L, b: &Browser, client: &str, subject: &str) -> String {
