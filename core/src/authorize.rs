@@ -140,7 +140,7 @@ async fn start<S: Store, P: Platform>(latch: &Latch<S, P>, req: &Request, params
                 .as_ref()
                 .and_then(|c| c.get("sub"))
                 .and_then(Value::as_str)
-                .is_some_and(|sub| sub != s.subject);
+                .is_some_and(|sub| !crate::oidc::knows_as(&latch.config, &client, &s.subject, sub));
             if !forced_login && !too_old && !hint_mismatch {
                 flow.login_skip = true;
                 flow.subject = s.subject.clone();
@@ -367,6 +367,13 @@ async fn after_consent<S: Store, P: Platform>(latch: &Latch<S, P>, req: &Request
         Err(e) => return to_client(e),
     };
     let now = latch.platform.now();
+    // OIDC Core §8: the subject this client knows the user by.
+    let id_subject =
+        match crate::oidc::subject_for(&latch.config, &client, &flow.subject, &login.force_subject_identifier) {
+            Ok(s) if s != flow.subject => s,
+            Ok(_) => String::new(),
+            Err(e) => return to_client(e).with_cookie(clear),
+        };
     let session = GrantSession {
         auth_time: if flow.login_skip {
             flow.session_authenticated_at
@@ -378,6 +385,7 @@ async fn after_consent<S: Store, P: Platform>(latch: &Latch<S, P>, req: &Request
         sid: flow.session_id.clone(),
         rat: flow.requested_at,
         id_token: consent.id_token.clone(),
+        id_subject,
     };
     let consent_record = ConsentRecord {
         id: flow.id.clone(),
@@ -393,6 +401,8 @@ async fn after_consent<S: Store, P: Platform>(latch: &Latch<S, P>, req: &Request
             "session": {"access_token": consent.access_token, "id_token": consent.id_token},
             "context": consent.context,
             "consent_request": consent_request_json(&pending, &client),
+            // For this client's logout tokens (Back-Channel Logout §2.4: its `sub`).
+            "id_subject": session.id_sub(&flow.subject),
         }),
     };
     // Mint what the response type asks for.

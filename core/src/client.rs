@@ -16,7 +16,9 @@ pub const MIN_SECRET_LEN: usize = 6;
 /// `client_secret` appears in responses only when a secret was just set; the store
 /// keeps `secret_hash` (never serialized to the API).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+// Unknown members are ignored, as Hydra (Go's `encoding/json`) ignores them: SDKs and
+// exports of newer Hydra versions send fields Latch does not know.
+#[serde(default)]
 pub struct Client {
     /// The client identifier (RFC 6749 §2.2).
     pub client_id: String,
@@ -208,10 +210,26 @@ impl Client {
             Error::invalid_request(format!("Field '{field}' {why}"))
                 .with_description("The request was invalid or contained invalid client metadata.")
         };
-        for field in lifespan_fields() {
-            // Hydra's pattern for lifespans: Go durations; empty means the server's default.
-            if (field.get)(self).is_some_and(|v| !v.is_empty() && crate::duration::parse_seconds(v).is_none()) {
-                return Err(bad(field.name, "must be a duration such as 1h, 30m or 90s."));
+        type Field = fn(&mut Client) -> &mut Option<String>;
+        // Hydra's lifespans of grants Latch does not offer: checked the same way.
+        let stored_only: [(&str, Field); 4] = [
+            ("jwt_bearer_grant_access_token_lifespan", |c| &mut c.jwt_bearer_grant_access_token_lifespan),
+            ("device_authorization_grant_access_token_lifespan", |c| {
+                &mut c.device_authorization_grant_access_token_lifespan
+            }),
+            ("device_authorization_grant_id_token_lifespan", |c| &mut c.device_authorization_grant_id_token_lifespan),
+            ("device_authorization_grant_refresh_token_lifespan", |c| {
+                &mut c.device_authorization_grant_refresh_token_lifespan
+            }),
+        ];
+        for (name, get_mut) in lifespan_fields().map(|f| (f.name, f.get_mut)).chain(stored_only) {
+            // Hydra's lifespans: Go durations (absent or null: the server's default),
+            // answered as Go writes them ("90m" is shown as "1h30m0s").
+            let value = get_mut(self);
+            if let Some(v) = value.as_deref() {
+                let secs = crate::duration::parse_seconds(v)
+                    .ok_or_else(|| bad(name, "must be a duration such as 1h, 30m or 90s."))?;
+                *value = Some(crate::duration::format_go(secs));
             }
         }
         if self.client_id.len() > 255 {
@@ -257,6 +275,21 @@ impl Client {
         }
         if self.userinfo_signed_response_alg.is_empty() {
             self.userinfo_signed_response_alg = "none".into();
+        }
+        // RFC 7591 §2: `jwks` is a JWK Set (RFC 7517 §5): an object whose `keys` are
+        // JWKs, each naming its `kty` (§4.1). JSON null reads as absent.
+        if self.jwks.as_ref().is_some_and(serde_json::Value::is_null) {
+            self.jwks = None;
+        }
+        if let Some(set) = &self.jwks {
+            let is_jwk = |k: &serde_json::Value| k.get("kty").is_some_and(serde_json::Value::is_string);
+            let ok = set.get("keys").and_then(serde_json::Value::as_array).is_some_and(|ks| ks.iter().all(is_jwk));
+            if !ok {
+                return Err(bad(
+                    "jwks",
+                    "must be a JSON Web Key Set: an object whose 'keys' are JWKs, each with a 'kty'.",
+                ));
+            }
         }
         if self.jwks.is_some() && !self.jwks_uri.is_empty() {
             return Err(bad("jwks", "and 'jwks_uri' cannot both be set."));
@@ -502,14 +535,40 @@ mod tests {
     }
 
     #[test]
-    fn unknown_fields_are_rejected_and_read_only_fields_accepted() {
-        assert!(client(json!({"client_id": "a", "no_such_field": 1})).is_err());
+    fn unknown_fields_are_ignored_and_read_only_fields_accepted() {
+        // As Hydra: a client exported from a newer Hydra, or sent by an SDK that knows
+        // more fields, is accepted; the unknown members are not kept.
+        let c = client(json!({"client_id": "a", "no_such_field": 1})).unwrap();
+        assert!(serde_json::to_value(&c).unwrap().get("no_such_field").is_none());
         let c = client(json!({"client_id": "a", "created_at": "2024-01-02T03:04:05Z", "client_secret_expires_at": 0}))
             .unwrap();
         assert_eq!(c.created_at, 1704164645);
         let round = serde_json::to_value(&c).unwrap();
         assert_eq!(round["created_at"], "2024-01-02T03:04:05Z");
         assert!(round.get("secret_hash").is_none());
+    }
+
+    /// Lifespans are Go durations, answered as Go writes them; `""` and malformed ones
+    /// are refused (Hydra's `time.ParseDuration`); `jwks` must be a JWK Set.
+    #[test]
+    fn lifespans_are_normalised_and_jwks_must_be_a_key_set() {
+        let lifespans =
+            |v: serde_json::Value| client(json!({"client_id": "a", "refresh_token_grant_access_token_lifespan": v}));
+        for (given, shown) in [("90m", "1h30m0s"), ("1.5h", "1h30m0s"), ("1h0m0s", "1h0m0s"), ("45s", "45s")] {
+            assert_eq!(
+                lifespans(json!(given)).unwrap().refresh_token_grant_access_token_lifespan.as_deref(),
+                Some(shown)
+            );
+        }
+        for bad in [json!(""), json!("soon"), json!("-1h")] {
+            assert!(lifespans(bad.clone()).is_err(), "{bad}");
+        }
+        for bad in [json!([null, null]), json!(5), json!({}), json!({"keys": [null]}), json!({"keys": [{"n": "x"}]})] {
+            let e = client(json!({"client_id": "a", "jwks": bad})).unwrap_err();
+            assert!(e.hint.as_deref().unwrap_or("").contains("jwks"), "{bad}");
+        }
+        assert!(client(json!({"client_id": "a", "jwks": {"keys": [{"kty": "RSA", "n": "x", "e": "AQAB"}]}})).is_ok());
+        assert_eq!(client(json!({"client_id": "a", "jwks": null})).unwrap().jwks, None);
     }
 
     #[test]

@@ -64,6 +64,12 @@ pub struct Config {
     pub id_token_alg: crate::keys::Alg,
     /// Cookie settings.
     pub cookies: CookieConfig,
+    /// The subject identifier types offered (`oidc.subject_identifiers.supported_types`,
+    /// OIDC Core §8): `public`, and `pairwise` when a salt is set.
+    pub subject_types: Vec<String>,
+    /// The salt of pairwise subjects (`oidc.subject_identifiers.pairwise.salt`, OIDC
+    /// Core §8.1): secret, at least 8 characters when `pairwise` is offered.
+    pub pairwise_salt: String,
 }
 
 /// How Latch's cookies are named and flagged (`serve.cookies.*`).
@@ -119,7 +125,14 @@ impl Config {
                 logout_csrf: "latch_logout_csrf".into(),
                 session: "latch_session".into(),
             },
+            subject_types: vec!["public".into()],
+            pairwise_salt: String::new(),
         }
+    }
+
+    /// Whether pairwise subjects are offered (OIDC Core §8.1).
+    pub fn pairwise_supported(&self) -> bool {
+        self.subject_types.iter().any(|t| t == "pairwise")
     }
 
     /// A URL under the public base, without doubling the slash.
@@ -283,6 +296,37 @@ impl Config {
                 *field = v;
             }
         }
+        if let Some(v) = var("OIDC_SUBJECT_IDENTIFIERS_PAIRWISE_SALT") {
+            self.pairwise_salt = v;
+        }
+        if let Some(v) = var("OIDC_SUBJECT_IDENTIFIERS_SUPPORTED_TYPES") {
+            const KEY: &str = "OIDC_SUBJECT_IDENTIFIERS_SUPPORTED_TYPES";
+            let types: Vec<String> = v.split(',').map(|t| t.trim().to_string()).filter(|t| !t.is_empty()).collect();
+            if let Some(t) = types.iter().find(|t| !matches!(t.as_str(), "public" | "pairwise")) {
+                return Err(bad(KEY, &format!("'{t}' must be 'public' or 'pairwise'")));
+            }
+            self.subject_types = types;
+            if self.subject_types.is_empty() {
+                self.subject_types.push("public".into());
+            }
+        }
+        if self.pairwise_supported() {
+            // Hydra's rule: a pairwise subject is only as unguessable as its salt.
+            if self.pairwise_salt.len() < 8 {
+                return Err(bad(
+                    "OIDC_SUBJECT_IDENTIFIERS_PAIRWISE_SALT",
+                    "must be a random string of at least 8 characters when 'pairwise' is a supported subject type",
+                ));
+            }
+            // A JWT access token names the real subject to the client that holds it,
+            // which would defeat pairwise identifiers (Hydra disables pairwise then).
+            if self.access_token_strategy == AccessTokenStrategy::Jwt {
+                return Err(bad(
+                    "OIDC_SUBJECT_IDENTIFIERS_SUPPORTED_TYPES",
+                    "'pairwise' needs opaque access tokens (STRATEGIES_ACCESS_TOKEN=opaque): a JWT access token shows the client the real subject",
+                ));
+            }
+        }
         Ok(())
     }
 }
@@ -312,7 +356,46 @@ mod tests {
             let e = parse_system_secrets(bad).unwrap_err();
             assert!(e.starts_with("SECRETS_SYSTEM: ") && !e.contains("short"), "{bad:?}: {e}");
         }
+        let pairwise = |vars: &[(&str, &str)]| {
+            let vars: std::collections::HashMap<String, String> =
+                vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+            Config::for_host("https://auth.example", vec![b"0123456789abcdef".to_vec()], false, &|k| {
+                vars.get(k).cloned()
+            })
+        };
+        let on = pairwise(&[
+            ("OIDC_SUBJECT_IDENTIFIERS_SUPPORTED_TYPES", "public,pairwise"),
+            ("OIDC_SUBJECT_IDENTIFIERS_PAIRWISE_SALT", "a-long-salt"),
+        ])
+        .expect("pairwise");
+        assert!(on.pairwise_supported());
+        for (vars, key) in [
+            (&[("OIDC_SUBJECT_IDENTIFIERS_SUPPORTED_TYPES", "pairwise")][..], "OIDC_SUBJECT_IDENTIFIERS_PAIRWISE_SALT"),
+            (
+                &[
+                    ("OIDC_SUBJECT_IDENTIFIERS_SUPPORTED_TYPES", "pairwise"),
+                    ("OIDC_SUBJECT_IDENTIFIERS_PAIRWISE_SALT", "short"),
+                ],
+                "OIDC_SUBJECT_IDENTIFIERS_PAIRWISE_SALT",
+            ),
+            (
+                &[("OIDC_SUBJECT_IDENTIFIERS_SUPPORTED_TYPES", "public,secret")],
+                "OIDC_SUBJECT_IDENTIFIERS_SUPPORTED_TYPES",
+            ),
+            (
+                &[
+                    ("OIDC_SUBJECT_IDENTIFIERS_SUPPORTED_TYPES", "pairwise"),
+                    ("OIDC_SUBJECT_IDENTIFIERS_PAIRWISE_SALT", "a-long-salt"),
+                    ("STRATEGIES_ACCESS_TOKEN", "jwt"),
+                ],
+                "OIDC_SUBJECT_IDENTIFIERS_SUPPORTED_TYPES",
+            ),
+        ] {
+            let e = pairwise(vars).unwrap_err();
+            assert!(e.starts_with(key) && !e.contains("a-long-salt"), "{vars:?}: {e}");
+        }
         let c = Config::for_host("https://auth.example", two, false, &|_| None).expect("settings");
+        assert!(!c.pairwise_supported());
         assert_eq!((c.system_secrets.len(), c.dev, c.cookies.secure), (2, false, true));
     }
 }

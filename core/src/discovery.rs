@@ -47,13 +47,16 @@ fn metadata(c: &Config, id_token_algs: &[&str]) -> Response {
         "token_endpoint": c.public_endpoint("/oauth2/token"),
         "jwks_uri": c.public_endpoint("/.well-known/jwks.json"),
         "revocation_endpoint": c.public_endpoint("/oauth2/revoke"),
+        // Not offered (absent from grant_types_supported), but Hydra's schema requires
+        // it, and Ory's SDKs refuse a document without it.
+        "device_authorization_endpoint": c.public_endpoint("/oauth2/device/auth"),
         "userinfo_endpoint": c.public_endpoint("/userinfo"),
         "end_session_endpoint": c.public_endpoint("/oauth2/sessions/logout"),
         "frontchannel_logout_supported": true,
         "frontchannel_logout_session_supported": true,
         "backchannel_logout_supported": true,
         "backchannel_logout_session_supported": true,
-        "subject_types_supported": ["public"],
+        "subject_types_supported": c.subject_types,
         "response_types_supported": ["code", "code id_token", "id_token", "token id_token", "token", "token id_token code"],
         "response_modes_supported": ["query", "fragment", "form_post"],
         "grant_types_supported": GrantType::advertised().map(GrantType::as_str).collect::<Vec<_>>(),

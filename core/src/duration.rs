@@ -42,8 +42,30 @@ pub fn parse_seconds(s: &str) -> Option<i64> {
     Some(total as i64)
 }
 
+/// Whole seconds as Go's `time.Duration.String` writes them (`1h30m0s`, `1m30s`,
+/// `45s`, `0s`): how Hydra answers the lifespans it stores.
+pub fn format_go(seconds: i64) -> String {
+    let (h, m, s) = (seconds / 3600, seconds % 3600 / 60, seconds % 60);
+    if h > 0 {
+        format!("{h}h{m}m{s}s")
+    } else if m > 0 {
+        format!("{m}m{s}s")
+    } else {
+        format!("{s}s")
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn go_format() {
+        for (secs, want) in
+            [(0, "0s"), (45, "45s"), (90, "1m30s"), (3600, "1h0m0s"), (5400, "1h30m0s"), (90061, "25h1m1s")]
+        {
+            assert_eq!(super::format_go(secs), want);
+        }
+    }
+
     #[test]
     fn durations() {
         for (s, want) in [

@@ -109,6 +109,9 @@ pub struct Error {
     /// rejection named (Hydra passes it through). Every code Latch itself answers with
     /// is a row of the table.
     pub wire: Option<String>,
+    /// The methods a resource allows, for a 405's `Allow` header (RFC 9110 §15.5.6).
+    /// Boxed: every `Result` in the core carries an `Error`, so it stays small.
+    pub allow: Option<Box<str>>,
 }
 
 impl PartialEq for Error {
@@ -119,7 +122,7 @@ impl PartialEq for Error {
 
 impl From<ErrorCode> for Error {
     fn from(code: ErrorCode) -> Self {
-        Error { code, description: None, hint: None, debug: None, wire: None }
+        Error { code, description: None, hint: None, debug: None, wire: None, allow: None }
     }
 }
 
@@ -161,6 +164,11 @@ impl Error {
     /// Replaces the public description.
     pub fn with_description(mut self, d: impl Into<String>) -> Self {
         self.description = Some(d.into());
+        self
+    }
+    /// Names the methods the resource allows (a 405's `Allow` header).
+    pub fn with_allow(mut self, methods: impl Into<String>) -> Self {
+        self.allow = Some(methods.into().into_boxed_str());
         self
     }
     /// Adds debug detail.

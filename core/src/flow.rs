@@ -133,6 +133,10 @@ pub struct LoginAccepted {
     /// When the user authenticated.
     #[serde(rename = "at", alias = "authenticated_at")]
     pub authenticated_at: i64,
+    /// The subject a pairwise client is to know the user by, as the login UI chose it
+    /// (Hydra's `force_subject_identifier`); empty: computed (OIDC Core §8.1).
+    #[serde(rename = "fsi", default, skip_serializing_if = "String::is_empty")]
+    pub force_subject_identifier: String,
 }
 
 /// What the consent UI accepted (Hydra's `acceptOAuth2ConsentRequest`).
@@ -557,6 +561,7 @@ mod tests {
             amr: vec!["pwd".into()],
             context: json!({"k": 1}),
             authenticated_at: 8,
+            force_subject_identifier: "pairwise-foo".into(),
         };
         full.consent_skip = true;
         let accepted = ConsentAccepted {

@@ -197,13 +197,71 @@ impl Request {
     }
 }
 
-/// Parsed parameters; each name appears once.
+/// Every request parameter Latch reads, on any endpoint. RFC 6749 §3.1: "Request and
+/// response parameters MUST NOT be included more than once"; that binds the parameters
+/// the server recognises, so one of these repeated is an `invalid_request`, while a
+/// repeated parameter Latch does not read is ignored (its first value kept), as Hydra
+/// does. A test keeps this list a superset of the names the core reads.
+pub const RECOGNISED_PARAMETERS: &[&str] = &[
+    "access_token",
+    "acr_values",
+    "audience",
+    "challenge",
+    "claims",
+    "client",
+    "client_assertion",
+    "client_assertion_type",
+    "client_id",
+    "client_name",
+    "client_secret",
+    "code",
+    "code_challenge",
+    "code_challenge_method",
+    "code_verifier",
+    "consent_challenge",
+    "consent_request_id",
+    "consent_verifier",
+    "display",
+    "grant_type",
+    "id_token_hint",
+    "login_challenge",
+    "login_hint",
+    "login_session_id",
+    "login_verifier",
+    "logout_challenge",
+    "logout_verifier",
+    "max_age",
+    "nonce",
+    "owner",
+    "page_size",
+    "page_token",
+    "post_logout_redirect_uri",
+    "prompt",
+    "redirect_uri",
+    "refresh_token",
+    "registration",
+    "request",
+    "request_uri",
+    "response_mode",
+    "response_type",
+    "scope",
+    "sid",
+    "state",
+    "subject",
+    "token",
+    "token_type_hint",
+    "ui_locales",
+    "all",
+];
+
+/// Parsed parameters; each recognised name appears once.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Params(BTreeMap<String, String>);
 
 impl Params {
     /// Parses `application/x-www-form-urlencoded` bytes (the WHATWG URL standard's
-    /// parser, as `form_urlencoded::parse`), rejecting repeated names.
+    /// parser, as `form_urlencoded::parse`), rejecting a repeated
+    /// [`RECOGNISED_PARAMETERS`] name and keeping the first value of another.
     ///
     /// Hand-split rather than `form_urlencoded::parse`: that parser percent-decodes and
     /// checks UTF-8 byte by byte, a large share of a flow's instructions outside RSA
@@ -221,8 +279,19 @@ impl Params {
                 None => (pair, &[][..]),
             };
             let k = decode_component(k);
-            if m.insert(k.to_string(), decode_component(v).into_owned()).is_some() {
-                return Err(Error::invalid_request(format!("The parameter '{k}' is included more than once.")));
+            match m.entry(k.into_owned()) {
+                std::collections::btree_map::Entry::Vacant(e) => {
+                    e.insert(decode_component(v).into_owned());
+                }
+                std::collections::btree_map::Entry::Occupied(e)
+                    if RECOGNISED_PARAMETERS.contains(&e.key().as_str()) =>
+                {
+                    return Err(Error::invalid_request(format!(
+                        "The parameter '{}' is included more than once.",
+                        e.key()
+                    )));
+                }
+                std::collections::btree_map::Entry::Occupied(_) => {}
             }
         }
         Ok(Params(m))
@@ -336,6 +405,9 @@ impl Response {
         let mut r = Response::json(e.status(), &e.to_json(expose_debug));
         if e.code == ErrorCode::InvalidClient {
             r.headers.push(("www-authenticate".into(), "Basic realm=\"latch\"".into()));
+        }
+        if let Some(allow) = &e.allow {
+            r.headers.push(("allow".into(), allow.to_string()));
         }
         // RFC 6750 §3: a protected resource answers a bad token with a Bearer challenge.
         if e.code == ErrorCode::InvalidToken {
@@ -464,6 +536,75 @@ mod tests {
         let e = r.form_params().unwrap_err();
         assert_eq!(e.code, ErrorCode::InvalidRequest);
         assert!(e.hint.unwrap().contains("'scope'"));
+    }
+
+    /// RFC 6749 §3.1 binds the parameters the server recognises: another one repeated
+    /// is ignored (its first value kept), as Hydra does; tracking pixels and proxies
+    /// append their own (`utm_source`, `_ga`) to authorization URLs.
+    #[test]
+    fn a_repeated_unrecognised_parameter_is_ignored() {
+        let p = Params::parse(b"utm_source=a&utm_source=b&scope=openid").unwrap();
+        assert_eq!(p.get("utm_source"), Some("a"));
+        assert_eq!(p.get("scope"), Some("openid"));
+        for name in RECOGNISED_PARAMETERS {
+            let e = Params::parse(format!("{name}=a&{name}=b").as_bytes()).unwrap_err();
+            assert_eq!(e.code, ErrorCode::InvalidRequest, "{name}");
+        }
+    }
+
+    /// Every parameter name the core reads from a `Params` (a `.get`, `.require` or
+    /// `.list` of a string literal, in any source file) is recognised, so none of them
+    /// can be repeated. The scan also meets JSON members read with `.get`; a name that
+    /// is neither a parameter nor listed here fails the test until it is listed below.
+    #[test]
+    fn every_parameter_the_core_reads_is_recognised() {
+        const JSON_MEMBERS: &[&str] = &[
+            "a",
+            "alg",
+            "aud",
+            "context",
+            "consent_request",
+            "d",
+            "error_debug",
+            "ext",
+            "iss",
+            "keys",
+            "kid",
+            "kty",
+            "secret_hash",
+            "session",
+            "sub",
+            "use",
+            "utm_source",
+            "no_such_field",
+            "id_subject",
+        ];
+        let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut files = vec![src];
+        let mut missing = Vec::new();
+        while let Some(path) = files.pop() {
+            if path.is_dir() {
+                files.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            for call in [".get(\"", ".require(\"", ".list(\""] {
+                for (at, _) in text.match_indices(call) {
+                    let rest = &text[at + call.len()..];
+                    let Some(end) = rest.find('"') else { continue };
+                    let name = &rest[..end];
+                    let is_name = !name.is_empty() && name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
+                    if is_name
+                        && rest[end..].starts_with("\")")
+                        && !RECOGNISED_PARAMETERS.contains(&name)
+                        && !JSON_MEMBERS.contains(&name)
+                    {
+                        missing.push(format!("{name} ({})", path.display()));
+                    }
+                }
+            }
+        }
+        assert!(missing.is_empty(), "parameters read but not in RECOGNISED_PARAMETERS: {missing:?}");
     }
 
     #[test]

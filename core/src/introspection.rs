@@ -58,6 +58,11 @@ struct Active<'a> {
     aud: &'a [String],
     #[serde(skip_serializing_if = "Option::is_none")]
     ext: Option<&'a Value>,
+    /// Hydra's: the `sub` of the grant's ID tokens when it is not the subject (a
+    /// pairwise client, OIDC Core §8.1). (Hydra's `username` belongs to the password
+    /// grant, which Latch does not offer, so it is never set.)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    obfuscated_subject: Option<&'a str>,
 }
 
 fn render<'a, S, P>(latch: &'a Latch<S, P>, r: &'a TokenRecord) -> Active<'a> {
@@ -74,5 +79,6 @@ fn render<'a, S, P>(latch: &'a Latch<S, P>, r: &'a TokenRecord) -> Active<'a> {
         token_use: r.kind.as_str(),
         aud: &r.audience,
         ext: r.data.get("ext"),
+        obfuscated_subject: r.data.get("session").and_then(|s| s.get("id_subject")).and_then(Value::as_str),
     }
 }

@@ -144,7 +144,7 @@ async fn start<S: Store, P: Platform>(
                 }
                 f.post_logout_redirect_uri = uri.to_string();
             }
-            f.client_id = client.client_id;
+            f.client_id = client.client_id.clone();
             f.rp_initiated = true;
             // §2, §6: the hint says whom the RP wants logged out, but only the browser's
             // own session may end. A browser holding another user's session: decline, as
@@ -153,16 +153,24 @@ async fn start<S: Store, P: Platform>(
             // showing none (a cross-site POST carries no SameSite=Lax cookie): the
             // hinted session, if it exists, and completion ends it only if the browser
             // then holds it.
+            // The hint's `sub` is the subject as this client knows it (pairwise, OIDC
+            // Core §8.1); what follows speaks of the real one.
+            let hinted_sub = f.subject.clone();
+            let names = |subject: &str| crate::oidc::knows_as(&latch.config, &client, subject, &hinted_sub);
             match session {
-                Some(s) if s.subject == f.subject => f.sid = s.id,
+                Some(s) if names(&s.subject) => {
+                    f.sid = s.id;
+                    f.subject = s.subject;
+                }
                 Some(_) => return Ok(redirect::found(&done_url(latch, &f))),
                 None => {
                     let hinted = match f.sid.as_str() {
                         "" => None,
                         sid => latch.store.get_login_session(sid).await?,
                     };
-                    if !hinted.is_some_and(|s| s.subject == f.subject && s.expires_at > now) {
-                        return Ok(redirect::found(&done_url(latch, &f)));
+                    match hinted {
+                        Some(s) if names(&s.subject) && s.expires_at > now => f.subject = s.subject,
+                        _ => return Ok(redirect::found(&done_url(latch, &f))),
                     }
                 }
             }
@@ -261,9 +269,15 @@ pub async fn end_session<S: Store, P: Platform>(latch: &Latch<S, P>, subject: &s
     for id in client_ids {
         let Some(client) = latch.store.get_client(id).await? else { continue };
         if !client.backchannel_logout_uri.is_empty() {
+            // §2.4: `sub` as this client knows the user (pairwise, OIDC Core §8.1).
+            let known_as = consents
+                .iter()
+                .filter(|c| c.client_id == id)
+                .find_map(|c| c.data.get("id_subject").and_then(Value::as_str))
+                .unwrap_or(subject);
             deliveries.push(Effect::BackchannelLogout(BackchannelLogout {
                 url: client.backchannel_logout_uri.clone(),
-                logout_token: logout_token(latch, &client.client_id, subject, sid).await?,
+                logout_token: logout_token(latch, &client.client_id, known_as, sid).await?,
             }));
         }
         if !client.frontchannel_logout_uri.is_empty() {

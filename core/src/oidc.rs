@@ -2,6 +2,8 @@
 //! endpoint (§5.3).
 
 use crate::access_token;
+use crate::client::Client;
+use crate::config::Config;
 use crate::error::{Error, ErrorCode};
 use crate::http::{Method, Request, Response};
 use crate::keys::{self, Alg};
@@ -55,6 +57,83 @@ pub struct GrantSession {
     /// Extra ID-token / userinfo claims from consent.
     #[serde(default, skip_serializing_if = "Map::is_empty")]
     pub id_token: Map<String, Value>,
+    /// The subject as this client knows it, in its ID tokens and at userinfo, when it
+    /// differs from the subject (OIDC Core §8.1 pairwise identifiers, or the login
+    /// UI's `force_subject_identifier`); empty: the subject itself. Access tokens and
+    /// introspection keep the real subject (introspection shows this one as
+    /// `obfuscated_subject`), as Hydra.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub id_subject: String,
+}
+
+impl GrantSession {
+    /// The `sub` of ID tokens and userinfo for a grant to `subject`.
+    pub fn id_sub<'a>(&'a self, subject: &'a str) -> &'a str {
+        if self.id_subject.is_empty() {
+            subject
+        } else {
+            &self.id_subject
+        }
+    }
+}
+
+/// OIDC Core §8.1: the sector identifier of a pairwise client: its
+/// `sector_identifier_uri` when set, else the host of its one redirect URI (with several
+/// and no sector identifier, which sector they belong to is unknown). As Hydra, the
+/// whole `sector_identifier_uri` is the identifier.
+pub fn sector_of(client: &Client) -> Result<String, String> {
+    if !client.sector_identifier_uri.is_empty() {
+        return Ok(client.sector_identifier_uri.clone());
+    }
+    match client.redirect_uris.as_slice() {
+        [one] => url::Url::parse(one).ok().and_then(|u| u.host_str().map(str::to_string)).ok_or_else(|| {
+            format!(
+                "The redirect URI '{one}' of pairwise client '{}' has no host; set a sector_identifier_uri.",
+                client.client_id
+            )
+        }),
+        [] => Err(format!(
+            "The pairwise client '{}' has neither a sector_identifier_uri nor a redirect URI.",
+            client.client_id
+        )),
+        _ => Err(format!(
+            "The pairwise client '{}' has several redirect URIs but no sector_identifier_uri (OIDC Core §8.1).",
+            client.client_id
+        )),
+    }
+}
+
+/// Whether `sub`, from an ID token `client` holds, names `subject`: the subject itself
+/// or its computed pairwise identifier (OIDC Core §8.1). An identifier the login UI
+/// forced is not recognised: the user logs in again, as in Hydra.
+pub fn knows_as(config: &Config, client: &Client, subject: &str, sub: &str) -> bool {
+    sub == subject || subject_for(config, client, subject, "").is_ok_and(|s| s == sub)
+}
+
+/// The subject `client` knows `subject` by (OIDC Core §8): the login UI's forced
+/// identifier, or `hex(SHA-256(sector || subject || salt))` (§8.1, Hydra's algorithm,
+/// so subjects carried over from Hydra stay the same) for a pairwise client; the
+/// subject itself for a public one. The salt is a server secret: nothing a client sees
+/// derives the identifier for another sector.
+pub fn subject_for(config: &Config, client: &Client, subject: &str, forced: &str) -> Result<String, Error> {
+    if client.subject_type != "pairwise" {
+        return Ok(subject.to_string());
+    }
+    if !config.pairwise_supported() {
+        return Err(Error::invalid_request(format!(
+            "The OAuth 2.0 Client '{}' asks for pairwise subjects, which this server is not configured for.",
+            client.client_id
+        )));
+    }
+    if !forced.is_empty() {
+        return Ok(forced.to_string());
+    }
+    let sector = sector_of(client).map_err(Error::invalid_request)?;
+    let mut h = Sha256::new();
+    h.update(sector.as_bytes());
+    h.update(subject.as_bytes());
+    h.update(config.pairwise_salt.as_bytes());
+    Ok(hex::encode(h.finalize()))
 }
 
 /// RFC 7515-based `at_hash`/`c_hash` (OIDC Core §3.3.2.11): the left half of the hash
@@ -89,7 +168,7 @@ pub async fn mint_id_token<S: Store, P: Platform>(
         }
     }
     c.insert("iss".into(), latch.config.issuer.clone().into());
-    c.insert("sub".into(), subject.into());
+    c.insert("sub".into(), session.id_sub(subject).into());
     c.insert("aud".into(), json!([client_id]));
     c.insert("exp".into(), (now + ttl).into());
     c.insert("iat".into(), now.into());
@@ -148,7 +227,7 @@ pub async fn userinfo<S: Store, P: Platform>(latch: &Latch<S, P>, req: &Request)
             claims.insert(k.clone(), v.clone());
         }
     }
-    claims.insert("sub".into(), record.subject.clone().into());
+    claims.insert("sub".into(), session.id_sub(&record.subject).into());
     if !session.acr.is_empty() {
         claims.insert("acr".into(), session.acr.clone().into());
     }

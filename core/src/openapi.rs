@@ -217,9 +217,10 @@ mod tests {
             ReplaceKeySet(_) => 38,
             ReplaceKey(..) => 39,
             SetClientLifespans(_) => 40,
+            DeviceAuthorization => 41,
         }
     }
-    const VARIANTS: usize = 41;
+    const VARIANTS: usize = 42;
 
     /// Every route the router answers, as (port, method, documented path). The admin
     /// API's un-prefixed v1 aliases are left out: the document names them only in its
@@ -229,6 +230,7 @@ mod tests {
         (Port::Public, Method::Post, "/oauth2/auth"),
         (Port::Public, Method::Post, "/oauth2/token"),
         (Port::Public, Method::Post, "/oauth2/revoke"),
+        (Port::Public, Method::Post, "/oauth2/device/auth"),
         (Port::Public, Method::Get, "/userinfo"),
         (Port::Public, Method::Post, "/userinfo"),
         (Port::Public, Method::Get, "/oauth2/sessions/logout"),

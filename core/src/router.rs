@@ -23,6 +23,7 @@ pub enum Endpoint {
     Authorize,
     Token,
     Revoke,
+    DeviceAuthorization,
     Userinfo,
     Logout,
     Discovery,
@@ -82,6 +83,7 @@ impl Endpoint {
                 _ => "/oauth2/fallbacks/error",
             },
             Revoke => "/oauth2/revoke",
+            DeviceAuthorization => "/oauth2/device/auth",
             Discovery => "/.well-known/openid-configuration",
             Jwks => "/.well-known/jwks.json",
             HealthAlive => "/health/alive",
@@ -115,16 +117,51 @@ fn decode(segment: &str) -> String {
     percent_encoding::percent_decode_str(segment).decode_utf8_lossy().into_owned()
 }
 
+/// The methods a path answers, `GET` before the others, for `Allow` (RFC 9110 §10.2.1)
+/// and CORS preflights; empty for a path that is not Latch's. Derived from [`endpoint`],
+/// so the table is written once.
+pub fn allowed_methods(port: Port, path: &str) -> Vec<Method> {
+    use Method::*;
+    let path = normalise(path);
+    let mut methods: Vec<Method> =
+        [Get, Post, Put, Patch, Delete].into_iter().filter(|m| endpoint(port, *m, path).is_some()).collect();
+    if methods.contains(&Get) {
+        methods.insert(1, Head);
+    }
+    methods
+}
+
+/// A trailing slash is ignored.
+fn normalise(path: &str) -> &str {
+    if path.len() > 1 {
+        path.trim_end_matches('/')
+    } else {
+        path
+    }
+}
+
 /// Routes a request. Unknown paths are `not_found`; known paths with another method
-/// are `method_not_allowed`.
+/// are `method_not_allowed`, with the methods they allow (RFC 9110 §15.5.6).
 pub fn route(port: Port, method: Method, path: &str) -> Result<Endpoint, Error> {
+    let m = if method == Method::Head { Method::Get } else { method };
+    if let Some(found) = endpoint(port, m, normalise(path)) {
+        return Ok(found);
+    }
+    let allowed = allowed_methods(port, path);
+    if allowed.is_empty() {
+        let which = if port == Port::Public { "public" } else { "admin" };
+        return Err(Error::not_found(format!("No {which} endpoint at {}.", normalise(path))));
+    }
+    let allow: Vec<&str> = allowed.iter().map(|m| m.as_str()).collect();
+    Err(Error::new(ErrorCode::MethodNotAllowed)
+        .with_hint(format!("{} is not allowed on {}; use {}.", method.as_str(), normalise(path), allow.join(", ")))
+        .with_allow(allow.join(", ")))
+}
+
+/// The routing table: the endpoint at `(port, method, path)` (`HEAD` is asked as `GET`).
+fn endpoint(port: Port, m: Method, path: &str) -> Option<Endpoint> {
     use Endpoint::*;
     use Method::*;
-    let path = if path.len() > 1 { path.trim_end_matches('/') } else { path };
-    let m = if method == Head { Get } else { method };
-    let not_allowed = || {
-        Err(Error::new(ErrorCode::MethodNotAllowed).with_hint(format!("{} is not allowed on {path}.", method.as_str())))
-    };
     let found = match port {
         Port::Public => match (m, path) {
             (Get | Post, "/oauth2/auth") => Authorize,
@@ -137,23 +174,13 @@ pub fn route(port: Port, method: Method, path: &str) -> Result<Endpoint, Error> 
             (Get, "/oauth2/fallbacks/error") => Fallback("error"),
             (Post, "/oauth2/token") => Token,
             (Post, "/oauth2/revoke") => Revoke,
+            (Post, "/oauth2/device/auth") => DeviceAuthorization,
             (Get, "/.well-known/openid-configuration") | (Get, "/.well-known/oauth-authorization-server") => Discovery,
             (Get, "/.well-known/jwks.json") => Jwks,
             (Get, "/health/alive") => HealthAlive,
             (Get, "/health/ready") => HealthReady,
             (Get, "/openapi.json") => OpenApi,
-            (
-                _,
-                "/oauth2/token"
-                | "/oauth2/revoke"
-                | "/.well-known/openid-configuration"
-                | "/.well-known/oauth-authorization-server"
-                | "/.well-known/jwks.json"
-                | "/health/alive"
-                | "/health/ready"
-                | "/openapi.json",
-            ) => return not_allowed(),
-            _ => return Err(Error::not_found(format!("No public endpoint at {path}."))),
+            _ => return None,
         },
         Port::Admin => {
             let rest = path.strip_prefix("/admin").filter(|r| r.is_empty() || r.starts_with('/')).unwrap_or(path);
@@ -192,22 +219,11 @@ pub fn route(port: Port, method: Method, path: &str) -> Result<Endpoint, Error> 
                 (Get, ["oauth2", "auth", "requests", "logout"]) => GetLogoutRequest,
                 (Put, ["oauth2", "auth", "requests", "logout", "accept"]) => AcceptLogoutRequest,
                 (Put, ["oauth2", "auth", "requests", "logout", "reject"]) => RejectLogoutRequest,
-                (
-                    _,
-                    ["health", "alive" | "ready"]
-                    | ["version" | "openapi.json"]
-                    | ["metrics", "prometheus"]
-                    | ["clients"]
-                    | ["clients", _]
-                    | ["oauth2", "introspect" | "tokens"]
-                    | ["keys", _]
-                    | ["keys", _, _],
-                ) => return not_allowed(),
-                _ => return Err(Error::not_found(format!("No admin endpoint at {path}."))),
+                _ => return None,
             }
         }
     };
-    Ok(found)
+    Some(found)
 }
 
 #[cfg(test)]
@@ -245,6 +261,21 @@ mod tests {
 
     #[test]
     fn wrong_method_and_unknown_path() {
+        // Every path answers 405 with `Allow` for a method it lacks (RFC 9110 §15.5.6),
+        // the flows' and fallbacks' paths too.
+        for (port, m, path, allow) in [
+            (Port::Public, Method::Get, "/oauth2/token", "POST"),
+            (Port::Public, Method::Delete, "/oauth2/auth", "GET, HEAD, POST"),
+            (Port::Public, Method::Post, "/oauth2/fallbacks/error", "GET, HEAD"),
+            (Port::Admin, Method::Post, "/admin/clients/x", "GET, HEAD, PUT, PATCH, DELETE"),
+            (Port::Admin, Method::Get, "/admin/oauth2/auth/requests/login/accept", "PUT"),
+            (Port::Admin, Method::Post, "/oauth2/auth/sessions/consent/", "GET, HEAD, DELETE"),
+            (Port::Admin, Method::Other, "/admin/keys/a/b", "GET, HEAD, PUT, DELETE"),
+        ] {
+            let e = route(port, m, path).unwrap_err();
+            assert_eq!(e.code, ErrorCode::MethodNotAllowed, "{path}");
+            assert_eq!(e.allow.as_deref(), Some(allow), "{path}");
+        }
         assert_eq!(route(Port::Public, Method::Get, "/oauth2/token").unwrap_err().code, ErrorCode::MethodNotAllowed);
         assert_eq!(route(Port::Admin, Method::Post, "/admin/clients/x").unwrap_err().code, ErrorCode::MethodNotAllowed);
         assert_eq!(route(Port::Public, Method::Get, "/admin/clients").unwrap_err().code, ErrorCode::NotFound);

@@ -23,12 +23,18 @@ pub const GENERATED_SECRET_LEN: usize = 26;
 fn parse_client(req: &Request) -> Result<Client, Error> {
     let invalid = "The request was invalid or contained invalid client metadata.";
     let v: serde_json::Value = req.json_body().map_err(|e| e.with_description(invalid))?;
-    if !v.is_object() {
+    let Some(obj) = v.as_object() else {
         return Err(Error::invalid_request("The body must be a JSON object.").with_description(invalid));
-    }
-    serde_json::from_value(v).map_err(|e| {
+    };
+    serde_json::from_value(without_nulls(obj)).map_err(|e| {
         Error::invalid_request(format!("The request body is not a valid client: {e}.")).with_description(invalid)
     })
+}
+
+/// The object without its `null` members: Hydra (Go's `encoding/json`) reads a member
+/// that is `null` as one left out, and apps written for it send them.
+fn without_nulls(obj: &serde_json::Map<String, serde_json::Value>) -> serde_json::Value {
+    obj.iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| (k.clone(), v.clone())).collect()
 }
 
 fn json_of(c: &Client) -> serde_json::Value {
@@ -50,6 +56,33 @@ fn generate_secret<P: Platform>(p: &P) -> String {
     out
 }
 
+/// OIDC Core §8 and Registration §2: the client's `subject_type` must be one the server
+/// offers; a pairwise client needs opaque access tokens (a JWT access token would show
+/// it the real subject) and a sector (§8.1: its `sector_identifier_uri`, or its one
+/// redirect URI's host). Hydra checks the sector only at login; Latch refuses the
+/// client when it is written, so the mistake surfaces to the operator, not the user.
+fn check_subject_type(config: &crate::config::Config, c: &Client) -> Result<(), Error> {
+    let invalid = "The request was invalid or contained invalid client metadata.";
+    let bad = |hint: String| Error::invalid_request(hint).with_description(invalid);
+    if !config.subject_types.contains(&c.subject_type) {
+        return Err(bad(format!(
+            "Subject type '{}' is not supported by this server; it supports {}.",
+            c.subject_type,
+            config.subject_types.join(", ")
+        )));
+    }
+    if c.subject_type == "pairwise" {
+        if c.access_token_strategy == "jwt" {
+            return Err(bad(
+                "A pairwise client needs opaque access tokens: a JWT access token shows the client the real subject."
+                    .into(),
+            ));
+        }
+        crate::oidc::sector_of(c).map_err(bad)?;
+    }
+    Ok(())
+}
+
 /// Validates, hashes any new secret, and stamps times. `previous` is the stored client
 /// on update (its secret hash is kept when no new secret is given).
 async fn prepare<S: Store, P: Platform>(
@@ -58,6 +91,7 @@ async fn prepare<S: Store, P: Platform>(
     previous: Option<&Client>,
 ) -> Result<Client, Error> {
     c.validate(latch.config.dev)?;
+    check_subject_type(&latch.config, &c)?;
     let now = latch.platform.now();
     c.created_at = previous.map(|p| p.created_at).unwrap_or(now);
     c.updated_at = now;
@@ -112,9 +146,14 @@ pub async fn list<S: Store, P: Platform>(latch: &Latch<S, P>, req: &Request) -> 
     let q = req.query_params()?;
     let page_size = match q.get("page_size") {
         None => DEFAULT_PAGE_SIZE,
-        Some(s) => s.parse::<u32>().ok().filter(|n| (1..=MAX_PAGE_SIZE).contains(n)).ok_or_else(|| {
-            Error::invalid_request(format!("'page_size' must be an integer from 1 to {MAX_PAGE_SIZE}."))
-        })?,
+        // Hydra caps a larger page size at its largest rather than refusing it.
+        Some(s) => {
+            s.parse::<u64>().ok().filter(|n| *n >= 1).map(|n| n.min(MAX_PAGE_SIZE.into()) as u32).ok_or_else(|| {
+                Error::invalid_request(format!(
+                    "'page_size' must be a positive integer (at most {MAX_PAGE_SIZE} are answered)."
+                ))
+            })?
+        }
     };
     let after_id = match q.get("page_token") {
         None => None,
@@ -150,12 +189,9 @@ pub async fn list<S: Store, P: Platform>(latch: &Latch<S, P>, req: &Request) -> 
 /// `PUT /admin/clients/{id}`: replaces the client; keeps the secret unless one is given.
 pub async fn replace<S: Store, P: Platform>(latch: &Latch<S, P>, id: &str, req: &Request) -> Result<Response, Error> {
     let mut c = parse_client(req)?;
-    if c.client_id.is_empty() {
-        c.client_id = id.to_string();
-    }
-    if c.client_id != id {
-        return Err(Error::invalid_request("The 'client_id' in the body does not match the one in the path."));
-    }
+    // The path names the client, whatever the body says (as Hydra: a GET of one client
+    // may be PUT to another's path, and the id never changes).
+    c.client_id = id.to_string();
     let previous = load(latch, id).await?;
     save(latch, id, c, &previous).await
 }
@@ -180,6 +216,7 @@ pub async fn patch<S: Store, P: Platform>(latch: &Latch<S, P>, id: &str, req: &R
     let mut doc = json_of(&previous.public_view());
     json_patch::patch(&mut doc, &ops)
         .map_err(|e| Error::invalid_request(format!("The JSON Patch could not be applied: {e}.")))?;
+    let doc = doc.as_object().map(without_nulls).unwrap_or(doc);
     let patched: Client = serde_json::from_value(doc)
         .map_err(|e| Error::invalid_request(format!("The patched client is not valid: {e}.")))?;
     save(latch, id, patched, &previous).await
@@ -202,7 +239,7 @@ pub async fn set_lifespans<S: Store, P: Platform>(
     if let Some(obj) = doc.as_object_mut() {
         for field in crate::client::lifespan_fields().map(|f| f.name) {
             match body.get(field) {
-                Some(v) if !v.is_null() => obj.insert(field.into(), v.clone()),
+                Some(v) if !v.is_null() && v != "" => obj.insert(field.into(), v.clone()),
                 _ => obj.remove(field),
             };
         }

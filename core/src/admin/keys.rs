@@ -11,8 +11,9 @@ use crate::store::Store;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+/// Hydra's `createJsonWebKeySet` body. Unknown members are ignored and `null` reads as
+/// absent, as Hydra (Go's `encoding/json`) reads them.
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct CreateKey {
     alg: String,
     #[serde(rename = "use", default)]

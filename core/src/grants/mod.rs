@@ -44,6 +44,8 @@ pub struct LifespanField {
     pub name: &'static str,
     /// Reads the field of a client.
     pub get: fn(&Client) -> Option<&str>,
+    /// The field itself, to normalise it.
+    pub get_mut: fn(&mut Client) -> &mut Option<String>,
 }
 
 /// The lifespan fields of one grant, by token kind (`None`: the grant issues no such
@@ -63,7 +65,11 @@ macro_rules! lifespan_field {
         None
     };
     ($field:ident) => {
-        Some(LifespanField { name: stringify!($field), get: |c: &Client| c.$field.as_deref() })
+        Some(LifespanField {
+            name: stringify!($field),
+            get: |c: &Client| c.$field.as_deref(),
+            get_mut: |c: &mut Client| &mut c.$field,
+        })
     };
 }
 
