@@ -70,6 +70,10 @@ pub struct Config {
     /// The salt of pairwise subjects (`oidc.subject_identifiers.pairwise.salt`, OIDC
     /// Core §8.1): secret, at least 8 characters when `pairwise` is offered.
     pub pairwise_salt: String,
+    /// CORS on the public port (`serve.public.cors.*`).
+    pub cors_public: crate::cors::CorsConfig,
+    /// CORS on the admin port (`serve.admin.cors.*`).
+    pub cors_admin: crate::cors::CorsConfig,
 }
 
 /// How Latch's cookies are named and flagged (`serve.cookies.*`).
@@ -127,6 +131,16 @@ impl Config {
             },
             subject_types: vec!["public".into()],
             pairwise_salt: String::new(),
+            cors_public: Default::default(),
+            cors_admin: Default::default(),
+        }
+    }
+
+    /// The CORS settings of a port.
+    pub fn cors(&self, port: crate::router::Port) -> &crate::cors::CorsConfig {
+        match port {
+            crate::router::Port::Public => &self.cors_public,
+            crate::router::Port::Admin => &self.cors_admin,
         }
     }
 
@@ -294,6 +308,42 @@ impl Config {
                     return Err(bad(key, &format!("'{v}' is not a valid cookie name")));
                 }
                 *field = v;
+            }
+        }
+        let list =
+            |k: &str| var(k).map(|v| v.split(',').map(|x| x.trim().to_string()).filter(|x| !x.is_empty()).collect());
+        for (prefix, cors) in
+            [("SERVE_PUBLIC_CORS_", &mut self.cors_public), ("SERVE_ADMIN_CORS_", &mut self.cors_admin)]
+        {
+            let key = |k: &str| format!("{prefix}{k}");
+            if let Some(v) = flag(&key("ENABLED"))? {
+                cors.enabled = v;
+            }
+            if let Some(origins) = list(&key("ALLOWED_ORIGINS")) {
+                let origins: Vec<String> = origins;
+                if let Some(o) = origins.iter().find(|o| !crate::cors::valid_origin_pattern(o)) {
+                    return Err(bad(
+                        &key("ALLOWED_ORIGINS"),
+                        &format!("'{o}' is not an origin (scheme://host[:port]) or a pattern with one '*' label"),
+                    ));
+                }
+                cors.allowed_origins = origins;
+            }
+            for (k, field) in [
+                ("ALLOWED_METHODS", &mut cors.allowed_methods),
+                ("ALLOWED_HEADERS", &mut cors.allowed_headers),
+                ("EXPOSED_HEADERS", &mut cors.exposed_headers),
+            ] {
+                if let Some(v) = list(&key(k)) {
+                    *field = v;
+                }
+            }
+            if let Some(v) = flag(&key("ALLOW_CREDENTIALS"))? {
+                cors.allow_credentials = v;
+            }
+            if let Some(v) = var(&key("MAX_AGE")) {
+                cors.max_age =
+                    v.parse().map_err(|_| bad(&key("MAX_AGE"), &format!("'{v}' is not a number of seconds")))?;
             }
         }
         if let Some(v) = var("OIDC_SUBJECT_IDENTIFIERS_PAIRWISE_SALT") {

@@ -17,6 +17,7 @@ pub mod client;
 pub mod client_auth;
 pub mod config;
 pub mod cookie;
+pub mod cors;
 pub mod discovery;
 pub mod duration;
 pub mod error;

@@ -10,7 +10,7 @@
 use crate::client::Client;
 use crate::config::Config;
 use crate::error::{Error, ErrorCode};
-use crate::http::{Request, Response};
+use crate::http::{Method, Request, Response};
 use crate::keys::{Alg, SigningKey};
 use crate::platform::Platform;
 use crate::router::{route, Endpoint, Port};
@@ -276,6 +276,21 @@ impl<S: Store, P: Platform> Latch<S, P> {
     /// metrics labels; `None` when nothing matched) and the response. Never fails:
     /// every error is rendered as RFC 6749 JSON.
     pub async fn handle(&self, port: Port, req: Request) -> (Option<Endpoint>, Response) {
+        let cors = self.config.cors(port);
+        let origin = match req.header_value("origin") {
+            Some(o) if cors.enabled && crate::cors::plausible_origin(o) => Some(o.to_string()),
+            _ => None,
+        };
+        if let (Some(o), Method::Options, Some(asked)) =
+            (&origin, req.method, req.header_value("access-control-request-method"))
+        {
+            // A CORS preflight of a route that exists (Fetch standard §4.8).
+            if let Ok(endpoint) = route(port, Method::parse(asked.trim()), &req.path) {
+                let answer =
+                    if crate::cors::applies_to(&endpoint) { cors.preflight(o, &req) } else { Response::empty(204) };
+                return (Some(endpoint), answer);
+            }
+        }
         let endpoint = match route(port, req.method, &req.path) {
             Ok(e) => e,
             Err(e) => return (None, self.error_response(&e)),
@@ -294,7 +309,54 @@ impl<S: Store, P: Platform> Latch<S, P> {
             // What was done stays done: its effects (logouts) still go out.
             Err(why) => self.error_response(&Error::server(why)).with_effects(response.effects),
         };
+        let response = match origin {
+            Some(o) if crate::cors::applies_to(&endpoint) => {
+                let allowed = cors.allows_origin(&o)
+                    || (crate::cors::per_client(port, &endpoint) && self.client_allows_origin(&req, &o).await);
+                let response = crate::cors::vary_origin(response);
+                if allowed {
+                    cors.allow(&o, req.method, response)
+                } else {
+                    response
+                }
+            }
+            _ => response,
+        };
         (Some(endpoint), response)
+    }
+
+    /// Whether the client a public request is for lists `origin` in its
+    /// `allowed_cors_origins` (Hydra's per-client CORS): the client named by the form's
+    /// `client_id`, the Basic credentials' user, or the active access token presented.
+    /// This only decides whether `origin` may read the answer; it authenticates nothing
+    /// (the endpoint itself does), and a client's origins only ever open its own
+    /// requests.
+    async fn client_allows_origin(&self, req: &Request, origin: &str) -> bool {
+        let form = req.form_params().ok();
+        let mut client_id = form.as_ref().and_then(|p| p.get("client_id")).map(str::to_string);
+        if client_id.is_none() {
+            client_id = req.basic_auth().ok().flatten().map(|(id, _)| id);
+        }
+        if client_id.is_none() {
+            let token = req
+                .bearer_token()
+                .map(str::to_string)
+                .or_else(|| form.as_ref().and_then(|p| p.get("access_token")).map(str::to_string));
+            if let Some(t) = token {
+                if let Ok(Some(sig)) = crate::access_token::signature_of(self, &t).await {
+                    if let Ok(Some(r)) = self.store.get_token(crate::store::TokenKind::AccessToken, &sig).await {
+                        if r.active && r.expires_at > self.platform.now() {
+                            client_id = Some(r.client_id);
+                        }
+                    }
+                }
+            }
+        }
+        let Some(id) = client_id else { return false };
+        match self.client(&id).await {
+            Ok(Some(c)) => crate::cors::origin_matches(&c.allowed_cors_origins, origin),
+            _ => false,
+        }
     }
 
     /// `/health/ready`: 200 when the store answers (with its migrations applied) and

@@ -542,7 +542,52 @@ async fn client_lifespans(h: &Harness) {
     assert_eq!(r.status, 400, "{}", r.text);
 }
 
+/// The origin the suite's servers allow on the public port (`SERVE_PUBLIC_CORS_*`, set
+/// by [`whole_suite`] and by `scripts/edge-test` for the Worker).
+pub const CORS_ORIGIN: &str = "https://spa.cors.test";
+
+/// CORS (Hydra's `serve.public.cors.*` and per-client `allowed_cors_origins`): the same
+/// answers natively and on the Worker. The browser's side is `tests/browser/cors.mjs`.
+async fn cors(h: &Harness) {
+    let acao = |r: &latch_tests::http::Reply| r.headers.get("access-control-allow-origin").cloned();
+    let preflight = |origin: &str| {
+        h.http
+            .request(Method::OPTIONS, format!("{}/oauth2/token", h.public))
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header("access-control-request-headers", "authorization")
+    };
+    let r = h.send(preflight(CORS_ORIGIN)).await;
+    assert_eq!((r.status, acao(&r).as_deref()), (204, Some(CORS_ORIGIN)), "{:?}", r.headers);
+    let r = h.send(preflight("https://evil.cors.test")).await;
+    assert_eq!((r.status, acao(&r)), (204, None), "{:?}", r.headers);
+    let r = h.send(h.http.get(format!("{}/.well-known/jwks.json", h.public)).header("origin", CORS_ORIGIN)).await;
+    assert_eq!(acao(&r).as_deref(), Some(CORS_ORIGIN));
+    // A client's own origin opens the token endpoint's answers to requests naming it.
+    let own = "https://own.cors.test";
+    let id = h.id("cors-spa");
+    h.create_client(json!({"client_id": id, "token_endpoint_auth_method": "none", "grant_types": ["authorization_code", "refresh_token"],
+                           "redirect_uris": ["https://own.cors.test/cb"], "allowed_cors_origins": [own]}))
+        .await;
+    let token = |origin: &str| {
+        h.http.post(format!("{}/oauth2/token", h.public)).header("origin", origin).form(&[
+            ("grant_type", "refresh_token"),
+            ("client_id", id.as_str()),
+            ("refresh_token", "nope"),
+        ])
+    };
+    let r = h.send(token(own)).await;
+    assert_eq!((r.status, acao(&r).as_deref()), (400, Some(own)), "{}", r.text);
+    let r = h.send(token("https://evil.cors.test")).await;
+    assert_eq!(acao(&r), None);
+    assert_eq!(h.admin_delete(&format!("/admin/clients/{id}")).await.status, 204);
+    // Never on the authorization endpoint, whatever the origin.
+    let r = h.send(h.http.get(format!("{}/oauth2/auth?client_id={id}", h.public)).header("origin", CORS_ORIGIN)).await;
+    assert_eq!(acao(&r), None, "{:?}", r.headers);
+}
+
 async fn suite(h: &Harness) {
+    cors(h).await;
     clients_api(h).await;
     client_lifespans(h).await;
     client_credentials_and_introspection(h).await;
@@ -552,7 +597,11 @@ async fn suite(h: &Harness) {
 }
 
 async fn whole_suite(dsn: &str) {
-    let h = Harness::start(dsn, &[]).await;
+    let h = Harness::start(
+        dsn,
+        &[("SERVE_PUBLIC_CORS_ENABLED", "true"), ("SERVE_PUBLIC_CORS_ALLOWED_ORIGINS", CORS_ORIGIN)],
+    )
+    .await;
     suite(&h).await;
     revoked_token_is_inactive_at_once(&h).await;
 }
