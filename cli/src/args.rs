@@ -14,7 +14,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::auth_code::AuthCodeArgs;
 use crate::client_cmds::{ClientIdsArgs, ClientsCmd, ListClientsArgs, NewClientArgs, UpdateClientArgs};
 use crate::example::ExampleCmd;
-use crate::jwk_cmds::{CreateJwkArgs, ImportJwkArgs, KeyDeleteArgs, KeySetArgs, KeysCmd};
+use crate::jwk_cmds::{CreateJwkArgs, ImportJwkArgs, KeySetArgs, KeySetsDeleteArgs, KeysCmd};
 use crate::output::{Format, Mode};
 use crate::server_cmds::{CompletionArgs, MigrateArgs, ServeArgs};
 use crate::token_cmds::{ClientCredentialsArgs, DeleteTokensArgs, IntrospectArgs, RevokeArgs, TokenCmd};
@@ -111,7 +111,7 @@ pub enum GetCmd {
     /// Get OAuth 2.0 clients by ID.
     #[command(name = CLIENT, visible_alias = "client", aliases = CLIENT_ALIASES)]
     Client(Formatted<ClientIdsArgs>),
-    /// Get a JSON Web Key Set.
+    /// Get JSON Web Key Sets (the keys of several in one set).
     #[command(name = JWK, visible_alias = "jwks")]
     Jwk(Formatted<KeySetArgs>),
 }
@@ -147,9 +147,9 @@ pub enum DeleteCmd {
     /// Delete OAuth 2.0 clients by ID.
     #[command(name = CLIENT, visible_alias = "client", aliases = CLIENT_ALIASES)]
     Client(Formatted<ClientIdsArgs>),
-    /// Delete a JSON Web Key Set, or one key of it.
+    /// Delete JSON Web Key Sets.
     #[command(name = JWK, visible_alias = "jwks")]
-    Jwk(Formatted<KeyDeleteArgs>),
+    Jwk(Formatted<KeySetsDeleteArgs>),
     /// Delete all access tokens of an OAuth 2.0 client.
     #[command(name = "access-tokens")]
     AccessTokens(Formatted<DeleteTokensArgs>),

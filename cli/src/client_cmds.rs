@@ -353,8 +353,13 @@ pub fn client_body(client: &Client) -> Result<Value> {
 /// array positionally) holding the fields of core's [`Client`].
 pub fn parse_client(text: &str, source: &str) -> Result<Client> {
     match serde_json::from_str::<Value>(text) {
-        Ok(v @ Value::Object(_)) => serde_json::from_value(v)
-            .map_err(|e| CliError::Usage(format!("{source} does not hold a valid OAuth 2.0 client: {e}"))),
+        // As Hydra reads a client file (Go's encoding/json): unknown members are
+        // ignored and a null member reads as absent.
+        Ok(Value::Object(mut o)) => serde_json::from_value({
+            o.retain(|_, v| !v.is_null());
+            Value::Object(o)
+        })
+        .map_err(|e| CliError::Usage(format!("{source} does not hold a valid OAuth 2.0 client: {e}"))),
         Ok(_) => Err(CliError::Usage(format!("{source} must hold a JSON object (one OAuth 2.0 client)"))),
         Err(e) => Err(CliError::Usage(format!("{source} is not valid JSON: {e}"))),
     }
@@ -948,7 +953,8 @@ mod tests {
     fn client_files_must_be_clients() {
         assert!(parse_client("[]", "f").is_err());
         assert!(parse_client("{", "f").is_err());
-        assert!(parse_client(r#"{"no_such_field":1}"#, "f").is_err());
+        assert_eq!(parse_client(r#"{"no_such_field":1,"client_uri":null}"#, "f").unwrap(), Client::default());
+        assert!(parse_client(r#"{"client_uri":5}"#, "f").is_err());
         assert_eq!(parse_client("{}", "f").unwrap(), Client::default());
     }
 

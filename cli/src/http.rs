@@ -60,6 +60,11 @@ impl Api {
         Ok(Api { http, base, headers, bearer })
     }
 
+    /// Whether admin calls carry an admin credential (`--admin-token`, `LATCH_ADMIN_TOKEN`).
+    pub fn has_admin_credential(&self) -> bool {
+        self.bearer.is_some()
+    }
+
     /// The endpoint joined with `segments` (each percent-encoded).
     pub fn url(&self, segments: &[&str]) -> Result<Url> {
         endpoint::join(&self.base, segments)

@@ -82,15 +82,27 @@ pub struct KeySetArgs {
     #[command(flatten)]
     pub conn: ConnectionArgs,
 
-    /// The key set.
-    pub set: String,
+    /// The key sets (Hydra v2's `get jwk <set-1> [<set-2> ...]`: their keys in one set).
+    #[arg(required = true, value_name = "SET")]
+    pub sets: Vec<String>,
 
     /// Print only the public part of the keys.
     #[arg(long)]
     pub public: bool,
 }
 
-/// Arguments of `latch delete jwk <set> [<kid>]` (v2) and `latch keys delete` (v1).
+/// Arguments of `latch delete jwk <set-1> [<set-2> ...]` (v2): whole sets, as Hydra's.
+#[derive(Debug, Clone, Args)]
+pub struct KeySetsDeleteArgs {
+    #[command(flatten)]
+    pub conn: ConnectionArgs,
+
+    /// The key sets to delete.
+    #[arg(required = true, value_name = "SET")]
+    pub sets: Vec<String>,
+}
+
+/// Arguments of `latch keys delete <set> [<kid>]` (v1).
 #[derive(Debug, Clone, Args)]
 pub struct KeyDeleteArgs {
     #[command(flatten)]
@@ -242,11 +254,18 @@ pub async fn create(args: CreateJwkArgs, mode: Mode, env: Env<'_>) -> Result<()>
     emit(&output::render_jwks(mode, &args.set, &body)?)
 }
 
-/// `latch get jwk` (v2) and `latch keys get` (v1).
+/// `latch get jwk` (v2) and `latch keys get` (v1): one set as the API answers it, or
+/// the keys of several in one `{"keys": [...]}`, as Hydra v2 prints them.
 pub async fn get(args: KeySetArgs, mode: Mode, env: Env<'_>) -> Result<()> {
     let api = Api::connect(&args.conn, ApiKind::Admin, env)?;
-    let body = maybe_public(get_set(&api, &args.set).await?, args.public)?;
-    emit(&output::render_jwks(mode, &args.set, &body)?)
+    let mut sets = Vec::new();
+    for set in &args.sets {
+        sets.push((set.as_str(), maybe_public(get_set(&api, set).await?, args.public)?));
+    }
+    if let [(set, body)] = sets.as_slice() {
+        return emit(&output::render_jwks(mode, set, body)?);
+    }
+    emit(&output::render_jwk_sets(mode, &sets)?)
 }
 
 /// `latch import jwk` (v2) and `latch keys import` (v1): prints the imported keys as `get
@@ -257,7 +276,16 @@ pub async fn import(args: ImportJwkArgs, mode: Mode, env: Env<'_>) -> Result<()>
     emit(&output::render_jwks(mode, &args.set, &body)?)
 }
 
-/// `latch delete jwk` (v2) and `latch keys delete` (v1): prints the set (or key) ID.
+/// `latch delete jwk <set>...` (v2): deletes each set, printing its ID.
+pub async fn delete_sets(args: KeySetsDeleteArgs, mode: Mode, env: Env<'_>) -> Result<()> {
+    let api = Api::connect(&args.conn, ApiKind::Admin, env)?;
+    for set in &args.sets {
+        delete_keys(&api, set, None).await?;
+    }
+    emit(&output::render_ids(mode, Done::SetDeleted, &args.sets))
+}
+
+/// `latch keys delete` (v1): prints the set (or key) ID.
 pub async fn delete(args: KeyDeleteArgs, mode: Mode, env: Env<'_>) -> Result<()> {
     let api = Api::connect(&args.conn, ApiKind::Admin, env)?;
     delete_keys(&api, &args.set, args.kid.as_deref()).await?;
@@ -315,6 +343,14 @@ mod tests {
         assert_eq!(key_request_body(&a.args.key, a.args.kid()), json!({"alg": "RS256", "use": "sig", "kid": ""}));
         assert!(matches!(parse(&["latch", "get", "jwk", "s", "--format", "json"]), Command::Get(GetCmd::Jwk(_))));
         assert!(matches!(parse(&["latch", "delete", "jwk", "s"]), Command::Delete(DeleteCmd::Jwk(_))));
+        // Several sets, as Hydra v2: `delete jwk a b` deletes sets a and b (not key b of a).
+        let Command::Delete(DeleteCmd::Jwk(a)) = parse(&["latch", "delete", "jwk", "a", "b"]) else {
+            panic!("wrong command")
+        };
+        assert_eq!(a.args.sets, ["a", "b"]);
+        let Command::Get(GetCmd::Jwk(a)) = parse(&["latch", "get", "jwk", "a", "b"]) else { panic!("wrong command") };
+        assert_eq!(a.args.sets, ["a", "b"]);
+        assert!(Cli::try_parse_from(["latch", "get", "jwk"]).is_err(), "a set is required");
     }
 
     #[test]

@@ -93,7 +93,7 @@ async fn run(command: Command, env: Env<'_>) -> Result<()> {
         Command::List(ListCmd::Clients(a)) => client_cmds::list(a.args, a.output.mode(), env).await,
         Command::Update(UpdateCmd::Client(a)) => client_cmds::update(a.args, a.output.mode(), env).await,
         Command::Delete(DeleteCmd::Client(a)) => client_cmds::delete(a.args, a.output.mode(), env).await,
-        Command::Delete(DeleteCmd::Jwk(a)) => jwk_cmds::delete(a.args, a.output.mode(), env).await,
+        Command::Delete(DeleteCmd::Jwk(a)) => jwk_cmds::delete_sets(a.args, a.output.mode(), env).await,
         Command::Delete(DeleteCmd::AccessTokens(a)) => {
             token_cmds::delete_access_tokens(a.args, a.output.mode(), env).await
         }

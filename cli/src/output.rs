@@ -425,6 +425,25 @@ pub fn render_jwks(mode: Mode, set: &str, raw: &str) -> Result<String> {
     render_rows(mode, raw, &JWK_HEADER, &rows)
 }
 
+/// Several key sets (v2 `get jwk a b`): their keys in one `{"keys": [...]}` as JSON, one
+/// table row per key naming its set.
+pub fn render_jwk_sets(mode: Mode, sets: &[(&str, String)]) -> Result<String> {
+    let mut keys = Vec::new();
+    let mut rows = Vec::new();
+    for (set, raw) in sets {
+        let jwks: Value = parse(raw)?;
+        rows.extend(jwk_rows(set, &jwks).into_iter().map(|mut r| {
+            if mode.quiet {
+                r.remove(0);
+            }
+            r
+        }));
+        keys.extend(jwks.get("keys").and_then(Value::as_array).cloned().unwrap_or_default());
+    }
+    let raw = serde_json::json!({ "keys": keys }).to_string();
+    render_rows(mode, &raw, &JWK_HEADER, &rows)
+}
+
 // ------------------------------------------------------------------------------------------
 // Bare identifiers
 

@@ -301,7 +301,11 @@ pub async fn request_token_at(
 async fn introspect(api: &Api, token: &str, scopes: &[String], basic: Option<(&str, &str)>) -> Result<String> {
     let url = api.url(&["admin", "oauth2", "introspect"])?;
     let mut req = api.request(Method::POST, url).form(&introspection_params(token, scopes));
-    if let Some((id, secret)) = basic {
+    // The admin credential (the Worker's admin gate) goes whenever it is set. The
+    // client's credentials, which Hydra v1's tutorial passes, are sent only without one:
+    // introspection on the admin API authenticates no client, and one Authorization
+    // header cannot carry both.
+    if let (Some((id, secret)), false) = (basic, api.has_admin_credential()) {
         req = req.header(reqwest::header::AUTHORIZATION, basic_auth_value(id, secret));
     }
     Ok(api.send(req).await?.body)

@@ -617,6 +617,17 @@ async fn jwk_commands_create_get_and_import() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("private part"), "{}", String::from_utf8_lossy(&o.stderr));
     let o = latch(&["import", "jwk", "copy", dir.join("missing.json").to_str().expect("path"), "--endpoint", e]);
     assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("missing.json"));
+
+    // Hydra v2: `get jwk` and `delete jwk` take several sets (`delete jwk a b` deletes
+    // sets a and b, never key b of set a).
+    let both: Value =
+        serde_json::from_str(&stdout_ok(&["get", "jwk", "source", "copy", "--format", "json", "--endpoint", e]))
+            .expect("JSON");
+    assert_eq!(kids(&both).len(), kids(&source).len() + 3, "{both}");
+    stdout_ok(&["delete", "jwk", "source", "copy", "--endpoint", e]);
+    for set in ["source", "copy"] {
+        assert!(!latch(&["get", "jwk", set, "--endpoint", e]).status.success(), "{set} is gone");
+    }
     std::fs::remove_dir_all(&dir).expect("clean up");
     drop(s);
     db.drop_db().await;

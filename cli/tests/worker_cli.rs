@@ -68,6 +68,14 @@ fn tutorial_cli_against_the_worker() {
             .expect("JSON");
     assert_eq!(v["active"], true, "{v}");
     assert_eq!(v["client_id"], id.as_str());
+    // The tutorial's exact form, with the client's credentials: the admin credential
+    // still goes (it used to be replaced by them, a 401).
+    let v: Value = serde_json::from_str(&ok(
+        &["token", "introspect", "--endpoint", url, "--client-id", &id, "--client-secret", "secret", access],
+        Some(&token),
+    ))
+    .expect("JSON");
+    assert_eq!(v["active"], true, "{v}");
 
     // Hydra v2's forms.
     let created: Value = serde_json::from_str(&ok(
