@@ -18,5 +18,9 @@ USER nonroot:nonroot
 WORKDIR /home/nonroot
 # 4444 public API, 4445 admin API, 5555 `latch token user`, 3000 `latch example login-consent`.
 EXPOSE 4444 4445 5555 3000
+# Outside a container Latch listens on loopback unless told otherwise (Hydra: every
+# interface); inside one, loopback is unreachable and publishing a port is where the
+# exposure is decided, so the image listens on every interface, as Hydra's does.
+ENV SERVE_PUBLIC_HOST=0.0.0.0 SERVE_ADMIN_HOST=0.0.0.0
 ENTRYPOINT ["latch"]
 CMD ["serve", "all"]

@@ -64,6 +64,9 @@ pub struct ListenerSettings {
     /// `SERVE_*_MAX_CONNECTIONS` (`serve.*.max_connections`; default 4096 public, 256
     /// admin): connections served at once; one more is closed as soon as it is accepted.
     pub max_connections: usize,
+    /// `SERVE_*_TLS_*` and `SERVE_TLS_*` (`serve.tls.*`, `serve.*.tls.*`): the
+    /// certificate and key when the port serves TLS (see [`crate::tls`]).
+    pub tls: Option<crate::tls::TlsFiles>,
 }
 
 impl ListenerSettings {
@@ -74,6 +77,7 @@ impl ListenerSettings {
         write_timeout: Duration::from_secs(10),
         idle_timeout: Duration::from_secs(120),
         max_connections: 4096,
+        tls: None,
     };
     /// The defaults of the admin listener.
     pub const ADMIN: ListenerSettings = ListenerSettings { max_connections: 256, ..ListenerSettings::PUBLIC };
@@ -105,6 +109,7 @@ impl ListenerSettings {
             write_timeout: duration("WRITE", defaults.write_timeout)?,
             idle_timeout: duration("IDLE", defaults.idle_timeout)?,
             max_connections,
+            tls: crate::tls::read(var, port)?,
         })
     }
 }

@@ -11,6 +11,7 @@ pub mod metrics;
 pub mod platform;
 pub mod store;
 pub mod telemetry;
+pub mod tls;
 
 use latch_core::{Latch, Port};
 use platform::NativePlatform;

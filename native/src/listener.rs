@@ -21,8 +21,10 @@
 //! The work per request is one counter update per read from the socket; the timers run
 //! only while a connection waits.
 //!
-//! HTTP/2 is not served: Hydra serves it only over TLS, which Latch leaves to a proxy
-//! in front of it.
+//! - **TLS** (`serve.tls.*`, see [`crate::tls`]): rustls, when the port has a
+//!   certificate; the handshake must finish within `read_header_timeout`.
+//!
+//! HTTP/2 is not served (Hydra serves it over TLS); HTTP/1.1 is, with or without TLS.
 
 use crate::app::{self, Server};
 use crate::config::ListenerSettings;
@@ -59,6 +61,13 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
     let router = app::router(server, port, &limits);
+    // TLS when the port has a certificate (checked at start-up: see `crate::tls`).
+    let tls = match &limits.tls {
+        Some(files) => Some(tokio_rustls::TlsAcceptor::from(
+            crate::tls::server_config(files).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?,
+        )),
+        None => None,
+    };
     let permits = Arc::new(Semaphore::new(limits.max_connections));
     let graceful = GracefulShutdown::new();
     let mut refused: u64 = 0;
@@ -95,24 +104,41 @@ pub async fn serve(
             continue;
         };
         let reads = Arc::new(AtomicU64::new(0));
-        let io = TokioIo::new(Guarded::new(stream, reads.clone(), limits.write_timeout));
+        let guarded = Guarded::new(stream, reads.clone(), limits.write_timeout);
         let timer = ConnTimer {
             reads,
             header: limits.read_header_timeout,
             idle: limits.idle_timeout,
             heads: AtomicU64::new(0),
         };
-        let conn = hyper::server::conn::http1::Builder::new()
-            .timer(timer)
-            .header_read_timeout(limits.read_header_timeout)
-            .serve_connection(io, TowerToHyperService::new(router.clone()));
-        let conn = graceful.watch(conn);
-        tokio::spawn(async move {
-            // A connection's end (a timeout, a reset, a malformed request) is the
-            // client's business; hyper has answered what could be answered.
-            let _ = conn.await;
-            drop(permit);
-        });
+        let http = {
+            let mut b = hyper::server::conn::http1::Builder::new();
+            b.timer(timer).header_read_timeout(limits.read_header_timeout);
+            b
+        };
+        let service = TowerToHyperService::new(router.clone());
+        match &tls {
+            None => {
+                let conn = graceful.watch(http.serve_connection(TokioIo::new(guarded), service));
+                tokio::spawn(async move {
+                    // A connection's end (a timeout, a reset, a malformed request) is the
+                    // client's business; hyper has answered what could be answered.
+                    let _ = conn.await;
+                    drop(permit);
+                });
+            }
+            Some(acceptor) => {
+                let (acceptor, watcher) = (acceptor.clone(), graceful.watcher());
+                let handshake_timeout = limits.read_header_timeout;
+                tokio::spawn(async move {
+                    // The handshake is part of the head: it has the header's time to finish.
+                    if let Ok(Ok(stream)) = tokio::time::timeout(handshake_timeout, acceptor.accept(guarded)).await {
+                        let _ = watcher.watch(http.serve_connection(TokioIo::new(stream), service)).await;
+                    }
+                    drop(permit);
+                });
+            }
+        }
     }
     drop(listener);
     graceful.shutdown().await;
