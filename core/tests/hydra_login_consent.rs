@@ -124,6 +124,46 @@ fn consent_sessions_are_listed_and_revoked() {
     assert_eq!(authorize(&l, &b, &auth_url("")).accept(json!({"subject": "foo@bar.com"})).request["skip"], false);
 }
 
+/// Consent sessions page as Hydra v2's lists do: `page_size`, `page_token` and a `Link`
+/// header whose `next` link reaches every consent once.
+#[test]
+fn consent_sessions_are_paginated() {
+    let l = latch(98);
+    for id in ["c1", "c2", "c3"] {
+        create_client(
+            &l,
+            json!({"client_id": id, "client_secret": "secret", "grant_types": ["authorization_code"], "scope": "openid", "redirect_uris": [CB]}),
+        );
+    }
+    let b = Browser::default();
+    for id in ["c1", "c2", "c3"] {
+        sign_in(&l, &b, id, "pat");
+    }
+    let mut path = "/admin/oauth2/auth/sessions/consent?subject=pat&page_size=2".to_string();
+    let mut seen = Vec::new();
+    for _ in 0..3 {
+        let r = admin(&l, Method::Get, &path, None);
+        assert_eq!(r.status, 200, "{:?}", r.json_body());
+        for c in r.json_body().as_array().unwrap() {
+            seen.push(c["consent_request"]["client"]["client_id"].as_str().unwrap().to_string());
+        }
+        let link = r.headers.iter().find(|(n, _)| n == "link").map(|(_, v)| v.clone()).unwrap_or_default();
+        assert!(link.contains("rel=\"first\""), "{link}");
+        match link.split(',').find(|l| l.contains("rel=\"next\"")) {
+            Some(next) => path = next.split(';').next().unwrap().trim().trim_matches(['<', '>']).to_string(),
+            None => break,
+        }
+    }
+    seen.sort();
+    assert_eq!(seen, ["c1", "c2", "c3"]);
+    let big = admin(&l, Method::Get, "/admin/oauth2/auth/sessions/consent?subject=pat&page_size=1000", None);
+    assert_eq!(big.json_body().as_array().unwrap().len(), 3);
+    assert_eq!(
+        admin(&l, Method::Get, "/admin/oauth2/auth/sessions/consent?subject=pat&page_token=%%", None).status,
+        400
+    );
+}
+
 /// The login and consent UI's bodies read `null` as absent, as Hydra does: Ory's apps
 /// send `"amr": null`, `"remember_for": null`, `"session": {"access_token": null}`.
 #[test]

@@ -8,13 +8,7 @@ use crate::platform::Platform;
 use crate::secret::hash_secret;
 use crate::service::Latch;
 use crate::store::{ClientQuery, Store};
-use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
-use base64::Engine as _;
 
-/// Default and largest page size (Hydra's).
-pub const DEFAULT_PAGE_SIZE: u32 = 250;
-/// See [`DEFAULT_PAGE_SIZE`].
-pub const MAX_PAGE_SIZE: u32 = 500;
 /// Length of generated secrets (Hydra's).
 pub const GENERATED_SECRET_LEN: usize = 26;
 
@@ -144,28 +138,10 @@ pub async fn get<S: Store, P: Platform>(latch: &Latch<S, P>, id: &str) -> Result
 /// `GET /admin/clients?page_size=&page_token=&client_name=&owner=`.
 pub async fn list<S: Store, P: Platform>(latch: &Latch<S, P>, req: &Request) -> Result<Response, Error> {
     let q = req.query_params()?;
-    let page_size = match q.get("page_size") {
-        None => DEFAULT_PAGE_SIZE,
-        // Hydra caps a larger page size at its largest rather than refusing it.
-        Some(s) => {
-            s.parse::<u64>().ok().filter(|n| *n >= 1).map(|n| n.min(MAX_PAGE_SIZE.into()) as u32).ok_or_else(|| {
-                Error::invalid_request(format!(
-                    "'page_size' must be a positive integer (at most {MAX_PAGE_SIZE} are answered)."
-                ))
-            })?
-        }
-    };
-    let after_id = match q.get("page_token") {
-        None => None,
-        Some(t) => Some(
-            B64.decode(t)
-                .ok()
-                .and_then(|b| String::from_utf8(b).ok())
-                .ok_or_else(|| Error::invalid_request("'page_token' is not a token this server issued."))?,
-        ),
-    };
+    let page = super::Page::of(&q)?;
+    let page_size = page.size;
     let query = ClientQuery {
-        after_id,
+        after_id: page.after.clone(),
         limit: page_size + 1,
         client_name: q.get("client_name").map(str::to_string),
         owner: q.get("owner").map(str::to_string),
@@ -174,16 +150,17 @@ pub async fn list<S: Store, P: Platform>(latch: &Latch<S, P>, req: &Request) -> 
     let has_more = clients.len() > page_size as usize;
     clients.truncate(page_size as usize);
     let body: Vec<_> = clients.iter().map(|c| json_of(&c.public_view())).collect();
-    let mut links = vec![format!("</admin/clients?page_size={page_size}>; rel=\"first\"")];
-    if has_more {
-        if let Some(last) = clients.last() {
-            links.push(format!(
-                "</admin/clients?page_size={page_size}&page_token={}>; rel=\"next\"",
-                B64.encode(last.client_id.as_bytes())
-            ));
+    let last = clients.last().filter(|_| has_more).map(|c| c.client_id.as_str());
+    // The links keep the filters, so following `next` pages through the same list.
+    let mut path = form_urlencoded::Serializer::new(String::from("/admin/clients?"));
+    for name in ["client_name", "owner"] {
+        if let Some(v) = q.get(name) {
+            path.append_pair(name, v);
         }
     }
-    Ok(Response::json(200, &serde_json::Value::Array(body)).with_header("link", links.join(",")))
+    let path = path.finish();
+    let path = path.strip_suffix('?').unwrap_or(&path);
+    Ok(Response::json(200, &serde_json::Value::Array(body)).with_header("link", page.link(path, last)))
 }
 
 /// `PUT /admin/clients/{id}`: replaces the client; keeps the secret unless one is given.

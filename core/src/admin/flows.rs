@@ -243,8 +243,24 @@ pub async fn list_consent_sessions<S: Store, P: Platform>(
 ) -> Result<Response, Error> {
     let q = req.query_params()?;
     let subject = q.require("subject")?;
+    let page = super::Page::of(&q)?;
     let list = latch.store.list_consents(subject, q.get("login_session_id")).await?;
-    let out: Vec<Value> = list
+    // Hydra v2's keyset pagination, over the subject's consents (newest first); a token
+    // naming a consent that went meanwhile starts where it would have been.
+    let start = match &page.after {
+        None => 0,
+        Some(after) => list.iter().position(|c| &c.id == after).map_or(list.len(), |i| i + 1),
+    };
+    let end = (start + page.size as usize).min(list.len());
+    let shown = &list[start.min(end)..end];
+    let last = shown.last().filter(|_| end < list.len()).map(|c| c.id.as_str());
+    let mut path = form_urlencoded::Serializer::new(String::from("/admin/oauth2/auth/sessions/consent?"));
+    path.append_pair("subject", subject);
+    if let Some(sid) = q.get("login_session_id") {
+        path.append_pair("login_session_id", sid);
+    }
+    let link = page.link(&path.finish(), last);
+    let out: Vec<Value> = shown
         .iter()
         .map(|c| {
             json!({
@@ -260,7 +276,7 @@ pub async fn list_consent_sessions<S: Store, P: Platform>(
             })
         })
         .collect();
-    Ok(Response::json(200, &Value::Array(out)))
+    Ok(Response::json(200, &Value::Array(out)).with_header("link", link))
 }
 
 /// `DELETE /admin/oauth2/auth/sessions/consent?subject=&client=` or `&all=true`, or
