@@ -69,15 +69,28 @@ pub struct MigrateArgs {
 /// `latch migrate ...`
 #[derive(Debug, Clone, Subcommand)]
 pub enum MigrateCmd {
-    /// Apply the SQL migrations: `latch migrate sql [up] <DSN>` or `latch migrate sql [up] -e`.
-    #[command(override_usage = "latch migrate sql [up] [DSN] [OPTIONS]")]
+    /// Apply the SQL migrations (`latch migrate sql [up] <DSN>`, or `-e`), or show which
+    /// are applied (`latch migrate sql status <DSN>`).
+    #[command(override_usage = "latch migrate sql [up|status] [DSN] [OPTIONS]")]
     Sql(MigrateSqlArgs),
+    /// Deprecated (Hydra v1): `latch migrate sql status`.
+    #[command(override_usage = "latch migrate status [DSN] [OPTIONS]")]
+    Status(MigrateSqlArgs),
+}
+
+/// What `latch migrate sql` does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// Apply the pending migrations.
+    Up,
+    /// List the migrations and whether each is applied.
+    Status,
 }
 
 /// Arguments of `latch migrate sql`.
 #[derive(Debug, Clone, Args)]
 pub struct MigrateSqlArgs {
-    /// Optional direction `up` (the only one supported), then the DSN unless -e is given.
+    /// Optional direction `up` (the default) or `status`, then the DSN unless -e is given.
     #[arg(value_name = "ARGS", num_args = 0..=2)]
     pub args: Vec<String>,
 
@@ -179,15 +192,22 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
 
 /// Works out the DSN of `latch migrate sql` from `[up] [DSN]` and `-e`, else from the
 /// config file's `dsn` (`config_dsn`).
-pub fn migrate_dsn(args: &MigrateSqlArgs, env: Env<'_>, config_dsn: Option<String>) -> Result<String> {
-    let rest = match args.args.first().map(String::as_str) {
-        Some("up") => &args.args[1..],
-        Some(dir @ ("down" | "status")) => {
-            return Err(CliError::Usage(format!("`latch migrate sql {dir}` is not supported; only `up` is")))
+pub fn migrate_dsn(args: &MigrateSqlArgs, env: Env<'_>, config_dsn: Option<String>) -> Result<(Direction, String)> {
+    let (direction, rest) = match args.args.first().map(String::as_str) {
+        Some("up") => (Direction::Up, &args.args[1..]),
+        Some("status") => (Direction::Status, &args.args[1..]),
+        Some("down") => {
+            return Err(CliError::Usage(
+                "`latch migrate sql down` is not offered: Latch's migrations only add (tables, columns, indexes), so a binary of an earlier version runs on the migrated schema; to undo a migration, restore the backup taken before `up`".into(),
+            ))
         }
-        _ => &args.args[..],
+        _ => (Direction::Up, &args.args[..]),
     };
-    match (rest, args.read_from_env) {
+    migrate_dsn_of(rest, args.read_from_env, env, config_dsn).map(|dsn| (direction, dsn))
+}
+
+fn migrate_dsn_of(rest: &[String], read_from_env: bool, env: Env<'_>, config_dsn: Option<String>) -> Result<String> {
+    match (rest, read_from_env) {
         ([], true) => {
             env("DSN").ok_or_else(|| CliError::Usage("-e was given but the environment variable DSN is not set".into()))
         }
@@ -228,8 +248,27 @@ pub async fn migrate(cmd: MigrateArgs, env: Env<'_>) -> Result<()> {
         }
         None => None,
     };
-    let MigrateCmd::Sql(args) = cmd.cmd;
-    let dsn = migrate_dsn(&args, env, config_dsn)?;
+    let (direction, dsn, args) = match cmd.cmd {
+        MigrateCmd::Sql(args) => {
+            let (direction, dsn) = migrate_dsn(&args, env, config_dsn)?;
+            (direction, dsn, args)
+        }
+        MigrateCmd::Status(args) => {
+            (Direction::Status, migrate_dsn_of(&args.args, args.read_from_env, env, config_dsn)?, args)
+        }
+    };
+    if direction == Direction::Status {
+        let status = native::migration_status(&dsn)
+            .await
+            .map_err(|e| CliError::Native(format!("cannot read the migrations: {}", error_chain(&e))))?;
+        let rows: Vec<Vec<String>> = status
+            .iter()
+            .map(|(version, name, applied)| {
+                vec![format!("{version:04}"), name.clone(), if *applied { "Applied" } else { "Pending" }.to_string()]
+            })
+            .collect();
+        return emit(&crate::output::table(&["VERSION", "NAME", "STATUS"], &rows));
+    }
     if !args.yes && !confirm("Do you want to apply all pending SQL migrations?")? {
         emit("Migration aborted.\n")?;
         return Ok(());
@@ -338,13 +377,22 @@ mod tests {
 
     #[test]
     fn migrate_dsn_sources() {
-        assert_eq!(migrate_dsn(&migrate_args(&["up", "sqlite://a"]), &no_env, None).unwrap(), "sqlite://a");
-        assert_eq!(migrate_dsn(&migrate_args(&["sqlite://a", "--yes"]), &no_env, None).unwrap(), "sqlite://a");
-        assert_eq!(migrate_dsn(&migrate_args(&["up", "-e", "-y"]), &dsn_env, None).unwrap(), "postgres://env");
-        assert_eq!(migrate_dsn(&migrate_args(&["-e", "--yes"]), &dsn_env, None).unwrap(), "postgres://env");
+        let up = |args: &[&str], env: Env<'_>, file: Option<String>| {
+            let (direction, dsn) = migrate_dsn(&migrate_args(args), env, file).unwrap();
+            assert_eq!(direction, Direction::Up, "{args:?}");
+            dsn
+        };
+        assert_eq!(up(&["up", "sqlite://a"], &no_env, None), "sqlite://a");
+        assert_eq!(up(&["sqlite://a", "--yes"], &no_env, None), "sqlite://a");
+        assert_eq!(up(&["up", "-e", "-y"], &dsn_env, None), "postgres://env");
+        assert_eq!(up(&["-e", "--yes"], &dsn_env, None), "postgres://env");
         let file = Some("mysql://file".to_string());
-        assert_eq!(migrate_dsn(&migrate_args(&["up", "-y"]), &no_env, file.clone()).unwrap(), "mysql://file");
-        assert_eq!(migrate_dsn(&migrate_args(&["-e"]), &dsn_env, file).unwrap(), "postgres://env", "-e wins");
+        assert_eq!(up(&["up", "-y"], &no_env, file.clone()), "mysql://file");
+        assert_eq!(up(&["-e"], &dsn_env, file), "postgres://env", "-e wins");
+        let status = migrate_dsn(&migrate_args(&["status", "sqlite://a"]), &no_env, None).unwrap();
+        assert_eq!(status, (Direction::Status, "sqlite://a".to_string()));
+        let Command::Migrate(m) = parse(&["latch", "migrate", "status", "-e"]) else { panic!("migrate status") };
+        assert!(matches!(m.cmd, MigrateCmd::Status(a) if a.read_from_env));
         // `-c` before or after `sql`, as Hydra's quickstart writes `migrate -c FILE sql up -e --yes`.
         for argv in [
             &["latch", "migrate", "sql", "-e", "-y", "up", "-c", "latch.yml"][..],
@@ -352,7 +400,7 @@ mod tests {
         ] {
             let Command::Migrate(m) = parse(argv) else { panic!("{argv:?}") };
             assert_eq!(m.config, Some(PathBuf::from("latch.yml")), "{argv:?}");
-            let MigrateCmd::Sql(a) = m.cmd;
+            let MigrateCmd::Sql(a) = m.cmd else { panic!("{argv:?}") };
             assert!(a.yes && a.read_from_env, "{argv:?}");
         }
     }
@@ -366,6 +414,7 @@ mod tests {
             (&["up", "sqlite://a", "-e"][..], &dsn_env),
             (&["down", "sqlite://a"][..], &no_env),
             (&["status"][..], &no_env),
+            (&["status", "-e"][..], &no_env),
             (&["a", "b"][..], &no_env),
         ] {
             let result = migrate_dsn(&migrate_args(args), env, None);

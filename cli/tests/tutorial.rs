@@ -280,12 +280,23 @@ async fn migrate_then_serve_without_dev() {
         .expect("runs");
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("migrate sql"), "{}", String::from_utf8_lossy(&o.stderr));
+    // `migrate sql status` (and v1's `migrate status`) lists what `up` would apply.
+    let status = |args: &[&str]| {
+        let o = latch(args);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let before = status(&["migrate", "sql", "status", db.dsn()]);
+    assert!(before.contains("0001") && before.contains("Pending") && !before.contains("Applied"), "{before}");
+    assert_eq!(status(&["migrate", "status", db.dsn()]), before);
     // Without a terminal, Hydra's confirmation needs --yes.
     let out = latch(&["migrate", "sql", db.dsn()]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--yes"));
     let out = latch(&["migrate", "sql", db.dsn(), "--yes"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let after = status(&["migrate", "sql", "status", db.dsn()]);
+    assert!(after.contains("Applied") && !after.contains("Pending"), "{after}");
     // Migrated: the same non-dev server starts and answers.
     let s = start(
         db.dsn(),

@@ -210,6 +210,13 @@ pub async fn migrate_sql(dsn: &str) -> Result<(), Error> {
     Ok(())
 }
 
+/// `latch migrate sql status <dsn>`: every migration, oldest first, with whether it is
+/// applied.
+pub async fn migration_status(dsn: &str) -> Result<Vec<(i64, String, bool)>, Error> {
+    let store = SqlStore::connect(dsn).await?;
+    Ok(store.migration_status().await?)
+}
+
 /// Parses a Go-style duration (`1h`, `30m`) into seconds.
 pub fn duration_seconds(s: &str) -> Option<i64> {
     latch_core::duration::parse_seconds(s)

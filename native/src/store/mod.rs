@@ -259,6 +259,23 @@ impl SqlStore {
         self.migrator().run(&self.pool).await.map_err(from_migrate)
     }
 
+    /// Every migration of this dialect, oldest first: its version, description and
+    /// whether it is applied (`latch migrate sql status`).
+    pub async fn migration_status(&self) -> Result<Vec<(i64, String, bool)>, StoreError> {
+        let mut conn = self.pool()?.acquire().await.map_err(from_sqlx)?;
+        let applied: HashSet<i64> = if self.migrations_table_exists(&mut conn).await? {
+            conn.list_applied_migrations().await.map_err(from_migrate)?.into_iter().map(|m| m.version).collect()
+        } else {
+            HashSet::new()
+        };
+        Ok(self
+            .migrator()
+            .iter()
+            .filter(|m| m.migration_type.is_up_migration())
+            .map(|m| (m.version, m.description.to_string(), applied.contains(&m.version)))
+            .collect())
+    }
+
     /// How many migrations are not applied yet; readiness wants 0.
     pub async fn pending_migrations(&self) -> Result<usize, StoreError> {
         let mut conn = self.pool()?.acquire().await.map_err(from_sqlx)?;
