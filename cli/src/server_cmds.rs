@@ -294,6 +294,26 @@ pub struct JanitorArgs {
     /// Keep what expired less than this long ago (a duration such as 1h).
     #[arg(long, default_value = "0s")]
     pub keep_if_younger: String,
+    /// Clean up expired access and refresh tokens and codes.
+    #[arg(long)]
+    pub tokens: bool,
+    /// Clean up login and consent requests: Latch keeps none (they are sealed in their
+    /// challenges), so its expired remembered logins go.
+    #[arg(long)]
+    pub requests: bool,
+    /// Clean up expired trust grants (JWT-bearer issuers): Latch has none.
+    #[arg(long)]
+    pub grants: bool,
+    /// Hydra's: the access-token lifespan by which its rows expire. Latch's token rows
+    /// carry their own expiry, so this has no effect.
+    #[arg(long, value_name = "DURATION")]
+    pub access_lifespan: Option<String>,
+    /// Hydra's: as --access-lifespan, for refresh tokens; no effect.
+    #[arg(long, value_name = "DURATION")]
+    pub refresh_lifespan: Option<String>,
+    /// Hydra's: the lifespan of login and consent requests; Latch keeps none, no effect.
+    #[arg(long, value_name = "DURATION")]
+    pub consent_request_lifespan: Option<String>,
 }
 
 /// `latch janitor`.
@@ -308,7 +328,25 @@ pub async fn janitor(args: JanitorArgs, env: Env<'_>) -> Result<()> {
     let keep = latch_native::duration_seconds(&args.keep_if_younger).ok_or_else(|| {
         CliError::Usage(format!("--keep-if-younger: '{}' is not a duration like 1h", args.keep_if_younger))
     })?;
-    let r = native::janitor(&dsn, args.batch_size, args.limit, keep)
+    for (flag, value) in [
+        ("--access-lifespan", &args.access_lifespan),
+        ("--refresh-lifespan", &args.refresh_lifespan),
+        ("--consent-request-lifespan", &args.consent_request_lifespan),
+    ] {
+        if let Some(v) = value {
+            latch_native::duration_seconds(v)
+                .ok_or_else(|| CliError::Usage(format!("{flag}: '{v}' is not a duration like 1h")))?;
+            eprintln!("latch janitor: {flag} has no effect: Latch's rows carry their own expiry");
+        }
+    }
+    // Hydra asks for at least one of --tokens, --requests, --grants; Latch, given none,
+    // cleans up everything (as its earlier versions did).
+    let kinds = if args.tokens || args.requests || args.grants {
+        latch_core::janitor::Kinds { tokens: args.tokens, login_sessions: args.requests }
+    } else {
+        latch_core::janitor::Kinds::ALL
+    };
+    let r = native::janitor(&dsn, args.batch_size, args.limit, keep, kinds)
         .await
         .map_err(|e| CliError::Native(format!("janitor failed: {}", error_chain(&e))))?;
     emit(&format!("Deleted {} expired tokens and codes, and {} expired login sessions.\n", r.tokens, r.login_sessions))

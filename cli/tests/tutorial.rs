@@ -495,6 +495,12 @@ async fn janitor_runs_from_the_command_line() {
     assert_eq!(out, "Deleted 0 expired tokens and codes, and 0 expired login sessions.\n");
     let o = latch(&["janitor", db.dsn(), "--keep-if-younger", "soon"]);
     assert!(String::from_utf8_lossy(&o.stderr).contains("--keep-if-younger"));
+    // Hydra's flags: the kinds to clean, and lifespans Latch's rows do not need.
+    let o = latch(&["janitor", db.dsn(), "--tokens", "--requests", "--grants", "--access-lifespan", "1h"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--access-lifespan has no effect"));
+    let o = latch(&["janitor", db.dsn(), "--tokens", "--refresh-lifespan", "soon"]);
+    assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("--refresh-lifespan"));
     db.drop_db().await;
 }
 

@@ -14,6 +14,24 @@ pub struct Janitor {
     pub limit: u64,
     /// Seconds an expired row is kept before it goes (Hydra's `--keep-if-younger`).
     pub keep_if_younger: i64,
+    /// What goes (Hydra's `--tokens`, `--requests`).
+    pub kinds: Kinds,
+}
+
+/// What a pass cleans up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Kinds {
+    /// Expired access tokens, refresh tokens and codes (Hydra's `--tokens`).
+    pub tokens: bool,
+    /// Expired remembered logins (with Hydra's `--requests`: Hydra's login and consent
+    /// requests are rows, Latch's are sealed in their challenges and need no cleaning;
+    /// the remembered logins are what is left of them).
+    pub login_sessions: bool,
+}
+
+impl Kinds {
+    /// Everything.
+    pub const ALL: Kinds = Kinds { tokens: true, login_sessions: true };
 }
 
 /// What one pass removed.
@@ -35,8 +53,12 @@ impl Janitor {
         now: i64,
     ) -> Result<JanitorReport, StoreError> {
         let before = now - self.keep_if_younger.max(0);
-        let tokens = self.drain(|n| store.delete_expired_tokens(before, n)).await?;
-        let login_sessions = self.drain(|n| store.delete_expired_login_sessions(before, n)).await?;
+        let tokens = if self.kinds.tokens { self.drain(|n| store.delete_expired_tokens(before, n)).await? } else { 0 };
+        let login_sessions = if self.kinds.login_sessions {
+            self.drain(|n| store.delete_expired_login_sessions(before, n)).await?
+        } else {
+            0
+        };
         Ok(JanitorReport { tokens, login_sessions })
     }
 
@@ -106,9 +128,15 @@ mod tests {
             };
             block_on(store.create_login_session(&s)).expect("session");
         }
-        let pass = |limit| Janitor { batch_size: 3, limit, keep_if_younger: 60 };
+        let only = |kinds| Janitor { batch_size: 3, limit: 100, keep_if_younger: 60, kinds };
         let report = |tokens, login_sessions| JanitorReport { tokens, login_sessions };
-        assert_eq!(block_on(pass(5).run(&store, now)), Ok(report(5, 1)));
+        // One kind at a time, as `--tokens` or `--requests` ask.
+        let none = Kinds { tokens: false, login_sessions: false };
+        assert_eq!(block_on(only(none).run(&store, now)), Ok(report(0, 0)));
+        let sessions = Kinds { tokens: false, login_sessions: true };
+        assert_eq!(block_on(only(sessions).run(&store, now)), Ok(report(0, 1)));
+        let pass = |limit| Janitor { batch_size: 3, limit, keep_if_younger: 60, kinds: Kinds::ALL };
+        assert_eq!(block_on(pass(5).run(&store, now)), Ok(report(5, 0)));
         assert_eq!(block_on(pass(100).run(&store, now)), Ok(report(2, 0)));
         assert_eq!(block_on(pass(100).run(&store, now)), Ok(report(0, 0)));
         for kept in ["recent", "fresh"] {

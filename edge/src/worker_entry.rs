@@ -169,7 +169,8 @@ fn needs_keys(endpoint: &Endpoint) -> bool {
 
 /// The janitor pass of each cron run: batches of 500 rows (one bounded statement, so D1
 /// is never busy long), at most 20 000 rows of each kind (a cron run has a CPU budget too).
-pub const JANITOR: Janitor = Janitor { batch_size: 500, limit: 20_000, keep_if_younger: 0 };
+pub const JANITOR: Janitor =
+    Janitor { batch_size: 500, limit: 20_000, keep_if_younger: 0, kinds: latch_core::janitor::Kinds::ALL };
 
 /// The cron trigger of wrangler.toml: one core janitor pass, as `latch janitor` runs
 /// natively.

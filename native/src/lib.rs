@@ -228,14 +228,20 @@ pub use latch_core::janitor::JanitorReport;
 /// `latch janitor`: one core janitor pass ([`latch_core::janitor::Janitor`]) over the
 /// database: deletes what expired before `now - keep_if_younger` seconds, in batches of
 /// `batch_size`, at most `limit` rows of each kind.
-pub async fn janitor(dsn: &str, batch_size: u32, limit: u64, keep_if_younger: i64) -> Result<JanitorReport, Error> {
+pub async fn janitor(
+    dsn: &str,
+    batch_size: u32,
+    limit: u64,
+    keep_if_younger: i64,
+    kinds: latch_core::janitor::Kinds,
+) -> Result<JanitorReport, Error> {
     use latch_core::platform::Platform;
     let store = SqlStore::connect(dsn).await?;
     let pending = store.pending_migrations().await?;
     if pending > 0 {
         return Err(Error::Config(format!("DSN: {pending} migration(s) pending; run `latch migrate sql <dsn>` first")));
     }
-    let pass = latch_core::janitor::Janitor { batch_size, limit, keep_if_younger };
+    let pass = latch_core::janitor::Janitor { batch_size, limit, keep_if_younger, kinds };
     let report = pass.run(&store, NativePlatform.now()).await?;
     store.close().await;
     Ok(report)

@@ -36,9 +36,9 @@ async fn janitor_on(db: TestDb) {
         store.create_login_session(&s).await.expect("session");
     }
     // Keep what expired within the last minute; batches of 3; at most 5 per kind this run.
-    let r = latch_native::janitor(db.dsn(), 3, 5, 60).await.expect("janitor");
+    let r = latch_native::janitor(db.dsn(), 3, 5, 60, latch_core::janitor::Kinds::ALL).await.expect("janitor");
     assert_eq!((r.tokens, r.login_sessions), (5, 1));
-    let r = latch_native::janitor(db.dsn(), 3, 100, 60).await.expect("janitor");
+    let r = latch_native::janitor(db.dsn(), 3, 100, 60, latch_core::janitor::Kinds::ALL).await.expect("janitor");
     assert_eq!((r.tokens, r.login_sessions), (2, 0), "the rest, then nothing");
     for i in 0..7 {
         assert_eq!(store.get_token(TokenKind::AccessToken, &format!("old-{i}")).await.expect("get"), None);
