@@ -217,8 +217,9 @@ pub struct Formatted<T: Args> {
 /// Output flags of the v2 commands.
 #[derive(Debug, Clone, Copy, Default, Args)]
 pub struct OutputArgs {
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Table)]
+    /// Output format: table (or default), json, json-pretty, yaml, jsonpath=<path>
+    /// (GJSON syntax), jsonpointer=<pointer> (RFC 6901).
+    #[arg(long, default_value = "table", value_name = "FORMAT")]
     pub format: Format,
 
     /// Print only the ID(s).
@@ -264,7 +265,7 @@ mod tests {
     fn unknown_commands_and_flags_are_errors() {
         assert!(Cli::try_parse_from(["latch", "frobnicate"]).is_err());
         assert!(Cli::try_parse_from(["latch", "clients", "create", "--nope"]).is_err());
-        assert!(Cli::try_parse_from(["latch", "get", "client", "x", "--format", "yaml"]).is_err());
+        assert!(Cli::try_parse_from(["latch", "get", "client", "x", "--format", "xml"]).is_err());
     }
 
     #[test]

@@ -24,21 +24,56 @@ use crate::error::{CliError, Result};
 /// Placeholder for empty cells in v2 tables.
 pub const EMPTY: &str = "<empty>";
 
-/// Output format of the v2 commands (`--format`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+/// Output format of the v2 commands (`--format`, Hydra's values).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Format {
-    /// Human-readable rows.
+    /// Human-readable rows (`table`, or Hydra's `default`).
     #[default]
-    #[value(alias = "default")]
     Table,
     /// The server's JSON on one line.
     Json,
     /// The server's JSON, indented.
     JsonPretty,
+    /// The server's JSON as YAML.
+    Yaml,
+    /// `jsonpath=<path>`: the value at a GJSON path (Hydra's syntax), indented JSON.
+    JsonPath(&'static str),
+    /// `jsonpointer=<pointer>`: the value at an RFC 6901 JSON pointer, indented JSON.
+    JsonPointer(&'static str),
     /// Hydra v1's output (the `clients`, `token` and `keys` commands): its fixed lines where
     /// it printed them, the JSON indented elsewhere. Not a `--format` value.
-    #[value(skip)]
     V1,
+}
+
+/// The `--format` values, for help and errors.
+pub const FORMATS: &str = "table (or default), json, json-pretty, yaml, jsonpath=<path>, jsonpointer=<pointer>";
+
+impl std::str::FromStr for Format {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Format, String> {
+        // The expression lives as long as the process: leaked once, from one flag, so
+        // `Format` (and the `Mode` every command passes around) stays `Copy`.
+        let leak = |e: &str| -> &'static str { Box::leak(e.to_owned().into_boxed_str()) };
+        Ok(match s {
+            "table" | "default" => Format::Table,
+            "json" => Format::Json,
+            "json-pretty" => Format::JsonPretty,
+            "yaml" => Format::Yaml,
+            _ => match s.split_once('=') {
+                Some(("jsonpath", path)) if !path.is_empty() => Format::JsonPath(leak(path)),
+                Some(("jsonpointer", ptr)) if ptr.is_empty() || ptr.starts_with('/') => Format::JsonPointer(leak(ptr)),
+                _ if s.starts_with("jsonpath") => {
+                    return Err("jsonpath needs a path, e.g. --format jsonpath=client_id (GJSON syntax)".into())
+                }
+                _ if s.starts_with("jsonpointer") => {
+                    return Err(
+                        "jsonpointer needs a JSON pointer, e.g. --format jsonpointer=/client_id (RFC 6901)".into()
+                    )
+                }
+                _ => return Err(format!("unknown format '{s}': one of {FORMATS}")),
+            },
+        })
+    }
 }
 
 /// How a command prints: v2's `--format` plus `-q`, or [`Mode::V1`].
@@ -196,10 +231,24 @@ pub fn go_time(unix: Option<i64>) -> String {
 
 /// The raw JSON as the JSON formats print it (v1 prints it indented); `None` for `table`.
 fn json_text(format: Format, raw: &str) -> Result<Option<String>> {
+    let value = || serde_json::from_str::<Value>(raw).map_err(|e| CliError::BadResponse(format!("invalid JSON: {e}")));
+    let pretty = |v: &Value| serde_json::to_string_pretty(v).map(|s| s + "\n").unwrap_or_default();
     Ok(match format {
         Format::Table => None,
         Format::Json => Some(format_json(raw, false)? + "\n"),
         Format::JsonPretty | Format::V1 => Some(format_json(raw, true)? + "\n"),
+        Format::Yaml => Some(
+            serde_norway::to_string(&value()?)
+                .map_err(|e| CliError::BadResponse(format!("cannot print as YAML: {e}")))?,
+        ),
+        Format::JsonPointer(ptr) => Some(pretty(value()?.pointer(ptr).unwrap_or(&Value::Null))),
+        Format::JsonPath(path) => {
+            format_json(raw, false)?;
+            let found = gjson::get(raw, path);
+            let v =
+                if found.exists() { serde_json::from_str(found.json()).unwrap_or(Value::Null) } else { Value::Null };
+            Some(pretty(&v))
+        }
     })
 }
 
@@ -501,6 +550,7 @@ pub fn render_ids(mode: Mode, done: Done<'_>, ids: &[String]) -> String {
         (Format::Table, many) => table(&["ID"], &many.iter().map(|i| vec![i.clone()]).collect::<Vec<_>>()),
         (Format::Json, _) => json(false),
         (Format::JsonPretty, _) => json(true),
+        (format, _) => json_text(format, &json(false)).ok().flatten().unwrap_or_default(),
     }
 }
 
@@ -513,6 +563,27 @@ mod tests {
     const JSON: Mode = Mode { format: Format::Json, quiet: false };
     const PRETTY: Mode = Mode { format: Format::JsonPretty, quiet: false };
     const QUIET: Mode = Mode { format: Format::Table, quiet: true };
+
+    /// Hydra's other formats: YAML, a GJSON path and an RFC 6901 pointer.
+    #[test]
+    fn yaml_jsonpath_and_jsonpointer() {
+        let raw = r#"{"client_id":"a","redirect_uris":["https://x/cb","https://y/cb"],"metadata":{"tier":"gold"}}"#;
+        let fmt = |f: &str| json_text(f.parse().unwrap(), raw).unwrap().unwrap();
+        assert_eq!(
+            fmt("yaml"),
+            "client_id: a\nmetadata:\n  tier: gold\nredirect_uris:\n- https://x/cb\n- https://y/cb\n"
+        );
+        assert_eq!(fmt("jsonpath=client_id"), "\"a\"\n");
+        assert_eq!(fmt("jsonpath=redirect_uris.1"), "\"https://y/cb\"\n");
+        assert_eq!(fmt("jsonpath=metadata"), "{\n  \"tier\": \"gold\"\n}\n");
+        assert_eq!(fmt("jsonpath=nope"), "null\n");
+        assert_eq!(fmt("jsonpointer=/redirect_uris/0"), "\"https://x/cb\"\n");
+        assert_eq!(fmt("jsonpointer=/metadata/tier"), "\"gold\"\n");
+        for bad in ["jsonpath", "jsonpath=", "jsonpointer=client_id", "xml"] {
+            assert!(bad.parse::<Format>().is_err(), "{bad}");
+        }
+        assert_eq!("default".parse::<Format>(), Ok(Format::Table));
+    }
 
     #[test]
     fn tabwrite_pads_with_tabs_to_multiples_of_eight() {
