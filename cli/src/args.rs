@@ -119,6 +119,9 @@ pub enum GetCmd {
 /// `latch import <resource>` (Hydra v2).
 #[derive(Debug, Subcommand)]
 pub enum ImportCmd {
+    /// Import OAuth 2.0 clients from JSON files (each an array of clients) or standard input.
+    #[command(name = CLIENT, visible_alias = "client", aliases = CLIENT_ALIASES)]
+    Client(Formatted<crate::client_cmds::ImportClientArgs>),
     /// Import private JSON Web Keys into a set (each joins the set, replacing a key with
     /// the same kid; the last one imported signs).
     #[command(name = JWK, visible_alias = "jwks")]

@@ -221,6 +221,68 @@ pub struct ClientIdsArgs {
     pub ids: Vec<String>,
 }
 
+/// Arguments of `latch import oauth2-client <file>...` (Hydra v2): each file (or standard
+/// input, with none or `-`) holds a JSON array of clients, or one client.
+#[derive(Debug, Clone, Args)]
+pub struct ImportClientArgs {
+    #[command(flatten)]
+    pub conn: ConnectionArgs,
+
+    /// JSON files; `-` (or none) is standard input.
+    #[arg(value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+}
+
+/// The clients of one import document: an array's items, or the one object.
+fn clients_of(text: &str, source: &str) -> Result<Vec<Value>> {
+    match serde_json::from_str::<Value>(text) {
+        Ok(Value::Array(items)) if items.iter().all(Value::is_object) => Ok(items),
+        Ok(v @ Value::Object(_)) => Ok(vec![v]),
+        Ok(_) => Err(CliError::Usage(format!("{source} must hold a JSON array of OAuth 2.0 clients"))),
+        Err(e) => Err(CliError::Usage(format!("{source} is not valid JSON: {e}"))),
+    }
+}
+
+/// `latch import oauth2-client` (v2): creates each client as its file gives it (the
+/// server fills the defaults and generates missing ids and secrets), prints those
+/// created, reports failures on stderr and fails if any did. Existing clients are not
+/// updated: a client whose id exists fails, as in Hydra.
+pub async fn import(args: ImportClientArgs, mode: Mode, env: Env<'_>) -> Result<()> {
+    let mut documents = Vec::new();
+    let stdin_only = args.files.is_empty();
+    for path in args.files.iter().map(PathBuf::as_path).chain(stdin_only.then_some(Path::new("-"))) {
+        let (text, source) = if path == Path::new("-") {
+            let text = std::io::read_to_string(std::io::stdin())
+                .map_err(|e| CliError::Io(format!("cannot read stdin: {e}")))?;
+            (text, "stdin".to_owned())
+        } else {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| CliError::Usage(format!("cannot read {}: {e}", path.display())))?;
+            (text, path.display().to_string())
+        };
+        if !text.trim().is_empty() {
+            documents.push((clients_of(&text, &source)?, source));
+        }
+    }
+    let api = Api::connect(&args.conn, ApiKind::Admin, env)?;
+    let (mut created, mut failed, mut total) = (Vec::new(), 0, 0);
+    for (clients, source) in &documents {
+        for c in clients {
+            total += 1;
+            let req = api.request(Method::POST, api.url(&["admin", "clients"])?).json(c);
+            match api.send(req).await {
+                Ok(reply) => created.push(reply.body),
+                Err(e) => {
+                    failed += 1;
+                    warn(&format!("{source}: {e}"));
+                }
+            }
+        }
+    }
+    emit(&output::render_clients(mode, &raw_array(&created))?)?;
+    partial_failure(failed, total, "clients could not be imported")
+}
+
 /// Arguments of `latch list clients` and `latch clients list`. Without `--page-size` or
 /// `--page-token` every page is fetched; with either, one page is printed and the next page's
 /// token goes to stderr.
@@ -554,7 +616,7 @@ pub async fn delete(args: ClientIdsArgs, mode: Mode, env: Env<'_>) -> Result<()>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::args::{parse, Cli, Command, CreateCmd, DeleteCmd, GetCmd, ListCmd, UpdateCmd};
+    use crate::args::{parse, Cli, Command, CreateCmd, DeleteCmd, GetCmd, ImportCmd, ListCmd, UpdateCmd};
     use crate::output::Format;
     use clap::Parser;
     use serde_json::json;
@@ -976,6 +1038,21 @@ mod tests {
         }
         assert!(Cli::try_parse_from(["latch", "list", "clients", "--page-size", "0"]).is_err());
         assert!(matches!(parse(&["latch", "delete", "clients", "a", "b"]), Command::Delete(DeleteCmd::Client(_))));
+    }
+
+    #[test]
+    fn import_files_hold_arrays_or_one_client() {
+        assert_eq!(clients_of(r#"[{"client_id":"a"},{"scope":"openid"}]"#, "f").unwrap().len(), 2);
+        assert_eq!(clients_of(r#"{"client_id":"a"}"#, "f").unwrap().len(), 1);
+        for bad in ["[1]", "5", "{", "[{}, null]"] {
+            assert!(clients_of(bad, "f").is_err(), "{bad}");
+        }
+        let Command::Import(ImportCmd::Client(a)) = parse(&["latch", "import", "oauth2-client", "a.json", "b.json"])
+        else {
+            panic!("wrong command")
+        };
+        assert_eq!(a.args.files.len(), 2);
+        assert!(matches!(parse(&["latch", "import", "clients"]), Command::Import(ImportCmd::Client(_))));
     }
 
     #[test]

@@ -90,6 +90,7 @@ async fn run(command: Command, env: Env<'_>) -> Result<()> {
         Command::Get(GetCmd::Client(a)) => client_cmds::get(a.args, a.output.mode(), env).await,
         Command::Get(GetCmd::Jwk(a)) => jwk_cmds::get(a.args, a.output.mode(), env).await,
         Command::Import(ImportCmd::Jwk(a)) => jwk_cmds::import(a.args, a.output.mode(), env).await,
+        Command::Import(ImportCmd::Client(a)) => client_cmds::import(a.args, a.output.mode(), env).await,
         Command::List(ListCmd::Clients(a)) => client_cmds::list(a.args, a.output.mode(), env).await,
         Command::Update(UpdateCmd::Client(a)) => client_cmds::update(a.args, a.output.mode(), env).await,
         Command::Delete(DeleteCmd::Client(a)) => client_cmds::delete(a.args, a.output.mode(), env).await,

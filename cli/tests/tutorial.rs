@@ -649,3 +649,46 @@ async fn jwk_commands_create_get_and_import() {
     drop(s);
     db.drop_db().await;
 }
+
+/// Hydra v2's `import oauth2-client <file>...`: each file a JSON array of clients (or one
+/// client), standard input without files; an existing id fails (clients are not
+/// updated), the others are still created, and the exit status says some failed.
+#[tokio::test]
+async fn import_oauth2_client_creates_clients_from_files() {
+    let db = TestDb::sqlite().await;
+    let s = start(db.dsn(), true, &[]).await;
+    let e = s.admin.as_str();
+    let dir = std::env::temp_dir().join(format!("latch-import-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let many = dir.join("many.json");
+    std::fs::write(
+        &many,
+        r#"[{"client_id": "imp-a", "client_secret": "secret-a", "grant_types": ["client_credentials"], "from_newer_hydra": 1},
+            {"client_id": "imp-b", "grant_types": ["client_credentials"], "client_uri": null}]"#,
+    )
+    .expect("write");
+    let one = dir.join("one.json");
+    std::fs::write(&one, r#"{"client_id": "imp-c", "grant_types": ["client_credentials"]}"#).expect("write");
+    let out: Value = serde_json::from_str(&stdout_ok(&[
+        "import",
+        "oauth2-client",
+        many.to_str().expect("path"),
+        one.to_str().expect("path"),
+        "--format",
+        "json",
+        "--endpoint",
+        e,
+    ]))
+    .expect("JSON");
+    let ids: Vec<&str> = out.as_array().expect("array").iter().map(|c| c["client_id"].as_str().expect("id")).collect();
+    assert_eq!(ids, ["imp-a", "imp-b", "imp-c"]);
+    assert_eq!(out[0]["client_secret"], "secret-a");
+    assert!(out[1]["client_secret"].as_str().is_some_and(|s| s.len() >= 26), "a generated secret is shown once");
+    // Again: every id exists now; nothing is updated and the command fails.
+    let o = latch(&["import", "oauth2-client", one.to_str().expect("path"), "--endpoint", e]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("one.json"), "{}", String::from_utf8_lossy(&o.stderr));
+    std::fs::remove_dir_all(&dir).expect("clean up");
+    drop(s);
+    db.drop_db().await;
+}
