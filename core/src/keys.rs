@@ -14,7 +14,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine as _;
 use jwt_compact::jwk::JsonWebKey;
 use serde_json::{json, Map, Value};
-use sha2::{Digest, Sha256};
+use sha2::{Digest, Sha256, Sha384, Sha512};
 
 /// The key set whose newest key signs ID tokens (Hydra's name, kept for compatibility).
 pub const ID_TOKEN_SET: &str = "hydra.openid.id-token";
@@ -24,40 +24,65 @@ pub const ACCESS_TOKEN_SET: &str = "hydra.jwt.access-token";
 /// signs eight times faster than Hydra's 4096.
 pub const RSA_BITS: usize = 2048;
 
-/// The JWS algorithms Latch generates and signs with.
+/// The JWS algorithms Latch generates and signs with (RFC 7518 §3.1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Alg {
     /// RSASSA-PKCS1-v1_5 with SHA-256.
     Rs256,
+    /// RSASSA-PKCS1-v1_5 with SHA-384.
+    Rs384,
+    /// RSASSA-PKCS1-v1_5 with SHA-512.
+    Rs512,
+    /// RSASSA-PSS with SHA-256 and a 32-byte salt (RFC 7518 §3.5).
+    Ps256,
     /// ECDSA P-256 with SHA-256.
     Es256,
+    /// ECDSA P-384 with SHA-384.
+    Es384,
+    /// ECDSA P-521 with SHA-512.
+    Es512,
     /// Ed25519.
     EdDsa,
 }
 
 impl Alg {
+    /// Every algorithm, for messages and tests.
+    pub const ALL: [Alg; 8] =
+        [Alg::Rs256, Alg::Rs384, Alg::Rs512, Alg::Ps256, Alg::Es256, Alg::Es384, Alg::Es512, Alg::EdDsa];
+
     /// Parses a JWS `alg` name.
     pub fn parse(s: &str) -> Option<Alg> {
-        Some(match s {
-            "RS256" => Alg::Rs256,
-            "ES256" => Alg::Es256,
-            "EdDSA" => Alg::EdDsa,
-            _ => return None,
-        })
+        Alg::ALL.into_iter().find(|a| a.as_str() == s)
     }
     /// The JWS `alg` name.
     pub fn as_str(self) -> &'static str {
         match self {
             Alg::Rs256 => "RS256",
+            Alg::Rs384 => "RS384",
+            Alg::Rs512 => "RS512",
+            Alg::Ps256 => "PS256",
             Alg::Es256 => "ES256",
+            Alg::Es384 => "ES384",
+            Alg::Es512 => "ES512",
             Alg::EdDsa => "EdDSA",
         }
+    }
+    /// Whether its keys are RSA keys.
+    pub fn is_rsa(self) -> bool {
+        matches!(self, Alg::Rs256 | Alg::Rs384 | Alg::Rs512 | Alg::Ps256)
+    }
+    /// The names, for messages ("RS256, RS384, …").
+    pub fn names() -> String {
+        Alg::ALL.map(Alg::as_str).join(", ")
     }
 }
 
 enum Secret {
+    /// RS256, RS384, RS512 and PS256 (the key's `alg` picks the padding and hash).
     Rsa(Box<rsa::RsaPrivateKey>),
     Es(p256::ecdsa::SigningKey),
+    Es384(p384::SecretKey),
+    Es512(p521::SecretKey),
     Ed(ed25519_compact::SecretKey),
 }
 
@@ -81,11 +106,13 @@ impl SigningKey {
     /// keep it off request paths.
     pub fn generate<P: Platform + ?Sized>(platform: &P, alg: Alg, kid: &str) -> Result<SigningKey, Error> {
         let secret = match alg {
-            Alg::Rs256 => Secret::Rsa(Box::new(
+            Alg::Rs256 | Alg::Rs384 | Alg::Rs512 | Alg::Ps256 => Secret::Rsa(Box::new(
                 rsa::RsaPrivateKey::new(&mut PlatformRng(platform), RSA_BITS)
                     .map_err(|e| Error::server(format!("RSA key generation failed: {e}")))?,
             )),
             Alg::Es256 => Secret::Es(p256::ecdsa::SigningKey::random(&mut PlatformRng(platform))),
+            Alg::Es384 => Secret::Es384(p384::SecretKey::random(&mut PlatformRng(platform))),
+            Alg::Es512 => Secret::Es512(p521::SecretKey::random(&mut PlatformRng(platform))),
             Alg::EdDsa => {
                 let mut seed = [0u8; 32];
                 platform.fill_random(&mut seed);
@@ -103,18 +130,32 @@ impl SigningKey {
             .get("alg")
             .and_then(Value::as_str)
             .and_then(Alg::parse)
-            .ok_or_else(|| bad("'alg' must be RS256, ES256 or EdDSA".into()))?;
-        let jwk: JsonWebKey<'_> = serde_json::from_value(v.clone()).map_err(|e| bad(e.to_string()))?;
+            .ok_or_else(|| bad(format!("'alg' must be one of {}", Alg::names())))?;
+        // P-384 and P-521 keys through RustCrypto's own JWK form (RFC 7518 §6.2), which
+        // jwt-compact does not cover; the rest through jwt-compact's conversions.
+        let text = ec_members(v);
         let secret = match alg {
-            Alg::Rs256 => Secret::Rsa(Box::new(rsa::RsaPrivateKey::try_from(&jwk).map_err(|e| bad(e.to_string()))?)),
-            Alg::Es256 => Secret::Es(p256::ecdsa::SigningKey::try_from(&jwk).map_err(|e| bad(e.to_string()))?),
-            Alg::EdDsa => Secret::Ed(ed25519_compact::SecretKey::try_from(&jwk).map_err(|e| bad(e.to_string()))?),
+            Alg::Es384 => Secret::Es384(p384::SecretKey::from_jwk_str(&text).map_err(|e| bad(e.to_string()))?),
+            Alg::Es512 => Secret::Es512(p521::SecretKey::from_jwk_str(&text).map_err(|e| bad(e.to_string()))?),
+            _ => {
+                let jwk: JsonWebKey<'_> = serde_json::from_value(v.clone()).map_err(|e| bad(e.to_string()))?;
+                match alg {
+                    Alg::Es256 => Secret::Es(p256::ecdsa::SigningKey::try_from(&jwk).map_err(|e| bad(e.to_string()))?),
+                    Alg::EdDsa => {
+                        Secret::Ed(ed25519_compact::SecretKey::try_from(&jwk).map_err(|e| bad(e.to_string()))?)
+                    }
+                    _ => Secret::Rsa(Box::new(rsa::RsaPrivateKey::try_from(&jwk).map_err(|e| bad(e.to_string()))?)),
+                }
+            }
         };
         Ok(SigningKey { kid, alg, secret })
     }
 
     fn decorate(&self, jwk: JsonWebKey<'_>) -> Value {
-        let mut v = serde_json::to_value(&jwk).unwrap_or(Value::Null);
+        self.decorate_value(serde_json::to_value(&jwk).unwrap_or(Value::Null))
+    }
+
+    fn decorate_value(&self, mut v: Value) -> Value {
         if let Value::Object(m) = &mut v {
             m.insert("kid".into(), self.kid.clone().into());
             m.insert("alg".into(), self.alg.as_str().into());
@@ -128,6 +169,8 @@ impl SigningKey {
         match &self.secret {
             Secret::Rsa(k) => self.decorate(JsonWebKey::from(k.as_ref())),
             Secret::Es(k) => self.decorate(JsonWebKey::from(k)),
+            Secret::Es384(k) => self.decorate_value(ec_jwk(k.to_jwk_string().as_str())),
+            Secret::Es512(k) => self.decorate_value(ec_jwk(k.to_jwk_string().as_str())),
             Secret::Ed(k) => self.decorate(JsonWebKey::from(k)),
         }
     }
@@ -137,6 +180,8 @@ impl SigningKey {
         match &self.secret {
             Secret::Rsa(k) => self.decorate(JsonWebKey::from(&k.to_public_key()).to_verifying_key()),
             Secret::Es(k) => self.decorate(JsonWebKey::from(k.verifying_key())),
+            Secret::Es384(k) => self.decorate_value(ec_jwk(&k.public_key().to_jwk_string())),
+            Secret::Es512(k) => self.decorate_value(ec_jwk(&k.public_key().to_jwk_string())),
             Secret::Ed(k) => self.decorate(JsonWebKey::from(&k.public_key())),
         }
     }
@@ -155,18 +200,48 @@ impl SigningKey {
         let mut input = B64.encode(header.to_string());
         input.push('.');
         input.push_str(&B64.encode(Value::Object(claims.clone()).to_string()));
+        let rsa_failed = |e: rsa::Error| Error::server(format!("RSA signing failed: {e}"));
         let signature: Vec<u8> = match &self.secret {
-            Secret::Rsa(k) => match platform.rs256_sign(k, input.as_bytes()).await {
-                Some(signature) => signature,
-                None => {
-                    let digest = Sha256::digest(input.as_bytes());
-                    k.sign(rsa::Pkcs1v15Sign::new::<Sha256>(), &digest)
-                        .map_err(|e| Error::server(format!("RSA signing failed: {e}")))?
+            Secret::Rsa(k) => match self.alg {
+                Alg::Rs384 => {
+                    k.sign(rsa::Pkcs1v15Sign::new::<Sha384>(), &Sha384::digest(input.as_bytes())).map_err(rsa_failed)?
                 }
+                Alg::Rs512 => {
+                    k.sign(rsa::Pkcs1v15Sign::new::<Sha512>(), &Sha512::digest(input.as_bytes())).map_err(rsa_failed)?
+                }
+                // RFC 7518 §3.5: MGF1 with SHA-256 and a salt as long as the hash; the
+                // salt is random, so the platform's randomness draws it.
+                Alg::Ps256 => k
+                    .sign_with_rng(
+                        &mut PlatformRng(platform),
+                        rsa::Pss::new::<Sha256>(),
+                        &Sha256::digest(input.as_bytes()),
+                    )
+                    .map_err(rsa_failed)?,
+                _ => match platform.rs256_sign(k, input.as_bytes()).await {
+                    Some(signature) => signature,
+                    None => {
+                        let digest = Sha256::digest(input.as_bytes());
+                        k.sign(rsa::Pkcs1v15Sign::new::<Sha256>(), &digest).map_err(rsa_failed)?
+                    }
+                },
             },
             Secret::Es(k) => {
                 use p256::ecdsa::signature::Signer;
                 let sig: p256::ecdsa::Signature = k.sign(input.as_bytes());
+                sig.to_bytes().to_vec()
+            }
+            // RFC 7518 §3.4: R and S, each the curve's size, concatenated (RFC 6979 nonces).
+            Secret::Es384(k) => {
+                use p384::ecdsa::signature::Signer;
+                let sig: p384::ecdsa::Signature = p384::ecdsa::SigningKey::from(k).sign(input.as_bytes());
+                sig.to_bytes().to_vec()
+            }
+            Secret::Es512(k) => {
+                use p521::ecdsa::signature::Signer;
+                let signer = p521::ecdsa::SigningKey::from_bytes(&k.to_bytes())
+                    .map_err(|e| Error::server(format!("P-521 key unusable: {e}")))?;
+                let sig: p521::ecdsa::Signature = signer.sign(input.as_bytes());
                 sig.to_bytes().to_vec()
             }
             Secret::Ed(k) => k.sign(input.as_bytes(), None).to_vec(),
@@ -175,6 +250,21 @@ impl SigningKey {
         input.push_str(&B64.encode(signature));
         Ok(input)
     }
+}
+
+/// A JWK that RustCrypto's `to_jwk_string` wrote, as a JSON value.
+fn ec_jwk(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or(Value::Null)
+}
+
+/// An EC JWK with only the members RustCrypto's JWK reader takes (it refuses `kid`,
+/// `alg`, `use` and any other): `kty`, `crv`, `x`, `y` and, for a private key, `d`.
+fn ec_members(v: &Value) -> String {
+    let kept: Map<String, Value> = ["kty", "crv", "x", "y", "d"]
+        .into_iter()
+        .filter_map(|k| v.get(k).map(|x| (k.to_string(), x.clone())))
+        .collect();
+    Value::Object(kept).to_string()
 }
 
 /// A digest that identifies an RSA private key (its `n`, `e` and `d`), for hosts that
@@ -199,16 +289,16 @@ pub fn verify_jws(jwk: &Value, token: &str) -> Option<Map<String, Value>> {
     use jwt_compact::{AlgorithmExt, UntrustedToken};
     let untrusted = UntrustedToken::new(token).ok()?;
     let key: JsonWebKey<'_> = serde_json::from_value(jwk.clone()).ok()?;
+    let rsa = |alg: jwt_compact::alg::Rsa| -> Option<_> {
+        let k = rsa::RsaPublicKey::try_from(&key).ok()?;
+        Some(alg.validator::<Map<String, Value>>(&k).validate(&untrusted).ok()?.claims().clone())
+    };
     let claims = match untrusted.algorithm() {
-        "RS256" => {
-            let k = rsa::RsaPublicKey::try_from(&key).ok()?;
-            jwt_compact::alg::Rsa::rs256()
-                .validator::<Map<String, Value>>(&k)
-                .validate(&untrusted)
-                .ok()?
-                .claims()
-                .clone()
-        }
+        "RS256" => rsa(jwt_compact::alg::Rsa::rs256())?,
+        "RS384" => rsa(jwt_compact::alg::Rsa::rs384())?,
+        "RS512" => rsa(jwt_compact::alg::Rsa::rs512())?,
+        "PS256" => rsa(jwt_compact::alg::Rsa::ps256())?,
+        "ES384" | "ES512" => return verify_ec(jwk, untrusted.algorithm(), token),
         "ES256" => {
             let k = p256::ecdsa::VerifyingKey::try_from(&key).ok()?;
             jwt_compact::alg::Es256.validator::<Map<String, Value>>(&k).validate(&untrusted).ok()?.claims().clone()
@@ -229,6 +319,36 @@ pub fn verify_jws(jwk: &Value, token: &str) -> Option<Map<String, Value>> {
     Some(out)
 }
 
+/// ES384 and ES512 (RFC 7518 §3.4), which jwt-compact does not cover: the signature
+/// over the first two parts, against the JWK's curve point; the claims as sent.
+fn verify_ec(jwk: &Value, alg: &str, token: &str) -> Option<Map<String, Value>> {
+    let (input, signature) = token.rsplit_once('.')?;
+    let signature = B64.decode(signature).ok()?;
+    let header: Value = serde_json::from_slice(&B64.decode(input.split('.').next()?).ok()?).ok()?;
+    if header.get("alg").and_then(Value::as_str) != Some(alg) {
+        return None;
+    }
+    let text = ec_members(jwk);
+    let ok = match alg {
+        "ES384" => {
+            use p384::ecdsa::signature::Verifier;
+            let key = p384::ecdsa::VerifyingKey::from(p384::PublicKey::from_jwk_str(&text).ok()?);
+            key.verify(input.as_bytes(), &p384::ecdsa::Signature::from_slice(&signature).ok()?).is_ok()
+        }
+        _ => {
+            use p521::ecdsa::signature::Verifier;
+            let point = p521::PublicKey::from_jwk_str(&text).ok()?;
+            let key = p521::ecdsa::VerifyingKey::from_affine(*point.as_affine()).ok()?;
+            key.verify(input.as_bytes(), &p521::ecdsa::Signature::from_slice(&signature).ok()?).is_ok()
+        }
+    };
+    if !ok {
+        return None;
+    }
+    let payload = B64.decode(input.split('.').nth(1)?).ok()?;
+    serde_json::from_slice(&payload).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -238,7 +358,7 @@ mod tests {
     #[test]
     fn every_alg_signs_and_verifies_through_its_public_jwk() {
         let p = FixedPlatform::new(0, 11);
-        for alg in [Alg::Es256, Alg::EdDsa, Alg::Rs256] {
+        for alg in Alg::ALL {
             let k = SigningKey::generate(&p, alg, "k1").unwrap();
             let mut claims = Map::new();
             claims.insert("sub".into(), "alice".into());
@@ -248,7 +368,7 @@ mod tests {
             assert_eq!(public["kid"], "k1");
             assert_eq!(public["alg"], alg.as_str());
             assert!(public.get("d").is_none(), "{alg:?} public JWK leaks 'd'");
-            let verified = verify_jws(&public, &jws).unwrap();
+            let verified = verify_jws(&public, &jws).unwrap_or_else(|| panic!("{alg:?} does not verify"));
             assert_eq!(verified["sub"], "alice");
             assert_eq!(verified["exp"], 1_800_000_600, "the time claims come back as numbers");
             // Tampered payload fails.

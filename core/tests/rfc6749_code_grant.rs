@@ -128,3 +128,29 @@ fn refresh_rotates_and_reuse_revokes_the_grant() {
     assert_eq!(introspect(&l, &rt3)["active"], false);
     assert_eq!(refresh(&l, &rt3, None)["error"], "invalid_grant");
 }
+
+/// RFC 7518 §3.1: every algorithm Latch offers signs ID tokens once its key is the
+/// newest of the ID-token set; relying parties verify them with the published JWKS, and
+/// `at_hash` uses the algorithm's hash (OIDC Core §3.1.3.6: its left half).
+#[test]
+fn id_tokens_are_signed_with_every_offered_algorithm() {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    for (alg, hash_len) in [("RS384", 48), ("RS512", 64), ("PS256", 32), ("ES384", 48), ("ES512", 64)] {
+        let l = latch(40);
+        app_client(&l);
+        let r = admin(&l, Method::Post, "/admin/keys/hydra.openid.id-token", Some(json!({"alg": alg, "kid": alg})));
+        assert_eq!(r.status, 201, "{alg}: {:?}", r.json_body());
+        let back = code_flow(&l, &Browser::default(), false);
+        let t = redeem(&l, &query_of(&back)["code"]).json_body();
+        let idt = t["id_token"].as_str().unwrap_or_else(|| panic!("{alg}: {t}"));
+        let header: serde_json::Value =
+            serde_json::from_slice(&b64.decode(idt.split('.').next().unwrap()).unwrap()).unwrap();
+        assert_eq!((header["alg"].as_str(), header["kid"].as_str()), (Some(alg), Some(alg)));
+        let c = claims(&l, idt);
+        assert_eq!(c["sub"], "foo@bar.com", "{alg}");
+        assert_eq!(b64.decode(c["at_hash"].as_str().unwrap()).unwrap().len(), hash_len / 2, "{alg}");
+        let d = block_on(l.handle(Port::Public, Request::new(Method::Get, "/.well-known/openid-configuration"))).1;
+        assert_eq!(d.json_body()["id_token_signing_alg_values_supported"][0], alg);
+    }
+}

@@ -44,7 +44,13 @@ impl Platform for EdgePlatform {
     /// other algorithms are cheap in wasm and come from the core.
     async fn generate_key(&self, alg: Alg, kid: &str) -> Result<SigningKey, Error> {
         match alg {
-            Alg::Rs256 => webcrypto::generate_rs256(kid).await.map_err(Error::server),
+            // Every RSA algorithm's key is an RSA key pair: WebCrypto makes it, the
+            // key's `alg` says how it signs (RS256 in WebCrypto, the others in wasm).
+            alg if alg.is_rsa() => {
+                let mut key = webcrypto::generate_rs256(kid).await.map_err(Error::server)?;
+                key.alg = alg;
+                Ok(key)
+            }
             other => SigningKey::generate(self, other, kid),
         }
     }

@@ -26,7 +26,7 @@ struct CreateKey {
 pub async fn create<S: Store, P: Platform>(latch: &Latch<S, P>, set: &str, req: &Request) -> Result<Response, Error> {
     let body: CreateKey = req.json_body()?;
     let alg = Alg::parse(&body.alg).ok_or_else(|| {
-        Error::invalid_request(format!("Unsupported 'alg' '{}': use RS256, ES256 or EdDSA.", body.alg))
+        Error::invalid_request(format!("Unsupported 'alg' '{}': use one of {}.", body.alg, Alg::names()))
     })?;
     if let Some(u) = body.use_.as_deref() {
         if u != "sig" {
