@@ -3,9 +3,11 @@
 //! and rows written the way Hydra writes them: a client whose secret is hashed with
 //! PBKDF2 in Hydra's encoding, one hashed with BCrypt as Go's `x/crypto/bcrypt` writes
 //! it, one with an Argon2 hash (skipped), a private JWK sealed with Hydra's system secret
-//! (AES-256-GCM), a consent session and a login session. Then a dry run writes nothing,
-//! the migration copies everything into a fresh Latch database, Latch serves it (with a
-//! system secret of its own), and a second run finds everything already present.
+//! (AES-256-GCM), a consent session, a login session, and an access and a refresh token
+//! of that consent (Hydra's opaque format, one session sealed, one plain). Then a dry run
+//! writes nothing, the migration copies everything into a fresh Latch database, Latch
+//! serves it (with a system secret of its own first and Hydra's after it), Hydra's tokens
+//! introspect and refresh, and a second run finds everything already present.
 
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -62,14 +64,75 @@ const CLIENT_COLUMNS: &str = "id, nid, client_name, client_secret, scope, owner,
 
 async fn insert_client(db: &mut sqlx::PgConnection, id: &str, hash: &str, auth_method: &str) {
     let sql = format!(
-        "INSERT INTO hydra_client ({CLIENT_COLUMNS}) VALUES ($1, $2::uuid, $1, $3, 'read write', '', '', '', '', '', '', \
-         '{{}}', '', $4, '{{}}', '[]', '[\"client_credentials\"]', '[\"token\"]', '[]', '[]', '[]', '[]', 3600000000000)"
+        "INSERT INTO hydra_client ({CLIENT_COLUMNS}) VALUES ($1, $2::uuid, $1, $3, 'read write offline', '', '', '', '', \
+         '', '', '{{}}', '', $4, '{{}}', '[]', '[\"client_credentials\", \"refresh_token\"]', '[\"token\"]', '[]', '[]', \
+         '[]', '[]', 3600000000000)"
     );
     sqlx::query(&sql).bind(id).bind(NID).bind(hash).bind(auth_method).execute(db).await.unwrap();
 }
 
+/// A token as Hydra mints it (fosite's HMAC strategy): 32 random bytes and the
+/// HMAC-SHA-512/256 of them under SHA-256 of the system secret, unpadded base64url. Returns
+/// the token and its signature (the part after the dot).
+fn hydra_token(prefix: &str, key: [u8; 32]) -> (String, String) {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use hmac::Mac as _;
+    let mut mac =
+        <hmac::Hmac<sha2::Sha512_256> as hmac::Mac>::new_from_slice(&Sha256::digest(HYDRA_SECRET.as_bytes())).unwrap();
+    mac.update(&key);
+    let signature = URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
+    (format!("{prefix}{}.{signature}", URL_SAFE_NO_PAD.encode(key)), signature)
+}
+
+/// Hydra's `oauth2.Session` of a token of alice's consent.
+fn hydra_session() -> String {
+    serde_json::json!({
+        "id_token": {
+            "id_token_claims": {"sub": "alice", "auth_time": "2026-01-02T03:04:05Z", "rat": "2026-01-02T03:04:00Z",
+                "acr": "", "amr": ["pwd"], "ext": {"sid": "login-session-1"}},
+            "headers": {"extra": {}},
+            "expires_at": {},
+            "subject": "alice"
+        },
+        "extra": {"team": "blue"},
+        "kid": "",
+        "client_id": "pbkdf2-client",
+        "consent_challenge": "consent-1"
+    })
+    .to_string()
+}
+
+/// Inserts a token row as Hydra's persister does; returns the token.
+async fn insert_token(
+    db: &mut sqlx::PgConnection,
+    table: &str,
+    prefix: &str,
+    key: u8,
+    stored_signature: fn(&str) -> String,
+    session_data: String,
+    expires: &str,
+) -> String {
+    let (token, signature) = hydra_token(prefix, [key; 32]);
+    sqlx::query(&format!(
+        "INSERT INTO {table} (signature, request_id, requested_at, client_id, granted_scope, session_data, subject, \
+         active, granted_audience, challenge_id, nid, expires_at) VALUES ($1, 'hydra-request-1', now() - interval '10 minutes', \
+         'pbkdf2-client', 'read|offline', $2, 'alice', true, '', 'consent-1', $3::uuid, now() AT TIME ZONE 'UTC' + interval '{expires}')"
+    ))
+    .bind(stored_signature(&signature))
+    .bind(session_data)
+    .bind(NID)
+    .execute(db)
+    .await
+    .unwrap();
+    token
+}
+
+fn sha384_hex(s: &str) -> String {
+    hex::encode(sha2::Sha384::digest(s.as_bytes()))
+}
+
 /// The Hydra database: the schema fixture and one of each thing the command copies.
-async fn hydra_database(db: &TestDb, key: &SigningKey) {
+async fn hydra_database(db: &TestDb, key: &SigningKey) -> (String, String) {
     let mut c = sqlx::PgConnection::connect(db.dsn()).await.unwrap();
     sqlx::raw_sql(SCHEMA).execute(&mut c).await.expect("the schema fixture loads");
     insert_client(&mut c, "pbkdf2-client", &hydra_pbkdf2("pbkdf2-secret", 25_000), "client_secret_basic").await;
@@ -80,6 +143,8 @@ async fn hydra_database(db: &TestDb, key: &SigningKey) {
     insert_client(&mut c, "bcrypt-client", &bcrypt_hash, "client_secret_post").await;
     let argon = "$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaA";
     insert_client(&mut c, "argon-client", argon, "client_secret_basic").await;
+    // Registered before the tokens below were issued, as they would have been.
+    sqlx::query("UPDATE hydra_client SET created_at = now() - interval '1 day'").execute(&mut c).await.unwrap();
     sqlx::query(
         "INSERT INTO hydra_jwk (sid, kid, keydata, created_at, pk, nid) \
          VALUES ('hydra.openid.id-token', $1, $2, now() - interval '1 day', gen_random_uuid(), $3::uuid)",
@@ -111,7 +176,30 @@ async fn hydra_database(db: &TestDb, key: &SigningKey) {
     .execute(&mut c)
     .await
     .unwrap();
+    // The access token is stored under the SHA-384 hex of its signature, its session
+    // sealed (encrypt_at_rest, Hydra's default); the refresh token under its signature,
+    // its session plain JSON (as with encrypt_at_rest off).
+    let at = insert_token(
+        &mut c,
+        "hydra_oauth2_access",
+        "ory_at_",
+        1,
+        sha384_hex,
+        hydra_seal(hydra_session().as_bytes()),
+        "1 hour",
+    )
+    .await;
+    let rt =
+        insert_token(&mut c, "hydra_oauth2_refresh", "ory_rt_", 2, |s| s.to_string(), hydra_session(), "30 days").await;
+    // An expired and a revoked one, which are gone for Hydra too: not copied.
+    insert_token(&mut c, "hydra_oauth2_access", "ory_at_", 3, sha384_hex, hydra_session(), "-1 minute").await;
+    sqlx::query("UPDATE hydra_oauth2_refresh SET active = false WHERE signature = $1")
+        .bind(hydra_token("ory_rt_", [4; 32]).1)
+        .execute(&mut c)
+        .await
+        .unwrap();
     c.close().await.unwrap();
+    (at, rt)
 }
 
 async fn latch_tables(dsn: &str) -> i64 {
@@ -147,7 +235,8 @@ async fn serve(dsn: &str) -> Served {
         .env("SERVE_PUBLIC_PORT", p.to_string())
         .env("SERVE_ADMIN_PORT", a.to_string())
         .env("URLS_SELF_ISSUER", format!("http://127.0.0.1:{p}"))
-        .env("SECRETS_SYSTEM", LATCH_SECRET)
+        // Latch's own secret first; Hydra's after it, so Hydra's tokens keep verifying.
+        .env("SECRETS_SYSTEM", format!("{LATCH_SECRET},{HYDRA_SECRET}"))
         .env("LOG_LEVEL", "warn")
         .arg("--dev")
         .stdout(Stdio::null())
@@ -167,7 +256,7 @@ async fn serve(dsn: &str) -> Served {
 async fn hydra_database_moves_to_latch() {
     let key = SigningKey::generate(&FixedPlatform::new(1_700_000_000, 20), Alg::Rs256, "hydra-kid-1").unwrap();
     let hydra = TestDb::postgres().await;
-    hydra_database(&hydra, &key).await;
+    let (hydra_at, hydra_rt) = hydra_database(&hydra, &key).await;
     let target = TestDb::postgres().await;
 
     // A dry run reads and reports, and writes nothing: not even Latch's schema.
@@ -178,6 +267,8 @@ async fn hydra_database_moves_to_latch() {
     assert!(dry.contains("JSON Web Keys: 1 would copy, 0 already present, 0 skipped\n"), "{dry}");
     assert!(dry.contains("login sessions: 1 would copy, 0 already present, 0 skipped\n"), "{dry}");
     assert!(dry.contains("consent sessions: 1 would copy, 0 already present, 0 skipped\n"), "{dry}");
+    assert!(dry.contains("access tokens: 1 would copy, 0 already present, 0 skipped\n"), "{dry}");
+    assert!(dry.contains("refresh tokens: 1 would copy, 0 already present, 0 skipped\n"), "{dry}");
     assert_eq!(latch_tables(target.dsn()).await, 0, "the dry run wrote to the Latch database");
 
     let first = run_migration(hydra.dsn(), target.dsn(), &[]);
@@ -186,6 +277,8 @@ async fn hydra_database_moves_to_latch() {
     assert!(first.contains("JSON Web Keys: 1 copied, 0 already present, 0 skipped\n"), "{first}");
     assert!(first.contains("login sessions: 1 copied, 0 already present, 0 skipped\n"), "{first}");
     assert!(first.contains("consent sessions: 1 copied, 0 already present, 0 skipped\n"), "{first}");
+    assert!(first.contains("access tokens: 1 copied, 0 already present, 0 skipped\n"), "{first}");
+    assert!(first.contains("refresh tokens: 1 copied, 0 already present, 0 skipped\n"), "{first}");
 
     {
         let latch = serve(target.dsn()).await;
@@ -242,17 +335,69 @@ async fn hydra_database_moves_to_latch() {
         .unwrap();
         let by_session: Value = by_session.json().await.unwrap();
         assert_eq!(by_session.as_array().map(Vec::len), Some(1), "{by_session}");
-    }
 
-    // Again: everything is there already, and nothing changes.
-    let second = run_migration(hydra.dsn(), target.dsn(), &[]);
-    assert!(second.contains("clients: 0 copied, 2 already present, 1 skipped\n"), "{second}");
-    assert!(second.contains("JSON Web Keys: 0 copied, 1 already present, 0 skipped\n"), "{second}");
-    assert!(second.contains("login sessions: 0 copied, 1 already present, 0 skipped\n"), "{second}");
-    assert!(second.contains("consent sessions: 0 copied, 1 already present, 0 skipped\n"), "{second}");
-    // A dry run over the migrated database says the same.
-    let dry_again = run_migration(hydra.dsn(), target.dsn(), &["--dry-run"]);
-    assert!(dry_again.contains("clients: 0 would copy, 2 already present, 1 skipped\n"), "{dry_again}");
+        // Hydra's access token introspects as Hydra showed it.
+        let introspect = |token: String| {
+            http.post(format!("{}/admin/oauth2/introspect", latch.admin)).form(&[("token", token)]).send()
+        };
+        let info: Value = introspect(hydra_at.clone()).await.unwrap().json().await.unwrap();
+        assert_eq!(info["active"], true, "{info}");
+        assert_eq!(
+            (&info["sub"], &info["client_id"], &info["scope"]),
+            (&"alice".into(), &"pbkdf2-client".into(), &"read offline".into())
+        );
+        assert_eq!(info["ext"]["team"], "blue", "{info}");
+        assert_eq!(info["token_use"], "access_token");
+        let forged = format!("{}x", &hydra_at[..hydra_at.len() - 1]);
+        let info: Value = introspect(forged).await.unwrap().json().await.unwrap();
+        assert_eq!(info["active"], false, "a token whose MAC does not verify");
+        // Hydra's refresh token refreshes: Latch's tokens come back, Hydra's are retired.
+        let res = http
+            .post(format!("{}/oauth2/token", latch.public))
+            .basic_auth("pbkdf2-client", Some("pbkdf2-secret"))
+            .form(&[("grant_type", "refresh_token"), ("refresh_token", hydra_rt.as_str())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+        let body: Value = res.json().await.unwrap();
+        let new_at = body["access_token"].as_str().unwrap().to_string();
+        assert!(
+            new_at.starts_with("latch_at_") && body["refresh_token"].as_str().unwrap().starts_with("latch_rt_"),
+            "{body}"
+        );
+        let info: Value = introspect(new_at).await.unwrap().json().await.unwrap();
+        assert_eq!(
+            (&info["active"], &info["sub"], &info["ext"]["team"]),
+            (&true.into(), &"alice".into(), &"blue".into()),
+            "{info}"
+        );
+        let info: Value = introspect(hydra_at.clone()).await.unwrap().json().await.unwrap();
+        assert_eq!(info["active"], false, "the refresh revoked the grant's earlier access token");
+        // Again (while Latch serves): everything is there already, and nothing changes;
+        // Hydra's tokens, retired by the refresh, stay retired.
+        let second = run_migration(hydra.dsn(), target.dsn(), &[]);
+        assert!(second.contains("clients: 0 copied, 2 already present, 1 skipped\n"), "{second}");
+        assert!(second.contains("JSON Web Keys: 0 copied, 1 already present, 0 skipped\n"), "{second}");
+        assert!(second.contains("login sessions: 0 copied, 1 already present, 0 skipped\n"), "{second}");
+        assert!(second.contains("consent sessions: 0 copied, 1 already present, 0 skipped\n"), "{second}");
+        assert!(second.contains("access tokens: 0 copied, 1 already present, 0 skipped\n"), "{second}");
+        assert!(second.contains("refresh tokens: 0 copied, 1 already present, 0 skipped\n"), "{second}");
+        // A dry run over the migrated database says the same.
+        let dry_again = run_migration(hydra.dsn(), target.dsn(), &["--dry-run"]);
+        assert!(dry_again.contains("clients: 0 would copy, 2 already present, 1 skipped\n"), "{dry_again}");
+
+        // The tokens belong to the consent: revoking it revokes them.
+        let res = http
+            .delete(format!("{}/admin/oauth2/auth/sessions/consent?subject=alice&client=pbkdf2-client", latch.admin))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 204);
+        let info: Value =
+            introspect(body["access_token"].as_str().unwrap().into()).await.unwrap().json().await.unwrap();
+        assert_eq!(info["active"], false, "{info}");
+    }
 
     target.drop_db().await;
     hydra.drop_db().await;

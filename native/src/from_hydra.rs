@@ -13,6 +13,13 @@
 //! * `hydra_oauth2_flow`: the consent sessions Hydra's admin API lists (state 5 or 6 or
 //!   none, not skipped, not expired).
 //! * `hydra_oauth2_authentication_session`: the remembered logins not yet expired.
+//! * `hydra_oauth2_access` and `hydra_oauth2_refresh`: the active, unexpired tokens,
+//!   under the storage key Latch gives Hydra's tokens
+//!   ([`latch_core::token::TokenFormat::Hydra`]), so they keep working while Hydra's
+//!   system secret is one of Latch's. Their session (`session_data`, plain JSON or sealed
+//!   like the keys) becomes the record's: access-token claims (`extra`) and the ID-token
+//!   facts a refresh needs. Tokens of a consent are filed under the consent's id, as
+//!   Latch files them, so revoking the consent revokes them.
 //!
 //! Hydra's `nid` separates networks (tenants): the rows of one network are copied; with
 //! several, [`FromHydraOptions::nid`] must choose.
@@ -26,9 +33,11 @@ use base64::Engine as _;
 use latch_core::client::Client;
 use latch_core::error::StoreError;
 use latch_core::keys::SigningKey;
+use latch_core::oidc::GrantSession;
 use latch_core::platform::Platform;
 use latch_core::seal::{self, Purpose};
-use latch_core::store::{ConsentRecord, LoginSession, Store, StoredKey};
+use latch_core::store::{ConsentRecord, LoginSession, Store, StoredKey, TokenKind, TokenRecord};
+use latch_core::token;
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
@@ -81,18 +90,24 @@ pub struct FromHydraReport {
     pub login_sessions: KindReport,
     /// Consent sessions of `hydra_oauth2_flow`.
     pub consents: KindReport,
+    /// `hydra_oauth2_access` (items are request ids).
+    pub access_tokens: KindReport,
+    /// `hydra_oauth2_refresh` (items are request ids).
+    pub refresh_tokens: KindReport,
     /// Things to know that are not about one item.
     pub notes: Vec<String>,
 }
 
 impl FromHydraReport {
     /// The kinds with their names, in the order they are copied.
-    pub fn kinds(&self) -> [(&'static str, &KindReport); 4] {
+    pub fn kinds(&self) -> [(&'static str, &KindReport); 6] {
         [
             ("clients", &self.clients),
             ("JSON Web Keys", &self.keys),
             ("login sessions", &self.login_sessions),
             ("consent sessions", &self.consents),
+            ("access tokens", &self.access_tokens),
+            ("refresh tokens", &self.refresh_tokens),
         ]
     }
 }
@@ -224,6 +239,9 @@ pub async fn copy<S: Store>(
     copy_keys(hydra, store, opts, &nid, checkable, write, &mut report).await?;
     copy_login_sessions(hydra, store, &nid, checkable, write, &mut report).await?;
     copy_consents(hydra, store, &nid, &clients, checkable, write, &mut report).await?;
+    for kind in [TokenKind::AccessToken, TokenKind::RefreshToken] {
+        copy_tokens(hydra, store, opts, &nid, kind, &clients, checkable, write, &mut report).await?;
+    }
     Ok(report)
 }
 
@@ -656,6 +674,128 @@ async fn copy_consents<S: Store>(
     Ok(())
 }
 
+/// A Go `time.Time` in JSON (RFC 3339) as Unix seconds; Go's zero time is 0.
+fn go_time(v: &Value) -> i64 {
+    v.as_str().and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok()).map_or(0, |t| t.timestamp()).max(0)
+}
+
+/// A Hydra token's `session_data` (`oauth2.Session`) as the data of Latch's record:
+/// the access-token claims (`extra`) as `ext`, and, for a user's grant, the session an ID
+/// token minted on refresh is made from.
+pub fn token_data(session: &Value, subject: &str, from_consent: bool) -> Value {
+    let mut data = Map::new();
+    if let Some(extra) = session.get("extra").and_then(Value::as_object).filter(|m| !m.is_empty()) {
+        data.insert("ext".into(), Value::Object(extra.clone()));
+    }
+    if from_consent {
+        let claims = &session["id_token"]["id_token_claims"];
+        let mut id_token = claims.get("ext").and_then(Value::as_object).cloned().unwrap_or_default();
+        // Hydra adds the login session id to the ID token's extra claims.
+        let sid = id_token.remove("sid").and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
+        let id_sub = claims.get("sub").and_then(Value::as_str).unwrap_or_default();
+        let grant = GrantSession {
+            auth_time: go_time(&claims["auth_time"]),
+            acr: claims.get("acr").and_then(Value::as_str).unwrap_or_default().into(),
+            amr: string_list(&claims["amr"]),
+            sid,
+            rat: go_time(&claims["rat"]),
+            id_token,
+            id_subject: if id_sub.is_empty() || id_sub == subject { String::new() } else { id_sub.into() },
+        };
+        data.insert("session".into(), serde_json::to_value(grant).unwrap_or_default());
+    }
+    Value::Object(data)
+}
+
+fn pipe_list(text: Option<String>) -> Vec<String> {
+    text.unwrap_or_default().split('|').filter(|s| !s.is_empty()).map(String::from).collect()
+}
+
+#[allow(clippy::too_many_arguments)] // one copy step among others of the same shape
+async fn copy_tokens<S: Store>(
+    hydra: &PgPool,
+    store: &S,
+    opts: &FromHydraOptions,
+    nid: &str,
+    kind: TokenKind,
+    clients: &BTreeSet<String>,
+    checkable: bool,
+    write: bool,
+    report: &mut FromHydraReport,
+) -> Result<(), Error> {
+    let (table, what) = match kind {
+        TokenKind::AccessToken => ("hydra_oauth2_access", "access tokens"),
+        _ => ("hydra_oauth2_refresh", "refresh tokens"),
+    };
+    // Inactive (revoked, rotated) and expired tokens are gone for Hydra too.
+    let sql = format!(
+        "SELECT signature, request_id, client_id, granted_scope, granted_audience, session_data, subject, \
+         challenge_id, EXTRACT(EPOCH FROM requested_at)::bigint AS requested, \
+         EXTRACT(EPOCH FROM expires_at)::bigint AS expires FROM {table} \
+         WHERE nid = $1::uuid AND active AND expires_at > (now() AT TIME ZONE 'UTC') ORDER BY requested_at, signature"
+    );
+    let rows = sqlx::query(&sql).bind(nid).fetch_all(hydra).await.map_err(hydra_err(what))?;
+    for row in &rows {
+        let signature: String = row.get("signature");
+        let challenge = row.get::<Option<String>, _>("challenge_id").filter(|c| !c.is_empty());
+        // Latch files a consent's tokens under the consent's id; other grants keep Hydra's.
+        let request_id = challenge.clone().unwrap_or_else(|| row.get("request_id"));
+        let out = match kind {
+            TokenKind::AccessToken => &mut report.access_tokens,
+            _ => &mut report.refresh_tokens,
+        };
+        let client_id: String = row.get("client_id");
+        if !clients.contains(&client_id) {
+            out.skipped.push((request_id, format!("its client {client_id} was not copied")));
+            continue;
+        }
+        let text: String = row.get("session_data");
+        let session = serde_json::from_str::<Value>(&text).ok().or_else(|| {
+            open_hydra_jwk(&opts.hydra_secrets, &text).and_then(|plain| serde_json::from_slice(&plain).ok())
+        });
+        let Some(session) = session else {
+            out.skipped.push((request_id, "its session is sealed and no Hydra system secret given opens it".into()));
+            continue;
+        };
+        // Access tokens are stored under the SHA-384 hex of their signature (older rows:
+        // the signature itself); refresh tokens under the signature.
+        let hashed =
+            kind == TokenKind::AccessToken && signature.len() == 96 && signature.bytes().all(|b| b.is_ascii_hexdigit());
+        let sha384 = if hashed { signature.to_ascii_lowercase() } else { token::hydra_signature_hash(&signature) };
+        let subject: String = row.get("subject");
+        let record = TokenRecord {
+            signature: token::hydra_storage_key(&sha384),
+            kind,
+            request_id: request_id.clone(),
+            client_id,
+            subject: subject.clone(),
+            scope: pipe_list(row.get("granted_scope")),
+            audience: pipe_list(row.get("granted_audience")),
+            issued_at: row.get("requested"),
+            expires_at: row.get("expires"),
+            active: true,
+            used_at: None,
+            data: token_data(&session, &subject, challenge.is_some()),
+        };
+        if checkable && store.get_token(kind, &record.signature).await?.is_some() {
+            out.already_present.push(request_id);
+            continue;
+        }
+        if write {
+            match store.insert_tokens(std::slice::from_ref(&record)).await {
+                Ok(()) => {}
+                Err(StoreError::Conflict(_)) => {
+                    out.already_present.push(request_id);
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        out.copied.push(request_id);
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -673,6 +813,32 @@ mod tests {
         for bad in ["mysql://root@tcp(db:3306)/hydra", "sqlite:///var/lib/hydra.db", "memory", ""] {
             assert!(matches!(hydra_pg_url(bad), Err(Error::Config(_))), "{bad}");
         }
+    }
+
+    #[test]
+    fn hydra_sessions_become_record_data() {
+        let session = json!({
+            "id_token": {"id_token_claims": {"sub": "pairwise-alice", "auth_time": "2026-01-02T03:04:05Z",
+                "rat": "0001-01-01T00:00:00Z", "acr": "gold", "amr": ["pwd", "otp"],
+                "ext": {"sid": "ls-1", "email": "a@example.com"}}},
+            "extra": {"team": "blue"},
+        });
+        let data = token_data(&session, "alice", true);
+        assert_eq!(data["ext"], json!({"team": "blue"}));
+        let grant: GrantSession = serde_json::from_value(data["session"].clone()).unwrap();
+        assert_eq!(grant.auth_time, 1_767_323_045);
+        assert_eq!(grant.rat, 0, "Go's zero time");
+        assert_eq!(
+            (grant.acr.as_str(), grant.sid.as_str(), grant.id_subject.as_str()),
+            ("gold", "ls-1", "pairwise-alice")
+        );
+        assert_eq!(grant.amr, ["pwd", "otp"]);
+        assert_eq!(Value::Object(grant.id_token), json!({"email": "a@example.com"}), "the sid is no extra claim");
+        // A client's own grant (client credentials) has no user session; an empty
+        // `extra` is no `ext`.
+        assert_eq!(token_data(&json!({"extra": {}}), "client", false), json!({}));
+        assert_eq!(pipe_list(Some("read|offline||".into())), ["read", "offline"]);
+        assert!(pipe_list(None).is_empty());
     }
 
     #[test]
