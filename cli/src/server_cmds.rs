@@ -74,9 +74,10 @@ pub enum MigrateCmd {
     /// Apply the SQL migrations: `latch migrate sql [up] <DSN>` or `latch migrate sql [up] -e`.
     #[command(override_usage = "latch migrate sql [up] [DSN] [OPTIONS]")]
     Sql(MigrateSqlArgs),
-    /// Copy a Hydra v2 database's clients, JSON Web Keys, consent sessions and login
-    /// sessions into a Latch database (Latch's migrations are applied to it first). Run
-    /// it again at any time: what is there already is left alone.
+    /// Copy a Hydra v2 database's clients, JSON Web Keys, consent and login sessions, and
+    /// active access and refresh tokens into a Latch database (Latch's migrations are
+    /// applied to it first). Run it again before switching over: what is there already
+    /// is left alone.
     FromHydra(FromHydraArgs),
 }
 
@@ -93,7 +94,8 @@ pub struct FromHydraArgs {
     pub dsn: Option<String>,
 
     /// Hydra's system secret (`secrets.system`; several comma-separated, the current
-    /// first): opens Hydra's JSON Web Keys. Without it the keys are not copied.
+    /// first): opens Hydra's JSON Web Keys and sealed token sessions. Without it those
+    /// are not copied.
     #[arg(long, env = "HYDRA_SECRETS_SYSTEM", hide_env_values = true, value_name = "SECRET")]
     pub hydra_secret: Option<String>,
 

@@ -202,13 +202,27 @@ async fn hydra_database(db: &TestDb, key: &SigningKey) -> (String, String) {
     (at, rt)
 }
 
-async fn latch_tables(dsn: &str) -> i64 {
-    let mut c = sqlx::PgConnection::connect(dsn).await.unwrap();
-    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'")
-        .fetch_one(&mut c)
-        .await
-        .unwrap();
-    c.close().await.unwrap();
+/// Whether nothing of Latch's schema is in the database: every migration still pending.
+async fn untouched(target: &TestDb) -> bool {
+    let store = latch_native::store::SqlStore::connect(target.dsn()).await.unwrap();
+    let pending = store.pending_migrations().await.unwrap();
+    store.close().await;
+    pending > 0 && pending == migrations_in_total(target).await
+}
+
+/// How many migrations a fresh database of the target's kind has pending.
+async fn migrations_in_total(target: &TestDb) -> usize {
+    let fresh = if target.dsn().starts_with("mysql") {
+        TestDb::mysql().await
+    } else if target.dsn().starts_with("postgres") {
+        TestDb::postgres().await
+    } else {
+        TestDb::sqlite().await
+    };
+    let store = latch_native::store::SqlStore::connect(fresh.dsn()).await.unwrap();
+    let n = store.pending_migrations().await.unwrap();
+    store.close().await;
+    fresh.drop_db().await;
     n
 }
 
@@ -253,11 +267,24 @@ async fn serve(dsn: &str) -> Served {
 }
 
 #[tokio::test]
-async fn hydra_database_moves_to_latch() {
+async fn hydra_database_moves_to_latch_on_postgres() {
+    moves_to(TestDb::postgres().await).await;
+}
+
+#[tokio::test]
+async fn hydra_database_moves_to_latch_on_mysql() {
+    moves_to(TestDb::mysql().await).await;
+}
+
+#[tokio::test]
+async fn hydra_database_moves_to_latch_on_sqlite() {
+    moves_to(TestDb::sqlite().await).await;
+}
+
+async fn moves_to(target: TestDb) {
     let key = SigningKey::generate(&FixedPlatform::new(1_700_000_000, 20), Alg::Rs256, "hydra-kid-1").unwrap();
     let hydra = TestDb::postgres().await;
     let (hydra_at, hydra_rt) = hydra_database(&hydra, &key).await;
-    let target = TestDb::postgres().await;
 
     // A dry run reads and reports, and writes nothing: not even Latch's schema.
     let dry = run_migration(hydra.dsn(), target.dsn(), &["--dry-run"]);
@@ -269,7 +296,7 @@ async fn hydra_database_moves_to_latch() {
     assert!(dry.contains("consent sessions: 1 would copy, 0 already present, 0 skipped\n"), "{dry}");
     assert!(dry.contains("access tokens: 1 would copy, 0 already present, 0 skipped\n"), "{dry}");
     assert!(dry.contains("refresh tokens: 1 would copy, 0 already present, 0 skipped\n"), "{dry}");
-    assert_eq!(latch_tables(target.dsn()).await, 0, "the dry run wrote to the Latch database");
+    assert!(untouched(&target).await, "the dry run wrote to the Latch database");
 
     let first = run_migration(hydra.dsn(), target.dsn(), &[]);
     assert!(first.contains("clients: 2 copied, 0 already present, 1 skipped\n"), "{first}");
