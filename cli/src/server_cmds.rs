@@ -1,9 +1,10 @@
-//! Commands that run locally instead of calling a server: `serve`, `migrate sql`, `version`
-//! and `completion`.
+//! Commands that run locally instead of calling a server: `serve`, `migrate sql`,
+//! `migrate from-hydra`, `version` and `completion`.
 //!
 //! `serve` and `migrate` call into the server crate through the `crate::native` module (see
 //! `main.rs`); everything they print is printed here.
 
+use std::collections::BTreeMap;
 use std::io::{BufRead as _, IsTerminal as _, Write as _};
 use std::path::PathBuf;
 
@@ -13,6 +14,7 @@ use clap_complete::Shell;
 use crate::args::Cli;
 use crate::endpoint::Env;
 use crate::error::{error_chain, CliError, Result};
+use crate::native::from_hydra::{FromHydraOptions, FromHydraReport};
 use crate::native::{self, ServeMode, ServeOptions};
 use crate::output::emit;
 
@@ -76,6 +78,11 @@ pub enum MigrateCmd {
     /// Deprecated (Hydra v1): `latch migrate sql status`.
     #[command(override_usage = "latch migrate status [DSN] [OPTIONS]")]
     Status(MigrateSqlArgs),
+    /// Copy a Hydra v2 database's clients, JSON Web Keys, consent and login sessions, and
+    /// active access and refresh tokens into a Latch database (Latch's migrations are
+    /// applied to it first). Run it again before switching over: what is there already
+    /// is left alone.
+    FromHydra(FromHydraArgs),
 }
 
 /// What `latch migrate sql` does.
@@ -85,6 +92,42 @@ pub enum Direction {
     Up,
     /// List the migrations and whether each is applied.
     Status,
+}
+
+/// Arguments of `latch migrate from-hydra`.
+#[derive(Debug, Clone, Args)]
+pub struct FromHydraArgs {
+    /// Hydra's database (PostgreSQL or CockroachDB), as Hydra's DSN: postgres://...
+    #[arg(value_name = "HYDRA_DSN")]
+    pub hydra_dsn: String,
+
+    /// The Latch database (sqlite://..., postgres://..., mysql://...); else the -c
+    /// config file's dsn.
+    #[arg(long, env = "DSN", hide_env_values = true)]
+    pub dsn: Option<String>,
+
+    /// Hydra's system secret (`secrets.system`; several comma-separated, the current
+    /// first): opens Hydra's JSON Web Keys and sealed token sessions. Without it those
+    /// are not copied.
+    #[arg(long, env = "HYDRA_SECRETS_SYSTEM", hide_env_values = true, value_name = "SECRET")]
+    pub hydra_secret: Option<String>,
+
+    /// Latch's system secret, which the keys are sealed under (several comma-separated,
+    /// the current first); else the -c config file's secrets.system, else Hydra's.
+    #[arg(long, env = "SECRETS_SYSTEM", hide_env_values = true, value_name = "SECRET")]
+    pub secret: Option<String>,
+
+    /// The Hydra network (`nid`) to copy, when the database holds several.
+    #[arg(long, value_name = "UUID")]
+    pub nid: Option<String>,
+
+    /// Read both databases and report what would be copied; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Accept clients as `latch serve --dev` does (http redirect URIs).
+    #[arg(long)]
+    pub dev: bool,
 }
 
 /// Arguments of `latch migrate sql`.
@@ -238,16 +281,15 @@ fn confirm(question: &str) -> Result<bool> {
 
 /// `latch migrate sql ...`
 pub async fn migrate(cmd: MigrateArgs, env: Env<'_>) -> Result<()> {
-    let config_dsn = match &cmd.config {
+    let config_file = match &cmd.config {
         Some(path) => {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| CliError::Usage(format!("--config {}: {e}", path.display())))?;
-            let file = native::config::read_file(&text, &path.display().to_string())
-                .map_err(|e| CliError::Usage(e.to_string()))?;
-            file.get("DSN").cloned()
+            native::config::read_file(&text, &path.display().to_string()).map_err(|e| CliError::Usage(e.to_string()))?
         }
-        None => None,
+        None => Default::default(),
     };
+    let config_dsn = config_file.get("DSN").cloned();
     let (direction, dsn, args) = match cmd.cmd {
         MigrateCmd::Sql(args) => {
             let (direction, dsn) = migrate_dsn(&args, env, config_dsn)?;
@@ -256,6 +298,7 @@ pub async fn migrate(cmd: MigrateArgs, env: Env<'_>) -> Result<()> {
         MigrateCmd::Status(args) => {
             (Direction::Status, migrate_dsn_of(&args.args, args.read_from_env, env, config_dsn)?, args)
         }
+        MigrateCmd::FromHydra(args) => return from_hydra(args, config_file).await,
     };
     if direction == Direction::Status {
         let status = native::migration_status(&dsn)
@@ -275,6 +318,80 @@ pub async fn migrate(cmd: MigrateArgs, env: Env<'_>) -> Result<()> {
     }
     native::migrate_sql(&dsn).await.map_err(|e| CliError::Native(format!("migration failed: {}", error_chain(&e))))?;
     emit("Successfully applied migrations!\n")
+}
+
+/// The options of `latch migrate from-hydra`, from its flags and the -c file's keys.
+pub fn from_hydra_options(args: &FromHydraArgs, file: &BTreeMap<String, String>) -> Result<FromHydraOptions> {
+    let secrets = |flag: &str, raw: &str| {
+        latch_core::config::parse_system_secrets(raw).map_err(|e| CliError::Usage(format!("{flag}: {e}")))
+    };
+    let latch_dsn =
+        args.dsn.clone().filter(|d| !d.is_empty()).or_else(|| file.get("DSN").cloned()).ok_or_else(|| {
+            CliError::Usage("no Latch database given: pass --dsn, set DSN, or set dsn in the -c config file".into())
+        })?;
+    let hydra_secrets = match args.hydra_secret.as_deref().filter(|s| !s.trim().is_empty()) {
+        Some(raw) => secrets("--hydra-secret", raw)?,
+        None => Vec::new(),
+    };
+    let latch_secrets = match args
+        .secret
+        .as_deref()
+        .filter(|s| !s.trim().is_empty())
+        .or(file.get("SECRETS_SYSTEM").map(String::as_str))
+    {
+        Some(raw) => secrets("--secret", raw)?,
+        None => hydra_secrets.clone(),
+    };
+    Ok(FromHydraOptions {
+        hydra_dsn: args.hydra_dsn.clone(),
+        latch_dsn,
+        hydra_secrets,
+        latch_secrets,
+        nid: args.nid.clone().filter(|n| !n.is_empty()),
+        dry_run: args.dry_run,
+        dev: args.dev,
+    })
+}
+
+/// The report of `latch migrate from-hydra`, as printed.
+pub fn from_hydra_text(report: &FromHydraReport, latch_secret_is_hydras: bool) -> String {
+    let mut out = String::new();
+    let verb = if report.dry_run { "would copy" } else { "copied" };
+    if report.dry_run {
+        out.push_str("Dry run: nothing was written.\n");
+    }
+    if !report.nid.is_empty() {
+        out.push_str(&format!("Hydra network (nid): {}\n", report.nid));
+    }
+    for (name, kind) in report.kinds() {
+        out.push_str(&format!(
+            "{name}: {} {verb}, {} already present, {} skipped\n",
+            kind.copied.len(),
+            kind.already_present.len(),
+            kind.skipped.len()
+        ));
+        for (item, why) in &kind.skipped {
+            out.push_str(&format!("  skipped {item}: {why}\n"));
+        }
+    }
+    for note in &report.notes {
+        out.push_str(&format!("Note: {note}\n"));
+    }
+    if latch_secret_is_hydras && !report.keys.copied.is_empty() {
+        out.push_str("Note: the keys were sealed under Hydra's system secret (no --secret or SECRETS_SYSTEM was given): start Latch with SECRETS_SYSTEM set to it\n");
+    }
+    out
+}
+
+/// `latch migrate from-hydra`.
+async fn from_hydra(args: FromHydraArgs, file: BTreeMap<String, String>) -> Result<()> {
+    let opts = from_hydra_options(&args, &file)?;
+    let report = native::from_hydra::migrate_from_hydra(&opts)
+        .await
+        .map_err(|e| CliError::Native(format!("migration from Hydra failed: {}", error_chain(&e))))?;
+    let latch_secret_is_hydras =
+        args.secret.as_deref().is_none_or(|s| s.trim().is_empty()) && !file.contains_key("SECRETS_SYSTEM");
+    emit(&from_hydra_text(&report, latch_secret_is_hydras))
 }
 
 /// `latch janitor [DSN]` (Hydra's flags).
@@ -459,6 +576,66 @@ mod tests {
             assert!(matches!(result, Err(CliError::Usage(_))), "{args:?}: {result:?}");
         }
         assert!(Cli::try_parse_from(["latch", "migrate", "sql", "up", "a", "b"]).is_err());
+    }
+
+    fn from_hydra_args(args: &[&str]) -> FromHydraArgs {
+        let mut full = vec!["latch", "migrate", "from-hydra"];
+        full.extend_from_slice(args);
+        match parse(&full) {
+            Command::Migrate(MigrateArgs { cmd: MigrateCmd::FromHydra(a), .. }) => a,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn from_hydra_flags_and_secrets() {
+        let hydra = "hydra-secret-0123456789";
+        let a = from_hydra_args(&[
+            "postgres://hydra@db/hydra",
+            "--dsn",
+            "sqlite://latch.db",
+            "--hydra-secret",
+            &format!("{hydra},older-hydra-secret-0123"),
+            "--nid",
+            "0a0a0a0a-0000-0000-0000-000000000000",
+            "--dry-run",
+        ]);
+        let o = from_hydra_options(&a, &BTreeMap::new()).unwrap();
+        assert_eq!((o.hydra_dsn.as_str(), o.latch_dsn.as_str()), ("postgres://hydra@db/hydra", "sqlite://latch.db"));
+        assert_eq!(o.hydra_secrets, vec![hydra.as_bytes().to_vec(), b"older-hydra-secret-0123".to_vec()]);
+        assert_eq!(o.latch_secrets, o.hydra_secrets, "without a Latch secret, Hydra's");
+        assert!(o.dry_run && !o.dev);
+        assert_eq!(o.nid.as_deref(), Some("0a0a0a0a-0000-0000-0000-000000000000"));
+        // The -c file's dsn and secrets.system, when no flag gives them.
+        let file = BTreeMap::from([
+            ("DSN".to_string(), "postgres://latch".to_string()),
+            ("SECRETS_SYSTEM".to_string(), "latch-secret-0123456789".to_string()),
+        ]);
+        let mut a = from_hydra_args(&["postgres://hydra@db/hydra", "--hydra-secret", hydra]);
+        a.dsn = None;
+        a.secret = None;
+        let o = from_hydra_options(&a, &file).unwrap();
+        assert_eq!(o.latch_dsn, "postgres://latch");
+        assert_eq!(o.latch_secrets, vec![b"latch-secret-0123456789".to_vec()]);
+        a.secret = Some("short".into());
+        assert!(matches!(from_hydra_options(&a, &file), Err(CliError::Usage(_))));
+        a.secret = None;
+        assert!(matches!(from_hydra_options(&a, &BTreeMap::new()), Err(CliError::Usage(_))), "no Latch DSN");
+        assert!(Cli::try_parse_from(["latch", "migrate", "from-hydra"]).is_err(), "the Hydra DSN is required");
+    }
+
+    #[test]
+    fn from_hydra_report_text() {
+        let mut r = FromHydraReport { nid: "n1".into(), ..Default::default() };
+        r.clients.copied = vec!["a".into(), "b".into()];
+        r.clients.skipped = vec![("c".into(), "why".into())];
+        r.keys.already_present = vec!["s/k".into()];
+        let text = from_hydra_text(&r, false);
+        assert!(text.contains("clients: 2 copied, 0 already present, 1 skipped\n  skipped c: why\n"), "{text}");
+        assert!(text.contains("JSON Web Keys: 0 copied, 1 already present, 0 skipped\n"), "{text}");
+        r.dry_run = true;
+        let text = from_hydra_text(&r, false);
+        assert!(text.starts_with("Dry run: nothing was written.\n") && text.contains("2 would copy"), "{text}");
     }
 
     #[test]

@@ -108,13 +108,13 @@ pub async fn mint<S: Store, P: Platform>(
 }
 
 /// The storage key of a presented access token, if it is one of ours: an opaque token
-/// with a valid MAC, or a JWT whose signature verifies against the access-token keys.
+/// with a valid MAC (Latch's, or one Hydra issued: see [`token::TokenFormat`]), or a JWT whose signature verifies against the access-token keys.
 /// Forgeries are rejected here, before any token lookup.
 pub async fn signature_of<S: Store, P: Platform>(
     latch: &Latch<S, P>,
     presented: &str,
 ) -> Result<Option<String>, Error> {
-    if presented.starts_with(token::ACCESS_TOKEN_PREFIX) {
+    if presented.starts_with(token::ACCESS_TOKEN_PREFIX) || presented.starts_with(token::HYDRA_ACCESS_TOKEN_PREFIX) {
         return Ok(token::verify(&latch.config.system_secrets, token::ACCESS_TOKEN_PREFIX, presented));
     }
     if presented.split('.').count() != 3 {

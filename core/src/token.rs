@@ -16,12 +16,24 @@
 //!
 //! Tokens minted before this layout (a 32-byte random part, all random) keep their old
 //! storage key, the plain hash of the MAC part, and so keep working.
+//!
+//! ## Hydra's tokens
+//!
+//! Access and refresh tokens Hydra issued (`ory_at_…`, `ory_rt_…`) verify too
+//! ([`TokenFormat::Hydra`]), so that a move from Hydra (`latch migrate from-hydra`, which
+//! carries their rows over) logs nobody out. fosite's format: `<prefix><key>.<mac>`,
+//! the key 32 random bytes and the MAC HMAC-SHA-512/256 of the **raw key bytes** under
+//! SHA-256 of a system secret, both in unpadded base64url; so they verify while Hydra's
+//! system secret is one of Latch's. Hydra stores an access token under the SHA-384 hex
+//! of its MAC part and a refresh token under the MAC part itself; Latch stores both under
+//! [`hydra_storage_key`] of that SHA-384 hex, a 64-character key like its own. Nothing
+//! of Latch's is ever minted in this format.
 
 use crate::platform::Platform;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
-use sha2::{Digest, Sha256, Sha512_256};
+use sha2::{Digest, Sha256, Sha384, Sha512_256};
 use subtle::ConstantTimeEq;
 
 /// Prefix of access tokens.
@@ -106,10 +118,73 @@ pub fn mint<P: Platform + ?Sized>(platform: &P, secrets: &[Vec<u8>], prefix: &st
     Minted { signature, token: format!("{prefix}{random_part}.{mac_part}") }
 }
 
+/// Prefix of the access tokens Hydra issued.
+pub const HYDRA_ACCESS_TOKEN_PREFIX: &str = "ory_at_";
+/// Prefix of the refresh tokens Hydra issued.
+pub const HYDRA_REFRESH_TOKEN_PREFIX: &str = "ory_rt_";
+
+/// The opaque token formats Latch verifies (see the module doc).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TokenFormat {
+    /// Latch's own, which [`mint`] makes.
+    Latch,
+    /// Hydra's (fosite's HMAC strategy): access and refresh tokens issued before a move.
+    Hydra,
+}
+
+impl TokenFormat {
+    /// The format of `token` presented where a token with Latch's `prefix` is expected,
+    /// and what follows its prefix. Authorization codes have no Hydra form (they live
+    /// minutes; none is carried over).
+    pub fn of<'a>(prefix: &str, token: &'a str) -> Option<(TokenFormat, &'a str)> {
+        if let Some(rest) = token.strip_prefix(prefix) {
+            return Some((TokenFormat::Latch, rest));
+        }
+        let hydra = match prefix {
+            ACCESS_TOKEN_PREFIX => HYDRA_ACCESS_TOKEN_PREFIX,
+            REFRESH_TOKEN_PREFIX => HYDRA_REFRESH_TOKEN_PREFIX,
+            _ => return None,
+        };
+        token.strip_prefix(hydra).map(|rest| (TokenFormat::Hydra, rest))
+    }
+}
+
+/// Hydra's name for the MAC part of an access token in storage: lowercase hex of its
+/// SHA-384 (`hydra_oauth2_access.signature`).
+pub fn hydra_signature_hash(mac_part: &str) -> String {
+    hex::encode(Sha384::digest(mac_part.as_bytes()))
+}
+
+/// Latch's storage key of a Hydra token, from [`hydra_signature_hash`] of its MAC part:
+/// hex SHA-256 under a label of its own, 64 characters as Latch's keys are.
+pub fn hydra_storage_key(signature_sha384_hex: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(b"latch: hydra token\0");
+    h.update(signature_sha384_hex.to_ascii_lowercase().as_bytes());
+    hex::encode(h.finalize())
+}
+
+/// Verifies the part after the prefix of a Hydra token against every system secret.
+fn verify_hydra(secrets: &[Vec<u8>], rest: &str) -> Option<String> {
+    let (key_part, mac_part) = rest.split_once('.')?;
+    let key = B64.decode(key_part).ok()?;
+    let presented = B64.decode(mac_part).ok()?;
+    let valid = secrets.iter().any(|s| {
+        let mut m = <TokenMac as Mac>::new_from_slice(&Sha256::digest(s)).expect("HMAC takes any key length");
+        m.update(&key);
+        m.verify_slice(&presented).is_ok()
+    });
+    valid.then(|| hydra_storage_key(&hydra_signature_hash(mac_part)))
+}
+
 /// Checks a presented token's prefix and MAC against every system secret; on success
-/// returns its storage key. Never touches storage.
+/// returns its storage key. Never touches storage. A Hydra token
+/// ([`TokenFormat::Hydra`]) is accepted where a Latch access or refresh token is.
 pub fn verify(secrets: &[Vec<u8>], prefix: &str, token: &str) -> Option<String> {
-    let rest = token.strip_prefix(prefix)?;
+    let rest = match TokenFormat::of(prefix, token)? {
+        (TokenFormat::Latch, rest) => rest,
+        (TokenFormat::Hydra, rest) => return verify_hydra(secrets, rest),
+    };
     let (random_part, mac_part) = rest.split_once('.')?;
     let presented = B64.decode(mac_part).ok()?;
     let valid = secrets.iter().any(|s| bool::from(mac(s, random_part).ct_eq(&presented)));
@@ -142,6 +217,44 @@ mod tests {
         assert_eq!(verify(&secrets, ACCESS_TOKEN_PREFIX, &tampered), None);
         assert_eq!(verify(&secrets, ACCESS_TOKEN_PREFIX, "latch_at_nodot"), None);
         assert_eq!(verify(&secrets, ACCESS_TOKEN_PREFIX, ""), None);
+    }
+
+    /// A token as Hydra mints it: 32 random bytes, HMAC-SHA-512/256 of them under
+    /// SHA-256 of the system secret.
+    fn hydra_token(secret: &[u8], prefix: &str, key: [u8; 32]) -> (String, String) {
+        let mut m = <TokenMac as Mac>::new_from_slice(&Sha256::digest(secret)).unwrap();
+        m.update(&key);
+        let mac_part = B64.encode(m.finalize().into_bytes());
+        (format!("{prefix}{}.{mac_part}", B64.encode(key)), mac_part)
+    }
+
+    #[test]
+    fn hydra_tokens_verify_where_latch_tokens_do() {
+        let hydra_secret = b"the-hydra-system-secret".to_vec();
+        let secrets = vec![b"latch-own-secret-0123456".to_vec(), hydra_secret.clone()];
+        let (at, at_mac) = hydra_token(&hydra_secret, HYDRA_ACCESS_TOKEN_PREFIX, [3; 32]);
+        assert_eq!(at.len(), 94, "Hydra's tokens are 94 characters");
+        let key = hydra_storage_key(&hydra_signature_hash(&at_mac));
+        assert_eq!(key.len(), 64);
+        assert_eq!(verify(&secrets, ACCESS_TOKEN_PREFIX, &at), Some(key.clone()));
+        // Hydra stores the access token under the SHA-384 hex of its MAC part (upper or lower case).
+        assert_eq!(hydra_storage_key(&hydra_signature_hash(&at_mac).to_ascii_uppercase()), key);
+        assert_eq!(verify(&secrets, REFRESH_TOKEN_PREFIX, &at), None, "an access token is no refresh token");
+        assert_eq!(verify(&secrets, AUTH_CODE_PREFIX, &at.replacen("ory_at_", "ory_ac_", 1)), None);
+        let (rt, rt_mac) = hydra_token(&hydra_secret, HYDRA_REFRESH_TOKEN_PREFIX, [4; 32]);
+        assert_eq!(
+            verify(&secrets, REFRESH_TOKEN_PREFIX, &rt),
+            Some(hydra_storage_key(&hydra_signature_hash(&rt_mac)))
+        );
+        // Without Hydra's secret, or tampered, or in Latch's own MAC construction: refused.
+        assert_eq!(verify(&secrets[..1], ACCESS_TOKEN_PREFIX, &at), None);
+        let (forged, _) = hydra_token(b"some-other-secret-xxxxx", HYDRA_ACCESS_TOKEN_PREFIX, [3; 32]);
+        assert_eq!(verify(&secrets, ACCESS_TOKEN_PREFIX, &forged), None);
+        let swapped = format!("{HYDRA_ACCESS_TOKEN_PREFIX}{}.{at_mac}", B64.encode([5u8; 32]));
+        assert_eq!(verify(&secrets, ACCESS_TOKEN_PREFIX, &swapped), None);
+        assert_eq!(verify(&secrets, ACCESS_TOKEN_PREFIX, "ory_at_garbage"), None);
+        assert_eq!(TokenFormat::of(ACCESS_TOKEN_PREFIX, "latch_at_x.y"), Some((TokenFormat::Latch, "x.y")));
+        assert_eq!(TokenFormat::of(ACCESS_TOKEN_PREFIX, "ory_at_x.y"), Some((TokenFormat::Hydra, "x.y")));
     }
 
     #[test]

@@ -6,6 +6,7 @@
 
 pub mod app;
 pub mod config;
+pub mod from_hydra;
 pub mod listener;
 pub mod metrics;
 pub mod platform;
