@@ -155,14 +155,7 @@ fn fit_caps_to_open_files(settings: &mut config::ServerSettings, mode: ServeMode
 
 /// `latch serve all|public|admin`.
 pub async fn serve(opts: ServeOptions) -> Result<(), Error> {
-    let file = match &opts.config {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| Error::Config(format!("--config {}: {e}", path.display())))?;
-            config::read_file(&text, &path.display().to_string())?
-        }
-        None => Default::default(),
-    };
+    let file = config::read_files(opts.config.as_slice())?;
     // The environment overrides the file, as in Hydra.
     let get = |k: &str| {
         std::env::var(k)
@@ -173,6 +166,9 @@ pub async fn serve(opts: ServeOptions) -> Result<(), Error> {
     };
     let mut settings = config::from_env(&get, opts.dev, opts.dsn.as_deref())?;
     let telemetry = telemetry::init(&settings.log_level, &settings.log_format, settings.tracing.as_ref())?;
+    for warning in &settings.warnings {
+        tracing::warn!("{warning}");
+    }
     fit_caps_to_open_files(&mut settings, opts.mode, listener::raise_open_files_limit());
     if opts.dev {
         tracing::warn!(
