@@ -54,8 +54,9 @@ pub struct ServeOptions {
     pub dev: bool,
     /// `--dsn` (overrides the `DSN` variable).
     pub dsn: Option<String>,
-    /// `-c/--config`: a YAML file with Hydra's keys; environment variables override it.
-    pub config: Option<std::path::PathBuf>,
+    /// `-c/--config`: YAML files with Hydra's keys, read in order (a later file's
+    /// setting wins); environment variables override them.
+    pub config: Vec<std::path::PathBuf>,
     /// Settings to use when neither the environment nor the file sets them
     /// (environment-style names; `latch quickstart` points the UI URLs at its app).
     pub defaults: Vec<(String, String)>,
@@ -155,7 +156,7 @@ fn fit_caps_to_open_files(settings: &mut config::ServerSettings, mode: ServeMode
 
 /// `latch serve all|public|admin`.
 pub async fn serve(opts: ServeOptions) -> Result<(), Error> {
-    let file = config::read_files(opts.config.as_slice())?;
+    let file = config::read_files(&opts.config)?;
     // The environment overrides the file, as in Hydra.
     let get = |k: &str| {
         std::env::var(k)
