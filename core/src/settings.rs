@@ -217,7 +217,7 @@ pub const HYDRA_KEYS: &[Key] = &[
     refused(
         "strategies.scope",
         &["wildcard"],
-        "Latch matches scopes with Hydra's wildcard strategy only (a client allowed 'a' may request 'a.b')",
+        "Latch matches scopes with Hydra's wildcard strategy only (a client allowed 'a.*' may request 'a.b')",
     ),
     read("strategies.access_token"),
     refused(
