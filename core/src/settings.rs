@@ -318,6 +318,24 @@ pub const LATCH_KEYS: &[&str] = &[
     "serve.admin.max_connections",
 ];
 
+/// The keys whose value may be a webhook object (`url`, `auth.type`, `auth.config.in`,
+/// `…name`, `…value`), which the environment gives field by field
+/// (`OAUTH2_TOKEN_HOOK_URL`).
+const WEBHOOKS: &[&str] = &["oauth2.token_hook", "oauth2.refresh_token_hook"];
+const WEBHOOK_FIELDS: &[&str] = &["url", "auth.type", "auth.config.in", "auth.config.name", "auth.config.value"];
+
+/// The value of `key` through `get`: its environment name, or for a webhook key any of
+/// its fields' (the first set, for the message; the value is never quoted).
+fn value_of(key: &Key, get: &dyn Fn(&str) -> Option<String>) -> Option<(String, String)> {
+    let set = |name: String| get(&name).filter(|v| !v.trim().is_empty()).map(|v| (name, v));
+    set(key.env_name()).or_else(|| {
+        WEBHOOKS
+            .contains(&key.path)
+            .then(|| WEBHOOK_FIELDS.iter().find_map(|f| set(env_name(&format!("{}.{f}", key.path)))))
+            .flatten()
+    })
+}
+
 /// The row of a Hydra path.
 pub fn hydra_key(path: &str) -> Option<&'static Key> {
     HYDRA_KEYS.iter().find(|k| k.path == path)
@@ -337,8 +355,7 @@ pub fn is_known(path: &str) -> bool {
 pub fn check(get: &dyn Fn(&str) -> Option<String>) -> Result<Vec<String>, String> {
     let mut warnings = Vec::new();
     for key in HYDRA_KEYS {
-        let name = key.env_name();
-        let Some(value) = get(&name).filter(|v| !v.trim().is_empty()) else { continue };
+        let Some((name, value)) = value_of(key, get) else { continue };
         match key.status {
             Status::Read => {}
             Status::NoEffect { note } => {
@@ -446,6 +463,11 @@ mod tests {
         }
         let e = check_vars(&[("OAUTH2_TOKEN_HOOK", "https://hook.example/secret-path")]).unwrap_err();
         assert!(!e.contains("secret-path"), "a value without allowed ones is not quoted: {e}");
+        // A hook given as an object in the environment: field by field.
+        let e = check_vars(&[("OAUTH2_REFRESH_TOKEN_HOOK_URL", "https://hook.example/x")]).unwrap_err();
+        assert!(e.starts_with("OAUTH2_REFRESH_TOKEN_HOOK_URL: oauth2.refresh_token_hook is not supported"), "{e}");
+        let e = check_vars(&[("OAUTH2_TOKEN_HOOK_AUTH_CONFIG_VALUE", "s3cret")]).unwrap_err();
+        assert!(e.contains("oauth2.token_hook") && !e.contains("s3cret"), "{e}");
         let w =
             check_vars(&[("SECRETS_COOKIE", "a-cookie-secret-0123"), ("LOG_LEAK_SENSITIVE_VALUES", "true")]).unwrap();
         assert_eq!(w.len(), 2, "{w:?}");
