@@ -35,9 +35,10 @@ pub struct ServeArgs {
     #[arg(long, global = true, env = "DSN", hide_env_values = true)]
     pub dsn: Option<String>,
 
-    /// Configuration file (YAML or JSON).
-    #[arg(short = 'c', long, global = true, value_name = "FILE")]
-    pub config: Option<PathBuf>,
+    /// Configuration file (YAML or JSON, Hydra's keys); repeat it to merge several, a later
+    /// file's setting winning, as in Hydra (give them all before or all after the mode).
+    #[arg(short = 'c', long, global = true, value_name = "FILE", action = clap::ArgAction::Append)]
+    pub config: Vec<PathBuf>,
 
     /// Accepted for compatibility with Hydra; Latch sends no telemetry.
     #[arg(long, global = true)]
@@ -63,9 +64,10 @@ pub struct MigrateArgs {
     pub cmd: MigrateCmd,
 
     /// Configuration file (YAML, Hydra's keys): its `dsn` is used when neither a DSN
-    /// argument nor -e is given. Accepted before or after `sql`, as in Hydra.
-    #[arg(short = 'c', long, global = true, value_name = "FILE")]
-    pub config: Option<PathBuf>,
+    /// argument nor -e is given. Accepted before or after `sql`, as in Hydra; repeat it to
+    /// merge several files, a later one winning.
+    #[arg(short = 'c', long, global = true, value_name = "FILE", action = clap::ArgAction::Append)]
+    pub config: Vec<PathBuf>,
 }
 
 /// `latch migrate ...`
@@ -212,7 +214,7 @@ pub async fn quickstart(args: QuickstartArgs, env: Env<'_>) -> Result<()> {
         mode: ServeMode::All,
         dev: true,
         dsn: args.dsn.clone().filter(|d| !d.is_empty()),
-        config: None,
+        config: Vec::new(),
         defaults: vec![
             ("URLS_LOGIN".into(), format!("{app}/login")),
             ("URLS_CONSENT".into(), format!("{app}/consent")),
@@ -281,14 +283,7 @@ fn confirm(question: &str) -> Result<bool> {
 
 /// `latch migrate sql ...`
 pub async fn migrate(cmd: MigrateArgs, env: Env<'_>) -> Result<()> {
-    let config_file = match &cmd.config {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| CliError::Usage(format!("--config {}: {e}", path.display())))?;
-            native::config::read_file(&text, &path.display().to_string()).map_err(|e| CliError::Usage(e.to_string()))?
-        }
-        None => Default::default(),
-    };
+    let config_file = native::config::read_files(&cmd.config).map_err(|e| CliError::Usage(e.to_string()))?;
     let config_dsn = config_file.get("DSN").cloned();
     let (direction, dsn, args) = match cmd.cmd {
         MigrateCmd::Sql(args) => {
@@ -520,7 +515,14 @@ mod tests {
         };
         let opts = serve_options(&a);
         assert_eq!(opts.dsn.as_deref(), Some("sqlite://x.db"));
-        assert_eq!(opts.config, Some(PathBuf::from("latch.yml")));
+        assert_eq!(opts.config, [PathBuf::from("latch.yml")]);
+        for argv in [
+            &["latch", "serve", "-c", "base.yml", "--config", "prod.yml", "all"][..],
+            &["latch", "serve", "all", "-c", "base.yml", "-c", "prod.yml"],
+        ] {
+            let Command::Serve(a) = parse(argv) else { panic!("wrong command") };
+            assert_eq!(serve_options(&a).config, [PathBuf::from("base.yml"), PathBuf::from("prod.yml")], "{argv:?}");
+        }
         assert!(!opts.dev);
         let Command::Serve(a) = parse(&["latch", "serve", "all", "--dangerous-force-http"]) else {
             panic!("wrong command")
@@ -554,7 +556,7 @@ mod tests {
             &["latch", "migrate", "-c", "latch.yml", "sql", "up", "-e", "--yes"],
         ] {
             let Command::Migrate(m) = parse(argv) else { panic!("{argv:?}") };
-            assert_eq!(m.config, Some(PathBuf::from("latch.yml")), "{argv:?}");
+            assert_eq!(m.config, [PathBuf::from("latch.yml")], "{argv:?}");
             let MigrateCmd::Sql(a) = m.cmd else { panic!("{argv:?}") };
             assert!(a.yes && a.read_from_env, "{argv:?}");
         }

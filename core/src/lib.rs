@@ -41,6 +41,7 @@ pub mod scope;
 pub mod seal;
 pub mod secret;
 pub mod service;
+pub mod settings;
 pub mod store;
 pub mod token;
 pub mod token_endpoint;

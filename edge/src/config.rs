@@ -25,11 +25,17 @@ pub struct EdgeSettings {
     /// The Cloudflare Access application whose JWT also opens the admin API
     /// (`CF_ACCESS_TEAM_DOMAIN`, `CF_ACCESS_AUD`).
     pub access: Option<AccessConfig>,
+    /// One line for each of Hydra's keys that is set but has no effect in Latch
+    /// ([`latch_core::settings::check`]), logged when an isolate builds its server.
+    pub warnings: Vec<String>,
 }
 
 /// Reads the settings through `get` (the Worker's `env` in production, a map in tests).
 /// `LATCH_DEV=true` is `--dev`: http issuers and redirect URIs, debug detail in errors.
+/// Every key of Hydra's schema is checked first, as natively
+/// ([`latch_core::settings::check`]): a refused one fails, one without effect warns.
 pub fn from_vars(get: &dyn Fn(&str) -> Option<String>) -> Result<EdgeSettings, String> {
+    let warnings = latch_core::settings::check(get)?;
     let var = |k: &str| get(k).filter(|v| !v.trim().is_empty());
     let bad = |k: &str, why: &str| format!("{k}: {why}");
     let flag = |k: &str| -> Result<Option<bool>, String> {
@@ -49,7 +55,7 @@ pub fn from_vars(get: &dyn Fn(&str) -> Option<String>) -> Result<EdgeSettings, S
         return Err(bad("LATCH_ADMIN_TOKEN", "must be at least 16 characters long"));
     }
     let access = AccessConfig::from_vars(var("CF_ACCESS_TEAM_DOMAIN"), var("CF_ACCESS_AUD"))?;
-    Ok(EdgeSettings { core, admin_token, access })
+    Ok(EdgeSettings { core, admin_token, access, warnings })
 }
 
 fn parse_bool(v: &str) -> Option<bool> {
@@ -113,6 +119,21 @@ mod tests {
         assert!(s.core.pkce_enforced);
         assert_eq!(s.admin_token.as_deref(), Some("an-admin-token-of-some-length"));
         assert_eq!(s.access, None);
+    }
+
+    #[test]
+    fn hydras_keys_without_effect_warn_and_unsupported_ones_fail_as_natively() {
+        let base = [("URLS_SELF_ISSUER", "https://a.example"), ("SECRETS_SYSTEM", SECRET)];
+        let s = load(&[base[0], base[1], ("SECRETS_COOKIE", "a-cookie-secret-0123"), ("NOT_HYDRAS", "x")]).unwrap();
+        assert_eq!(s.warnings.len(), 1, "{:?}", s.warnings);
+        assert!(s.warnings[0].starts_with("SECRETS_COOKIE (secrets.cookie): "), "{:?}", s.warnings);
+        assert!(load(&[base[0], base[1], ("OAUTH2_HASHERS_ALGORITHM", "pbkdf2")]).unwrap().warnings.is_empty());
+        for (k, v) in
+            [("OAUTH2_HASHERS_ALGORITHM", "bcrypt"), ("STRATEGIES_SCOPE", "exact"), ("OAUTH2_TOKEN_HOOK", "https://h")]
+        {
+            let e = load(&[base[0], base[1], (k, v)]).unwrap_err();
+            assert!(e.starts_with(&format!("{k}: ")) && e.contains("not supported by Latch"), "{e}");
+        }
     }
 
     #[test]

@@ -45,7 +45,10 @@ fn server(env: &Env) -> Result<Rc<Server>, String> {
         return Ok(s);
     }
     let get = |k: &str| Reflect::get(env, &k.into()).ok().and_then(|v| v.as_string());
-    let EdgeSettings { core, admin_token, access } = config::from_vars(&get)?;
+    let EdgeSettings { core, admin_token, access, warnings } = config::from_vars(&get)?;
+    for warning in &warnings {
+        console_warn!("{warning}");
+    }
     let db = env.d1("DB").map_err(|e| format!("DB: the D1 binding is missing: {e}"))?;
     // KV is optional: without the binding, key sets are read from D1 (once a minute per
     // isolate, through the core's key cache).

@@ -5,6 +5,7 @@
 
 use crate::Error;
 use latch_core::config::Config;
+use latch_core::settings::{self, Status};
 use std::time::Duration;
 
 /// The DSN used when none is given: an SQLite file in the working directory.
@@ -34,6 +35,9 @@ pub struct ServerSettings {
     pub public_listener: ListenerSettings,
     /// `SERVE_ADMIN_TIMEOUT_*`, `SERVE_ADMIN_MAX_CONNECTIONS`.
     pub admin_listener: ListenerSettings,
+    /// One line for each key of Hydra's that is set but has no effect in Latch
+    /// ([`latch_core::settings::check`]), to log at start-up.
+    pub warnings: Vec<String>,
 }
 
 /// How long one listener waits for its clients, and how many it serves at once
@@ -129,61 +133,33 @@ pub struct TracingSettings {
     pub sampling_ratio: f64,
 }
 
-/// Every setting Latch reads, by its environment name (the config path upper-cased,
-/// `.` turned into `_`). A config file key outside this list fails start-up.
-pub const KNOWN_KEYS: &[&str] = &[
-    "DSN",
-    "LOG_LEVEL",
-    "LOG_FORMAT",
-    "SECRETS_SYSTEM",
-    "URLS_SELF_ISSUER",
-    "URLS_SELF_PUBLIC",
-    "URLS_LOGIN",
-    "URLS_CONSENT",
-    "URLS_LOGOUT",
-    "URLS_ERROR",
-    "URLS_POST_LOGOUT_REDIRECT",
-    "SERVE_PUBLIC_HOST",
-    "SERVE_PUBLIC_PORT",
-    "SERVE_ADMIN_HOST",
-    "SERVE_ADMIN_PORT",
-    "SERVE_PUBLIC_TIMEOUT_READ_HEADER",
-    "SERVE_PUBLIC_TIMEOUT_READ",
-    "SERVE_PUBLIC_TIMEOUT_WRITE",
-    "SERVE_PUBLIC_TIMEOUT_IDLE",
-    "SERVE_PUBLIC_MAX_CONNECTIONS",
-    "SERVE_ADMIN_TIMEOUT_READ_HEADER",
-    "SERVE_ADMIN_TIMEOUT_READ",
-    "SERVE_ADMIN_TIMEOUT_WRITE",
-    "SERVE_ADMIN_TIMEOUT_IDLE",
-    "SERVE_ADMIN_MAX_CONNECTIONS",
-    "SERVE_COOKIES_SAME_SITE_MODE",
-    "SERVE_COOKIES_NAMES_LOGIN_CSRF",
-    "SERVE_COOKIES_NAMES_CONSENT_CSRF",
-    "SERVE_COOKIES_NAMES_SESSION",
-    "TTL_ACCESS_TOKEN",
-    "TTL_REFRESH_TOKEN",
-    "TTL_ID_TOKEN",
-    "TTL_AUTH_CODE",
-    "TTL_LOGIN_CONSENT_REQUEST",
-    "TTL_AUTHENTICATION_SESSION",
-    "STRATEGIES_ACCESS_TOKEN",
-    "OAUTH2_HASHERS_PBKDF2_ITERATIONS",
-    "OAUTH2_EXPOSE_INTERNAL_ERRORS",
-    "OAUTH2_GRANT_REFRESH_TOKEN_ROTATION_GRACE_PERIOD",
-    "OAUTH2_PKCE_ENFORCED",
-    "OAUTH2_PKCE_ENFORCED_FOR_PUBLIC_CLIENTS",
-    "TRACING_PROVIDER",
-    "TRACING_SERVICE_NAME",
-    "TRACING_PROVIDERS_OTLP_SERVER_URL",
-    "TRACING_PROVIDERS_OTLP_INSECURE",
-    "TRACING_PROVIDERS_OTLP_SAMPLING_SAMPLING_RATIO",
-];
+/// Whether Latch reads the setting of this environment name: one of Hydra's keys that
+/// Latch implements, or one of Latch's own (the listeners' limits). The other keys of
+/// Hydra's schema are accepted or refused by [`latch_core::settings::check`].
+pub fn is_read(name: &str) -> bool {
+    settings::HYDRA_KEYS.iter().any(|k| k.status == Status::Read && k.env_name() == name)
+        || settings::LATCH_KEYS.iter().any(|p| settings::env_name(p) == name)
+}
+
+/// Reads the YAML config files `paths` in order with [`read_file`], a later file's
+/// setting replacing an earlier one's (`serve -c base.yml -c prod.yml`, as in Hydra).
+pub fn read_files(paths: &[std::path::PathBuf]) -> Result<std::collections::BTreeMap<String, String>, Error> {
+    let mut merged = std::collections::BTreeMap::new();
+    for path in paths {
+        let text =
+            std::fs::read_to_string(path).map_err(|e| Error::Config(format!("--config {}: {e}", path.display())))?;
+        merged.extend(read_file(&text, &path.display().to_string())?);
+    }
+    Ok(merged)
+}
 
 /// Reads a YAML config file in Hydra's shape (`urls: {self: {issuer: …}}`,
 /// `secrets: {system: [...]}`) into environment-style names (`URLS_SELF_ISSUER`,
-/// `SECRETS_SYSTEM`; lists joined with commas). An unknown key or a value that is not a
-/// scalar or a list of scalars is an error naming the key.
+/// `SECRETS_SYSTEM`; lists joined with commas). Every key of Hydra's schema is accepted
+/// here ([`latch_core::settings::check`] then decides on its value), and Latch's own;
+/// any other key is an error naming it. A key Latch reads must have a scalar or a list
+/// of scalars; the value of any other Hydra key is taken whole in whatever shape Hydra
+/// allows (a map, an object, `null` for unset).
 pub fn read_file(text: &str, origin: &str) -> Result<std::collections::BTreeMap<String, String>, Error> {
     let doc: serde_json::Value =
         serde_norway::from_str(text).map_err(|e| Error::Config(format!("{origin}: not valid YAML: {e}")))?;
@@ -209,30 +185,28 @@ fn flatten(
             _ => None,
         }
     };
+    let known = !path.is_empty() && settings::is_known(path);
     match v {
-        Value::Object(m) => {
-            if path.is_empty() && m.is_empty() {
-                return Ok(());
-            }
+        Value::Object(m) if !known => {
             for (k, child) in m {
                 let p = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
                 flatten(child, &p, origin, out)?;
             }
             Ok(())
         }
+        _ if !known => Err(Error::Config(format!("{origin}: unknown key '{path}'"))),
         _ => {
-            let name = path.to_ascii_uppercase().replace(['.', '-'], "_");
-            if !KNOWN_KEYS.contains(&name.as_str()) {
-                return Err(Error::Config(format!("{origin}: unknown key '{path}'")));
-            }
+            let name = settings::env_name(path);
+            let read = settings::hydra_key(path).is_none_or(|k| k.status == Status::Read);
+            let list = |items: &Vec<Value>| items.iter().map(scalar).collect::<Option<Vec<_>>>().map(|l| l.join(","));
             let value = match v {
-                Value::Array(items) => items
-                    .iter()
-                    .map(|i| {
-                        scalar(i).ok_or_else(|| Error::Config(format!("{origin}: key '{path}' must list plain values")))
-                    })
-                    .collect::<Result<Vec<_>, _>>()?
-                    .join(","),
+                Value::Null if !read => return Ok(()),
+                Value::Array(items) => match list(items) {
+                    Some(l) => l,
+                    None if !read => v.to_string(),
+                    None => return Err(Error::Config(format!("{origin}: key '{path}' must list plain values"))),
+                },
+                Value::Object(_) if !read => v.to_string(),
                 other => scalar(other).ok_or_else(|| Error::Config(format!("{origin}: key '{path}' has no value")))?,
             };
             out.insert(name, value);
@@ -241,13 +215,16 @@ fn flatten(
     }
 }
 
-/// Reads a variable through `get` (the process environment in production, a map in
-/// tests).
+/// Reads a variable through `get` (the process environment over the config files in
+/// production, a map in tests). Every key of Hydra's schema is checked first
+/// ([`latch_core::settings::check`]): a refused one fails, one without effect is a
+/// warning in [`ServerSettings::warnings`].
 pub fn from_env(
     get: &dyn Fn(&str) -> Option<String>,
     dev: bool,
     dsn_flag: Option<&str>,
 ) -> Result<ServerSettings, Error> {
+    let warnings = settings::check(get).map_err(Error::Config)?;
     let var = |k: &str| get(k).filter(|v| !v.trim().is_empty());
     let bad = |k: &str, why: &str| Error::Config(format!("{k}: {why}"));
 
@@ -297,6 +274,7 @@ pub fn from_env(
         tracing,
         public_listener,
         admin_listener,
+        warnings,
     })
 }
 
@@ -387,7 +365,121 @@ mod tests {
         assert!(e.contains("not valid YAML"), "{e}");
         let e = read_file("dsn:\n  - {a: 1}\n", "latch.yml").unwrap_err().to_string();
         assert!(e.contains("'dsn'"), "{e}");
+        let e = read_file("webfinger:\n  jwks:\n    broadcast_key: [a]\n", "latch.yml").unwrap_err().to_string();
+        assert!(e.contains("unknown key 'webfinger.jwks.broadcast_key'"), "{e}");
+        let e = read_file("serve:\n  public:\n    cors:\n      enabled: false\n      origins: [a]\n", "l.yml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("unknown key 'serve.public.cors.origins'"), "a typo under a key Latch does not read: {e}");
         assert!(read_file("", "empty.yml").unwrap().is_empty());
+    }
+
+    /// A typical Hydra config file: Latch starts on it, with one warning for each key
+    /// that has no effect, whatever shape its value has (a list, a map).
+    const HYDRA_CONFIG: &str = include_str!("../tests/hydra-config.yml");
+
+    fn from_file_and_env(text: &str, env: &[(&str, &str)]) -> Result<ServerSettings, Error> {
+        let file = read_file(text, "hydra.yml")?;
+        let env: HashMap<String, String> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        from_env(&|k| env.get(k).cloned().or_else(|| file.get(k).cloned()), false, None)
+    }
+
+    #[test]
+    fn a_typical_hydra_config_starts_latch_with_a_warning_per_key_without_effect() {
+        let s = from_file_and_env(HYDRA_CONFIG, &[]).unwrap();
+        assert_eq!(s.core.issuer, "https://auth.example.com");
+        assert_eq!(s.core.pbkdf2_iterations, 10000);
+        assert_eq!(s.core.refresh_grace_period, 10);
+        assert_eq!(s.core.cookies.session, "hydra_session");
+        assert_eq!(s.log_format, "json");
+        assert_eq!(s.tracing.unwrap().endpoint, "http://otel-collector:4318/v1/traces");
+        // CORS is read as Hydra's (off in this file, its lists kept for when it is on).
+        assert!(!s.core.cors_public.enabled);
+        assert_eq!(s.core.cors_public.allowed_origins, ["https://app.example.com", "https://*.example.com"]);
+        let warned: Vec<&str> = s.warnings.iter().map(|w| w.split(' ').next().unwrap()).collect();
+        assert_eq!(
+            warned,
+            [
+                "LOG_LEAK_SENSITIVE_VALUES",
+                "LOG_REDACTION_TEXT",
+                "SERVE_PUBLIC_REQUEST_LOG_DISABLE_FOR_HEALTH",
+                "SERVE_COOKIES_SECURE",
+                "WEBFINGER_JWKS_BROADCAST_KEYS",
+                "WEBFINGER_OIDC_DISCOVERY_SUPPORTED_CLAIMS",
+                "WEBFINGER_OIDC_DISCOVERY_SUPPORTED_SCOPE",
+                "OIDC_DYNAMIC_CLIENT_REGISTRATION_DEFAULT_SCOPE",
+                "URLS_SELF_ADMIN",
+                "URLS_IDENTITY_PROVIDER_HEADERS",
+                "SECRETS_COOKIE",
+                "TRACING_DEPLOYMENT_ENVIRONMENT",
+                "SQA_OPT_OUT",
+                "VERSION",
+            ],
+            "{:#?}",
+            s.warnings
+        );
+        let cookie = s.warnings.iter().find(|w| w.starts_with("SECRETS_COOKIE")).unwrap();
+        assert!(
+            cookie.contains("(secrets.cookie)") && cookie.contains("no effect") && cookie.contains("secrets.system")
+        );
+        assert!(!cookie.contains("youReallyNeedToChangeThisToo"), "{cookie}");
+        // The same keys as environment variables warn the same; other variables are ignored.
+        let file = read_file(HYDRA_CONFIG, "hydra.yml").unwrap();
+        let env: Vec<(&str, &str)> = file.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let from_env_only = from_file_and_env("", &[env.as_slice(), &[("HOME", "/root"), ("PATH", "/bin")]].concat());
+        assert_eq!(from_env_only.unwrap().warnings, s.warnings);
+    }
+
+    #[test]
+    fn refused_keys_fail_start_up_by_name_from_a_file_or_the_environment() {
+        for (from, to, key, says) in [
+            ("algorithm: pbkdf2", "algorithm: bcrypt", "OAUTH2_HASHERS_ALGORITHM", "oauth2.hashers.algorithm=bcrypt"),
+            ("scope: wildcard", "scope: exact", "STRATEGIES_SCOPE", "strategies.scope=exact"),
+            (
+                "rotation_grace_reuse_count: 0",
+                "rotation_grace_reuse_count: 2",
+                "OAUTH2_GRANT_REFRESH_TOKEN_ROTATION_GRACE_REUSE_COUNT",
+                "=2",
+            ),
+        ] {
+            assert!(HYDRA_CONFIG.contains(from), "{from}");
+            let e = from_file_and_env(&HYDRA_CONFIG.replacen(from, to, 1), &[]).unwrap_err().to_string();
+            assert!(e.starts_with(&format!("configuration error: {key}: ")) && e.contains(says), "{e}");
+            let value = to.rsplit(": ").next().unwrap().split('\n').next().unwrap();
+            let e = from_file_and_env(HYDRA_CONFIG, &[(key, value)]).unwrap_err().to_string();
+            assert!(e.starts_with(&format!("configuration error: {key}: ")) && e.contains(says), "env {key}: {e}");
+            // The environment wins over the file here too.
+            let harmless = from.rsplit(": ").next().unwrap().split('\n').next().unwrap();
+            from_file_and_env(&HYDRA_CONFIG.replacen(from, to, 1), &[(key, harmless)]).unwrap();
+        }
+        // Hooks in either of the shapes Hydra takes; the URL is not quoted.
+        for hook in [
+            "  token_hook: https://hooks.example/token?key=s3cret\n",
+            "  token_hook:\n    url: https://hooks.example/token\n    auth:\n      type: api_key\n      config: {name: X-Key, value: s3cret}\n",
+        ] {
+            let text = HYDRA_CONFIG.replacen("oauth2:\n", &format!("oauth2:\n{hook}"), 1);
+            let e = from_file_and_env(&text, &[]).unwrap_err().to_string();
+            assert!(e.contains("OAUTH2_TOKEN_HOOK: oauth2.token_hook is not supported") && !e.contains("s3cret"), "{e}");
+        }
+        let e = load(&[("OAUTH2_TOKEN_HOOK", "https://hooks.example/token")], true).unwrap_err().to_string();
+        assert!(e.contains("OAUTH2_TOKEN_HOOK"), "{e}");
+    }
+
+    #[test]
+    fn config_files_merge_in_order_the_later_winning() {
+        let dir = std::env::temp_dir().join(format!("latch-config-merge-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (a, b) = (dir.join("a.yml"), dir.join("b.yml"));
+        std::fs::write(&a, "ttl:\n  access_token: 30m\n  id_token: 2h\nserve:\n  public:\n    port: 9000\n").unwrap();
+        std::fs::write(&b, "ttl:\n  access_token: 5m\n").unwrap();
+        let merged = read_files(&[a.clone(), b.clone()]).unwrap();
+        assert_eq!(merged["TTL_ACCESS_TOKEN"], "5m", "the later file wins");
+        assert_eq!(merged["TTL_ID_TOKEN"], "2h");
+        assert_eq!(merged["SERVE_PUBLIC_PORT"], "9000");
+        assert_eq!(read_files(&[b.clone(), a.clone()]).unwrap()["TTL_ACCESS_TOKEN"], "30m");
+        let e = read_files(&[a, dir.join("missing.yml")]).unwrap_err().to_string();
+        assert!(e.contains("missing.yml"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     fn load(vars: &[(&str, &str)], dev: bool) -> Result<ServerSettings, Error> {

@@ -56,8 +56,9 @@ pub struct ServeOptions {
     pub dev: bool,
     /// `--dsn` (overrides the `DSN` variable).
     pub dsn: Option<String>,
-    /// `-c/--config`: a YAML file with Hydra's keys; environment variables override it.
-    pub config: Option<std::path::PathBuf>,
+    /// `-c/--config`: YAML files with Hydra's keys, read in order (a later file's
+    /// setting wins); environment variables override them.
+    pub config: Vec<std::path::PathBuf>,
     /// Settings to use when neither the environment nor the file sets them
     /// (environment-style names; `latch quickstart` points the UI URLs at its app).
     pub defaults: Vec<(String, String)>,
@@ -157,14 +158,7 @@ fn fit_caps_to_open_files(settings: &mut config::ServerSettings, mode: ServeMode
 
 /// `latch serve all|public|admin`.
 pub async fn serve(opts: ServeOptions) -> Result<(), Error> {
-    let file = match &opts.config {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| Error::Config(format!("--config {}: {e}", path.display())))?;
-            config::read_file(&text, &path.display().to_string())?
-        }
-        None => Default::default(),
-    };
+    let file = config::read_files(&opts.config)?;
     // The environment overrides the file, as in Hydra.
     let get = |k: &str| {
         std::env::var(k)
@@ -175,6 +169,9 @@ pub async fn serve(opts: ServeOptions) -> Result<(), Error> {
     };
     let mut settings = config::from_env(&get, opts.dev, opts.dsn.as_deref())?;
     let telemetry = telemetry::init(&settings.log_level, &settings.log_format, settings.tracing.as_ref())?;
+    for warning in &settings.warnings {
+        tracing::warn!("{warning}");
+    }
     fit_caps_to_open_files(&mut settings, opts.mode, listener::raise_open_files_limit());
     if opts.dev {
         tracing::warn!(

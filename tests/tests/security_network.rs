@@ -540,7 +540,7 @@ async fn child_server() {
         mode: latch_native::ServeMode::All,
         dev: true,
         dsn: Some(dsn),
-        config: None,
+        config: Vec::new(),
         defaults: Vec::new(),
     };
     latch_native::serve(opts).await.expect("serve");
