@@ -125,9 +125,19 @@ pub struct ImportJwkArgs {
     /// The key set to import into.
     pub set: String,
 
-    /// JSON files, each a JWK or a `{"keys": [...]}` set; `-` is standard input.
+    /// Files, each a JWK or a `{"keys": [...]}` set (JSON), or a private key in PEM or
+    /// DER (PKCS#8, PKCS#1, SEC1); `-` is standard input.
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<std::path::PathBuf>,
+
+    /// The algorithm of PEM and DER keys (default: the key type's: RS256, ES256, ES384,
+    /// ES512 or EdDSA).
+    #[arg(long, value_name = "ALG")]
+    pub alg: Option<String>,
+
+    /// The use of PEM and DER keys: `sig` (a key set holds signing keys).
+    #[arg(long = "use", value_name = "USE", default_value = "sig")]
+    pub use_: String,
 
     /// Print only the public part of the keys.
     #[arg(long)]
@@ -194,17 +204,36 @@ async fn get_set(api: &Api, set: &str) -> Result<String> {
 /// Imports each key with `PUT /admin/keys/{set}/{kid}`: it joins the set (or replaces
 /// the key with its kid) and the set's other keys stay, as Hydra's `import jwk` adds.
 /// The last key imported is the newest, so it signs. Returns the set as imported.
-async fn import_keys(api: &Api, set: &str, files: &[std::path::PathBuf]) -> Result<String> {
+async fn import_keys(api: &Api, args: &ImportJwkArgs) -> Result<String> {
+    let (set, files) = (&args.set, &args.files);
+    let alg = match args.alg.as_deref() {
+        None => None,
+        Some(a) => Some(latch_core::keys::Alg::parse(a).ok_or_else(|| {
+            CliError::Usage(format!("--alg: '{a}' is not one of {}", latch_core::keys::Alg::names()))
+        })?),
+    };
+    if args.use_ != "sig" {
+        return Err(CliError::Usage(format!("--use: '{}': a key set holds signing keys ('sig')", args.use_)));
+    }
     let mut keys = Vec::new();
     for file in files {
-        let text = if file.as_os_str() == "-" {
-            std::io::read_to_string(std::io::stdin())
+        let bytes = if file.as_os_str() == "-" {
+            let mut b = Vec::new();
+            std::io::Read::read_to_end(&mut std::io::stdin(), &mut b).map(|_| b)
         } else {
-            std::fs::read_to_string(file)
+            std::fs::read(file)
         }
         .map_err(|e| CliError::Usage(format!("{}: {e}", file.display())))?;
-        let doc: Value =
-            serde_json::from_str(&text).map_err(|e| CliError::Usage(format!("{}: not JSON: {e}", file.display())))?;
+        let doc = match serde_json::from_slice::<Value>(&bytes) {
+            Ok(doc) => doc,
+            // Not JSON: a PEM or DER private key, under a new kid.
+            Err(_) => {
+                let kid = new_kid();
+                let key = latch_core::keys::SigningKey::from_private_key(&bytes, alg, &kid)
+                    .map_err(|e| CliError::Usage(format!("{}: {}", file.display(), e.hint.unwrap_or_default())))?;
+                key.private_jwk()
+            }
+        };
         let found = keys_of(doc);
         if found.is_empty() {
             return Err(CliError::Usage(format!("{}: no JSON Web Key in it", file.display())));
@@ -226,6 +255,19 @@ async fn import_keys(api: &Api, set: &str, files: &[std::path::PathBuf]) -> Resu
         );
     }
     Ok(json!({ "keys": stored }).to_string())
+}
+
+/// A random key id for a key imported from PEM or DER (which carries none): a UUID v4.
+fn new_kid() -> String {
+    let mut b: [u8; 16] = rand::random();
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h = hex_of(&b);
+    format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..])
+}
+
+fn hex_of(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 async fn delete_keys(api: &Api, set: &str, kid: Option<&str>) -> Result<()> {
@@ -272,7 +314,7 @@ pub async fn get(args: KeySetArgs, mode: Mode, env: Env<'_>) -> Result<()> {
 /// jwk` prints a set.
 pub async fn import(args: ImportJwkArgs, mode: Mode, env: Env<'_>) -> Result<()> {
     let api = Api::connect(&args.conn, ApiKind::Admin, env)?;
-    let body = maybe_public(import_keys(&api, &args.set, &args.files).await?, args.public)?;
+    let body = maybe_public(import_keys(&api, &args).await?, args.public)?;
     emit(&output::render_jwks(mode, &args.set, &body)?)
 }
 

@@ -635,6 +635,34 @@ async fn jwk_commands_create_get_and_import() {
     let o = latch(&["import", "jwk", "copy", dir.join("missing.json").to_str().expect("path"), "--endpoint", e]);
     assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("missing.json"));
 
+    // A private key in PEM (and DER) as Hydra's `import jwk` takes it, from a file or
+    // standard input: it gets a new kid and the algorithm of its type or of --alg.
+    use p256::pkcs8::{EncodePrivateKey, EncodePublicKey, LineEnding};
+    let ec = p256::SecretKey::from_slice(&[7u8; 32]).expect("a P-256 key");
+    let pem_file = dir.join("key.pem");
+    std::fs::write(&pem_file, ec.to_pkcs8_pem(LineEnding::LF).expect("PEM").as_bytes()).expect("write");
+    let der_file = dir.join("key.der");
+    std::fs::write(&der_file, ec.to_pkcs8_der().expect("DER").as_bytes()).expect("write");
+    let imported: Value = serde_json::from_str(&stdout_ok(&[
+        "import",
+        "jwk",
+        "pem-set",
+        pem_file.to_str().expect("path"),
+        der_file.to_str().expect("path"),
+        "--format",
+        "json",
+        "--endpoint",
+        e,
+    ]))
+    .expect("JSON");
+    assert_eq!(kids(&imported).len(), 2, "{imported}");
+    assert!(imported["keys"].as_array().unwrap().iter().all(|k| k["alg"] == "ES256" && k["crv"] == "P-256"));
+    let o = latch(&["import", "jwk", "pem-set", pem_file.to_str().expect("path"), "--alg", "RS256", "--endpoint", e]);
+    assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("ES256"));
+    std::fs::write(&pem_file, ec.public_key().to_public_key_pem(LineEnding::LF).expect("PEM")).expect("write");
+    let o = latch(&["import", "jwk", "pem-set", pem_file.to_str().expect("path"), "--endpoint", e]);
+    assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("public key"));
+
     // Hydra v2: `get jwk` and `delete jwk` take several sets (`delete jwk a b` deletes
     // sets a and b, never key b of set a).
     let both: Value =

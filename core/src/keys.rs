@@ -151,6 +151,69 @@ impl SigningKey {
         Ok(SigningKey { kid, alg, secret })
     }
 
+    /// Reads a private key from PEM (PKCS#8; PKCS#1 for RSA; SEC1 for EC) or DER (the
+    /// same structures), as Hydra's `import jwk` takes them. Its algorithm is `alg`
+    /// when given (which must suit the key), else its type's usual one: RSA RS256, P-256
+    /// ES256, P-384 ES384, P-521 ES512, Ed25519 EdDSA. A public key is refused: a key set
+    /// holds the keys Latch signs with.
+    pub fn from_private_key(bytes: &[u8], alg: Option<Alg>, kid: &str) -> Result<SigningKey, Error> {
+        use p256::pkcs8::DecodePrivateKey;
+        use rsa::pkcs1::DecodeRsaPrivateKey;
+        let text = std::str::from_utf8(bytes).ok().map(str::trim).filter(|t| t.starts_with("-----BEGIN"));
+        if text.is_some_and(|t| t.contains("PUBLIC KEY-----")) {
+            return Err(Error::invalid_request(
+                "The key is a public key: a key set holds the private keys Latch signs with.",
+            ));
+        }
+        let rsa = match text {
+            Some(t) => {
+                rsa::RsaPrivateKey::from_pkcs8_pem(t).ok().or_else(|| rsa::RsaPrivateKey::from_pkcs1_pem(t).ok())
+            }
+            None => rsa::RsaPrivateKey::from_pkcs8_der(bytes)
+                .ok()
+                .or_else(|| rsa::RsaPrivateKey::from_pkcs1_der(bytes).ok()),
+        };
+        macro_rules! ec {
+            ($curve:ident) => {
+                match text {
+                    Some(t) => {
+                        $curve::SecretKey::from_pkcs8_pem(t).ok().or_else(|| $curve::SecretKey::from_sec1_pem(t).ok())
+                    }
+                    None => $curve::SecretKey::from_pkcs8_der(bytes)
+                        .ok()
+                        .or_else(|| $curve::SecretKey::from_sec1_der(bytes).ok()),
+                }
+            };
+        }
+        let (secret, usual) = if let Some(k) = rsa {
+            (Secret::Rsa(Box::new(k)), Alg::Rs256)
+        } else if let Some(k) = ec!(p256) {
+            (Secret::Es(p256::ecdsa::SigningKey::from(k)), Alg::Es256)
+        } else if let Some(k) = ec!(p384) {
+            (Secret::Es384(k), Alg::Es384)
+        } else if let Some(k) = ec!(p521) {
+            (Secret::Es512(k), Alg::Es512)
+        } else if let Some(k) = match text {
+            Some(t) => ed25519_compact::SecretKey::from_pem(t).ok(),
+            None => ed25519_compact::SecretKey::from_der(bytes).ok(),
+        } {
+            (Secret::Ed(k), Alg::EdDsa)
+        } else {
+            return Err(Error::invalid_request(
+                "The key is neither a JSON Web Key nor a private key in PEM or DER (PKCS#8, PKCS#1 or SEC1) of RSA, P-256, P-384, P-521 or Ed25519.",
+            ));
+        };
+        let alg = alg.unwrap_or(usual);
+        if alg != usual && !(usual.is_rsa() && alg.is_rsa()) {
+            return Err(Error::invalid_request(format!(
+                "The key suits {}, not {}.",
+                if usual.is_rsa() { "RS256, RS384, RS512 or PS256".to_string() } else { usual.as_str().to_string() },
+                alg.as_str()
+            )));
+        }
+        Ok(SigningKey { kid: kid.to_string(), alg, secret })
+    }
+
     fn decorate(&self, jwk: JsonWebKey<'_>) -> Value {
         self.decorate_value(serde_json::to_value(&jwk).unwrap_or(Value::Null))
     }
@@ -354,6 +417,37 @@ mod tests {
     use super::*;
     use crate::platform::FixedPlatform;
     use futures_executor::block_on;
+
+    /// PEM and DER keys (Hydra's `import jwk`): each type's usual algorithm, or one that
+    /// suits it; public keys and junk refused.
+    #[test]
+    fn private_keys_are_read_from_pem_and_der() {
+        use p256::pkcs8::{EncodePrivateKey, EncodePublicKey, LineEnding};
+        let p = FixedPlatform::new(0, 12);
+        let rsa_key = rsa::RsaPrivateKey::new(&mut PlatformRng(&p), 1024).unwrap();
+        let ec = p384::SecretKey::random(&mut PlatformRng(&p));
+        let ed = ed25519_compact::KeyPair::from_seed(ed25519_compact::Seed::new([7; 32]));
+        let rsa_pem = rsa_key.to_pkcs8_pem(LineEnding::LF).unwrap();
+        let rsa_pkcs1 = rsa::pkcs1::EncodeRsaPrivateKey::to_pkcs1_pem(&rsa_key, LineEnding::LF).unwrap();
+        for (bytes, alg, want) in [
+            (rsa_pem.as_bytes().to_vec(), None, Alg::Rs256),
+            (rsa_pkcs1.as_bytes().to_vec(), Some(Alg::Ps256), Alg::Ps256),
+            (rsa_key.to_pkcs8_der().unwrap().as_bytes().to_vec(), Some(Alg::Rs512), Alg::Rs512),
+            (ec.to_pkcs8_pem(LineEnding::LF).unwrap().as_bytes().to_vec(), None, Alg::Es384),
+            (ec.to_sec1_der().unwrap().to_vec(), None, Alg::Es384),
+            (ed.sk.to_pem().into_bytes(), None, Alg::EdDsa),
+            (ed.sk.to_der(), Some(Alg::EdDsa), Alg::EdDsa),
+        ] {
+            let k = SigningKey::from_private_key(&bytes, alg, "k").unwrap_or_else(|e| panic!("{want:?}: {e}"));
+            assert_eq!(k.alg, want);
+            let jws = block_on(k.sign(&p, "JWT", &Map::new())).unwrap();
+            assert!(verify_jws(&k.public_jwk(), &jws).is_some(), "{want:?}");
+        }
+        let public = ec.public_key().to_public_key_pem(LineEnding::LF).unwrap();
+        assert!(SigningKey::from_private_key(public.as_bytes(), None, "k").is_err());
+        assert!(SigningKey::from_private_key(rsa_pem.as_bytes(), Some(Alg::Es256), "k").is_err());
+        assert!(SigningKey::from_private_key(b"not a key", None, "k").is_err());
+    }
 
     #[test]
     fn every_alg_signs_and_verifies_through_its_public_jwk() {
