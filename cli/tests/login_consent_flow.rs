@@ -98,9 +98,15 @@ fn authorize_link(home: &str) -> String {
 
 /// Runs `perform authorization-code` on `port` and clicks through; returns the command's
 /// stdout and the URLs the browser passed through.
-async fn round(browser: &mut Browser, public: &str, port: u16, login_and_consent: bool) -> (Value, Vec<String>) {
+async fn round(
+    browser: &mut Browser,
+    public: &str,
+    port: u16,
+    login_and_consent: bool,
+    response_mode: Option<&str>,
+) -> (Value, Vec<String>) {
     let port_s = port.to_string();
-    let args = [
+    let mut args = vec![
         "perform",
         "authorization-code",
         "--endpoint",
@@ -116,6 +122,9 @@ async fn round(browser: &mut Browser, public: &str, port: u16, login_and_consent
         "--format",
         "json",
     ];
+    if let Some(mode) = response_mode {
+        args.extend(["--response-mode", mode]);
+    }
     let mut client = Proc(latch(&args).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().expect("starts"));
     let home_url = format!("http://127.0.0.1:{port}/");
     wait_until_up(&home_url).await;
@@ -155,7 +164,19 @@ async fn round(browser: &mut Browser, public: &str, port: u16, login_and_consent
         (url, status, page) = browser.post(&consent_post, &form).await;
         seen.push(url.clone());
     }
-    assert!(url.starts_with(&format!("{home_url}callback?code=")), "{url}");
+    if response_mode == Some("form_post") {
+        // OAuth 2.0 Form Post Response Mode: a page that POSTs the code to the callback.
+        assert!(page.contains("<form method=\"post\""), "{url}: {page}");
+        let action = page.split("action=\"").nth(1).unwrap().split('"').next().unwrap().replace("&amp;", "&");
+        assert_eq!(action, format!("{home_url}callback"));
+        let form = [("code", field(&page, "code")), ("state", field(&page, "state"))];
+        let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        (url, status, page) = browser.post(&action, &form).await;
+        seen.push(url.clone());
+        assert_eq!(url, format!("{home_url}callback"));
+    } else {
+        assert!(url.starts_with(&format!("{home_url}callback?code=")), "{url}");
+    }
     assert_eq!(status, StatusCode::OK, "{page}");
     assert!(page.contains("Tokens received") && !page.contains("Warning"), "{page}");
 
@@ -233,7 +254,7 @@ async fn authorization_code_flow_through_the_example_app() {
     assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
 
     let mut browser = Browser::new();
-    let (token, seen) = round(&mut browser, &public, cb, true).await;
+    let (token, seen) = round(&mut browser, &public, cb, true, None).await;
     assert_eq!(seen.len(), 3, "{seen:?}");
     let access = token["access_token"].as_str().expect("an access token");
     assert!(token["refresh_token"].as_str().is_some_and(|t| !t.is_empty()), "{token}");
@@ -252,7 +273,11 @@ async fn authorization_code_flow_through_the_example_app() {
 
     // Second round in the same browser: login and consent were remembered, so the browser
     // goes straight from the authorization endpoint back to the callback.
-    let (token, seen) = round(&mut browser, &public, cb, false).await;
+    let (token, seen) = round(&mut browser, &public, cb, false, None).await;
     assert!(seen.iter().all(|u| !u.contains("/login") && !u.contains("/consent")), "{seen:?}");
+    assert_eq!(claims(token["id_token"].as_str().expect("an ID token"))["sub"], "foo@bar.com");
+
+    // Hydra's `--response-mode form_post`: the code arrives in a POSTed form.
+    let (token, _) = round(&mut browser, &public, cb, false, Some("form_post")).await;
     assert_eq!(claims(token["id_token"].as_str().expect("an ID token"))["sub"], "foo@bar.com");
 }

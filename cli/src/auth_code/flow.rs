@@ -75,6 +75,8 @@ pub struct AuthRequest {
     pub prompt: Vec<String>,
     /// OpenID Connect `max_age` in seconds.
     pub max_age: Option<u64>,
+    /// `response_mode` (OAuth 2.0 Multiple Response Type Encoding Practices §2.1).
+    pub response_mode: Option<String>,
 }
 
 /// Joins the non-empty trimmed items with spaces.
@@ -107,6 +109,9 @@ pub fn build_auth_url(endpoint: &Url, req: &AuthRequest, attempt: &Attempt) -> U
         }
         if let Some(max_age) = req.max_age {
             q.append_pair("max_age", &max_age.to_string());
+        }
+        if let Some(mode) = &req.response_mode {
+            q.append_pair("response_mode", mode);
         }
     }
     url
@@ -322,8 +327,10 @@ mod tests {
             audience: vec!["https://api1".into(), "https://api2".into()],
             prompt: vec!["login".into(), "consent".into()],
             max_age: Some(0),
+            response_mode: Some("form_post".into()),
         };
         let q = query(&build_auth_url(&endpoint, &req, &attempt()));
+        assert_eq!(q.iter().find(|(n, _)| n == "response_mode").map(|(_, v)| v.as_str()), Some("form_post"));
         assert_eq!(q[0], ("tenant".to_owned(), "a".to_owned()));
         let get = |k: &str| q.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
         assert_eq!(get("scope"), Some("openid"));

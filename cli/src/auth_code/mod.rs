@@ -30,7 +30,7 @@ use axum::extract::{Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
+use axum::{Form, Router};
 use clap::Args;
 use serde_json::Value;
 use tokio::net::TcpListener;
@@ -109,6 +109,12 @@ pub struct AuthCodeArgs {
     /// Not supported (Hydra serves the callback over HTTPS with a self-signed certificate).
     #[arg(long)]
     pub https: bool,
+
+    /// The response mode to ask for: `query` (the server's default) or `form_post` (the
+    /// code comes back in a form POSTed to the callback, OAuth 2.0 Form Post Response
+    /// Mode).
+    #[arg(long, value_name = "MODE")]
+    pub response_mode: Option<String>,
 }
 
 /// Where the command writes.
@@ -162,6 +168,11 @@ fn check_flags(args: &AuthCodeArgs) -> Result<()> {
                 .into(),
         ));
     }
+    if let Some(m) = args.response_mode.as_deref().filter(|m| !matches!(*m, "" | "query" | "form_post")) {
+        return Err(CliError::Usage(format!(
+            "--response-mode: '{m}' is not supported: use query or form_post (a fragment never reaches the callback server)"
+        )));
+    }
     args.auth.credentials_or_public().map(drop)
 }
 
@@ -210,6 +221,7 @@ fn configure(args: &AuthCodeArgs, env: Env<'_>, port: u16) -> Result<(FlowConfig
         audience: args.audience.clone(),
         prompt: args.prompt.clone(),
         max_age: args.max_age.and_then(|s| u64::try_from(s).ok()),
+        response_mode: args.response_mode.clone().filter(|m| !m.is_empty()),
     };
     let api = Api::connect_to(&args.conn, ApiKind::Public, token_url.clone())?;
     let cfg = FlowConfig {
@@ -264,7 +276,7 @@ async fn serve(listener: TcpListener, cfg: FlowConfig, api: Api, mode: Mode, con
         Arc::new(Shared { attempt: Mutex::new(Attempt::new(cfg.fixed_state.as_deref())), cfg, api, outcomes: tx });
     let router = Router::new()
         .route("/", get(home_page))
-        .route(&shared.cfg.callback_path, get(callback))
+        .route(&shared.cfg.callback_path, get(callback).post(callback_form))
         .with_state(Arc::clone(&shared));
 
     say(
@@ -340,6 +352,12 @@ struct Failure {
     status: StatusCode,
     page: String,
     message: String,
+}
+
+/// `POST /callback` (`--response-mode form_post`): the same, with the parameters in the
+/// form body.
+async fn callback_form(State(s): State<Arc<Shared>>, Form(form): Form<HashMap<String, String>>) -> Response {
+    callback(State(s), Query(form)).await
 }
 
 /// `GET /callback`: finishes the attempt and reports its outcome to the main loop.
