@@ -346,6 +346,17 @@ impl Config {
                     v.parse().map_err(|_| bad(&key("MAX_AGE"), &format!("'{v}' is not a number of seconds")))?;
             }
         }
+        // The admin API authenticates nobody (natively): CORS there would let any page an
+        // operator visits drive it from the operator's browser. Hydra reads an empty list
+        // as every origin; Latch asks for the origins by name on this port.
+        let admin = &self.cors_admin;
+        if admin.enabled && (admin.allowed_origins.is_empty() || admin.allowed_origins.iter().any(|o| o.contains('*')))
+        {
+            return Err(bad(
+                "SERVE_ADMIN_CORS_ALLOWED_ORIGINS",
+                "the admin API authenticates nobody: with CORS enabled on it, name each origin that may call it (no '*', not empty)",
+            ));
+        }
         if let Some(v) = var("OIDC_SUBJECT_IDENTIFIERS_PAIRWISE_SALT") {
             self.pairwise_salt = v;
         }
@@ -444,6 +455,19 @@ mod tests {
             let e = pairwise(vars).unwrap_err();
             assert!(e.starts_with(key) && !e.contains("a-long-salt"), "{vars:?}: {e}");
         }
+        // CORS on the admin port needs its origins named: an empty list (every origin, for
+        // Hydra) or a wildcard would open the unauthenticated admin API to any page.
+        for origins in ["", "*", "https://*.example.com"] {
+            let e = pairwise(&[("SERVE_ADMIN_CORS_ENABLED", "true"), ("SERVE_ADMIN_CORS_ALLOWED_ORIGINS", origins)])
+                .unwrap_err();
+            assert!(e.starts_with("SERVE_ADMIN_CORS_ALLOWED_ORIGINS: "), "{origins:?}: {e}");
+        }
+        let named = pairwise(&[
+            ("SERVE_ADMIN_CORS_ENABLED", "true"),
+            ("SERVE_ADMIN_CORS_ALLOWED_ORIGINS", "https://ops.example"),
+        ]);
+        assert!(named.is_ok_and(|c| c.cors_admin.enabled));
+        assert!(pairwise(&[("SERVE_PUBLIC_CORS_ENABLED", "true")]).is_ok(), "the public port keeps Hydra's meaning");
         let c = Config::for_host("https://auth.example", two, false, &|_| None).expect("settings");
         assert!(!c.pairwise_supported());
         assert_eq!((c.system_secrets.len(), c.dev, c.cookies.secure), (2, false, true));
