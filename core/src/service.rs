@@ -309,11 +309,17 @@ impl<S: Store, P: Platform> Latch<S, P> {
             // What was done stays done: its effects (logouts) still go out.
             Err(why) => self.error_response(&Error::server(why)).with_effects(response.effects),
         };
+        // With CORS on, an answer depends on `Origin`, with or without one: a cache must
+        // not hand an answer without CORS headers to a page on an allowed origin.
+        let response = if cors.enabled && crate::cors::applies_to(&endpoint) {
+            crate::cors::vary_origin(response)
+        } else {
+            response
+        };
         let response = match origin {
             Some(o) if crate::cors::applies_to(&endpoint) => {
                 let allowed = cors.allows_origin(&o)
                     || (crate::cors::per_client(port, &endpoint) && self.client_allows_origin(&req, &o).await);
-                let response = crate::cors::vary_origin(response);
                 if allowed {
                     cors.allow(&o, req.method, response)
                 } else {

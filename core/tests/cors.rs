@@ -69,6 +69,11 @@ fn the_port_list_opens_preflights_and_requests() {
         let r = handle(&l, Port::Public, from(evil, Request::new(Method::Get, "/.well-known/jwks.json")));
         assert_eq!(header(&r, "access-control-allow-origin"), None, "{evil}");
     }
+    // Without an `Origin`, the answer still says it varies by one (RFC 9110 §12.5.5), so
+    // a cache never serves a page on an allowed origin an answer without CORS headers.
+    let r = handle(&l, Port::Public, Request::new(Method::Get, "/.well-known/openid-configuration"));
+    assert!(header(&r, "vary").is_some_and(|v| v.contains("Origin")), "{:?}", r.headers);
+    assert_eq!(header(&r, "access-control-allow-origin"), None);
     // The admin port has its own settings: off here.
     let r = handle(&l, Port::Admin, from("https://spa.example", Request::new(Method::Get, "/admin/clients")));
     assert_eq!(header(&r, "access-control-allow-origin"), None);

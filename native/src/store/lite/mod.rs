@@ -493,11 +493,27 @@ mod tests {
         // the checkpoint thread runs (later on a loaded machine), so the bound is a quarter
         // of that: a WAL that never starts over exceeds it whatever the timing.
         let wal = db.size("-wal");
-        assert!(wal < 6 * 1024 * 1024, "the WAL is {wal} bytes");
+        let mut written = 6000;
+        if wal >= 6 * 1024 * 1024 {
+            // A loaded machine (other test binaries, builds) can keep the checkpoint
+            // thread from running for the whole loop above. Once it has had the CPU, the
+            // WAL starts over, so further steady writes reuse it instead of growing it:
+            // 2 000 more pages (8 MB) must add at most 2 MB.
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            for id in 6000..8000 {
+                insert_page(&store, id).await;
+                if id % 100 == 99 {
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                }
+            }
+            written = 8000;
+            let later = db.size("-wal");
+            assert!(later < wal + 2 * 1024 * 1024, "the WAL grew from {wal} to {later} bytes");
+        }
         let rows = store.read(|conn, _| {
             conn.query_row("SELECT count(*) FROM t", [], |r| r.get::<_, i64>(0)).map_err(from_rusqlite)
         });
-        assert_eq!(rows, Ok(6000));
+        assert_eq!(rows, Ok(written));
         store.close().await;
     }
 
