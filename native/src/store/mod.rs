@@ -278,17 +278,7 @@ impl SqlStore {
 
     /// How many migrations are not applied yet; readiness wants 0.
     pub async fn pending_migrations(&self) -> Result<usize, StoreError> {
-        let mut conn = self.pool()?.acquire().await.map_err(from_sqlx)?;
-        let applied: HashSet<i64> = if self.migrations_table_exists(&mut conn).await? {
-            conn.list_applied_migrations().await.map_err(from_migrate)?.into_iter().map(|m| m.version).collect()
-        } else {
-            HashSet::new()
-        };
-        Ok(self
-            .migrator()
-            .iter()
-            .filter(|m| m.migration_type.is_up_migration() && !applied.contains(&m.version))
-            .count())
+        Ok(self.migration_status().await?.iter().filter(|(_, _, applied)| !applied).count())
     }
 
     /// Closes the store: waits for connections in use to come back (on SQLite, for the
