@@ -387,16 +387,10 @@ async fn copy_clients<S: Store>(
             usable.insert(id);
             continue;
         }
-        if write {
-            match store.create_client(&client).await {
-                Ok(()) => {}
-                Err(StoreError::Conflict(_)) => {
-                    report.clients.already_present.push(id.clone());
-                    usable.insert(id);
-                    continue;
-                }
-                Err(e) => return Err(e.into()),
-            }
+        if write && !added(store.create_client(&client).await)? {
+            report.clients.already_present.push(id.clone());
+            usable.insert(id);
+            continue;
         }
         report.clients.copied.push(id.clone());
         usable.insert(id);
@@ -491,13 +485,9 @@ async fn copy_keys<S: Store>(
                 created_at: created,
                 sealed,
             };
-            match store.add_key(&stored).await {
-                Ok(()) => {}
-                Err(StoreError::Conflict(_)) => {
-                    report.keys.already_present.push(name);
-                    continue;
-                }
-                Err(e) => return Err(e.into()),
+            if !added(store.add_key(&stored).await)? {
+                report.keys.already_present.push(name);
+                continue;
             }
         }
         report.keys.copied.push(name);
@@ -545,19 +535,23 @@ async fn copy_login_sessions<S: Store>(
             report.login_sessions.already_present.push(id);
             continue;
         }
-        if write {
-            match store.create_login_session(&session).await {
-                Ok(()) => {}
-                Err(StoreError::Conflict(_)) => {
-                    report.login_sessions.already_present.push(id);
-                    continue;
-                }
-                Err(e) => return Err(e.into()),
-            }
+        if write && !added(store.create_login_session(&session).await)? {
+            report.login_sessions.already_present.push(id);
+            continue;
         }
         report.login_sessions.copied.push(id);
     }
     Ok(())
+}
+
+/// Whether a write added its row: `false` when the row was there already (a conflict),
+/// which a re-run reports as already present rather than as a failure.
+fn added(written: Result<(), StoreError>) -> Result<bool, Error> {
+    match written {
+        Ok(()) => Ok(true),
+        Err(StoreError::Conflict(_)) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
 }
 
 fn json_col(row: &PgRow, c: &str) -> Value {
@@ -659,15 +653,9 @@ async fn copy_consents<S: Store>(
             report.consents.already_present.push(id);
             continue;
         }
-        if write {
-            match store.complete_consent(&consent, &[]).await {
-                Ok(()) => {}
-                Err(StoreError::Conflict(_)) => {
-                    report.consents.already_present.push(id);
-                    continue;
-                }
-                Err(e) => return Err(e.into()),
-            }
+        if write && !added(store.complete_consent(&consent, &[]).await)? {
+            report.consents.already_present.push(id);
+            continue;
         }
         report.consents.copied.push(id);
     }
@@ -781,15 +769,9 @@ async fn copy_tokens<S: Store>(
             out.already_present.push(request_id);
             continue;
         }
-        if write {
-            match store.insert_tokens(std::slice::from_ref(&record)).await {
-                Ok(()) => {}
-                Err(StoreError::Conflict(_)) => {
-                    out.already_present.push(request_id);
-                    continue;
-                }
-                Err(e) => return Err(e.into()),
-            }
+        if write && !added(store.insert_tokens(std::slice::from_ref(&record)).await)? {
+            out.already_present.push(request_id);
+            continue;
         }
         out.copied.push(request_id);
     }
