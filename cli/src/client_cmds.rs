@@ -415,13 +415,9 @@ pub fn client_body(client: &Client) -> Result<Value> {
 /// array positionally) holding the fields of core's [`Client`].
 pub fn parse_client(text: &str, source: &str) -> Result<Client> {
     match serde_json::from_str::<Value>(text) {
-        // As Hydra reads a client file (Go's encoding/json): unknown members are
-        // ignored and a null member reads as absent.
-        Ok(Value::Object(mut o)) => serde_json::from_value({
-            o.retain(|_, v| !v.is_null());
-            Value::Object(o)
-        })
-        .map_err(|e| CliError::Usage(format!("{source} does not hold a valid OAuth 2.0 client: {e}"))),
+        // As the server reads a client, which is as Hydra reads one.
+        Ok(v @ Value::Object(_)) => Client::from_json(v)
+            .map_err(|e| CliError::Usage(format!("{source} does not hold a valid OAuth 2.0 client: {e}"))),
         Ok(_) => Err(CliError::Usage(format!("{source} must hold a JSON object (one OAuth 2.0 client)"))),
         Err(e) => Err(CliError::Usage(format!("{source} is not valid JSON: {e}"))),
     }

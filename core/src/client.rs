@@ -185,6 +185,17 @@ pub fn lifespan_fields() -> impl Iterator<Item = LifespanField> {
 }
 
 impl Client {
+    /// Reads a client as Hydra (Go's `encoding/json`) reads one: unknown members are
+    /// ignored and a `null` member reads as left out (apps written for Hydra send them).
+    /// Only an object: serde would otherwise read an array positionally into the fields.
+    pub fn from_json(v: serde_json::Value) -> Result<Client, String> {
+        let serde_json::Value::Object(mut obj) = v else {
+            return Err("the body must be a JSON object".into());
+        };
+        obj.retain(|_, v| !v.is_null());
+        serde_json::from_value(serde_json::Value::Object(obj)).map_err(|e| e.to_string())
+    }
+
     /// The client's scopes as a list.
     pub fn scopes(&self) -> impl Iterator<Item = &str> {
         self.scope.split(' ').filter(|s| !s.is_empty())

@@ -12,23 +12,13 @@ use crate::store::{ClientQuery, Store};
 /// Length of generated secrets (Hydra's).
 pub const GENERATED_SECRET_LEN: usize = 26;
 
-/// The body as a client. Only a JSON object is accepted: serde would otherwise read an
-/// array positionally into the struct's fields.
+/// The body as a client ([`Client::from_json`]).
 fn parse_client(req: &Request) -> Result<Client, Error> {
     let invalid = "The request was invalid or contained invalid client metadata.";
     let v: serde_json::Value = req.json_body().map_err(|e| e.with_description(invalid))?;
-    let Some(obj) = v.as_object() else {
-        return Err(Error::invalid_request("The body must be a JSON object.").with_description(invalid));
-    };
-    serde_json::from_value(without_nulls(obj)).map_err(|e| {
+    Client::from_json(v).map_err(|e| {
         Error::invalid_request(format!("The request body is not a valid client: {e}.")).with_description(invalid)
     })
-}
-
-/// The object without its `null` members: Hydra (Go's `encoding/json`) reads a member
-/// that is `null` as one left out, and apps written for it send them.
-fn without_nulls(obj: &serde_json::Map<String, serde_json::Value>) -> serde_json::Value {
-    obj.iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| (k.clone(), v.clone())).collect()
 }
 
 fn json_of(c: &Client) -> serde_json::Value {
@@ -193,9 +183,8 @@ pub async fn patch<S: Store, P: Platform>(latch: &Latch<S, P>, id: &str, req: &R
     let mut doc = json_of(&previous.public_view());
     json_patch::patch(&mut doc, &ops)
         .map_err(|e| Error::invalid_request(format!("The JSON Patch could not be applied: {e}.")))?;
-    let doc = doc.as_object().map(without_nulls).unwrap_or(doc);
-    let patched: Client = serde_json::from_value(doc)
-        .map_err(|e| Error::invalid_request(format!("The patched client is not valid: {e}.")))?;
+    let patched =
+        Client::from_json(doc).map_err(|e| Error::invalid_request(format!("The patched client is not valid: {e}.")))?;
     save(latch, id, patched, &previous).await
 }
 
