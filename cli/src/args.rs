@@ -18,6 +18,7 @@ use crate::jwk_cmds::{CreateJwkArgs, ImportJwkArgs, KeySetArgs, KeySetsDeleteArg
 use crate::output::{Format, Mode};
 use crate::server_cmds::{CompletionArgs, MigrateArgs, ServeArgs};
 use crate::token_cmds::{ClientCredentialsArgs, DeleteTokensArgs, IntrospectArgs, RevokeArgs, TokenCmd};
+use crate::trust_cmds::{CreateTrustArgs, ListTrustsArgs, TrustIdsArgs};
 
 /// Latch: an OAuth 2.0 and OpenID Connect server compatible with ORY Hydra.
 #[derive(Debug, Parser)]
@@ -93,6 +94,7 @@ const CLIENT: &str = "oauth2-client";
 const CLIENTS: &str = "oauth2-clients";
 const CLIENT_ALIASES: [&str; 2] = ["clients", "oauth2-clients"];
 const JWK: &str = "jwk";
+const TRUST: &str = "jwt-bearer-trust";
 
 /// `latch create ...`
 #[derive(Debug, Subcommand)]
@@ -103,6 +105,9 @@ pub enum CreateCmd {
     /// Generate a JSON Web Key and add it to a set.
     #[command(name = JWK, visible_alias = "jwks")]
     Jwk(Box<Formatted<CreateJwkArgs>>),
+    /// Trust an issuer's JWTs for the JWT-bearer grant (RFC 7523).
+    #[command(name = TRUST)]
+    JwtBearerTrust(Box<Formatted<CreateTrustArgs>>),
 }
 
 /// `latch get ...`
@@ -114,6 +119,9 @@ pub enum GetCmd {
     /// Get JSON Web Key Sets (the keys of several in one set).
     #[command(name = JWK, visible_alias = "jwks")]
     Jwk(Formatted<KeySetArgs>),
+    /// Get trust relationships of the JWT-bearer grant by ID.
+    #[command(name = TRUST)]
+    JwtBearerTrust(Formatted<TrustIdsArgs>),
 }
 
 /// `latch import <resource>` (Hydra v2).
@@ -134,6 +142,9 @@ pub enum ListCmd {
     /// List OAuth 2.0 clients.
     #[command(name = CLIENTS, visible_alias = "clients")]
     Clients(Formatted<ListClientsArgs>),
+    /// List the trust relationships of the JWT-bearer grant.
+    #[command(name = "jwt-bearer-trusts", visible_alias = TRUST)]
+    JwtBearerTrusts(Formatted<ListTrustsArgs>),
 }
 
 /// `latch update ...`
@@ -153,6 +164,9 @@ pub enum DeleteCmd {
     /// Delete JSON Web Key Sets.
     #[command(name = JWK, visible_alias = "jwks")]
     Jwk(Formatted<KeySetsDeleteArgs>),
+    /// Delete trust relationships of the JWT-bearer grant by ID.
+    #[command(name = TRUST)]
+    JwtBearerTrust(Formatted<TrustIdsArgs>),
     /// Delete all access tokens of an OAuth 2.0 client.
     #[command(name = "access-tokens")]
     AccessTokens(Formatted<DeleteTokensArgs>),

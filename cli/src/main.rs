@@ -33,6 +33,7 @@ mod jwk_cmds;
 mod output;
 mod server_cmds;
 mod token_cmds;
+mod trust_cmds;
 
 /// The server entry points (`serve`, `migrate sql`).
 use latch_native as native;
@@ -87,6 +88,10 @@ async fn run(command: Command, env: Env<'_>) -> Result<()> {
 
         Command::Create(CreateCmd::Client(a)) => client_cmds::create(a.args, a.output.mode(), env).await,
         Command::Create(CreateCmd::Jwk(a)) => jwk_cmds::create(a.args, a.output.mode(), env).await,
+        Command::Create(CreateCmd::JwtBearerTrust(a)) => trust_cmds::create(a.args, a.output.mode(), env).await,
+        Command::Get(GetCmd::JwtBearerTrust(a)) => trust_cmds::get(a.args, a.output.mode(), env).await,
+        Command::List(ListCmd::JwtBearerTrusts(a)) => trust_cmds::list(a.args, a.output.mode(), env).await,
+        Command::Delete(DeleteCmd::JwtBearerTrust(a)) => trust_cmds::delete(a.args, a.output.mode(), env).await,
         Command::Get(GetCmd::Client(a)) => client_cmds::get(a.args, a.output.mode(), env).await,
         Command::Get(GetCmd::Jwk(a)) => jwk_cmds::get(a.args, a.output.mode(), env).await,
         Command::Import(ImportCmd::Jwk(a)) => jwk_cmds::import(a.args, a.output.mode(), env).await,

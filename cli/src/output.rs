@@ -512,6 +512,8 @@ pub enum Done<'a> {
     },
     /// A deleted key set.
     SetDeleted,
+    /// A deleted trust relationship of the JWT-bearer grant.
+    TrustDeleted,
 }
 
 impl Done<'_> {
@@ -523,6 +525,7 @@ impl Done<'_> {
             Done::TokensDeleted => format!("Deleted all access tokens of OAuth 2.0 Client {id}.\n"),
             Done::KeyDeleted { set } => format!("JSON Web Key {id} deleted from set {set}.\n"),
             Done::SetDeleted => format!("JSON Web Key Set {id} deleted.\n"),
+            Done::TrustDeleted => format!("Trust relationship {id} deleted.\n"),
         }
     }
 }

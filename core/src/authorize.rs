@@ -33,6 +33,7 @@ use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
 pub mod checks;
+pub mod request_object;
 
 pub use checks::MIN_PARAMETER_LENGTH;
 
@@ -187,6 +188,18 @@ async fn validate<S: Store, P: Platform>(
         .await
         .map_err(Failure::Page)?
         .ok_or_else(|| Failure::Page(Error::invalid_client("The requested OAuth 2.0 Client does not exist.")))?;
+    // RFC 9101: a request object's parameters join the query's before any check. Its
+    // failure goes back to the client when the query's redirect URI is trusted.
+    let merged = match request_object::resolve(latch, &client, params).await {
+        Ok(merged) => merged,
+        Err(e) => {
+            return Err(match checks::trust_redirect_uri(&client, params.get("redirect_uri")) {
+                Ok((uri, _)) => Failure::Client(e, uri),
+                Err(_) => Failure::Page(e),
+            })
+        }
+    };
+    let params = merged.as_ref().unwrap_or(params);
     let (redirect_uri, given) =
         checks::trust_redirect_uri(&client, params.get("redirect_uri")).map_err(Failure::Page)?;
     // From here on the redirect URI is trusted: errors go back to the client.

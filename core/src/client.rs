@@ -316,6 +316,25 @@ impl Client {
         {
             self.token_endpoint_auth_signing_alg = "RS256".into();
         }
+        // OIDC Registration §2: a request object's algorithm Latch verifies (never `none`).
+        if !self.request_object_signing_alg.is_empty()
+            && !crate::jwt_assertion::ASYMMETRIC_ALGS.contains(&self.request_object_signing_alg.as_str())
+        {
+            return Err(bad(
+                "request_object_signing_alg",
+                &format!("must be one of {}.", crate::jwt_assertion::ASYMMETRIC_ALGS.join(", ")),
+            ));
+        }
+        // OIDC Registration §2: an algorithm the token endpoint verifies (asymmetric only:
+        // `none` and the HMAC algorithms would make the assertion no proof of a key).
+        if !self.token_endpoint_auth_signing_alg.is_empty()
+            && !crate::client_auth::signing_algs().contains(&self.token_endpoint_auth_signing_alg.as_str())
+        {
+            return Err(bad(
+                "token_endpoint_auth_signing_alg",
+                &format!("must be one of {}.", crate::client_auth::signing_algs().join(", ")),
+            ));
+        }
         // Every URL a browser may be sent to or shown (RFC 6749 §3.1.2, OIDC Registration
         // §2): web URLs only, as raw URI text (see `check_web_uri`).
         for (field, value) in [

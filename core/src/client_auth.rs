@@ -1,10 +1,11 @@
 //! Client authentication at the token and revocation endpoints (RFC 6749 §2.3).
 //!
 //! Supported: `client_secret_basic` (§2.3.1, HTTP Basic), `client_secret_post`
-//! (§2.3.1, credentials in the body) and `none` (public clients, RFC 7591 §2:
-//! `client_id` only). `private_key_jwt` (RFC 7523 §2.2) is recognised and answered
-//! with a clear error until it is built: the `client_assertion` branch below is where
-//! it goes.
+//! (§2.3.1, credentials in the body), `private_key_jwt` (RFC 7523 §2.2, OIDC Core §9: a
+//! JWT signed with a key of the client's `jwks` or `jwks_uri`) and `none` (public
+//! clients, RFC 7591 §2: `client_id` only). `client_secret_jwt` is not offered: it
+//! needs the secret itself, and Latch stores secrets only hashed (as Hydra, which
+//! refuses it too).
 
 use crate::client::Client;
 use crate::error::Error;
@@ -12,6 +13,7 @@ use crate::http::{Params, Request};
 use crate::platform::Platform;
 use crate::service::Latch;
 use crate::store::Store;
+use std::sync::Arc;
 
 /// The client authentication methods (RFC 7591 §2 `token_endpoint_auth_method`), in
 /// the order discovery lists them. Client validation, discovery's
@@ -23,7 +25,7 @@ pub enum AuthMethod {
     ClientSecretPost,
     /// §2.3.1, HTTP Basic.
     ClientSecretBasic,
-    /// RFC 7523 §2.2: registrable, not accepted yet.
+    /// RFC 7523 §2.2 and OIDC Core §9.
     PrivateKeyJwt,
     /// A public client (RFC 6749 §2.1): `client_id` only.
     None,
@@ -41,9 +43,10 @@ impl AuthMethod {
             Self::None => "none",
         }
     }
-    /// Whether the token and revocation endpoints accept it (what discovery advertises).
+    /// Whether the token and revocation endpoints accept it (what discovery advertises):
+    /// every method of the table.
     pub fn accepted(self) -> bool {
-        self != Self::PrivateKeyJwt
+        true
     }
     /// The method of a wire name.
     pub fn parse(wire: &str) -> Option<AuthMethod> {
@@ -102,18 +105,13 @@ pub async fn authenticate<S: Store, P: Platform>(
     latch: &Latch<S, P>,
     req: &Request,
     params: &Params,
-) -> Result<std::sync::Arc<Client>, Error> {
+) -> Result<Arc<Client>, Error> {
     let presented = presented(req, params)?;
     let (id, secret, method) = match &presented {
         Presented::Basic(id, s) => (id.as_str(), Some(s.as_str()), AuthMethod::ClientSecretBasic),
         Presented::Post(id, s) => (id.as_str(), Some(s.as_str()), AuthMethod::ClientSecretPost),
         Presented::None(id) => (id.as_str(), None, AuthMethod::None),
-        Presented::Assertion => {
-            return Err(Error::invalid_client(format!(
-                "The '{}' authentication method is not supported yet.",
-                AuthMethod::PrivateKeyJwt.as_str()
-            )))
-        }
+        Presented::Assertion => return by_assertion(latch, params).await,
     };
     let method = method.as_str();
     let unknown =
@@ -140,6 +138,85 @@ pub async fn authenticate<S: Store, P: Platform>(
         if !latch.secrets.verify(&latch.platform, &client.client_id, stored, secret).await {
             return Err(unknown());
         }
+    }
+    Ok(client)
+}
+
+/// RFC 7521 §4.2: the one client assertion type Latch reads (RFC 7523 §2.2).
+pub const JWT_ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+/// The JWS algorithms a client may register as `token_endpoint_auth_signing_alg` (the
+/// asymmetric ones; discovery's `token_endpoint_auth_signing_alg_values_supported`).
+pub fn signing_algs() -> &'static [&'static str] {
+    crate::jwt_assertion::ASYMMETRIC_ALGS
+}
+
+/// `private_key_jwt` (RFC 7523 §2.2, §3; OIDC Core §9): the client is the one whose key
+/// signed `client_assertion`, whose `iss` and `sub` are its id.
+async fn by_assertion<S: Store, P: Platform>(latch: &Latch<S, P>, params: &Params) -> Result<Arc<Client>, Error> {
+    use crate::jwt_assertion::{self, Rules, Unverified};
+    // RFC 7521 §4.2: `client_assertion_type` says how to read `client_assertion`.
+    match params.get("client_assertion_type") {
+        Some(JWT_ASSERTION_TYPE) => {}
+        Some(other) => {
+            return Err(Error::invalid_request(format!(
+                "Unknown client_assertion_type '{other}': only '{JWT_ASSERTION_TYPE}' is supported."
+            )))
+        }
+        None => return Err(Error::invalid_request("'client_assertion_type' is required with 'client_assertion'.")),
+    }
+    let assertion = params
+        .get("client_assertion")
+        .ok_or_else(|| Error::invalid_request("'client_assertion' is required with 'client_assertion_type'."))?;
+    let jwt = Unverified::read(assertion)
+        .ok_or_else(|| Error::invalid_client("The client assertion is not a JWT (a compact JWS)."))?;
+    // RFC 7523 §3 item 2: `sub` is the client id; `client_id`, when sent, must agree.
+    let id = params.get("client_id").or(jwt.claim("sub")).ok_or_else(|| {
+        Error::invalid_client("The client assertion names no client: it must carry 'sub' (the client id).")
+    })?;
+    let unknown =
+        || Error::invalid_client("The requested OAuth 2.0 Client does not exist or the credentials are wrong.");
+    let client = latch.client(id).await?.ok_or_else(unknown)?;
+    let method = AuthMethod::PrivateKeyJwt.as_str();
+    if client.token_endpoint_auth_method != method {
+        return Err(Error::invalid_client(format!(
+            "The OAuth 2.0 Client supports client authentication method '{}', but method '{method}' was requested. You must configure the OAuth 2.0 client's 'token_endpoint_auth_method' value to accept '{method}'.",
+            client.token_endpoint_auth_method
+        )));
+    }
+    // OIDC Core §9 / RFC 7591 §2: the algorithm the client registered (RS256 by default).
+    let alg = match client.token_endpoint_auth_signing_alg.as_str() {
+        "" => "RS256",
+        a => a,
+    };
+    if jwt.alg() != alg {
+        return Err(Error::invalid_client(format!(
+            "The client assertion is signed with '{}', but the client's token_endpoint_auth_signing_alg is '{alg}'.",
+            jwt.alg()
+        )));
+    }
+    let kid = jwt.kid();
+    let keys = crate::remote_keys::of_client(latch, &client, kid).await?;
+    // RFC 7523 §3 item 9: the signature.
+    let claims = jwt_assertion::verify(assertion, alg, kid, &keys).ok_or_else(|| {
+        Error::invalid_client("The client assertion's signature does not verify with any of the client's keys.")
+    })?;
+    // §3 items 1 and 2: "iss" and "sub" are both the client id.
+    for name in ["iss", "sub"] {
+        if claims.get(name).and_then(serde_json::Value::as_str) != Some(client.client_id.as_str()) {
+            return Err(Error::invalid_client(format!("The client assertion's '{name}' must be the client id.")));
+        }
+    }
+    let now = latch.platform.now();
+    let audiences = latch.config.token_audiences();
+    let rules = Rules { audiences: &audiences, now, iat_required: false, jti_required: true, max_ttl: None };
+    let checked = jwt_assertion::check(&claims, &rules).map_err(Error::invalid_client)?;
+    // §3 item 7: each assertion once (OIDC Core §9: "The JWT ID MUST NOT be reused").
+    let jti = checked.jti.as_deref().unwrap_or_default();
+    if !latch.store.use_jti(&jwt_assertion::jti_key(&client.client_id, jti), checked.expires_at, now).await? {
+        return Err(Error::invalid_client(
+            "The client assertion's 'jti' was used before: an assertion is accepted once.",
+        ));
     }
     Ok(client)
 }
@@ -180,7 +257,7 @@ mod tests {
             assert_eq!(AuthMethod::parse(m.as_str()), Some(m));
             assert_eq!(AuthMethod::ALL.iter().filter(|x| **x == m).count(), 1, "{m:?}");
         }
-        assert_eq!(AuthMethod::advertised(), ["client_secret_post", "client_secret_basic", "none"]);
+        assert_eq!(AuthMethod::advertised(), ["client_secret_post", "client_secret_basic", "private_key_jwt", "none"]);
     }
 
     fn basic(id: &str, secret: &str) -> String {

@@ -74,6 +74,26 @@ pub struct Config {
     pub cors_public: crate::cors::CorsConfig,
     /// CORS on the admin port (`serve.admin.cors.*`).
     pub cors_admin: crate::cors::CorsConfig,
+    /// The JWT-bearer grant's rules (`oauth2.grant.jwt.*`).
+    pub jwt_grant: JwtGrantConfig,
+    /// Outgoing calls for clients (their `jwks_uri`) reach only public addresses
+    /// (`clients.http.disallow_private_ip_ranges`, default false as in Hydra).
+    pub disallow_private_ip_ranges: bool,
+}
+
+/// The JWT-bearer grant's rules (`oauth2.grant.jwt.*`, RFC 7523 §3); client assertions
+/// (`private_key_jwt`) always require `jti` and have no `max_ttl`, as in Hydra.
+#[derive(Clone, Debug)]
+pub struct JwtGrantConfig {
+    /// An assertion without `jti` is accepted (`jti_optional`, default false).
+    pub jti_optional: bool,
+    /// An assertion without `iat` is accepted (`iat_optional`, default false).
+    pub iat_optional: bool,
+    /// The longest `exp` minus `iat` (or now) accepted, in seconds (`max_ttl`, 720h).
+    pub max_ttl: i64,
+    /// The assertion's `aud` is not granted as the token's audience
+    /// (`omit_assertion_audience`, default true).
+    pub omit_assertion_audience: bool,
 }
 
 /// How Latch's cookies are named and flagged (`serve.cookies.*`).
@@ -133,7 +153,28 @@ impl Config {
             pairwise_salt: String::new(),
             cors_public: Default::default(),
             cors_admin: Default::default(),
+            jwt_grant: JwtGrantConfig {
+                jti_optional: false,
+                iat_optional: false,
+                max_ttl: 720 * 3600,
+                omit_assertion_audience: true,
+            },
+            disallow_private_ip_ranges: false,
         }
+    }
+
+    /// What a JWT presented to the token endpoint may name as its `aud` (RFC 7523 §3
+    /// item 3): the token endpoint's URL, as the public URL and as the issuer's, and the
+    /// issuer itself (as RFC 7523 allows and OpenID Connect's `private_key_jwt` clients
+    /// send).
+    pub fn token_audiences(&self) -> Vec<String> {
+        let mut out = vec![self.public_endpoint("/oauth2/token")];
+        for a in [format!("{}/oauth2/token", self.issuer.trim_end_matches('/')), self.issuer.clone()] {
+            if !out.contains(&a) {
+                out.push(a);
+            }
+        }
+        out
     }
 
     /// The CORS settings of a port.
@@ -282,6 +323,19 @@ impl Config {
                     &format!("'{v}' must be a duration of at most 5m"),
                 )
             })?;
+        }
+        for (key, field) in [
+            ("OAUTH2_GRANT_JWT_JTI_OPTIONAL", &mut self.jwt_grant.jti_optional),
+            ("OAUTH2_GRANT_JWT_IAT_OPTIONAL", &mut self.jwt_grant.iat_optional),
+            ("OAUTH2_GRANT_JWT_OMIT_ASSERTION_AUDIENCE", &mut self.jwt_grant.omit_assertion_audience),
+        ] {
+            if let Some(v) = flag(key)? {
+                *field = v;
+            }
+        }
+        self.jwt_grant.max_ttl = ttl("OAUTH2_GRANT_JWT_MAX_TTL", self.jwt_grant.max_ttl)?;
+        if let Some(v) = flag("CLIENTS_HTTP_DISALLOW_PRIVATE_IP_RANGES")? {
+            self.disallow_private_ip_ranges = v;
         }
         if let Some(v) = flag("OAUTH2_PKCE_ENFORCED")? {
             self.pkce_enforced = v;

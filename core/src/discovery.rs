@@ -64,14 +64,19 @@ fn metadata(c: &Config, id_token_algs: &[&str]) -> Response {
         "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "sid", "at_hash", "c_hash"],
         "token_endpoint_auth_methods_supported": AuthMethod::advertised(),
         "revocation_endpoint_auth_methods_supported": AuthMethod::advertised(),
+        "token_endpoint_auth_signing_alg_values_supported": crate::client_auth::signing_algs(),
+        "revocation_endpoint_auth_signing_alg_values_supported": crate::client_auth::signing_algs(),
         "id_token_signing_alg_values_supported": id_token_algs,
         "id_token_signed_response_alg": id_token_algs.get(..1).unwrap_or_default(),
         "userinfo_signing_alg_values_supported": ["none", "RS256"],
         "userinfo_signed_response_alg": ["none", "RS256"],
         "code_challenge_methods_supported": ["S256"],
-        "request_parameter_supported": false,
-        "request_uri_parameter_supported": false,
-        "require_request_uri_registration": false,
+        // RFC 9101 / OIDC Core §6: signed request objects, by value and by reference
+        // (only from the client's registered request_uris).
+        "request_parameter_supported": true,
+        "request_uri_parameter_supported": true,
+        "require_request_uri_registration": true,
+        "request_object_signing_alg_values_supported": crate::jwt_assertion::ASYMMETRIC_ALGS,
         "claims_parameter_supported": false,
     });
     Response::json(200, &doc).with_header("cache-control", "public, max-age=60")
@@ -108,10 +113,20 @@ mod tests {
         let doc: serde_json::Value = serde_json::from_slice(&r.body).expect("JSON");
         assert_eq!(
             doc["grant_types_supported"],
-            json!(["authorization_code", "implicit", "client_credentials", "refresh_token"])
+            json!([
+                "authorization_code",
+                "implicit",
+                "client_credentials",
+                "refresh_token",
+                "urn:ietf:params:oauth:grant-type:jwt-bearer"
+            ])
         );
         for field in ["token_endpoint_auth_methods_supported", "revocation_endpoint_auth_methods_supported"] {
-            assert_eq!(doc[field], json!(["client_secret_post", "client_secret_basic", "none"]), "{field}");
+            assert_eq!(
+                doc[field],
+                json!(["client_secret_post", "client_secret_basic", "private_key_jwt", "none"]),
+                "{field}"
+            );
         }
     }
 

@@ -205,6 +205,7 @@ impl Request {
 pub const RECOGNISED_PARAMETERS: &[&str] = &[
     "access_token",
     "acr_values",
+    "assertion",
     "audience",
     "challenge",
     "claims",
@@ -224,6 +225,7 @@ pub const RECOGNISED_PARAMETERS: &[&str] = &[
     "display",
     "grant_type",
     "id_token_hint",
+    "issuer",
     "login_challenge",
     "login_hint",
     "login_session_id",
@@ -259,6 +261,12 @@ pub const RECOGNISED_PARAMETERS: &[&str] = &[
 pub struct Params(BTreeMap<String, String>);
 
 impl Params {
+    /// Parameters from name-value pairs (the last of a repeated name wins): the
+    /// authorization request that a request object (RFC 9101) makes.
+    pub fn from_pairs(pairs: impl IntoIterator<Item = (String, String)>) -> Params {
+        Params(pairs.into_iter().collect())
+    }
+
     /// Parses `application/x-www-form-urlencoded` bytes (the WHATWG URL standard's
     /// parser, as `form_urlencoded::parse`), rejecting a repeated
     /// [`RECOGNISED_PARAMETERS`] name and keeping the first value of another.
@@ -561,13 +569,18 @@ mod tests {
         const JSON_MEMBERS: &[&str] = &[
             "a",
             "alg",
+            "allow_any_subject",
             "aud",
+            "crv",
             "context",
             "consent_request",
             "d",
             "error_debug",
+            "expires_at",
             "ext",
             "iss",
+            "jti",
+            "jwk",
             "keys",
             "kid",
             "kty",

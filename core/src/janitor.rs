@@ -3,7 +3,7 @@
 //! only schedule it: `latch janitor` natively, the cron trigger on the Worker.
 
 use crate::error::StoreError;
-use crate::store::{LoginSessionStore, TokenStore};
+use crate::store::{LoginSessionStore, ReplayStore, TokenStore};
 
 /// How one pass deletes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -21,7 +21,8 @@ pub struct Janitor {
 /// What a pass cleans up.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Kinds {
-    /// Expired access tokens, refresh tokens and codes (Hydra's `--tokens`).
+    /// Expired access tokens, refresh tokens and codes, and the used JWT ids of
+    /// assertions that expired (Hydra's `--tokens`).
     pub tokens: bool,
     /// Expired remembered logins (with Hydra's `--requests`: Hydra's login and consent
     /// requests are rows, Latch's are sealed in their challenges and need no cleaning;
@@ -39,6 +40,8 @@ impl Kinds {
 pub struct JanitorReport {
     /// Expired access tokens, refresh tokens and codes.
     pub tokens: u64,
+    /// Used JWT ids whose assertions expired.
+    pub jtis: u64,
     /// Expired remembered logins.
     pub login_sessions: u64,
 }
@@ -47,19 +50,20 @@ impl Janitor {
     /// Deletes what expired before `now - keep_if_younger`: tokens (and codes) first,
     /// then remembered logins, each in batches until a batch comes back short or the
     /// limit is reached.
-    pub async fn run<S: TokenStore + LoginSessionStore>(
+    pub async fn run<S: TokenStore + LoginSessionStore + ReplayStore>(
         &self,
         store: &S,
         now: i64,
     ) -> Result<JanitorReport, StoreError> {
         let before = now - self.keep_if_younger.max(0);
         let tokens = if self.kinds.tokens { self.drain(|n| store.delete_expired_tokens(before, n)).await? } else { 0 };
+        let jtis = if self.kinds.tokens { self.drain(|n| store.delete_expired_jtis(before, n)).await? } else { 0 };
         let login_sessions = if self.kinds.login_sessions {
             self.drain(|n| store.delete_expired_login_sessions(before, n)).await?
         } else {
             0
         };
-        Ok(JanitorReport { tokens, login_sessions })
+        Ok(JanitorReport { tokens, jtis, login_sessions })
     }
 
     /// Runs `delete` (one bounded batch, answering how many rows went) until a batch
@@ -129,7 +133,7 @@ mod tests {
             block_on(store.create_login_session(&s)).expect("session");
         }
         let only = |kinds| Janitor { batch_size: 3, limit: 100, keep_if_younger: 60, kinds };
-        let report = |tokens, login_sessions| JanitorReport { tokens, login_sessions };
+        let report = |tokens, login_sessions| JanitorReport { tokens, jtis: 0, login_sessions };
         // One kind at a time, as `--tokens` or `--requests` ask.
         let none = Kinds { tokens: false, login_sessions: false };
         assert_eq!(block_on(only(none).run(&store, now)), Ok(report(0, 0)));

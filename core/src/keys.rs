@@ -345,6 +345,54 @@ pub fn rsa_fingerprint(key: &rsa::RsaPrivateKey) -> [u8; 32] {
     h.finalize().into()
 }
 
+/// The public members of a JWK (RFC 7517 §4, RFC 7518 §6.2.1, §6.3.1, RFC 8037 §2)
+/// with its `kid`, `alg` and `use`, when it is a key [`verify_jws`] verifies with: RSA,
+/// EC on P-256, P-384 or P-521, or Ed25519. Private members are dropped, so a private
+/// key sent where a public one is expected is never kept.
+pub fn public_members(jwk: &Value) -> Option<Value> {
+    let o = jwk.as_object()?;
+    let kty = o.get("kty")?.as_str()?;
+    let members: &[&str] = match (kty, o.get("crv").and_then(Value::as_str)) {
+        ("RSA", _) => &["kty", "n", "e"],
+        ("EC", Some("P-256" | "P-384" | "P-521")) => &["kty", "crv", "x", "y"],
+        ("OKP", Some("Ed25519")) => &["kty", "crv", "x"],
+        _ => return None,
+    };
+    let mut out = Map::new();
+    for m in members.iter().chain(&["kid", "alg", "use"]) {
+        if let Some(v) = o.get(*m) {
+            if !v.is_string() {
+                return None;
+            }
+            out.insert((*m).to_string(), v.clone());
+        }
+    }
+    if members.iter().any(|m| !out.contains_key(*m)) {
+        return None;
+    }
+    // The members must make a key: read it as the verifier will.
+    let key = Value::Object(out.clone());
+    let ok = match kty {
+        "RSA" => serde_json::from_value::<JsonWebKey<'_>>(key.clone())
+            .ok()
+            .and_then(|k| rsa::RsaPublicKey::try_from(&k).ok())
+            .is_some(),
+        "OKP" => serde_json::from_value::<JsonWebKey<'_>>(key.clone())
+            .ok()
+            .and_then(|k| ed25519_compact::PublicKey::try_from(&k).ok())
+            .is_some(),
+        _ => {
+            let text = ec_members(&key);
+            match o.get("crv").and_then(Value::as_str) {
+                Some("P-256") => p256::PublicKey::from_jwk_str(&text).is_ok(),
+                Some("P-384") => p384::PublicKey::from_jwk_str(&text).is_ok(),
+                _ => p521::PublicKey::from_jwk_str(&text).is_ok(),
+            }
+        }
+    };
+    ok.then_some(key)
+}
+
 /// Verifies a JWS against a public JWK (used by tests, for `id_token_hint` and by the
 /// Worker's Cloudflare Access gate). Returns the claims when the signature is valid,
 /// `exp`, `nbf` and `iat` included as Unix seconds; does not check times.

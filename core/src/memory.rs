@@ -23,6 +23,8 @@ struct Inner {
     keys: BTreeMap<(String, String), StoredKey>,
     login_sessions: BTreeMap<String, LoginSession>,
     consents: BTreeMap<String, ConsentRecord>,
+    trusts: BTreeMap<String, TrustGrant>,
+    jtis: BTreeMap<String, i64>,
 }
 
 impl MemoryStore {
@@ -378,6 +380,75 @@ impl MemoryStore {
             t.active = false;
         }
         Ok(true)
+    }
+}
+
+impl TrustStore for MemoryStore {
+    async fn create_trust(&self, grant: &TrustGrant) -> Result<(), StoreError> {
+        let mut g = self.lock()?;
+        let same = |t: &TrustGrant| {
+            t.id == grant.id || (t.issuer == grant.issuer && t.subject == grant.subject && t.key_id == grant.key_id)
+        };
+        if g.trusts.values().any(same) {
+            return Err(StoreError::Conflict(format!("trust grant {} exists", grant.id)));
+        }
+        g.trusts.insert(grant.id.clone(), grant.clone());
+        Ok(())
+    }
+    async fn get_trust(&self, id: &str) -> Result<Option<TrustGrant>, StoreError> {
+        Ok(self.lock()?.trusts.get(id).cloned())
+    }
+    async fn list_trusts(&self, q: &TrustQuery) -> Result<Vec<TrustGrant>, StoreError> {
+        let g = self.lock()?;
+        Ok(g.trusts
+            .values()
+            .filter(|t| q.after_id.as_ref().is_none_or(|a| t.id.as_str() > a.as_str()))
+            .filter(|t| q.issuer.as_ref().is_none_or(|i| &t.issuer == i))
+            .take(q.limit as usize)
+            .cloned()
+            .collect())
+    }
+    async fn delete_trust(&self, id: &str) -> Result<bool, StoreError> {
+        Ok(self.lock()?.trusts.remove(id).is_some())
+    }
+    async fn trusts_for(
+        &self,
+        issuer: &str,
+        subject: &str,
+        key_id: Option<&str>,
+        now: i64,
+    ) -> Result<Vec<TrustGrant>, StoreError> {
+        let g = self.lock()?;
+        let mut found: Vec<TrustGrant> = g
+            .trusts
+            .values()
+            .filter(|t| t.issuer == issuer && (t.subject == subject || t.allow_any_subject))
+            .filter(|t| t.expires_at > now && key_id.is_none_or(|k| t.key_id == k))
+            .cloned()
+            .collect();
+        found.sort_by(|a, b| b.created_at.cmp(&a.created_at).then_with(|| a.id.cmp(&b.id)));
+        found.truncate(MAX_TRUSTS_PER_ASSERTION as usize);
+        Ok(found)
+    }
+}
+
+impl ReplayStore for MemoryStore {
+    async fn use_jti(&self, jti_hash: &str, expires_at: i64, now: i64) -> Result<bool, StoreError> {
+        let mut g = self.lock()?;
+        if g.jtis.get(jti_hash).is_some_and(|e| *e > now) {
+            return Ok(false);
+        }
+        g.jtis.insert(jti_hash.to_string(), expires_at);
+        Ok(true)
+    }
+    async fn delete_expired_jtis(&self, before: i64, limit: u32) -> Result<u64, StoreError> {
+        let mut g = self.lock()?;
+        let gone: Vec<String> =
+            g.jtis.iter().filter(|(_, e)| **e < before).take(limit as usize).map(|(k, _)| k.clone()).collect();
+        for k in &gone {
+            g.jtis.remove(k);
+        }
+        Ok(gone.len() as u64)
     }
 }
 

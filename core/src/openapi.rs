@@ -218,9 +218,13 @@ mod tests {
             ReplaceKey(..) => 39,
             SetClientLifespans(_) => 40,
             DeviceAuthorization => 41,
+            ListTrusts => 42,
+            CreateTrust => 43,
+            GetTrust(_) => 44,
+            DeleteTrust(_) => 45,
         }
     }
-    const VARIANTS: usize = 42;
+    const VARIANTS: usize = 46;
 
     /// Every route the router answers, as (port, method, documented path). The admin
     /// API's un-prefixed v1 aliases are left out: the document names them only in its
@@ -279,6 +283,10 @@ mod tests {
         (Port::Admin, Method::Get, "/admin/oauth2/auth/requests/logout"),
         (Port::Admin, Method::Put, "/admin/oauth2/auth/requests/logout/accept"),
         (Port::Admin, Method::Put, "/admin/oauth2/auth/requests/logout/reject"),
+        (Port::Admin, Method::Get, "/admin/trust/grants/jwt-bearer/issuers"),
+        (Port::Admin, Method::Post, "/admin/trust/grants/jwt-bearer/issuers"),
+        (Port::Admin, Method::Get, "/admin/trust/grants/jwt-bearer/issuers/{id}"),
+        (Port::Admin, Method::Delete, "/admin/trust/grants/jwt-bearer/issuers/{id}"),
     ];
 
     #[test]

@@ -51,6 +51,12 @@ pub trait Platform {
     async fn generate_key(&self, alg: Alg, kid: &str) -> Result<SigningKey, Error> {
         SigningKey::generate(self, alg, kid)
     }
+    /// Makes an outgoing HTTP request for the core (a client's `jwks_uri`): the host
+    /// enforces `request.timeout_ms`, `request.max_body` and `request.public_only`, and
+    /// follows no redirect. `Err` says why no answer came. The default makes no calls.
+    async fn fetch(&self, request: &Outbound) -> Result<OutboundResponse, String> {
+        Err(format!("this host makes no outgoing calls (asked for {})", request.url))
+    }
     /// `n` random bytes.
     fn random_bytes(&self, n: usize) -> Vec<u8> {
         let mut v = vec![0u8; n];
@@ -64,6 +70,72 @@ pub trait Platform {
 /// unordered, never wrong.
 pub(crate) fn millis_48<P: Platform + ?Sized>(platform: &P) -> u64 {
     platform.now_millis().clamp(0, (1 << 48) - 1) as u64
+}
+
+/// An outgoing HTTP request the core asks its host to make ([`Platform::fetch`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Outbound {
+    /// `GET` or `POST`.
+    pub method: &'static str,
+    /// An absolute `https` (or, in dev mode, `http`) URL.
+    pub url: String,
+    /// Request headers.
+    pub headers: Vec<(String, String)>,
+    /// The body (empty for `GET`).
+    pub body: Vec<u8>,
+    /// The whole exchange takes at most this long.
+    pub timeout_ms: u64,
+    /// A longer response body is an error.
+    pub max_body: usize,
+    /// Only public destinations: a host name that resolves to a loopback, private,
+    /// link-local or otherwise non-public address is refused, and so is such an address
+    /// in the URL (`clients.http.disallow_private_ip_ranges`).
+    pub public_only: bool,
+}
+
+/// The answer to an [`Outbound`] request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutboundResponse {
+    /// The HTTP status.
+    pub status: u16,
+    /// The body (at most the request's `max_body` bytes).
+    pub body: Vec<u8>,
+}
+
+/// Whether `ip` is a public unicast address: not loopback, private (RFC 1918, RFC 4193),
+/// link-local, shared (RFC 6598), documentation, multicast, broadcast, unspecified or
+/// reserved. IPv4-mapped IPv6 addresses are judged as the IPv4 address they carry.
+pub fn is_public(ip: std::net::IpAddr) -> bool {
+    match ip {
+        std::net::IpAddr::V4(v4) => {
+            let [a, b, c, _] = v4.octets();
+            !(v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_broadcast()
+                || v4.is_documentation()
+                || v4.is_unspecified()
+                || v4.is_multicast()
+                || a == 0
+                || (a == 100 && (64..128).contains(&b))
+                || (a == 192 && b == 0 && c == 0)
+                || (a == 198 && (18..20).contains(&b))
+                || a >= 240)
+        }
+        std::net::IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_public(std::net::IpAddr::V4(v4));
+            }
+            let first = v6.segments()[0];
+            !(v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (first & 0xfe00) == 0xfc00
+                || (first & 0xffc0) == 0xfe80
+                || first == 0x2001 && v6.segments()[1] == 0x0db8
+                || first == 0x0064 && v6.segments()[1] == 0xff9b)
+        }
+    }
 }
 
 /// One back-channel logout request to send (as [`crate::http::Effect::BackchannelLogout`]).
@@ -135,6 +207,37 @@ impl Platform for FixedPlatform {
             x ^= x >> 27;
             self.state.set(x);
             *b = (x.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 56) as u8;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_public;
+
+    #[test]
+    fn public_addresses_are_told_apart() {
+        for ip in ["93.184.216.34", "1.1.1.1", "2606:4700:4700::1111", "::ffff:8.8.8.8"] {
+            assert!(is_public(ip.parse().unwrap()), "{ip}");
+        }
+        for ip in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "255.255.255.255",
+            "224.0.0.1",
+            "::1",
+            "::",
+            "fc00::1",
+            "fe80::1",
+            "::ffff:127.0.0.1",
+            "::ffff:169.254.169.254",
+        ] {
+            assert!(!is_public(ip.parse().unwrap()), "{ip}");
         }
     }
 }

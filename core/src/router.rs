@@ -64,6 +64,10 @@ pub enum Endpoint {
     GetLogoutRequest,
     AcceptLogoutRequest,
     RejectLogoutRequest,
+    ListTrusts,
+    CreateTrust,
+    GetTrust(String),
+    DeleteTrust(String),
 }
 
 impl Endpoint {
@@ -109,6 +113,8 @@ impl Endpoint {
             GetLogoutRequest => "/admin/oauth2/auth/requests/logout",
             AcceptLogoutRequest => "/admin/oauth2/auth/requests/logout/accept",
             RejectLogoutRequest => "/admin/oauth2/auth/requests/logout/reject",
+            ListTrusts | CreateTrust => "/admin/trust/grants/jwt-bearer/issuers",
+            GetTrust(_) | DeleteTrust(_) => "/admin/trust/grants/jwt-bearer/issuers/{id}",
         }
     }
 }
@@ -219,6 +225,10 @@ fn endpoint(port: Port, m: Method, path: &str) -> Option<Endpoint> {
                 (Get, ["oauth2", "auth", "requests", "logout"]) => GetLogoutRequest,
                 (Put, ["oauth2", "auth", "requests", "logout", "accept"]) => AcceptLogoutRequest,
                 (Put, ["oauth2", "auth", "requests", "logout", "reject"]) => RejectLogoutRequest,
+                (Get, ["trust", "grants", "jwt-bearer", "issuers"]) => ListTrusts,
+                (Post, ["trust", "grants", "jwt-bearer", "issuers"]) => CreateTrust,
+                (Get, ["trust", "grants", "jwt-bearer", "issuers", id]) => GetTrust(decode(id)),
+                (Delete, ["trust", "grants", "jwt-bearer", "issuers", id]) => DeleteTrust(decode(id)),
                 _ => return None,
             }
         }

@@ -249,6 +249,8 @@ pub struct Latch<S, P> {
     /// such a request costs what a wrong secret does (no client-id enumeration by timing).
     pub(crate) dummy_hash: String,
     caches: Arc<Caches>,
+    /// Clients' `jwks_uri` key sets.
+    pub(crate) remote_keys: crate::remote_keys::RemoteKeySets,
 }
 
 impl<S: Store, P: Platform> Latch<S, P> {
@@ -258,7 +260,15 @@ impl<S: Store, P: Platform> Latch<S, P> {
     pub fn new(store: S, platform: P, config: Config) -> Self {
         let secrets = VerifiedSecretCache::new(&platform);
         let dummy_hash = crate::secret::dummy_hash(&platform, config.pbkdf2_iterations);
-        Latch { store, platform, config, secrets, dummy_hash, caches: Arc::new(Caches::new(Coherence::Exclusive)) }
+        Latch {
+            store,
+            platform,
+            config,
+            secrets,
+            dummy_hash,
+            caches: Arc::new(Caches::new(Coherence::Exclusive)),
+            remote_keys: Default::default(),
+        }
     }
 
     /// The same server, caching only what `coherence` allows (see [`Coherence`]).
@@ -453,6 +463,10 @@ impl<S: Store, P: Platform> Latch<S, P> {
             ListConsentSessions => admin::flows::list_consent_sessions(self, req).await,
             RevokeConsentSessions => admin::flows::revoke_consent_sessions(self, req).await,
             RevokeLoginSessions => admin::flows::revoke_login_sessions(self, req).await,
+            ListTrusts => admin::trust::list(self, req).await,
+            CreateTrust => admin::trust::create(self, req).await,
+            GetTrust(id) => admin::trust::get(self, id).await,
+            DeleteTrust(id) => admin::trust::delete(self, id).await,
         }
     }
 

@@ -64,7 +64,6 @@ const CORS_PREFLIGHT: &str = "Latch answers every CORS preflight itself, as Hydr
 const CORS_DEBUG: &str = "Latch does not log CORS decisions";
 const WEBFINGER: &str = "discovery advertises Latch's own endpoints";
 const NO_DEVICE: &str = "Latch does not offer the device authorization grant";
-const NO_JWT_GRANT: &str = "Latch does not offer the JWT-bearer grant (RFC 7523)";
 const HSM_OFF: &str = "only used with hsm.enabled, which Latch refuses";
 const SOCKET: &str = "Latch listens on TCP only";
 const HEALTH_LOG: &str = "";
@@ -159,14 +158,10 @@ pub const HYDRA_KEYS: &[Key] = &[
     read("serve.cookies.names.session"),
     refused("serve.cookies.paths.session", &["/"], "Latch's remembered-login cookie has Path=/"),
     read("dsn"),
-    refused(
-        "clients.http.disallow_private_ip_ranges",
-        FALSE,
-        "Latch does not filter its outgoing calls (back-channel logout to the clients' backchannel_logout_uri) by IP range",
-    ),
+    read("clients.http.disallow_private_ip_ranges"),
     no_effect(
         "clients.http.private_ip_exception_urls",
-        "only used with clients.http.disallow_private_ip_ranges, which Latch refuses",
+        "Latch makes no exceptions to clients.http.disallow_private_ip_ranges (stricter, never weaker)",
     ),
     refused(
         "hsm.enabled",
@@ -265,10 +260,10 @@ pub const HYDRA_KEYS: &[Key] = &[
         &["0"],
         "Latch's grace period (oauth2.grant.refresh_token.rotation_grace_period) allows any number of reuses within it; it cannot count them",
     ),
-    no_effect("oauth2.grant.jwt.jti_optional", NO_JWT_GRANT),
-    no_effect("oauth2.grant.jwt.iat_optional", NO_JWT_GRANT),
-    no_effect("oauth2.grant.jwt.max_ttl", NO_JWT_GRANT),
-    no_effect("oauth2.grant.jwt.omit_assertion_audience", NO_JWT_GRANT),
+    read("oauth2.grant.jwt.jti_optional"),
+    read("oauth2.grant.jwt.iat_optional"),
+    read("oauth2.grant.jwt.max_ttl"),
+    read("oauth2.grant.jwt.omit_assertion_audience"),
     refused("oauth2.refresh_token_hook", NONE, HOOK),
     no_effect("oauth2.device_authorization.token_polling_interval", NO_DEVICE),
     no_effect("oauth2.device_authorization.user_code.entropy_preset", NO_DEVICE),
@@ -407,7 +402,7 @@ mod tests {
         let read = count(|s| matches!(s, Status::Read));
         let no_effect = count(|s| matches!(s, Status::NoEffect { .. }));
         let refused = count(|s| matches!(s, Status::Refused { .. }));
-        assert_eq!((read, no_effect, refused), (67, 69, 19));
+        assert_eq!((read, no_effect, refused), (72, 65, 18));
         for (path, env) in [
             ("serve.public.cors.enabled", "SERVE_PUBLIC_CORS_ENABLED"),
             ("oidc.subject_identifiers.supported_types", "OIDC_SUBJECT_IDENTIFIERS_SUPPORTED_TYPES"),

@@ -237,9 +237,103 @@ pub trait KeyStore {
     async fn reseal_key(&self, set: &str, kid: &str, old_sealed: &str, new_sealed: &str) -> Result<bool, StoreError>;
 }
 
+/// A trust relationship of the JWT-bearer grant (RFC 7523 §3, Hydra's trusted JWT
+/// issuers): assertions that `issuer` signs with `jwk`, about `subject` (or any subject),
+/// may be exchanged for tokens with at most `scope`, until `expires_at`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrustGrant {
+    /// The grant's id (a UUID).
+    pub id: String,
+    /// The assertion's `iss`.
+    pub issuer: String,
+    /// The assertion's `sub`; empty when `allow_any_subject`.
+    pub subject: String,
+    /// Whether the issuer may assert any subject.
+    pub allow_any_subject: bool,
+    /// The scope the assertions may be granted.
+    pub scope: Vec<String>,
+    /// The `kid` of `jwk`.
+    pub key_id: String,
+    /// The issuer's public key (a JWK).
+    pub jwk: serde_json::Value,
+    /// When the grant was created (Unix seconds).
+    pub created_at: i64,
+    /// When the grant stops applying (Unix seconds).
+    pub expires_at: i64,
+}
+
+impl TrustGrant {
+    /// What makes a grant unique besides its id, as one fixed-length key (hex SHA-256 of
+    /// the length-prefixed issuer, subject and key id): a unique index on it works on
+    /// every backend whatever the lengths of the three.
+    pub fn natural_key(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        for part in [&self.issuer, &self.subject, &self.key_id] {
+            h.update((part.len() as u64).to_be_bytes());
+            h.update(part.as_bytes());
+        }
+        hex::encode(h.finalize())
+    }
+}
+
+/// How to page through trust grants (keyset pagination by id).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TrustQuery {
+    /// Only grants of this issuer.
+    pub issuer: Option<String>,
+    /// Only grants whose id sorts after this one.
+    pub after_id: Option<String>,
+    /// At most this many.
+    pub limit: u32,
+}
+
+/// At most this many grants answer one assertion (Hydra's limit when the assertion
+/// names no key).
+pub const MAX_TRUSTS_PER_ASSERTION: u32 = 100;
+
+/// The JWT-bearer grant's trust relationships.
+#[allow(async_fn_in_trait)] // no Send bound on purpose; see the module doc
+pub trait TrustStore {
+    /// Stores a grant; [`StoreError::Conflict`] when its id, or a grant with the same
+    /// issuer, subject and key id, exists.
+    async fn create_trust(&self, grant: &TrustGrant) -> Result<(), StoreError>;
+    /// The grant with this id.
+    async fn get_trust(&self, id: &str) -> Result<Option<TrustGrant>, StoreError>;
+    /// A page of grants ordered by id.
+    async fn list_trusts(&self, query: &TrustQuery) -> Result<Vec<TrustGrant>, StoreError>;
+    /// Deletes a grant (its key goes with it); false when there was none.
+    async fn delete_trust(&self, id: &str) -> Result<bool, StoreError>;
+    /// The grants that let `issuer` assert `subject` at `now`: for that subject or any
+    /// subject, unexpired, only those of key `key_id` when given; newest first, at most
+    /// [`MAX_TRUSTS_PER_ASSERTION`].
+    async fn trusts_for(
+        &self,
+        issuer: &str,
+        subject: &str,
+        key_id: Option<&str>,
+        now: i64,
+    ) -> Result<Vec<TrustGrant>, StoreError>;
+}
+
+/// The JWT ids already used (RFC 7523 §3 item 7: the replay of a client assertion or a
+/// JWT-bearer grant's assertion is refused), remembered until the JWT expires.
+#[allow(async_fn_in_trait)] // no Send bound on purpose; see the module doc
+pub trait ReplayStore {
+    /// Records the use of the JWT id hashed as `jti_hash` until `expires_at`. True when
+    /// this call recorded it; false when a record of it is still live at `now` (a
+    /// replay). Compare-and-set: of any number of concurrent calls with one id, exactly
+    /// one gets true (a unique key, never a read followed by a write).
+    async fn use_jti(&self, jti_hash: &str, expires_at: i64, now: i64) -> Result<bool, StoreError>;
+    /// Deletes at most `limit` records that expired before `before`; returns how many.
+    async fn delete_expired_jtis(&self, before: i64, limit: u32) -> Result<u64, StoreError>;
+}
+
 /// Everything a Latch server stores.
 #[allow(async_fn_in_trait)] // no Send bound on purpose; see the module doc
-pub trait Store: ClientStore + TokenStore + KeyStore + LoginSessionStore + ConsentStore {
+pub trait Store:
+    ClientStore + TokenStore + KeyStore + LoginSessionStore + ConsentStore + TrustStore + ReplayStore
+{
     /// Checks that the backend answers (readiness).
     async fn ping(&self) -> Result<(), StoreError>;
 }

@@ -35,12 +35,8 @@ fn every_bad_request_gets_its_error_in_the_right_place() {
             "invalid_request",
         ),
         ("client_id=two&response_type=code".into(), false, "invalid_request"),
-        (format!("{ok}&response_type=code&request=eyJ"), true, "request_not_supported"),
-        (
-            format!("{ok}&response_type=code&request_uri=https%3A%2F%2Fapp.example%2Fr"),
-            true,
-            "request_uri_not_supported",
-        ),
+        (format!("{ok}&response_type=code&request=eyJ"), true, "invalid_request_object"),
+        (format!("{ok}&response_type=code&request_uri=https%3A%2F%2Fapp.example%2Fr"), true, "invalid_request_uri"),
         (ok.clone(), true, "invalid_request"),
         (format!("{ok}&response_type=magic"), true, "unsupported_response_type"),
         (format!("{ok}&response_type=token"), true, "unsupported_response_type"),
@@ -60,7 +56,8 @@ fn every_bad_request_gets_its_error_in_the_right_place() {
         (format!("{ok}&response_type=code&max_age=-1"), true, "invalid_request"),
         (format!("{ok}&response_type=code&id_token_hint=eyJhbGciOiJub25lIn0.e30."), true, "invalid_request"),
         // Wrong twice: the earlier check of the table answers.
-        (format!("{ok}&response_type=magic&request=eyJ"), true, "request_not_supported"),
+        // (A request object is read before any check of the table.)
+        (format!("{ok}&response_type=magic&request=eyJ"), true, "invalid_request_object"),
         (format!("{ok}&response_type=code&scope=admin&prompt=sometimes"), true, "invalid_scope"),
     ];
     for (q, to_client, error) in cases {

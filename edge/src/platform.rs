@@ -4,7 +4,7 @@
 
 use crate::webcrypto;
 use latch_core::keys::{Alg, SigningKey};
-use latch_core::platform::Platform;
+use latch_core::platform::{Outbound, OutboundResponse, Platform};
 use latch_core::Error;
 
 /// Time, randomness and key derivation on a Worker.
@@ -40,6 +40,20 @@ impl Platform for EdgePlatform {
         }
     }
 
+    /// The Workers runtime's `fetch`, with the request's timeout (the whole exchange,
+    /// body included) and body limit, and no redirect followed. With `public_only`, an
+    /// address in the URL must be public and `localhost` is refused; a host name is
+    /// resolved by Cloudflare, whose edge does not route to private networks.
+    async fn fetch(&self, r: &Outbound) -> Result<OutboundResponse, String> {
+        use futures::future::{select, Either};
+        let exchange = std::pin::pin!(fetch_within_limits(r));
+        let timeout = std::pin::pin!(worker::Delay::from(std::time::Duration::from_millis(r.timeout_ms)));
+        match select(exchange, timeout).await {
+            Either::Left((answer, _)) => answer,
+            Either::Right(_) => Err(format!("{} did not answer within {} ms", r.url, r.timeout_ms)),
+        }
+    }
+
     /// RSA keys from WebCrypto (a 2048-bit key takes seconds of CPU in wasm); the
     /// other algorithms are cheap in wasm and come from the core.
     async fn generate_key(&self, alg: Alg, kid: &str) -> Result<SigningKey, Error> {
@@ -66,4 +80,48 @@ impl Platform for EdgePlatform {
             }
         }
     }
+}
+
+/// [`Platform::fetch`] without its timeout.
+async fn fetch_within_limits(r: &Outbound) -> Result<OutboundResponse, String> {
+    use futures::StreamExt;
+    let url = url::Url::parse(&r.url).map_err(|e| format!("{} is not a URL: {e}", r.url))?;
+    if !matches!(url.scheme(), "https" | "http") {
+        return Err(format!("{} is not an http(s) URL", r.url));
+    }
+    if r.public_only {
+        let private = match url.host() {
+            Some(url::Host::Ipv4(ip)) => !latch_core::platform::is_public(ip.into()),
+            Some(url::Host::Ipv6(ip)) => !latch_core::platform::is_public(ip.into()),
+            Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost") || d.ends_with(".localhost"),
+            None => true,
+        };
+        if private {
+            return Err(format!("{} names a non-public address (clients.http.disallow_private_ip_ranges)", r.url));
+        }
+    }
+    let failed = |e: worker::Error| format!("{}: {e}", r.url);
+    let headers = worker::Headers::new();
+    for (n, v) in &r.headers {
+        headers.set(n, v).map_err(failed)?;
+    }
+    let method = if r.method == "POST" { worker::Method::Post } else { worker::Method::Get };
+    let mut init = worker::RequestInit::new();
+    init.with_method(method).with_headers(headers).with_redirect(worker::RequestRedirect::Manual);
+    if !r.body.is_empty() {
+        init.with_body(Some(worker::js_sys::Uint8Array::from(r.body.as_slice()).into()));
+    }
+    let request = worker::Request::new_with_init(&r.url, &init).map_err(failed)?;
+    let mut response = worker::Fetch::Request(request).send().await.map_err(failed)?;
+    let status = response.status_code();
+    let mut body = Vec::new();
+    let mut stream = response.stream().map_err(failed)?;
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(failed)?;
+        if body.len() + chunk.len() > r.max_body {
+            return Err(format!("{} answered more than {} bytes", r.url, r.max_body));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(OutboundResponse { status, body })
 }

@@ -65,7 +65,9 @@ async fn handle(
     let (endpoint, mut response) =
         handle_in_span(&server, port, method, parts, body, body_timeout).instrument(span.clone()).await;
     // The core does no IO: what the response leaves to do (back-channel logouts) is sent here.
-    span.in_scope(|| crate::platform::carry_out(std::mem::take(&mut response.effects)));
+    span.in_scope(|| {
+        crate::platform::carry_out(std::mem::take(&mut response.effects), server.config.disallow_private_ip_ranges)
+    });
     if response.status == 503 {
         // The database may be down: the store checks, and answers at once while it is.
         server.store.suspect_outage();

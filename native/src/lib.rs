@@ -9,6 +9,7 @@ pub mod config;
 pub mod from_hydra;
 pub mod listener;
 pub mod metrics;
+pub mod outbound;
 pub mod platform;
 pub mod store;
 pub mod telemetry;

@@ -3,7 +3,7 @@
 //! signatures through AWS-LC (`aws-lc-rs`).
 
 use latch_core::http::Effect;
-use latch_core::platform::Platform;
+use latch_core::platform::{Outbound, OutboundResponse, Platform};
 use rand::RngCore;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -68,6 +68,11 @@ impl Platform for NativePlatform {
         Some(signature)
     }
 
+    /// reqwest, with the request's limits and destination policy (`crate::outbound`).
+    async fn fetch(&self, request: &Outbound) -> Result<OutboundResponse, String> {
+        crate::outbound::fetch(request).await
+    }
+
     async fn pbkdf2_sha256(&self, password: &[u8], salt: &[u8], rounds: u32) -> [u8; 32] {
         let (password, salt) = (password.to_vec(), salt.to_vec());
         let derive = move || {
@@ -85,9 +90,10 @@ impl Platform for NativePlatform {
 }
 
 /// Carries out a response's effects ([`Effect`]): each back-channel logout token goes
-/// out on its own task with a 10 s timeout; failures are logged (without the token) and
-/// never block the logout.
-pub fn carry_out(effects: Vec<Effect>) {
+/// out on its own task with a 10 s timeout, to public addresses only when `public_only`
+/// (`clients.http.disallow_private_ip_ranges`); failures are logged (without the token)
+/// and never block the logout.
+pub fn carry_out(effects: Vec<Effect>, public_only: bool) {
     if effects.is_empty() {
         return;
     }
@@ -97,14 +103,24 @@ pub fn carry_out(effects: Vec<Effect>) {
     };
     for Effect::BackchannelLogout(d) in effects {
         runtime.spawn(async move {
-            let client = reqwest::Client::builder().timeout(std::time::Duration::from_secs(10)).build();
-            let sent = match client {
-                Ok(c) => c.post(&d.url).form(&[("logout_token", d.logout_token.as_str())]).send().await,
-                Err(e) => Err(e),
+            let body = url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("logout_token", &d.logout_token)
+                .finish()
+                .into_bytes();
+            let request = Outbound {
+                method: "POST",
+                url: d.url.clone(),
+                headers: vec![("content-type".into(), "application/x-www-form-urlencoded".into())],
+                body,
+                timeout_ms: 10_000,
+                max_body: 64 * 1024,
+                public_only,
             };
-            match sent {
-                Ok(r) if r.status().is_success() => tracing::debug!(url = %d.url, "back-channel logout delivered"),
-                Ok(r) => tracing::warn!(url = %d.url, status = r.status().as_u16(), "back-channel logout refused"),
+            match crate::outbound::fetch(&request).await {
+                Ok(r) if (200..300).contains(&r.status) => {
+                    tracing::debug!(url = %d.url, "back-channel logout delivered")
+                }
+                Ok(r) => tracing::warn!(url = %d.url, status = r.status, "back-channel logout refused"),
                 Err(e) => tracing::warn!(url = %d.url, error = %e, "back-channel logout failed"),
             }
         });

@@ -10,7 +10,7 @@
 use crate::statements::{CONSENT_COLUMN_COUNT, TOKEN_COLUMN_COUNT};
 use latch_core::client::Client;
 use latch_core::error::StoreError;
-use latch_core::store::{ConsentRecord, LoginSession, StoredKey, TokenKind, TokenRecord};
+use latch_core::store::{ConsentRecord, LoginSession, StoredKey, TokenKind, TokenRecord, TrustGrant};
 use std::borrow::Cow;
 
 /// One bound value. A NULL keeps its column's type (PostgreSQL checks the type of every
@@ -241,6 +241,37 @@ pub fn decode_consent<R: Row + ?Sized>(row: &R) -> Result<ConsentRecord, StoreEr
         remember_until: row.opt_int("remember_until")?,
         handled_at: row.int("handled_at")?,
         data: json(row, "data")?,
+    })
+}
+
+/// A trust grant's columns in `TRUST_COLUMNS` order.
+pub fn trust(g: &TrustGrant) -> Result<[Value<'_>; crate::statements::TRUST_COLUMN_COUNT], StoreError> {
+    Ok([
+        g.id.as_str().into(),
+        g.issuer.as_str().into(),
+        g.subject.as_str().into(),
+        Value::Flag(g.allow_any_subject),
+        to_json("trust scope", &g.scope)?.into(),
+        g.key_id.as_str().into(),
+        to_json("trust key", &g.jwk)?.into(),
+        g.created_at.into(),
+        g.expires_at.into(),
+        g.natural_key().into(),
+    ])
+}
+
+/// A trust grant from `TRUST_COLUMNS`.
+pub fn decode_trust<R: Row + ?Sized>(row: &R) -> Result<TrustGrant, StoreError> {
+    Ok(TrustGrant {
+        id: row.text("id")?,
+        issuer: row.text("issuer")?,
+        subject: row.text("subject")?,
+        allow_any_subject: row.int("allow_any_subject")? != 0,
+        scope: json(row, "scope")?,
+        key_id: row.text("key_id")?,
+        jwk: json(row, "jwk")?,
+        created_at: row.int("created_at")?,
+        expires_at: row.int("expires_at")?,
     })
 }
 

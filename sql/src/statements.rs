@@ -34,6 +34,17 @@ pub const CONSENT_COLUMNS: &str =
 /// How many columns [`CONSENT_COLUMNS`] names.
 pub const CONSENT_COLUMN_COUNT: usize = 10;
 
+/// The columns of `latch_trusts`, in the order [`crate::rows::trust`] encodes them.
+pub const TRUST_COLUMNS: &str =
+    "id, issuer, subject, allow_any_subject, scope, key_id, jwk, created_at, expires_at, natural_key";
+/// How many columns [`TRUST_COLUMNS`] names.
+pub const TRUST_COLUMN_COUNT: usize = 10;
+
+/// The grants that answer an assertion: of the issuer, for the subject or any subject,
+/// unexpired; newest first (equal times by id, as the in-memory store orders them).
+const TRUSTS_FOR: &str = "FROM latch_trusts WHERE issuer = ? AND (subject = ? OR allow_any_subject = 1) \
+     AND expires_at > ?";
+
 /// Newest first; equal times by id (bytewise), as the in-memory store orders consents.
 const CONSENT_ORDER: &str = "ORDER BY handled_at DESC, id";
 
@@ -93,6 +104,18 @@ pub struct Queries {
     pub lock_consents_of_subject: String,
     /// The ids of a subject's consents for one client, locked for the rest of the transaction.
     pub lock_consents_of_subject_client: String,
+    pub insert_trust: String,
+    pub get_trust: String,
+    pub delete_trust: String,
+    /// [`crate::statements::TRUSTS_FOR`]: issuer, subject, now, then the limit.
+    pub trusts_for: String,
+    /// The same, of one key id: issuer, subject, now, key id, then the limit.
+    pub trusts_for_key: String,
+    /// The used JWT id's record, if it expired by `?` (so that the insert can record it anew).
+    pub forget_expired_jti: String,
+    /// Records a used JWT id; a unique violation is a replay.
+    pub insert_jti: String,
+    pub delete_expired_jtis: String,
 }
 
 /// [`Queries::insert_tokens`], also for the one-row text [`Queries::new`] makes once.
@@ -192,6 +215,26 @@ impl Queries {
                 "SELECT id FROM latch_consents WHERE subject = ? AND client_id = ? ORDER BY id{}",
                 for_update(dialect)
             )),
+            insert_trust: t(&format!(
+                "INSERT INTO latch_trusts ({TRUST_COLUMNS}) VALUES ({})",
+                placeholders(TRUST_COLUMN_COUNT)
+            )),
+            get_trust: t(&format!("SELECT {TRUST_COLUMNS} FROM latch_trusts WHERE id = ?")),
+            delete_trust: t("DELETE FROM latch_trusts WHERE id = ?"),
+            trusts_for: t(&format!("SELECT {TRUST_COLUMNS} {TRUSTS_FOR} ORDER BY created_at DESC, id LIMIT ?")),
+            trusts_for_key: t(&format!(
+                "SELECT {TRUST_COLUMNS} {TRUSTS_FOR} AND key_id = ? ORDER BY created_at DESC, id LIMIT ?"
+            )),
+            forget_expired_jti: t("DELETE FROM latch_jtis WHERE signature = ? AND expires_at <= ?"),
+            insert_jti: t("INSERT INTO latch_jtis (signature, expires_at) VALUES (?, ?)"),
+            delete_expired_jtis: t(match dialect {
+                // As for tokens: MySQL rejects LIMIT inside an IN subquery.
+                Dialect::MySql => "DELETE FROM latch_jtis WHERE expires_at < ? ORDER BY expires_at LIMIT ?",
+                Dialect::Sqlite | Dialect::Postgres => {
+                    "DELETE FROM latch_jtis WHERE signature IN \
+                     (SELECT signature FROM latch_jtis WHERE expires_at < ? ORDER BY expires_at LIMIT ?)"
+                }
+            }),
         }
     }
 
@@ -209,6 +252,20 @@ impl Queries {
     /// Deletes the consents with `ids` ids.
     pub fn delete_consents(&self, ids: usize) -> String {
         self.dialect.translate(&format!("DELETE FROM latch_consents WHERE id IN ({})", placeholders(ids)))
+    }
+
+    /// A page of trust grants: the filters that are set, in the order after_id, issuer,
+    /// then the limit.
+    pub fn list_trusts(&self, after_id: bool, issuer: bool) -> String {
+        let mut sql = format!("SELECT {TRUST_COLUMNS} FROM latch_trusts WHERE 1 = 1");
+        if after_id {
+            sql.push_str(" AND id > ?");
+        }
+        if issuer {
+            sql.push_str(" AND issuer = ?");
+        }
+        sql.push_str(" ORDER BY id LIMIT ?");
+        self.dialect.translate(&sql)
     }
 
     /// A page of clients: the filters that are set, in the order

@@ -162,6 +162,23 @@ def run(public, admin):
     jwk.delete_json_web_key_set("sdk-set-2")
     check(fails_with(404, jwk.get_json_web_key_set, "sdk-set-2"), "JwkApi.delete_json_web_key_set")
 
+    # Trust relationships of the JWT-bearer grant (the key: the public half of a new one).
+    public_key = jwk.create_json_web_key_set("sdk-trust-keys", ory.CreateJsonWebKeySet(alg="ES256", kid="t1", use="sig")).keys[0]
+    public_key.d = None
+    from datetime import datetime, timezone
+    trusted = oauth2.trust_o_auth2_jwt_grant_issuer(ory.TrustOAuth2JwtGrantIssuer(
+        issuer="https://sdk-idp.example", subject="alice", scope=["read"], jwk=public_key,
+        expires_at=datetime(2099, 1, 1, tzinfo=timezone.utc)))
+    check(trusted.issuer == "https://sdk-idp.example" and trusted.public_key.kid == "t1"
+          and trusted.public_key.set == "https://sdk-idp.example", "OAuth2Api.trust_o_auth2_jwt_grant_issuer")
+    check(oauth2.get_trusted_o_auth2_jwt_grant_issuer(trusted.id).subject == "alice",
+          "OAuth2Api.get_trusted_o_auth2_jwt_grant_issuer")
+    check([t.id for t in oauth2.list_trusted_o_auth2_jwt_grant_issuers(issuer="https://sdk-idp.example")] == [trusted.id],
+          "OAuth2Api.list_trusted_o_auth2_jwt_grant_issuers")
+    oauth2.delete_trusted_o_auth2_jwt_grant_issuer(trusted.id)
+    check(fails_with(404, oauth2.get_trusted_o_auth2_jwt_grant_issuer, trusted.id),
+          "OAuth2Api.delete_trusted_o_auth2_jwt_grant_issuer")
+
     # Client credentials through the SDK's token call.
     cc = ory.OAuth2Api(ory.ApiClient(ory.Configuration(host=public, username="sdk-app", password="sdk-secret")))
     tok = cc.oauth2_token_exchange("client_credentials")

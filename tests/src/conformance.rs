@@ -12,7 +12,8 @@ use futures::future::join_all;
 use latch_core::client::Client;
 use latch_core::error::StoreError;
 use latch_core::store::{
-    ClientQuery, ConsentRecord, Consumed, LoginSession, Rotated, Store, StoredKey, TokenKind, TokenRecord,
+    ClientQuery, ConsentRecord, Consumed, LoginSession, Rotated, Store, StoredKey, TokenKind, TokenRecord, TrustGrant,
+    TrustQuery,
 };
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -68,6 +69,12 @@ pub async fn run<S: Store>(store: &S) {
         concurrent_reissue_and_revoke_consent,
         concurrent_reissue_and_delete_client,
         concurrent_rotate_and_revoke_grant,
+        trust_crud,
+        trusts_for_an_assertion,
+        trust_list_pages_and_filters,
+        use_jti_once_until_expiry,
+        concurrent_use_jti,
+        delete_expired_jtis,
     );
 }
 
@@ -1364,4 +1371,130 @@ pub async fn concurrent_rotate_and_revoke_grant<S: Store>(s: &S) {
             assert!(found.is_none_or(|f| !f.active), "{} is active after the revocation", t.signature);
         }
     }
+}
+
+// ---------------------------------------------------------------------------------
+// The JWT-bearer grant's trust relationships and used JWT ids
+
+/// A trust grant of `issuer` for `subject` (`None`: any subject) with key `kid`.
+pub fn trust_grant(id: &str, issuer: &str, subject: Option<&str>, kid: &str, created_at: i64) -> TrustGrant {
+    TrustGrant {
+        id: id.into(),
+        issuer: issuer.into(),
+        subject: subject.unwrap_or_default().into(),
+        allow_any_subject: subject.is_none(),
+        scope: vec!["a".into(), "b".into()],
+        key_id: kid.into(),
+        jwk: json!({"kty": "OKP", "crv": "Ed25519", "x": format!("x-{id}"), "kid": kid}),
+        created_at,
+        expires_at: FAR,
+    }
+}
+
+/// Create, read back exactly, conflict on the id and on issuer+subject+key, delete.
+pub async fn trust_crud<S: Store>(s: &S) {
+    let g = trust_grant("tr-1", "https://tr.example", Some("alice"), "k1", 100);
+    s.create_trust(&g).await.expect("create");
+    assert_eq!(s.get_trust("tr-1").await.expect("get"), Some(g.clone()));
+    let same_id = TrustGrant { issuer: "https://other.example".into(), ..g.clone() };
+    assert!(matches!(s.create_trust(&same_id).await, Err(StoreError::Conflict(_))), "the id is taken");
+    let same_key = TrustGrant { id: "tr-2".into(), ..g.clone() };
+    assert!(
+        matches!(s.create_trust(&same_key).await, Err(StoreError::Conflict(_))),
+        "issuer, subject and kid are taken"
+    );
+    // Long parts are kept whole and still unique as a whole.
+    let long = "s".repeat(2000);
+    let a = TrustGrant { id: "tr-long-a".into(), subject: format!("{long}a"), ..g.clone() };
+    let b = TrustGrant { id: "tr-long-b".into(), subject: format!("{long}b"), ..g.clone() };
+    s.create_trust(&a).await.expect("long a");
+    s.create_trust(&b).await.expect("long b differs at its end");
+    assert_eq!(s.get_trust("tr-long-b").await.expect("get"), Some(b));
+    for id in ["tr-1", "tr-long-a", "tr-long-b"] {
+        assert!(s.delete_trust(id).await.expect("delete"), "{id}");
+    }
+    assert!(!s.delete_trust("tr-1").await.expect("delete again"));
+    assert_eq!(s.get_trust("tr-1").await.expect("get"), None);
+}
+
+/// The grants answering an assertion: the issuer's, for the subject or any subject,
+/// unexpired, of one key when named; newest first.
+pub async fn trusts_for_an_assertion<S: Store>(s: &S) {
+    let iss = "https://tf.example";
+    let grants = [
+        trust_grant("tf-alice-1", iss, Some("alice"), "k1", 100),
+        trust_grant("tf-alice-2", iss, Some("alice"), "k2", 300),
+        trust_grant("tf-any", iss, None, "k3", 200),
+        trust_grant("tf-bob", iss, Some("bob"), "k1", 400),
+        trust_grant("tf-other-issuer", "https://tf-other.example", Some("alice"), "k1", 500),
+        TrustGrant { expires_at: 1_000, ..trust_grant("tf-expired", iss, Some("alice"), "k4", 600) },
+    ];
+    for g in &grants {
+        s.create_trust(g).await.expect("create");
+    }
+    let ids = |found: Vec<TrustGrant>| found.into_iter().map(|g| g.id).collect::<Vec<_>>();
+    let now = 1_000;
+    assert_eq!(ids(s.trusts_for(iss, "alice", None, now).await.expect("for")), ["tf-alice-2", "tf-any", "tf-alice-1"]);
+    assert_eq!(ids(s.trusts_for(iss, "alice", Some("k1"), now).await.expect("for")), ["tf-alice-1"]);
+    assert_eq!(ids(s.trusts_for(iss, "carol", None, now).await.expect("for")), ["tf-any"]);
+    assert_eq!(ids(s.trusts_for(iss, "carol", Some("k1"), now).await.expect("for")), Vec::<String>::new());
+    assert_eq!(ids(s.trusts_for(iss, "alice", Some("k4"), 999).await.expect("for")), ["tf-expired"]);
+    assert_eq!(
+        ids(s.trusts_for("https://nobody.example", "alice", None, now).await.expect("for")),
+        Vec::<String>::new()
+    );
+    for g in &grants {
+        s.delete_trust(&g.id).await.expect("delete");
+    }
+}
+
+/// Keyset pages by id, optionally of one issuer.
+pub async fn trust_list_pages_and_filters<S: Store>(s: &S) {
+    for (id, iss) in
+        [("tl-1", "https://tl-a.example"), ("tl-2", "https://tl-b.example"), ("tl-3", "https://tl-a.example")]
+    {
+        s.create_trust(&trust_grant(id, iss, Some("u"), id, 1)).await.expect("create");
+    }
+    let page = |after: Option<&str>, limit, issuer: Option<&str>| {
+        let q = TrustQuery { issuer: issuer.map(Into::into), after_id: after.map(Into::into), limit };
+        async move { s.list_trusts(&q).await.expect("list").into_iter().map(|g| g.id).collect::<Vec<_>>() }
+    };
+    // Other cases' grants are gone by now; only these three exist.
+    assert_eq!(page(None, 2, None).await, ["tl-1", "tl-2"]);
+    assert_eq!(page(Some("tl-2"), 2, None).await, ["tl-3"]);
+    assert_eq!(page(None, 10, Some("https://tl-a.example")).await, ["tl-1", "tl-3"]);
+    assert_eq!(page(Some("tl-1"), 10, Some("https://tl-a.example")).await, ["tl-3"]);
+    for id in ["tl-1", "tl-2", "tl-3"] {
+        s.delete_trust(id).await.expect("delete");
+    }
+}
+
+/// A JWT id is used once while its record lives; once expired it may be recorded again.
+pub async fn use_jti_once_until_expiry<S: Store>(s: &S) {
+    assert!(s.use_jti("jti-a", 2_000, 1_000).await.expect("first"));
+    assert!(!s.use_jti("jti-a", 3_000, 1_500).await.expect("replay"));
+    assert!(s.use_jti("jti-b", 2_000, 1_500).await.expect("another id"));
+    assert!(!s.use_jti("jti-a", 3_000, 1_999).await.expect("replay just before expiry"));
+    assert!(s.use_jti("jti-a", 3_000, 2_000).await.expect("expired: recorded anew"));
+    assert!(!s.use_jti("jti-a", 4_000, 2_500).await.expect("the new record holds"));
+}
+
+/// Of concurrent uses of one JWT id exactly one records it.
+pub async fn concurrent_use_jti<S: Store>(s: &S) {
+    let results = join_all((0..RACERS).map(|_| s.use_jti("jti-race", FAR, 1_000))).await;
+    let outcomes = tally(&results, |&first| if first { "recorded" } else { "replay" });
+    assert_eq!(outcomes, one_winner("recorded", "replay"), "exactly one use of a JWT id is accepted");
+}
+
+/// The janitor's bounded delete takes only expired records.
+pub async fn delete_expired_jtis<S: Store>(s: &S) {
+    for (k, exp) in [("jx-1", 10), ("jx-2", 20), ("jx-3", 30), ("jx-live", FAR)] {
+        assert!(s.use_jti(k, exp, 0).await.expect("use"));
+    }
+    // jti-a, jti-b (from above) expired at 4000 and 2000; the race's lives.
+    assert_eq!(s.delete_expired_jtis(25, 1).await.expect("one"), 1);
+    assert_eq!(s.delete_expired_jtis(25, 10).await.expect("rest below 25"), 1);
+    assert_eq!(s.delete_expired_jtis(5_000, 10).await.expect("the rest"), 3);
+    assert!(!s.use_jti("jx-live", FAR, 100).await.expect("kept"));
+    assert!(!s.use_jti("jti-race", FAR, 100).await.expect("kept"));
 }

@@ -586,6 +586,129 @@ async fn cors(h: &Harness) {
     assert_eq!(acao(&r), None, "{:?}", r.headers);
 }
 
+/// A key of the test's own, signing JWTs (ES256; seeded, so each run signs alike).
+fn test_key(kid: &str, seed: u64) -> latch_core::keys::SigningKey {
+    latch_core::keys::SigningKey::generate(
+        &latch_core::platform::FixedPlatform::new(0, seed),
+        latch_core::keys::Alg::Es256,
+        kid,
+    )
+    .expect("key")
+}
+
+fn signed(k: &latch_core::keys::SigningKey, claims: Value) -> String {
+    let claims = claims.as_object().cloned().expect("claims");
+    futures::executor::block_on(k.sign(&latch_core::platform::FixedPlatform::new(0, 1), "JWT", &claims)).expect("sign")
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_secs() as i64
+}
+
+/// RFC 7523 on the wire: a trust relationship through the admin API, the JWT-bearer
+/// grant (once per jti), and `private_key_jwt` client authentication at the token and
+/// revocation endpoints (once per jti), with every backend's replay memory.
+async fn jwt_assertions(h: &Harness) {
+    const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+    const ASSERTION: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+    let discovery = h.public_get("/.well-known/openid-configuration").await.json();
+    let token_url = discovery["token_endpoint"].as_str().expect("token_endpoint").to_string();
+    assert!(discovery["grant_types_supported"].as_array().unwrap().iter().any(|g| g == JWT_BEARER));
+    assert!(discovery["token_endpoint_auth_methods_supported"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|m| m == "private_key_jwt"));
+
+    // The issuer and its subject are this harness's own (the Worker's D1 is shared).
+    let issuer = format!("https://{}idp.example", h.id(""));
+    let idp = test_key(&h.id("idp-key"), 21);
+    let trust = h
+        .admin_json(
+            Method::POST,
+            "/admin/trust/grants/jwt-bearer/issuers",
+            &json!({"issuer": issuer, "subject": "alice", "scope": ["read"], "jwk": idp.public_jwk(),
+                    "expires_at": "2099-01-01T00:00:00Z"}),
+        )
+        .await;
+    assert_eq!(trust.status, 201, "{}", trust.text);
+    let trust_id = trust.json()["id"].as_str().unwrap().to_string();
+    let listed = h.admin_get(&format!("/admin/trust/grants/jwt-bearer/issuers?issuer={issuer}")).await.json();
+    assert_eq!(listed.as_array().map(Vec::len), Some(1), "{listed}");
+    let svc = h.id("bearer-svc");
+    h.create_client(
+        json!({"client_id": svc, "client_secret": "secret", "grant_types": [JWT_BEARER], "scope": "read write"}),
+    )
+    .await;
+    let now = unix_now();
+    let jti = h.id("jti-1");
+    let assertion = signed(
+        &idp,
+        json!({"iss": issuer, "sub": "alice", "aud": token_url, "iat": now, "exp": now + 300, "jti": jti}),
+    );
+    let form = [("grant_type", JWT_BEARER), ("assertion", assertion.as_str()), ("scope", "read")];
+    let r = h.public_form("/oauth2/token", Some((&svc, "secret")), &form).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let at = r.json()["access_token"].as_str().unwrap().to_string();
+    let i = h.introspect(&at).await;
+    assert_eq!(
+        (i["active"].as_bool(), i["sub"].as_str(), i["scope"].as_str()),
+        (Some(true), Some("alice"), Some("read"))
+    );
+    let replay = h.public_form("/oauth2/token", Some((&svc, "secret")), &form).await;
+    assert_eq!((replay.status, replay.json()["error"].as_str()), (400, Some("invalid_grant")), "{}", replay.text);
+    let wider = signed(
+        &idp,
+        json!({"iss": issuer, "sub": "alice", "aud": token_url, "iat": now, "exp": now + 300, "jti": h.id("jti-2")}),
+    );
+    let r = h
+        .public_form(
+            "/oauth2/token",
+            Some((&svc, "secret")),
+            &[("grant_type", JWT_BEARER), ("assertion", &wider), ("scope", "write")],
+        )
+        .await;
+    assert_eq!(r.json()["error"], "invalid_scope", "{}", r.text);
+    assert_eq!(h.admin_delete(&format!("/admin/trust/grants/jwt-bearer/issuers/{trust_id}")).await.status, 204);
+    let after = signed(
+        &idp,
+        json!({"iss": issuer, "sub": "alice", "aud": token_url, "iat": now, "exp": now + 300, "jti": h.id("jti-3")}),
+    );
+    let r = h
+        .public_form("/oauth2/token", Some((&svc, "secret")), &[("grant_type", JWT_BEARER), ("assertion", &after)])
+        .await;
+    assert_eq!(r.json()["error"], "invalid_grant", "a deleted relationship trusts nothing: {}", r.text);
+
+    // private_key_jwt with the client's inline keys.
+    let pk = h.id("pk-client");
+    let key = test_key("pk-1", 22);
+    h.create_client(json!({"client_id": pk, "grant_types": ["client_credentials"], "scope": "read",
+                           "token_endpoint_auth_method": "private_key_jwt", "token_endpoint_auth_signing_alg": "ES256",
+                           "jwks": {"keys": [key.public_jwk()]}}))
+        .await;
+    let client_assertion =
+        |jti: &str| signed(&key, json!({"iss": pk, "sub": pk, "aud": token_url, "exp": now + 120, "jti": h.id(jti)}));
+    let a1 = client_assertion("pk-jti-1");
+    let cc =
+        [("grant_type", "client_credentials"), ("client_assertion_type", ASSERTION), ("client_assertion", a1.as_str())];
+    let r = h.public_form("/oauth2/token", None, &cc).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let pk_token = r.json()["access_token"].as_str().unwrap().to_string();
+    assert_eq!(h.introspect(&pk_token).await["client_id"], pk.as_str());
+    let r = h.public_form("/oauth2/token", None, &cc).await;
+    assert_eq!(
+        (r.status, r.json()["error"].as_str()),
+        (401, Some("invalid_client")),
+        "a replayed client assertion: {}",
+        r.text
+    );
+    let a2 = client_assertion("pk-jti-2");
+    let revoke =
+        [("token", pk_token.as_str()), ("client_assertion_type", ASSERTION), ("client_assertion", a2.as_str())];
+    assert_eq!(h.public_form("/oauth2/revoke", None, &revoke).await.status, 200);
+    assert_eq!(h.introspect(&pk_token).await["active"], false);
+}
+
 async fn suite(h: &Harness) {
     cors(h).await;
     clients_api(h).await;
@@ -594,6 +717,7 @@ async fn suite(h: &Harness) {
     errors_are_clear(h).await;
     keys_discovery_and_ops(h).await;
     parallel_revocations(h).await;
+    jwt_assertions(h).await;
 }
 
 async fn whole_suite(dsn: &str) {

@@ -193,10 +193,10 @@ async fn errors_without_redirect_uri_go_to_the_registered_one(h: &Harness) {
 
 /// Web attacker: `request` and `request_uri` are refused with OIDC's own errors at the
 /// client's redirect URI, not silently ignored (OIDC Core §3.1.2.6, §6).
-async fn request_objects_are_refused(h: &Harness) {
+async fn unsigned_or_unregistered_request_objects_are_refused(h: &Harness) {
     for (param, value, code) in [
-        ("request", "eyJhbGciOiJub25lIn0.eyJzY29wZSI6Im9wZW5pZCJ9.", "request_not_supported"),
-        ("request_uri", "https://rp.example/request.jwt", "request_uri_not_supported"),
+        ("request", "eyJhbGciOiJub25lIn0.eyJzY29wZSI6Im9wZW5pZCJ9.", "invalid_request_object"),
+        ("request_uri", "https://rp.example/request.jwt", "invalid_request_uri"),
     ] {
         let url = auth_url(h, &format!("&redirect_uri={}&{param}={}", enc(CB), enc(value)));
         let to = location(&h.send(h.http.get(&url)).await);
@@ -385,7 +385,7 @@ macro_rules! attack {
 attack!(script_schemes_are_refused_at_registration);
 attack!(admin_writes_need_a_json_content_type);
 attack!(errors_without_redirect_uri_go_to_the_registered_one);
-attack!(request_objects_are_refused);
+attack!(unsigned_or_unregistered_request_objects_are_refused);
 attack!(loopback_redirects_match_exactly_but_for_the_port);
 attack!(html_pages_are_locked_down);
 attack!(frontchannel_logout_page_is_locked_down);

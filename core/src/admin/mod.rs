@@ -5,6 +5,7 @@ pub mod clients;
 pub mod flows;
 pub mod keys;
 pub mod tokens;
+pub mod trust;
 
 use crate::error::Error;
 use crate::http::Params;

@@ -42,7 +42,6 @@ pub type Check = fn(&mut Checking<'_>) -> Result<(), Error>;
 
 /// Every check after the redirect URI is trusted, in the order they run.
 pub const CHECKS: &[(&str, Check)] = &[
-    ("request objects are refused (OIDC Core §6.1, §6.2, §3.1.2.6)", no_request_object),
     ("response_type is known and registered (RFC 6749 §3.1.1)", response_type),
     ("response_mode suits the response (OAuth 2.0 Multiple Response Types §2.1, §5)", response_mode),
     ("the client may use the response's grants (OIDC Core §3.3)", grants_of_response),
@@ -83,18 +82,6 @@ pub fn trust_redirect_uri(client: &Client, given: Option<&str>) -> Result<(Strin
         ));
     }
     Ok((uri, given))
-}
-
-fn no_request_object(c: &mut Checking<'_>) -> Result<(), Error> {
-    // Refused rather than ignored: the client meant to bind the request with them.
-    for (param, code) in
-        [("request", ErrorCode::RequestNotSupported), ("request_uri", ErrorCode::RequestUriNotSupported)]
-    {
-        if c.params.get(param).is_some() {
-            return Err(Error::new(code).with_hint(format!("The '{param}' parameter is not supported by this server.")));
-        }
-    }
-    Ok(())
 }
 
 fn response_type(c: &mut Checking<'_>) -> Result<(), Error> {

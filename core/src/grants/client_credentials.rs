@@ -1,6 +1,5 @@
 //! The client credentials grant (RFC 6749 §4.4).
 use super::GrantType;
-use crate::access_token::{self, Grant};
 use crate::client::Client;
 use crate::error::{Error, ErrorCode};
 use crate::http::{Params, Response};
@@ -8,8 +7,6 @@ use crate::platform::Platform;
 use crate::scope::{audience_allowed, scope_allowed};
 use crate::service::Latch;
 use crate::store::Store;
-use crate::token_endpoint::lifespan;
-use serde_json::{json, Map};
 
 /// Issues an access token to the client itself: no refresh token (§4.4.3: "A
 /// refresh token SHOULD NOT be included").
@@ -40,24 +37,6 @@ pub async fn handle<S: Store, P: Platform>(
             )));
         }
     }
-    let ttl = lifespan(GrantType::ClientCredentials.lifespans_of(client).access, latch.config.access_token_ttl);
-    let grant = Grant {
-        request_id: latch.new_request_id(),
-        subject: client.client_id.clone(),
-        scope: scope.clone(),
-        audience,
-        ext: Map::new(),
-    };
-    let issued = access_token::mint(latch, client, &grant, ttl).await?;
-    latch.store.insert_tokens(std::slice::from_ref(&issued.record)).await?;
-    // RFC 6749 §5.1.
-    Ok(Response::json(
-        200,
-        &json!({
-            "access_token": issued.token,
-            "expires_in": ttl,
-            "scope": scope.join(" "),
-            "token_type": "bearer",
-        }),
-    ))
+    super::access_token_only(latch, client, GrantType::ClientCredentials, client.client_id.clone(), scope, audience)
+        .await
 }

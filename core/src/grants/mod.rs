@@ -9,6 +9,7 @@
 
 pub mod authorization_code;
 pub mod client_credentials;
+pub mod jwt_bearer;
 pub mod refresh_token;
 
 use crate::access_token::{self, Grant};
@@ -121,8 +122,8 @@ grant_table! {
         access: refresh_token_grant_access_token_lifespan,
         id: refresh_token_grant_id_token_lifespan,
         refresh: refresh_token_grant_refresh_token_lifespan),
-    /// RFC 7523 §2.1; registrable for Hydra's clients, not offered.
-    JwtBearer => ("urn:ietf:params:oauth:grant-type:jwt-bearer", NotOffered, refreshable: false,
+    /// RFC 7523 §2.1, with Hydra's trust relationships.
+    JwtBearer => ("urn:ietf:params:oauth:grant-type:jwt-bearer", TokenEndpoint, refreshable: false,
         access: jwt_bearer_grant_access_token_lifespan, id: -, refresh: -),
     /// RFC 8628 §3.4; registrable for Hydra's clients, not offered.
     DeviceCode => ("urn:ietf:params:oauth:grant-type:device_code", NotOffered, refreshable: true,
@@ -174,7 +175,8 @@ pub async fn handle<S: Store, P: Platform>(
         GrantType::AuthorizationCode => authorization_code::handle(latch, client, params).await,
         GrantType::ClientCredentials => client_credentials::handle(latch, client, params).await,
         GrantType::RefreshToken => refresh_token::handle(latch, client, params).await,
-        GrantType::Implicit | GrantType::JwtBearer | GrantType::DeviceCode => Err(unsupported(grant.as_str())),
+        GrantType::JwtBearer => jwt_bearer::handle(latch, client, params).await,
+        GrantType::Implicit | GrantType::DeviceCode => Err(unsupported(grant.as_str())),
     }
 }
 
@@ -315,9 +317,35 @@ pub async fn mint_tokens<S: Store, P: Platform>(
     Ok(Minted { body, records, id_token })
 }
 
+/// Issues and stores an access token alone (no refresh or ID token), of `subject` with
+/// `scope` and `audience`, for a grant of `grant_type`, and answers it (RFC 6749 §5.1):
+/// the client credentials and JWT-bearer grants.
+pub async fn access_token_only<S: Store, P: Platform>(
+    latch: &Latch<S, P>,
+    client: &Client,
+    grant_type: GrantType,
+    subject: String,
+    scope: Vec<String>,
+    audience: Vec<String>,
+) -> Result<Response, Error> {
+    let ttl = lifespan(grant_type.lifespans_of(client).access, latch.config.access_token_ttl);
+    let grant = Grant { request_id: latch.new_request_id(), subject, scope, audience, ext: Map::new() };
+    let issued = access_token::mint(latch, client, &grant, ttl).await?;
+    latch.store.insert_tokens(std::slice::from_ref(&issued.record)).await?;
+    Ok(Response::json(
+        200,
+        &json!({
+            "access_token": issued.token,
+            "expires_in": ttl,
+            "scope": grant.scope.join(" "),
+            "token_type": "bearer",
+        }),
+    ))
+}
+
 /// RFC 6749 §5.2 `invalid_grant` with a hint.
-pub fn invalid_grant(hint: &str) -> Error {
-    Error::new(crate::error::ErrorCode::InvalidGrant).with_hint(hint.to_string())
+pub fn invalid_grant(hint: impl Into<String>) -> Error {
+    Error::new(crate::error::ErrorCode::InvalidGrant).with_hint(hint)
 }
 
 /// The end-user session stored with a code or token.

@@ -326,3 +326,39 @@ pub fn sign_in(l: &L, b: &Browser, client: &str, subject: &str) -> String {
     .json_body();
     t["id_token"].as_str().unwrap_or_else(|| panic!("{t}")).to_string()
 }
+
+/// A host with the fixed clock and seeded randomness whose outgoing calls
+/// ([`Platform::fetch`](latch_core::platform::Platform::fetch)) are answered from a table
+/// of URL to body (404 for any other URL), counting them.
+pub struct Served {
+    pub fixed: FixedPlatform,
+    pub served: RefCell<BTreeMap<String, String>>,
+    pub fetches: std::cell::Cell<u32>,
+}
+
+impl Served {
+    /// At [`NOW`], with random stream `seed`, serving nothing yet.
+    pub fn new(seed: u64) -> Served {
+        Served { fixed: FixedPlatform::new(NOW, seed), served: Default::default(), fetches: Default::default() }
+    }
+}
+
+impl latch_core::platform::Platform for Served {
+    fn now(&self) -> i64 {
+        self.fixed.now()
+    }
+    fn fill_random(&self, buf: &mut [u8]) {
+        self.fixed.fill_random(buf)
+    }
+    async fn fetch(
+        &self,
+        r: &latch_core::platform::Outbound,
+    ) -> Result<latch_core::platform::OutboundResponse, String> {
+        self.fetches.set(self.fetches.get() + 1);
+        assert!(r.max_body > 0 && r.timeout_ms > 0, "every call is bounded");
+        Ok(match self.served.borrow().get(&r.url) {
+            Some(body) => latch_core::platform::OutboundResponse { status: 200, body: body.clone().into_bytes() },
+            None => latch_core::platform::OutboundResponse { status: 404, body: b"{}".to_vec() },
+        })
+    }
+}

@@ -34,12 +34,12 @@ use error::{from_worker, with_conflict};
 use latch_core::client::Client;
 use latch_core::error::StoreError;
 use latch_core::store::{
-    ClientQuery, ClientStore, ConsentRecord, ConsentStore, KeyStore, LoginSession, LoginSessionStore, Store, StoredKey,
-    TokenKind, TokenRecord, TokenStore,
+    ClientQuery, ClientStore, ConsentRecord, ConsentStore, KeyStore, LoginSession, LoginSessionStore, ReplayStore,
+    Store, StoredKey, TokenKind, TokenRecord, TokenStore, TrustGrant, TrustQuery, TrustStore, MAX_TRUSTS_PER_ASSERTION,
 };
 use latch_sql::rows::{
     bad_row, client_update, decode_client, decode_consent, decode_key, decode_login_session, decode_token,
-    login_session, token, JsonRow, MAX_SAFE_INTEGER,
+    decode_trust, login_session, token, trust, JsonRow, MAX_SAFE_INTEGER,
 };
 use latch_sql::{BatchQueries, Dialect, Queries, Retired, Value};
 use worker::kv::KvStore;
@@ -415,6 +415,70 @@ impl KeyStore for D1Store {
             self.run(&self.sql.reseal_key, &[new_sealed.into(), set.into(), kid.into(), old_sealed.into()]).await;
         self.forget_key_set(set).await;
         Ok(changed? > 0)
+    }
+}
+
+impl TrustStore for D1Store {
+    async fn create_trust(&self, grant: &TrustGrant) -> Result<(), StoreError> {
+        self.run(&self.sql.insert_trust, &trust(grant)?)
+            .await
+            .map_err(|e| with_conflict(e, || format!("trust grant {} exists", grant.id)))?;
+        Ok(())
+    }
+
+    async fn get_trust(&self, id: &str) -> Result<Option<TrustGrant>, StoreError> {
+        first(&self.all(&self.sql.get_trust, &[id.into()]).await?, decode_trust)
+    }
+
+    async fn list_trusts(&self, q: &TrustQuery) -> Result<Vec<TrustGrant>, StoreError> {
+        let text = self.sql.list_trusts(q.after_id.is_some(), q.issuer.is_some());
+        let mut args: Vec<Value<'_>> =
+            [&q.after_id, &q.issuer].into_iter().flatten().map(|v| v.as_str().into()).collect();
+        args.push(i64::from(q.limit).into());
+        decode(&self.all(&text, &args).await?, decode_trust)
+    }
+
+    async fn delete_trust(&self, id: &str) -> Result<bool, StoreError> {
+        Ok(self.run(&self.sql.delete_trust, &[id.into()]).await? > 0)
+    }
+
+    async fn trusts_for(
+        &self,
+        issuer: &str,
+        subject: &str,
+        key_id: Option<&str>,
+        now: i64,
+    ) -> Result<Vec<TrustGrant>, StoreError> {
+        let mut args: Vec<Value<'_>> = vec![issuer.into(), subject.into(), now.into()];
+        let text = match key_id {
+            Some(kid) => {
+                args.push(kid.into());
+                &self.sql.trusts_for_key
+            }
+            None => &self.sql.trusts_for,
+        };
+        args.push(i64::from(MAX_TRUSTS_PER_ASSERTION).into());
+        decode(&self.all(text, &args).await?, decode_trust)
+    }
+}
+
+impl ReplayStore for D1Store {
+    async fn use_jti(&self, jti_hash: &str, expires_at: i64, now: i64) -> Result<bool, StoreError> {
+        // One batch (one transaction, one round trip): an expired record of the id goes,
+        // then the insert records it; a live record fails the insert, and so the batch.
+        let statements = vec![
+            self.stmt(&self.sql.forget_expired_jti, &[jti_hash.into(), now.into()])?,
+            self.stmt(&self.sql.insert_jti, &[jti_hash.into(), expires_at.into()])?,
+        ];
+        match self.batch(statements).await {
+            Ok(_) => Ok(true),
+            Err(StoreError::Conflict(_)) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn delete_expired_jtis(&self, before: i64, limit: u32) -> Result<u64, StoreError> {
+        self.run(&self.sql.delete_expired_jtis, &[before.into(), i64::from(limit).into()]).await
     }
 }
 

@@ -44,6 +44,7 @@ mod notify;
 mod outage;
 mod rows;
 mod tokens;
+mod trusts;
 
 pub use latch_sql::Dialect;
 
@@ -52,7 +53,7 @@ use latch_core::client::Client;
 use latch_core::error::StoreError;
 use latch_core::store::{
     ClientQuery, ClientStore, ConsentRecord, ConsentStore, Consumed, KeyStore, LoginSession, LoginSessionStore,
-    Rotated, Store, StoredKey, TokenKind, TokenRecord, TokenStore,
+    ReplayStore, Rotated, Store, StoredKey, TokenKind, TokenRecord, TokenStore, TrustGrant, TrustQuery, TrustStore,
 };
 use latch_core::{Caches, Coherence};
 use latch_sql::Queries;
@@ -446,6 +447,17 @@ backend_operations! {
         fn list_consents(&self, subject: &str, login_session_id: Option<&str>) -> Vec<ConsentRecord>;
         fn revoke_consent(&self, id: &str) -> bool;
         fn revoke_consents(&self, subject: &str, client_id: Option<&str>) -> u64;
+    }
+    TrustStore {
+        fn create_trust(&self, grant: &TrustGrant) -> ();
+        fn get_trust(&self, id: &str) -> Option<TrustGrant>;
+        fn list_trusts(&self, query: &TrustQuery) -> Vec<TrustGrant>;
+        fn delete_trust(&self, id: &str) -> bool;
+        fn trusts_for(&self, issuer: &str, subject: &str, key_id: Option<&str>, now: i64) -> Vec<TrustGrant>;
+    }
+    ReplayStore {
+        fn use_jti(&self, jti_hash: &str, expires_at: i64, now: i64) -> bool;
+        fn delete_expired_jtis(&self, before: i64, limit: u32) -> u64;
     }
 }
 

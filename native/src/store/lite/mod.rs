@@ -38,6 +38,7 @@ mod login_sessions;
 mod rows;
 mod token_cache;
 mod tokens;
+mod trusts;
 mod writer;
 
 use checkpoint::Checkpointer;

@@ -10,7 +10,7 @@
 use super::error::from_rusqlite;
 use latch_core::client::Client;
 use latch_core::error::StoreError;
-use latch_core::store::{ConsentRecord, LoginSession, StoredKey, TokenRecord};
+use latch_core::store::{ConsentRecord, LoginSession, StoredKey, TokenRecord, TrustGrant};
 use latch_sql::rows::{self as shared, bad_row};
 use latch_sql::statements::{CONSENT_COLUMN_COUNT, TOKEN_COLUMN_COUNT};
 use latch_sql::Value;
@@ -39,6 +39,7 @@ records!(
     StoredKey => shared::decode_key,
     LoginSession => shared::decode_login_session,
     ConsentRecord => shared::decode_consent,
+    TrustGrant => shared::decode_trust,
     // A row's `id` column: the ids of the consents a revocation takes.
     String => shared::decode_id,
 );

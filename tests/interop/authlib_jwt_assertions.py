@@ -1,0 +1,173 @@
+#!/usr/bin/env python3
+"""Interop: Authlib's RFC 7523 client side against the real `latch` binary: the
+JWT-bearer grant (JWTBearerGrant.sign makes the assertion) with a trust relationship
+created by `latch create jwt-bearer-trust`, and private_key_jwt client authentication
+(authlib's PrivateKeyJWT) at the token and revocation endpoints, with the client's key
+inline and at a jwks_uri served here.
+
+Usage: authlib_jwt_assertions.py PATH/TO/latch
+"""
+import http.server
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+import requests
+from authlib.integrations.requests_client import OAuth2Session
+from authlib.jose import JsonWebKey
+from authlib.oauth2.rfc7523 import JWTBearerGrant, PrivateKeyJWT
+from joserfc.jwk import ECKey
+
+PASSED = 0
+JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+
+
+def check(cond, what):
+    global PASSED
+    if not cond:
+        raise AssertionError(what)
+    PASSED += 1
+    print(f"ok - {what}")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def serve_jwks(document):
+    """Serves `document` at /jwks.json on a free loopback port; returns its URL."""
+    body = json.dumps(document).encode()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 (the stdlib's name)
+            self.send_response(200 if self.path == "/jwks.json" else 404)
+            self.send_header("content-type", "application/json")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{httpd.server_address[1]}/jwks.json"
+
+
+def signing_key(key):
+    """What authlib's PrivateKeyJWT signs with: an RSA JWK as a dict, others as joserfc keys."""
+    private = key.as_dict(is_private=True)
+    return private if private["kty"] == "RSA" else ECKey.import_key(private)
+
+
+def main():
+    latch = os.path.abspath(sys.argv[1])
+    work = tempfile.mkdtemp(prefix="latch-interop-")
+    pub, adm = free_port(), free_port()
+    public, admin = f"http://127.0.0.1:{pub}", f"http://127.0.0.1:{adm}"
+    env = dict(os.environ, SERVE_PUBLIC_PORT=str(pub), SERVE_ADMIN_PORT=str(adm),
+               DSN=f"sqlite://{work}/latch.sqlite", LOG_LEVEL="warn")
+    server = subprocess.Popen([latch, "serve", "all", "--dev"], env=env, cwd=work)
+    try:
+        for _ in range(200):
+            try:
+                if requests.get(f"{public}/health/ready", timeout=1).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.1)
+        else:
+            raise SystemExit("latch did not become ready")
+
+        def cli(*args):
+            return subprocess.run([latch, *args], check=True, capture_output=True, text=True).stdout
+
+        meta = requests.get(f"{public}/.well-known/openid-configuration", timeout=5).json()
+        token_url = meta["token_endpoint"]
+        check(JWT_BEARER in meta["grant_types_supported"], "discovery offers the JWT-bearer grant")
+        check("private_key_jwt" in meta["token_endpoint_auth_methods_supported"], "discovery offers private_key_jwt")
+
+        # The JWT-bearer grant: an identity provider's key, trusted through the CLI.
+        idp = JsonWebKey.generate_key("EC", "P-256", is_private=True, options={"kid": "idp-1"})
+        jwk_file = os.path.join(work, "idp.json")
+        with open(jwk_file, "w") as f:
+            json.dump(idp.as_dict(is_private=False), f)
+        out = cli("create", "jwt-bearer-trust", "--endpoint", admin, "--format", "json",
+                  "--issuer", "https://idp.example", "--subject", "alice", "--scope", "read",
+                  "--jwk", jwk_file, "--expires-at", "2099-01-01T00:00:00Z")
+        trust = json.loads(out)
+        check(trust["public_key"] == {"set": "https://idp.example", "kid": "idp-1"}, "the CLI creates the trust")
+        listed = json.loads(cli("list", "jwt-bearer-trusts", "--endpoint", admin, "--format", "json"))
+        check([t["id"] for t in listed] == [trust["id"]], "the CLI lists it")
+        cli("create", "client", "--endpoint", admin, "--id", "svc", "--secret", "svc-secret",
+            "--grant-type", JWT_BEARER, "--scope", "read")
+        assertion = JWTBearerGrant.sign(idp, issuer="https://idp.example", audience=token_url,
+                                        subject="alice", header={"alg": "ES256", "kid": "idp-1"})
+        session = OAuth2Session("svc", "svc-secret", token_endpoint_auth_method="client_secret_basic")
+        tok = session.fetch_token(token_url, grant_type=JWT_BEARER, assertion=assertion, scope="read")
+        check(tok["token_type"].lower() == "bearer" and tok.get("scope") == "read", "authlib's assertion is exchanged")
+        intro = requests.post(f"{admin}/admin/oauth2/introspect", data={"token": tok["access_token"]}, timeout=5).json()
+        check(intro["active"] and intro["sub"] == "alice", "the token is alice's")
+        try:
+            session.fetch_token(token_url, grant_type=JWT_BEARER, assertion=assertion, scope="read")
+            check(False, "the same assertion twice is refused")
+        except Exception as e:  # authlib raises OAuthError carrying the error code
+            check("invalid_grant" in str(e), "the same assertion twice is refused with invalid_grant")
+        cli("delete", "jwt-bearer-trust", "--endpoint", admin, trust["id"])
+        again = JWTBearerGrant.sign(idp, issuer="https://idp.example", audience=token_url,
+                                    subject="alice", header={"alg": "ES256", "kid": "idp-1"})
+        try:
+            session.fetch_token(token_url, grant_type=JWT_BEARER, assertion=again)
+            check(False, "a deleted trust trusts nothing")
+        except Exception as e:
+            check("invalid_grant" in str(e), "a deleted trust trusts nothing")
+
+        # private_key_jwt with an inline key and with a jwks_uri.
+        inline = JsonWebKey.generate_key("RSA", 2048, is_private=True, options={"kid": "rp-1"})
+        remote = JsonWebKey.generate_key("EC", "P-256", is_private=True, options={"kid": "rp-2"})
+        jwks_uri = serve_jwks({"keys": [remote.as_dict(is_private=False)]})
+        for body in (
+            {"client_id": "pkj-inline", "grant_types": ["client_credentials"], "scope": "read",
+             "token_endpoint_auth_method": "private_key_jwt", "jwks": {"keys": [inline.as_dict(is_private=False)]}},
+            {"client_id": "pkj-remote", "grant_types": ["client_credentials"], "scope": "read",
+             "token_endpoint_auth_method": "private_key_jwt", "token_endpoint_auth_signing_alg": "ES256",
+             "jwks_uri": jwks_uri},
+        ):
+            r = requests.post(f"{admin}/admin/clients", json=body, timeout=5)
+            check(r.status_code == 201, f"client {body['client_id']} is created")
+        for client_id, key, alg in (("pkj-inline", inline, "RS256"), ("pkj-remote", remote, "ES256")):
+            s = OAuth2Session(client_id, signing_key(key), scope="read",
+                              token_endpoint_auth_method=PrivateKeyJWT(token_url, alg=alg),
+                              revocation_endpoint_auth_method=PrivateKeyJWT(token_url, alg=alg))
+            t = s.fetch_token(token_url, grant_type="client_credentials")
+            got = requests.post(f"{admin}/admin/oauth2/introspect", data={"token": t["access_token"]}, timeout=5).json()
+            check(got["active"] and got["client_id"] == client_id, f"{client_id} authenticates with private_key_jwt")
+            r = s.revoke_token(meta["revocation_endpoint"], token=t["access_token"])
+            check(r.status_code == 200, f"{client_id} revokes with private_key_jwt ({r.status_code} {r.text})")
+            gone = requests.post(f"{admin}/admin/oauth2/introspect", data={"token": t["access_token"]}, timeout=5).json()
+            check(gone == {"active": False}, f"{client_id}'s token is revoked")
+        wrong = JsonWebKey.generate_key("EC", "P-256", is_private=True, options={"kid": "rp-2"})
+        s = OAuth2Session("pkj-remote", signing_key(wrong),
+                          token_endpoint_auth_method=PrivateKeyJWT(token_url, alg="ES256"))
+        try:
+            s.fetch_token(token_url, grant_type="client_credentials")
+            check(False, "another key is refused")
+        except Exception as e:
+            check("invalid_client" in str(e), "an assertion signed with another key is refused with invalid_client")
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+    print(f"{PASSED} passed, 0 failed")
+
+
+if __name__ == "__main__":
+    main()
