@@ -9,6 +9,7 @@ over the fields of opentelemetry/proto/trace/v1/trace.proto it needs (no depende
 
 import json
 import os
+import signal
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -176,6 +177,9 @@ def serve(port, handler):
 
 
 if __name__ == "__main__":
+    # As a container's PID 1 a process that does not handle SIGTERM is never stopped by
+    # it, only killed when `docker compose down`'s timeout runs out.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     # Jaeger 1.62 takes OTLP unless told otherwise; the variable is honoured both ways.
     if os.environ.get("COLLECTOR_OTLP_ENABLED", "true").lower() == "true":
         serve(4318, Collector)

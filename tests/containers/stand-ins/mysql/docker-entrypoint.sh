@@ -27,7 +27,7 @@ if [[ ! -d /var/lib/mysql/mysql ]]; then
   sock=/tmp/init.sock
   mariadbd --datadir=/var/lib/mysql --skip-networking --socket="$sock" &
   pid=$!
-  for _ in $(seq 60); do mariadb-admin --socket="$sock" ping >/dev/null 2>&1 && break; sleep 0.5; done
+  for _ in $(seq 60); do mariadb-admin --socket="$sock" -uroot ping >/dev/null 2>&1 && break; sleep 0.5; done
   pw="${MYSQL_ROOT_PASSWORD:-}"
   pw="${pw//\'/\'\'}"
   {
