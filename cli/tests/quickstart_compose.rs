@@ -1,7 +1,7 @@
 //! The quickstart compose files (`quickstart*.yml`) against the binary they run.
 //!
-//! There is no container engine on the test machines, so this checks what can be
-//! checked without one:
+//! `scripts/container-test` runs them under a real engine (README's compose section, as
+//! written); this checks, without one, what a run there would only show as a symptom:
 //! - the files parse and merge with a real Compose implementation (`docker-compose
 //!   config`, Debian's `docker-compose` package), in every combination of the tutorial;
 //! - every command, flag, environment variable, config file, port and scrape path they

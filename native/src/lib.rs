@@ -103,7 +103,10 @@ pub async fn build(settings: &config::ServerSettings, migrate: bool) -> Result<a
     Ok(Arc::new(latch))
 }
 
-async fn shutdown_signal() {
+/// Resolves on Ctrl-C or SIGTERM. SIGTERM is how container engines stop a service, and a
+/// process running as a container's PID 1 that does not handle it is never stopped by it
+/// (the kernel ignores it there), only killed when the stop timeout runs out.
+pub async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

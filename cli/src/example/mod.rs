@@ -130,9 +130,8 @@ pub async fn run(cmd: ExampleCmd, env: Env<'_>) -> Result<()> {
         login::DEMO_PASSWORD
     ))?;
     axum::serve(listener, app(admin, Csrf::random()))
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
+        // Ctrl-C, and SIGTERM from `docker compose down` (the app is the consent service).
+        .with_graceful_shutdown(latch_native::shutdown_signal())
         .await
         .map_err(|e| CliError::Io(format!("the login & consent app stopped: {e}")))
 }
