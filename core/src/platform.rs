@@ -138,6 +138,30 @@ pub fn is_public(ip: std::net::IpAddr) -> bool {
     }
 }
 
+/// The destination of an [`Outbound`] request, checked as both hosts check it before
+/// calling: an absolute http(s) URL and, with `public_only`, no non-public address
+/// literal and no `localhost` name. (A host name's resolved addresses are the host's to
+/// check: natively a filtering resolver; on the Worker, Cloudflare's edge does not route
+/// to private networks.)
+pub fn check_destination(url: &str, public_only: bool) -> Result<url::Url, String> {
+    let parsed = url::Url::parse(url).map_err(|e| format!("{url} is not a URL: {e}"))?;
+    if !matches!(parsed.scheme(), "https" | "http") {
+        return Err(format!("{url} is not an http(s) URL"));
+    }
+    let private = match parsed.host() {
+        Some(url::Host::Ipv4(ip)) => !is_public(ip.into()),
+        Some(url::Host::Ipv6(ip)) => !is_public(ip.into()),
+        Some(url::Host::Domain(d)) => {
+            d.eq_ignore_ascii_case("localhost") || d.to_ascii_lowercase().ends_with(".localhost")
+        }
+        None => true,
+    };
+    if public_only && private {
+        return Err(format!("{url} names a non-public address (clients.http.disallow_private_ip_ranges)"));
+    }
+    Ok(parsed)
+}
+
 /// One back-channel logout request to send (as [`crate::http::Effect::BackchannelLogout`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BackchannelLogout {

@@ -41,9 +41,8 @@ impl Platform for EdgePlatform {
     }
 
     /// The Workers runtime's `fetch`, with the request's timeout (the whole exchange,
-    /// body included) and body limit, and no redirect followed. With `public_only`, an
-    /// address in the URL must be public and `localhost` is refused; a host name is
-    /// resolved by Cloudflare, whose edge does not route to private networks.
+    /// body included) and body limit, and no redirect followed; the destination is
+    /// checked by [`latch_core::platform::check_destination`].
     async fn fetch(&self, r: &Outbound) -> Result<OutboundResponse, String> {
         use futures::future::{select, Either};
         let exchange = std::pin::pin!(fetch_within_limits(r));
@@ -85,21 +84,7 @@ impl Platform for EdgePlatform {
 /// [`Platform::fetch`] without its timeout.
 async fn fetch_within_limits(r: &Outbound) -> Result<OutboundResponse, String> {
     use futures::StreamExt;
-    let url = url::Url::parse(&r.url).map_err(|e| format!("{} is not a URL: {e}", r.url))?;
-    if !matches!(url.scheme(), "https" | "http") {
-        return Err(format!("{} is not an http(s) URL", r.url));
-    }
-    if r.public_only {
-        let private = match url.host() {
-            Some(url::Host::Ipv4(ip)) => !latch_core::platform::is_public(ip.into()),
-            Some(url::Host::Ipv6(ip)) => !latch_core::platform::is_public(ip.into()),
-            Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost") || d.ends_with(".localhost"),
-            None => true,
-        };
-        if private {
-            return Err(format!("{} names a non-public address (clients.http.disallow_private_ip_ranges)", r.url));
-        }
-    }
+    latch_core::platform::check_destination(&r.url, r.public_only)?;
     let failed = |e: worker::Error| format!("{}: {e}", r.url);
     let headers = worker::Headers::new();
     for (n, v) in &r.headers {

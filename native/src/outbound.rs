@@ -6,8 +6,8 @@
 //! address checked is the address connected to (no window for DNS rebinding between a
 //! check and the connection); an address written in the URL is checked before.
 
-use latch_core::platform::{is_public, Outbound, OutboundResponse};
-use std::net::{IpAddr, SocketAddr};
+use latch_core::platform::{check_destination, is_public, Outbound, OutboundResponse};
+use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -44,29 +44,9 @@ fn client(public_only: bool) -> Result<&'static reqwest::Client, String> {
     cell.get_or_init(make).as_ref().map_err(Clone::clone)
 }
 
-/// Refuses a URL that is not http(s), or names a non-public address when only public
-/// ones may be reached (the resolver sees host names only).
-fn check_url(url: &str, public_only: bool) -> Result<reqwest::Url, String> {
-    let parsed = reqwest::Url::parse(url).map_err(|e| format!("{url} is not a URL: {e}"))?;
-    if !matches!(parsed.scheme(), "https" | "http") {
-        return Err(format!("{url} is not an http(s) URL"));
-    }
-    if public_only {
-        let literal = match parsed.host() {
-            Some(url::Host::Ipv4(ip)) => Some(IpAddr::V4(ip)),
-            Some(url::Host::Ipv6(ip)) => Some(IpAddr::V6(ip)),
-            _ => None,
-        };
-        if literal.is_some_and(|ip| !is_public(ip)) {
-            return Err(format!("{url} names a non-public address (clients.http.disallow_private_ip_ranges)"));
-        }
-    }
-    Ok(parsed)
-}
-
 /// Sends `r` and reads at most `r.max_body` bytes of the answer.
 pub async fn fetch(r: &Outbound) -> Result<OutboundResponse, String> {
-    let url = check_url(&r.url, r.public_only)?;
+    let url = check_destination(&r.url, r.public_only)?;
     let method = reqwest::Method::from_bytes(r.method.as_bytes()).map_err(|e| e.to_string())?;
     let mut request = client(r.public_only)?.request(method, url).timeout(Duration::from_millis(r.timeout_ms));
     for (n, v) in &r.headers {
@@ -93,12 +73,12 @@ mod tests {
 
     #[test]
     fn urls_naming_private_addresses_are_refused_when_asked() {
-        assert!(check_url("http://127.0.0.1:8080/jwks", true).is_err());
-        assert!(check_url("http://[::1]/jwks", true).is_err());
-        assert!(check_url("http://169.254.169.254/latest", true).is_err());
-        assert!(check_url("http://127.0.0.1:8080/jwks", false).is_ok());
-        assert!(check_url("https://rp.example/jwks", true).is_ok());
-        assert!(check_url("file:///etc/passwd", false).is_err());
+        assert!(check_destination("http://127.0.0.1:8080/jwks", true).is_err());
+        assert!(check_destination("http://[::1]/jwks", true).is_err());
+        assert!(check_destination("http://169.254.169.254/latest", true).is_err());
+        assert!(check_destination("http://127.0.0.1:8080/jwks", false).is_ok());
+        assert!(check_destination("https://rp.example/jwks", true).is_ok());
+        assert!(check_destination("file:///etc/passwd", false).is_err());
     }
 
     /// The resolver refuses a name that resolves to loopback only.

@@ -9,51 +9,16 @@ the clients with the `latch` CLI itself, and stops the server at the end.
 """
 import json
 import os
-import socket
 import subprocess
 import sys
-import tempfile
-import time
 
 import requests
 from authlib.integrations.requests_client import OAuth2Session
-
-PASSED = 0
-
-
-def check(cond, what):
-    global PASSED
-    if not cond:
-        raise AssertionError(what)
-    PASSED += 1
-    print(f"ok - {what}")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
+from latch_server import check, serving
 
 def main():
     latch = os.path.abspath(sys.argv[1])
-    work = tempfile.mkdtemp(prefix="latch-interop-")
-    pub, adm = free_port(), free_port()
-    public, admin = f"http://127.0.0.1:{pub}", f"http://127.0.0.1:{adm}"
-    env = dict(os.environ, SERVE_PUBLIC_PORT=str(pub), SERVE_ADMIN_PORT=str(adm),
-               DSN=f"sqlite://{work}/latch.sqlite", LOG_LEVEL="warn")
-    server = subprocess.Popen([latch, "serve", "all", "--dev"], env=env, cwd=work)
-    try:
-        for _ in range(200):
-            try:
-                if requests.get(f"{public}/health/ready", timeout=1).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            time.sleep(0.1)
-        else:
-            raise SystemExit("latch did not become ready")
-
+    with serving(latch) as (public, admin, _work):
         def cli(*args):
             return subprocess.run([latch, *args], check=True, capture_output=True, text=True).stdout
 
@@ -98,13 +63,6 @@ def main():
 
         out = cli("token", "introspect", "--endpoint", admin, tok2["access_token"])
         check(json.loads(out)["active"] is True, "the CLI introspects the authlib token")
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-    print(f"{PASSED} passed, 0 failed")
 
 
 if __name__ == "__main__":

@@ -14,35 +14,16 @@ Usage: ory_sdk_python.py PATH/TO/latch
 Starts `latch serve all --dev` on free loopback ports over a fresh SQLite file; a
 requests session plays the browser, the SDK plays the login and consent app.
 """
-import os
-import socket
-import subprocess
 import sys
-import tempfile
-import time
 from urllib.parse import parse_qs, urlencode, urlparse
 
 import requests
 import ory_hydra_client as ory
 from ory_hydra_client.exceptions import ApiException
+from latch_server import check, serving
 
-PASSED = 0
 UI = "http://127.0.0.1:9/ui"  # never fetched: the browser stops at the UI redirects
 CALLBACK = "http://127.0.0.1:9/callback"
-
-
-def check(cond, what):
-    global PASSED
-    if not cond:
-        raise AssertionError(what)
-    PASSED += 1
-    print(f"ok - {what}")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def fails_with(status, fn, *args, **kwargs):
@@ -58,29 +39,9 @@ def query_of(location, name):
 
 
 def main():
-    latch = os.path.abspath(sys.argv[1])
-    work = tempfile.mkdtemp(prefix="latch-ory-sdk-")
-    pub, adm = free_port(), free_port()
-    public, admin = f"http://127.0.0.1:{pub}", f"http://127.0.0.1:{adm}"
-    env = dict(os.environ, SERVE_PUBLIC_PORT=str(pub), SERVE_ADMIN_PORT=str(adm), URLS_SELF_ISSUER=public,
-               DSN=f"sqlite://{work}/latch.sqlite", LOG_LEVEL="warn",
-               URLS_LOGIN=f"{UI}/login", URLS_CONSENT=f"{UI}/consent", URLS_LOGOUT=f"{UI}/logout")
-    server = subprocess.Popen([latch, "serve", "all", "--dev"], env=env, cwd=work)
-    try:
-        for _ in range(300):
-            try:
-                if requests.get(f"{public}/health/ready", timeout=1).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            time.sleep(0.1)
-        else:
-            raise SystemExit("latch did not become ready")
+    ui = {"URLS_LOGIN": f"{UI}/login", "URLS_CONSENT": f"{UI}/consent", "URLS_LOGOUT": f"{UI}/logout"}
+    with serving(sys.argv[1], lambda public: dict(ui, URLS_SELF_ISSUER=public), "latch-ory-sdk-") as (public, admin, _):
         run(public, admin)
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
-    print(f"{PASSED} passed, 0 failed")
 
 
 def run(public, admin):
