@@ -130,8 +130,9 @@ for (let i = 0; i < 2; i++) {
     expectStatus("jwks", await raw("GET", "/.well-known/jwks.json"), [200]));
 }
 
-/** One authorization-code flow, each of its eight requests measured, then refresh and userinfo. */
-async function codeFlow() {
+/** A browser's cookie jar: `keep` stores an answer's cookies, `cookie` the request header,
+ * `loc` the answer's Location. */
+function browser() {
   const jar = new Map();
   const keep = (r) => {
     for (const c of r.headers.getSetCookie()) {
@@ -143,6 +144,12 @@ async function codeFlow() {
   };
   const cookie = () => ({ cookie: [...jar].map(([k, v]) => `${k}=${v}`).join("; ") });
   const loc = (r) => new URL(r.headers.get("location"), base);
+  return { keep, cookie, loc };
+}
+
+/** One authorization-code flow, each of its eight requests measured, then refresh and userinfo. */
+async function codeFlow() {
+  const { keep, cookie, loc } = browser();
   const verifier = b64url(randomBytes(32));
   const q = new URLSearchParams({
     response_type: "code", client_id: flow.id, redirect_uri: flow.redirect, scope: "openid offline",
@@ -177,6 +184,44 @@ async function codeFlow() {
 }
 for (let i = 0; i < 3; i++) await codeFlow();
 
+/** One device flow (RFC 8628): the device asks, polls while pending (waiting out the
+ * interval, so no poll is slow_down), the user approves, the device exchanges. */
+const tv = `ops-tv-${suffix}`;
+await raw("POST", "/admin/clients", { headers: admin, json: {
+  client_id: tv, token_endpoint_auth_method: "none", grant_types: ["urn:ietf:params:oauth:grant-type:device_code"], scope: "openid" } });
+async function deviceFlow() {
+  const { keep, cookie, loc } = browser();
+  const da = await measure("POST /oauth2/device/auth", async () =>
+    expectStatus("device auth", await raw("POST", "/oauth2/device/auth", { form: { client_id: tv, scope: "openid" } }), [200]).data);
+  const poll = () => raw("POST", "/oauth2/token", { form: {
+    grant_type: "urn:ietf:params:oauth:grant-type:device_code", device_code: da.device_code, client_id: tv } });
+  for (let i = 0; i < 2; i++) {
+    await new Promise((r) => setTimeout(r, (da.interval ?? 5) * 1000 + 100));
+    await measure("POST /oauth2/token (device_code, pending)", async () => {
+      const r = expectStatus("pending poll", await poll(), [400]);
+      if (r.data.error !== "authorization_pending") throw new Error(`pending poll: ${JSON.stringify(r.data)}`);
+    });
+  }
+  const requests = "/admin/oauth2/auth/requests";
+  const ui = loc(keep(await raw("GET", new URL(da.verification_uri).pathname, { headers: cookie() })));
+  const accepted = expectStatus("device accept", await raw("PUT",
+    `${requests}/device/accept?device_challenge=${encodeURIComponent(ui.searchParams.get("device_challenge"))}`,
+    { headers: admin, json: { user_code: da.user_code } }), [200]).data.redirect_to;
+  const login = loc(keep(await raw("GET", accepted, { headers: cookie() }))).searchParams.get("login_challenge");
+  const back = expectStatus("login accept", await raw("PUT", `${requests}/login/accept?login_challenge=${encodeURIComponent(login)}`,
+    { headers: admin, json: { subject: `ops-user-${suffix}` } }), [200]).data.redirect_to;
+  const consent = loc(keep(await raw("GET", back, { headers: cookie() }))).searchParams.get("consent_challenge");
+  const back2 = expectStatus("consent accept", await raw("PUT", `${requests}/consent/accept?consent_challenge=${encodeURIComponent(consent)}`,
+    { headers: admin, json: { grant_scope: ["openid"] } }), [200]).data.redirect_to;
+  await measure("GET /oauth2/device/verify (back from consent)", async () =>
+    expectStatus("back from consent", await raw("GET", back2, { headers: cookie() }), [302, 303]));
+  await measure("POST /oauth2/token (device_code, approved)", async () => {
+    const r = expectStatus("exchange", await poll(), [200]);
+    if (!r.data.access_token) throw new Error(`exchange: ${JSON.stringify(r.data)}`);
+  });
+}
+for (let i = 0; i < 2; i++) await deviceFlow();
+
 const fmt = (d) => `${d.d1_statements} (${d.d1_calls} call${d.d1_calls === 1 ? "" : "s"})`;
 const kv = (d) => `${d.kv_reads} / ${d.kv_writes}`;
 let table = "| request | D1 statements, first use (calls) | D1 statements, steady (calls) | KV reads / writes, steady |\n|---|---:|---:|---:|\n";
@@ -200,6 +245,13 @@ if (opts.check) {
     const d = steady(name);
     if (d.d1_statements > 1) failures.push(`${name} costs ${fmt(d)}, target: at most 1`);
   }
+  // A device's poll: the client's read (no client cache on the Worker, as above), then
+  // one read of the device's rows and one conditional write: the poll's record while
+  // pending (one statement), the exchange's batch once approved (one call).
+  const pending = steady("POST /oauth2/token (device_code, pending)");
+  if (pending.d1_statements > 3) failures.push(`a pending poll costs ${fmt(pending)}, target: the client's read, one read, one write`);
+  const approved = steady("POST /oauth2/token (device_code, approved)");
+  if (approved.d1_calls > 3) failures.push(`an approved poll costs ${fmt(approved)}, target: the client's read, one read, one batch`);
   for (const name of order) {
     const d = steady(name);
     if (d.kv_writes > 0) failures.push(`${name} writes KV in steady state (${kv(d)})`);
@@ -208,5 +260,5 @@ if (opts.check) {
     console.log(`FAIL ${failures.join("; ")}`);
     process.exit(1);
   }
-  console.log("ok - at most two D1 statements per token issued (the client's read and the insert), at most one per introspection, no KV writes in steady state");
+  console.log("ok - at most two D1 statements per token issued (the client's read and the insert), at most one per introspection, a device's poll the client's read, one read and one write, no KV writes in steady state");
 }

@@ -184,6 +184,13 @@ pub enum PerformCmd {
     /// follow "Authorize application", log in and consent; the tokens are shown and printed.
     /// Without --client-secret the client is public (authentication method none).
     AuthorizationCode(Formatted<AuthCodeArgs>),
+    /// Run an example device (RFC 8628 device authorization grant): prints where to sign
+    /// in and the user code, polls the token endpoint, prints the tokens.
+    ///
+    /// The client needs the grant type urn:ietf:params:oauth:grant-type:device_code and
+    /// the token endpoint authentication method none (or client_secret_post with
+    /// --client-secret).
+    DeviceCode(Formatted<crate::device_code::DeviceCodeArgs>),
 }
 
 /// `latch introspect ...`

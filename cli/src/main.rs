@@ -24,6 +24,7 @@ use clap::Parser;
 mod args;
 mod auth_code;
 mod client_cmds;
+mod device_code;
 mod endpoint;
 mod error;
 mod example;
@@ -111,6 +112,7 @@ async fn run(command: Command, env: Env<'_>) -> Result<()> {
         }
         Command::Revoke(RevokeCmd::Token(a)) => token_cmds::revoke_token(a.args, a.output.mode(), env).await,
         Command::Perform(PerformCmd::AuthorizationCode(a)) => auth_code::run(a.args, a.output.mode(), env).await,
+        Command::Perform(PerformCmd::DeviceCode(a)) => device_code::run(a.args, a.output.mode(), env).await,
         Command::Example(cmd) => example::run(cmd, env).await,
     }
 }

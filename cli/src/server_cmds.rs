@@ -219,6 +219,8 @@ pub async fn quickstart(args: QuickstartArgs, env: Env<'_>) -> Result<()> {
             ("URLS_LOGIN".into(), format!("{app}/login")),
             ("URLS_CONSENT".into(), format!("{app}/consent")),
             ("URLS_LOGOUT".into(), format!("{app}/logout")),
+            ("URLS_DEVICE_VERIFICATION".into(), format!("{app}/device")),
+            ("URLS_DEVICE_SUCCESS".into(), format!("{app}/device/done")),
         ],
     };
     emit(&quickstart_text(args.app_port, public_port, admin_port))?;

@@ -118,6 +118,10 @@ impl ClientAuthArgs {
 }
 
 impl ClientCredentials {
+    /// Credentials as given (`secret` empty for `none`).
+    pub fn new(id: String, secret: String, method: AuthMethod) -> ClientCredentials {
+        ClientCredentials { id, secret, method }
+    }
     /// The client ID.
     pub fn id(&self) -> &str {
         &self.id

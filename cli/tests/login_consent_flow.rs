@@ -199,34 +199,55 @@ fn claims(id_token: &str) -> Value {
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
 }
 
-#[tokio::test]
-async fn authorization_code_flow_through_the_example_app() {
-    let (p, a, ui) = (free_port(), free_port(), free_port());
-    let (public, admin) = (format!("http://127.0.0.1:{p}/"), format!("http://127.0.0.1:{a}/"));
-    let ui_url = |path: &str| format!("http://127.0.0.1:{ui}/{path}");
-    let _server = Proc(
-        latch(&["serve", "all", "--dev", "--dsn", "memory"])
+/// `latch serve all --dev` on memory, pointed at `latch example login-consent` (login,
+/// consent, logout and device pages), with `env` added; both up.
+struct Stack {
+    public: String,
+    admin: String,
+    ui: u16,
+    _procs: [Proc; 2],
+}
+
+impl Stack {
+    async fn start(env: &[(&str, &str)]) -> Stack {
+        let (p, a, ui) = (free_port(), free_port(), free_port());
+        let (public, admin) = (format!("http://127.0.0.1:{p}/"), format!("http://127.0.0.1:{a}/"));
+        let ui_url = |path: &str| format!("http://127.0.0.1:{ui}/{path}");
+        let mut serve = latch(&["serve", "all", "--dev", "--dsn", "memory"]);
+        serve
             .env("SERVE_PUBLIC_PORT", p.to_string())
             .env("SERVE_ADMIN_PORT", a.to_string())
             .env("URLS_LOGIN", ui_url("login"))
             .env("URLS_CONSENT", ui_url("consent"))
             .env("URLS_LOGOUT", ui_url("logout"))
+            .env("URLS_DEVICE_VERIFICATION", ui_url("device"))
+            .env("URLS_DEVICE_SUCCESS", ui_url("device/done"))
             .env("LOG_LEVEL", "warn")
             .env("OAUTH2_HASHERS_PBKDF2_ITERATIONS", "1000")
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("latch serve starts"),
-    );
-    let ui_s = ui.to_string();
-    let _app = Proc(
-        latch(&["example", "login-consent", "--port", &ui_s])
-            .env("HYDRA_ADMIN_URL", &admin)
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("the example app starts"),
-    );
-    wait_until_up(&format!("{admin}health/ready")).await;
-    wait_until_up(&ui_url("")).await;
+            .envs(env.iter().copied())
+            .stdout(Stdio::null());
+        let server = Proc(serve.spawn().expect("latch serve starts"));
+        let app = Proc(
+            latch(&["example", "login-consent", "--port", &ui.to_string()])
+                .env("HYDRA_ADMIN_URL", &admin)
+                .stdout(Stdio::null())
+                .spawn()
+                .expect("the example app starts"),
+        );
+        wait_until_up(&format!("{admin}health/ready")).await;
+        wait_until_up(&ui_url("")).await;
+        Stack { public, admin, ui, _procs: [server, app] }
+    }
+
+    fn ui_url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}/{path}", self.ui)
+    }
+}
+
+#[tokio::test]
+async fn authorization_code_flow_through_the_example_app() {
+    let stack = Stack::start(&[]).await;
+    let (public, admin) = (stack.public.clone(), stack.admin.clone());
 
     // The tutorial's client, with our callback port.
     let cb = free_port();
@@ -280,4 +301,105 @@ async fn authorization_code_flow_through_the_example_app() {
     // Hydra's `--response-mode form_post`: the code arrives in a POSTed form.
     let (token, _) = round(&mut browser, &public, cb, false, Some("form_post")).await;
     assert_eq!(claims(token["id_token"].as_str().expect("an ID token"))["sub"], "foo@bar.com");
+}
+
+/// RFC 8628 with the real binaries: `latch perform device-code` is the device, the example
+/// app's `/device` page takes the user code, then its login and consent pages; the command
+/// prints the tokens.
+#[tokio::test]
+async fn device_flow_through_the_example_app() {
+    use std::io::BufRead as _;
+    let stack = Stack::start(&[("OAUTH2_DEVICE_AUTHORIZATION_TOKEN_POLLING_INTERVAL", "1s")]).await;
+    let (public, admin) = (stack.public.clone(), stack.admin.clone());
+    let ui_url = |path: &str| stack.ui_url(path);
+    let created = latch(&[
+        "create",
+        "client",
+        "--endpoint",
+        &admin,
+        "--id",
+        "tv",
+        "--grant-type",
+        "urn:ietf:params:oauth:grant-type:device_code,refresh_token",
+        "--token-endpoint-auth-method",
+        "none",
+        "--scope",
+        "openid,offline",
+    ])
+    .output()
+    .expect("runs");
+    assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
+
+    let mut device = Proc(
+        latch(&["perform", "device-code", "--endpoint", &public, "--client-id", "tv", "--format", "json"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("starts"),
+    );
+    // Hydra's instructions on stderr: "To login please go to:", then the URL.
+    let stderr = device.0.stderr.take().expect("stderr");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let mut lines = Vec::new();
+    let go_to = loop {
+        let line = rx.recv_timeout(Duration::from_secs(20)).unwrap_or_else(|_| panic!("no instructions: {lines:?}"));
+        if lines.last().is_some_and(|l: &String| l == "To login please go to:") {
+            break line.trim().to_owned();
+        }
+        lines.push(line);
+    };
+    assert!(go_to.starts_with(&format!("{public}oauth2/device/verify?user_code=")), "{go_to}");
+
+    let mut browser = Browser::new();
+    let (url, status, page) = browser.get(&go_to).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(url.starts_with(&ui_url("device?device_challenge=")), "{url}");
+    let code = field(&page, "user_code");
+    assert!(go_to.ends_with(&code), "the page has the device's code pre-filled");
+    let form = [("_csrf", field(&page, "_csrf")), ("challenge", field(&page, "challenge")), ("user_code", code)];
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (url, _, page) = browser.post(&ui_url("device"), &form).await;
+    assert!(url.contains("/login?login_challenge="), "{url}: {page}");
+    let form = [
+        ("_csrf", field(&page, "_csrf")),
+        ("challenge", field(&page, "challenge")),
+        ("email", "foo@bar.com".into()),
+        ("password", "foobar".into()),
+        ("submit", "login".into()),
+    ];
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (url, _, page) = browser.post(&ui_url("login"), &form).await;
+    assert!(url.contains("/consent?consent_challenge="), "{url}: {page}");
+    let form = [
+        ("_csrf", field(&page, "_csrf")),
+        ("challenge", field(&page, "challenge")),
+        ("grant_scope", "openid".into()),
+        ("grant_scope", "offline".into()),
+        ("submit", "allow".into()),
+    ];
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (url, status, page) = browser.post(&ui_url("consent"), &form).await;
+    assert_eq!((url.as_str(), status), (ui_url("device/done?client_id=tv").as_str(), StatusCode::OK), "{page}");
+    assert!(page.contains("Your device is signed in"), "{page}");
+
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let exit = loop {
+        if let Some(status) = device.0.try_wait().expect("wait") {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "perform device-code did not exit");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(exit.success(), "{exit}");
+    let mut out = String::new();
+    device.0.stdout.take().expect("stdout").read_to_string(&mut out).unwrap();
+    let token: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out:?}"));
+    assert!(token["refresh_token"].as_str().is_some_and(|t| !t.is_empty()), "{token}");
+    assert_eq!(claims(token["id_token"].as_str().expect("an ID token"))["sub"], "foo@bar.com");
+    assert!(rx.recv_timeout(Duration::from_secs(5)).is_ok_and(|l| l == "Successfully signed in!"));
 }

@@ -113,65 +113,67 @@ async fn start<S: Store, P: Platform>(latch: &Latch<S, P>, req: &Request, params
             return error_to_client(&uri, &mode, &e, params.get("state"), latch.config.expose_debug());
         }
     };
-    let respond_error = |e: Error| {
-        error_to_client(
-            &request.redirect_uri,
-            &request.response_mode,
-            &e,
-            request.state.as_deref(),
-            latch.config.expose_debug(),
-        )
-    };
-    let now = latch.platform.now();
-
-    // A remembered login lets the login UI skip, unless the request forbids it.
-    let mut flow = Flow {
+    let (redirect_uri, response_mode, state) =
+        (request.redirect_uri.clone(), request.response_mode.clone(), request.state.clone());
+    let respond_error =
+        |e: Error| error_to_client(&redirect_uri, &response_mode, &e, state.as_deref(), latch.config.expose_debug());
+    let flow = Flow {
         id: latch.new_request_id(),
         request_url: request_url(latch, params),
-        requested_at: now,
+        requested_at: latch.platform.now(),
         login_csrf: random_token(&latch.platform),
+        request,
         ..Default::default()
     };
+    match send_to_login(latch, req, &client, flow).await {
+        Ok(resp) => resp,
+        Err(e) => respond_error(e),
+    }
+}
+
+/// Sends the browser to the login UI with the flow's `login_challenge`: the end of a
+/// fresh authorization request, and of a device verification (RFC 8628 §3.3). A
+/// remembered login lets the login UI skip, unless the request forbids it.
+pub(crate) async fn send_to_login<S: Store, P: Platform>(
+    latch: &Latch<S, P>,
+    req: &Request,
+    client: &Client,
+    mut flow: Flow,
+) -> Result<Response, Error> {
+    let now = latch.platform.now();
+    let request = &flow.request;
     let forced_login = request.prompt.iter().any(|p| p == "login" || p == "select_account");
-    match browser_session(latch, req).await {
-        Ok(Some(s)) => {
-            let too_old = request.max_age.is_some_and(|m| now - s.authenticated_at > m);
-            let hint_mismatch = request
-                .id_token_hint_claims
-                .as_ref()
-                .and_then(|c| c.get("sub"))
-                .and_then(Value::as_str)
-                .is_some_and(|sub| !crate::oidc::knows_as(&latch.config, &client, &s.subject, sub));
-            if !forced_login && !too_old && !hint_mismatch {
-                flow.login_skip = true;
-                flow.subject = s.subject.clone();
-                flow.session_id = s.id.clone();
-                flow.session_authenticated_at = s.authenticated_at;
-            }
+    if let Some(s) = browser_session(latch, req).await? {
+        let too_old = request.max_age.is_some_and(|m| now - s.authenticated_at > m);
+        let hint_mismatch = request
+            .id_token_hint_claims
+            .as_ref()
+            .and_then(|c| c.get("sub"))
+            .and_then(Value::as_str)
+            .is_some_and(|sub| !crate::oidc::knows_as(&latch.config, client, &s.subject, sub));
+        if !forced_login && !too_old && !hint_mismatch {
+            flow.login_skip = true;
+            flow.subject = s.subject.clone();
+            flow.session_id = s.id.clone();
+            flow.session_authenticated_at = s.authenticated_at;
         }
-        Ok(None) => {}
-        Err(e) => return respond_error(e),
     }
     // OIDC Core §3.1.2.1: prompt=none without a usable session is login_required.
-    if request.prompt.iter().any(|p| p == "none") && !flow.login_skip {
-        return respond_error(
-            Error::new(ErrorCode::LoginRequired)
-                .with_hint("Prompt 'none' was requested, but no previous login session was found."),
-        );
+    if flow.request.prompt.iter().any(|p| p == "none") && !flow.login_skip {
+        return Err(Error::new(ErrorCode::LoginRequired)
+            .with_hint("Prompt 'none' was requested, but no previous login session was found."));
     }
-    let client_id = client.client_id.clone();
-    flow.request = request;
     let pending = AwaitingLogin { flow };
     let challenge = pending.seal(latch);
     let login_url = latch.config.ui_url(&latch.config.login_url, "/oauth2/fallbacks/login");
     let location = with_param(&login_url, "login_challenge", &challenge);
-    redirect::found(&location).with_cookie(cookie::set(
+    Ok(redirect::found(&location).with_cookie(cookie::set(
         &latch.config.cookies,
-        &login_csrf_cookie(latch, &client_id),
+        &login_csrf_cookie(latch, &client.client_id),
         &pending.flow.login_csrf,
         latch.config.login_consent_ttl,
         "/",
-    ))
+    )))
 }
 
 /// Checks every parameter (RFC 6749 §4.1.1, §3.1.2; RFC 7636 §4.3; OIDC Core §3.1.2.1):
@@ -250,9 +252,8 @@ async fn after_login<S: Store, P: Platform>(latch: &Latch<S, P>, req: &Request, 
         Err(e) => return error_page(&latch.config, &e),
     };
     let r = flow.request.clone();
-    let to_client = |e: Error| {
-        error_to_client(&r.redirect_uri, &r.response_mode, &e, r.state.as_deref(), latch.config.expose_debug())
-    };
+    let device = flow.device.clone();
+    let to_client = |e: Error| answer_error(latch, &r, device.is_some(), &e);
     let csrf_name = login_csrf_cookie(latch, &r.client_id);
     if let Err(e) = cookie::check_csrf(req, &csrf_name, &flow.login_csrf) {
         return error_page(&latch.config, &e);
@@ -260,7 +261,11 @@ async fn after_login<S: Store, P: Platform>(latch: &Latch<S, P>, req: &Request, 
     let login = match login {
         Decision::Accepted(login) => login,
         Decision::Denied(d) => {
-            return to_client(denied_error(&d)).with_cookie(cookie::clear(&latch.config.cookies, &csrf_name, "/"))
+            let e = denied_error(&d);
+            if let Some(device) = &device {
+                crate::device::deny(latch, &flow, device, &e).await;
+            }
+            return to_client(e).with_cookie(cookie::clear(&latch.config.cookies, &csrf_name, "/"));
         }
     };
     let now = latch.platform.now();
@@ -302,8 +307,11 @@ async fn after_login<S: Store, P: Platform>(latch: &Latch<S, P>, req: &Request, 
             cookies.push(cookie::clear(&latch.config.cookies, &latch.config.cookies.session, "/"));
         }
     }
-    // A remembered consent covering the request lets the consent UI skip (never with prompt=consent).
-    let forced = r.prompt.iter().any(|p| p == "consent");
+    // A remembered consent covering the request lets the consent UI skip (never with
+    // prompt=consent; never for a public client's device, as in Hydra: anyone can start
+    // a device flow in its name, RFC 8628 §5.4).
+    let forced = r.prompt.iter().any(|p| p == "consent")
+        || (device.is_some() && latch.client(&r.client_id).await.ok().flatten().is_none_or(|c| c.is_public()));
     let mut consent_skip = false;
     if !forced {
         match latch.store.remembered_consents(&flow.subject, &r.client_id, now).await {
@@ -339,6 +347,15 @@ async fn after_login<S: Store, P: Platform>(latch: &Latch<S, P>, req: &Request, 
     resp
 }
 
+/// An error of a flow past its start: back to the client's redirect URI, or, for a
+/// device flow (which has none), on the error page.
+fn answer_error<S, P>(latch: &Latch<S, P>, r: &crate::flow::AuthorizeRequest, device: bool, e: &Error) -> Response {
+    if device {
+        return error_page(&latch.config, e);
+    }
+    error_to_client(&r.redirect_uri, &r.response_mode, e, r.state.as_deref(), latch.config.expose_debug())
+}
+
 fn denied_error(d: &Denied) -> Error {
     let mut e =
         Error::new(ErrorCode::AccessDenied).into_code(if d.error.is_empty() { "request_denied" } else { &d.error });
@@ -362,9 +379,7 @@ async fn after_consent<S: Store, P: Platform>(latch: &Latch<S, P>, req: &Request
     };
     let (flow, login) = (&pending.flow, &pending.login);
     let r = flow.request.clone();
-    let to_client = |e: Error| {
-        error_to_client(&r.redirect_uri, &r.response_mode, &e, r.state.as_deref(), latch.config.expose_debug())
-    };
+    let to_client = |e: Error| answer_error(latch, &r, flow.device.is_some(), &e);
     let csrf_name = consent_csrf_cookie(latch, &r.client_id);
     if let Err(e) = cookie::check_csrf(req, &csrf_name, &pending.consent_csrf) {
         return error_page(&latch.config, &e);
@@ -372,7 +387,13 @@ async fn after_consent<S: Store, P: Platform>(latch: &Latch<S, P>, req: &Request
     let clear = cookie::clear(&latch.config.cookies, &csrf_name, "/");
     let consent = match consent {
         Decision::Accepted(consent) => consent,
-        Decision::Denied(d) => return to_client(denied_error(&d)).with_cookie(clear),
+        Decision::Denied(d) => {
+            let e = denied_error(&d);
+            if let Some(device) = &flow.device {
+                crate::device::deny(latch, flow, device, &e).await;
+            }
+            return to_client(e).with_cookie(clear);
+        }
     };
     let client = match latch.client(&r.client_id).await {
         Ok(Some(c)) => c,
@@ -418,6 +439,24 @@ async fn after_consent<S: Store, P: Platform>(latch: &Latch<S, P>, req: &Request
             "id_subject": session.id_sub(&flow.subject),
         }),
     };
+    // A device flow ends here: the approval is stored with the consent, and the device
+    // exchanges it at the token endpoint (RFC 8628 §3.4).
+    if let Some(device) = &flow.device {
+        let mut approval = crate::device::decision_record(flow, device, now);
+        approval.scope = consent.grant_scope.clone();
+        approval.audience = consent.grant_audience.clone();
+        approval.data = CodeBinding::default().record_data(&session, &consent.access_token);
+        if let Err(e) = latch.store.complete_consent(&consent_record, std::slice::from_ref(&approval)).await {
+            let e: Error = e.into();
+            let e = if e.code == ErrorCode::Conflict {
+                Error::invalid_request("The device was already authorized, or denied.")
+            } else {
+                e
+            };
+            return error_page(&latch.config, &e).with_cookie(clear);
+        }
+        return redirect::found(&crate::device::success_url(latch, &r.client_id)).with_cookie(clear);
+    }
     // Mint what the response type asks for.
     let mut records = Vec::new();
     let mut out: Vec<(&str, String)> = Vec::new();

@@ -79,6 +79,40 @@ pub struct Config {
     /// Outgoing calls for clients (their `jwks_uri`) reach only public addresses
     /// (`clients.http.disallow_private_ip_ranges`, default false as in Hydra).
     pub disallow_private_ip_ranges: bool,
+    /// The device authorization grant's settings (RFC 8628).
+    pub device: DeviceConfig,
+}
+
+/// The device authorization grant's settings (`oauth2.device_authorization.*`,
+/// `ttl.device_user_code`, `urls.device.*`).
+#[derive(Clone, Debug)]
+pub struct DeviceConfig {
+    /// How long the device and user codes live, in seconds (`ttl.device_user_code`, 10m).
+    pub user_code_ttl: i64,
+    /// The polling interval the device is told, in seconds (`token_polling_interval`, 5s).
+    pub polling_interval: i64,
+    /// User codes' length (`user_code.length`, or the entropy preset's).
+    pub user_code_length: usize,
+    /// User codes' characters (`user_code.character_set`, or the entropy preset's).
+    pub user_code_characters: Vec<char>,
+    /// The operator's page that asks for the user code (`urls.device.verification`);
+    /// empty: the fallback page.
+    pub verification_url: String,
+    /// Where the browser lands once the device is authorized (`urls.device.success`);
+    /// empty: the fallback page.
+    pub success_url: String,
+}
+
+/// Hydra's user-code entropy presets (`oauth2.device_authorization.user_code.entropy_preset`):
+/// `high`, 8 of 49 letters and digits that are hard to confuse (about 45 bits); `medium`,
+/// 8 capital letters (about 37 bits); `low`, 9 digits (about 30 bits).
+pub fn user_code_preset(name: &str) -> Option<(usize, &'static str)> {
+    Some(match name {
+        "high" => (8, "abcdefghijkmnpqrstuvwxyzACDEFGHJKLMNPQRTUVWXY34679"),
+        "medium" => (8, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"),
+        "low" => (9, "0123456789"),
+        _ => return None,
+    })
 }
 
 /// The JWT-bearer grant's rules (`oauth2.grant.jwt.*`, RFC 7523 §3); client assertions
@@ -109,6 +143,8 @@ pub struct CookieConfig {
     pub consent_csrf: String,
     /// Name of the logout CSRF cookie.
     pub logout_csrf: String,
+    /// Name of the device flow's CSRF cookie (`serve.cookies.names.device_csrf`).
+    pub device_csrf: String,
     /// Name of the remembered-login cookie.
     pub session: String,
 }
@@ -147,6 +183,7 @@ impl Config {
                 login_csrf: "latch_login_csrf".into(),
                 consent_csrf: "latch_consent_csrf".into(),
                 logout_csrf: "latch_logout_csrf".into(),
+                device_csrf: "latch_device_csrf".into(),
                 session: "latch_session".into(),
             },
             subject_types: vec!["public".into()],
@@ -160,6 +197,17 @@ impl Config {
                 omit_assertion_audience: true,
             },
             disallow_private_ip_ranges: false,
+            device: {
+                let (length, characters) = user_code_preset("high").unwrap_or((8, "ABCDEFGHJKLMNPQRSTUVWXYZ"));
+                DeviceConfig {
+                    user_code_ttl: 600,
+                    polling_interval: 5,
+                    user_code_length: length,
+                    user_code_characters: characters.chars().collect(),
+                    verification_url: String::new(),
+                    success_url: String::new(),
+                }
+            },
         }
     }
 
@@ -310,6 +358,8 @@ impl Config {
             ("URLS_LOGOUT", &mut self.logout_url),
             ("URLS_ERROR", &mut self.error_url),
             ("URLS_POST_LOGOUT_REDIRECT", &mut self.post_logout_redirect_url),
+            ("URLS_DEVICE_VERIFICATION", &mut self.device.verification_url),
+            ("URLS_DEVICE_SUCCESS", &mut self.device.success_url),
         ] {
             if let Some(v) = var(key) {
                 url::Url::parse(&v).map_err(|e| bad(key, &format!("'{v}' is not an absolute URL: {e}")))?;
@@ -334,6 +384,44 @@ impl Config {
             }
         }
         self.jwt_grant.max_ttl = ttl("OAUTH2_GRANT_JWT_MAX_TTL", self.jwt_grant.max_ttl)?;
+        self.device.user_code_ttl = ttl("TTL_DEVICE_USER_CODE", self.device.user_code_ttl)?;
+        self.device.polling_interval =
+            ttl("OAUTH2_DEVICE_AUTHORIZATION_TOKEN_POLLING_INTERVAL", self.device.polling_interval)?;
+        const PRESET: &str = "OAUTH2_DEVICE_AUTHORIZATION_USER_CODE_ENTROPY_PRESET";
+        if let Some(v) = var(PRESET) {
+            let (length, characters) =
+                user_code_preset(&v).ok_or_else(|| bad(PRESET, &format!("'{v}' must be high, medium or low")))?;
+            self.device.user_code_length = length;
+            self.device.user_code_characters = characters.chars().collect();
+        }
+        // Hydra's schema: a length and a character set replace the preset together
+        // (length at least 6, at least 8 distinct characters).
+        const LENGTH: &str = "OAUTH2_DEVICE_AUTHORIZATION_USER_CODE_LENGTH";
+        const CHARACTERS: &str = "OAUTH2_DEVICE_AUTHORIZATION_USER_CODE_CHARACTER_SET";
+        match (var(LENGTH), var(CHARACTERS)) {
+            (None, None) => {}
+            (Some(length), Some(characters)) => {
+                let length: usize = length
+                    .parse()
+                    .ok()
+                    .filter(|n| (6..=64).contains(n))
+                    .ok_or_else(|| bad(LENGTH, &format!("'{length}' must be a number from 6 to 64")))?;
+                // Distinct, in the order given.
+                let mut set: Vec<char> = Vec::new();
+                for c in characters.chars() {
+                    if !set.contains(&c) {
+                        set.push(c);
+                    }
+                }
+                if set.len() < 8 || set.iter().any(|c| !c.is_ascii_graphic()) {
+                    return Err(bad(CHARACTERS, "must have at least 8 distinct printable ASCII characters"));
+                }
+                self.device.user_code_length = length;
+                self.device.user_code_characters = set;
+            }
+            (Some(_), None) => return Err(bad(LENGTH, &format!("needs {CHARACTERS} too"))),
+            (None, Some(_)) => return Err(bad(CHARACTERS, &format!("needs {LENGTH} too"))),
+        }
         if let Some(v) = flag("CLIENTS_HTTP_DISALLOW_PRIVATE_IP_RANGES")? {
             self.disallow_private_ip_ranges = v;
         }
@@ -355,6 +443,7 @@ impl Config {
         for (key, field) in [
             ("SERVE_COOKIES_NAMES_LOGIN_CSRF", &mut self.cookies.login_csrf),
             ("SERVE_COOKIES_NAMES_CONSENT_CSRF", &mut self.cookies.consent_csrf),
+            ("SERVE_COOKIES_NAMES_DEVICE_CSRF", &mut self.cookies.device_csrf),
             ("SERVE_COOKIES_NAMES_SESSION", &mut self.cookies.session),
         ] {
             if let Some(v) = var(key) {

@@ -73,7 +73,7 @@ impl Default for CorsConfig {
 
 /// Whether an endpoint may be answered with CORS headers at all (see the module doc).
 pub fn applies_to(endpoint: &Endpoint) -> bool {
-    !matches!(endpoint, Endpoint::Authorize | Endpoint::Logout | Endpoint::Fallback(_))
+    !matches!(endpoint, Endpoint::Authorize | Endpoint::DeviceVerify | Endpoint::Logout | Endpoint::Fallback(_))
 }
 
 /// The public endpoints where a client's own `allowed_cors_origins` count (Hydra's).

@@ -118,7 +118,8 @@ mod tests {
                 "implicit",
                 "client_credentials",
                 "refresh_token",
-                "urn:ietf:params:oauth:grant-type:jwt-bearer"
+                "urn:ietf:params:oauth:grant-type:jwt-bearer",
+                "urn:ietf:params:oauth:grant-type:device_code"
             ])
         );
         for field in ["token_endpoint_auth_methods_supported", "revocation_endpoint_auth_methods_supported"] {

@@ -15,6 +15,13 @@ pub fn page(name: &str, req: &Request) -> Response {
         ),
         "logout" => "<h1>The logout UI is not configured</h1><p>Set <code>URLS_LOGOUT</code> to the logout page of your login &amp; consent app.</p>".to_string(),
         "logout_callback" => "<h1>You have been logged out</h1><p>You can close this window.</p>".to_string(),
+        "device" => "<h1>The device verification UI is not configured</h1><p>Set <code>urls.device.verification</code> \
+             (<code>URLS_DEVICE_VERIFICATION</code>) to the device page of your login &amp; consent app, which asks for \
+             the user code (for example <code>latch example login-consent</code> serves one on http://127.0.0.1:3000/device).</p>"
+            .to_string(),
+        "device_done" => "<h1>Your device is signed in</h1><p>You can close this window and return to your device. \
+             (Set <code>urls.device.success</code> to show your own page here.)</p>"
+            .to_string(),
         _ => {
             let q = req.query_params().unwrap_or_default();
             let field = |k: &str| html_escape(q.get(k).unwrap_or(""));

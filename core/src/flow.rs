@@ -219,6 +219,22 @@ pub struct Flow {
     /// When the remembered login authenticated (for `auth_time` on skip).
     #[serde(rename = "sat", alias = "session_authenticated_at", skip_serializing_if = "is_zero")]
     pub session_authenticated_at: i64,
+    /// The device authorization this flow approves (RFC 8628 §3.3), when it is a device
+    /// flow: it ends at the device verification's success page, not at a redirect URI.
+    #[serde(rename = "dv", alias = "device", skip_serializing_if = "Option::is_none")]
+    pub device: Option<DeviceBinding>,
+}
+
+/// What a device flow knows of the device authorization it approves.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DeviceBinding {
+    /// The pending request's storage key (the device code's signature).
+    #[serde(rename = "s")]
+    pub signature: String,
+    /// When the device code expires (Unix seconds): its approval expires with it.
+    #[serde(rename = "e")]
+    pub expires_at: i64,
 }
 
 impl Flow {

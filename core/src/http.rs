@@ -222,6 +222,9 @@ pub const RECOGNISED_PARAMETERS: &[&str] = &[
     "consent_challenge",
     "consent_request_id",
     "consent_verifier",
+    "device_challenge",
+    "device_code",
+    "device_verifier",
     "display",
     "grant_type",
     "id_token_hint",
@@ -253,6 +256,7 @@ pub const RECOGNISED_PARAMETERS: &[&str] = &[
     "token",
     "token_type_hint",
     "ui_locales",
+    "user_code",
     "all",
 ];
 
@@ -575,7 +579,10 @@ mod tests {
             "context",
             "consent_request",
             "d",
+            "denied",
+            "device",
             "error_debug",
+            "error_description",
             "expires_at",
             "ext",
             "iss",

@@ -18,6 +18,7 @@ pub mod client_auth;
 pub mod config;
 pub mod cookie;
 pub mod cors;
+pub mod device;
 pub mod discovery;
 pub mod duration;
 pub mod error;

@@ -78,6 +78,38 @@ impl ClientStore for MemoryStore {
     }
 }
 
+impl MemoryStore {
+    /// The compare-and-set of [`TokenStore::consume_code`] for a single-use record of `kind`.
+    fn consume(
+        &self,
+        kind: TokenKind,
+        signature: &str,
+        now: i64,
+        tokens: &[TokenRecord],
+    ) -> Result<Consumed, StoreError> {
+        let mut g = self.lock()?;
+        let old = match g.tokens.get(signature) {
+            Some(r) if r.kind == kind => r.clone(),
+            _ => return Ok(Consumed::Missing),
+        };
+        if !old.active {
+            return Ok(Consumed::AlreadyUsed(old));
+        }
+        let mut batch = std::collections::BTreeSet::new();
+        if let Some(r) = tokens.iter().find(|r| g.tokens.contains_key(&r.signature) || !batch.insert(&r.signature)) {
+            return Err(StoreError::Conflict(format!("token {} exists", r.signature)));
+        }
+        if let Some(r) = g.tokens.get_mut(signature) {
+            r.active = false;
+            r.used_at = Some(now);
+        }
+        for r in tokens {
+            g.tokens.insert(r.signature.clone(), r.clone());
+        }
+        Ok(Consumed::Consumed(old))
+    }
+}
+
 impl TokenStore for MemoryStore {
     async fn insert_tokens(&self, records: &[TokenRecord]) -> Result<(), StoreError> {
         let mut g = self.lock()?;
@@ -119,26 +151,33 @@ impl TokenStore for MemoryStore {
         Ok((before - g.tokens.len()) as u64)
     }
     async fn consume_code(&self, signature: &str, now: i64, tokens: &[TokenRecord]) -> Result<Consumed, StoreError> {
+        self.consume(TokenKind::AuthorizationCode, signature, now, tokens)
+    }
+    async fn consume_device_code(
+        &self,
+        signature: &str,
+        now: i64,
+        tokens: &[TokenRecord],
+    ) -> Result<Consumed, StoreError> {
+        self.consume(TokenKind::DeviceCode, signature, now, tokens)
+    }
+    async fn get_device_records(
+        &self,
+        request_signature: &str,
+        approval_signature: &str,
+    ) -> Result<Vec<TokenRecord>, StoreError> {
+        let g = self.lock()?;
+        Ok([request_signature, approval_signature].iter().filter_map(|s| g.tokens.get(*s).cloned()).collect())
+    }
+    async fn record_device_poll(&self, signature: &str, now: i64, polled_by: i64) -> Result<bool, StoreError> {
         let mut g = self.lock()?;
-        let old = match g.tokens.get(signature) {
-            Some(r) if r.kind == TokenKind::AuthorizationCode => r.clone(),
-            _ => return Ok(Consumed::Missing),
-        };
-        if !old.active {
-            return Ok(Consumed::AlreadyUsed(old));
+        match g.tokens.get_mut(signature) {
+            Some(r) if r.kind == TokenKind::DeviceRequest && r.active && r.used_at.is_none_or(|t| t <= polled_by) => {
+                r.used_at = Some(now);
+                Ok(true)
+            }
+            _ => Ok(false),
         }
-        let mut batch = std::collections::BTreeSet::new();
-        if let Some(r) = tokens.iter().find(|r| g.tokens.contains_key(&r.signature) || !batch.insert(&r.signature)) {
-            return Err(StoreError::Conflict(format!("token {} exists", r.signature)));
-        }
-        if let Some(r) = g.tokens.get_mut(signature) {
-            r.active = false;
-            r.used_at = Some(now);
-        }
-        for r in tokens {
-            g.tokens.insert(r.signature.clone(), r.clone());
-        }
-        Ok(Consumed::Consumed(old))
     }
     async fn rotate_refresh_token(
         &self,

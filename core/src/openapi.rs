@@ -222,9 +222,11 @@ mod tests {
             CreateTrust => 43,
             GetTrust(_) => 44,
             DeleteTrust(_) => 45,
+            DeviceVerify => 46,
+            AcceptDeviceRequest => 47,
         }
     }
-    const VARIANTS: usize = 46;
+    const VARIANTS: usize = 48;
 
     /// Every route the router answers, as (port, method, documented path). The admin
     /// API's un-prefixed v1 aliases are left out: the document names them only in its
@@ -235,6 +237,9 @@ mod tests {
         (Port::Public, Method::Post, "/oauth2/token"),
         (Port::Public, Method::Post, "/oauth2/revoke"),
         (Port::Public, Method::Post, "/oauth2/device/auth"),
+        (Port::Public, Method::Get, "/oauth2/device/verify"),
+        (Port::Public, Method::Get, "/oauth2/fallbacks/device"),
+        (Port::Public, Method::Get, "/oauth2/fallbacks/device/done"),
         (Port::Public, Method::Get, "/userinfo"),
         (Port::Public, Method::Post, "/userinfo"),
         (Port::Public, Method::Get, "/oauth2/sessions/logout"),
@@ -283,6 +288,7 @@ mod tests {
         (Port::Admin, Method::Get, "/admin/oauth2/auth/requests/logout"),
         (Port::Admin, Method::Put, "/admin/oauth2/auth/requests/logout/accept"),
         (Port::Admin, Method::Put, "/admin/oauth2/auth/requests/logout/reject"),
+        (Port::Admin, Method::Put, "/admin/oauth2/auth/requests/device/accept"),
         (Port::Admin, Method::Get, "/admin/trust/grants/jwt-bearer/issuers"),
         (Port::Admin, Method::Post, "/admin/trust/grants/jwt-bearer/issuers"),
         (Port::Admin, Method::Get, "/admin/trust/grants/jwt-bearer/issuers/{id}"),

@@ -28,6 +28,10 @@ pub enum Purpose {
     LogoutVerifier,
     /// The remembered-login cookie (the login session id, readable by nobody but Latch).
     LoginSessionCookie,
+    /// A device challenge handed to the device verification UI (RFC 8628 §3.3).
+    DeviceChallenge,
+    /// A device verifier handed back to `/oauth2/device/verify`.
+    DeviceVerifier,
 }
 
 impl Purpose {
@@ -41,6 +45,8 @@ impl Purpose {
             Purpose::LogoutChallenge => b"latch/logout-challenge",
             Purpose::LogoutVerifier => b"latch/logout-verifier",
             Purpose::LoginSessionCookie => b"latch/login-session-cookie",
+            Purpose::DeviceChallenge => b"latch/device-challenge",
+            Purpose::DeviceVerifier => b"latch/device-verifier",
         }
     }
 }

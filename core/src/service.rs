@@ -427,10 +427,9 @@ impl<S: Store, P: Platform> Latch<S, P> {
             Fallback(page) => Ok(crate::fallback::page(page, req)),
             Token => token_endpoint::handle(self, req).await,
             Revoke => revocation::handle(self, req).await,
-            // Latch does not offer RFC 8628; Hydra's discovery names this endpoint and
-            // Ory's SDKs require it there, so it exists and says so (RFC 6749 §5.2).
-            DeviceAuthorization => Err(Error::new(ErrorCode::UnauthorizedClient)
-                .with_hint("The device authorization grant (RFC 8628) is not offered by this server.")),
+            DeviceAuthorization => crate::device::authorize(self, req).await,
+            DeviceVerify => crate::device::verify(self, req).await,
+            AcceptDeviceRequest => crate::device::accept_user_code(self, req).await,
             Discovery => discovery::openid_configuration(self).await,
             Jwks => discovery::jwks(self).await,
             HealthAlive => Ok(Response::json(200, &serde_json::json!({"status": "ok"}))),

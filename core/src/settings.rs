@@ -63,7 +63,6 @@ const TLS_PEERS: &str = "Latch does not restrict which addresses may connect: le
 const CORS_PREFLIGHT: &str = "Latch answers every CORS preflight itself, as Hydra does without passthrough";
 const CORS_DEBUG: &str = "Latch does not log CORS decisions";
 const WEBFINGER: &str = "discovery advertises Latch's own endpoints";
-const NO_DEVICE: &str = "Latch does not offer the device authorization grant";
 const HSM_OFF: &str = "only used with hsm.enabled, which Latch refuses";
 const SOCKET: &str = "Latch listens on TCP only";
 const HEALTH_LOG: &str = "";
@@ -152,7 +151,7 @@ pub const HYDRA_KEYS: &[Key] = &[
         "Latch's cookies are host-only (a Domain attribute, which would widen them to other hosts, is not implemented)",
     ),
     no_effect("serve.cookies.secure", "Latch marks its cookies Secure unless it runs with --dev"),
-    no_effect("serve.cookies.names.device_csrf", NO_DEVICE),
+    read("serve.cookies.names.device_csrf"),
     read("serve.cookies.names.login_csrf"),
     read("serve.cookies.names.consent_csrf"),
     read("serve.cookies.names.session"),
@@ -197,8 +196,8 @@ pub const HYDRA_KEYS: &[Key] = &[
     no_effect("urls.registration", ""),
     read("urls.consent"),
     read("urls.logout"),
-    no_effect("urls.device.verification", NO_DEVICE),
-    no_effect("urls.device.success", NO_DEVICE),
+    read("urls.device.verification"),
+    read("urls.device.success"),
     read("urls.error"),
     read("urls.post_logout_redirect"),
     refused(
@@ -225,7 +224,7 @@ pub const HYDRA_KEYS: &[Key] = &[
     read("ttl.refresh_token"),
     read("ttl.id_token"),
     read("ttl.auth_code"),
-    no_effect("ttl.device_user_code", NO_DEVICE),
+    read("ttl.device_user_code"),
     read("oauth2.expose_internal_errors"),
     refused(
         "oauth2.session.encrypt_at_rest",
@@ -265,10 +264,10 @@ pub const HYDRA_KEYS: &[Key] = &[
     read("oauth2.grant.jwt.max_ttl"),
     read("oauth2.grant.jwt.omit_assertion_audience"),
     refused("oauth2.refresh_token_hook", NONE, HOOK),
-    no_effect("oauth2.device_authorization.token_polling_interval", NO_DEVICE),
-    no_effect("oauth2.device_authorization.user_code.entropy_preset", NO_DEVICE),
-    no_effect("oauth2.device_authorization.user_code.length", NO_DEVICE),
-    no_effect("oauth2.device_authorization.user_code.character_set", NO_DEVICE),
+    read("oauth2.device_authorization.token_polling_interval"),
+    read("oauth2.device_authorization.user_code.entropy_preset"),
+    read("oauth2.device_authorization.user_code.length"),
+    read("oauth2.device_authorization.user_code.character_set"),
     refused("oauth2.token_hook", NONE, HOOK),
     read("secrets.system"),
     no_effect(
@@ -402,7 +401,7 @@ mod tests {
         let read = count(|s| matches!(s, Status::Read));
         let no_effect = count(|s| matches!(s, Status::NoEffect { .. }));
         let refused = count(|s| matches!(s, Status::Refused { .. }));
-        assert_eq!((read, no_effect, refused), (72, 65, 18));
+        assert_eq!((read, no_effect, refused), (80, 57, 18));
         for (path, env) in [
             ("serve.public.cors.enabled", "SERVE_PUBLIC_CORS_ENABLED"),
             ("oidc.subject_identifiers.supported_types", "OIDC_SUBJECT_IDENTIFIERS_SUPPORTED_TYPES"),

@@ -33,6 +33,16 @@ pub enum TokenKind {
     RefreshToken,
     /// An authorization code (RFC 6749 §4.1.2).
     AuthorizationCode,
+    /// A pending device authorization (RFC 8628 §3.2), stored under the device code's
+    /// signature: what the device asked for; `used_at` is its last poll (§3.5).
+    DeviceRequest,
+    /// A device authorization's user code (RFC 8628 §3.2), stored under its HMAC
+    /// ([`crate::device::user_code_signature`]), naming the request it belongs to.
+    UserCode,
+    /// A device authorization the user approved (or denied), stored under
+    /// [`crate::device::approval_signature`] of the device code's signature: what the
+    /// device code is exchanged for, once ([`TokenStore::consume_device_code`]).
+    DeviceCode,
 }
 
 impl TokenKind {
@@ -42,6 +52,9 @@ impl TokenKind {
             TokenKind::AccessToken => "access_token",
             TokenKind::RefreshToken => "refresh_token",
             TokenKind::AuthorizationCode => "authorization_code",
+            TokenKind::DeviceRequest => "device_request",
+            TokenKind::UserCode => "user_code",
+            TokenKind::DeviceCode => "device_code",
         }
     }
     /// Parses a stored name.
@@ -50,6 +63,9 @@ impl TokenKind {
             "access_token" => TokenKind::AccessToken,
             "refresh_token" => TokenKind::RefreshToken,
             "authorization_code" => TokenKind::AuthorizationCode,
+            "device_request" => TokenKind::DeviceRequest,
+            "user_code" => TokenKind::UserCode,
+            "device_code" => TokenKind::DeviceCode,
             _ => return None,
         })
     }
@@ -180,6 +196,29 @@ pub trait TokenStore {
     /// client MUST NOT use the authorization code more than once"), and a replay that
     /// loses sees the winner's tokens already stored, so revoking the grant reaches them.
     async fn consume_code(&self, signature: &str, now: i64, tokens: &[TokenRecord]) -> Result<Consumed, StoreError>;
+    /// [`TokenStore::consume_code`] for an approved device authorization (a record of
+    /// kind [`TokenKind::DeviceCode`]; RFC 8628 §3.5): exactly one of any number of
+    /// concurrent exchanges gets [`Consumed::Consumed`], and its tokens are stored in the
+    /// same atomic step. An approval whose consent was revoked is inactive: it is
+    /// [`Consumed::AlreadyUsed`], and nothing is stored.
+    async fn consume_device_code(
+        &self,
+        signature: &str,
+        now: i64,
+        tokens: &[TokenRecord],
+    ) -> Result<Consumed, StoreError>;
+    /// A device's poll (RFC 8628 §3.4) in one read: the records stored under the
+    /// pending request's signature and under its approval's, whichever exist (of any kind).
+    async fn get_device_records(
+        &self,
+        request_signature: &str,
+        approval_signature: &str,
+    ) -> Result<Vec<TokenRecord>, StoreError>;
+    /// Records a poll of the pending device request `signature` at `now`, only if it is
+    /// active and was last polled at or before `polled_by` (or never): the polling
+    /// interval's compare-and-set (RFC 8628 §3.5 `slow_down`). True when this call
+    /// recorded it; of concurrent polls with the same `now` and `polled_by`, exactly one.
+    async fn record_device_poll(&self, signature: &str, now: i64, polled_by: i64) -> Result<bool, StoreError>;
     /// Retires a refresh token and stores its successors in one atomic step: exactly
     /// one of any number of concurrent calls gets [`Rotated::Rotated`]. The winner also
     /// marks inactive every access token of the grant issued before (as fosite's refresh

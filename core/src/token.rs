@@ -42,6 +42,8 @@ pub const ACCESS_TOKEN_PREFIX: &str = "latch_at_";
 pub const REFRESH_TOKEN_PREFIX: &str = "latch_rt_";
 /// Prefix of authorization codes.
 pub const AUTH_CODE_PREFIX: &str = "latch_ac_";
+/// Prefix of device codes (RFC 8628 §3.2 `device_code`).
+pub const DEVICE_CODE_PREFIX: &str = "latch_dc_";
 
 fn mac_key(secret: &[u8]) -> [u8; 32] {
     let mut h = Sha256::new();

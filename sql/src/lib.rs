@@ -65,7 +65,8 @@ impl Retired {
 
 /// The two [`TokenStore`](latch_core::store::TokenStore) operations that are the retire
 /// step, for a store with an `async fn retire(&self, kind, signature, now, successors) ->
-/// Result<Retired, StoreError>`: `consume_code` retires an authorization code,
+/// Result<Retired, StoreError>`: `consume_code` retires an authorization code, `consume_device_code` an approved device
+/// authorization,
 /// `rotate_refresh_token` a refresh token. Expands inside the store's `impl TokenStore`.
 #[macro_export]
 macro_rules! retire_operations {
@@ -77,6 +78,15 @@ macro_rules! retire_operations {
             tokens: &[latch_core::store::TokenRecord],
         ) -> Result<latch_core::store::Consumed, latch_core::error::StoreError> {
             Ok(self.retire(latch_core::store::TokenKind::AuthorizationCode, signature, now, tokens).await?.consumed())
+        }
+
+        async fn consume_device_code(
+            &self,
+            signature: &str,
+            now: i64,
+            tokens: &[latch_core::store::TokenRecord],
+        ) -> Result<latch_core::store::Consumed, latch_core::error::StoreError> {
+            Ok(self.retire(latch_core::store::TokenKind::DeviceCode, signature, now, tokens).await?.consumed())
         }
 
         async fn rotate_refresh_token(

@@ -84,6 +84,10 @@ pub struct Queries {
     /// path then needs no second read.
     pub retire_token_returning: Option<String>,
     pub delete_expired_tokens: String,
+    /// A device's poll: the pending request's row and its approval's, in one read.
+    pub get_device_records: String,
+    /// The polling interval's compare-and-set (RFC 8628 §3.5): `used_at` is the last poll.
+    pub record_device_poll: String,
     pub insert_key: String,
     pub get_key_set: String,
     pub delete_key_set: String,
@@ -174,6 +178,11 @@ impl Queries {
                      (SELECT signature FROM latch_tokens WHERE expires_at < ? ORDER BY expires_at LIMIT ?)"
                 }
             }),
+            get_device_records: t(&format!("SELECT {TOKEN_COLUMNS} FROM latch_tokens WHERE signature IN (?, ?)")),
+            record_device_poll: t(
+                "UPDATE latch_tokens SET used_at = ? WHERE signature = ? AND kind = 'device_request' AND active = 1 \
+                 AND (used_at IS NULL OR used_at <= ?)",
+            ),
             insert_key: t(&format!("INSERT INTO latch_keys ({KEY_COLUMNS}) VALUES ({})", placeholders(6))),
             get_key_set: t(&format!("SELECT {KEY_COLUMNS} FROM latch_keys WHERE set_id = ? ORDER BY created_at, kid")),
             delete_key_set: t("DELETE FROM latch_keys WHERE set_id = ?"),

@@ -245,6 +245,35 @@ def run(public, admin):
           "OAuth2Api.revoke_o_auth2_login_sessions")
     oauth2.delete_o_auth2_client("sdk-app")
 
+    # The device flow (RFC 8628): the device asks and polls over plain HTTP (the SDK's
+    # token call has no device_code); the SDK parses the answer and is the device UI.
+    device_grant = "urn:ietf:params:oauth:grant-type:device_code"
+    oauth2.create_o_auth2_client(ory.OAuth2Client(client_id="sdk-tv", token_endpoint_auth_method="none",
+                                                  grant_types=[device_grant], scope="openid"))
+    answer = requests.post(f"{public}/oauth2/device/auth", data={"client_id": "sdk-tv", "scope": "openid"})
+    da = ory.DeviceAuthorization.from_dict(answer.json())
+    check(answer.status_code == 200 and da.device_code and da.user_code
+          and da.verification_uri == f"{public}/oauth2/device/verify",
+          "the device authorization parses as the SDK's DeviceAuthorization")
+    device_ui = follow(da.verification_uri_complete)
+    accepted = oauth2.accept_user_code_request(query_of(device_ui, "device_challenge"),
+                                               ory.AcceptDeviceUserCodeRequest(user_code=da.user_code))
+    check(accepted.redirect_to.startswith(f"{public}/oauth2/device/verify?"), "OAuth2Api.accept_user_code_request")
+    login_at = walk(accepted.redirect_to)
+    done = oauth2.accept_o_auth2_login_request(query_of(login_at, "login_challenge"),
+                                               ory.AcceptOAuth2LoginRequest(subject="user-2"))
+    consent_at = walk(done.redirect_to)
+    done = oauth2.accept_o_auth2_consent_request(query_of(consent_at, "consent_challenge"),
+                                                 ory.AcceptOAuth2ConsentRequest(grant_scope=["openid"]))
+    check(follow(done.redirect_to) == f"{public}/oauth2/fallbacks/device/done?client_id=sdk-tv",
+          "the device flow ends at the success page")
+    polled = requests.post(f"{public}/oauth2/token", data={
+        "grant_type": device_grant, "device_code": da.device_code, "client_id": "sdk-tv"})
+    tokens = ory.OAuth2TokenExchange.from_dict(polled.json())
+    check(polled.status_code == 200 and tokens.access_token and tokens.id_token,
+          "the device's tokens parse as the SDK's OAuth2TokenExchange")
+    check(oauth2.introspect_o_auth2_token(tokens.access_token).sub == "user-2", "the device's token is the user's")
+
 
 if __name__ == "__main__":
     main()

@@ -75,6 +75,11 @@ pub async fn run<S: Store>(store: &S) {
         use_jti_once_until_expiry,
         concurrent_use_jti,
         delete_expired_jtis,
+        device_records_and_polls,
+        consume_device_code,
+        concurrent_record_device_poll,
+        concurrent_consume_device_code,
+        concurrent_consume_device_code_and_revoke_consent,
     );
 }
 
@@ -1497,4 +1502,149 @@ pub async fn delete_expired_jtis<S: Store>(s: &S) {
     assert_eq!(s.delete_expired_jtis(5_000, 10).await.expect("the rest"), 3);
     assert!(!s.use_jti("jx-live", FAR, 100).await.expect("kept"));
     assert!(!s.use_jti("jti-race", FAR, 100).await.expect("kept"));
+}
+
+// ---------------------------------------------------------------------------------
+// The device authorization grant (RFC 8628)
+
+/// A device authorization's three rows: the pending request, its user code, and the
+/// user's approval (of grant `grant`).
+fn device_rows(prefix: &str, grant: &str) -> [TokenRecord; 3] {
+    let mut request = token(&format!("{prefix}-request"), TokenKind::DeviceRequest, grant, "dv-client");
+    request.subject = String::new();
+    request.data = json!({});
+    let code = TokenRecord {
+        data: json!({"device": request.signature}),
+        ..token(&format!("{prefix}-user-code"), TokenKind::UserCode, grant, "dv-client")
+    };
+    let approval = token(&format!("{prefix}-approval"), TokenKind::DeviceCode, grant, "dv-client");
+    [request, code, approval]
+}
+
+/// `get_device_records` reads both rows, whichever exist; `record_device_poll` records
+/// a poll only of an active pending request last polled by `polled_by`.
+pub async fn device_records_and_polls<S: Store>(s: &S) {
+    let [request, code, approval] = device_rows("dvr", "dvr-grant");
+    s.insert_tokens(&[request.clone(), code.clone()]).await.expect("insert");
+    let found = s.get_device_records(&request.signature, &approval.signature).await.expect("read");
+    assert_eq!(found, vec![request.clone()], "only the pending request exists");
+    assert_eq!(get_token(s, TokenKind::UserCode, &code.signature).await, Some(code.clone()));
+
+    assert!(s.record_device_poll(&request.signature, 1_000, 995).await.expect("poll"), "never polled");
+    assert!(!s.record_device_poll(&request.signature, 1_003, 998).await.expect("poll"), "polled at 1000 > 998");
+    assert!(s.record_device_poll(&request.signature, 1_005, 1_000).await.expect("poll"), "polled at 1000 <= 1000");
+    let found = s.get_device_records(&request.signature, &approval.signature).await.expect("read");
+    assert_eq!(found[0].used_at, Some(1_005), "the last poll is recorded");
+    assert_eq!((found[0].active, &found[0].scope), (true, &request.scope), "nothing else changes");
+    assert!(!s.record_device_poll(&code.signature, 2_000, 2_000).await.expect("poll"), "a user code is no request");
+    assert!(!s.record_device_poll("dvr-none", 2_000, 2_000).await.expect("poll"), "no such request");
+
+    s.insert_tokens(std::slice::from_ref(&approval)).await.expect("insert the approval");
+    let mut found = s.get_device_records(&request.signature, &approval.signature).await.expect("read");
+    found.sort_by(|a, b| a.signature.cmp(&b.signature));
+    let kinds: Vec<TokenKind> = found.iter().map(|r| r.kind).collect();
+    assert_eq!(kinds, vec![TokenKind::DeviceCode, TokenKind::DeviceRequest], "both rows, in one read");
+    assert_conflict(s.insert_tokens(std::slice::from_ref(&approval)).await, "a second decision");
+
+    // A revoked grant's request records no poll.
+    assert_eq!(s.revoke_grant("dvr-grant").await.expect("revoke"), 3);
+    assert!(!s.record_device_poll(&request.signature, 3_000, 3_000).await.expect("poll"), "revoked");
+}
+
+/// An approval is consumed once, with its tokens; a revoked one yields nothing.
+pub async fn consume_device_code<S: Store>(s: &S) {
+    let [request, _, approval] = device_rows("dvc", "dvc-grant");
+    s.insert_tokens(&[request.clone(), approval.clone()]).await.expect("insert");
+    let issued = [token("dvc-access", TokenKind::AccessToken, "dvc-grant", "dv-client")];
+    assert_eq!(
+        s.consume_code(&approval.signature, 1_000, &issued).await.expect("consume"),
+        Consumed::Missing,
+        "no code"
+    );
+    assert_eq!(
+        s.consume_device_code(&request.signature, 1_000, &issued).await.expect("consume"),
+        Consumed::Missing,
+        "the pending request is not the approval"
+    );
+    assert_eq!(
+        s.consume_device_code(&approval.signature, 1_000, &issued).await.expect("consume"),
+        Consumed::Consumed(approval.clone())
+    );
+    let used = TokenRecord { active: false, used_at: Some(1_000), ..approval.clone() };
+    assert_eq!(get_token(s, TokenKind::DeviceCode, &approval.signature).await, Some(used.clone()));
+    assert!(get_token(s, TokenKind::AccessToken, "dvc-access").await.is_some(), "its tokens are stored");
+    let again = [token("dvc-access-2", TokenKind::AccessToken, "dvc-grant", "dv-client")];
+    assert_eq!(
+        s.consume_device_code(&approval.signature, 1_001, &again).await.expect("consume"),
+        Consumed::AlreadyUsed(used)
+    );
+    assert!(get_token(s, TokenKind::AccessToken, "dvc-access-2").await.is_none(), "a replay stores nothing");
+
+    // Approved, then the consent is revoked: nothing is consumed or stored.
+    let [request, _, approval] = device_rows("dvc2", "dvc2-grant");
+    s.insert_tokens(&[request]).await.expect("insert");
+    let c = consent("dvc2-grant", "dv-client", "user:dv-client", 1_000);
+    s.complete_consent(&c, std::slice::from_ref(&approval)).await.expect("approve with the consent");
+    assert!(s.revoke_consent("dvc2-grant").await.expect("revoke"));
+    let late = [token("dvc2-access", TokenKind::AccessToken, "dvc2-grant", "dv-client")];
+    let r = s.consume_device_code(&approval.signature, 1_002, &late).await.expect("consume");
+    assert!(matches!(&r, Consumed::AlreadyUsed(a) if !a.active && a.used_at.is_none()), "revoked: {r:?}");
+    assert!(get_token(s, TokenKind::AccessToken, "dvc2-access").await.is_none(), "revocation is final");
+}
+
+/// Of concurrent polls at one instant exactly one is recorded (the others slow down).
+pub async fn concurrent_record_device_poll<S: Store>(s: &S) {
+    let [request, _, _] = device_rows("dvp", "dvp-grant");
+    s.insert_tokens(std::slice::from_ref(&request)).await.expect("insert");
+    assert!(s.record_device_poll(&request.signature, 1_000, 1_000).await.expect("first poll"));
+    let results = join_all((0..RACERS).map(|_| s.record_device_poll(&request.signature, 1_010, 1_005))).await;
+    let outcomes = tally(&results, |&recorded| if recorded { "recorded" } else { "slow_down" });
+    assert_eq!(outcomes, one_winner("recorded", "slow_down"), "exactly one poll of the interval counts");
+}
+
+/// Of concurrent exchanges of one approval exactly one gets tokens.
+pub async fn concurrent_consume_device_code<S: Store>(s: &S) {
+    let [request, _, approval] = device_rows("dvx", "dvx-grant");
+    s.insert_tokens(&[request, approval.clone()]).await.expect("insert");
+    let issued: Vec<[TokenRecord; 1]> = (0..RACERS)
+        .map(|i| [token(&format!("dvx-issued-{i}"), TokenKind::AccessToken, "dvx-grant", "dv-client")])
+        .collect();
+    let results = join_all(
+        issued.iter().enumerate().map(|(i, t)| s.consume_device_code(&approval.signature, 5_000 + i as i64, t)),
+    )
+    .await;
+    let outcomes = tally(&results, |c| match c {
+        Consumed::Consumed(_) => "Consumed",
+        Consumed::AlreadyUsed(_) => "AlreadyUsed",
+        Consumed::Missing => "Missing",
+    });
+    assert_eq!(outcomes, one_winner("Consumed", "AlreadyUsed"), "exactly one exchange");
+    let won = winner(&results, |c| matches!(c, Consumed::Consumed(_)));
+    for (i, t) in issued.iter().enumerate() {
+        let found = get_token(s, TokenKind::AccessToken, &t[0].signature).await;
+        assert_eq!(found.is_some(), i == won, "only the winner's tokens are stored ({})", t[0].signature);
+    }
+}
+
+/// Exchanges of an approval race the revocation of its consent: once the revocation
+/// has returned, nothing of the grant is active, whoever came first.
+pub async fn concurrent_consume_device_code_and_revoke_consent<S: Store>(s: &S) {
+    let [request, _, approval] = device_rows("dvy", "dvy-grant");
+    s.insert_tokens(&[request]).await.expect("insert");
+    let c = consent("dvy-grant", "dv-client", "user:dv-client", 1_000);
+    s.complete_consent(&c, std::slice::from_ref(&approval)).await.expect("approve with the consent");
+    let issued: Vec<[TokenRecord; 1]> = (0..RACERS - 1)
+        .map(|i| [token(&format!("dvy-issued-{i}"), TokenKind::AccessToken, "dvy-grant", "dv-client")])
+        .collect();
+    let sig = approval.signature.as_str();
+    let exchanges = issued.iter().map(|t| async move { s.consume_device_code(sig, 5_000, t).await.map(|_| ()) });
+    let revoke = async { s.revoke_consent("dvy-grant").await.map(|_| ()) };
+    let (_, revoked) = futures::join!(join_all(exchanges), revoke);
+    revoked.expect("revoke");
+    for t in &issued {
+        let found = get_token(s, TokenKind::AccessToken, &t[0].signature).await;
+        assert!(found.is_none_or(|r| !r.active), "revoked stays revoked ({})", t[0].signature);
+    }
+    let late = [token("dvy-late", TokenKind::AccessToken, "dvy-grant", "dv-client")];
+    assert!(!matches!(s.consume_device_code(&approval.signature, 5_001, &late).await, Ok(Consumed::Consumed(_))));
 }

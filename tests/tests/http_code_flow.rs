@@ -16,11 +16,14 @@ const CB: &str = "http://127.0.0.1:5555/callback";
 
 /// The settings every server of this suite runs with (`scripts/edge-test` gives the
 /// Worker the same ones).
-const SETTINGS: [(&str, &str); 3] = [
+const SETTINGS: [(&str, &str); 4] = [
     ("URLS_LOGIN", "http://login.test/login"),
     ("URLS_CONSENT", "http://login.test/consent"),
     ("TTL_ACCESS_TOKEN", "1h"),
+    ("OAUTH2_DEVICE_AUTHORIZATION_TOKEN_POLLING_INTERVAL", "2s"),
 ];
+
+const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
 
 async fn start(dsn: &str) -> Harness {
     let h = Harness::start(dsn, &SETTINGS).await;
@@ -39,6 +42,11 @@ async fn create_clients(h: &Harness) {
     h.create_client(json!({
         "client_id": h.id("public-app"), "token_endpoint_auth_method": "none",
         "grant_types": ["authorization_code", "refresh_token"], "scope": "openid offline", "redirect_uris": [CB]
+    }))
+    .await;
+    h.create_client(json!({
+        "client_id": h.id("tv"), "token_endpoint_auth_method": "none",
+        "grant_types": [DEVICE_GRANT, "refresh_token"], "scope": "openid offline"
     }))
     .await;
 }
@@ -362,6 +370,108 @@ async fn id_token_key_rotation(h: &Harness) {
     }
 }
 
+/// RFC 8628: a device asks, the user approves in a browser through the device UI (the
+/// admin accept of the user code), login and consent; the device polls.
+async fn device_flow(h: &Harness) {
+    let tv = h.id("tv");
+    let poll = |code: String| {
+        let tv = tv.clone();
+        async move {
+            let form = [("grant_type", DEVICE_GRANT), ("device_code", code.as_str()), ("client_id", tv.as_str())];
+            h.public_form("/oauth2/token", None, &form).await
+        }
+    };
+    let ask = || async {
+        h.public_form("/oauth2/device/auth", None, &[("client_id", tv.as_str()), ("scope", "openid offline")]).await
+    };
+    // The user approves `auth` in a fresh browser; returns where the browser ends.
+    let approve = |auth: Value| async move {
+        let b = Browser::default();
+        let to_ui = location(&b.get(h, auth["verification_uri_complete"].as_str().unwrap()).await);
+        assert!(to_ui.starts_with(&format!("{}/oauth2/fallbacks/device?", h.public)), "{to_ui}");
+        let q = params_of(&to_ui);
+        assert_eq!(q["user_code"], auth["user_code"].as_str().unwrap());
+        let accept = h
+            .admin_json(
+                Method::PUT,
+                &format!("/admin/oauth2/auth/requests/device/accept?device_challenge={}", q["device_challenge"]),
+                &json!({"user_code": auth["user_code"]}),
+            )
+            .await;
+        assert_eq!(accept.status, 200, "{}", accept.text);
+        let next = accept.json()["redirect_to"].as_str().unwrap().to_string();
+        assert!(next.starts_with(&format!("{}/oauth2/device/verify?", h.public)), "{next}");
+        let to_login = location(&b.get(h, &next).await);
+        assert!(to_login.starts_with("http://login.test/login?login_challenge="), "{to_login}");
+        let challenge = params_of(&to_login)["login_challenge"].clone();
+        let accept = h
+            .admin_json(
+                Method::PUT,
+                &format!("/admin/oauth2/auth/requests/login/accept?login_challenge={challenge}"),
+                &json!({"subject": subject(h)}),
+            )
+            .await;
+        let to_consent = location(&b.get(h, accept.json()["redirect_to"].as_str().unwrap()).await);
+        let cc = params_of(&to_consent)["consent_challenge"].clone();
+        let cr = h.admin_get(&format!("/admin/oauth2/auth/requests/consent?consent_challenge={cc}")).await.json();
+        assert_eq!(cr["skip"], false, "a public client's device never skips consent");
+        let accept = h
+            .admin_json(
+                Method::PUT,
+                &format!("/admin/oauth2/auth/requests/consent/accept?consent_challenge={cc}"),
+                &json!({"grant_scope": cr["requested_scope"]}),
+            )
+            .await;
+        assert_eq!(accept.status, 200, "{}", accept.text);
+        location(&b.get(h, accept.json()["redirect_to"].as_str().unwrap()).await)
+    };
+    let error = |r: &latch_tests::http::Reply| r.json()["error"].as_str().unwrap_or("").to_string();
+
+    let r = ask().await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let auth = r.json();
+    assert_eq!(auth["verification_uri"], format!("{}/oauth2/device/verify", h.public));
+    assert_eq!(auth["interval"], 2);
+    let code = auth["device_code"].as_str().unwrap().to_string();
+    assert_eq!(error(&poll(code.clone()).await), "authorization_pending");
+    assert_eq!(error(&poll(code.clone()).await), "slow_down", "polled again within the interval");
+    let done = approve(auth).await;
+    assert_eq!(done, format!("{}/oauth2/fallbacks/device/done?client_id={tv}", h.public));
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let r = poll(code.clone()).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let t = r.json();
+    assert!(t["refresh_token"].is_string() && t["id_token"].is_string(), "{t}");
+    let at = t["access_token"].as_str().unwrap().to_string();
+    assert_eq!(h.introspect(&at).await["sub"], subject(h));
+
+    // 20 parallel exchanges of one approved device code: exactly one gets tokens, and
+    // the replays revoke them (as for a code).
+    let auth = ask().await.json();
+    let code = auth["device_code"].as_str().unwrap().to_string();
+    approve(auth).await;
+    let replies = futures::future::join_all((0..20).map(|_| poll(code.clone()))).await;
+    let winners: Vec<&latch_tests::http::Reply> = replies.iter().filter(|r| r.status == 200).collect();
+    assert_eq!(winners.len(), 1, "{:?}", replies.iter().map(|r| (r.status, r.text.clone())).collect::<Vec<_>>());
+    assert!(replies.iter().filter(|r| r.status != 200).all(|r| error(r) == "invalid_grant"));
+    assert_eq!(h.introspect(winners[0].json()["access_token"].as_str().unwrap()).await["active"], false);
+
+    // Revocation is final: consent revoked after the approval, before the poll.
+    let auth = ask().await.json();
+    let code = auth["device_code"].as_str().unwrap().to_string();
+    approve(auth).await;
+    let r = h
+        .admin_delete(&format!(
+            "/admin/oauth2/auth/sessions/consent?subject={}&client={tv}",
+            url::form_urlencoded::byte_serialize(subject(h).as_bytes()).collect::<String>()
+        ))
+        .await;
+    assert_eq!(r.status, 204, "{}", r.text);
+    let r = poll(code).await;
+    assert_eq!((r.status, error(&r).as_str()), (400, "invalid_grant"), "{}", r.text);
+    assert_eq!(h.introspect(&at).await["active"], false, "the first device's tokens went with the consents");
+}
+
 async fn suite(dsn: &str) {
     run(&start(dsn).await).await;
 }
@@ -372,6 +482,7 @@ async fn run(h: &Harness) {
     races(h).await;
     logout_reaches_the_backchannel(h).await;
     id_token_key_rotation(h).await;
+    device_flow(h).await;
 }
 
 /// The same suite against the Worker under `wrangler dev` (D1, the `/admin/` bearer

@@ -1,4 +1,4 @@
-//! The app's only link to Latch: the admin API's login, consent and logout requests.
+//! The app's only link to Latch: the admin API's login, consent, logout and device requests.
 //!
 //! Paths are Hydra v2's: `GET /admin/oauth2/auth/requests/{login|consent|logout}` to read a
 //! request, `PUT .../accept` and `PUT .../reject` to answer it, each with
@@ -21,6 +21,8 @@ pub enum Kind {
     Consent,
     /// Confirm a logout.
     Logout,
+    /// Match a device's user code (RFC 8628; accept only).
+    Device,
 }
 
 impl Kind {
@@ -30,6 +32,7 @@ impl Kind {
             Kind::Login => "login",
             Kind::Consent => "consent",
             Kind::Logout => "logout",
+            Kind::Device => "device",
         }
     }
 

@@ -11,7 +11,11 @@
 //! 2. is then called at `urls.consent` with a `consent_challenge`: it asks the user which
 //!    scopes to grant and accepts or rejects the same way ([`consent`]);
 //! 3. is called at `urls.logout` with a `logout_challenge` when a user logs out, to confirm
-//!    it ([`logout`]).
+//!    it ([`logout`]);
+//! 4. is called at `urls.device.verification` with a `device_challenge` when a user signs a
+//!    device in (RFC 8628): it asks for the code the device shows and sends it to Latch,
+//!    which goes on with the login and consent above ([`device`]); `urls.device.success`
+//!    can be its `/device/done`.
 //!
 //! The app only ever talks to the admin API ([`admin`]); it stores nothing. Its forms are
 //! protected against CSRF ([`csrf`]); its HTML is in [`pages`].
@@ -30,6 +34,7 @@
 mod admin;
 mod consent;
 mod csrf;
+mod device;
 mod login;
 mod logout;
 mod pages;
@@ -151,6 +156,8 @@ pub fn app(admin: AdminApi, csrf: Csrf) -> Router {
         .route("/login", get(login::show).post(login::submit))
         .route("/consent", get(consent::show).post(consent::submit))
         .route("/logout", get(logout::show).post(logout::submit))
+        .route("/device", get(device::show).post(device::submit))
+        .route("/device/done", get(device::done))
         .layer(axum::middleware::map_response(security_headers))
         .with_state(state)
 }

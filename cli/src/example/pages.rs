@@ -24,7 +24,8 @@ pub fn index(host: &str) -> String {
             "<h1>Login &amp; consent app</h1>\n\
              <p>This is an example of the login, consent and logout screens Latch sends users to. \
              It talks to Latch only through the admin API. Point Latch at it with:</p>\n\
-             <pre>urls.login:   {base}/login\nurls.consent: {base}/consent\nurls.logout:  {base}/logout</pre>\n\
+             <pre>urls.login:   {base}/login\nurls.consent: {base}/consent\nurls.logout:  {base}/logout\n\
+             urls.device.verification: {base}/device\nurls.device.success:      {base}/device/done</pre>\n\
              <p>(or the environment variables <code>URLS_LOGIN</code>, <code>URLS_CONSENT</code> and \
              <code>URLS_LOGOUT</code>), then start a flow, for example with \
              <code>latch perform authorization-code</code>.</p>\n\
@@ -165,6 +166,32 @@ pub fn logout(challenge: &str, csrf: &str, subject: &str) -> String {
              </div>\n</form>",
             hidden = hidden_fields(challenge, csrf),
         ),
+    )
+}
+
+/// The device page: the user types the code the device shows (pre-filled when the device
+/// showed a link with it).
+pub fn device(challenge: &str, csrf: &str, user_code: &str, error: Option<&str>) -> String {
+    let error = error.map(|e| format!("<p class=\"error\" role=\"alert\">{}</p>\n", escape(e))).unwrap_or_default();
+    page(
+        "Sign in a device",
+        &format!(
+            "<h1>Sign in a device</h1>\n<p>Enter the code your device shows.</p>\n{error}\
+             <form method=\"post\" action=\"/device\">\n{hidden}\
+             <label for=\"user_code\">Code</label>\n\
+             <input type=\"text\" id=\"user_code\" name=\"user_code\" value=\"{code}\" autocomplete=\"off\" autofocus required>\n\
+             <div class=\"actions\">\n<button type=\"submit\">Continue</button>\n</div>\n</form>",
+            hidden = hidden_fields(challenge, csrf),
+            code = escape(user_code),
+        ),
+    )
+}
+
+/// `urls.device.success`: the device is signed in.
+pub fn device_done() -> String {
+    page(
+        "Device signed in",
+        "<h1>Your device is signed in</h1>\n<p>You can close this page and go back to your device.</p>",
     )
 }
 

@@ -9,6 +9,7 @@
 
 pub mod authorization_code;
 pub mod client_credentials;
+pub mod device_code;
 pub mod jwt_bearer;
 pub mod refresh_token;
 
@@ -125,8 +126,8 @@ grant_table! {
     /// RFC 7523 §2.1, with Hydra's trust relationships.
     JwtBearer => ("urn:ietf:params:oauth:grant-type:jwt-bearer", TokenEndpoint, refreshable: false,
         access: jwt_bearer_grant_access_token_lifespan, id: -, refresh: -),
-    /// RFC 8628 §3.4; registrable for Hydra's clients, not offered.
-    DeviceCode => ("urn:ietf:params:oauth:grant-type:device_code", NotOffered, refreshable: true,
+    /// RFC 8628 §3.4 (the device's side is [`crate::device`]).
+    DeviceCode => ("urn:ietf:params:oauth:grant-type:device_code", TokenEndpoint, refreshable: true,
         access: device_authorization_grant_access_token_lifespan,
         id: device_authorization_grant_id_token_lifespan,
         refresh: device_authorization_grant_refresh_token_lifespan),
@@ -176,7 +177,8 @@ pub async fn handle<S: Store, P: Platform>(
         GrantType::ClientCredentials => client_credentials::handle(latch, client, params).await,
         GrantType::RefreshToken => refresh_token::handle(latch, client, params).await,
         GrantType::JwtBearer => jwt_bearer::handle(latch, client, params).await,
-        GrantType::Implicit | GrantType::DeviceCode => Err(unsupported(grant.as_str())),
+        GrantType::DeviceCode => device_code::handle(latch, client, params).await,
+        GrantType::Implicit => Err(unsupported(grant.as_str())),
     }
 }
 

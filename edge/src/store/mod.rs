@@ -295,8 +295,22 @@ impl TokenStore for D1Store {
         self.run(&self.sql.delete_client_access_tokens, &[client_id.into()]).await
     }
 
-    // consume_code, rotate_refresh_token: the retire step above.
+    // consume_code, consume_device_code, rotate_refresh_token: the retire step above.
     latch_sql::retire_operations!();
+
+    async fn get_device_records(
+        &self,
+        request_signature: &str,
+        approval_signature: &str,
+    ) -> Result<Vec<TokenRecord>, StoreError> {
+        let rows =
+            self.all(&self.sql.get_device_records, &[request_signature.into(), approval_signature.into()]).await?;
+        rows.iter().map(decode_token).collect()
+    }
+
+    async fn record_device_poll(&self, signature: &str, now: i64, polled_by: i64) -> Result<bool, StoreError> {
+        Ok(self.run(&self.sql.record_device_poll, &[now.into(), signature.into(), polled_by.into()]).await? == 1)
+    }
 
     async fn reissue_within_grace(
         &self,

@@ -422,6 +422,9 @@ backend_operations! {
         fn revoke_grant(&self, request_id: &str) -> u64;
         fn delete_client_access_tokens(&self, client_id: &str) -> u64;
         fn consume_code(&self, signature: &str, now: i64, tokens: &[TokenRecord]) -> Consumed;
+        fn consume_device_code(&self, signature: &str, now: i64, tokens: &[TokenRecord]) -> Consumed;
+        fn get_device_records(&self, request_signature: &str, approval_signature: &str) -> Vec<TokenRecord>;
+        fn record_device_poll(&self, signature: &str, now: i64, polled_by: i64) -> bool;
         fn rotate_refresh_token(&self, signature: &str, now: i64, successors: &[TokenRecord]) -> Rotated;
         fn reissue_within_grace(&self, request_id: &str, now: i64, successors: &[TokenRecord]) -> bool;
         fn delete_expired_tokens(&self, before: i64, limit: u32) -> u64;

@@ -193,8 +193,28 @@ impl TokenStore for Server {
         Ok(done)
     }
 
-    // consume_code, rotate_refresh_token: the retire step above.
+    // consume_code, consume_device_code, rotate_refresh_token: the retire step above.
     latch_sql::retire_operations!();
+
+    async fn get_device_records(
+        &self,
+        request_signature: &str,
+        approval_signature: &str,
+    ) -> Result<Vec<TokenRecord>, StoreError> {
+        let rows = sqlx::query(&self.sql.get_device_records)
+            .bind(request_signature)
+            .bind(approval_signature)
+            .fetch_all(self.pool()?)
+            .await
+            .map_err(from_sqlx)?;
+        rows::all(&rows, decode_token)
+    }
+
+    async fn record_device_poll(&self, signature: &str, now: i64, polled_by: i64) -> Result<bool, StoreError> {
+        let done =
+            self.run(sqlx::query(&self.sql.record_device_poll).bind(now).bind(signature).bind(polled_by)).await?;
+        Ok(done == 1)
+    }
 
     async fn reissue_within_grace(
         &self,

@@ -280,6 +280,7 @@ async function main() {
       LOG_LEVEL: 'warn',
       URLS_LOGIN: LOGIN_URL,
       URLS_CONSENT: CONSENT_URL,
+      OAUTH2_DEVICE_AUTHORIZATION_TOKEN_POLLING_INTERVAL: '1s',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -554,6 +555,88 @@ async function main() {
     tampered !== 'accepted' && /signature/i.test(`${tampered?.message} ${tampered?.cause?.message ?? ''}`),
     'negative control: openid-client rejects an ID token whose signature was altered in transit',
     tampered === 'accepted' ? 'the library accepted a tampered ID token' : describeError(tampered),
+  );
+
+  await deviceFlow(issuer, adminUrl);
+}
+
+// RFC 8628 driven by openid-client (initiateDeviceAuthorization, pollDeviceAuthorizationGrant)
+// for a public client, while a browser and the device UI (admin accept of the user code),
+// login and consent approve it; then a denied device.
+async function deviceFlow(issuer, adminUrl) {
+  const DEVICE = 'urn:ietf:params:oauth:grant-type:device_code';
+  await admin(adminUrl, 'POST', '/admin/clients', {
+    client_id: 'tv', token_endpoint_auth_method: 'none', grant_types: [DEVICE, 'refresh_token'], scope: 'openid offline',
+  });
+  const tv = await client.discovery(new URL(issuer), 'tv', { token_endpoint_auth_method: 'none' }, client.None(), {
+    execute: [client.allowInsecureRequests],
+  });
+  ok(
+    tv.serverMetadata().device_authorization_endpoint === `${issuer}/oauth2/device/auth` &&
+      tv.serverMetadata().grant_types_supported.includes(DEVICE),
+    'device: discovery names the device authorization endpoint and grant',
+    tv.serverMetadata(),
+  );
+  const q = (c) => encodeURIComponent(c);
+  // The user's side: verification page, device UI, login, consent. Returns where it ends.
+  const approve = async (da, deny) => {
+    const first = await browserGet(da.verification_uri_complete);
+    const ui = first.location && new URL(first.location, da.verification_uri_complete);
+    const challenge = ui?.searchParams.get('device_challenge');
+    if (!challenge || ui.searchParams.get('user_code') !== da.user_code) {
+      throw new CheckFailed('device: the verification URI sends the browser to the device UI with the user code', {
+        cause: `${first.status} ${first.location}`,
+      });
+    }
+    const accepted = await admin(adminUrl, 'PUT', `/admin/oauth2/auth/requests/device/accept?device_challenge=${q(challenge)}`, {
+      user_code: da.user_code,
+    });
+    const second = await browserGet(accepted.redirect_to);
+    const login = new URL(second.location, accepted.redirect_to).searchParams.get('login_challenge');
+    const la = await admin(adminUrl, 'PUT', `/admin/oauth2/auth/requests/login/accept?login_challenge=${q(login)}`, {
+      subject: SUBJECT,
+    });
+    const third = await browserGet(la.redirect_to);
+    const consent = new URL(third.location, la.redirect_to).searchParams.get('consent_challenge');
+    const verb = deny ? 'reject' : 'accept';
+    const body = deny ? { error: 'access_denied' } : { grant_scope: ['openid', 'offline'] };
+    const ca = await admin(adminUrl, 'PUT', `/admin/oauth2/auth/requests/consent/${verb}?consent_challenge=${q(consent)}`, body);
+    const last = await browserGet(ca.redirect_to);
+    return last.location;
+  };
+
+  const da = await client.initiateDeviceAuthorization(tv, { scope: 'openid offline' });
+  ok(
+    da.device_code && da.user_code?.length === 8 && da.verification_uri === `${issuer}/oauth2/device/verify` &&
+      da.interval === 1 && da.expires_in === 600,
+    'device: openid-client gets a device code, an 8-character user code and the verification URI',
+    da,
+  );
+  const polling = client.pollDeviceAuthorizationGrant(tv, da);
+  const end = await approve(da, false);
+  ok(end === `${issuer}/oauth2/fallbacks/device/done?client_id=tv`, 'device: the browser ends at the success page', end);
+  const tokens = await polling;
+  const claims = tokens.claims();
+  ok(
+    tokens.access_token && tokens.refresh_token && claims?.sub === SUBJECT && [].concat(claims?.aud).includes('tv'),
+    'device: openid-client polls until approved and validates the ID token (sub, aud, signature)',
+    { ...tokens, claims },
+  );
+  ok((await introspect(adminUrl, tokens.access_token)).active === true, 'device: the access token introspects active');
+  const refreshed = await client.refreshTokenGrant(tv, tokens.refresh_token);
+  ok(!!refreshed.access_token, 'device: its refresh token works with openid-client');
+
+  const denied = await client.initiateDeviceAuthorization(tv, { scope: 'openid' });
+  const deniedPoll = client.pollDeviceAuthorizationGrant(tv, denied).then(
+    () => 'accepted',
+    (e) => e,
+  );
+  await approve(denied, true);
+  const outcome = await deniedPoll;
+  ok(
+    outcome instanceof client.ResponseBodyError && outcome.error === 'access_denied',
+    'device: a rejected consent reaches openid-client as access_denied',
+    outcome === 'accepted' ? 'tokens were issued' : describeError(outcome),
   );
 }
 

@@ -115,6 +115,11 @@ impl TokenStore for LiteStore {
     }
 
     async fn get_token(&self, kind: TokenKind, signature: &str) -> Result<Option<TokenRecord>, StoreError> {
+        if kind == TokenKind::DeviceRequest {
+            // Never cached: a poll changes it without invalidating the cache (see
+            // `record_device_poll`).
+            return self.read_one(|q| &q.get_token, (signature, kind.as_str()));
+        }
         self.tokens.get_or_read(kind, signature, || self.read_one(|q| &q.get_token, (signature, kind.as_str())))
     }
 
@@ -130,8 +135,31 @@ impl TokenStore for LiteStore {
         self.change(|q| &q.delete_client_access_tokens, [client_id.to_owned()]).await
     }
 
-    // consume_code, rotate_refresh_token: the retire step above.
+    // consume_code, consume_device_code, rotate_refresh_token: the retire step above.
     latch_sql::retire_operations!();
+
+    async fn get_device_records(
+        &self,
+        request_signature: &str,
+        approval_signature: &str,
+    ) -> Result<Vec<TokenRecord>, StoreError> {
+        // Not through the token cache: a pending request changes with every poll.
+        self.read_all(|q| &q.get_device_records, (request_signature, approval_signature))
+    }
+
+    async fn record_device_poll(&self, signature: &str, now: i64, polled_by: i64) -> Result<bool, StoreError> {
+        let signature = signature.to_owned();
+        // One UPDATE of a device request row, which the token cache never holds (see
+        // `get_token`): the writer need not invalidate the cache for it, so thousands of
+        // polling devices leave introspection's cached rows alone.
+        let changed = self
+            .writer
+            .update_uncached(move |conn: &Connection, sql: &Queries| {
+                super::run(conn, &sql.record_device_poll, (now, signature.as_str(), polled_by)).map_err(from_rusqlite)
+            })
+            .await?;
+        Ok(changed == 1)
+    }
 
     async fn reissue_within_grace(
         &self,

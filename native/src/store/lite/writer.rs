@@ -146,6 +146,13 @@ impl Writer {
         self.queue_job(work, false, true).await
     }
 
+    /// [`Writer::write`] for work that runs exactly one statement and changes only rows
+    /// the [`TokenCache`] never holds (a device request's last poll), so it leaves the
+    /// cache as it is.
+    pub(super) async fn update_uncached<T: Send + 'static>(&self, work: impl Work<T>) -> Result<T, StoreError> {
+        self.queue_job(work, false, true).await
+    }
+
     async fn queue_job<T: Send + 'static>(
         &self,
         work: impl Work<T>,
