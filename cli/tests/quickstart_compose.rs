@@ -139,6 +139,11 @@ fn config_arg(args: &[String]) -> Option<&str> {
 fn compose_files_name_only_what_the_binary_has() {
     let dockerfile = std::fs::read_to_string(repo().join("Dockerfile")).expect("Dockerfile");
     assert!(dockerfile.contains("ENTRYPOINT [\"latch\"]"), "the image runs latch");
+    // The image users get is the Dockerfile's default (last) stage, the release build;
+    // the `prebuilt` target (CI's host-built binary) shares every setting but the binary.
+    let stages: Vec<&str> = dockerfile.lines().filter_map(|l| l.split_once(" AS ").map(|(_, s)| s.trim())).collect();
+    assert_eq!(stages.last(), Some(&"runtime"), "the default target is the release image: {stages:?}");
+    assert!(stages.contains(&"prebuilt"), "{stages:?}");
     let user = dockerfile.lines().rev().find_map(|l| l.strip_prefix("USER ")).expect("a USER line");
     let name = user.split(':').next().unwrap_or("").trim();
     assert!(!name.is_empty() && name != "root" && name != "0", "the image runs as root: USER {user}");
@@ -155,6 +160,9 @@ fn compose_files_name_only_what_the_binary_has() {
         let consent = service(&c, "consent");
         for s in [&latch, &migrate, &consent] {
             assert_eq!(s.image(), "latch:local", "{files:?}: every Latch service runs the image the Dockerfile builds");
+            if std::env::var_os("LATCH_IMAGE_TARGET").is_none() {
+                assert_eq!(s.0["build"]["target"], "runtime", "{files:?}: compose builds the image users run");
+            }
         }
 
         // Commands and flags exist; the tutorial's commands run through `exec latch latch ...`.
