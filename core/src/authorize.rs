@@ -270,18 +270,40 @@ async fn after_login<S: Store, P: Platform>(latch: &Latch<S, P>, req: &Request, 
     };
     let now = latch.platform.now();
     let mut cookies = vec![cookie::clear(&latch.config.cookies, &csrf_name, "/")];
+    let remembered_for = |remember_for: i64| {
+        if remember_for > 0 {
+            remember_for.min(latch.config.authentication_session_ttl)
+        } else {
+            latch.config.authentication_session_ttl
+        }
+    };
     if flow.login_skip {
         flow.subject = login.subject.clone();
+        // Hydra's `extend_session_lifespan`: the remembered session, and its cookie, last
+        // `remember_for` from now. A session ended since the flow started is not revived:
+        // the login is refused, as it would be had it ended before.
+        if login.extend_session_lifespan {
+            let ttl = remembered_for(login.remember_for);
+            match latch.store.extend_login_session(&flow.session_id, &flow.subject, now + ttl, now).await {
+                Ok(true) => {
+                    let value = cookie::session_value(&latch.platform, &latch.config.system_secrets, &flow.session_id);
+                    cookies.push(cookie::set(&latch.config.cookies, &latch.config.cookies.session, &value, ttl, "/"));
+                }
+                Ok(false) => {
+                    return to_client(
+                        Error::new(ErrorCode::LoginRequired).with_hint("The login session ended during the login."),
+                    )
+                    .with_cookie(cookies.swap_remove(0))
+                }
+                Err(e) => return to_client(e.into()),
+            }
+        }
     } else {
         flow.subject = login.subject.clone();
         flow.session_id = login_session_id(&flow.id);
         flow.session_authenticated_at = now;
         if login.remember {
-            let ttl = if login.remember_for > 0 {
-                login.remember_for.min(latch.config.authentication_session_ttl)
-            } else {
-                latch.config.authentication_session_ttl
-            };
+            let ttl = remembered_for(login.remember_for);
             let session = LoginSession {
                 id: flow.session_id.clone(),
                 subject: login.subject.clone(),

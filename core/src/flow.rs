@@ -137,6 +137,10 @@ pub struct LoginAccepted {
     /// (Hydra's `force_subject_identifier`); empty: computed (OIDC Core §8.1).
     #[serde(rename = "fsi", default, skip_serializing_if = "String::is_empty")]
     pub force_subject_identifier: String,
+    /// On a skipped login, the remembered session lasts `remember_for` (or
+    /// `ttl.authentication_session`) from now again (Hydra's `extend_session_lifespan`).
+    #[serde(rename = "x", alias = "extend_session_lifespan", skip_serializing_if = "is_false")]
+    pub extend_session_lifespan: bool,
 }
 
 /// What the consent UI accepted (Hydra's `acceptOAuth2ConsentRequest`).
@@ -578,6 +582,7 @@ mod tests {
             context: json!({"k": 1}),
             authenticated_at: 8,
             force_subject_identifier: "pairwise-foo".into(),
+            extend_session_lifespan: true,
         };
         full.consent_skip = true;
         let accepted = ConsentAccepted {

@@ -309,6 +309,22 @@ impl LoginSessionStore for MemoryStore {
     async fn get_login_session(&self, id: &str) -> Result<Option<LoginSession>, StoreError> {
         Ok(self.lock()?.login_sessions.get(id).cloned())
     }
+    async fn extend_login_session(
+        &self,
+        id: &str,
+        subject: &str,
+        expires_at: i64,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let mut g = self.lock()?;
+        match g.login_sessions.get_mut(id) {
+            Some(s) if s.subject == subject && s.expires_at > now => {
+                s.expires_at = expires_at;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
     async fn delete_login_session(&self, id: &str) -> Result<bool, StoreError> {
         Ok(self.lock()?.login_sessions.remove(id).is_some())
     }

@@ -433,6 +433,16 @@ pub trait LoginSessionStore {
     async fn get_login_session(&self, id: &str) -> Result<Option<LoginSession>, StoreError>;
     /// Deletes one session; false when there was none.
     async fn delete_login_session(&self, id: &str) -> Result<bool, StoreError>;
+    /// Moves the expiry of session `id` of `subject` to `expires_at`, only if it is still
+    /// live at `now` (Hydra's `extend_session_lifespan`; compare-and-set: a session that
+    /// was ended meanwhile stays ended). True when this call moved it.
+    async fn extend_login_session(
+        &self,
+        id: &str,
+        subject: &str,
+        expires_at: i64,
+        now: i64,
+    ) -> Result<bool, StoreError>;
     /// Deletes every session of a subject; returns how many.
     async fn delete_login_sessions_of_subject(&self, subject: &str) -> Result<u64, StoreError>;
     /// Deletes at most `limit` sessions that expired before `before`; returns how many.

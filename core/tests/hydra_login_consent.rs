@@ -182,3 +182,45 @@ fn null_members_read_as_absent() {
     let r = authorize(&l, &b, &auth_url("")).reject(json!({"error": null, "status_code": null}));
     assert_eq!(query_of(&r)["error"], "request_denied");
 }
+
+/// Hydra's `extend_session_lifespan`: a skipped login that asks for it makes the
+/// remembered session last `remember_for` from now again (its stored expiry and its
+/// cookie); without it the session keeps its expiry; a session ended meanwhile is not
+/// revived (the login is refused with `login_required`).
+#[test]
+fn a_skipped_login_may_extend_the_remembered_session() {
+    let l = latch(101);
+    app_client(&l);
+    let b = Browser::default();
+    remember_login_and_consent(&l, &b);
+    let expiry = |sid: &str| block_on(l.store.get_login_session(sid)).expect("read").map(|s| s.expires_at);
+    let session_cookie = |r: &latch_core::http::Response| {
+        r.headers
+            .iter()
+            .find(|(n, v)| n == "set-cookie" && v.starts_with(&format!("{SESSION}=")))
+            .map(|(_, v)| v.clone())
+    };
+
+    l.platform.advance(1000);
+    let login = authorize(&l, &b, &auth_url(""));
+    assert_eq!(login.request["skip"], true);
+    let sid = login.request["session_id"].as_str().expect("the session").to_string();
+    let first = expiry(&sid).expect("remembered");
+    let r = login.accept_then(json!({"subject": "foo@bar.com"}));
+    assert_eq!(expiry(&sid), Some(first), "not asked: unchanged");
+    assert!(session_cookie(&r).is_none(), "and no new cookie");
+
+    let login = authorize(&l, &b, &auth_url(""));
+    let r = login.accept_then(json!({"subject": "foo@bar.com", "extend_session_lifespan": true, "remember_for": 7200}));
+    assert_eq!(expiry(&sid), Some(NOW + 1000 + 7200), "extended from now");
+    let cookie = session_cookie(&r).expect("the cookie is set again");
+    assert!(cookie.contains("Max-Age=7200"), "{cookie}");
+
+    // Ended between the login challenge and the accept: not revived.
+    let login = authorize(&l, &b, &auth_url(""));
+    assert!(block_on(l.store.delete_login_session(&sid)).expect("delete"));
+    let to = location(&login.accept_then(json!({"subject": "foo@bar.com", "extend_session_lifespan": true})));
+    assert!(to.starts_with(CB), "{to}");
+    assert_eq!(query_of(&to)["error"], "login_required");
+    assert_eq!(expiry(&sid), None);
+}

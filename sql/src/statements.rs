@@ -98,6 +98,8 @@ pub struct Queries {
     pub insert_login_session: String,
     pub get_login_session: String,
     pub delete_login_session: String,
+    /// `extend_session_lifespan`'s compare-and-set: a live session of the subject only.
+    pub extend_login_session: String,
     pub delete_login_sessions_of_subject: String,
     pub delete_expired_login_sessions: String,
     pub insert_consent: String,
@@ -195,6 +197,9 @@ impl Queries {
             )),
             get_login_session: t(&format!("SELECT {LOGIN_SESSION_COLUMNS} FROM latch_login_sessions WHERE id = ?")),
             delete_login_session: t("DELETE FROM latch_login_sessions WHERE id = ?"),
+            extend_login_session: t(
+                "UPDATE latch_login_sessions SET expires_at = ? WHERE id = ? AND subject = ? AND expires_at > ?",
+            ),
             delete_login_sessions_of_subject: t("DELETE FROM latch_login_sessions WHERE subject = ?"),
             delete_expired_login_sessions: t(match dialect {
                 // As for tokens: MySQL rejects LIMIT inside an IN subquery.

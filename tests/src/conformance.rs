@@ -53,6 +53,7 @@ pub async fn run<S: Store>(store: &S) {
         concurrent_inserts_fail_alone,
         login_session_crud,
         delete_login_sessions_of_subject,
+        extend_login_session_only_while_live,
         delete_expired_login_sessions,
         complete_consent_stores_consent_and_tokens,
         complete_consent_is_all_or_nothing,
@@ -792,6 +793,22 @@ pub async fn delete_login_sessions_of_subject<S: Store>(s: &S) {
     }
     assert_eq!(s.delete_login_sessions_of_subject("lss-user").await.expect("again"), 0);
     assert_eq!(s.delete_login_sessions_of_subject("lss-nobody").await.expect("nobody"), 0);
+}
+
+/// `extend_login_session` moves the expiry of a live session of the subject only.
+pub async fn extend_login_session_only_while_live<S: Store>(s: &S) {
+    let session = LoginSession { expires_at: 2_000, ..login_session("lse-1", "lse-user") };
+    s.create_login_session(&session).await.expect("create");
+    assert!(!s.extend_login_session("lse-1", "lse-other", 9_000, 1_000).await.expect("extend"), "another subject");
+    assert!(!s.extend_login_session("lse-none", "lse-user", 9_000, 1_000).await.expect("extend"), "no such session");
+    assert!(!s.extend_login_session("lse-1", "lse-user", 9_000, 2_000).await.expect("extend"), "expired at 2000");
+    assert_eq!(s.get_login_session("lse-1").await.expect("get"), Some(session.clone()), "unchanged");
+    assert!(s.extend_login_session("lse-1", "lse-user", 9_000, 1_999).await.expect("extend"), "live until 2000");
+    let extended = LoginSession { expires_at: 9_000, ..session };
+    assert_eq!(s.get_login_session("lse-1").await.expect("get"), Some(extended), "only the expiry moved");
+    assert!(s.delete_login_session("lse-1").await.expect("delete"));
+    assert!(!s.extend_login_session("lse-1", "lse-user", 9_500, 1_000).await.expect("extend"), "ended stays ended");
+    assert_eq!(s.get_login_session("lse-1").await.expect("get"), None);
 }
 
 /// The janitor deletes expired sessions in bounded batches and nothing else.

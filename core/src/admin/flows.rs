@@ -94,9 +94,9 @@ pub async fn accept_login<S: Store, P: Platform>(latch: &Latch<S, P>, req: &Requ
     let c = challenge(req, "login_challenge")?;
     let AwaitingLogin { flow } = AwaitingLogin::open(latch, &c)?;
     let body: AcceptLogin = req.json_body()?;
-    // Not yet acted on: the remembered session's lifespan is not extended, and the
-    // identity provider's session id is not shown back (README, Differences from Hydra).
-    let _ = (body.extend_session_lifespan, &body.identity_provider_session_id);
+    // Kept by Hydra for ending the identity provider's (Ory Kratos') session at logout,
+    // which Latch does not do (`urls.identity_provider.url` is refused): not kept.
+    let _ = &body.identity_provider_session_id;
     if body.subject.is_empty() {
         return Err(Error::invalid_request("Field 'subject' must not be empty."));
     }
@@ -119,6 +119,7 @@ pub async fn accept_login<S: Store, P: Platform>(latch: &Latch<S, P>, req: &Requ
         context: body.context,
         authenticated_at: latch.platform.now(),
         force_subject_identifier: body.force_subject_identifier,
+        extend_session_lifespan: body.extend_session_lifespan,
     };
     let decided = AwaitingLoginVerifier { flow, login: Decision::Accepted(login) };
     Ok(redirect_to(decided.flow.request_url_with("login_verifier", &decided.seal(latch))))

@@ -508,6 +508,17 @@ impl LoginSessionStore for D1Store {
         first(&self.all(&self.sql.get_login_session, &[id.into()]).await?, decode_login_session)
     }
 
+    async fn extend_login_session(
+        &self,
+        id: &str,
+        subject: &str,
+        expires_at: i64,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let params = [expires_at.into(), id.into(), subject.into(), now.into()];
+        Ok(self.run(&self.sql.extend_login_session, &params).await? == 1)
+    }
+
     async fn delete_login_session(&self, id: &str) -> Result<bool, StoreError> {
         Ok(self.run(&self.sql.delete_login_session, &[id.into()]).await? > 0)
     }

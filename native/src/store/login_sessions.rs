@@ -23,6 +23,17 @@ impl LoginSessionStore for Server {
         rows::one(&row, decode_login_session)
     }
 
+    async fn extend_login_session(
+        &self,
+        id: &str,
+        subject: &str,
+        expires_at: i64,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let query = sqlx::query(&self.sql.extend_login_session).bind(expires_at).bind(id).bind(subject).bind(now);
+        Ok(self.run(query).await? == 1)
+    }
+
     async fn delete_login_session(&self, id: &str) -> Result<bool, StoreError> {
         let done = self.run(sqlx::query(&self.sql.delete_login_session).bind(id)).await?;
         Ok(done > 0)

@@ -441,6 +441,7 @@ backend_operations! {
         fn create_login_session(&self, session: &LoginSession) -> ();
         fn get_login_session(&self, id: &str) -> Option<LoginSession>;
         fn delete_login_session(&self, id: &str) -> bool;
+        fn extend_login_session(&self, id: &str, subject: &str, expires_at: i64, now: i64) -> bool;
         fn delete_login_sessions_of_subject(&self, subject: &str) -> u64;
         fn delete_expired_login_sessions(&self, before: i64, limit: u32) -> u64;
     }

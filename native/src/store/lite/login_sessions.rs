@@ -15,6 +15,17 @@ impl LoginSessionStore for LiteStore {
         self.read_one(|q| &q.get_login_session, [id])
     }
 
+    async fn extend_login_session(
+        &self,
+        id: &str,
+        subject: &str,
+        expires_at: i64,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let params = (expires_at, id.to_owned(), subject.to_owned(), now);
+        Ok(self.change(|q| &q.extend_login_session, params).await? == 1)
+    }
+
     async fn delete_login_session(&self, id: &str) -> Result<bool, StoreError> {
         Ok(self.change(|q| &q.delete_login_session, [id.to_owned()]).await? > 0)
     }
