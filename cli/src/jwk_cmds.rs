@@ -36,7 +36,8 @@ pub enum KeysCmd {
 /// Key generation parameters shared by v1 and v2.
 #[derive(Debug, Clone, Args)]
 pub struct KeyGenArgs {
-    /// Signing algorithm: RS256, RS384, RS512, PS256, ES256, ES384, ES512 or EdDSA.
+    /// Signing algorithm: RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512 or
+    /// EdDSA.
     #[arg(short = 'a', long, default_value = "RS256", value_name = "ALG")]
     pub alg: String,
 

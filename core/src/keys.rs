@@ -33,8 +33,12 @@ pub enum Alg {
     Rs384,
     /// RSASSA-PKCS1-v1_5 with SHA-512.
     Rs512,
-    /// RSASSA-PSS with SHA-256 and a 32-byte salt (RFC 7518 §3.5).
+    /// RSASSA-PSS with SHA-256, MGF1 with SHA-256 and a 32-byte salt (RFC 7518 §3.5).
     Ps256,
+    /// RSASSA-PSS with SHA-384, MGF1 with SHA-384 and a 48-byte salt (RFC 7518 §3.5).
+    Ps384,
+    /// RSASSA-PSS with SHA-512, MGF1 with SHA-512 and a 64-byte salt (RFC 7518 §3.5).
+    Ps512,
     /// ECDSA P-256 with SHA-256.
     Es256,
     /// ECDSA P-384 with SHA-384.
@@ -47,8 +51,18 @@ pub enum Alg {
 
 impl Alg {
     /// Every algorithm, for messages and tests.
-    pub const ALL: [Alg; 8] =
-        [Alg::Rs256, Alg::Rs384, Alg::Rs512, Alg::Ps256, Alg::Es256, Alg::Es384, Alg::Es512, Alg::EdDsa];
+    pub const ALL: [Alg; 10] = [
+        Alg::Rs256,
+        Alg::Rs384,
+        Alg::Rs512,
+        Alg::Ps256,
+        Alg::Ps384,
+        Alg::Ps512,
+        Alg::Es256,
+        Alg::Es384,
+        Alg::Es512,
+        Alg::EdDsa,
+    ];
 
     /// Parses a JWS `alg` name.
     pub fn parse(s: &str) -> Option<Alg> {
@@ -61,6 +75,8 @@ impl Alg {
             Alg::Rs384 => "RS384",
             Alg::Rs512 => "RS512",
             Alg::Ps256 => "PS256",
+            Alg::Ps384 => "PS384",
+            Alg::Ps512 => "PS512",
             Alg::Es256 => "ES256",
             Alg::Es384 => "ES384",
             Alg::Es512 => "ES512",
@@ -69,7 +85,7 @@ impl Alg {
     }
     /// Whether its keys are RSA keys.
     pub fn is_rsa(self) -> bool {
-        matches!(self, Alg::Rs256 | Alg::Rs384 | Alg::Rs512 | Alg::Ps256)
+        matches!(self, Alg::Rs256 | Alg::Rs384 | Alg::Rs512 | Alg::Ps256 | Alg::Ps384 | Alg::Ps512)
     }
     /// The names, for messages ("RS256, RS384, …").
     pub fn names() -> String {
@@ -78,7 +94,8 @@ impl Alg {
 }
 
 enum Secret {
-    /// RS256, RS384, RS512 and PS256 (the key's `alg` picks the padding and hash).
+    /// RS256, RS384, RS512, PS256, PS384 and PS512 (the key's `alg` picks the padding
+    /// and hash).
     Rsa(Box<rsa::RsaPrivateKey>),
     Es(p256::ecdsa::SigningKey),
     Es384(p384::SecretKey),
@@ -106,7 +123,7 @@ impl SigningKey {
     /// keep it off request paths.
     pub fn generate<P: Platform + ?Sized>(platform: &P, alg: Alg, kid: &str) -> Result<SigningKey, Error> {
         let secret = match alg {
-            Alg::Rs256 | Alg::Rs384 | Alg::Rs512 | Alg::Ps256 => Secret::Rsa(Box::new(
+            Alg::Rs256 | Alg::Rs384 | Alg::Rs512 | Alg::Ps256 | Alg::Ps384 | Alg::Ps512 => Secret::Rsa(Box::new(
                 rsa::RsaPrivateKey::new(&mut PlatformRng(platform), RSA_BITS)
                     .map_err(|e| Error::server(format!("RSA key generation failed: {e}")))?,
             )),
@@ -148,6 +165,9 @@ impl SigningKey {
                 }
             }
         };
+        if let Secret::Rsa(k) = &secret {
+            pss_fits(alg, k).map_err(bad)?;
+        }
         Ok(SigningKey { kid, alg, secret })
     }
 
@@ -207,9 +227,12 @@ impl SigningKey {
         if alg != usual && !(usual.is_rsa() && alg.is_rsa()) {
             return Err(Error::invalid_request(format!(
                 "The key suits {}, not {}.",
-                if usual.is_rsa() { "RS256, RS384, RS512 or PS256".to_string() } else { usual.as_str().to_string() },
+                if usual.is_rsa() { rsa_names() } else { usual.as_str().to_string() },
                 alg.as_str()
             )));
+        }
+        if let Secret::Rsa(k) = &secret {
+            pss_fits(alg, k).map_err(|why| Error::invalid_request(format!("The key is not usable: {why}.")))?;
         }
         Ok(SigningKey { kid: kid.to_string(), alg, secret })
     }
@@ -272,15 +295,12 @@ impl SigningKey {
                 Alg::Rs512 => {
                     k.sign(rsa::Pkcs1v15Sign::new::<Sha512>(), &Sha512::digest(input.as_bytes())).map_err(rsa_failed)?
                 }
-                // RFC 7518 §3.5: MGF1 with SHA-256 and a salt as long as the hash; the
-                // salt is random, so the platform's randomness draws it.
-                Alg::Ps256 => k
-                    .sign_with_rng(
-                        &mut PlatformRng(platform),
-                        rsa::Pss::new::<Sha256>(),
-                        &Sha256::digest(input.as_bytes()),
-                    )
-                    .map_err(rsa_failed)?,
+                // RFC 7518 §3.5: MGF1 with the same hash and a salt as long as the hash
+                // (what `Pss::new` sets up); the salt is random, so the platform's
+                // randomness draws it.
+                Alg::Ps256 => pss::<Sha256, P>(platform, k, &input).map_err(rsa_failed)?,
+                Alg::Ps384 => pss::<Sha384, P>(platform, k, &input).map_err(rsa_failed)?,
+                Alg::Ps512 => pss::<Sha512, P>(platform, k, &input).map_err(rsa_failed)?,
                 _ => match platform.rs256_sign(k, input.as_bytes()).await {
                     Some(signature) => signature,
                     None => {
@@ -313,6 +333,43 @@ impl SigningKey {
         input.push_str(&B64.encode(signature));
         Ok(input)
     }
+}
+
+/// The RSA algorithms' names, for messages ("RS256, …, PS384 or PS512").
+fn rsa_names() -> String {
+    let names: Vec<&str> = Alg::ALL.into_iter().filter(|a| a.is_rsa()).map(Alg::as_str).collect();
+    match names.split_last() {
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+        None => String::new(),
+    }
+}
+
+/// Whether an RSA key is long enough to sign with `alg`. RFC 8017 §9.1.1 step 3: the
+/// PSS encoding needs emLen >= hLen + sLen + 2 octets, emLen being the modulus' bits less
+/// one, in octets; RFC 7518 §3.5 makes sLen = hLen. So a 1024-bit key cannot sign PS512.
+fn pss_fits(alg: Alg, key: &rsa::RsaPrivateKey) -> Result<(), String> {
+    use rsa::traits::PublicKeyParts;
+    let hash_len = match alg {
+        Alg::Ps256 => 32,
+        Alg::Ps384 => 48,
+        Alg::Ps512 => 64,
+        _ => return Ok(()),
+    };
+    let bits = key.n().bits();
+    if bits.saturating_sub(1).div_ceil(8) < 2 * hash_len + 2 {
+        return Err(format!("a {bits}-bit RSA key is too short for {} (RFC 8017 §9.1.1)", alg.as_str()));
+    }
+    Ok(())
+}
+
+/// An RSASSA-PSS signature of `input` with hash `D` (RFC 7518 §3.5, RFC 8017 §8.1):
+/// MGF1 with `D` and a salt of `D`'s output size, drawn from the platform.
+fn pss<D, P>(platform: &P, key: &rsa::RsaPrivateKey, input: &str) -> Result<Vec<u8>, rsa::Error>
+where
+    D: Digest + sha2::digest::DynDigest + Send + Sync + 'static,
+    P: Platform + ?Sized,
+{
+    key.sign_with_rng(&mut PlatformRng(platform), rsa::Pss::new::<D>(), &D::digest(input.as_bytes()))
 }
 
 /// A JWK that RustCrypto's `to_jwk_string` wrote, as a JSON value.
@@ -409,6 +466,8 @@ pub fn verify_jws(jwk: &Value, token: &str) -> Option<Map<String, Value>> {
         "RS384" => rsa(jwt_compact::alg::Rsa::rs384())?,
         "RS512" => rsa(jwt_compact::alg::Rsa::rs512())?,
         "PS256" => rsa(jwt_compact::alg::Rsa::ps256())?,
+        "PS384" => rsa(jwt_compact::alg::Rsa::ps384())?,
+        "PS512" => rsa(jwt_compact::alg::Rsa::ps512())?,
         "ES384" | "ES512" => return verify_ec(jwk, untrusted.algorithm(), token),
         "ES256" => {
             let k = p256::ecdsa::VerifyingKey::try_from(&key).ok()?;
@@ -480,6 +539,7 @@ mod tests {
         for (bytes, alg, want) in [
             (rsa_pem.as_bytes().to_vec(), None, Alg::Rs256),
             (rsa_pkcs1.as_bytes().to_vec(), Some(Alg::Ps256), Alg::Ps256),
+            (rsa_pkcs1.as_bytes().to_vec(), Some(Alg::Ps384), Alg::Ps384),
             (rsa_key.to_pkcs8_der().unwrap().as_bytes().to_vec(), Some(Alg::Rs512), Alg::Rs512),
             (ec.to_pkcs8_pem(LineEnding::LF).unwrap().as_bytes().to_vec(), None, Alg::Es384),
             (ec.to_sec1_der().unwrap().to_vec(), None, Alg::Es384),
@@ -494,6 +554,11 @@ mod tests {
         let public = ec.public_key().to_public_key_pem(LineEnding::LF).unwrap();
         assert!(SigningKey::from_private_key(public.as_bytes(), None, "k").is_err());
         assert!(SigningKey::from_private_key(rsa_pem.as_bytes(), Some(Alg::Es256), "k").is_err());
+        let short = SigningKey::from_private_key(rsa_pem.as_bytes(), Some(Alg::Ps512), "k").unwrap_err();
+        assert!(short.hint.unwrap_or_default().contains("1024-bit RSA key is too short for PS512"));
+        let mut jwk = SigningKey::from_private_key(rsa_pem.as_bytes(), None, "k").unwrap().private_jwk();
+        jwk["alg"] = "PS512".into();
+        assert!(SigningKey::from_jwk(&jwk).is_err(), "nor through a JWK");
         assert!(SigningKey::from_private_key(b"not a key", None, "k").is_err());
     }
 
@@ -522,6 +587,32 @@ mod tests {
             let back = SigningKey::from_jwk(&k.private_jwk()).unwrap();
             assert_eq!(back.public_jwk(), public);
         }
+    }
+
+    /// RFC 7518 §3.5: a PSS signature verifies only as the algorithm it was made with
+    /// (the hash, MGF1's hash and the salt length all follow it), and only with its key.
+    #[test]
+    fn pss_signatures_verify_only_as_their_own_algorithm_and_key() {
+        let p = FixedPlatform::new(0, 13);
+        let rsa_key = rsa::RsaPrivateKey::new(&mut PlatformRng(&p), 2048).unwrap();
+        let other = rsa::RsaPrivateKey::new(&mut PlatformRng(&p), 2048).unwrap();
+        let pem = rsa::pkcs1::EncodeRsaPrivateKey::to_pkcs1_pem(&rsa_key, rsa::pkcs8::LineEnding::LF).unwrap();
+        let ps384 = SigningKey::from_private_key(pem.as_bytes(), Some(Alg::Ps384), "k").unwrap();
+        let jws = block_on(ps384.sign(&p, "JWT", &Map::new())).unwrap();
+        assert!(verify_jws(&ps384.public_jwk(), &jws).is_some());
+        // The same signature under a header claiming PS512 (or PS256, or RS384).
+        let (_, rest) = jws.split_once('.').unwrap();
+        for alg in ["PS512", "PS256", "RS384"] {
+            let header = B64.encode(json!({"alg": alg, "kid": "k", "typ": "JWT"}).to_string());
+            assert!(verify_jws(&ps384.public_jwk(), &format!("{header}.{rest}")).is_none(), "{alg}");
+        }
+        let other = rsa::pkcs1::EncodeRsaPrivateKey::to_pkcs1_pem(&other, rsa::pkcs8::LineEnding::LF).unwrap();
+        let wrong = SigningKey::from_private_key(other.as_bytes(), Some(Alg::Ps384), "k").unwrap().public_jwk();
+        assert!(verify_jws(&wrong, &jws).is_none(), "another key");
+        // The salt is random: two signatures differ, and both verify.
+        let again = block_on(ps384.sign(&p, "JWT", &Map::new())).unwrap();
+        assert_ne!(again, jws);
+        assert!(verify_jws(&ps384.public_jwk(), &again).is_some());
     }
 
     #[test]
