@@ -1,15 +1,18 @@
-//! Signing keys and JSON Web Keys (RFC 7517, RFC 7518 §6): generation for `RS256`,
-//! `ES256` and `EdDSA`, JWK import/export (through `jwt-compact`'s conversions), and
-//! JWS compact signing (RFC 7515 §7.1).
+//! Signing keys and JSON Web Keys (RFC 7517, RFC 7518 §6): generation for every [`Alg`],
+//! JWK import/export (through `jwt-compact`'s conversions and RustCrypto's JWK forms),
+//! with an imported key's certificate chain ([`crate::x5c`]), and JWS compact signing
+//! (RFC 7515 §7.1).
 //!
 //! Signing is written here rather than through `jwt-compact`'s `AlgorithmExt::token`
 //! because that path draws blinding noise from the operating system's RNG (`OsRng`),
 //! which the core may not touch: PKCS#1 v1.5, RFC 6979 ECDSA and Ed25519 are all
-//! deterministic without it, so signatures stay reproducible under a fixed platform.
+//! deterministic without it, so signatures stay reproducible under a fixed platform;
+//! PSS draws its salt from the platform.
 //! Verification (no randomness involved) uses `jwt-compact` directly.
 
 use crate::error::Error;
 use crate::platform::{Platform, PlatformRng};
+use crate::x5c::X509Members;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine as _;
 use jwt_compact::jwk::JsonWebKey;
@@ -103,6 +106,23 @@ enum Secret {
     Ed(ed25519_compact::SecretKey),
 }
 
+impl Secret {
+    /// The public key as a DER SubjectPublicKeyInfo (RFC 5280 §4.1.2.7), as a
+    /// certificate holds it: RFC 3279 for RSA (`rsaEncryption`) and EC (`id-ecPublicKey`,
+    /// a named curve, the uncompressed point), RFC 8410 for Ed25519.
+    fn public_key_der(&self) -> Result<Vec<u8>, String> {
+        use p256::pkcs8::EncodePublicKey;
+        let der = match self {
+            Secret::Rsa(k) => k.to_public_key().to_public_key_der(),
+            Secret::Es(k) => p256::PublicKey::from(k.verifying_key()).to_public_key_der(),
+            Secret::Es384(k) => k.public_key().to_public_key_der(),
+            Secret::Es512(k) => k.public_key().to_public_key_der(),
+            Secret::Ed(k) => return Ok(k.public_key().to_der()),
+        };
+        der.map(|d| d.into_vec()).map_err(|e| format!("its public key cannot be encoded ({e})"))
+    }
+}
+
 /// A private signing key with its key id.
 pub struct SigningKey {
     /// The key id (`kid`).
@@ -110,6 +130,8 @@ pub struct SigningKey {
     /// The algorithm.
     pub alg: Alg,
     secret: Secret,
+    /// The certificate chain and thumbprints it was imported with (none when generated).
+    x509: X509Members,
 }
 
 impl std::fmt::Debug for SigningKey {
@@ -136,10 +158,11 @@ impl SigningKey {
                 Secret::Ed(ed25519_compact::KeyPair::from_seed(ed25519_compact::Seed::new(seed)).sk)
             }
         };
-        Ok(SigningKey { kid: kid.to_string(), alg, secret })
+        Ok(SigningKey { kid: kid.to_string(), alg, secret, x509: X509Members::default() })
     }
 
-    /// Reads a private JWK (with `kid` and `alg`).
+    /// Reads a private JWK (with `kid` and `alg`), and its `x5c` certificate chain and
+    /// `x5t`/`x5t#S256` thumbprints when it has them (see [`crate::x5c`]).
     pub fn from_jwk(v: &Value) -> Result<SigningKey, Error> {
         let bad = |why: String| Error::invalid_request(format!("The JSON Web Key is not usable: {why}."));
         let kid = v.get("kid").and_then(Value::as_str).unwrap_or("").to_string();
@@ -168,7 +191,8 @@ impl SigningKey {
         if let Secret::Rsa(k) = &secret {
             pss_fits(alg, k).map_err(bad)?;
         }
-        Ok(SigningKey { kid, alg, secret })
+        let x509 = X509Members::read(v, || secret.public_key_der()).map_err(bad)?;
+        Ok(SigningKey { kid, alg, secret, x509 })
     }
 
     /// Reads a private key from PEM (PKCS#8; PKCS#1 for RSA; SEC1 for EC) or DER (the
@@ -176,15 +200,22 @@ impl SigningKey {
     /// when given (which must suit the key), else its type's usual one: RSA RS256, P-256
     /// ES256, P-384 ES384, P-521 ES512, Ed25519 EdDSA. A public key is refused: a key set
     /// holds the keys Latch signs with.
+    ///
+    /// PEM may carry the key's certificate chain after it (`CERTIFICATE` blocks, leaf
+    /// first, as in `cat key.pem fullchain.pem`): it becomes the key's `x5c`.
     pub fn from_private_key(bytes: &[u8], alg: Option<Alg>, kid: &str) -> Result<SigningKey, Error> {
         use p256::pkcs8::DecodePrivateKey;
         use rsa::pkcs1::DecodeRsaPrivateKey;
-        let text = std::str::from_utf8(bytes).ok().map(str::trim).filter(|t| t.starts_with("-----BEGIN"));
-        if text.is_some_and(|t| t.contains("PUBLIC KEY-----")) {
+        let pem = std::str::from_utf8(bytes).ok().map(str::trim).filter(|t| t.starts_with("-----BEGIN"));
+        if pem.is_some_and(|t| t.contains("PUBLIC KEY-----")) {
             return Err(Error::invalid_request(
                 "The key is a public key: a key set holds the private keys Latch signs with.",
             ));
         }
+        let blocks = pem.map(pem_blocks).unwrap_or_default();
+        let certificates: Vec<&str> = blocks.iter().filter(|(l, _)| *l == "CERTIFICATE").map(|(_, b)| *b).collect();
+        // The private key's own block, when the text has other blocks too.
+        let text = pem.map(|t| blocks.iter().find(|(l, _)| l.ends_with("PRIVATE KEY")).map_or(t, |(_, b)| *b));
         let rsa = match text {
             Some(t) => {
                 rsa::RsaPrivateKey::from_pkcs8_pem(t).ok().or_else(|| rsa::RsaPrivateKey::from_pkcs1_pem(t).ok())
@@ -231,10 +262,12 @@ impl SigningKey {
                 alg.as_str()
             )));
         }
+        let unusable = |why: String| Error::invalid_request(format!("The key is not usable: {why}."));
         if let Secret::Rsa(k) = &secret {
-            pss_fits(alg, k).map_err(|why| Error::invalid_request(format!("The key is not usable: {why}.")))?;
+            pss_fits(alg, k).map_err(unusable)?;
         }
-        Ok(SigningKey { kid: kid.to_string(), alg, secret })
+        let x509 = X509Members::from_pem_blocks(&certificates, || secret.public_key_der()).map_err(unusable)?;
+        Ok(SigningKey { kid: kid.to_string(), alg, secret, x509 })
     }
 
     fn decorate(&self, jwk: JsonWebKey<'_>) -> Value {
@@ -246,11 +279,13 @@ impl SigningKey {
             m.insert("kid".into(), self.kid.clone().into());
             m.insert("alg".into(), self.alg.as_str().into());
             m.insert("use".into(), "sig".into());
+            self.x509.write(m);
         }
         v
     }
 
-    /// The private JWK (for storage and the admin API).
+    /// The private JWK (for storage and the admin API), with the `x5c`, `x5t` and
+    /// `x5t#S256` it was imported with.
     pub fn private_jwk(&self) -> Value {
         match &self.secret {
             Secret::Rsa(k) => self.decorate(JsonWebKey::from(k.as_ref())),
@@ -261,7 +296,8 @@ impl SigningKey {
         }
     }
 
-    /// The public JWK (for `/.well-known/jwks.json`).
+    /// The public JWK (for `/.well-known/jwks.json`), with the `x5c`, `x5t` and
+    /// `x5t#S256` it was imported with: they are public (RFC 7517 §4.7).
     pub fn public_jwk(&self) -> Value {
         match &self.secret {
             Secret::Rsa(k) => self.decorate(JsonWebKey::from(&k.to_public_key()).to_verifying_key()),
@@ -333,6 +369,24 @@ impl SigningKey {
         input.push_str(&B64.encode(signature));
         Ok(input)
     }
+}
+
+/// The blocks of a PEM text (RFC 7468 §2), each with its label: from its
+/// `-----BEGIN label-----` line through its `-----END label-----` line. A block left
+/// open ends the list.
+fn pem_blocks(text: &str) -> Vec<(&str, &str)> {
+    let mut blocks = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("-----BEGIN ") {
+        let block = &rest[start..];
+        let Some(label) = block["-----BEGIN ".len()..].split("-----").next() else { break };
+        let end = format!("-----END {label}-----");
+        let Some(at) = block.find(&end) else { break };
+        let len = at + end.len();
+        blocks.push((label, &block[..len]));
+        rest = &block[len..];
+    }
+    blocks
 }
 
 /// The RSA algorithms' names, for messages ("RS256, …, PS384 or PS512").
@@ -543,6 +597,16 @@ mod tests {
             (rsa_key.to_pkcs8_der().unwrap().as_bytes().to_vec(), Some(Alg::Rs512), Alg::Rs512),
             (ec.to_pkcs8_pem(LineEnding::LF).unwrap().as_bytes().to_vec(), None, Alg::Es384),
             (ec.to_sec1_der().unwrap().to_vec(), None, Alg::Es384),
+            // `openssl ecparam -genkey` writes the curve's block before the key's.
+            (
+                format!(
+                    "-----BEGIN EC PARAMETERS-----\nBgUrgQQAIg==\n-----END EC PARAMETERS-----\n{}",
+                    ec.to_sec1_pem(LineEnding::LF).unwrap().as_str()
+                )
+                .into_bytes(),
+                None,
+                Alg::Es384,
+            ),
             (ed.sk.to_pem().into_bytes(), None, Alg::EdDsa),
             (ed.sk.to_der(), Some(Alg::EdDsa), Alg::EdDsa),
         ] {
