@@ -127,7 +127,8 @@ pub struct ImportJwkArgs {
     pub set: String,
 
     /// Files, each a JWK or a `{"keys": [...]}` set (JSON), or a private key in PEM or
-    /// DER (PKCS#8, PKCS#1, SEC1); `-` is standard input.
+    /// DER (PKCS#8, PKCS#1, SEC1); `-` is standard input. A JWK's `x5c` is kept, and so
+    /// are certificates after a PEM key (leaf first): they become its `x5c`.
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<std::path::PathBuf>,
 
