@@ -36,7 +36,8 @@ pub enum KeysCmd {
 /// Key generation parameters shared by v1 and v2.
 #[derive(Debug, Clone, Args)]
 pub struct KeyGenArgs {
-    /// Signing algorithm: RS256, RS384, RS512, PS256, ES256, ES384, ES512 or EdDSA.
+    /// Signing algorithm: RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512 or
+    /// EdDSA.
     #[arg(short = 'a', long, default_value = "RS256", value_name = "ALG")]
     pub alg: String,
 
@@ -126,7 +127,8 @@ pub struct ImportJwkArgs {
     pub set: String,
 
     /// Files, each a JWK or a `{"keys": [...]}` set (JSON), or a private key in PEM or
-    /// DER (PKCS#8, PKCS#1, SEC1); `-` is standard input.
+    /// DER (PKCS#8, PKCS#1, SEC1); `-` is standard input. A JWK's `x5c` is kept, and so
+    /// are certificates after a PEM key (leaf first): they become its `x5c`.
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<std::path::PathBuf>,
 

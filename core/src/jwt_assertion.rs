@@ -52,7 +52,8 @@ impl Unverified {
 /// asymmetric ones that [`keys::verify_jws`] verifies). `none` and the HMAC algorithms
 /// are never accepted: a key the server would hold as a shared secret is a client
 /// secret, which Latch stores only hashed.
-pub const ASYMMETRIC_ALGS: &[&str] = &["RS256", "RS384", "RS512", "PS256", "ES256", "ES384", "ES512", "EdDSA"];
+pub const ASYMMETRIC_ALGS: &[&str] =
+    &["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"];
 
 /// Verifies `token` against the first of `keys` that fits it and returns the verified
 /// claims. A key fits when its `kid` is the header's (if the header names one), its
@@ -228,6 +229,13 @@ mod tests {
         let u = Unverified::read(&jws).unwrap();
         assert_eq!((u.alg(), u.kid(), u.claim("sub")), ("ES256", Some("k1"), Some("a")));
         assert!(Unverified::read("a.b").is_none() && Unverified::read("e30.e30.x.y").is_none());
+    }
+
+    /// The algorithms accepted are exactly those Latch signs with (and so verifies).
+    #[test]
+    fn the_accepted_algorithms_are_the_signing_ones() {
+        let signing: Vec<&str> = crate::keys::Alg::ALL.into_iter().map(crate::keys::Alg::as_str).collect();
+        assert_eq!(ASYMMETRIC_ALGS, signing.as_slice());
     }
 
     #[test]

@@ -1,15 +1,18 @@
-//! Signing keys and JSON Web Keys (RFC 7517, RFC 7518 §6): generation for `RS256`,
-//! `ES256` and `EdDSA`, JWK import/export (through `jwt-compact`'s conversions), and
-//! JWS compact signing (RFC 7515 §7.1).
+//! Signing keys and JSON Web Keys (RFC 7517, RFC 7518 §6): generation for every [`Alg`],
+//! JWK import/export (through `jwt-compact`'s conversions and RustCrypto's JWK forms),
+//! with an imported key's certificate chain ([`crate::x5c`]), and JWS compact signing
+//! (RFC 7515 §7.1).
 //!
 //! Signing is written here rather than through `jwt-compact`'s `AlgorithmExt::token`
 //! because that path draws blinding noise from the operating system's RNG (`OsRng`),
 //! which the core may not touch: PKCS#1 v1.5, RFC 6979 ECDSA and Ed25519 are all
-//! deterministic without it, so signatures stay reproducible under a fixed platform.
+//! deterministic without it, so signatures stay reproducible under a fixed platform;
+//! PSS draws its salt from the platform.
 //! Verification (no randomness involved) uses `jwt-compact` directly.
 
 use crate::error::Error;
 use crate::platform::{Platform, PlatformRng};
+use crate::x5c::X509Members;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine as _;
 use jwt_compact::jwk::JsonWebKey;
@@ -33,8 +36,12 @@ pub enum Alg {
     Rs384,
     /// RSASSA-PKCS1-v1_5 with SHA-512.
     Rs512,
-    /// RSASSA-PSS with SHA-256 and a 32-byte salt (RFC 7518 §3.5).
+    /// RSASSA-PSS with SHA-256, MGF1 with SHA-256 and a 32-byte salt (RFC 7518 §3.5).
     Ps256,
+    /// RSASSA-PSS with SHA-384, MGF1 with SHA-384 and a 48-byte salt (RFC 7518 §3.5).
+    Ps384,
+    /// RSASSA-PSS with SHA-512, MGF1 with SHA-512 and a 64-byte salt (RFC 7518 §3.5).
+    Ps512,
     /// ECDSA P-256 with SHA-256.
     Es256,
     /// ECDSA P-384 with SHA-384.
@@ -47,8 +54,18 @@ pub enum Alg {
 
 impl Alg {
     /// Every algorithm, for messages and tests.
-    pub const ALL: [Alg; 8] =
-        [Alg::Rs256, Alg::Rs384, Alg::Rs512, Alg::Ps256, Alg::Es256, Alg::Es384, Alg::Es512, Alg::EdDsa];
+    pub const ALL: [Alg; 10] = [
+        Alg::Rs256,
+        Alg::Rs384,
+        Alg::Rs512,
+        Alg::Ps256,
+        Alg::Ps384,
+        Alg::Ps512,
+        Alg::Es256,
+        Alg::Es384,
+        Alg::Es512,
+        Alg::EdDsa,
+    ];
 
     /// Parses a JWS `alg` name.
     pub fn parse(s: &str) -> Option<Alg> {
@@ -61,6 +78,8 @@ impl Alg {
             Alg::Rs384 => "RS384",
             Alg::Rs512 => "RS512",
             Alg::Ps256 => "PS256",
+            Alg::Ps384 => "PS384",
+            Alg::Ps512 => "PS512",
             Alg::Es256 => "ES256",
             Alg::Es384 => "ES384",
             Alg::Es512 => "ES512",
@@ -69,7 +88,7 @@ impl Alg {
     }
     /// Whether its keys are RSA keys.
     pub fn is_rsa(self) -> bool {
-        matches!(self, Alg::Rs256 | Alg::Rs384 | Alg::Rs512 | Alg::Ps256)
+        matches!(self, Alg::Rs256 | Alg::Rs384 | Alg::Rs512 | Alg::Ps256 | Alg::Ps384 | Alg::Ps512)
     }
     /// The names, for messages ("RS256, RS384, …").
     pub fn names() -> String {
@@ -78,12 +97,30 @@ impl Alg {
 }
 
 enum Secret {
-    /// RS256, RS384, RS512 and PS256 (the key's `alg` picks the padding and hash).
+    /// RS256, RS384, RS512, PS256, PS384 and PS512 (the key's `alg` picks the padding
+    /// and hash).
     Rsa(Box<rsa::RsaPrivateKey>),
     Es(p256::ecdsa::SigningKey),
     Es384(p384::SecretKey),
     Es512(p521::SecretKey),
     Ed(ed25519_compact::SecretKey),
+}
+
+impl Secret {
+    /// The public key as a DER SubjectPublicKeyInfo (RFC 5280 §4.1.2.7), as a
+    /// certificate holds it: RFC 3279 for RSA (`rsaEncryption`) and EC (`id-ecPublicKey`,
+    /// a named curve, the uncompressed point), RFC 8410 for Ed25519.
+    fn public_key_der(&self) -> Result<Vec<u8>, String> {
+        use p256::pkcs8::EncodePublicKey;
+        let der = match self {
+            Secret::Rsa(k) => k.to_public_key().to_public_key_der(),
+            Secret::Es(k) => p256::PublicKey::from(k.verifying_key()).to_public_key_der(),
+            Secret::Es384(k) => k.public_key().to_public_key_der(),
+            Secret::Es512(k) => k.public_key().to_public_key_der(),
+            Secret::Ed(k) => return Ok(k.public_key().to_der()),
+        };
+        der.map(|d| d.into_vec()).map_err(|e| format!("its public key cannot be encoded ({e})"))
+    }
 }
 
 /// A private signing key with its key id.
@@ -93,6 +130,8 @@ pub struct SigningKey {
     /// The algorithm.
     pub alg: Alg,
     secret: Secret,
+    /// The certificate chain and thumbprints it was imported with (none when generated).
+    x509: X509Members,
 }
 
 impl std::fmt::Debug for SigningKey {
@@ -106,7 +145,7 @@ impl SigningKey {
     /// keep it off request paths.
     pub fn generate<P: Platform + ?Sized>(platform: &P, alg: Alg, kid: &str) -> Result<SigningKey, Error> {
         let secret = match alg {
-            Alg::Rs256 | Alg::Rs384 | Alg::Rs512 | Alg::Ps256 => Secret::Rsa(Box::new(
+            Alg::Rs256 | Alg::Rs384 | Alg::Rs512 | Alg::Ps256 | Alg::Ps384 | Alg::Ps512 => Secret::Rsa(Box::new(
                 rsa::RsaPrivateKey::new(&mut PlatformRng(platform), RSA_BITS)
                     .map_err(|e| Error::server(format!("RSA key generation failed: {e}")))?,
             )),
@@ -119,10 +158,11 @@ impl SigningKey {
                 Secret::Ed(ed25519_compact::KeyPair::from_seed(ed25519_compact::Seed::new(seed)).sk)
             }
         };
-        Ok(SigningKey { kid: kid.to_string(), alg, secret })
+        Ok(SigningKey { kid: kid.to_string(), alg, secret, x509: X509Members::default() })
     }
 
-    /// Reads a private JWK (with `kid` and `alg`).
+    /// Reads a private JWK (with `kid` and `alg`), and its `x5c` certificate chain and
+    /// `x5t`/`x5t#S256` thumbprints when it has them (see [`crate::x5c`]).
     pub fn from_jwk(v: &Value) -> Result<SigningKey, Error> {
         let bad = |why: String| Error::invalid_request(format!("The JSON Web Key is not usable: {why}."));
         let kid = v.get("kid").and_then(Value::as_str).unwrap_or("").to_string();
@@ -148,7 +188,11 @@ impl SigningKey {
                 }
             }
         };
-        Ok(SigningKey { kid, alg, secret })
+        if let Secret::Rsa(k) = &secret {
+            pss_fits(alg, k).map_err(bad)?;
+        }
+        let x509 = X509Members::read(v, || secret.public_key_der()).map_err(bad)?;
+        Ok(SigningKey { kid, alg, secret, x509 })
     }
 
     /// Reads a private key from PEM (PKCS#8; PKCS#1 for RSA; SEC1 for EC) or DER (the
@@ -156,15 +200,22 @@ impl SigningKey {
     /// when given (which must suit the key), else its type's usual one: RSA RS256, P-256
     /// ES256, P-384 ES384, P-521 ES512, Ed25519 EdDSA. A public key is refused: a key set
     /// holds the keys Latch signs with.
+    ///
+    /// PEM may carry the key's certificate chain after it (`CERTIFICATE` blocks, leaf
+    /// first, as in `cat key.pem fullchain.pem`): it becomes the key's `x5c`.
     pub fn from_private_key(bytes: &[u8], alg: Option<Alg>, kid: &str) -> Result<SigningKey, Error> {
         use p256::pkcs8::DecodePrivateKey;
         use rsa::pkcs1::DecodeRsaPrivateKey;
-        let text = std::str::from_utf8(bytes).ok().map(str::trim).filter(|t| t.starts_with("-----BEGIN"));
-        if text.is_some_and(|t| t.contains("PUBLIC KEY-----")) {
+        let pem = std::str::from_utf8(bytes).ok().map(str::trim).filter(|t| t.starts_with("-----BEGIN"));
+        if pem.is_some_and(|t| t.contains("PUBLIC KEY-----")) {
             return Err(Error::invalid_request(
                 "The key is a public key: a key set holds the private keys Latch signs with.",
             ));
         }
+        let blocks = pem.map(pem_blocks).unwrap_or_default();
+        let certificates: Vec<&str> = blocks.iter().filter(|(l, _)| *l == "CERTIFICATE").map(|(_, b)| *b).collect();
+        // The private key's own block, when the text has other blocks too.
+        let text = pem.map(|t| blocks.iter().find(|(l, _)| l.ends_with("PRIVATE KEY")).map_or(t, |(_, b)| *b));
         let rsa = match text {
             Some(t) => {
                 rsa::RsaPrivateKey::from_pkcs8_pem(t).ok().or_else(|| rsa::RsaPrivateKey::from_pkcs1_pem(t).ok())
@@ -207,11 +258,16 @@ impl SigningKey {
         if alg != usual && !(usual.is_rsa() && alg.is_rsa()) {
             return Err(Error::invalid_request(format!(
                 "The key suits {}, not {}.",
-                if usual.is_rsa() { "RS256, RS384, RS512 or PS256".to_string() } else { usual.as_str().to_string() },
+                if usual.is_rsa() { rsa_names() } else { usual.as_str().to_string() },
                 alg.as_str()
             )));
         }
-        Ok(SigningKey { kid: kid.to_string(), alg, secret })
+        let unusable = |why: String| Error::invalid_request(format!("The key is not usable: {why}."));
+        if let Secret::Rsa(k) = &secret {
+            pss_fits(alg, k).map_err(unusable)?;
+        }
+        let x509 = X509Members::from_pem_blocks(&certificates, || secret.public_key_der()).map_err(unusable)?;
+        Ok(SigningKey { kid: kid.to_string(), alg, secret, x509 })
     }
 
     fn decorate(&self, jwk: JsonWebKey<'_>) -> Value {
@@ -223,11 +279,13 @@ impl SigningKey {
             m.insert("kid".into(), self.kid.clone().into());
             m.insert("alg".into(), self.alg.as_str().into());
             m.insert("use".into(), "sig".into());
+            self.x509.write(m);
         }
         v
     }
 
-    /// The private JWK (for storage and the admin API).
+    /// The private JWK (for storage and the admin API), with the `x5c`, `x5t` and
+    /// `x5t#S256` it was imported with.
     pub fn private_jwk(&self) -> Value {
         match &self.secret {
             Secret::Rsa(k) => self.decorate(JsonWebKey::from(k.as_ref())),
@@ -238,7 +296,8 @@ impl SigningKey {
         }
     }
 
-    /// The public JWK (for `/.well-known/jwks.json`).
+    /// The public JWK (for `/.well-known/jwks.json`), with the `x5c`, `x5t` and
+    /// `x5t#S256` it was imported with: they are public (RFC 7517 §4.7).
     pub fn public_jwk(&self) -> Value {
         match &self.secret {
             Secret::Rsa(k) => self.decorate(JsonWebKey::from(&k.to_public_key()).to_verifying_key()),
@@ -272,15 +331,12 @@ impl SigningKey {
                 Alg::Rs512 => {
                     k.sign(rsa::Pkcs1v15Sign::new::<Sha512>(), &Sha512::digest(input.as_bytes())).map_err(rsa_failed)?
                 }
-                // RFC 7518 §3.5: MGF1 with SHA-256 and a salt as long as the hash; the
-                // salt is random, so the platform's randomness draws it.
-                Alg::Ps256 => k
-                    .sign_with_rng(
-                        &mut PlatformRng(platform),
-                        rsa::Pss::new::<Sha256>(),
-                        &Sha256::digest(input.as_bytes()),
-                    )
-                    .map_err(rsa_failed)?,
+                // RFC 7518 §3.5: MGF1 with the same hash and a salt as long as the hash
+                // (what `Pss::new` sets up); the salt is random, so the platform's
+                // randomness draws it.
+                Alg::Ps256 => pss::<Sha256, P>(platform, k, &input).map_err(rsa_failed)?,
+                Alg::Ps384 => pss::<Sha384, P>(platform, k, &input).map_err(rsa_failed)?,
+                Alg::Ps512 => pss::<Sha512, P>(platform, k, &input).map_err(rsa_failed)?,
                 _ => match platform.rs256_sign(k, input.as_bytes()).await {
                     Some(signature) => signature,
                     None => {
@@ -313,6 +369,61 @@ impl SigningKey {
         input.push_str(&B64.encode(signature));
         Ok(input)
     }
+}
+
+/// The blocks of a PEM text (RFC 7468 §2), each with its label: from its
+/// `-----BEGIN label-----` line through its `-----END label-----` line. A block left
+/// open ends the list.
+fn pem_blocks(text: &str) -> Vec<(&str, &str)> {
+    let mut blocks = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("-----BEGIN ") {
+        let block = &rest[start..];
+        let Some(label) = block["-----BEGIN ".len()..].split("-----").next() else { break };
+        let end = format!("-----END {label}-----");
+        let Some(at) = block.find(&end) else { break };
+        let len = at + end.len();
+        blocks.push((label, &block[..len]));
+        rest = &block[len..];
+    }
+    blocks
+}
+
+/// The RSA algorithms' names, for messages ("RS256, …, PS384 or PS512").
+fn rsa_names() -> String {
+    let names: Vec<&str> = Alg::ALL.into_iter().filter(|a| a.is_rsa()).map(Alg::as_str).collect();
+    match names.split_last() {
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+        None => String::new(),
+    }
+}
+
+/// Whether an RSA key is long enough to sign with `alg`. RFC 8017 §9.1.1 step 3: the
+/// PSS encoding needs emLen >= hLen + sLen + 2 octets, emLen being the modulus' bits less
+/// one, in octets; RFC 7518 §3.5 makes sLen = hLen. So a 1024-bit key cannot sign PS512.
+fn pss_fits(alg: Alg, key: &rsa::RsaPrivateKey) -> Result<(), String> {
+    use rsa::traits::PublicKeyParts;
+    let hash_len = match alg {
+        Alg::Ps256 => 32,
+        Alg::Ps384 => 48,
+        Alg::Ps512 => 64,
+        _ => return Ok(()),
+    };
+    let bits = key.n().bits();
+    if bits.saturating_sub(1).div_ceil(8) < 2 * hash_len + 2 {
+        return Err(format!("a {bits}-bit RSA key is too short for {} (RFC 8017 §9.1.1)", alg.as_str()));
+    }
+    Ok(())
+}
+
+/// An RSASSA-PSS signature of `input` with hash `D` (RFC 7518 §3.5, RFC 8017 §8.1):
+/// MGF1 with `D` and a salt of `D`'s output size, drawn from the platform.
+fn pss<D, P>(platform: &P, key: &rsa::RsaPrivateKey, input: &str) -> Result<Vec<u8>, rsa::Error>
+where
+    D: Digest + sha2::digest::DynDigest + Send + Sync + 'static,
+    P: Platform + ?Sized,
+{
+    key.sign_with_rng(&mut PlatformRng(platform), rsa::Pss::new::<D>(), &D::digest(input.as_bytes()))
 }
 
 /// A JWK that RustCrypto's `to_jwk_string` wrote, as a JSON value.
@@ -409,6 +520,8 @@ pub fn verify_jws(jwk: &Value, token: &str) -> Option<Map<String, Value>> {
         "RS384" => rsa(jwt_compact::alg::Rsa::rs384())?,
         "RS512" => rsa(jwt_compact::alg::Rsa::rs512())?,
         "PS256" => rsa(jwt_compact::alg::Rsa::ps256())?,
+        "PS384" => rsa(jwt_compact::alg::Rsa::ps384())?,
+        "PS512" => rsa(jwt_compact::alg::Rsa::ps512())?,
         "ES384" | "ES512" => return verify_ec(jwk, untrusted.algorithm(), token),
         "ES256" => {
             let k = p256::ecdsa::VerifyingKey::try_from(&key).ok()?;
@@ -480,9 +593,20 @@ mod tests {
         for (bytes, alg, want) in [
             (rsa_pem.as_bytes().to_vec(), None, Alg::Rs256),
             (rsa_pkcs1.as_bytes().to_vec(), Some(Alg::Ps256), Alg::Ps256),
+            (rsa_pkcs1.as_bytes().to_vec(), Some(Alg::Ps384), Alg::Ps384),
             (rsa_key.to_pkcs8_der().unwrap().as_bytes().to_vec(), Some(Alg::Rs512), Alg::Rs512),
             (ec.to_pkcs8_pem(LineEnding::LF).unwrap().as_bytes().to_vec(), None, Alg::Es384),
             (ec.to_sec1_der().unwrap().to_vec(), None, Alg::Es384),
+            // `openssl ecparam -genkey` writes the curve's block before the key's.
+            (
+                format!(
+                    "-----BEGIN EC PARAMETERS-----\nBgUrgQQAIg==\n-----END EC PARAMETERS-----\n{}",
+                    ec.to_sec1_pem(LineEnding::LF).unwrap().as_str()
+                )
+                .into_bytes(),
+                None,
+                Alg::Es384,
+            ),
             (ed.sk.to_pem().into_bytes(), None, Alg::EdDsa),
             (ed.sk.to_der(), Some(Alg::EdDsa), Alg::EdDsa),
         ] {
@@ -494,6 +618,11 @@ mod tests {
         let public = ec.public_key().to_public_key_pem(LineEnding::LF).unwrap();
         assert!(SigningKey::from_private_key(public.as_bytes(), None, "k").is_err());
         assert!(SigningKey::from_private_key(rsa_pem.as_bytes(), Some(Alg::Es256), "k").is_err());
+        let short = SigningKey::from_private_key(rsa_pem.as_bytes(), Some(Alg::Ps512), "k").unwrap_err();
+        assert!(short.hint.unwrap_or_default().contains("1024-bit RSA key is too short for PS512"));
+        let mut jwk = SigningKey::from_private_key(rsa_pem.as_bytes(), None, "k").unwrap().private_jwk();
+        jwk["alg"] = "PS512".into();
+        assert!(SigningKey::from_jwk(&jwk).is_err(), "nor through a JWK");
         assert!(SigningKey::from_private_key(b"not a key", None, "k").is_err());
     }
 
@@ -522,6 +651,32 @@ mod tests {
             let back = SigningKey::from_jwk(&k.private_jwk()).unwrap();
             assert_eq!(back.public_jwk(), public);
         }
+    }
+
+    /// RFC 7518 §3.5: a PSS signature verifies only as the algorithm it was made with
+    /// (the hash, MGF1's hash and the salt length all follow it), and only with its key.
+    #[test]
+    fn pss_signatures_verify_only_as_their_own_algorithm_and_key() {
+        let p = FixedPlatform::new(0, 13);
+        let rsa_key = rsa::RsaPrivateKey::new(&mut PlatformRng(&p), 2048).unwrap();
+        let other = rsa::RsaPrivateKey::new(&mut PlatformRng(&p), 2048).unwrap();
+        let pem = rsa::pkcs1::EncodeRsaPrivateKey::to_pkcs1_pem(&rsa_key, rsa::pkcs8::LineEnding::LF).unwrap();
+        let ps384 = SigningKey::from_private_key(pem.as_bytes(), Some(Alg::Ps384), "k").unwrap();
+        let jws = block_on(ps384.sign(&p, "JWT", &Map::new())).unwrap();
+        assert!(verify_jws(&ps384.public_jwk(), &jws).is_some());
+        // The same signature under a header claiming PS512 (or PS256, or RS384).
+        let (_, rest) = jws.split_once('.').unwrap();
+        for alg in ["PS512", "PS256", "RS384"] {
+            let header = B64.encode(json!({"alg": alg, "kid": "k", "typ": "JWT"}).to_string());
+            assert!(verify_jws(&ps384.public_jwk(), &format!("{header}.{rest}")).is_none(), "{alg}");
+        }
+        let other = rsa::pkcs1::EncodeRsaPrivateKey::to_pkcs1_pem(&other, rsa::pkcs8::LineEnding::LF).unwrap();
+        let wrong = SigningKey::from_private_key(other.as_bytes(), Some(Alg::Ps384), "k").unwrap().public_jwk();
+        assert!(verify_jws(&wrong, &jws).is_none(), "another key");
+        // The salt is random: two signatures differ, and both verify.
+        let again = block_on(ps384.sign(&p, "JWT", &Map::new())).unwrap();
+        assert_ne!(again, jws);
+        assert!(verify_jws(&ps384.public_jwk(), &again).is_some());
     }
 
     #[test]

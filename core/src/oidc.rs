@@ -140,9 +140,9 @@ pub fn subject_for(config: &Config, client: &Client, subject: &str, forced: &str
 /// of the value, with the hash of the signing algorithm (SHA-512 for Ed25519).
 pub fn half_hash(alg: Alg, value: &str) -> String {
     let digest: Vec<u8> = match alg {
-        Alg::EdDsa | Alg::Rs512 | Alg::Es512 => Sha512::digest(value.as_bytes()).to_vec(),
-        Alg::Rs384 | Alg::Es384 => sha2::Sha384::digest(value.as_bytes()).to_vec(),
-        _ => Sha256::digest(value.as_bytes()).to_vec(),
+        Alg::EdDsa | Alg::Rs512 | Alg::Ps512 | Alg::Es512 => Sha512::digest(value.as_bytes()).to_vec(),
+        Alg::Rs384 | Alg::Ps384 | Alg::Es384 => sha2::Sha384::digest(value.as_bytes()).to_vec(),
+        Alg::Rs256 | Alg::Ps256 | Alg::Es256 => Sha256::digest(value.as_bytes()).to_vec(),
     };
     B64.encode(&digest[..digest.len() / 2])
 }

@@ -136,7 +136,9 @@ fn refresh_rotates_and_reuse_revokes_the_grant() {
 fn id_tokens_are_signed_with_every_offered_algorithm() {
     use base64::Engine as _;
     let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    for (alg, hash_len) in [("RS384", 48), ("RS512", 64), ("PS256", 32), ("ES384", 48), ("ES512", 64)] {
+    for (alg, hash_len) in
+        [("RS384", 48), ("RS512", 64), ("PS256", 32), ("PS384", 48), ("PS512", 64), ("ES384", 48), ("ES512", 64)]
+    {
         let l = latch(40);
         app_client(&l);
         let r = admin(&l, Method::Post, "/admin/keys/hydra.openid.id-token", Some(json!({"alg": alg, "kid": alg})));

@@ -394,6 +394,49 @@ fn private_key_jwt_authenticates_with_the_clients_keys() {
     }
 }
 
+/// RFC 7518 §3.3 and §3.5: a client may sign its assertions with each RSA algorithm,
+/// PS384 and PS512 included; the signature must be of the algorithm registered.
+#[test]
+fn private_key_jwt_takes_every_rsa_algorithm() {
+    let l = latch();
+    let rsa = key(Alg::Rs256, "c-rsa", 12).private_jwk();
+    let as_alg = |alg: &str| SigningKey::from_jwk(&patched(rsa.clone(), json!({"alg": alg}))).unwrap();
+    for alg in ["RS384", "RS512", "PS256", "PS384", "PS512"] {
+        let k = as_alg(alg);
+        let id = format!("rsa-{alg}");
+        let r = admin(
+            &l,
+            Method::Post,
+            "/admin/clients",
+            Some(json!({"client_id": id, "grant_types": ["client_credentials"], "scope": "a",
+                        "token_endpoint_auth_method": "private_key_jwt", "token_endpoint_auth_signing_alg": alg,
+                        "jwks": {"keys": [k.public_jwk()]}})),
+        );
+        assert_eq!(r.status, 201, "{alg}: {:?}", r.json_body());
+        let claims = json!({"iss": id, "sub": id, "aud": TOKEN_URL, "exp": NOW + 60, "jti": format!("{alg}-1")});
+        let pairs = |a: &str| {
+            token(
+                &l,
+                None,
+                &[
+                    ("grant_type", "client_credentials"),
+                    ("client_assertion_type", ASSERTION_TYPE),
+                    ("client_assertion", a),
+                ],
+            )
+        };
+        let r = pairs(&sign(&k, claims.clone()));
+        assert_eq!(r.status, 200, "{alg}: {:?}", r.json_body());
+        // The same key under another PSS algorithm than registered.
+        let other = as_alg(if alg == "PS512" { "PS384" } else { "PS512" });
+        let r = pairs(&sign(&other, patched(claims, json!({"jti": format!("{alg}-2")}))));
+        assert_eq!(error_of(&r).1, "invalid_client", "{alg}");
+    }
+    let d = block_on(l.handle(Port::Public, Request::new(Method::Get, "/.well-known/openid-configuration"))).1;
+    let advertised = &d.json_body()["token_endpoint_auth_signing_alg_values_supported"];
+    assert!(["PS384", "PS512"].iter().all(|a| advertised.as_array().unwrap().contains(&json!(a))), "{advertised}");
+}
+
 /// `jwks_uri` keys are fetched through the host and kept: a second assertion costs no
 /// fetch, an unknown `kid` fetches again at most once a minute, and a rotated key is
 /// found after that minute.

@@ -99,6 +99,43 @@ fn a_signed_request_object_carries_the_request() {
     assert_eq!(login_request(&l, &r)["requested_scope"], json!(["openid", "b"]));
 }
 
+/// RFC 7518 §3.5: a client registered for PS512 request objects has them read; one
+/// signed PS384 with the same key is refused, and discovery lists both.
+#[test]
+fn pss_request_objects_are_verified_by_their_algorithm() {
+    let l = latch(&key(1));
+    let p = FixedPlatform::new(0, 5);
+    let rsa = SigningKey::generate(&p, Alg::Ps512, "rp-ps").unwrap();
+    let mut ps384 = rsa.private_jwk();
+    ps384["alg"] = "PS384".into();
+    let ps384 = SigningKey::from_jwk(&ps384).unwrap();
+    let r = admin(
+        &l,
+        Method::Post,
+        "/admin/clients",
+        json!({"client_id": "ps", "grant_types": ["authorization_code"], "response_types": ["code"],
+               "scope": "openid b", "redirect_uris": [CB], "client_secret": "secret",
+               "request_object_signing_alg": "PS512", "jwks": {"keys": [rsa.public_jwk()]}}),
+    );
+    assert_eq!(r.status, 201, "{:?}", r.json_body());
+    let object = || {
+        let mut o = object();
+        o["iss"] = "ps".into();
+        o["client_id"] = "ps".into();
+        o
+    };
+    let r = authorize(&l, &format!("client_id=ps&request={}", sign(&rsa, object())));
+    assert_eq!(login_request(&l, &r)["client"]["client_id"], "ps");
+    let r = authorize(
+        &l,
+        &format!("client_id=ps&response_type=code&redirect_uri={}&request={}", enc(CB), sign(&ps384, object())),
+    );
+    assert_eq!(client_error(&r), "invalid_request_object");
+    let d = block_on(l.handle(Port::Public, Request::new(Method::Get, "/.well-known/openid-configuration"))).1;
+    let algs = d.json_body()["request_object_signing_alg_values_supported"].clone();
+    assert!(algs.as_array().unwrap().contains(&json!("PS384")) && algs.as_array().unwrap().contains(&json!("PS512")));
+}
+
 /// Everything that makes an object untrustworthy is `invalid_request_object`, sent to
 /// the client's (query's, trusted) redirect URI.
 #[test]
