@@ -103,12 +103,15 @@ pub struct DeviceConfig {
     pub success_url: String,
 }
 
+/// Hydra's default preset, `high`.
+const HIGH_USER_CODES: (usize, &str) = (8, "abcdefghijkmnpqrstuvwxyzACDEFGHJKLMNPQRTUVWXY34679");
+
 /// Hydra's user-code entropy presets (`oauth2.device_authorization.user_code.entropy_preset`):
 /// `high`, 8 of 49 letters and digits that are hard to confuse (about 45 bits); `medium`,
 /// 8 capital letters (about 37 bits); `low`, 9 digits (about 30 bits).
 pub fn user_code_preset(name: &str) -> Option<(usize, &'static str)> {
     Some(match name {
-        "high" => (8, "abcdefghijkmnpqrstuvwxyzACDEFGHJKLMNPQRTUVWXY34679"),
+        "high" => HIGH_USER_CODES,
         "medium" => (8, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"),
         "low" => (9, "0123456789"),
         _ => return None,
@@ -197,16 +200,13 @@ impl Config {
                 omit_assertion_audience: true,
             },
             disallow_private_ip_ranges: false,
-            device: {
-                let (length, characters) = user_code_preset("high").unwrap_or((8, "ABCDEFGHJKLMNPQRSTUVWXYZ"));
-                DeviceConfig {
-                    user_code_ttl: 600,
-                    polling_interval: 5,
-                    user_code_length: length,
-                    user_code_characters: characters.chars().collect(),
-                    verification_url: String::new(),
-                    success_url: String::new(),
-                }
+            device: DeviceConfig {
+                user_code_ttl: 600,
+                polling_interval: 5,
+                user_code_length: HIGH_USER_CODES.0,
+                user_code_characters: HIGH_USER_CODES.1.chars().collect(),
+                verification_url: String::new(),
+                success_url: String::new(),
             },
         }
     }

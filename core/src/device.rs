@@ -244,9 +244,10 @@ pub async fn verify<S: Store, P: Platform>(latch: &Latch<S, P>, req: &Request) -
         return crate::authorize::handle(latch, req).await;
     }
     // The verification URL without the user code: the code is never sealed or stored in
-    // the clear (Hydra drops it too).
+    // the clear (Hydra drops it too). Nor a `client_id`: the device's own is added once the
+    // user code names the device (a link cannot pick it).
     let query = form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(params.iter().filter(|(k, _)| !k.eq_ignore_ascii_case("user_code")))
+        .extend_pairs(params.iter().filter(|(k, _)| !k.eq_ignore_ascii_case("user_code") && k.as_str() != "client_id"))
         .finish();
     let base = latch.config.public_endpoint(VERIFY_PATH);
     let pending = AwaitingUserCode {
@@ -318,10 +319,7 @@ pub async fn accept_user_code<S: Store, P: Platform>(latch: &Latch<S, P>, req: &
         audience: request.audience.clone(),
         challenge: pending,
     };
-    let mut to = verifier.challenge.request_url.clone();
-    if !to.contains("client_id=") {
-        to = with_param(&to, "client_id", &verifier.client_id);
-    }
+    let to = with_param(&verifier.challenge.request_url, "client_id", &verifier.client_id);
     let to = with_param(&to, "device_verifier", &seal_as(latch, Purpose::DeviceVerifier, &verifier));
     Ok(Response::json(200, &json!({ "redirect_to": to })))
 }

@@ -210,6 +210,14 @@ fn the_device_verifier_is_bound_to_its_browser() {
     let without_client = next.replace("client_id=tv&", "").replace("&client_id=tv", "");
     let r = location(&b.get(&l, &without_client));
     assert!(r.starts_with(&format!("{ISSUER}/oauth2/fallbacks/error?")), "{r}");
+    // A link to the verification page cannot name the client: the device's is the one added.
+    let to = location(&b.get(&l, &format!("{ISSUER}/oauth2/device/verify?client_id=other&foo=bar")));
+    let accept2 =
+        format!("/admin/oauth2/auth/requests/device/accept?device_challenge={}", query_of(&to)["device_challenge"]);
+    let next2 = redirect_to(admin(&l, Method::Put, &accept2, Some(json!({"user_code": auth["user_code"]}))));
+    assert_eq!(next2.matches("client_id=").count(), 1, "{next2}");
+    assert_eq!(query_of(&next2)["client_id"], "tv");
+    assert_eq!(query_of(&next2)["foo"], "bar", "other parameters are kept");
     // A wrong or empty user code is refused, and the admin API never answers 500.
     for body in [json!({"user_code": "nope"}), json!({"user_code": ""}), json!({})] {
         let r = admin(&l, Method::Put, &accept, Some(body));
