@@ -12,16 +12,19 @@ mod dsn;
 
 use libfuzzer_sys::fuzz_target;
 
+/// Every refusal `dsn::parse` can give. The invariant is that a refusal is one of these
+/// fixed texts, so no part of the DSN is echoed. (Checking instead that the password is
+/// absent from the message fails spuriously when the password is itself a piece of one
+/// of these texts, such as `max_conns`, which CI's run on 7b47df6 hit.)
+const REFUSALS: &[&str] = &[
+    "DSN parameter max_conns: a positive number",
+    "DSN parameter max_conn_lifetime: a duration such as 30m",
+    "DSN parameter max_conn_idle_time: a duration such as 30m",
+];
+
 fuzz_target!(|data: &str| {
     let Err(e) = dsn::parse(data) else { return };
     let msg = e.to_string();
-    // The password: between the scheme's `//` and the host's `@`, before the query.
-    let base = data.split('?').next().unwrap_or("");
-    let Some((_, authority)) = base.split_once("://") else { return };
-    let Some((userinfo, _)) = authority.rsplit_once('@') else { return };
-    if let Some((_, password)) = userinfo.split_once(':') {
-        if password.len() >= 8 {
-            assert!(!msg.contains(password), "the error echoes the DSN's password: {msg}");
-        }
-    }
+    let text = msg.strip_prefix("storage error: ").unwrap_or(&msg);
+    assert!(REFUSALS.contains(&text), "a refusal that is not a fixed text (may echo the DSN): {msg}");
 });
