@@ -81,6 +81,10 @@ pub struct Config {
     pub disallow_private_ip_ranges: bool,
     /// The device authorization grant's settings (RFC 8628).
     pub device: DeviceConfig,
+    /// Called before every grant's tokens are issued (`oauth2.token_hook`).
+    pub token_hook: Option<crate::token_hook::Webhook>,
+    /// Called before a refresh's tokens are issued (`oauth2.refresh_token_hook`).
+    pub refresh_token_hook: Option<crate::token_hook::Webhook>,
 }
 
 /// The device authorization grant's settings (`oauth2.device_authorization.*`,
@@ -208,6 +212,8 @@ impl Config {
                 verification_url: String::new(),
                 success_url: String::new(),
             },
+            token_hook: None,
+            refresh_token_hook: None,
         }
     }
 
@@ -422,6 +428,8 @@ impl Config {
             (Some(_), None) => return Err(bad(LENGTH, &format!("needs {CHARACTERS} too"))),
             (None, Some(_)) => return Err(bad(CHARACTERS, &format!("needs {LENGTH} too"))),
         }
+        self.token_hook = crate::token_hook::Webhook::from_settings("OAUTH2_TOKEN_HOOK", &var)?;
+        self.refresh_token_hook = crate::token_hook::Webhook::from_settings("OAUTH2_REFRESH_TOKEN_HOOK", &var)?;
         if let Some(v) = flag("CLIENTS_HTTP_DISALLOW_PRIVATE_IP_RANGES")? {
             self.disallow_private_ip_ranges = v;
         }

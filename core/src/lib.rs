@@ -48,6 +48,7 @@ pub mod settings;
 pub mod store;
 pub mod token;
 pub mod token_endpoint;
+pub mod token_hook;
 pub mod x5c;
 
 pub use error::{Error, ErrorCode, StoreError};

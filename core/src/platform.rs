@@ -57,6 +57,11 @@ pub trait Platform {
     async fn fetch(&self, request: &Outbound) -> Result<OutboundResponse, String> {
         Err(format!("this host makes no outgoing calls (asked for {})", request.url))
     }
+    /// Waits `ms` milliseconds (between a token hook's attempts, [`crate::token_hook`]).
+    /// The default returns at once: a host that cannot wait retries without a pause.
+    async fn sleep_ms(&self, ms: u64) {
+        let _ = ms;
+    }
     /// `n` random bytes.
     fn random_bytes(&self, n: usize) -> Vec<u8> {
         let mut v = vec![0u8; n];
@@ -221,6 +226,10 @@ impl FixedPlatform {
 impl Platform for FixedPlatform {
     fn now(&self) -> i64 {
         self.now.get()
+    }
+    /// The clock moves instead (whole seconds, rounded up).
+    async fn sleep_ms(&self, ms: u64) {
+        self.advance(ms.div_ceil(1000) as i64);
     }
     fn fill_random(&self, buf: &mut [u8]) {
         for b in buf {

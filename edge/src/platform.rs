@@ -53,6 +53,10 @@ impl Platform for EdgePlatform {
         }
     }
 
+    async fn sleep_ms(&self, ms: u64) {
+        worker::Delay::from(std::time::Duration::from_millis(ms)).await
+    }
+
     /// RSA keys from WebCrypto (a 2048-bit key takes seconds of CPU in wasm); the
     /// other algorithms are cheap in wasm and come from the core.
     async fn generate_key(&self, alg: Alg, kid: &str) -> Result<SigningKey, Error> {

@@ -206,7 +206,7 @@ fn flatten(
                     None if !read => v.to_string(),
                     None => return Err(Error::Config(format!("{origin}: key '{path}' must list plain values"))),
                 },
-                Value::Object(_) if !read => v.to_string(),
+                Value::Object(_) if !read || settings::OBJECT_KEYS.contains(&path) => v.to_string(),
                 other => scalar(other).ok_or_else(|| Error::Config(format!("{origin}: key '{path}' has no value")))?,
             };
             out.insert(name, value);
@@ -452,17 +452,24 @@ mod tests {
             let harmless = from.rsplit(": ").next().unwrap().split('\n').next().unwrap();
             from_file_and_env(&HYDRA_CONFIG.replacen(from, to, 1), &[(key, harmless)]).unwrap();
         }
-        // Hooks in either of the shapes Hydra takes; the URL is not quoted.
-        for hook in [
-            "  token_hook: https://hooks.example/token?key=s3cret\n",
-            "  token_hook:\n    url: https://hooks.example/token\n    auth:\n      type: api_key\n      config: {name: X-Key, value: s3cret}\n",
+        // Hooks in either of the shapes Hydra takes.
+        for (hook, key) in [
+            ("  token_hook: https://hooks.example/token?key=s3cret\n", None),
+            (
+                "  token_hook:\n    url: https://hooks.example/token?key=s3cret\n    auth:\n      type: api_key\n      config: {name: X-Key, value: s3cret}\n",
+                Some("s3cret"),
+            ),
         ] {
             let text = HYDRA_CONFIG.replacen("oauth2:\n", &format!("oauth2:\n{hook}"), 1);
-            let e = from_file_and_env(&text, &[]).unwrap_err().to_string();
-            assert!(e.contains("OAUTH2_TOKEN_HOOK: oauth2.token_hook is not supported") && !e.contains("s3cret"), "{e}");
+            let s = from_file_and_env(&text, &[]).unwrap();
+            let got = s.core.token_hook.expect("the hook is read");
+            assert_eq!(got.url, "https://hooks.example/token?key=s3cret");
+            assert_eq!(got.api_key.map(|k| k.value).as_deref(), key);
         }
-        let e = load(&[("OAUTH2_TOKEN_HOOK", "https://hooks.example/token")], true).unwrap_err().to_string();
-        assert!(e.contains("OAUTH2_TOKEN_HOOK"), "{e}");
+        // A hook that cannot work stops start-up, without quoting it.
+        let text = HYDRA_CONFIG.replacen("oauth2:\n", "oauth2:\n  token_hook: {url: 'no url s3cret'}\n", 1);
+        let e = from_file_and_env(&text, &[]).unwrap_err().to_string();
+        assert!(e.contains("OAUTH2_TOKEN_HOOK") && !e.contains("s3cret"), "{e}");
     }
 
     #[test]

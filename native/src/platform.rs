@@ -68,6 +68,10 @@ impl Platform for NativePlatform {
         Some(signature)
     }
 
+    async fn sleep_ms(&self, ms: u64) {
+        tokio::time::sleep(std::time::Duration::from_millis(ms)).await
+    }
+
     /// reqwest, with the request's limits and destination policy (`crate::outbound`).
     async fn fetch(&self, request: &Outbound) -> Result<OutboundResponse, String> {
         crate::outbound::fetch(request).await

@@ -496,3 +496,174 @@ async fn code_flow_worker() {
 }
 
 latch_tests::on_every_backend!(code_flow, suite);
+
+/// The API key the hook server expects (`OAUTH2_TOKEN_HOOK_AUTH_CONFIG_VALUE`).
+const HOOK_KEY: &str = "hook-key-0123456789";
+
+/// The settings of a server calling the hook server on `port` (`scripts/edge-test`
+/// gives its hooks Worker the same ones): the token hook as Hydra's object, field by
+/// field with an API key header, and the refresh hook as a plain URL.
+fn hook_settings(port: u16) -> Vec<(&'static str, String)> {
+    vec![
+        ("URLS_LOGIN", "http://login.test/login".into()),
+        ("URLS_CONSENT", "http://login.test/consent".into()),
+        ("OAUTH2_TOKEN_HOOK_URL", format!("http://127.0.0.1:{port}/token-hook")),
+        ("OAUTH2_TOKEN_HOOK_AUTH_TYPE", "api_key".into()),
+        ("OAUTH2_TOKEN_HOOK_AUTH_CONFIG_IN", "header".into()),
+        ("OAUTH2_TOKEN_HOOK_AUTH_CONFIG_NAME", "X-Hook-Key".into()),
+        ("OAUTH2_TOKEN_HOOK_AUTH_CONFIG_VALUE", HOOK_KEY.into()),
+        ("OAUTH2_REFRESH_TOKEN_HOOK", format!("http://127.0.0.1:{port}/refresh-hook")),
+    ]
+}
+
+/// What the hook server was sent: the path, the `X-Hook-Key` header and the body.
+type Calls = std::sync::Arc<std::sync::Mutex<Vec<(String, Option<String>, Value)>>>;
+
+/// A token hook service as Hydra's contract has it, on loopback `port` (0: any): it
+/// answers by the client's id, keeping the session's access-token claims and adding
+/// its own: `…hook-deny` is refused (403), any other gets `hooked` (the grant type; the
+/// token hook) or `refreshed` (the refresh hook) in its access-token claims and
+/// `hooked_id` (with protocol claims it may not set) or `refreshed_id` as its ID-token
+/// claims. A call without the API key is
+/// answered 401.
+async fn hook_server(port: u16) -> (u16, Calls) {
+    use axum::{extract::State, http::HeaderMap, response::IntoResponse, routing::post, Json, Router};
+    async fn hook(path: &'static str, calls: Calls, headers: HeaderMap, body: Value) -> axum::response::Response {
+        let key = headers.get("x-hook-key").and_then(|v| v.to_str().ok()).map(str::to_string);
+        calls.lock().unwrap().push((path.to_string(), key.clone(), body.clone()));
+        if path == "token-hook" && key.as_deref() != Some(HOOK_KEY) {
+            return axum::http::StatusCode::UNAUTHORIZED.into_response();
+        }
+        let client = body["request"]["client_id"].as_str().or(body["client_id"].as_str()).unwrap_or_default();
+        if client.ends_with("hook-deny") {
+            return axum::http::StatusCode::FORBIDDEN.into_response();
+        }
+        let mut at = body["session"]["extra"].as_object().cloned().unwrap_or_default();
+        let id = if path == "token-hook" {
+            let grant = body["request"]["grant_types"][0].clone();
+            at.insert("hooked".into(), grant.clone());
+            // Protocol claims a hook cannot override (OIDC Core §2: Latch sets them).
+            json!({"hooked_id": grant, "sub": "someone-else", "iss": "https://evil.example", "aud": "evil"})
+        } else {
+            at.insert("refreshed".into(), json!(true));
+            json!({"refreshed_id": true})
+        };
+        Json(json!({"session": {"access_token": at, "id_token": id}})).into_response()
+    }
+    let calls = Calls::default();
+    let app = Router::new()
+        .route("/token-hook", post(|State(c): State<Calls>, h: HeaderMap, Json(b): Json<Value>| hook("token-hook", c, h, b)))
+        .route("/refresh-hook", post(|State(c): State<Calls>, h: HeaderMap, Json(b): Json<Value>| hook("refresh-hook", c, h, b)))
+        .with_state(calls.clone());
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.expect("the hook server's port");
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (port, calls)
+}
+
+/// Hydra's token hooks through the code flow, a refresh, client credentials and a
+/// denial, against a real hook server.
+async fn token_hooks(h: &Harness, calls: &Calls) {
+    h.create_client(json!({
+        "client_id": h.id("hooked-app"), "client_secret": "secret",
+        "grant_types": ["authorization_code", "refresh_token"], "response_types": ["code"],
+        "scope": "openid offline", "redirect_uris": [CB]
+    }))
+    .await;
+    h.create_client(json!({
+        "client_id": h.id("hook-deny"), "client_secret": "secret", "grant_types": ["client_credentials"]
+    }))
+    .await;
+    let jwks = h.public_get("/.well-known/jwks.json").await.json();
+    let id_claims = |t: &Value| {
+        let idt = t["id_token"].as_str().unwrap_or_else(|| panic!("{t}")).to_string();
+        jwks["keys"].as_array().unwrap().iter().find_map(|k| latch_core::keys::verify_jws(k, &idt)).expect("verifies")
+    };
+    let mine = |path: &str, client: &str| -> Vec<Value> {
+        let c = calls.lock().unwrap();
+        c.iter()
+            .filter(|(p, _, b)| p == path && (b["request"]["client_id"] == client || b["client_id"] == client))
+            .map(|(_, _, b)| b.clone())
+            .collect()
+    };
+    let app = h.id("hooked-app");
+
+    // The code exchange: the token hook's claims are in the access token and the ID token.
+    let b = Browser::default();
+    let back = login_and_consent(h, &b, &auth_url(h, &app, ""), false).await;
+    let code = params_of(&back)["code"].clone();
+    let t = h
+        .public_form(
+            "/oauth2/token",
+            Some((&app, "secret")),
+            &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", CB), ("code_verifier", VERIFIER)],
+        )
+        .await;
+    assert_eq!(t.status, 200, "{}", t.text);
+    let t = t.json();
+    let i = h.introspect(t["access_token"].as_str().unwrap()).await;
+    assert_eq!(i["ext"], json!({"hooked": "authorization_code"}), "{i}");
+    let claims = id_claims(&t);
+    assert_eq!(claims["hooked_id"], "authorization_code", "{claims:?}");
+    assert_eq!((claims["sub"].clone(), claims["aud"].clone()), (json!(subject(h)), json!([app])), "{claims:?}");
+    assert_ne!(claims["iss"], "https://evil.example");
+    // The hook's ID-token claims replace the consent's (Hydra's wholesale replacement).
+    assert!(claims.get("email").is_none(), "{claims:?}");
+    let sent = mine("token-hook", &app);
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0]["request"]["granted_scopes"], json!(["openid", "offline"]));
+    assert_eq!(sent[0]["session"]["id_token"]["id_token_claims"]["ext"], json!({"email": "foo@bar.com"}));
+    assert_eq!(sent[0]["session"]["id_token"]["id_token_claims"]["nonce"], "nonce-123456");
+    assert_eq!(sent[0]["session"]["id_token"]["subject"], subject(h));
+    assert!(!sent[0].to_string().contains(&code), "the code is not passed to the hook");
+    assert!(mine("refresh-hook", &app).is_empty(), "the refresh hook is for refreshes only");
+
+    // The refresh: the refresh hook first, then the token hook, which sees its claims.
+    let r = h
+        .public_form(
+            "/oauth2/token",
+            Some((&app, "secret")),
+            &[("grant_type", "refresh_token"), ("refresh_token", t["refresh_token"].as_str().unwrap())],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let r = r.json();
+    let i = h.introspect(r["access_token"].as_str().unwrap()).await;
+    assert_eq!(i["ext"], json!({"hooked": "refresh_token", "refreshed": true}), "{i}");
+    assert_eq!(id_claims(&r)["hooked_id"], "refresh_token");
+    let refresh = mine("refresh-hook", &app);
+    assert_eq!(refresh.len(), 1);
+    assert_eq!((refresh[0]["subject"].clone(), refresh[0]["requester"]["client_id"].clone()), (json!(subject(h)), json!(app)));
+    assert_eq!(refresh[0]["session"]["extra"], json!({"hooked": "authorization_code"}), "the stored claims");
+    let token = mine("token-hook", &app);
+    assert_eq!(token.len(), 2);
+    assert_eq!(token[1]["session"]["extra"]["refreshed"], true, "the token hook runs after the refresh hook");
+    assert!(calls.lock().unwrap().iter().all(|(p, key, _)| p != "token-hook" || key.as_deref() == Some(HOOK_KEY)));
+
+    // A denial: 403 access_denied, no token.
+    let deny = h.id("hook-deny");
+    let d = h.public_form("/oauth2/token", Some((&deny, "secret")), &[("grant_type", "client_credentials")]).await;
+    assert_eq!((d.status, d.json()["error"].clone()), (403, json!("access_denied")), "{}", d.text);
+    assert_eq!(mine("token-hook", &deny).len(), 1);
+}
+
+async fn hooks_suite(dsn: &str) {
+    let (port, calls) = hook_server(0).await;
+    let settings = hook_settings(port);
+    let env: Vec<(&str, &str)> = settings.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let h = Harness::start(dsn, &env).await;
+    token_hooks(&h, &calls).await;
+}
+
+latch_tests::on_every_backend!(token_hook, hooks_suite);
+
+/// The same against the Worker `scripts/edge-test` starts with [`hook_settings`]
+/// (`LATCH_TEST_WORKER_HOOKS_URL`), its hook server on `LATCH_TEST_HOOK_PORT`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a running Worker: scripts/edge-test runs it"]
+async fn token_hook_worker() {
+    let port = std::env::var("LATCH_TEST_HOOK_PORT").expect("LATCH_TEST_HOOK_PORT").parse().expect("a port");
+    let (_, calls) = hook_server(port).await;
+    let h = Harness::worker_at("LATCH_TEST_WORKER_HOOKS_URL");
+    token_hooks(&h, &calls).await;
+}

@@ -83,8 +83,9 @@ pub async fn handle<S: Store, P: Platform>(
     let Minted { mut body, records, id_token } = mint_tokens(
         latch,
         client,
-        &grant,
-        &session_of(&record),
+        params,
+        grant,
+        session_of(&record),
         binding.nonce.as_deref(),
         GrantType::AuthorizationCode,
     )

@@ -37,6 +37,6 @@ pub async fn handle<S: Store, P: Platform>(
             )));
         }
     }
-    super::access_token_only(latch, client, GrantType::ClientCredentials, client.client_id.clone(), scope, audience)
+    super::access_token_only(latch, client, params, GrantType::ClientCredentials, client.client_id.clone(), scope, audience)
         .await
 }

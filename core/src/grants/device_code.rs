@@ -90,7 +90,7 @@ pub async fn handle<S: Store, P: Platform>(
         ext: ext_of(approval),
     };
     let Minted { mut body, records, id_token } =
-        mint_tokens(latch, client, &grant, &session_of(approval), None, GrantType::DeviceCode).await?;
+        mint_tokens(latch, client, params, grant, session_of(approval), None, GrantType::DeviceCode).await?;
     let consume = latch.store.consume_device_code(&approval_sig, now, &records);
     match store_while_signing(latch, &mut body, id_token.as_ref(), consume).await? {
         Consumed::Consumed(_) => Ok(Response::json(200, &body)),

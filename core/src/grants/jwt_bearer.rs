@@ -86,5 +86,5 @@ pub async fn handle<S: Store, P: Platform>(
             return Err(invalid_grant("The assertion's 'jti' was used before: an assertion is accepted once."));
         }
     }
-    super::access_token_only(latch, client, GrantType::JwtBearer, subject.to_string(), scope, audience).await
+    super::access_token_only(latch, client, params, GrantType::JwtBearer, subject.to_string(), scope, audience).await
 }

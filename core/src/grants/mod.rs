@@ -262,14 +262,20 @@ pub async fn store_while_signing<S: Store, P: Platform, T>(
 /// Mints the access token, a refresh token when `offline`/`offline_access` was granted
 /// and the grant and the client may refresh, and the inputs of an ID token when `openid` was granted.
 /// Nothing is stored or signed yet (see [`store_while_signing`]).
+///
+/// The token hooks run first ([`crate::token_hook`]): the tokens carry the claims they
+/// answer, and a hook's refusal leaves nothing minted.
 pub async fn mint_tokens<S: Store, P: Platform>(
     latch: &Latch<S, P>,
     client: &Client,
-    grant: &Grant,
-    session: &GrantSession,
+    params: &Params,
+    mut grant: Grant,
+    mut session: GrantSession,
     nonce: Option<&str>,
     grant_type: GrantType,
 ) -> Result<Minted, Error> {
+    crate::token_hook::run(latch, client, grant_type, params, &mut grant, &mut session, nonce).await?;
+    let (grant, session) = (&grant, &session);
     let spans = grant_type.lifespans_of(client);
     let now = latch.platform.now();
     let at_ttl = lifespan(spans.access, latch.config.access_token_ttl);
@@ -321,17 +327,21 @@ pub async fn mint_tokens<S: Store, P: Platform>(
 
 /// Issues and stores an access token alone (no refresh or ID token), of `subject` with
 /// `scope` and `audience`, for a grant of `grant_type`, and answers it (RFC 6749 §5.1):
-/// the client credentials and JWT-bearer grants.
+/// the client credentials and JWT-bearer grants. The token hooks run first, as in
+/// [`mint_tokens`] (their ID-token claims have no token to go into).
 pub async fn access_token_only<S: Store, P: Platform>(
     latch: &Latch<S, P>,
     client: &Client,
+    params: &Params,
     grant_type: GrantType,
     subject: String,
     scope: Vec<String>,
     audience: Vec<String>,
 ) -> Result<Response, Error> {
     let ttl = lifespan(grant_type.lifespans_of(client).access, latch.config.access_token_ttl);
-    let grant = Grant { request_id: latch.new_request_id(), subject, scope, audience, ext: Map::new() };
+    let mut grant = Grant { request_id: latch.new_request_id(), subject, scope, audience, ext: Map::new() };
+    let mut session = GrantSession::default();
+    crate::token_hook::run(latch, client, grant_type, params, &mut grant, &mut session, None).await?;
     let issued = access_token::mint(latch, client, &grant, ttl).await?;
     latch.store.insert_tokens(std::slice::from_ref(&issued.record)).await?;
     Ok(Response::json(

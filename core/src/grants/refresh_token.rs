@@ -87,7 +87,7 @@ pub async fn handle<S: Store, P: Platform>(
         ext: ext_of(&old),
     };
     let Minted { mut body, mut records, id_token } =
-        mint_tokens(latch, client, &grant, &session_of(&old), None, GrantType::RefreshToken).await?;
+        mint_tokens(latch, client, params, grant, session_of(&old), None, GrantType::RefreshToken).await?;
     if let Some(at) = records.first_mut() {
         at.scope = scope.clone();
     }

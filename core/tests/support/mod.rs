@@ -328,18 +328,28 @@ pub fn sign_in(l: &L, b: &Browser, client: &str, subject: &str) -> String {
 }
 
 /// A host with the fixed clock and seeded randomness whose outgoing calls
-/// ([`Platform::fetch`](latch_core::platform::Platform::fetch)) are answered from a table
-/// of URL to body (404 for any other URL), counting them.
+/// ([`Platform::fetch`](latch_core::platform::Platform::fetch)) are answered: a `GET`
+/// from a table of URL to body (404 for any other URL); a `POST` (a token hook) with
+/// the next of `answers` (status and body, or a transport error; 204 when none is
+/// left), kept in `posted`. Every call is counted.
 pub struct Served {
     pub fixed: FixedPlatform,
     pub served: RefCell<BTreeMap<String, String>>,
     pub fetches: std::cell::Cell<u32>,
+    pub answers: RefCell<std::collections::VecDeque<Result<(u16, String), String>>>,
+    pub posted: RefCell<Vec<latch_core::platform::Outbound>>,
 }
 
 impl Served {
     /// At [`NOW`], with random stream `seed`, serving nothing yet.
     pub fn new(seed: u64) -> Served {
-        Served { fixed: FixedPlatform::new(NOW, seed), served: Default::default(), fetches: Default::default() }
+        Served {
+            fixed: FixedPlatform::new(NOW, seed),
+            served: Default::default(),
+            fetches: Default::default(),
+            answers: Default::default(),
+            posted: Default::default(),
+        }
     }
 }
 
@@ -350,12 +360,23 @@ impl latch_core::platform::Platform for Served {
     fn fill_random(&self, buf: &mut [u8]) {
         self.fixed.fill_random(buf)
     }
+    async fn sleep_ms(&self, ms: u64) {
+        self.fixed.sleep_ms(ms).await
+    }
     async fn fetch(
         &self,
         r: &latch_core::platform::Outbound,
     ) -> Result<latch_core::platform::OutboundResponse, String> {
         self.fetches.set(self.fetches.get() + 1);
         assert!(r.max_body > 0 && r.timeout_ms > 0, "every call is bounded");
+        if r.method == "POST" {
+            self.posted.borrow_mut().push(r.clone());
+            return match self.answers.borrow_mut().pop_front() {
+                Some(Ok((status, body))) => Ok(latch_core::platform::OutboundResponse { status, body: body.into_bytes() }),
+                Some(Err(e)) => Err(e),
+                None => Ok(latch_core::platform::OutboundResponse { status: 204, body: vec![] }),
+            };
+        }
         Ok(match self.served.borrow().get(&r.url) {
             Some(body) => latch_core::platform::OutboundResponse { status: 200, body: body.clone().into_bytes() },
             None => latch_core::platform::OutboundResponse { status: 404, body: b"{}".to_vec() },
