@@ -142,12 +142,20 @@ impl Webhook {
                 _ => return Err(bad(&format!("{key}_AUTH_CONFIG_IN"), "must be header or cookie")),
             };
             // RFC 9110 §5.6.2 token characters (a header name and a cookie name alike).
-            let token = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
-            let name = name.filter(|n| token(n)).ok_or_else(|| bad(&format!("{key}_AUTH_CONFIG_NAME"), "must be a header or cookie name"))?;
+            let token = |s: &str| {
+                !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+            };
+            let name = name
+                .filter(|n| token(n))
+                .ok_or_else(|| bad(&format!("{key}_AUTH_CONFIG_NAME"), "must be a header or cookie name"))?;
             // A value with a control character would split the header (or the cookie).
             let value = value
-                .filter(|v| !v.is_empty() && !v.chars().any(char::is_control) && (place == KeyPlace::Header || !v.contains(';')))
-                .ok_or_else(|| bad(&format!("{key}_AUTH_CONFIG_VALUE"), "must be a non-empty value without control characters"))?;
+                .filter(|v| {
+                    !v.is_empty() && !v.chars().any(char::is_control) && (place == KeyPlace::Header || !v.contains(';'))
+                })
+                .ok_or_else(|| {
+                    bad(&format!("{key}_AUTH_CONFIG_VALUE"), "must be a non-empty value without control characters")
+                })?;
             Some(ApiKey { place, name, value })
         } else {
             None
@@ -187,10 +195,8 @@ pub async fn run<S: Store, P: Platform>(
         }
     }
     if let Some(hook) = &latch.config.token_hook {
-        let payload: Map<String, Value> = PAYLOAD_KEYS
-            .iter()
-            .filter_map(|k| params.get(k).map(|v| (k.to_string(), json!([v]))))
-            .collect();
+        let payload: Map<String, Value> =
+            PAYLOAD_KEYS.iter().filter_map(|k| params.get(k).map(|v| (k.to_string(), json!([v])))).collect();
         let body = json!({
             "session": hydra_session(latch, client, grant_type, grant, session, nonce),
             "request": {
@@ -229,7 +235,9 @@ async fn call<S: Store, P: Platform>(
     let mut headers = vec![("content-type".to_string(), "application/json; charset=UTF-8".to_string())];
     match &hook.api_key {
         Some(ApiKey { place: KeyPlace::Header, name, value }) => headers.push((name.clone(), value.clone())),
-        Some(ApiKey { place: KeyPlace::Cookie, name, value }) => headers.push(("cookie".into(), format!("{name}={value}"))),
+        Some(ApiKey { place: KeyPlace::Cookie, name, value }) => {
+            headers.push(("cookie".into(), format!("{name}={value}")))
+        }
         None => {}
     }
     let request = Outbound {

@@ -107,10 +107,9 @@ fn a_200_replaces_the_access_tokens_claims_and_a_204_keeps_them() {
         assert_eq!((i["active"].clone(), i["ext"].clone()), (json!(true), json!({"tenant": "t-1"})), "{strategy}");
         if strategy == "jwt" {
             let payload = at.split('.').nth(1).unwrap();
-            let claims: Value = serde_json::from_slice(
-                &base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap(),
-            )
-            .unwrap();
+            let claims: Value =
+                serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap())
+                    .unwrap();
             assert_eq!(claims["ext"], json!({"tenant": "t-1"}));
         }
         answer(&l, Ok((204, "")));

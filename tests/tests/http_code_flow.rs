@@ -552,8 +552,14 @@ async fn hook_server(port: u16) -> (u16, Calls) {
     }
     let calls = Calls::default();
     let app = Router::new()
-        .route("/token-hook", post(|State(c): State<Calls>, h: HeaderMap, Json(b): Json<Value>| hook("token-hook", c, h, b)))
-        .route("/refresh-hook", post(|State(c): State<Calls>, h: HeaderMap, Json(b): Json<Value>| hook("refresh-hook", c, h, b)))
+        .route(
+            "/token-hook",
+            post(|State(c): State<Calls>, h: HeaderMap, Json(b): Json<Value>| hook("token-hook", c, h, b)),
+        )
+        .route(
+            "/refresh-hook",
+            post(|State(c): State<Calls>, h: HeaderMap, Json(b): Json<Value>| hook("refresh-hook", c, h, b)),
+        )
         .with_state(calls.clone());
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.expect("the hook server's port");
     let port = listener.local_addr().unwrap().port();
@@ -633,7 +639,10 @@ async fn token_hooks(h: &Harness, calls: &Calls) {
     assert_eq!(id_claims(&r)["hooked_id"], "refresh_token");
     let refresh = mine("refresh-hook", &app);
     assert_eq!(refresh.len(), 1);
-    assert_eq!((refresh[0]["subject"].clone(), refresh[0]["requester"]["client_id"].clone()), (json!(subject(h)), json!(app)));
+    assert_eq!(
+        (refresh[0]["subject"].clone(), refresh[0]["requester"]["client_id"].clone()),
+        (json!(subject(h)), json!(app))
+    );
     assert_eq!(refresh[0]["session"]["extra"], json!({"hooked": "authorization_code"}), "the stored claims");
     let token = mine("token-hook", &app);
     assert_eq!(token.len(), 2);

@@ -37,6 +37,14 @@ pub async fn handle<S: Store, P: Platform>(
             )));
         }
     }
-    super::access_token_only(latch, client, params, GrantType::ClientCredentials, client.client_id.clone(), scope, audience)
-        .await
+    super::access_token_only(
+        latch,
+        client,
+        params,
+        GrantType::ClientCredentials,
+        client.client_id.clone(),
+        scope,
+        audience,
+    )
+    .await
 }

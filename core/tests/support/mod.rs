@@ -372,7 +372,9 @@ impl latch_core::platform::Platform for Served {
         if r.method == "POST" {
             self.posted.borrow_mut().push(r.clone());
             return match self.answers.borrow_mut().pop_front() {
-                Some(Ok((status, body))) => Ok(latch_core::platform::OutboundResponse { status, body: body.into_bytes() }),
+                Some(Ok((status, body))) => {
+                    Ok(latch_core::platform::OutboundResponse { status, body: body.into_bytes() })
+                }
                 Some(Err(e)) => Err(e),
                 None => Ok(latch_core::platform::OutboundResponse { status: 204, body: vec![] }),
             };
