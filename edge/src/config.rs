@@ -128,9 +128,7 @@ mod tests {
         assert_eq!(s.warnings.len(), 1, "{:?}", s.warnings);
         assert!(s.warnings[0].starts_with("SECRETS_COOKIE (secrets.cookie): "), "{:?}", s.warnings);
         assert!(load(&[base[0], base[1], ("OAUTH2_HASHERS_ALGORITHM", "pbkdf2")]).unwrap().warnings.is_empty());
-        for (k, v) in
-            [("OAUTH2_HASHERS_ALGORITHM", "bcrypt"), ("STRATEGIES_SCOPE", "exact"), ("OAUTH2_TOKEN_HOOK", "https://h")]
-        {
+        for (k, v) in [("OAUTH2_HASHERS_ALGORITHM", "bcrypt"), ("STRATEGIES_SCOPE", "exact"), ("HSM_ENABLED", "true")] {
             let e = load(&[base[0], base[1], (k, v)]).unwrap_err();
             assert!(e.starts_with(&format!("{k}: ")) && e.contains("not supported by Latch"), "{e}");
         }
