@@ -150,6 +150,12 @@ pub struct Client {
     /// The PBKDF2 hash of the secret; never on the wire.
     #[serde(skip)]
     pub secret_hash: Option<String>,
+    /// The storage key of the client's registration access token (RFC 7592 §3,
+    /// [`crate::registration`]): serialized so that stores keep it with the client,
+    /// never answered (the admin API's and the flows' views drop it) and never read
+    /// from a request ([`Client::from_json`] drops it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registration_access_token_signature: Option<String>,
 }
 
 /// (De)serializes Unix seconds as RFC 3339, accepting both on input.
@@ -192,7 +198,7 @@ impl Client {
         let serde_json::Value::Object(mut obj) = v else {
             return Err("the body must be a JSON object".into());
         };
-        obj.retain(|_, v| !v.is_null());
+        obj.retain(|k, v| !v.is_null() && k != "registration_access_token_signature");
         serde_json::from_value(serde_json::Value::Object(obj)).map_err(|e| e.to_string())
     }
 
@@ -210,7 +216,7 @@ impl Client {
     }
     /// The client as the API shows it: without a secret (it is shown only once).
     pub fn public_view(&self) -> Client {
-        Client { client_secret: None, ..self.clone() }
+        Client { client_secret: None, registration_access_token_signature: None, ..self.clone() }
     }
 
     /// Fills defaults and checks every field, as Hydra's validator does.

@@ -81,10 +81,23 @@ pub struct Config {
     pub disallow_private_ip_ranges: bool,
     /// The device authorization grant's settings (RFC 8628).
     pub device: DeviceConfig,
+    /// Dynamic client registration (`oidc.dynamic_client_registration.*`).
+    pub registration: RegistrationConfig,
     /// Called before every grant's tokens are issued (`oauth2.token_hook`).
     pub token_hook: Option<crate::token_hook::Webhook>,
     /// Called before a refresh's tokens are issued (`oauth2.refresh_token_hook`).
     pub refresh_token_hook: Option<crate::token_hook::Webhook>,
+}
+
+/// Dynamic client registration (RFC 7591, [`crate::registration`]).
+#[derive(Clone, Debug)]
+pub struct RegistrationConfig {
+    /// `POST /oauth2/register` and RFC 7592's management are answered
+    /// (`oidc.dynamic_client_registration.enabled`, default false).
+    pub enabled: bool,
+    /// The scope of a client registered without one (`…default_scope`; Hydra's
+    /// default `offline_access offline openid`).
+    pub default_scope: Vec<String>,
 }
 
 /// The device authorization grant's settings (`oauth2.device_authorization.*`,
@@ -211,6 +224,10 @@ impl Config {
                 user_code_characters: HIGH_USER_CODES.1.chars().collect(),
                 verification_url: String::new(),
                 success_url: String::new(),
+            },
+            registration: RegistrationConfig {
+                enabled: false,
+                default_scope: ["offline_access", "offline", "openid"].map(String::from).to_vec(),
             },
             token_hook: None,
             refresh_token_hook: None,
@@ -430,6 +447,18 @@ impl Config {
         }
         self.token_hook = crate::token_hook::Webhook::from_settings("OAUTH2_TOKEN_HOOK", &var)?;
         self.refresh_token_hook = crate::token_hook::Webhook::from_settings("OAUTH2_REFRESH_TOKEN_HOOK", &var)?;
+        if let Some(v) = flag("OIDC_DYNAMIC_CLIENT_REGISTRATION_ENABLED")? {
+            self.registration.enabled = v;
+        }
+        const DEFAULT_SCOPE: &str = "OIDC_DYNAMIC_CLIENT_REGISTRATION_DEFAULT_SCOPE";
+        if let Some(v) = var(DEFAULT_SCOPE) {
+            let scope: Vec<String> =
+                v.split([',', ' ']).map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect();
+            if scope.iter().any(|s| !s.bytes().all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\')) {
+                return Err(bad(DEFAULT_SCOPE, "must list scope tokens (RFC 6749 §3.3)"));
+            }
+            self.registration.default_scope = scope;
+        }
         if let Some(v) = flag("CLIENTS_HTTP_DISALLOW_PRIVATE_IP_RANGES")? {
             self.disallow_private_ip_ranges = v;
         }

@@ -41,7 +41,7 @@ pub fn id_token_algs(set: &[keys::SigningKey], default: keys::Alg) -> Vec<&'stat
 /// The metadata document, given the ID-token algorithms (the signing one first; never
 /// empty, see [`id_token_algs`]).
 fn metadata(c: &Config, id_token_algs: &[&str]) -> Response {
-    let doc = json!({
+    let mut doc = json!({
         "issuer": c.issuer,
         "authorization_endpoint": c.public_endpoint("/oauth2/auth"),
         "token_endpoint": c.public_endpoint("/oauth2/token"),
@@ -79,6 +79,10 @@ fn metadata(c: &Config, id_token_algs: &[&str]) -> Response {
         "request_object_signing_alg_values_supported": crate::jwt_assertion::ASYMMETRIC_ALGS,
         "claims_parameter_supported": false,
     });
+    // RFC 8414 §2 / OIDC Discovery §3: only while registration is open.
+    if c.registration.enabled {
+        doc["registration_endpoint"] = c.public_endpoint("/oauth2/register").into();
+    }
     Response::json(200, &doc).with_header("cache-control", "public, max-age=60")
 }
 

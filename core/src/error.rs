@@ -64,6 +64,10 @@ error_table! {
     RequestUriNotSupported => ("request_uri_not_supported", 400, "The OP does not support use of the request_uri parameter."),
     /// OIDC Core §3.1.2.6: the `registration` parameter (§7.2.1) is not supported.
     RegistrationNotSupported => ("registration_not_supported", 400, "The OP does not support use of the registration parameter."),
+    /// RFC 7591 §3.2.2: a client metadata field is invalid or may not be set.
+    InvalidClientMetadata => ("invalid_client_metadata", 400, "The value of one of the Client Metadata fields is invalid and the server has rejected this request."),
+    /// The caller sent too many requests of this kind (dynamic registration's limit per address).
+    TooManyRequests => ("too_many_requests", 429, "Too many requests were sent; try again later."),
     /// RFC 8628 §3.5: the device authorization request is still pending.
     AuthorizationPending => ("authorization_pending", 400, "The authorization request is still pending as the end user hasn't yet completed the user-interaction steps."),
     /// RFC 8628 §3.5: still pending, and the client must poll less often.

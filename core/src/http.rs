@@ -73,6 +73,9 @@ pub struct Request {
     pub headers: Vec<(String, String)>,
     /// The body bytes (adapters cap them at [`MAX_BODY_BYTES`] + 1 and let the core decide).
     pub body: Vec<u8>,
+    /// The address the request came from, as the host knows it (the native server: the
+    /// TCP peer; the Worker: Cloudflare's `CF-Connecting-IP`); `None` when unknown.
+    pub peer: Option<std::net::IpAddr>,
 }
 
 impl Request {
@@ -82,7 +85,7 @@ impl Request {
             Some((p, q)) => (p.to_string(), Some(q.to_string())),
             None => (path_and_query.to_string(), None),
         };
-        Request { method, path, query, headers: Vec::new(), body: Vec::new() }
+        Request { method, path, query, headers: Vec::new(), body: Vec::new(), peer: None }
     }
     /// Adds a header (name lower-cased).
     pub fn header(mut self, name: &str, value: &str) -> Request {

@@ -37,6 +37,7 @@ pub mod openapi;
 pub mod pkce;
 pub mod platform;
 pub mod redirect;
+pub mod registration;
 pub mod remote_keys;
 pub mod revocation;
 pub mod router;

@@ -224,9 +224,13 @@ mod tests {
             DeleteTrust(_) => 45,
             DeviceVerify => 46,
             AcceptDeviceRequest => 47,
+            Register => 48,
+            GetRegistration(_) => 49,
+            ReplaceRegistration(_) => 50,
+            DeleteRegistration(_) => 51,
         }
     }
-    const VARIANTS: usize = 48;
+    const VARIANTS: usize = 52;
 
     /// Every route the router answers, as (port, method, documented path). The admin
     /// API's un-prefixed v1 aliases are left out: the document names them only in its
@@ -238,6 +242,10 @@ mod tests {
         (Port::Public, Method::Post, "/oauth2/revoke"),
         (Port::Public, Method::Post, "/oauth2/device/auth"),
         (Port::Public, Method::Get, "/oauth2/device/verify"),
+        (Port::Public, Method::Post, "/oauth2/register"),
+        (Port::Public, Method::Get, "/oauth2/register/{id}"),
+        (Port::Public, Method::Put, "/oauth2/register/{id}"),
+        (Port::Public, Method::Delete, "/oauth2/register/{id}"),
         (Port::Public, Method::Get, "/oauth2/fallbacks/device"),
         (Port::Public, Method::Get, "/oauth2/fallbacks/device/done"),
         (Port::Public, Method::Get, "/userinfo"),

@@ -25,6 +25,10 @@ pub enum Endpoint {
     Revoke,
     DeviceAuthorization,
     DeviceVerify,
+    Register,
+    GetRegistration(String),
+    ReplaceRegistration(String),
+    DeleteRegistration(String),
     Userinfo,
     Logout,
     Discovery,
@@ -93,6 +97,8 @@ impl Endpoint {
             Revoke => "/oauth2/revoke",
             DeviceAuthorization => "/oauth2/device/auth",
             DeviceVerify => "/oauth2/device/verify",
+            Register => "/oauth2/register",
+            GetRegistration(_) | ReplaceRegistration(_) | DeleteRegistration(_) => "/oauth2/register/{id}",
             Discovery => "/.well-known/openid-configuration",
             Jwks => "/.well-known/jwks.json",
             HealthAlive => "/health/alive",
@@ -175,6 +181,18 @@ fn endpoint(port: Port, m: Method, path: &str) -> Option<Endpoint> {
     use Endpoint::*;
     use Method::*;
     let found = match port {
+        Port::Public if path.starts_with("/oauth2/register/") => {
+            let id = &path["/oauth2/register/".len()..];
+            if id.is_empty() || id.contains('/') {
+                return None;
+            }
+            match m {
+                Get => GetRegistration(decode(id)),
+                Put => ReplaceRegistration(decode(id)),
+                Delete => DeleteRegistration(decode(id)),
+                _ => return None,
+            }
+        }
         Port::Public => match (m, path) {
             (Get | Post, "/oauth2/auth") => Authorize,
             (Get | Post, "/userinfo") => Userinfo,
@@ -190,6 +208,7 @@ fn endpoint(port: Port, m: Method, path: &str) -> Option<Endpoint> {
             (Post, "/oauth2/token") => Token,
             (Post, "/oauth2/revoke") => Revoke,
             (Post, "/oauth2/device/auth") => DeviceAuthorization,
+            (Post, "/oauth2/register") => Register,
             (Get, "/.well-known/openid-configuration") | (Get, "/.well-known/oauth-authorization-server") => Discovery,
             (Get, "/.well-known/jwks.json") => Jwks,
             (Get, "/health/alive") => HealthAlive,

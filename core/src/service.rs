@@ -251,6 +251,8 @@ pub struct Latch<S, P> {
     caches: Arc<Caches>,
     /// Clients' `jwks_uri` key sets.
     pub(crate) remote_keys: crate::remote_keys::RemoteKeySets,
+    /// Dynamic registrations per source address.
+    pub(crate) registrations: crate::registration::RegistrationLimiter,
 }
 
 impl<S: Store, P: Platform> Latch<S, P> {
@@ -268,6 +270,7 @@ impl<S: Store, P: Platform> Latch<S, P> {
             dummy_hash,
             caches: Arc::new(Caches::new(Coherence::Exclusive)),
             remote_keys: Default::default(),
+            registrations: Default::default(),
         }
     }
 
@@ -429,6 +432,10 @@ impl<S: Store, P: Platform> Latch<S, P> {
             Revoke => revocation::handle(self, req).await,
             DeviceAuthorization => crate::device::authorize(self, req).await,
             DeviceVerify => crate::device::verify(self, req).await,
+            Register => crate::registration::register(self, req).await,
+            GetRegistration(id) => crate::registration::get(self, id, req).await,
+            ReplaceRegistration(id) => crate::registration::replace(self, id, req).await,
+            DeleteRegistration(id) => crate::registration::delete(self, id, req).await,
             AcceptDeviceRequest => crate::device::accept_user_code(self, req).await,
             Discovery => discovery::openid_configuration(self).await,
             Jwks => discovery::jwks(self).await,

@@ -182,12 +182,8 @@ pub const HYDRA_KEYS: &[Key] = &[
     no_effect("webfinger.oidc_discovery.userinfo_url", WEBFINGER),
     read("oidc.subject_identifiers.supported_types"),
     read("oidc.subject_identifiers.pairwise.salt"),
-    refused(
-        "oidc.dynamic_client_registration.enabled",
-        FALSE,
-        "dynamic client registration is not implemented: create clients through the admin API",
-    ),
-    no_effect("oidc.dynamic_client_registration.default_scope", "Latch does not implement dynamic client registration"),
+    read("oidc.dynamic_client_registration.enabled"),
+    read("oidc.dynamic_client_registration.default_scope"),
     read("urls.self.issuer"),
     read("urls.self.public"),
     no_effect("urls.self.admin", ""),
@@ -393,7 +389,7 @@ mod tests {
         let read = count(|s| matches!(s, Status::Read));
         let no_effect = count(|s| matches!(s, Status::NoEffect { .. }));
         let refused = count(|s| matches!(s, Status::Refused { .. }));
-        assert_eq!((read, no_effect, refused), (82, 57, 16));
+        assert_eq!((read, no_effect, refused), (84, 56, 15));
         for (path, env) in [
             ("serve.public.cors.enabled", "SERVE_PUBLIC_CORS_ENABLED"),
             ("oidc.subject_identifiers.supported_types", "OIDC_SUBJECT_IDENTIFIERS_SUPPORTED_TYPES"),

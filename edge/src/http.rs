@@ -31,6 +31,12 @@ pub async fn from_worker(req: &mut worker::Request) -> worker::Result<Request> {
         method,
         path: url.path().to_owned(),
         query: url.query().map(str::to_owned),
+        // Cloudflare sets CF-Connecting-IP to the visitor's address (a client cannot
+        // set it through Cloudflare's edge).
+        peer: headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case("cf-connecting-ip"))
+            .and_then(|(_, v)| v.trim().parse().ok()),
         headers: headers.into_iter().map(|(n, v)| (n.to_ascii_lowercase(), v)).collect(),
         body,
     })

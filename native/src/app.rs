@@ -132,6 +132,7 @@ async fn handle_in_span(
                     .filter_map(|(n, v)| Some((n.as_str().to_string(), v.to_str().ok()?.to_string())))
                     .collect(),
                 body: bytes.to_vec(),
+                peer: parts.extensions.get::<crate::listener::Peer>().map(|p| p.0),
             };
             server.handle(port, core_req).await
         }

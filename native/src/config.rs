@@ -396,6 +396,8 @@ mod tests {
         // CORS is read as Hydra's (off in this file, its lists kept for when it is on).
         assert!(!s.core.cors_public.enabled);
         assert_eq!(s.core.cors_public.allowed_origins, ["https://app.example.com", "https://*.example.com"]);
+        assert!(!s.core.registration.enabled);
+        assert_eq!(s.core.registration.default_scope, ["openid", "offline", "offline_access"]);
         let warned: Vec<&str> = s.warnings.iter().map(|w| w.split(' ').next().unwrap()).collect();
         assert_eq!(
             warned,
@@ -407,7 +409,6 @@ mod tests {
                 "WEBFINGER_JWKS_BROADCAST_KEYS",
                 "WEBFINGER_OIDC_DISCOVERY_SUPPORTED_CLAIMS",
                 "WEBFINGER_OIDC_DISCOVERY_SUPPORTED_SCOPE",
-                "OIDC_DYNAMIC_CLIENT_REGISTRATION_DEFAULT_SCOPE",
                 "URLS_SELF_ADMIN",
                 "URLS_IDENTITY_PROVIDER_HEADERS",
                 "SECRETS_COOKIE",

@@ -78,8 +78,8 @@ pub async fn serve(
             accepted = listener.accept() => accepted,
             () = &mut shutdown => break,
         };
-        let stream = match accepted {
-            Ok((stream, _)) => stream,
+        let (stream, peer) = match accepted {
+            Ok((stream, addr)) => (stream, Peer(addr.ip())),
             Err(e) if is_connection_error(&e) => continue,
             Err(e) => {
                 if due(&mut last_warning) {
@@ -116,7 +116,15 @@ pub async fn serve(
             b.timer(timer).header_read_timeout(limits.read_header_timeout);
             b
         };
-        let service = TowerToHyperService::new(router.clone());
+        // Each request carries its connection's peer address (the core limits dynamic
+        // registrations by it).
+        let service = TowerToHyperService::new(tower::ServiceExt::map_request(
+            router.clone(),
+            move |mut r: axum::http::Request<hyper::body::Incoming>| {
+                r.extensions_mut().insert(peer);
+                r
+            },
+        ));
         match &tls {
             None => {
                 let conn = graceful.watch(http.serve_connection(TokioIo::new(guarded), service));
@@ -144,6 +152,10 @@ pub async fn serve(
     graceful.shutdown().await;
     Ok(())
 }
+
+/// The TCP peer's address of the connection a request came on.
+#[derive(Clone, Copy, Debug)]
+pub struct Peer(pub std::net::IpAddr);
 
 /// Whether an accept error concerns only the connection being accepted.
 fn is_connection_error(e: &io::Error) -> bool {

@@ -502,7 +502,8 @@ const HOOK_KEY: &str = "hook-key-0123456789";
 
 /// The settings of a server calling the hook server on `port` (`scripts/edge-test`
 /// gives its hooks Worker the same ones): the token hook as Hydra's object, field by
-/// field with an API key header, and the refresh hook as a plain URL.
+/// field with an API key header, and the refresh hook as a plain URL; dynamic client
+/// registration is open.
 fn hook_settings(port: u16) -> Vec<(&'static str, String)> {
     vec![
         ("URLS_LOGIN", "http://login.test/login".into()),
@@ -513,6 +514,7 @@ fn hook_settings(port: u16) -> Vec<(&'static str, String)> {
         ("OAUTH2_TOKEN_HOOK_AUTH_CONFIG_NAME", "X-Hook-Key".into()),
         ("OAUTH2_TOKEN_HOOK_AUTH_CONFIG_VALUE", HOOK_KEY.into()),
         ("OAUTH2_REFRESH_TOKEN_HOOK", format!("http://127.0.0.1:{port}/refresh-hook")),
+        ("OIDC_DYNAMIC_CLIENT_REGISTRATION_ENABLED", "true".into()),
     ]
 }
 
@@ -656,12 +658,63 @@ async fn token_hooks(h: &Harness, calls: &Calls) {
     assert_eq!(mine("token-hook", &deny).len(), 1);
 }
 
+/// Dynamic client registration (RFC 7591, RFC 7592) over HTTP.
+async fn registration(h: &Harness) {
+    let d = h.public_get("/.well-known/openid-configuration").await.json();
+    assert_eq!(d["registration_endpoint"], format!("{}/oauth2/register", h.public));
+    let body = json!({"client_name": "self-registered", "grant_types": ["authorization_code", "refresh_token"],
+                      "response_types": ["code"], "scope": "openid offline", "redirect_uris": [CB]});
+    let r = h.send(h.http.post(format!("{}/oauth2/register", h.public)).json(&body)).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let c = r.json();
+    let (id, secret) = (c["client_id"].as_str().unwrap().to_string(), c["client_secret"].as_str().unwrap().to_string());
+    let token = c["registration_access_token"].as_str().unwrap().to_string();
+    let uri = c["registration_client_uri"].as_str().unwrap().to_string();
+    assert_eq!(uri, format!("{}/oauth2/register/{id}", h.public));
+    // The secret authenticates the client (revocation needs no token hook).
+    let revoke = h.public_form("/oauth2/revoke", Some((&id, &secret)), &[("token", "latch_at_x.y")]).await;
+    assert_eq!(revoke.status, 200, "{}", revoke.text);
+    let got = h.send(h.http.get(&uri).bearer_auth(&token)).await;
+    assert_eq!((got.status, got.json()["client_name"].clone()), (200, json!("self-registered")));
+    assert!(got.json().get("client_secret").is_none());
+    let bad = h.send(h.http.get(&uri).bearer_auth("latch_rat_x.y")).await;
+    assert_eq!((bad.status, bad.json()["error"].clone()), (401, json!("invalid_token")));
+    let skip = h.send(h.http.post(format!("{}/oauth2/register", h.public)).json(&json!({"skip_consent": true}))).await;
+    assert_eq!(skip.status, 400, "{}", skip.text);
+    // PUT rotates the registration token.
+    let put = h
+        .send(h.http.put(&uri).bearer_auth(&token).json(&json!({"client_name": "renamed", "redirect_uris": [CB]})))
+        .await;
+    assert_eq!(put.status, 200, "{}", put.text);
+    let new_token = put.json()["registration_access_token"].as_str().unwrap().to_string();
+    assert_eq!(h.send(h.http.get(&uri).bearer_auth(&token)).await.status, 401);
+    assert_eq!(h.send(h.http.get(&uri).bearer_auth(&new_token)).await.json()["client_name"], "renamed");
+    // Registrations from one address are limited.
+    let mut limited = false;
+    for _ in 0..2 * latch_core::registration::REGISTRATIONS_PER_WINDOW {
+        let r =
+            h.send(h.http.post(format!("{}/oauth2/register", h.public)).json(&json!({"client_name": "flood"}))).await;
+        if r.status == 429 {
+            assert_eq!(r.json()["error"], "too_many_requests");
+            limited = true;
+            break;
+        }
+        assert_eq!(r.status, 201, "{}", r.text);
+    }
+    assert!(limited, "registrations from one address are limited");
+    assert_eq!(h.send(h.http.delete(&uri).bearer_auth(&new_token)).await.status, 204);
+    assert_eq!(h.send(h.http.get(&uri).bearer_auth(&new_token)).await.status, 401);
+    let revoke = h.public_form("/oauth2/revoke", Some((&id, &secret)), &[("token", "latch_at_x.y")]).await;
+    assert_eq!(revoke.status, 401, "the deleted client authenticates no more");
+}
+
 async fn hooks_suite(dsn: &str) {
     let (port, calls) = hook_server(0).await;
     let settings = hook_settings(port);
     let env: Vec<(&str, &str)> = settings.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let h = Harness::start(dsn, &env).await;
     token_hooks(&h, &calls).await;
+    registration(&h).await;
 }
 
 latch_tests::on_every_backend!(token_hook, hooks_suite);
@@ -675,4 +728,5 @@ async fn token_hook_worker() {
     let (_, calls) = hook_server(port).await;
     let h = Harness::worker_at("LATCH_TEST_WORKER_HOOKS_URL");
     token_hooks(&h, &calls).await;
+    registration(&h).await;
 }

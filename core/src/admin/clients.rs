@@ -21,8 +21,13 @@ fn parse_client(req: &Request) -> Result<Client, Error> {
     })
 }
 
-fn json_of(c: &Client) -> serde_json::Value {
-    serde_json::to_value(c).unwrap_or_default()
+/// A client as answered: never the registration access token's storage key.
+pub(crate) fn json_of(c: &Client) -> serde_json::Value {
+    let mut v = serde_json::to_value(c).unwrap_or_default();
+    if let Some(o) = v.as_object_mut() {
+        o.remove("registration_access_token_signature");
+    }
+    v
 }
 
 /// A random secret of [`GENERATED_SECRET_LEN`] characters from RFC 3986's unreserved set.
@@ -69,7 +74,7 @@ fn check_subject_type(config: &crate::config::Config, c: &Client) -> Result<(), 
 
 /// Validates, hashes any new secret, and stamps times. `previous` is the stored client
 /// on update (its secret hash is kept when no new secret is given).
-async fn prepare<S: Store, P: Platform>(
+pub(crate) async fn prepare<S: Store, P: Platform>(
     latch: &Latch<S, P>,
     mut c: Client,
     previous: Option<&Client>,
@@ -81,6 +86,7 @@ async fn prepare<S: Store, P: Platform>(
     c.updated_at = now;
     c.registration_access_token = None;
     c.registration_client_uri = None;
+    c.registration_access_token_signature = previous.and_then(|p| p.registration_access_token_signature.clone());
     c.client_secret_expires_at = 0;
     if c.is_public() {
         c.secret_hash = None;
@@ -102,7 +108,8 @@ pub async fn create<S: Store, P: Platform>(latch: &Latch<S, P>, req: &Request) -
     if c.client_id.is_empty() {
         c.client_id = latch.new_uuid();
     }
-    let c = prepare(latch, c, None).await?;
+    let mut c = prepare(latch, c, None).await?;
+    crate::registration::issue_token(latch, &mut c);
     latch.store.create_client(&c).await.map_err(|e| match Error::from(e) {
         e if e.code == ErrorCode::Conflict => {
             e.with_hint(format!("An OAuth 2.0 Client with id '{}' already exists.", c.client_id))
@@ -112,7 +119,7 @@ pub async fn create<S: Store, P: Platform>(latch: &Latch<S, P>, req: &Request) -
     Ok(Response::json(201, &json_of(&c)))
 }
 
-async fn load<S: Store, P: Platform>(latch: &Latch<S, P>, id: &str) -> Result<Client, Error> {
+pub(crate) async fn load<S: Store, P: Platform>(latch: &Latch<S, P>, id: &str) -> Result<Client, Error> {
     latch
         .store
         .get_client(id)
