@@ -156,6 +156,12 @@ pub struct Client {
     /// from a request ([`Client::from_json`] drops it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub registration_access_token_signature: Option<String>,
+    /// A `client_secret_jwt` client's secret, sealed under the system secret
+    /// ([`crate::seal::Purpose::ClientSecret`]): the HMAC key its assertions are checked
+    /// with, which a hash cannot give back. Kept, never shown and never read from a
+    /// request, as `registration_access_token_signature`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_secret_sealed: Option<String>,
 }
 
 /// (De)serializes Unix seconds as RFC 3339, accepting both on input.
@@ -190,6 +196,9 @@ pub fn lifespan_fields() -> impl Iterator<Item = LifespanField> {
     GrantType::all_lifespan_fields()
 }
 
+/// The stored fields that no API shows and no request sets.
+pub const HIDDEN_FIELDS: &[&str] = &["registration_access_token_signature", "client_secret_sealed"];
+
 impl Client {
     /// Reads a client as Hydra (Go's `encoding/json`) reads one: unknown members are
     /// ignored and a `null` member reads as left out (apps written for Hydra send them).
@@ -198,7 +207,7 @@ impl Client {
         let serde_json::Value::Object(mut obj) = v else {
             return Err("the body must be a JSON object".into());
         };
-        obj.retain(|k, v| !v.is_null() && k != "registration_access_token_signature");
+        obj.retain(|k, v| !v.is_null() && !HIDDEN_FIELDS.contains(&k.as_str()));
         serde_json::from_value(serde_json::Value::Object(obj)).map_err(|e| e.to_string())
     }
 
@@ -216,7 +225,12 @@ impl Client {
     }
     /// The client as the API shows it: without a secret (it is shown only once).
     pub fn public_view(&self) -> Client {
-        Client { client_secret: None, registration_access_token_signature: None, ..self.clone() }
+        Client {
+            client_secret: None,
+            registration_access_token_signature: None,
+            client_secret_sealed: None,
+            ..self.clone()
+        }
     }
 
     /// Fills defaults and checks every field, as Hydra's validator does.
@@ -331,15 +345,18 @@ impl Client {
                 &format!("must be one of {}.", crate::jwt_assertion::ASYMMETRIC_ALGS.join(", ")),
             ));
         }
-        // OIDC Registration §2: an algorithm the token endpoint verifies (asymmetric only:
-        // `none` and the HMAC algorithms would make the assertion no proof of a key).
+        // OIDC Registration §2: an algorithm the token endpoint verifies for the method:
+        // HMAC with the secret for `client_secret_jwt` (HS256 by default), asymmetric for
+        // the others (`none` never; an HMAC would be no proof of a private key).
+        let secret_jwt = self.token_endpoint_auth_method == AuthMethod::ClientSecretJwt.as_str();
+        if secret_jwt && self.token_endpoint_auth_signing_alg.is_empty() {
+            self.token_endpoint_auth_signing_alg = "HS256".into();
+        }
+        let algs = if secret_jwt { crate::client_auth::HMAC_ALGS } else { crate::jwt_assertion::ASYMMETRIC_ALGS };
         if !self.token_endpoint_auth_signing_alg.is_empty()
-            && !crate::client_auth::signing_algs().contains(&self.token_endpoint_auth_signing_alg.as_str())
+            && !algs.contains(&self.token_endpoint_auth_signing_alg.as_str())
         {
-            return Err(bad(
-                "token_endpoint_auth_signing_alg",
-                &format!("must be one of {}.", crate::client_auth::signing_algs().join(", ")),
-            ));
+            return Err(bad("token_endpoint_auth_signing_alg", &format!("must be one of {}.", algs.join(", "))));
         }
         // Every URL a browser may be sent to or shown (RFC 6749 §3.1.2, OIDC Registration
         // §2): web URLs only, as raw URI text (see `check_web_uri`).
@@ -550,7 +567,12 @@ mod tests {
     fn invalid_metadata_is_rejected_with_the_field_named() {
         let cases = [
             (json!({"grant_types": ["password"]}), "grant_types"),
-            (json!({"token_endpoint_auth_method": "client_secret_jwt"}), "token_endpoint_auth_method"),
+            (json!({"token_endpoint_auth_method": "client_secret_jwt_plus"}), "token_endpoint_auth_method"),
+            (
+                json!({"token_endpoint_auth_method": "client_secret_jwt", "token_endpoint_auth_signing_alg": "RS256"}),
+                "token_endpoint_auth_signing_alg",
+            ),
+            (json!({"token_endpoint_auth_signing_alg": "HS256"}), "token_endpoint_auth_signing_alg"),
             (json!({"redirect_uris": ["https://a.example/cb#frag"]}), "redirect_uris"),
             (json!({"redirect_uris": ["http://a.example/cb"]}), "redirect_uris"),
             (json!({"redirect_uris": ["/relative"]}), "redirect_uris"),

@@ -2,10 +2,11 @@
 //!
 //! Supported: `client_secret_basic` (§2.3.1, HTTP Basic), `client_secret_post`
 //! (§2.3.1, credentials in the body), `private_key_jwt` (RFC 7523 §2.2, OIDC Core §9: a
-//! JWT signed with a key of the client's `jwks` or `jwks_uri`) and `none` (public
-//! clients, RFC 7591 §2: `client_id` only). `client_secret_jwt` is not offered: it
-//! needs the secret itself, and Latch stores secrets only hashed (as Hydra, which
-//! refuses it too).
+//! JWT signed with a key of the client's `jwks` or `jwks_uri`), `client_secret_jwt`
+//! (RFC 7523 §2.2, OIDC Core §9: a JWT signed with HMAC under the client's secret,
+//! which Hydra does not offer; the secret of such a client is kept sealed besides its
+//! hash, since the HMAC needs it) and `none` (public clients, RFC 7591 §2:
+//! `client_id` only).
 
 use crate::client::Client;
 use crate::error::Error;
@@ -27,19 +28,23 @@ pub enum AuthMethod {
     ClientSecretBasic,
     /// RFC 7523 §2.2 and OIDC Core §9.
     PrivateKeyJwt,
+    /// RFC 7523 §2.2 and OIDC Core §9, with HMAC under the client secret.
+    ClientSecretJwt,
     /// A public client (RFC 6749 §2.1): `client_id` only.
     None,
 }
 
 impl AuthMethod {
     /// Every method (each variant once; `as_str` is exhaustive, a test checks the list).
-    pub const ALL: [AuthMethod; 4] = [Self::ClientSecretPost, Self::ClientSecretBasic, Self::PrivateKeyJwt, Self::None];
+    pub const ALL: [AuthMethod; 5] =
+        [Self::ClientSecretPost, Self::ClientSecretBasic, Self::PrivateKeyJwt, Self::ClientSecretJwt, Self::None];
     /// Its name on the wire.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::ClientSecretPost => "client_secret_post",
             Self::ClientSecretBasic => "client_secret_basic",
             Self::PrivateKeyJwt => "private_key_jwt",
+            Self::ClientSecretJwt => "client_secret_jwt",
             Self::None => "none",
         }
     }
@@ -145,14 +150,55 @@ pub async fn authenticate<S: Store, P: Platform>(
 /// RFC 7521 §4.2: the one client assertion type Latch reads (RFC 7523 §2.2).
 pub const JWT_ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
-/// The JWS algorithms a client may register as `token_endpoint_auth_signing_alg` (the
-/// asymmetric ones; discovery's `token_endpoint_auth_signing_alg_values_supported`).
-pub fn signing_algs() -> &'static [&'static str] {
-    crate::jwt_assertion::ASYMMETRIC_ALGS
+/// The HMAC algorithms of `client_secret_jwt` (RFC 7518 §3.2).
+pub const HMAC_ALGS: &[&str] = &["HS256", "HS384", "HS512"];
+
+/// The JWS algorithms a client may register as `token_endpoint_auth_signing_alg`
+/// (discovery's `token_endpoint_auth_signing_alg_values_supported`): the asymmetric ones
+/// of `private_key_jwt`, then the HMAC ones of `client_secret_jwt`.
+pub fn signing_algs() -> Vec<&'static str> {
+    crate::jwt_assertion::ASYMMETRIC_ALGS.iter().chain(HMAC_ALGS).copied().collect()
 }
 
-/// `private_key_jwt` (RFC 7523 §2.2, §3; OIDC Core §9): the client is the one whose key
-/// signed `client_assertion`, whose `iss` and `sub` are its id.
+/// The shortest secret each HMAC algorithm accepts, in bytes (RFC 7518 §3.2: "A key of
+/// the same size as the hash output … or larger MUST be used").
+pub fn min_secret_len(alg: &str) -> usize {
+    match alg {
+        "HS384" => 48,
+        "HS512" => 64,
+        _ => 32,
+    }
+}
+
+/// Checks a compact JWS signed with HMAC under `secret` (`alg` one of [`HMAC_ALGS`],
+/// compared in constant time) and returns its claims.
+fn verify_hmac(token: &str, alg: &str, secret: &[u8]) -> Option<serde_json::Map<String, serde_json::Value>> {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let (signed, signature) = token.rsplit_once('.')?;
+    let (_, payload) = signed.split_once('.')?;
+    let signature = b64.decode(signature).ok()?;
+    // One HMAC of the hash the algorithm names; `verify_slice` compares in constant time.
+    fn verifies<M: hmac::Mac + hmac::digest::KeyInit>(secret: &[u8], signed: &[u8], signature: &[u8]) -> Option<bool> {
+        let mut m = <M as hmac::digest::KeyInit>::new_from_slice(secret).ok()?;
+        m.update(signed);
+        Some(m.verify_slice(signature).is_ok())
+    }
+    let valid = match alg {
+        "HS256" => verifies::<hmac::Hmac<sha2::Sha256>>(secret, signed.as_bytes(), &signature),
+        "HS384" => verifies::<hmac::Hmac<sha2::Sha384>>(secret, signed.as_bytes(), &signature),
+        "HS512" => verifies::<hmac::Hmac<sha2::Sha512>>(secret, signed.as_bytes(), &signature),
+        _ => None,
+    }?;
+    if !valid {
+        return None;
+    }
+    serde_json::from_slice(&b64.decode(payload).ok()?).ok()
+}
+
+/// `private_key_jwt` and `client_secret_jwt` (RFC 7523 §2.2, §3; OIDC Core §9): the
+/// client is the one whose key (or secret) signed `client_assertion`, whose `iss` and
+/// `sub` are its id.
 async fn by_assertion<S: Store, P: Platform>(latch: &Latch<S, P>, params: &Params) -> Result<Arc<Client>, Error> {
     use crate::jwt_assertion::{self, Rules, Unverified};
     // RFC 7521 §4.2: `client_assertion_type` says how to read `client_assertion`.
@@ -177,15 +223,19 @@ async fn by_assertion<S: Store, P: Platform>(latch: &Latch<S, P>, params: &Param
     let unknown =
         || Error::invalid_client("The requested OAuth 2.0 Client does not exist or the credentials are wrong.");
     let client = latch.client(id).await?.ok_or_else(unknown)?;
-    let method = AuthMethod::PrivateKeyJwt.as_str();
-    if client.token_endpoint_auth_method != method {
+    // Which of the two the client registered; a secret client's assertion is an HMAC
+    // (HS256 by default), a key client's a signature (RS256 by default).
+    let secret_jwt = client.token_endpoint_auth_method == AuthMethod::ClientSecretJwt.as_str();
+    if !secret_jwt && client.token_endpoint_auth_method != AuthMethod::PrivateKeyJwt.as_str() {
+        let method = AuthMethod::PrivateKeyJwt.as_str();
         return Err(Error::invalid_client(format!(
             "The OAuth 2.0 Client supports client authentication method '{}', but method '{method}' was requested. You must configure the OAuth 2.0 client's 'token_endpoint_auth_method' value to accept '{method}'.",
             client.token_endpoint_auth_method
         )));
     }
-    // OIDC Core §9 / RFC 7591 §2: the algorithm the client registered (RS256 by default).
+    // OIDC Core §9 / RFC 7591 §2: the algorithm the client registered.
     let alg = match client.token_endpoint_auth_signing_alg.as_str() {
+        "" if secret_jwt => "HS256",
         "" => "RS256",
         a => a,
     };
@@ -195,12 +245,23 @@ async fn by_assertion<S: Store, P: Platform>(latch: &Latch<S, P>, params: &Param
             jwt.alg()
         )));
     }
-    let kid = jwt.kid();
-    let keys = crate::remote_keys::of_client(latch, &client, kid).await?;
-    // RFC 7523 §3 item 9: the signature.
-    let claims = jwt_assertion::verify(assertion, alg, kid, &keys).ok_or_else(|| {
-        Error::invalid_client("The client assertion's signature does not verify with any of the client's keys.")
-    })?;
+    // RFC 7523 §3 item 9: the signature (or MAC).
+    let claims = if secret_jwt {
+        let secret = client
+            .client_secret_sealed
+            .as_deref()
+            .and_then(|s| crate::seal::open(&latch.config.system_secrets, crate::seal::Purpose::ClientSecret, s))
+            .ok_or_else(unknown)?;
+        verify_hmac(assertion, alg, &secret).ok_or_else(|| {
+            Error::invalid_client("The client assertion's MAC does not verify with the client's secret.")
+        })?
+    } else {
+        let kid = jwt.kid();
+        let keys = crate::remote_keys::of_client(latch, &client, kid).await?;
+        jwt_assertion::verify(assertion, alg, kid, &keys).ok_or_else(|| {
+            Error::invalid_client("The client assertion's signature does not verify with any of the client's keys.")
+        })?
+    };
     // §3 items 1 and 2: "iss" and "sub" are both the client id.
     for name in ["iss", "sub"] {
         if claims.get(name).and_then(serde_json::Value::as_str) != Some(client.client_id.as_str()) {
@@ -257,7 +318,10 @@ mod tests {
             assert_eq!(AuthMethod::parse(m.as_str()), Some(m));
             assert_eq!(AuthMethod::ALL.iter().filter(|x| **x == m).count(), 1, "{m:?}");
         }
-        assert_eq!(AuthMethod::advertised(), ["client_secret_post", "client_secret_basic", "private_key_jwt", "none"]);
+        assert_eq!(
+            AuthMethod::advertised(),
+            ["client_secret_post", "client_secret_basic", "private_key_jwt", "client_secret_jwt", "none"]
+        );
     }
 
     fn basic(id: &str, secret: &str) -> String {

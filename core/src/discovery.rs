@@ -129,7 +129,7 @@ mod tests {
         for field in ["token_endpoint_auth_methods_supported", "revocation_endpoint_auth_methods_supported"] {
             assert_eq!(
                 doc[field],
-                json!(["client_secret_post", "client_secret_basic", "private_key_jwt", "none"]),
+                json!(["client_secret_post", "client_secret_basic", "private_key_jwt", "client_secret_jwt", "none"]),
                 "{field}"
             );
         }

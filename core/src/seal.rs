@@ -32,6 +32,8 @@ pub enum Purpose {
     DeviceChallenge,
     /// A device verifier handed back to `/oauth2/device/verify`.
     DeviceVerifier,
+    /// A `client_secret_jwt` client's secret at rest (the HMAC key of its assertions).
+    ClientSecret,
 }
 
 impl Purpose {
@@ -47,6 +49,7 @@ impl Purpose {
             Purpose::LoginSessionCookie => b"latch/login-session-cookie",
             Purpose::DeviceChallenge => b"latch/device-challenge",
             Purpose::DeviceVerifier => b"latch/device-verifier",
+            Purpose::ClientSecret => b"latch/client-secret",
         }
     }
 }

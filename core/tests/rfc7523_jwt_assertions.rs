@@ -487,3 +487,137 @@ fn jwks_uri_keys_are_fetched_cached_and_refreshed() {
     l.platform.fixed.advance(3600);
     assert_eq!(cc(&k1), 401, "an unreachable jwks_uri authenticates nobody");
 }
+
+/// A compact JWS with HMAC (RFC 7515 §3.1, RFC 7518 §3.2) under `secret`.
+fn hmac_jws(alg: &str, secret: &str, claims: Value) -> String {
+    use hmac::Mac as _;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let signed =
+        format!("{}.{}", b64.encode(json!({"alg": alg, "typ": "JWT"}).to_string()), b64.encode(claims.to_string()));
+    let mac = match alg {
+        "HS256" => {
+            let mut m = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+            m.update(signed.as_bytes());
+            m.finalize().into_bytes().to_vec()
+        }
+        "HS512" => {
+            let mut m = hmac::Hmac::<sha2::Sha512>::new_from_slice(secret.as_bytes()).unwrap();
+            m.update(signed.as_bytes());
+            m.finalize().into_bytes().to_vec()
+        }
+        _ => vec![],
+    };
+    format!("{signed}.{}", b64.encode(mac))
+}
+
+fn secret_jwt_claims(client: &str, jti: &str) -> Value {
+    json!({"iss": client, "sub": client, "aud": TOKEN_URL, "exp": NOW + 300, "iat": NOW, "jti": jti})
+}
+
+fn with_assertion(l: &L, assertion: &str) -> Response {
+    token(
+        l,
+        None,
+        &[
+            ("grant_type", "client_credentials"),
+            ("client_assertion_type", ASSERTION_TYPE),
+            ("client_assertion", assertion),
+        ],
+    )
+}
+
+#[test]
+fn client_secret_jwt_authenticates_with_an_hmac_under_the_secret() {
+    let l = latch();
+    const SECRET: &str = "a-client-secret-of-forty-characters-0123";
+    let r = admin(
+        &l,
+        Method::Post,
+        "/admin/clients",
+        Some(json!({"client_id": "hs", "client_secret": SECRET, "token_endpoint_auth_method": "client_secret_jwt",
+                    "grant_types": ["client_credentials"]})),
+    );
+    assert_eq!(r.status, 201, "{:?}", r.json_body());
+    let created = r.json_body();
+    assert_eq!(created["token_endpoint_auth_signing_alg"], "HS256");
+    let shown = admin(&l, Method::Get, "/admin/clients/hs", None).json_body().to_string();
+    assert!(!shown.contains("sealed") && !created.to_string().contains("sealed"), "{shown}");
+
+    let ok = with_assertion(&l, &hmac_jws("HS256", SECRET, secret_jwt_claims("hs", "j-1")));
+    assert_eq!(ok.status, 200, "{:?}", ok.json_body());
+    for (what, assertion) in [
+        ("replayed", hmac_jws("HS256", SECRET, secret_jwt_claims("hs", "j-1"))),
+        (
+            "another secret",
+            hmac_jws("HS256", "another-secret-of-forty-characters-01234", secret_jwt_claims("hs", "j-2")),
+        ),
+        ("another algorithm", hmac_jws("HS512", SECRET, secret_jwt_claims("hs", "j-3"))),
+        ("no MAC", hmac_jws("none", SECRET, secret_jwt_claims("hs", "j-4"))),
+        ("expired", hmac_jws("HS256", SECRET, patched(secret_jwt_claims("hs", "j-5"), json!({"exp": NOW - 1})))),
+        (
+            "another audience",
+            hmac_jws("HS256", SECRET, patched(secret_jwt_claims("hs", "j-6"), json!({"aud": "https://x"}))),
+        ),
+        ("another issuer", hmac_jws("HS256", SECRET, patched(secret_jwt_claims("hs", "j-7"), json!({"iss": "svc"})))),
+    ] {
+        let r = with_assertion(&l, &assertion);
+        assert_eq!(error_of(&r).1, "invalid_client", "{what}: {:?}", r.json_body());
+    }
+    // The secret itself is not accepted as a password by this client.
+    assert_eq!(error_of(&token(&l, Some(("hs", SECRET)), &[("grant_type", "client_credentials")])).1, "invalid_client");
+
+    // A new secret replaces the sealed one.
+    const NEW: &str = "the-new-client-secret-of-forty-chars-0123";
+    let r = admin(
+        &l,
+        Method::Put,
+        "/admin/clients/hs",
+        Some(json!({"client_id": "hs", "client_secret": NEW, "token_endpoint_auth_method": "client_secret_jwt",
+                    "grant_types": ["client_credentials"]})),
+    );
+    assert_eq!(r.status, 200, "{:?}", r.json_body());
+    assert_eq!(with_assertion(&l, &hmac_jws("HS256", SECRET, secret_jwt_claims("hs", "j-8"))).status, 401);
+    assert_eq!(with_assertion(&l, &hmac_jws("HS256", NEW, secret_jwt_claims("hs", "j-9"))).status, 200);
+    // An update without a secret keeps it.
+    let r = admin(
+        &l,
+        Method::Put,
+        "/admin/clients/hs",
+        Some(json!({"client_id": "hs", "client_name": "renamed", "token_endpoint_auth_method": "client_secret_jwt",
+                    "grant_types": ["client_credentials"]})),
+    );
+    assert_eq!(r.status, 200, "{:?}", r.json_body());
+    assert_eq!(with_assertion(&l, &hmac_jws("HS256", NEW, secret_jwt_claims("hs", "j-10"))).status, 200);
+}
+
+#[test]
+fn client_secret_jwt_needs_a_secret_as_long_as_its_hash() {
+    let l = latch();
+    let create = |body: Value| admin(&l, Method::Post, "/admin/clients", Some(body));
+    let short = create(json!({"client_id": "short", "client_secret": "only-twenty-chars-01",
+                              "token_endpoint_auth_method": "client_secret_jwt"}));
+    assert_eq!(short.status, 400, "{:?}", short.json_body());
+    let short512 = create(json!({"client_id": "s512", "client_secret": "a-client-secret-of-forty-characters-0123",
+                                 "token_endpoint_auth_method": "client_secret_jwt", "token_endpoint_auth_signing_alg": "HS512"}));
+    assert_eq!(short512.status, 400, "HS512 needs 64 bytes: {:?}", short512.json_body());
+    // A generated secret is long enough for every HMAC algorithm.
+    let generated = create(json!({"client_id": "gen", "token_endpoint_auth_method": "client_secret_jwt",
+                                  "token_endpoint_auth_signing_alg": "HS512", "grant_types": ["client_credentials"]}));
+    assert_eq!(generated.status, 201, "{:?}", generated.json_body());
+    let secret = generated.json_body()["client_secret"].as_str().unwrap().to_string();
+    assert_eq!(secret.len(), 64);
+    assert_eq!(with_assertion(&l, &hmac_jws("HS512", &secret, secret_jwt_claims("gen", "g-1"))).status, 200);
+    // A client whose secret Latch only has hashed cannot switch without a new one.
+    assert_eq!(create(json!({"client_id": "basic", "client_secret": "secret"})).status, 201);
+    let switch = admin(
+        &l,
+        Method::Put,
+        "/admin/clients/basic",
+        Some(json!({"client_id": "basic", "token_endpoint_auth_method": "client_secret_jwt"})),
+    );
+    assert_eq!(switch.status, 400, "{:?}", switch.json_body());
+    // A client of another method (`svc`, client_secret_basic) is not authenticated by an
+    // HMAC assertion, whatever key made it.
+    bearer_client(&l);
+    assert_eq!(with_assertion(&l, &hmac_jws("HS256", "secret", secret_jwt_claims("svc", "p-1"))).status, 401);
+}

@@ -3,7 +3,7 @@
 JWT-bearer grant (JWTBearerGrant.sign makes the assertion) with a trust relationship
 created by `latch create jwt-bearer-trust`, and private_key_jwt client authentication
 (authlib's PrivateKeyJWT) at the token and revocation endpoints, with the client's key
-inline and at a jwks_uri served here.
+inline and at a jwks_uri served here, and client_secret_jwt (authlib's ClientSecretJWT).
 
 Usage: authlib_jwt_assertions.py PATH/TO/latch
 """
@@ -17,7 +17,7 @@ import threading
 import requests
 from authlib.integrations.requests_client import OAuth2Session
 from authlib.jose import JsonWebKey
-from authlib.oauth2.rfc7523 import JWTBearerGrant, PrivateKeyJWT
+from authlib.oauth2.rfc7523 import ClientSecretJWT, JWTBearerGrant, PrivateKeyJWT
 from joserfc.jwk import ECKey
 from latch_server import check, serving
 
@@ -127,6 +127,28 @@ def main():
             check(False, "another key is refused")
         except Exception as e:
             check("invalid_client" in str(e), "an assertion signed with another key is refused with invalid_client")
+
+        # client_secret_jwt: Latch generates a 64-character secret, authlib MACs with it.
+        r = requests.post(f"{admin}/admin/clients", timeout=5, json={
+            "client_id": "csj", "grant_types": ["client_credentials"], "scope": "read",
+            "token_endpoint_auth_method": "client_secret_jwt"})
+        check(r.status_code == 201 and len(r.json()["client_secret"]) == 64, "a client_secret_jwt client is created")
+        secret = r.json()["client_secret"]
+        check("client_secret_jwt" in meta["token_endpoint_auth_methods_supported"], "discovery offers client_secret_jwt")
+        s = OAuth2Session("csj", secret, scope="read",
+                          token_endpoint_auth_method=ClientSecretJWT(token_url, alg="HS256"),
+                          revocation_endpoint_auth_method=ClientSecretJWT(token_url, alg="HS256"))
+        t = s.fetch_token(token_url, grant_type="client_credentials")
+        got = requests.post(f"{admin}/admin/oauth2/introspect", data={"token": t["access_token"]}, timeout=5).json()
+        check(got["active"] and got["client_id"] == "csj", "csj authenticates with client_secret_jwt")
+        r = s.revoke_token(meta["revocation_endpoint"], token=t["access_token"])
+        check(r.status_code == 200, f"csj revokes with client_secret_jwt ({r.status_code} {r.text})")
+        s = OAuth2Session("csj", "x" * 64, token_endpoint_auth_method=ClientSecretJWT(token_url, alg="HS256"))
+        try:
+            s.fetch_token(token_url, grant_type="client_credentials")
+            check(False, "another secret is refused")
+        except Exception as e:
+            check("invalid_client" in str(e), "an assertion made with another secret is refused with invalid_client")
 
 
 if __name__ == "__main__":

@@ -39,7 +39,8 @@ def query_of(location, name):
 
 
 def main():
-    ui = {"URLS_LOGIN": f"{UI}/login", "URLS_CONSENT": f"{UI}/consent", "URLS_LOGOUT": f"{UI}/logout"}
+    ui = {"URLS_LOGIN": f"{UI}/login", "URLS_CONSENT": f"{UI}/consent", "URLS_LOGOUT": f"{UI}/logout",
+          "OIDC_DYNAMIC_CLIENT_REGISTRATION_ENABLED": "true"}
     with serving(sys.argv[1], lambda public: dict(ui, URLS_SELF_ISSUER=public), "latch-ory-sdk-") as (public, admin, _):
         run(public, admin)
 
@@ -273,6 +274,29 @@ def run(public, admin):
     check(polled.status_code == 200 and tokens.access_token and tokens.id_token,
           "the device's tokens parse as the SDK's OAuth2TokenExchange")
     check(oauth2.introspect_o_auth2_token(tokens.access_token).sub == "user-2", "the device's token is the user's")
+
+    # Dynamic client registration (RFC 7591 / 7592) through OidcApi.
+    reg = oidc_public.create_oidc_dynamic_client(
+        ory.OAuth2Client(client_name="sdk-registered", grant_types=["client_credentials"], scope="read"))
+    check(bool(reg.client_id and reg.client_secret) and reg.registration_access_token.startswith("latch_rat_")
+          and reg.registration_client_uri == f"{public}/oauth2/register/{reg.client_id}",
+          "OidcApi.create_oidc_dynamic_client")
+
+    def as_registrant(token):
+        return ory.OidcApi(ory.ApiClient(ory.Configuration(host=public, access_token=token)))
+
+    got = as_registrant(reg.registration_access_token).get_oidc_dynamic_client(reg.client_id)
+    check(got.client_name == "sdk-registered" and not got.client_secret, "OidcApi.get_oidc_dynamic_client")
+    updated = as_registrant(reg.registration_access_token).set_oidc_dynamic_client(
+        reg.client_id, ory.OAuth2Client(client_name="sdk-renamed", grant_types=["client_credentials"], scope="read"))
+    check(updated.client_name == "sdk-renamed" and updated.registration_access_token not in (None, reg.registration_access_token),
+          "OidcApi.set_oidc_dynamic_client replaces the registration token")
+    as_registrant(updated.registration_access_token).delete_oidc_dynamic_client(reg.client_id)
+    try:
+        as_registrant(updated.registration_access_token).get_oidc_dynamic_client(reg.client_id)
+        check(False, "OidcApi.delete_oidc_dynamic_client")
+    except ApiException as e:
+        check(e.status == 401, "OidcApi.delete_oidc_dynamic_client: the client is gone")
 
 
 if __name__ == "__main__":

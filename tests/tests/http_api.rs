@@ -707,6 +707,40 @@ async fn jwt_assertions(h: &Harness) {
         [("token", pk_token.as_str()), ("client_assertion_type", ASSERTION), ("client_assertion", a2.as_str())];
     assert_eq!(h.public_form("/oauth2/revoke", None, &revoke).await.status, 200);
     assert_eq!(h.introspect(&pk_token).await["active"], false);
+
+    // client_secret_jwt: an HMAC under the client's secret (RFC 7523 §2.2, OIDC Core §9).
+    const HS_SECRET: &str = "a-client-secret-of-forty-characters-0123";
+    let hs = h.id("hs-client");
+    h.create_client(
+        json!({"client_id": hs, "client_secret": HS_SECRET, "token_endpoint_auth_method": "client_secret_jwt",
+                           "grant_types": ["client_credentials"]}),
+    )
+    .await;
+    let hs_assertion = |jti: &str| {
+        use base64::Engine as _;
+        use hmac::Mac as _;
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+        let claims = json!({"iss": hs, "sub": hs, "aud": token_url, "exp": now + 300, "iat": now, "jti": h.id(jti)});
+        let signed = format!("{}.{}", b64.encode(r#"{"alg":"HS256","typ":"JWT"}"#), b64.encode(claims.to_string()));
+        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(HS_SECRET.as_bytes()).unwrap();
+        mac.update(signed.as_bytes());
+        format!("{signed}.{}", b64.encode(mac.finalize().into_bytes()))
+    };
+    let a = hs_assertion("hs-jti-1");
+    let form =
+        [("grant_type", "client_credentials"), ("client_assertion_type", ASSERTION), ("client_assertion", a.as_str())];
+    let r = h.public_form("/oauth2/token", None, &form).await;
+    assert_eq!(r.status, 200, "client_secret_jwt: {}", r.text);
+    let again = h.public_form("/oauth2/token", None, &form).await;
+    assert_eq!(
+        (again.status, again.json()["error"].as_str()),
+        (401, Some("invalid_client")),
+        "replayed: {}",
+        again.text
+    );
+    let shown = h.admin_get(&format!("/admin/clients/{hs}")).await;
+    assert!(!shown.text.contains("sealed") && !shown.text.contains(HS_SECRET), "{}", shown.text);
 }
 
 async fn suite(h: &Harness) {

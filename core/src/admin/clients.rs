@@ -11,6 +11,9 @@ use crate::store::{ClientQuery, Store};
 
 /// Length of generated secrets (Hydra's).
 pub const GENERATED_SECRET_LEN: usize = 26;
+/// Length of the secrets generated for `client_secret_jwt` clients: 64 characters, as
+/// many bytes as HS512 asks for (RFC 7518 §3.2).
+pub const JWT_SECRET_LEN: usize = 64;
 
 /// The body as a client ([`Client::from_json`]).
 fn parse_client(req: &Request) -> Result<Client, Error> {
@@ -25,16 +28,18 @@ fn parse_client(req: &Request) -> Result<Client, Error> {
 pub(crate) fn json_of(c: &Client) -> serde_json::Value {
     let mut v = serde_json::to_value(c).unwrap_or_default();
     if let Some(o) = v.as_object_mut() {
-        o.remove("registration_access_token_signature");
+        for field in crate::client::HIDDEN_FIELDS {
+            o.remove(*field);
+        }
     }
     v
 }
 
-/// A random secret of [`GENERATED_SECRET_LEN`] characters from RFC 3986's unreserved set.
-fn generate_secret<P: Platform>(p: &P) -> String {
+/// A random secret of `len` characters from RFC 3986's unreserved set.
+fn generate_secret<P: Platform>(p: &P, len: usize) -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~";
-    let mut out = String::with_capacity(GENERATED_SECRET_LEN);
-    while out.len() < GENERATED_SECRET_LEN {
+    let mut out = String::with_capacity(len);
+    while out.len() < len {
         let mut b = [0u8; 1];
         p.fill_random(&mut b);
         // Rejection sampling keeps the distribution uniform (256 = 3 * 66 + 58).
@@ -88,6 +93,7 @@ pub(crate) async fn prepare<S: Store, P: Platform>(
     c.registration_client_uri = None;
     c.registration_access_token_signature = previous.and_then(|p| p.registration_access_token_signature.clone());
     c.client_secret_expires_at = 0;
+    let secret_jwt = c.token_endpoint_auth_method == crate::client_auth::AuthMethod::ClientSecretJwt.as_str();
     if c.is_public() {
         c.secret_hash = None;
     } else if let Some(secret) = &c.client_secret {
@@ -95,9 +101,40 @@ pub(crate) async fn prepare<S: Store, P: Platform>(
     } else if let Some(hash) = previous.and_then(|p| p.secret_hash.clone()) {
         c.secret_hash = Some(hash);
     } else {
-        let secret = generate_secret(&latch.platform);
+        let len = if secret_jwt { JWT_SECRET_LEN } else { GENERATED_SECRET_LEN };
+        let secret = generate_secret(&latch.platform, len);
         c.secret_hash = Some(hash_secret(&latch.platform, &secret, latch.config.pbkdf2_iterations).await);
         c.client_secret = Some(secret);
+    }
+    // `client_secret_jwt`: the secret is the HMAC key, so it is kept sealed (only for
+    // such a client), at least as long as RFC 7518 §3.2 asks of the algorithm.
+    c.client_secret_sealed = None;
+    if secret_jwt {
+        let alg = c.token_endpoint_auth_signing_alg.as_str();
+        let need = crate::client_auth::min_secret_len(alg);
+        match (&c.client_secret, previous.and_then(|p| p.client_secret_sealed.clone())) {
+            (Some(secret), _) if secret.len() < need => {
+                return Err(Error::invalid_request(format!(
+                    "Field 'client_secret' must be at least {need} characters with client_secret_jwt and {alg} (RFC 7518 §3.2)."
+                ))
+                .with_description("The request was invalid or contained invalid client metadata."))
+            }
+            (Some(secret), _) => {
+                c.client_secret_sealed = Some(crate::seal::seal(
+                    &latch.platform,
+                    &latch.config.system_secrets,
+                    crate::seal::Purpose::ClientSecret,
+                    secret.as_bytes(),
+                ))
+            }
+            (None, Some(sealed)) => c.client_secret_sealed = Some(sealed),
+            (None, None) => {
+                return Err(Error::invalid_request(
+                    "Field 'client_secret' must be given to switch to client_secret_jwt: Latch keeps only a hash of the current one.",
+                )
+                .with_description("The request was invalid or contained invalid client metadata."))
+            }
+        }
     }
     Ok(c)
 }

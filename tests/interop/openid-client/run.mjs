@@ -2,7 +2,8 @@
 // Interop: panva's openid-client (an OpenID-certified relying party) against the real
 // `latch` binary: discovery, the authorization-code flow with PKCE (S256) + state +
 // nonce, ID-token validation against the JWKS (done by the library), userinfo, refresh
-// with rotation, revocation and single-use codes.
+// with rotation, revocation and single-use codes; the device flow (RFC 8628) and dynamic
+// client registration (RFC 7591/7592).
 //
 // Usage: node tests/interop/openid-client/run.mjs PATH/TO/latch
 // (run `npm ci --prefix tests/interop/openid-client` first; this script installs nothing)
@@ -281,6 +282,7 @@ async function main() {
       URLS_LOGIN: LOGIN_URL,
       URLS_CONSENT: CONSENT_URL,
       OAUTH2_DEVICE_AUTHORIZATION_TOKEN_POLLING_INTERVAL: '1s',
+      OIDC_DYNAMIC_CLIENT_REGISTRATION_ENABLED: 'true',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -558,6 +560,33 @@ async function main() {
   );
 
   await deviceFlow(issuer, adminUrl);
+  await registration(issuer, adminUrl);
+}
+
+// RFC 7591 driven by openid-client (dynamicClientRegistration): the registered client
+// gets tokens and revokes them with the secret Latch chose; RFC 7592 reads it back with
+// the registration access token.
+async function registration(issuer, adminUrl) {
+  const cfg = await client.dynamicClientRegistration(
+    new URL(issuer),
+    { client_name: 'registered-rp', grant_types: ['client_credentials'], token_endpoint_auth_method: 'client_secret_post' },
+    undefined,
+    { execute: [client.allowInsecureRequests] },
+  );
+  const meta = cfg.clientMetadata();
+  ok(
+    /^[0-9a-f-]{36}$/.test(meta.client_id) && !!meta.client_secret && meta.registration_access_token?.startsWith('latch_rat_') &&
+      meta.registration_client_uri === `${issuer}/oauth2/register/${meta.client_id}`,
+    'registration: openid-client registers a client and gets its id, secret and registration access token',
+    meta,
+  );
+  const t = await client.clientCredentialsGrant(cfg);
+  ok((await introspect(adminUrl, t.access_token)).client_id === meta.client_id, 'registration: the registered client gets tokens', t);
+  await client.tokenRevocation(cfg, t.access_token);
+  ok((await introspect(adminUrl, t.access_token)).active === false, 'registration: and revokes them');
+  const read = await fetch(meta.registration_client_uri, { headers: { authorization: `Bearer ${meta.registration_access_token}` } });
+  const body = await read.json();
+  ok(read.status === 200 && body.client_name === 'registered-rp' && !('client_secret' in body), 'registration: RFC 7592 reads it back', body);
 }
 
 // RFC 8628 driven by openid-client (initiateDeviceAuthorization, pollDeviceAuthorizationGrant)
