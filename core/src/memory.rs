@@ -59,6 +59,16 @@ impl ClientStore for MemoryStore {
             None => Ok(false),
         }
     }
+    async fn update_client_if_unchanged(&self, client: &Client, expected_updated_at: i64) -> Result<bool, StoreError> {
+        let mut g = self.lock()?;
+        match g.clients.get_mut(&client.client_id) {
+            Some(c) if c.updated_at == expected_updated_at => {
+                *c = client.clone();
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
     async fn delete_client(&self, id: &str) -> Result<bool, StoreError> {
         let mut g = self.lock()?;
         g.tokens.retain(|_, r| r.client_id != id);

@@ -229,8 +229,12 @@ pub async fn replace<S: Store, P: Platform>(latch: &Latch<S, P>, id: &str, req: 
     c.access_token_strategy = previous.access_token_strategy.clone();
     let mut c = prepare(latch, c, Some(&previous)).await?;
     issue_token(latch, &mut c);
+    // The replacement is a compare-and-set on the version read: of two PUTs with one
+    // token, one wins and the other is refused, so no answer hands out a token that
+    // a concurrent rotation already replaced. Versions strictly increase.
+    c.updated_at = c.updated_at.max(previous.updated_at + 1);
     latch.forget_client(id);
-    let updated = latch.store.update_client(&c).await?;
+    let updated = latch.store.update_client_if_unchanged(&c, previous.updated_at).await?;
     latch.forget_client(id);
     if !updated {
         return Err(unauthorized());

@@ -164,6 +164,10 @@ pub trait ClientStore {
     async fn get_client(&self, id: &str) -> Result<Option<Client>, StoreError>;
     /// Replaces a client; false when there is none with that id.
     async fn update_client(&self, client: &Client) -> Result<bool, StoreError>;
+    /// Replaces a client only while its stored `updated_at` is still
+    /// `expected_updated_at` (a compare-and-set: of concurrent replacements made from
+    /// one read, exactly one succeeds); false when it changed meanwhile or is gone.
+    async fn update_client_if_unchanged(&self, client: &Client, expected_updated_at: i64) -> Result<bool, StoreError>;
     /// Deletes a client and, in the same atomic step, everything issued to it: every
     /// token, code and refresh token whose `client_id` is `id`, and every consent given
     /// to it (as Hydra's foreign keys cascade), so that nothing of it stays usable and a

@@ -117,6 +117,13 @@ pub fn client_update(c: &Client) -> Result<[Value<'_>; 7], StoreError> {
     Ok(values)
 }
 
+/// [`client_update`]'s values, then the `updated_at` the stored row must still have
+/// (`Queries::update_client_if_unchanged`).
+pub fn client_update_if(c: &Client, expected_updated_at: i64) -> Result<[Value<'_>; 8], StoreError> {
+    let [a, b, d, e, f, g, id] = client_update(c)?;
+    Ok([a, b, d, e, f, g, id, expected_updated_at.into()])
+}
+
 /// A client from `CLIENT_COLUMNS`. The timestamps come from their integer columns, so
 /// they survive exactly.
 pub fn decode_client<R: Row + ?Sized>(row: &R) -> Result<Client, StoreError> {

@@ -60,6 +60,9 @@ pub struct Queries {
     pub insert_client: String,
     pub get_client: String,
     pub update_client: String,
+    /// [`Queries::update_client`] while `updated_at` is still the value read (a
+    /// compare-and-set).
+    pub update_client_if_unchanged: String,
     pub delete_client: String,
     /// Every token, code and refresh token of a client (deleting the client).
     pub delete_client_tokens: String,
@@ -146,6 +149,10 @@ impl Queries {
             get_client: t(&format!("SELECT {CLIENT_COLUMNS} FROM latch_clients WHERE id = ?")),
             update_client: t(&format!(
                 "UPDATE latch_clients SET {} WHERE id = ?",
+                CLIENT_WRITE_COLUMNS[1..].iter().map(|c| format!("{c} = ?")).collect::<Vec<_>>().join(", ")
+            )),
+            update_client_if_unchanged: t(&format!(
+                "UPDATE latch_clients SET {} WHERE id = ? AND updated_at = ?",
                 CLIENT_WRITE_COLUMNS[1..].iter().map(|c| format!("{c} = ?")).collect::<Vec<_>>().join(", ")
             )),
             delete_client: t("DELETE FROM latch_clients WHERE id = ?"),

@@ -37,6 +37,7 @@ pub async fn run<S: Store>(store: &S) {
         client_ids_are_case_sensitive,
         client_list_pages_filters_and_orders,
         concurrent_create_client,
+        concurrent_update_client_if_unchanged,
         token_insert_and_get,
         token_insert_is_all_or_nothing,
         revoke_token_is_compare_and_set,
@@ -369,6 +370,33 @@ pub async fn concurrent_create_client<S: Store>(s: &S) {
     let won = winner(&results, |()| true);
     let stored = s.get_client("race-client").await.expect("get").expect("created");
     assert_eq!(stored.client_name, format!("racer {won}"), "the winner's client is stored");
+}
+
+/// A client replaced with a compare-and-set on the `updated_at` read: stale versions
+/// change nothing, and of concurrent replacements from one read exactly one wins.
+pub async fn concurrent_update_client_if_unchanged<S: Store>(s: &S) {
+    let mut base = client("cas-client", "v0", "cas");
+    base.updated_at = 100;
+    s.create_client(&base).await.expect("create");
+    let mut stale = base.clone();
+    (stale.client_name, stale.updated_at) = ("stale".into(), 101);
+    assert!(!s.update_client_if_unchanged(&stale, 99).await.expect("update"), "another version changes nothing");
+    let mut gone = stale.clone();
+    gone.client_id = "cas-nobody".into();
+    assert!(!s.update_client_if_unchanged(&gone, 100).await.expect("update"), "no such client");
+    let candidates: Vec<Client> = (0..RACERS)
+        .map(|i| {
+            let mut c = base.clone();
+            (c.client_name, c.updated_at) = (format!("racer {i}"), 101);
+            c
+        })
+        .collect();
+    let results = join_all(candidates.iter().map(|c| s.update_client_if_unchanged(c, 100))).await;
+    let outcomes = tally(&results, |won| if *won { "won" } else { "lost" });
+    assert_eq!(outcomes.get("won"), Some(&1), "one replacement wins: {outcomes:?}");
+    let won = winner(&results, |won| *won);
+    let stored = s.get_client("cas-client").await.expect("get").expect("kept");
+    assert_eq!((stored.client_name, stored.updated_at), (format!("racer {won}"), 101), "the winner's client is stored");
 }
 
 /// Records read back whole, by kind.

@@ -254,6 +254,11 @@ impl ClientStore for D1Store {
         Ok(self.run(&self.sql.update_client, &client_update(client)?).await? > 0)
     }
 
+    async fn update_client_if_unchanged(&self, client: &Client, expected_updated_at: i64) -> Result<bool, StoreError> {
+        let values = latch_sql::rows::client_update_if(client, expected_updated_at)?;
+        Ok(self.run(&self.sql.update_client_if_unchanged, &values).await? > 0)
+    }
+
     async fn delete_client(&self, id: &str) -> Result<bool, StoreError> {
         let args = [Value::from(id)];
         let statements = vec![

@@ -48,6 +48,14 @@ impl ClientStore for Server {
         Ok(done > 0)
     }
 
+    async fn update_client_if_unchanged(&self, client: &Client, expected_updated_at: i64) -> Result<bool, StoreError> {
+        let values = latch_sql::rows::client_update_if(client, expected_updated_at)?;
+        let announced = self.announcement(|| format!("c{}", client.client_id)).await;
+        let done = self.run(rows::bind(sqlx::query(&self.sql.update_client_if_unchanged), values)).await?;
+        announced.heard().await;
+        Ok(done > 0)
+    }
+
     async fn delete_client(&self, id: &str) -> Result<bool, StoreError> {
         let announced = self.announcement(|| format!("c{id}")).await;
         let deleted = self.retrying(|| self.try_delete_client(id)).await?;

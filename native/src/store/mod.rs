@@ -412,6 +412,7 @@ backend_operations! {
         fn create_client(&self, client: &Client) -> ();
         fn get_client(&self, id: &str) -> Option<Client>;
         fn update_client(&self, client: &Client) -> bool;
+        fn update_client_if_unchanged(&self, client: &Client, expected_updated_at: i64) -> bool;
         fn delete_client(&self, id: &str) -> bool;
         fn list_clients(&self, query: &ClientQuery) -> Vec<Client>;
     }

@@ -25,6 +25,11 @@ impl ClientStore for LiteStore {
         Ok(self.change_record(|q| &q.update_client, values).await? > 0)
     }
 
+    async fn update_client_if_unchanged(&self, client: &Client, expected_updated_at: i64) -> Result<bool, StoreError> {
+        let values = latch_sql::rows::client_update_if(client, expected_updated_at)?.map(Value::into_owned);
+        Ok(self.change_record(|q| &q.update_client_if_unchanged, values).await? > 0)
+    }
+
     async fn delete_client(&self, id: &str) -> Result<bool, StoreError> {
         let id = id.to_owned();
         // One job: the client's tokens, its consents and the client go together.
