@@ -110,13 +110,28 @@ async fn start<S: Store, P: Platform>(latch: &Latch<S, P>, req: &Request, params
         Err(Failure::Client(e, uri)) => {
             // validate() only returns Client errors once the redirect URI is trusted.
             let mode = response_mode_of(params);
-            return error_to_client(&uri, &mode, &e, params.get("state"), latch.config.expose_debug());
+            return error_to_client(
+                &latch.config.issuer,
+                &uri,
+                &mode,
+                &e,
+                params.get("state"),
+                latch.config.expose_debug(),
+            );
         }
     };
     let (redirect_uri, response_mode, state) =
         (request.redirect_uri.clone(), request.response_mode.clone(), request.state.clone());
-    let respond_error =
-        |e: Error| error_to_client(&redirect_uri, &response_mode, &e, state.as_deref(), latch.config.expose_debug());
+    let respond_error = |e: Error| {
+        error_to_client(
+            &latch.config.issuer,
+            &redirect_uri,
+            &response_mode,
+            &e,
+            state.as_deref(),
+            latch.config.expose_debug(),
+        )
+    };
     let flow = Flow {
         id: latch.new_request_id(),
         request_url: request_url(latch, params),
@@ -375,7 +390,8 @@ fn answer_error<S, P>(latch: &Latch<S, P>, r: &crate::flow::AuthorizeRequest, de
     if device {
         return error_page(&latch.config, e);
     }
-    error_to_client(&r.redirect_uri, &r.response_mode, e, r.state.as_deref(), latch.config.expose_debug())
+    let issuer = &latch.config.issuer;
+    error_to_client(issuer, &r.redirect_uri, &r.response_mode, e, r.state.as_deref(), latch.config.expose_debug())
 }
 
 fn denied_error(d: &Denied) -> Error {
@@ -557,6 +573,9 @@ async fn after_consent<S: Store, P: Platform>(latch: &Latch<S, P>, req: &Request
     }
     out.push(("scope", consent.grant_scope.join(" ")));
     out.push(("state", r.state.clone().unwrap_or_default()));
+    // RFC 9207 §2: the response names its issuer (a mix-up defence for clients of
+    // several authorization servers).
+    out.push(("iss", latch.config.issuer.clone()));
     redirect::respond(&r.redirect_uri, &r.response_mode, &out).with_cookie(clear)
 }
 

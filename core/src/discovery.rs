@@ -71,6 +71,8 @@ fn metadata(c: &Config, id_token_algs: &[&str]) -> Response {
         "userinfo_signing_alg_values_supported": ["none", "RS256"],
         "userinfo_signed_response_alg": ["none", "RS256"],
         "code_challenge_methods_supported": ["S256"],
+        // RFC 9207 §3: every authorization response carries `iss`.
+        "authorization_response_iss_parameter_supported": true,
         // RFC 9101 / OIDC Core §6: signed request objects, by value and by reference
         // (only from the client's registered request_uris).
         "request_parameter_supported": true,

@@ -104,8 +104,16 @@ fn render(redirect_uri: &str, mode: &str, params: &[(&str, String)]) -> Response
     found(&location)
 }
 
-/// An error sent back to the client's redirect URI (RFC 6749 §4.1.2.1).
-pub fn error_to_client(redirect_uri: &str, mode: &str, e: &Error, state: Option<&str>, expose_debug: bool) -> Response {
+/// An error sent back to the client's redirect URI (RFC 6749 §4.1.2.1), naming the
+/// `issuer` (RFC 9207 §2: in error responses too).
+pub fn error_to_client(
+    issuer: &str,
+    redirect_uri: &str,
+    mode: &str,
+    e: &Error,
+    state: Option<&str>,
+    expose_debug: bool,
+) -> Response {
     let j = e.to_json(expose_debug);
     let field = |k: &str| j.get(k).and_then(|v| v.as_str()).unwrap_or("").to_string();
     respond(
@@ -117,6 +125,7 @@ pub fn error_to_client(redirect_uri: &str, mode: &str, e: &Error, state: Option<
             ("error_hint", field("error_hint")),
             ("error_debug", field("error_debug")),
             ("state", state.unwrap_or("").to_string()),
+            ("iss", issuer.to_string()),
         ],
     )
 }

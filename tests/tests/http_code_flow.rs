@@ -109,6 +109,9 @@ async fn code_flow(h: &Harness) {
     assert!(back.starts_with(CB), "{back}");
     let p = params_of(&back);
     assert_eq!(p["state"], "state-123456");
+    // RFC 9207 §2: the response names the issuer discovery gives.
+    let issuer = h.public_get("/.well-known/openid-configuration").await.json()["issuer"].clone();
+    assert_eq!(json!(p["iss"]), issuer, "{back}");
     let t = redeem(h, &p["code"]).await;
     assert_eq!(t.status, 200, "{}", t.text);
     let t = t.json();
@@ -689,6 +692,22 @@ async fn registration(h: &Harness) {
     let new_token = put.json()["registration_access_token"].as_str().unwrap().to_string();
     assert_eq!(h.send(h.http.get(&uri).bearer_auth(&token)).await.status, 401);
     assert_eq!(h.send(h.http.get(&uri).bearer_auth(&new_token)).await.json()["client_name"], "renamed");
+    // 20 parallel PUTs with one token: one rotates it, the others are refused, so no
+    // answer hands out a token that does not work.
+    let puts = (0..20).map(|i| {
+        h.send(
+            h.http
+                .put(&uri)
+                .bearer_auth(&new_token)
+                .json(&json!({"client_name": format!("racer {i}"), "redirect_uris": [CB]})),
+        )
+    });
+    let answers = futures::future::join_all(puts).await;
+    let won: Vec<_> = answers.iter().filter(|r| r.status == 200).collect();
+    assert_eq!(won.len(), 1, "{:?}", answers.iter().map(|r| r.status).collect::<Vec<_>>());
+    assert!(answers.iter().all(|r| r.status == 200 || r.status == 401));
+    let new_token = won[0].json()["registration_access_token"].as_str().unwrap().to_string();
+    assert_eq!(h.send(h.http.get(&uri).bearer_auth(&new_token)).await.status, 200, "the winner's token works");
     // Registrations from one address are limited.
     let mut limited = false;
     for _ in 0..2 * latch_core::registration::REGISTRATIONS_PER_WINDOW {
