@@ -113,6 +113,29 @@ fn check_registrant_fields(c: &Client) -> Result<(), Error> {
     Ok(())
 }
 
+/// Beyond Hydra: a registrant's client may use the client credentials grant only with
+/// scopes of `default_scope` and no `audience`. That grant asks no user, so a registrant
+/// choosing its own scope and audience there would mint itself tokens for any API
+/// (Hydra lets it); a user-facing grant stays free to ask for any scope, which the
+/// user and the consent app then judge.
+fn check_self_granted(c: &Client, default_scope: &[String]) -> Result<(), Error> {
+    if !c.grant_types.iter().any(|g| g == crate::grants::GrantType::ClientCredentials.as_str()) {
+        return Ok(());
+    }
+    if let Some(s) = c.scopes().find(|s| !default_scope.iter().any(|d| d == s)) {
+        return Err(Error::new(ErrorCode::InvalidClientMetadata).with_hint(format!(
+            "A registered client with the client_credentials grant may only have scopes of the default scope ({}); '{s}' is not one. Ask the operator to create such a client.",
+            default_scope.join(" ")
+        )));
+    }
+    if !c.audience.is_empty() {
+        return Err(Error::new(ErrorCode::InvalidClientMetadata).with_hint(
+            "A registered client with the client_credentials grant cannot have an 'audience'. Ask the operator to create such a client.",
+        ));
+    }
+    Ok(())
+}
+
 /// The URLs Latch itself calls for a client (its key set, sector, request objects and
 /// back-channel logout) may not name a loopback, private or link-local address when a
 /// registrant gives them, whatever `clients.http.disallow_private_ip_ranges` says
@@ -167,6 +190,7 @@ pub async fn register<S: Store, P: Platform>(latch: &Latch<S, P>, req: &Request)
         c.scope = settings.default_scope.join(" ");
     }
     let mut c = prepare(latch, c, None).await?;
+    check_self_granted(&c, &settings.default_scope)?;
     issue_token(latch, &mut c);
     latch.store.create_client(&c).await?;
     let mut r = Response::json(201, &json_of(&c));
@@ -227,7 +251,11 @@ pub async fn replace<S: Store, P: Platform>(latch: &Latch<S, P>, id: &str, req: 
     c.client_secret = None;
     c.metadata = previous.metadata.clone();
     c.access_token_strategy = previous.access_token_strategy.clone();
+    if c.scope.trim().is_empty() {
+        c.scope = latch.config.registration.default_scope.join(" ");
+    }
     let mut c = prepare(latch, c, Some(&previous)).await?;
+    check_self_granted(&c, &latch.config.registration.default_scope)?;
     issue_token(latch, &mut c);
     // The replacement is a compare-and-set on the version read: of two PUTs with one
     // token, one wins and the other is refused, so no answer hands out a token that

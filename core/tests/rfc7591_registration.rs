@@ -43,7 +43,7 @@ fn cc_token(l: &L, id: &str, secret: &str) -> Response {
 
 /// A service registering itself for the client credentials grant.
 fn service() -> Value {
-    json!({"client_id": "chosen-by-me", "client_name": "svc", "grant_types": ["client_credentials"], "scope": "a"})
+    json!({"client_id": "chosen-by-me", "client_name": "svc", "grant_types": ["client_credentials"], "scope": "offline"})
 }
 
 #[test]
@@ -92,6 +92,10 @@ fn a_registrant_cannot_set_what_only_the_operator_may() {
         (json!({"access_token_strategy": "jwt"}), (400, "invalid_request")),
         (json!({"skip_consent": true}), (400, "invalid_request")),
         (json!({"skip_logout_consent": true}), (400, "invalid_request")),
+        // The client credentials grant asks no user: no self-chosen scope or audience.
+        (json!({"scope": "admin"}), (400, "invalid_client_metadata")),
+        (json!({"scope": "openid admin"}), (400, "invalid_client_metadata")),
+        (json!({"audience": ["https://internal.example"]}), (400, "invalid_client_metadata")),
         // URLs Latch calls may not name internal addresses.
         (json!({"jwks_uri": "http://169.254.169.254/latest/meta-data"}), (400, "invalid_client_metadata")),
         (json!({"jwks_uri": "https://127.0.0.1:8443/jwks"}), (400, "invalid_client_metadata")),
@@ -113,6 +117,19 @@ fn a_registrant_cannot_set_what_only_the_operator_may() {
     }
     let listed = admin(&l, Method::Get, "/admin/clients", None).json_body();
     assert_eq!(listed, json!([]), "nothing refused was created");
+    // A user-facing client may ask for any scope: the user and the consent app judge it.
+    let r = register(&l, json!({"scope": "openid admin", "redirect_uris": ["https://rp.example/cb"]}));
+    assert_eq!(r.status, 201, "{:?}", r.json_body());
+    // Nor can a PUT add a self-chosen scope to a client credentials client.
+    let c = register(&l, service()).json_body();
+    let r = manage(
+        &l,
+        Method::Put,
+        c["client_id"].as_str().unwrap(),
+        c["registration_access_token"].as_str(),
+        Some(json!({"grant_types": ["client_credentials"], "scope": "admin"})),
+    );
+    assert_eq!(error_of(&r), (400, "invalid_client_metadata".into()), "{:?}", r.json_body());
 }
 
 #[test]
@@ -163,7 +180,7 @@ fn the_registration_token_manages_its_client_only() {
         Method::Put,
         id,
         Some(token),
-        Some(json!({"client_name": "renamed", "grant_types": ["client_credentials"], "scope": "a"})),
+        Some(json!({"client_name": "renamed", "grant_types": ["client_credentials"], "scope": "offline"})),
     );
     assert_eq!(r.status, 200, "{:?}", r.json_body());
     let new_token = r.json_body()["registration_access_token"].as_str().unwrap().to_string();

@@ -277,7 +277,7 @@ def run(public, admin):
 
     # Dynamic client registration (RFC 7591 / 7592) through OidcApi.
     reg = oidc_public.create_oidc_dynamic_client(
-        ory.OAuth2Client(client_name="sdk-registered", grant_types=["client_credentials"], scope="read"))
+        ory.OAuth2Client(client_name="sdk-registered", grant_types=["client_credentials"], scope="openid"))
     check(bool(reg.client_id and reg.client_secret) and reg.registration_access_token.startswith("latch_rat_")
           and reg.registration_client_uri == f"{public}/oauth2/register/{reg.client_id}",
           "OidcApi.create_oidc_dynamic_client")
@@ -288,7 +288,7 @@ def run(public, admin):
     got = as_registrant(reg.registration_access_token).get_oidc_dynamic_client(reg.client_id)
     check(got.client_name == "sdk-registered" and not got.client_secret, "OidcApi.get_oidc_dynamic_client")
     updated = as_registrant(reg.registration_access_token).set_oidc_dynamic_client(
-        reg.client_id, ory.OAuth2Client(client_name="sdk-renamed", grant_types=["client_credentials"], scope="read"))
+        reg.client_id, ory.OAuth2Client(client_name="sdk-renamed", grant_types=["client_credentials"], scope="openid"))
     check(updated.client_name == "sdk-renamed" and updated.registration_access_token not in (None, reg.registration_access_token),
           "OidcApi.set_oidc_dynamic_client replaces the registration token")
     as_registrant(updated.registration_access_token).delete_oidc_dynamic_client(reg.client_id)
