@@ -412,7 +412,7 @@ pub struct JanitorArgs {
     #[arg(long)]
     pub tokens: bool,
     /// Clean up login and consent requests: Latch keeps none (they are sealed in their
-    /// challenges), so its expired remembered logins go.
+    /// challenges), so its expired remembered logins and its revoked consents go.
     #[arg(long)]
     pub requests: bool,
     /// Clean up expired trust grants (JWT-bearer issuers): Latch has none.
@@ -425,7 +425,9 @@ pub struct JanitorArgs {
     /// Hydra's: as --access-lifespan, for refresh tokens; no effect.
     #[arg(long, value_name = "DURATION")]
     pub refresh_lifespan: Option<String>,
-    /// Hydra's: the lifespan of login and consent requests; Latch keeps none, no effect.
+    /// The lifespan of login and consent requests (ttl.login_consent_request; default:
+    /// TTL_LOGIN_CONSENT_REQUEST, else 30m): ended logins and revoked consents are kept
+    /// this long, as what refuses their verifiers a second use.
     #[arg(long, value_name = "DURATION")]
     pub consent_request_lifespan: Option<String>,
 }
@@ -442,11 +444,8 @@ pub async fn janitor(args: JanitorArgs, env: Env<'_>) -> Result<()> {
     let keep = latch_native::duration_seconds(&args.keep_if_younger).ok_or_else(|| {
         CliError::Usage(format!("--keep-if-younger: '{}' is not a duration like 1h", args.keep_if_younger))
     })?;
-    for (flag, value) in [
-        ("--access-lifespan", &args.access_lifespan),
-        ("--refresh-lifespan", &args.refresh_lifespan),
-        ("--consent-request-lifespan", &args.consent_request_lifespan),
-    ] {
+    for (flag, value) in [("--access-lifespan", &args.access_lifespan), ("--refresh-lifespan", &args.refresh_lifespan)]
+    {
         if let Some(v) = value {
             latch_native::duration_seconds(v)
                 .ok_or_else(|| CliError::Usage(format!("{flag}: '{v}' is not a duration like 1h")))?;
@@ -460,10 +459,21 @@ pub async fn janitor(args: JanitorArgs, env: Env<'_>) -> Result<()> {
     } else {
         latch_core::janitor::Kinds::ALL
     };
-    let r = native::janitor(&dsn, args.batch_size, args.limit, keep, kinds)
+    let lifespan = args
+        .consent_request_lifespan
+        .clone()
+        .or_else(|| env("TTL_LOGIN_CONSENT_REQUEST").filter(|v| !v.is_empty()))
+        .unwrap_or_else(|| "30m".into());
+    let login_consent_ttl = latch_native::duration_seconds(&lifespan).ok_or_else(|| {
+        CliError::Usage(format!("--consent-request-lifespan: '{lifespan}' is not a duration like 30m"))
+    })?;
+    let r = native::janitor(&dsn, args.batch_size, args.limit, keep, login_consent_ttl, kinds)
         .await
         .map_err(|e| CliError::Native(format!("janitor failed: {}", error_chain(&e))))?;
-    emit(&format!("Deleted {} expired tokens and codes, and {} expired login sessions.\n", r.tokens, r.login_sessions))
+    emit(&format!(
+        "Deleted {} expired tokens and codes, {} expired login sessions and {} revoked consents.\n",
+        r.tokens, r.login_sessions, r.revoked_consents
+    ))
 }
 
 /// `latch version`.

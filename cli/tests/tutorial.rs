@@ -492,7 +492,7 @@ async fn janitor_runs_from_the_command_line() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("migrate"), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(latch(&["migrate", "sql", db.dsn(), "--yes"]).status.success());
     let out = stdout_ok(&["janitor", db.dsn(), "--batch-size", "10", "--keep-if-younger", "1h"]);
-    assert_eq!(out, "Deleted 0 expired tokens and codes, and 0 expired login sessions.\n");
+    assert_eq!(out, "Deleted 0 expired tokens and codes, 0 expired login sessions and 0 revoked consents.\n");
     let o = latch(&["janitor", db.dsn(), "--keep-if-younger", "soon"]);
     assert!(String::from_utf8_lossy(&o.stderr).contains("--keep-if-younger"));
     // Hydra's flags: the kinds to clean, and lifespans Latch's rows do not need.

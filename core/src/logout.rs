@@ -257,7 +257,7 @@ pub struct Ended {
 /// Only the call that deleted the session notifies anyone: a session already gone (a
 /// replayed logout verifier, a concurrent logout) is nobody's to announce again.
 pub async fn end_session<S: Store, P: Platform>(latch: &Latch<S, P>, subject: &str, sid: &str) -> Result<Ended, Error> {
-    if sid.is_empty() || !latch.store.delete_login_session(sid).await? || subject.is_empty() {
+    if sid.is_empty() || !latch.store.end_login_session(sid).await? || subject.is_empty() {
         return Ok(Ended::default());
     }
     let consents = latch.store.list_consents(subject, Some(sid)).await?;

@@ -23,6 +23,8 @@ struct Inner {
     keys: BTreeMap<(String, String), StoredKey>,
     login_sessions: BTreeMap<String, LoginSession>,
     consents: BTreeMap<String, ConsentRecord>,
+    /// Revoked consents, kept until the janitor (see [`ConsentStore::complete_consent`]).
+    revoked_consents: BTreeMap<String, ConsentRecord>,
     trusts: BTreeMap<String, TrustGrant>,
     jtis: BTreeMap<String, i64>,
 }
@@ -73,6 +75,7 @@ impl ClientStore for MemoryStore {
         let mut g = self.lock()?;
         g.tokens.retain(|_, r| r.client_id != id);
         g.consents.retain(|_, c| c.client_id != id);
+        g.revoked_consents.retain(|_, c| c.client_id != id);
         Ok(g.clients.remove(id).is_some())
     }
     async fn list_clients(&self, q: &ClientQuery) -> Result<Vec<Client>, StoreError> {
@@ -307,6 +310,15 @@ impl KeyStore for MemoryStore {
     }
 }
 
+/// Ends a session as the SQL stores do: it expires when it was authenticated, once.
+fn end(s: &mut LoginSession) -> bool {
+    let live = s.expires_at > s.authenticated_at;
+    if live {
+        s.expires_at = s.authenticated_at;
+    }
+    live
+}
+
 impl LoginSessionStore for MemoryStore {
     async fn create_login_session(&self, session: &LoginSession) -> Result<(), StoreError> {
         let mut g = self.lock()?;
@@ -335,14 +347,13 @@ impl LoginSessionStore for MemoryStore {
             _ => Ok(false),
         }
     }
-    async fn delete_login_session(&self, id: &str) -> Result<bool, StoreError> {
-        Ok(self.lock()?.login_sessions.remove(id).is_some())
+    async fn end_login_session(&self, id: &str) -> Result<bool, StoreError> {
+        Ok(self.lock()?.login_sessions.get_mut(id).is_some_and(end))
     }
-    async fn delete_login_sessions_of_subject(&self, subject: &str) -> Result<u64, StoreError> {
+    async fn end_login_sessions_of_subject(&self, subject: &str) -> Result<u64, StoreError> {
         let mut g = self.lock()?;
-        let before = g.login_sessions.len();
-        g.login_sessions.retain(|_, s| s.subject != subject);
-        Ok((before - g.login_sessions.len()) as u64)
+        Ok(g.login_sessions.values_mut().filter(|s| s.subject == subject).map(end).filter(|&ended| ended).count()
+            as u64)
     }
     async fn delete_expired_login_sessions(&self, before: i64, limit: u32) -> Result<u64, StoreError> {
         let mut g = self.lock()?;
@@ -368,7 +379,7 @@ fn newest_first(v: &mut [ConsentRecord]) {
 impl ConsentStore for MemoryStore {
     async fn complete_consent(&self, consent: &ConsentRecord, tokens: &[TokenRecord]) -> Result<(), StoreError> {
         let mut g = self.lock()?;
-        if g.consents.contains_key(&consent.id) {
+        if g.consents.contains_key(&consent.id) || g.revoked_consents.contains_key(&consent.id) {
             return Err(StoreError::Conflict(format!("consent {} exists", consent.id)));
         }
         let mut batch = std::collections::BTreeSet::new();
@@ -417,6 +428,20 @@ impl ConsentStore for MemoryStore {
     async fn revoke_consent(&self, id: &str) -> Result<bool, StoreError> {
         self.revoke_consent_now(id)
     }
+    async fn delete_revoked_consents(&self, before: i64, limit: u32) -> Result<u64, StoreError> {
+        let mut g = self.lock()?;
+        let doomed: Vec<String> = g
+            .revoked_consents
+            .values()
+            .filter(|c| c.handled_at < before)
+            .take(limit as usize)
+            .map(|c| c.id.clone())
+            .collect();
+        for id in &doomed {
+            g.revoked_consents.remove(id);
+        }
+        Ok(doomed.len() as u64)
+    }
     async fn revoke_consents(&self, subject: &str, client_id: Option<&str>) -> Result<u64, StoreError> {
         let mut g = self.lock()?;
         let doomed: Vec<String> = g
@@ -426,7 +451,9 @@ impl ConsentStore for MemoryStore {
             .map(|c| c.id.clone())
             .collect();
         for id in &doomed {
-            g.consents.remove(id);
+            if let Some(c) = g.consents.remove(id) {
+                g.revoked_consents.insert(id.clone(), c);
+            }
         }
         for t in g.tokens.values_mut().filter(|t| doomed.contains(&t.request_id)) {
             t.active = false;
@@ -438,9 +465,10 @@ impl ConsentStore for MemoryStore {
 impl MemoryStore {
     fn revoke_consent_now(&self, id: &str) -> Result<bool, StoreError> {
         let mut g = self.lock()?;
-        if g.consents.remove(id).is_none() {
+        let Some(c) = g.consents.remove(id) else {
             return Ok(false);
-        }
+        };
+        g.revoked_consents.insert(id.to_string(), c);
         for t in g.tokens.values_mut().filter(|t| t.request_id == id) {
             t.active = false;
         }

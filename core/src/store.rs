@@ -435,8 +435,10 @@ pub trait LoginSessionStore {
     async fn create_login_session(&self, session: &LoginSession) -> Result<(), StoreError>;
     /// The session with this id (expired ones included: the caller checks).
     async fn get_login_session(&self, id: &str) -> Result<Option<LoginSession>, StoreError>;
-    /// Deletes one session; false when there was none.
-    async fn delete_login_session(&self, id: &str) -> Result<bool, StoreError>;
+    /// Ends one session: it expires at its `authenticated_at` and its row stays until
+    /// the janitor, so that the login verifier that created it cannot create it again
+    /// ([`StoreError::Conflict`] on the id). True only for the call that ended it.
+    async fn end_login_session(&self, id: &str) -> Result<bool, StoreError>;
     /// Moves the expiry of session `id` of `subject` to `expires_at`, only if it is still
     /// live at `now` (Hydra's `extend_session_lifespan`; compare-and-set: a session that
     /// was ended meanwhile stays ended). True when this call moved it.
@@ -447,8 +449,8 @@ pub trait LoginSessionStore {
         expires_at: i64,
         now: i64,
     ) -> Result<bool, StoreError>;
-    /// Deletes every session of a subject; returns how many.
-    async fn delete_login_sessions_of_subject(&self, subject: &str) -> Result<u64, StoreError>;
+    /// Ends every live session of a subject as [`Self::end_login_session`]; returns how many.
+    async fn end_login_sessions_of_subject(&self, subject: &str) -> Result<u64, StoreError>;
     /// Deletes at most `limit` sessions that expired before `before`; returns how many.
     async fn delete_expired_login_sessions(&self, before: i64, limit: u32) -> Result<u64, StoreError>;
 }
@@ -458,27 +460,35 @@ pub trait LoginSessionStore {
 pub trait ConsentStore {
     /// Completes an authorization: stores the consent and the tokens (or code) it
     /// yields, all or nothing. [`StoreError::Conflict`] when a consent with this id
-    /// exists: exactly one of any number of concurrent completions of one flow wins.
+    /// exists, live or revoked: exactly one of any number of concurrent completions of
+    /// one flow wins, and a revoked consent is not given again by its verifier.
     async fn complete_consent(&self, consent: &ConsentRecord, tokens: &[TokenRecord]) -> Result<(), StoreError>;
-    /// Remembered consents of `subject` for `client_id` still in force at `now`, newest first.
+    /// Remembered, unrevoked consents of `subject` for `client_id` still in force at
+    /// `now`, newest first.
     async fn remembered_consents(
         &self,
         subject: &str,
         client_id: &str,
         now: i64,
     ) -> Result<Vec<ConsentRecord>, StoreError>;
-    /// Every consent of `subject` (optionally only those given in one login session), newest first.
+    /// Every unrevoked consent of `subject` (optionally only those given in one login
+    /// session), newest first.
     async fn list_consents(
         &self,
         subject: &str,
         login_session_id: Option<&str>,
     ) -> Result<Vec<ConsentRecord>, StoreError>;
-    /// Deletes the consents of `subject` (all, or only those of `client_id`) and marks
+    /// Revokes the consents of `subject` (all, or only those of `client_id`) and marks
     /// every token issued under them inactive, in one atomic step; returns how many
-    /// consents went.
+    /// consents this call revoked. A revoked consent is no longer listed, remembered or
+    /// revoked again, but its row stays (see [`Self::complete_consent`]) until
+    /// [`Self::delete_revoked_consents`].
     async fn revoke_consents(&self, subject: &str, client_id: Option<&str>) -> Result<u64, StoreError>;
-    /// Deletes the consent with id `id` (Hydra's `consent_request_id`) and marks every
-    /// token issued under it inactive, in one atomic step; whether there was one. Tokens
-    /// of a grant that is no consent (client credentials) are never touched.
+    /// Revokes the consent with id `id` (Hydra's `consent_request_id`) as
+    /// [`Self::revoke_consents`] does; whether this call revoked it. Tokens of a grant
+    /// that is no consent (client credentials) are never touched.
     async fn revoke_consent(&self, id: &str) -> Result<bool, StoreError>;
+    /// Deletes at most `limit` revoked consents handled before `before` (the janitor:
+    /// once their verifiers expired); returns how many.
+    async fn delete_revoked_consents(&self, before: i64, limit: u32) -> Result<u64, StoreError>;
 }

@@ -7,7 +7,7 @@ mod support;
 
 use futures_executor::block_on;
 use latch_core::http::Method;
-use latch_core::store::LoginSessionStore;
+use latch_core::store::{ConsentStore, LoginSessionStore};
 use serde_json::json;
 use support::*;
 
@@ -104,7 +104,69 @@ fn a_login_verifier_yields_one_remembered_session() {
     assert!(!copy.jar.borrow().contains_key(SESSION));
     assert_eq!(authorize(&l, &copy, &auth_url("")).request["skip"], false);
     // The first use's session is the only one: revoking the subject's sessions deletes one.
-    assert_eq!(block_on(l.store.delete_login_sessions_of_subject("foo")).unwrap(), 1);
+    assert_eq!(block_on(l.store.end_login_sessions_of_subject("foo")).unwrap(), 1);
+}
+
+/// Revocation is final: a consent verifier replayed (with the cookies as they were)
+/// after its consent was revoked yields no second code, whichever way it was revoked;
+/// the revoked consent is no longer listed, remembered or revoked again.
+#[test]
+fn a_revoked_consent_is_not_given_again_by_its_verifier() {
+    for revoke in [
+        "/admin/oauth2/auth/sessions/consent?subject=foo@bar.com&client=app",
+        "/admin/oauth2/auth/sessions/consent?subject=foo@bar.com&all=true",
+        "/admin/oauth2/auth/sessions/consent?consent_request_id=",
+    ] {
+        let l = latch(77);
+        app_client(&l);
+        let b = Browser::default();
+        let consent = authorize(&l, &b, &auth_url("")).accept(json!({"subject": "foo@bar.com"}));
+        let id = consent.request["consent_request_id"].as_str().expect("consent_request_id").to_string();
+        let verifier = consent.decide("accept", json!({"grant_scope": ["openid"], "remember": true}));
+        let jar = b.jar.borrow().clone();
+        assert!(query_of(&location(&b.get(&l, &verifier))).contains_key("code"));
+        let path = if revoke.ends_with('=') { format!("{revoke}{id}") } else { revoke.to_string() };
+        assert_eq!(admin(&l, Method::Delete, &path, None).status, 204);
+        *b.jar.borrow_mut() = jar;
+        let replay = location(&b.get(&l, &verifier));
+        assert!(!replay.starts_with(CB), "{revoke}: {replay}");
+        assert_eq!(query_of(&replay)["error"], "invalid_request", "{revoke}");
+        let list = admin(&l, Method::Get, "/admin/oauth2/auth/sessions/consent?subject=foo@bar.com", None);
+        assert_eq!(list.json_body(), json!([]), "{revoke}");
+        assert!(!block_on(l.store.revoke_consent(&id)).unwrap(), "{revoke}: revoked once only");
+    }
+}
+
+/// Revocation is final for logins too: a login verifier replayed after its remembered
+/// session was ended (logout, or the admin API by subject or sid) remembers nobody.
+#[test]
+fn an_ended_login_session_is_not_remembered_again_by_its_verifier() {
+    for end in ["subject=foo", "sid="] {
+        let l = latch(78);
+        app_client(&l);
+        let b = Browser::default();
+        let verifier = authorize(&l, &b, &auth_url("")).decide("accept", json!({"subject": "foo", "remember": true}));
+        let copy = b.clone();
+        let to_consent = location(&b.get(&l, &verifier));
+        assert!(to_consent.starts_with("https://login.example/consent?"));
+        let consent = at_consent(&l, &b, &to_consent);
+        let sid = consent.request["login_session_id"].as_str().expect("login_session_id").to_string();
+        let path = if end == "sid=" { format!("sid={sid}") } else { end.to_string() };
+        assert_eq!(admin(&l, Method::Delete, &format!("/admin/oauth2/auth/sessions/login?{path}"), None).status, 204);
+        // A janitor pass right after the logout does not forget that the verifier was used.
+        let pass = latch_core::janitor::Janitor {
+            batch_size: 10,
+            limit: 100,
+            keep_if_younger: 0,
+            login_consent_ttl: l.config.login_consent_ttl,
+            kinds: latch_core::janitor::Kinds::ALL,
+        };
+        block_on(pass.run(&l.store, latch_core::platform::Platform::now(&l.platform))).expect("janitor");
+        let r = copy.get(&l, &verifier);
+        assert!(location(&r).contains("/oauth2/fallbacks/error?error=invalid_request"), "{end}: {:?}", r.headers);
+        assert!(!copy.jar.borrow().contains_key(SESSION), "{end}");
+        assert_eq!(authorize(&l, &copy, &auth_url("")).request["skip"], false, "{end}");
+    }
 }
 
 /// Remembered consents are listed per subject and revoked per client.
@@ -218,9 +280,11 @@ fn a_skipped_login_may_extend_the_remembered_session() {
 
     // Ended between the login challenge and the accept: not revived.
     let login = authorize(&l, &b, &auth_url(""));
-    assert!(block_on(l.store.delete_login_session(&sid)).expect("delete"));
+    assert!(block_on(l.store.end_login_session(&sid)).expect("end"));
+    let ended = expiry(&sid).expect("an ended session's row stays until the janitor");
+    assert!(ended <= NOW + 1000, "ended: expired");
     let to = location(&login.accept_then(json!({"subject": "foo@bar.com", "extend_session_lifespan": true})));
     assert!(to.starts_with(CB), "{to}");
     assert_eq!(query_of(&to)["error"], "login_required");
-    assert_eq!(expiry(&sid), None);
+    assert_eq!(expiry(&sid), Some(ended), "still ended");
 }

@@ -171,9 +171,17 @@ fn needs_keys(endpoint: &Endpoint) -> bool {
 }
 
 /// The janitor pass of each cron run: batches of 500 rows (one bounded statement, so D1
-/// is never busy long), at most 20 000 rows of each kind (a cron run has a CPU budget too).
-pub const JANITOR: Janitor =
-    Janitor { batch_size: 500, limit: 20_000, keep_if_younger: 0, kinds: latch_core::janitor::Kinds::ALL };
+/// is never busy long), at most 20 000 rows of each kind (a cron run has a CPU budget
+/// too); ended logins and revoked consents outlive the configured verifiers' lifespan.
+pub fn janitor(login_consent_ttl: i64) -> Janitor {
+    Janitor {
+        batch_size: 500,
+        limit: 20_000,
+        keep_if_younger: 0,
+        login_consent_ttl,
+        kinds: latch_core::janitor::Kinds::ALL,
+    }
+}
 
 /// The cron trigger of wrangler.toml: one core janitor pass, as `latch janitor` runs
 /// natively.
@@ -183,8 +191,14 @@ async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
         Ok(s) => s,
         Err(e) => return console_error!("configuration error: {e}"),
     };
-    match JANITOR.run(&server.latch.store, server.latch.platform.now()).await {
-        Ok(r) => console_log!("janitor: deleted {} expired tokens and {} login sessions", r.tokens, r.login_sessions),
+    let pass = janitor(server.latch.config.login_consent_ttl);
+    match pass.run(&server.latch.store, server.latch.platform.now()).await {
+        Ok(r) => console_log!(
+            "janitor: deleted {} expired tokens, {} login sessions and {} revoked consents",
+            r.tokens,
+            r.login_sessions,
+            r.revoked_consents
+        ),
         Err(e) => console_error!("janitor: {e}"),
     }
 }

@@ -229,12 +229,14 @@ pub use latch_core::janitor::JanitorReport;
 
 /// `latch janitor`: one core janitor pass ([`latch_core::janitor::Janitor`]) over the
 /// database: deletes what expired before `now - keep_if_younger` seconds, in batches of
-/// `batch_size`, at most `limit` rows of each kind.
+/// `batch_size`, at most `limit` rows of each kind; ended logins and revoked consents not
+/// before `login_consent_ttl` seconds passed.
 pub async fn janitor(
     dsn: &str,
     batch_size: u32,
     limit: u64,
     keep_if_younger: i64,
+    login_consent_ttl: i64,
     kinds: latch_core::janitor::Kinds,
 ) -> Result<JanitorReport, Error> {
     use latch_core::platform::Platform;
@@ -243,7 +245,7 @@ pub async fn janitor(
     if pending > 0 {
         return Err(Error::Config(format!("DSN: {pending} migration(s) pending; run `latch migrate sql <dsn>` first")));
     }
-    let pass = latch_core::janitor::Janitor { batch_size, limit, keep_if_younger, kinds };
+    let pass = latch_core::janitor::Janitor { batch_size, limit, keep_if_younger, login_consent_ttl, kinds };
     let report = pass.run(&store, NativePlatform.now()).await?;
     store.close().await;
     Ok(report)

@@ -27,6 +27,10 @@ pub const KEY_COLUMNS: &str = "set_id, kid, alg, key_use, created_at, sealed";
 /// encodes them.
 pub const LOGIN_SESSION_COLUMNS: &str = "id, subject, authenticated_at, expires_at, acr, amr";
 
+/// How a login session ends (then `AND id = ?` or `AND subject = ?`): a live one
+/// expires when it was authenticated, so it is ended once and its row stays.
+const END_SESSION: &str = "SET expires_at = authenticated_at WHERE expires_at > authenticated_at";
+
 /// The columns of `latch_consents`, in the order [`crate::rows::consent`] encodes them.
 pub const CONSENT_COLUMNS: &str =
     "id, client_id, subject, login_session_id, granted_scope, granted_audience, remember, \
@@ -100,11 +104,15 @@ pub struct Queries {
     pub reseal_key: String,
     pub insert_login_session: String,
     pub get_login_session: String,
-    pub delete_login_session: String,
+    /// Ends a live session: it expires when it was authenticated; the row stays, so that
+    /// its id cannot be inserted again (by a replayed login verifier) before the janitor.
+    pub end_login_session: String,
     /// `extend_session_lifespan`'s compare-and-set: a live session of the subject only.
     pub extend_login_session: String,
-    pub delete_login_sessions_of_subject: String,
+    pub end_login_sessions_of_subject: String,
     pub delete_expired_login_sessions: String,
+    /// The janitor: revoked consents handled before `?`, at most `?` of them.
+    pub delete_revoked_consents: String,
     pub insert_consent: String,
     pub remembered_consents: String,
     pub list_consents: String,
@@ -203,11 +211,11 @@ impl Queries {
                 placeholders(6)
             )),
             get_login_session: t(&format!("SELECT {LOGIN_SESSION_COLUMNS} FROM latch_login_sessions WHERE id = ?")),
-            delete_login_session: t("DELETE FROM latch_login_sessions WHERE id = ?"),
+            end_login_session: t(&format!("UPDATE latch_login_sessions {END_SESSION} AND id = ?")),
             extend_login_session: t(
                 "UPDATE latch_login_sessions SET expires_at = ? WHERE id = ? AND subject = ? AND expires_at > ?",
             ),
-            delete_login_sessions_of_subject: t("DELETE FROM latch_login_sessions WHERE subject = ?"),
+            end_login_sessions_of_subject: t(&format!("UPDATE latch_login_sessions {END_SESSION} AND subject = ?")),
             delete_expired_login_sessions: t(match dialect {
                 // As for tokens: MySQL rejects LIMIT inside an IN subquery.
                 Dialect::MySql => "DELETE FROM latch_login_sessions WHERE expires_at < ? ORDER BY expires_at LIMIT ?",
@@ -216,24 +224,37 @@ impl Queries {
                      (SELECT id FROM latch_login_sessions WHERE expires_at < ? ORDER BY expires_at LIMIT ?)"
                 }
             }),
+            delete_revoked_consents: t(match dialect {
+                // As for tokens: MySQL rejects LIMIT inside an IN subquery.
+                Dialect::MySql => {
+                    "DELETE FROM latch_consents WHERE revoked = 1 AND handled_at < ? ORDER BY handled_at LIMIT ?"
+                }
+                Dialect::Sqlite | Dialect::Postgres => {
+                    "DELETE FROM latch_consents WHERE id IN \
+                     (SELECT id FROM latch_consents WHERE revoked = 1 AND handled_at < ? ORDER BY handled_at LIMIT ?)"
+                }
+            }),
             insert_consent: t(&format!(
                 "INSERT INTO latch_consents ({CONSENT_COLUMNS}) VALUES ({})",
                 placeholders(CONSENT_COLUMN_COUNT)
             )),
             remembered_consents: t(&format!(
                 "SELECT {CONSENT_COLUMNS} FROM latch_consents WHERE subject = ? AND client_id = ? AND remember = 1 \
-                 AND (remember_until IS NULL OR remember_until > ?) {CONSENT_ORDER}"
+                 AND revoked = 0 AND (remember_until IS NULL OR remember_until > ?) {CONSENT_ORDER}"
             )),
-            list_consents: t(&format!("SELECT {CONSENT_COLUMNS} FROM latch_consents WHERE subject = ? {CONSENT_ORDER}")),
+            list_consents: t(&format!(
+                "SELECT {CONSENT_COLUMNS} FROM latch_consents WHERE subject = ? AND revoked = 0 {CONSENT_ORDER}"
+            )),
             list_consents_of_login_session: t(&format!(
-                "SELECT {CONSENT_COLUMNS} FROM latch_consents WHERE subject = ? AND login_session_id = ? {CONSENT_ORDER}"
+                "SELECT {CONSENT_COLUMNS} FROM latch_consents WHERE subject = ? AND login_session_id = ? AND revoked = 0 \
+                 {CONSENT_ORDER}"
             )),
             lock_consents_of_subject: t(&format!(
-                "SELECT id FROM latch_consents WHERE subject = ? ORDER BY id{}",
+                "SELECT id FROM latch_consents WHERE subject = ? AND revoked = 0 ORDER BY id{}",
                 for_update(dialect)
             )),
             lock_consents_of_subject_client: t(&format!(
-                "SELECT id FROM latch_consents WHERE subject = ? AND client_id = ? ORDER BY id{}",
+                "SELECT id FROM latch_consents WHERE subject = ? AND client_id = ? AND revoked = 0 ORDER BY id{}",
                 for_update(dialect)
             )),
             insert_trust: t(&format!(
@@ -270,9 +291,13 @@ impl Queries {
             .translate(&format!("UPDATE latch_tokens SET active = 0 WHERE request_id IN ({})", placeholders(ids)))
     }
 
-    /// Deletes the consents with `ids` ids.
-    pub fn delete_consents(&self, ids: usize) -> String {
-        self.dialect.translate(&format!("DELETE FROM latch_consents WHERE id IN ({})", placeholders(ids)))
+    /// Revokes the unrevoked consents with `ids` ids (their rows stay, see
+    /// [`Queries::delete_revoked_consents`]).
+    pub fn revoke_consents(&self, ids: usize) -> String {
+        self.dialect.translate(&format!(
+            "UPDATE latch_consents SET revoked = 1 WHERE revoked = 0 AND id IN ({})",
+            placeholders(ids)
+        ))
     }
 
     /// A page of trust grants: the filters that are set, in the order after_id, issuer,
@@ -344,8 +369,8 @@ pub struct BatchQueries {
     pub retire_access_tokens_if_live: String,
     /// The grace re-issue: inserts a token (`?1`…`?12`) only if grant `?13` is live at `?14`.
     pub insert_token_if_live: String,
-    /// Deactivates the tokens of the consent with id `?1`, only if it exists; runs in one
-    /// batch before deleting it ([`Queries::delete_consents`] of one id).
+    /// Deactivates the tokens of the consent with id `?1`, only if it exists unrevoked;
+    /// runs in one batch before revoking it ([`Queries::revoke_consents`] of one id).
     pub revoke_consent_tokens: String,
 }
 
@@ -381,20 +406,20 @@ impl BatchQueries {
                 numbered(TOKEN_COLUMN_COUNT),
                 live_grant.replace("?1", "?13").replace("?2", "?14")
             ),
-            revoke_consent_tokens: revoke_consent_tokens("id = ?1"),
+            revoke_consent_tokens: revoke_consent_tokens("id = ?1 AND revoked = 0"),
         }
     }
 
-    /// Deactivates every token issued under the consents [`BatchQueries::delete_consents`]
-    /// then deletes (of a subject `?1`, or of a subject for one client `?2`); the two run
+    /// Deactivates every token issued under the consents [`BatchQueries::revoke_consents`]
+    /// then revokes (of a subject `?1`, or of a subject for one client `?2`); the two run
     /// in one batch (one transaction), so they see the same consents.
     pub fn revoke_consents_tokens(&self, one_client: bool) -> String {
         revoke_consent_tokens(consents_of(one_client))
     }
 
-    /// Deletes the consents of a subject (or of a subject for one client).
-    pub fn delete_consents(&self, one_client: bool) -> String {
-        format!("DELETE FROM latch_consents WHERE {}", consents_of(one_client))
+    /// Revokes the unrevoked consents of a subject (or of a subject for one client).
+    pub fn revoke_consents(&self, one_client: bool) -> String {
+        format!("UPDATE latch_consents SET revoked = 1 WHERE {}", consents_of(one_client))
     }
 }
 
@@ -412,12 +437,12 @@ fn revoke_consent_tokens(condition: &str) -> String {
     )
 }
 
-/// The consents of a subject (`?1`), or of a subject for one client (`?2`).
+/// The unrevoked consents of a subject (`?1`), or of a subject for one client (`?2`).
 fn consents_of(one_client: bool) -> &'static str {
     if one_client {
-        "subject = ?1 AND client_id = ?2"
+        "subject = ?1 AND client_id = ?2 AND revoked = 0"
     } else {
-        "subject = ?1"
+        "subject = ?1 AND revoked = 0"
     }
 }
 
@@ -438,11 +463,14 @@ mod tests {
     fn id_lists_and_locks_follow_the_dialect() {
         let pg = Queries::new(Dialect::Postgres);
         assert_eq!(pg.revoke_grants(3), "UPDATE latch_tokens SET active = 0 WHERE request_id IN ($1, $2, $3)");
-        assert_eq!(pg.delete_consents(1), "DELETE FROM latch_consents WHERE id IN ($1)");
-        assert!(pg.lock_consents_of_subject_client.ends_with("client_id = $2 ORDER BY id FOR UPDATE"));
+        assert_eq!(pg.revoke_consents(1), "UPDATE latch_consents SET revoked = 1 WHERE revoked = 0 AND id IN ($1)");
+        assert!(pg.lock_consents_of_subject_client.ends_with("client_id = $2 AND revoked = 0 ORDER BY id FOR UPDATE"));
         let sqlite = Queries::new(Dialect::Sqlite);
-        assert!(sqlite.lock_consents_of_subject.ends_with("WHERE subject = ? ORDER BY id"));
-        assert_eq!(sqlite.delete_consents(2), "DELETE FROM latch_consents WHERE id IN (?, ?)");
+        assert!(sqlite.lock_consents_of_subject.ends_with("WHERE subject = ? AND revoked = 0 ORDER BY id"));
+        assert_eq!(
+            sqlite.revoke_consents(2),
+            "UPDATE latch_consents SET revoked = 1 WHERE revoked = 0 AND id IN (?, ?)"
+        );
     }
 
     #[test]
@@ -495,11 +523,32 @@ mod tests {
     }
 
     #[test]
-    fn consent_revocation_reads_the_same_consents_it_deletes() {
+    fn consent_revocation_reads_the_same_consents_it_revokes() {
         let b = BatchQueries::new();
-        assert!(b.revoke_consents_tokens(true).ends_with("WHERE subject = ?1 AND client_id = ?2)"));
-        assert_eq!(b.delete_consents(true), "DELETE FROM latch_consents WHERE subject = ?1 AND client_id = ?2");
-        assert_eq!(b.delete_consents(false), "DELETE FROM latch_consents WHERE subject = ?1");
-        assert!(b.revoke_consent_tokens.ends_with("(SELECT id FROM latch_consents WHERE id = ?1)"));
+        assert!(b.revoke_consents_tokens(true).ends_with("WHERE subject = ?1 AND client_id = ?2 AND revoked = 0)"));
+        assert_eq!(
+            b.revoke_consents(true),
+            "UPDATE latch_consents SET revoked = 1 WHERE subject = ?1 AND client_id = ?2 AND revoked = 0"
+        );
+        assert_eq!(
+            b.revoke_consents(false),
+            "UPDATE latch_consents SET revoked = 1 WHERE subject = ?1 AND revoked = 0"
+        );
+        assert!(b.revoke_consent_tokens.ends_with("(SELECT id FROM latch_consents WHERE id = ?1 AND revoked = 0)"));
+    }
+
+    /// Every read of consents leaves the revoked ones out; only the janitor deletes them.
+    #[test]
+    fn revoked_consents_are_read_by_nobody_but_the_janitor() {
+        let q = Queries::new(Dialect::Sqlite);
+        for read in [&q.remembered_consents, &q.list_consents, &q.list_consents_of_login_session] {
+            assert!(read.contains("AND revoked = 0"), "{read}");
+        }
+        assert!(q.delete_revoked_consents.contains("revoked = 1 AND handled_at < ?"));
+        assert_eq!(
+            q.end_login_session,
+            "UPDATE latch_login_sessions SET expires_at = authenticated_at WHERE expires_at > authenticated_at \
+             AND id = ?"
+        );
     }
 }

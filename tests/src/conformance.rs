@@ -53,7 +53,7 @@ pub async fn run<S: Store>(store: &S) {
         concurrent_revoke_token,
         concurrent_inserts_fail_alone,
         login_session_crud,
-        delete_login_sessions_of_subject,
+        end_login_sessions_of_subject,
         extend_login_session_only_while_live,
         delete_expired_login_sessions,
         complete_consent_stores_consent_and_tokens,
@@ -62,6 +62,7 @@ pub async fn run<S: Store>(store: &S) {
         list_consents_by_login_session,
         revoke_consents_of_one_client_or_all,
         revoke_one_consent_by_id,
+        revoked_consents_stay_taken_until_the_janitor,
         concurrent_complete_consent,
         rotation_retires_the_grants_access_tokens,
         reissue_within_grace_only_while_live,
@@ -795,37 +796,43 @@ pub async fn login_session_crud<S: Store>(s: &S) {
     };
     s.create_login_session(&bare).await.expect("create bare");
     assert_eq!(s.get_login_session("lsc-2").await.expect("get"), Some(bare), "an expired session is still returned");
-    assert!(s.delete_login_session("lsc-2").await.expect("delete"));
+    assert!(s.end_login_session("lsc-2").await.expect("end"), "an expired session ends too");
 
-    assert!(s.delete_login_session("lsc-1").await.expect("delete"));
-    assert_eq!(s.get_login_session("lsc-1").await.expect("get"), None);
-    assert!(!s.delete_login_session("lsc-1").await.expect("delete again"), "second delete finds nothing");
-    s.create_login_session(&session).await.expect("a deleted id can be used again");
+    // Ending a session expires it at its authentication and keeps its row: the id stays
+    // taken (a replayed login verifier cannot create the session again), once only.
+    assert!(s.end_login_session("lsc-1").await.expect("end"));
+    let ended = LoginSession { expires_at: session.authenticated_at, ..session.clone() };
+    assert_eq!(s.get_login_session("lsc-1").await.expect("get"), Some(ended.clone()));
+    assert!(!s.end_login_session("lsc-1").await.expect("end again"), "the second end finds nothing live");
+    assert_conflict(s.create_login_session(&session).await, "an ended session's id stays taken");
+    assert_eq!(s.get_login_session("lsc-1").await.expect("get"), Some(ended), "and it stays ended");
+    assert!(!s.end_login_session("lsc-missing").await.expect("end missing"));
 }
 
 /// Deleting a subject's sessions leaves other subjects' alone.
-pub async fn delete_login_sessions_of_subject<S: Store>(s: &S) {
+pub async fn end_login_sessions_of_subject<S: Store>(s: &S) {
     let mine: Vec<LoginSession> = (0..3).map(|i| login_session(&format!("lss-{i}"), "lss-user")).collect();
     let theirs = [login_session("lss-other", "lss-someone-else"), login_session("lss-case", "LSS-USER")];
     for session in mine.iter().chain(&theirs) {
         s.create_login_session(session).await.expect("create");
     }
 
-    assert_eq!(s.delete_login_sessions_of_subject("lss-user").await.expect("delete"), 3);
+    assert_eq!(s.end_login_sessions_of_subject("lss-user").await.expect("end"), 3);
     for session in &mine {
-        assert_eq!(s.get_login_session(&session.id).await.expect("get"), None, "{} is deleted", session.id);
+        let ended = s.get_login_session(&session.id).await.expect("get").expect("the row stays");
+        assert_eq!(ended.expires_at, ended.authenticated_at, "{} is ended", session.id);
     }
     for session in &theirs {
         let kept = s.get_login_session(&session.id).await.expect("get");
         assert_eq!(kept.as_ref(), Some(session), "{} is kept (subjects are case-sensitive)", session.id);
     }
-    assert_eq!(s.delete_login_sessions_of_subject("lss-user").await.expect("again"), 0);
-    assert_eq!(s.delete_login_sessions_of_subject("lss-nobody").await.expect("nobody"), 0);
+    assert_eq!(s.end_login_sessions_of_subject("lss-user").await.expect("again"), 0);
+    assert_eq!(s.end_login_sessions_of_subject("lss-nobody").await.expect("nobody"), 0);
 }
 
 /// `extend_login_session` moves the expiry of a live session of the subject only.
 pub async fn extend_login_session_only_while_live<S: Store>(s: &S) {
-    let session = LoginSession { expires_at: 2_000, ..login_session("lse-1", "lse-user") };
+    let session = LoginSession { authenticated_at: 500, expires_at: 2_000, ..login_session("lse-1", "lse-user") };
     s.create_login_session(&session).await.expect("create");
     assert!(!s.extend_login_session("lse-1", "lse-other", 9_000, 1_000).await.expect("extend"), "another subject");
     assert!(!s.extend_login_session("lse-none", "lse-user", 9_000, 1_000).await.expect("extend"), "no such session");
@@ -834,9 +841,9 @@ pub async fn extend_login_session_only_while_live<S: Store>(s: &S) {
     assert!(s.extend_login_session("lse-1", "lse-user", 9_000, 1_999).await.expect("extend"), "live until 2000");
     let extended = LoginSession { expires_at: 9_000, ..session };
     assert_eq!(s.get_login_session("lse-1").await.expect("get"), Some(extended), "only the expiry moved");
-    assert!(s.delete_login_session("lse-1").await.expect("delete"));
+    assert!(s.end_login_session("lse-1").await.expect("end"));
     assert!(!s.extend_login_session("lse-1", "lse-user", 9_500, 1_000).await.expect("extend"), "ended stays ended");
-    assert_eq!(s.get_login_session("lse-1").await.expect("get"), None);
+    assert_eq!(s.get_login_session("lse-1").await.expect("get").map(|e| e.expires_at), Some(500));
 }
 
 /// The janitor deletes expired sessions in bounded batches and nothing else.
@@ -1079,6 +1086,38 @@ pub async fn revoke_consents_of_one_client_or_all<S: Store>(s: &S) {
     assert_eq!(list_consents(s, "rc-someone-else", None).await, [other], "another subject's consent is kept");
     assert_eq!(s.revoke_consents(user, None).await.expect("again"), 0, "nothing left");
     assert_eq!(s.revoke_consents("RC-USER", None).await.expect("case"), 0);
+}
+
+/// A revoked consent is listed, remembered and revoked by nobody, but its id stays taken
+/// (a consent verifier replayed after the revocation conflicts and stores nothing) until
+/// the janitor deletes it, in bounded batches, once handled before `before`; the janitor
+/// never deletes a consent in force.
+pub async fn revoked_consents_stay_taken_until_the_janitor<S: Store>(s: &S) {
+    let user = "rk-user";
+    let old = [consent("rk-old-1", "rk-c", user, 100), consent("rk-old-2", "rk-c", user, 200)];
+    let young = consent("rk-young", "rk-d", user, 2_000);
+    let live = consent("rk-live", "rk-e", user, 50);
+    for c in old.iter().chain([&young, &live]) {
+        s.complete_consent(c, &[]).await.expect("complete");
+    }
+    assert_eq!(s.revoke_consents(user, Some("rk-c")).await.expect("revoke"), 2);
+    assert!(s.revoke_consent("rk-young").await.expect("revoke"));
+    assert!(!s.revoke_consent("rk-young").await.expect("again"), "revoked once");
+    assert_eq!(s.revoke_consents(user, Some("rk-c")).await.expect("again"), 0, "revoked once");
+    assert_eq!(list_consents(s, user, None).await, std::slice::from_ref(&live), "revoked consents are not listed");
+    assert!(s.remembered_consents(user, "rk-c", 0).await.expect("remembered").is_empty());
+    let replay = token("rk-replay", TokenKind::AuthorizationCode, "rk-young", "rk-d");
+    assert_conflict(s.complete_consent(&young, std::slice::from_ref(&replay)).await, "a revoked consent again");
+    assert_eq!(get_token(s, replay.kind, "rk-replay").await, None, "the replay stores no token");
+
+    assert_eq!(s.delete_revoked_consents(1_000, 1).await.expect("janitor"), 1, "bounded by the limit");
+    assert_eq!(s.delete_revoked_consents(1_000, 10).await.expect("janitor"), 1, "the other old one");
+    assert_eq!(s.delete_revoked_consents(1_000, 10).await.expect("janitor"), 0, "young and live ones stay");
+    assert_conflict(s.complete_consent(&young, &[]).await, "the young revoked consent's id is still taken");
+    assert_eq!(list_consents(s, user, None).await, std::slice::from_ref(&live), "the live consent stays");
+    s.complete_consent(&old[0], &[]).await.expect("a deleted revoked consent's id is free");
+    assert_eq!(s.delete_revoked_consents(3_000, 10).await.expect("janitor"), 1, "the young one, later");
+    assert_eq!(s.revoke_consents(user, None).await.expect("revoke all"), 2);
 }
 
 /// Revoking one consent by id deletes it and deactivates its tokens only; an id that is

@@ -311,7 +311,7 @@ pub async fn revoke_login_sessions<S: Store, P: Platform>(
     let mut backchannel = Vec::new();
     match (q.get("subject"), q.get("sid")) {
         (Some(subject), _) => {
-            latch.store.delete_login_sessions_of_subject(subject).await?;
+            latch.store.end_login_sessions_of_subject(subject).await?;
         }
         (None, Some(sid)) => {
             // Hydra: revoking by sid also sends the back-channel logouts of that session.
@@ -321,7 +321,7 @@ pub async fn revoke_login_sessions<S: Store, P: Platform>(
                     backchannel = crate::logout::end_session(latch, &subject, sid).await?.backchannel;
                 }
                 None => {
-                    latch.store.delete_login_session(sid).await?;
+                    latch.store.end_login_session(sid).await?;
                 }
             }
         }

@@ -524,12 +524,12 @@ impl LoginSessionStore for D1Store {
         Ok(self.run(&self.sql.extend_login_session, &params).await? == 1)
     }
 
-    async fn delete_login_session(&self, id: &str) -> Result<bool, StoreError> {
-        Ok(self.run(&self.sql.delete_login_session, &[id.into()]).await? > 0)
+    async fn end_login_session(&self, id: &str) -> Result<bool, StoreError> {
+        Ok(self.run(&self.sql.end_login_session, &[id.into()]).await? > 0)
     }
 
-    async fn delete_login_sessions_of_subject(&self, subject: &str) -> Result<u64, StoreError> {
-        self.run(&self.sql.delete_login_sessions_of_subject, &[subject.into()]).await
+    async fn end_login_sessions_of_subject(&self, subject: &str) -> Result<u64, StoreError> {
+        self.run(&self.sql.end_login_sessions_of_subject, &[subject.into()]).await
     }
 
     async fn delete_expired_login_sessions(&self, before: i64, limit: u32) -> Result<u64, StoreError> {
@@ -577,7 +577,7 @@ impl ConsentStore for D1Store {
     async fn revoke_consent(&self, id: &str) -> Result<bool, StoreError> {
         let args = [Value::from(id)];
         let statements =
-            vec![self.stmt(&self.batch.revoke_consent_tokens, &args)?, self.stmt(&self.sql.delete_consents(1), &args)?];
+            vec![self.stmt(&self.batch.revoke_consent_tokens, &args)?, self.stmt(&self.sql.revoke_consents(1), &args)?];
         let out = self.batch(statements).await?;
         Ok(changes(&out[1])? > 0)
     }
@@ -588,10 +588,14 @@ impl ConsentStore for D1Store {
         let one_client = client_id.is_some();
         let statements = vec![
             self.stmt(&self.batch.revoke_consents_tokens(one_client), &args)?,
-            self.stmt(&self.batch.delete_consents(one_client), &args)?,
+            self.stmt(&self.batch.revoke_consents(one_client), &args)?,
         ];
         let out = self.batch(statements).await?;
         changes(&out[1])
+    }
+
+    async fn delete_revoked_consents(&self, before: i64, limit: u32) -> Result<u64, StoreError> {
+        self.run(&self.sql.delete_revoked_consents, &[before.into(), i64::from(limit).into()]).await
     }
 }
 

@@ -6,11 +6,12 @@
 //! key and then fail with a unique violation, so they store nothing.
 //!
 //! Revoking consents first reads (and, outside SQLite, locks) the ids of the consents it
-//! revokes, then deactivates their tokens and deletes exactly those consents, in one
-//! transaction. Working from the ids it read, rather than repeating the `WHERE subject
+//! revokes, then deactivates their tokens and marks exactly those consents revoked, in
+//! one transaction. A revoked consent's row stays until the janitor (once its verifier
+//! expired), so that its primary key still refuses a replayed consent verifier. Working from the ids it read, rather than repeating the `WHERE subject
 //! …` condition in each statement, keeps the two statements in agreement even when a
 //! consent is completed in between (a statement of PostgreSQL's READ COMMITTED sees
-//! what committed before it started): such a consent is neither deleted nor revoked.
+//! what committed before it started): such a consent is not revoked, nor its tokens.
 //! The revocations run as `tokens` describes (REPEATABLE READ on PostgreSQL and again
 //! after a lost lock race, the token update repeated on MySQL), so a concurrent
 //! rotation or grace re-issue cannot leave a token of a revoked consent active.
@@ -45,7 +46,7 @@ impl Server {
         let mut tx = self.begin_revocation().await?;
         // The consent first: only when it existed are its tokens revoked (a grant id that
         // is no consent's must not revoke anything).
-        let deleted = sqlx::query(&self.sql.delete_consents(1)).bind(id).execute(&mut *tx).await.map_err(from_sqlx)?;
+        let deleted = sqlx::query(&self.sql.revoke_consents(1)).bind(id).execute(&mut *tx).await.map_err(from_sqlx)?;
         if deleted.rows_affected() > 0 {
             self.revoke_grants_in(&mut tx, &[id.to_owned()]).await?;
         }
@@ -66,7 +67,7 @@ impl Server {
             // The tokens first, while their consents still exist (either order would do:
             // both statements name the consents by id).
             self.revoke_grants_in(&mut tx, chunk).await?;
-            let sql = self.sql.delete_consents(chunk.len());
+            let sql = self.sql.revoke_consents(chunk.len());
             let mut delete = sqlx::query(&sql);
             for id in chunk {
                 delete = delete.bind(id.as_str());
@@ -123,5 +124,9 @@ impl ConsentStore for Server {
 
     async fn revoke_consents(&self, subject: &str, client_id: Option<&str>) -> Result<u64, StoreError> {
         self.retrying(|| self.try_revoke_consents(subject, client_id)).await
+    }
+
+    async fn delete_revoked_consents(&self, before: i64, limit: u32) -> Result<u64, StoreError> {
+        self.run(sqlx::query(&self.sql.delete_revoked_consents).bind(before).bind(i64::from(limit))).await
     }
 }

@@ -34,13 +34,13 @@ impl LoginSessionStore for Server {
         Ok(self.run(query).await? == 1)
     }
 
-    async fn delete_login_session(&self, id: &str) -> Result<bool, StoreError> {
-        let done = self.run(sqlx::query(&self.sql.delete_login_session).bind(id)).await?;
+    async fn end_login_session(&self, id: &str) -> Result<bool, StoreError> {
+        let done = self.run(sqlx::query(&self.sql.end_login_session).bind(id)).await?;
         Ok(done > 0)
     }
 
-    async fn delete_login_sessions_of_subject(&self, subject: &str) -> Result<u64, StoreError> {
-        let done = self.run(sqlx::query(&self.sql.delete_login_sessions_of_subject).bind(subject)).await?;
+    async fn end_login_sessions_of_subject(&self, subject: &str) -> Result<u64, StoreError> {
+        let done = self.run(sqlx::query(&self.sql.end_login_sessions_of_subject).bind(subject)).await?;
         Ok(done)
     }
 

@@ -441,9 +441,9 @@ backend_operations! {
     LoginSessionStore {
         fn create_login_session(&self, session: &LoginSession) -> ();
         fn get_login_session(&self, id: &str) -> Option<LoginSession>;
-        fn delete_login_session(&self, id: &str) -> bool;
+        fn end_login_session(&self, id: &str) -> bool;
         fn extend_login_session(&self, id: &str, subject: &str, expires_at: i64, now: i64) -> bool;
-        fn delete_login_sessions_of_subject(&self, subject: &str) -> u64;
+        fn end_login_sessions_of_subject(&self, subject: &str) -> u64;
         fn delete_expired_login_sessions(&self, before: i64, limit: u32) -> u64;
     }
     ConsentStore {
@@ -452,6 +452,7 @@ backend_operations! {
         fn list_consents(&self, subject: &str, login_session_id: Option<&str>) -> Vec<ConsentRecord>;
         fn revoke_consent(&self, id: &str) -> bool;
         fn revoke_consents(&self, subject: &str, client_id: Option<&str>) -> u64;
+        fn delete_revoked_consents(&self, before: i64, limit: u32) -> u64;
     }
     TrustStore {
         fn create_trust(&self, grant: &TrustGrant) -> ();

@@ -6,8 +6,9 @@
 //! and its savepoint takes back anything it wrote.
 //!
 //! Revoking consents is one writer job too: it reads the ids of the consents it revokes,
-//! deactivates their tokens and deletes exactly those consents (as the sqlx path does;
-//! on the writer no other write can come in between anyway).
+//! deactivates their tokens and marks exactly those consents revoked (as the sqlx path
+//! does; on the writer no other write can come in between anyway). A revoked consent's
+//! row stays until the janitor, so that its key still refuses a replayed verifier.
 
 use super::error::from_rusqlite;
 use super::rows::{self, consent_row, token_rows};
@@ -54,7 +55,7 @@ impl ConsentStore for LiteStore {
         let id = id.to_owned();
         self.write(move |conn, sql| {
             // As the sqlx path: the tokens only when the consent existed.
-            let deleted = run(conn, &sql.delete_consents(1), [&id]).map_err(from_rusqlite)?;
+            let deleted = run(conn, &sql.revoke_consents(1), [&id]).map_err(from_rusqlite)?;
             if deleted > 0 {
                 run(conn, &sql.revoke_grants(1), [&id]).map_err(from_rusqlite)?;
             }
@@ -84,7 +85,7 @@ impl ConsentStore for LiteStore {
                 conn.prepare_cached(&revoke)
                     .and_then(|mut s| s.execute(params_from_iter(chunk)))
                     .map_err(from_rusqlite)?;
-                let delete = sql.delete_consents(chunk.len());
+                let delete = sql.revoke_consents(chunk.len());
                 deleted += conn
                     .prepare_cached(&delete)
                     .and_then(|mut s| s.execute(params_from_iter(chunk)))
@@ -93,5 +94,9 @@ impl ConsentStore for LiteStore {
             Ok(deleted)
         })
         .await
+    }
+
+    async fn delete_revoked_consents(&self, before: i64, limit: u32) -> Result<u64, StoreError> {
+        self.change(|q| &q.delete_revoked_consents, [before, i64::from(limit)]).await
     }
 }

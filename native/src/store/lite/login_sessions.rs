@@ -26,12 +26,12 @@ impl LoginSessionStore for LiteStore {
         Ok(self.change(|q| &q.extend_login_session, params).await? == 1)
     }
 
-    async fn delete_login_session(&self, id: &str) -> Result<bool, StoreError> {
-        Ok(self.change(|q| &q.delete_login_session, [id.to_owned()]).await? > 0)
+    async fn end_login_session(&self, id: &str) -> Result<bool, StoreError> {
+        Ok(self.change(|q| &q.end_login_session, [id.to_owned()]).await? > 0)
     }
 
-    async fn delete_login_sessions_of_subject(&self, subject: &str) -> Result<u64, StoreError> {
-        self.change(|q| &q.delete_login_sessions_of_subject, [subject.to_owned()]).await
+    async fn end_login_sessions_of_subject(&self, subject: &str) -> Result<u64, StoreError> {
+        self.change(|q| &q.end_login_sessions_of_subject, [subject.to_owned()]).await
     }
 
     async fn delete_expired_login_sessions(&self, before: i64, limit: u32) -> Result<u64, StoreError> {
