@@ -156,8 +156,10 @@ async fn hydra_database(db: &TestDb, key: &SigningKey) -> (String, String) {
     .await
     .unwrap();
     sqlx::query(
-        "INSERT INTO hydra_oauth2_authentication_session (id, authenticated_at, subject, nid, expires_at) \
-         VALUES ('login-session-1', now() - interval '1 hour', 'alice', $1::uuid, now() + interval '30 days')",
+        "INSERT INTO hydra_oauth2_authentication_session (id, authenticated_at, subject, nid, expires_at, \
+         identity_provider_session_id) \
+         VALUES ('login-session-1', now() - interval '1 hour', 'alice', $1::uuid, now() + interval '30 days', \
+         'kratos-session-1')",
     )
     .bind(NID)
     .execute(&mut c)
@@ -306,6 +308,14 @@ async fn moves_to(target: TestDb) {
     assert!(first.contains("consent sessions: 1 copied, 0 already present, 0 skipped\n"), "{first}");
     assert!(first.contains("access tokens: 1 copied, 0 already present, 0 skipped\n"), "{first}");
     assert!(first.contains("refresh tokens: 1 copied, 0 already present, 0 skipped\n"), "{first}");
+
+    {
+        use latch_core::store::LoginSessionStore as _;
+        let store = target.store().await;
+        let session = store.get_login_session("login-session-1").await.unwrap().expect("the login session");
+        assert_eq!(session.identity_provider_session_id, "kratos-session-1", "Kratos' session id is kept");
+        store.close().await;
+    }
 
     {
         let latch = serve(target.dsn()).await;

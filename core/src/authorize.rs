@@ -326,6 +326,7 @@ async fn after_login<S: Store, P: Platform>(latch: &Latch<S, P>, req: &Request, 
                 expires_at: now + ttl,
                 acr: login.acr.clone(),
                 amr: login.amr.clone(),
+                identity_provider_session_id: login.identity_provider_session_id.clone(),
             };
             // Single use of the login verifier: its session exists already if it was used.
             if let Err(e) = latch.store.create_login_session(&session).await {

@@ -87,6 +87,8 @@ pub struct Config {
     pub token_hook: Option<crate::token_hook::Webhook>,
     /// Called before a refresh's tokens are issued (`oauth2.refresh_token_hook`).
     pub refresh_token_hook: Option<crate::token_hook::Webhook>,
+    /// Whose sessions a logout also ends (`urls.identity_provider.*`, Ory Kratos).
+    pub identity_provider: Option<crate::identity_provider::IdentityProvider>,
 }
 
 /// Dynamic client registration (RFC 7591, [`crate::registration`]).
@@ -231,6 +233,7 @@ impl Config {
             },
             token_hook: None,
             refresh_token_hook: None,
+            identity_provider: None,
         }
     }
 
@@ -447,6 +450,7 @@ impl Config {
         }
         self.token_hook = crate::token_hook::Webhook::from_settings("OAUTH2_TOKEN_HOOK", &var)?;
         self.refresh_token_hook = crate::token_hook::Webhook::from_settings("OAUTH2_REFRESH_TOKEN_HOOK", &var)?;
+        self.identity_provider = crate::identity_provider::IdentityProvider::from_settings(&var)?;
         if let Some(v) = flag("OIDC_DYNAMIC_CLIENT_REGISTRATION_ENABLED")? {
             self.registration.enabled = v;
         }

@@ -141,6 +141,10 @@ pub struct LoginAccepted {
     /// `ttl.authentication_session`) from now again (Hydra's `extend_session_lifespan`).
     #[serde(rename = "x", alias = "extend_session_lifespan", skip_serializing_if = "is_false")]
     pub extend_session_lifespan: bool,
+    /// The identity provider's session the user logged in with (Hydra's
+    /// `identity_provider_session_id`), kept with a remembered login and ended with it.
+    #[serde(rename = "ips", default, skip_serializing_if = "String::is_empty")]
+    pub identity_provider_session_id: String,
 }
 
 /// What the consent UI accepted (Hydra's `acceptOAuth2ConsentRequest`).
@@ -583,6 +587,7 @@ mod tests {
             authenticated_at: 8,
             force_subject_identifier: "pairwise-foo".into(),
             extend_session_lifespan: true,
+            identity_provider_session_id: "kratos-1".into(),
         };
         full.consent_skip = true;
         let accepted = ConsentAccepted {

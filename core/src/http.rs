@@ -363,6 +363,14 @@ pub enum Effect {
     /// a task with a timeout; the Worker: `waitUntil`). Failures are the host's to log;
     /// a logout never fails because a client's endpoint did.
     BackchannelLogout(crate::platform::BackchannelLogout),
+    /// Any other call made after the response, the same way (failures logged, never the
+    /// response's): ending the identity provider's session ([`crate::identity_provider`]).
+    Call {
+        /// What the call is, for the host's log.
+        what: &'static str,
+        /// The request, as [`crate::platform::Platform::fetch`] takes it.
+        request: crate::platform::Outbound,
+    },
 }
 
 impl Response {

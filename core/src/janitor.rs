@@ -136,6 +136,7 @@ mod tests {
                 expires_at,
                 acr: String::new(),
                 amr: vec![],
+                identity_provider_session_id: String::new(),
             };
             block_on(store.create_login_session(&s)).expect("session");
         }
@@ -170,6 +171,7 @@ mod tests {
             expires_at: now + 3600,
             acr: String::new(),
             amr: vec![],
+            identity_provider_session_id: String::new(),
         };
         block_on(store.create_login_session(&session)).expect("session");
         assert!(block_on(store.end_login_session("s")).expect("end"));

@@ -26,6 +26,7 @@ pub mod fallback;
 pub mod flow;
 pub mod grants;
 pub mod http;
+pub mod identity_provider;
 pub mod introspection;
 pub mod janitor;
 pub mod jwt_assertion;

@@ -246,25 +246,41 @@ async fn complete<S: Store, P: Platform>(
 pub struct Ended {
     /// The front-channel logout URLs to load (Front-Channel Logout 1.0 §3).
     pub frontchannel: Vec<String>,
-    /// The back-channel logout tokens to send (Back-Channel Logout 1.0 §2.5), as
-    /// effects of the response the host carries out.
+    /// The back-channel logout tokens to send (Back-Channel Logout 1.0 §2.5) and the
+    /// identity provider's session to end, as effects of the response the host carries out.
     pub backchannel: Vec<Effect>,
 }
 
 /// Forgets login session `sid` of `subject`, signs back-channel logout tokens for every
 /// client that got consent in that session, and returns them with the front-channel
 /// URLs to load.
-/// Only the call that deleted the session notifies anyone: a session already gone (a
-/// replayed logout verifier, a concurrent logout) is nobody's to announce again.
+/// Only the call that ended the session notifies anyone: a session already ended (a
+/// replayed logout verifier, a concurrent logout) is nobody's to announce again. With
+/// `urls.identity_provider.url`, the identity provider's session the login came from
+/// ends too ([`crate::identity_provider`]).
 pub async fn end_session<S: Store, P: Platform>(latch: &Latch<S, P>, subject: &str, sid: &str) -> Result<Ended, Error> {
-    if sid.is_empty() || !latch.store.end_login_session(sid).await? || subject.is_empty() {
+    if sid.is_empty() {
         return Ok(Ended::default());
+    }
+    // Read before it ends (one read, and only when an identity provider is configured).
+    let provider_session = match &latch.config.identity_provider {
+        Some(_) => latch.store.get_login_session(sid).await?.map(|s| s.identity_provider_session_id),
+        None => None,
+    };
+    if !latch.store.end_login_session(sid).await? {
+        return Ok(Ended::default());
+    }
+    let mut deliveries = Vec::new();
+    if let (Some(ip), Some(id)) = (&latch.config.identity_provider, provider_session.filter(|id| !id.is_empty())) {
+        deliveries.push(ip.end_session(&id));
+    }
+    if subject.is_empty() {
+        return Ok(Ended { frontchannel: Vec::new(), backchannel: deliveries });
     }
     let consents = latch.store.list_consents(subject, Some(sid)).await?;
     let mut client_ids: Vec<&str> = consents.iter().map(|c| c.client_id.as_str()).collect();
     client_ids.sort();
     client_ids.dedup();
-    let mut deliveries = Vec::new();
     let mut frames = Vec::new();
     for id in client_ids {
         let Some(client) = latch.store.get_client(id).await? else { continue };

@@ -80,7 +80,7 @@ pub(crate) fn millis_48<P: Platform + ?Sized>(platform: &P) -> u64 {
 /// An outgoing HTTP request the core asks its host to make ([`Platform::fetch`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Outbound {
-    /// `GET` or `POST`.
+    /// `GET`, `POST` or `DELETE`.
     pub method: &'static str,
     /// An absolute `https` (or, in dev mode, `http`) URL.
     pub url: String,

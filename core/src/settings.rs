@@ -195,13 +195,12 @@ pub const HYDRA_KEYS: &[Key] = &[
     read("urls.device.success"),
     read("urls.error"),
     read("urls.post_logout_redirect"),
-    refused(
-        "urls.identity_provider.url",
-        NONE,
-        "Latch does not end the identity provider's (Ory Kratos') session at logout: end it in your logout UI",
+    read("urls.identity_provider.url"),
+    no_effect(
+        "urls.identity_provider.publicUrl",
+        "Hydra uses it for the resource owner password grant through Kratos, which Latch does not offer",
     ),
-    no_effect("urls.identity_provider.publicUrl", "only used with urls.identity_provider.url, which Latch refuses"),
-    no_effect("urls.identity_provider.headers", "only used with urls.identity_provider.url, which Latch refuses"),
+    read("urls.identity_provider.headers"),
     refused(
         "strategies.scope",
         &["wildcard"],
@@ -309,7 +308,7 @@ pub const LATCH_KEYS: &[&str] = &[
 /// The keys Latch reads whose value may be an object: Hydra's webhooks (`url`, `auth`),
 /// which a config file gives whole (its JSON is the value) and the environment whole
 /// or field by field (`OAUTH2_TOKEN_HOOK_URL`; see [`crate::token_hook::Webhook`]).
-pub const OBJECT_KEYS: &[&str] = &["oauth2.token_hook", "oauth2.refresh_token_hook"];
+pub const OBJECT_KEYS: &[&str] = &["oauth2.token_hook", "oauth2.refresh_token_hook", "urls.identity_provider.headers"];
 
 /// The value of `key` through `get`, by its environment name.
 fn value_of(key: &Key, get: &dyn Fn(&str) -> Option<String>) -> Option<(String, String)> {
@@ -389,7 +388,7 @@ mod tests {
         let read = count(|s| matches!(s, Status::Read));
         let no_effect = count(|s| matches!(s, Status::NoEffect { .. }));
         let refused = count(|s| matches!(s, Status::Refused { .. }));
-        assert_eq!((read, no_effect, refused), (84, 56, 15));
+        assert_eq!((read, no_effect, refused), (86, 55, 14));
         for (path, env) in [
             ("serve.public.cors.enabled", "SERVE_PUBLIC_CORS_ENABLED"),
             ("oidc.subject_identifiers.supported_types", "OIDC_SUBJECT_IDENTIFIERS_SUPPORTED_TYPES"),

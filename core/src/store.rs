@@ -397,6 +397,10 @@ pub struct LoginSession {
     pub acr: String,
     /// The authentication methods given at login.
     pub amr: Vec<String>,
+    /// The identity provider's session this login came from (login accept's
+    /// `identity_provider_session_id`), ended with it ([`crate::identity_provider`]);
+    /// empty when none was given.
+    pub identity_provider_session_id: String,
 }
 
 /// A completed consent: what a subject granted a client in one authorization. Its id

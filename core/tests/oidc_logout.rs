@@ -151,3 +151,74 @@ fn a_logout_ends_only_the_browsers_own_session() {
     before.get(&l, &verifier);
     assert_eq!(sent_logouts().len(), 1);
 }
+
+/// With `urls.identity_provider.url` (Ory Kratos' admin API), a login accepted with
+/// `identity_provider_session_id` is remembered with it, and ending that login session
+/// (the logout, or the admin API by `sid`) also disables the identity provider's session
+/// once, with the configured headers; a login without one, or without the setting,
+/// calls nobody.
+#[test]
+fn a_logout_ends_the_identity_providers_session() {
+    let kratos = |c: &mut latch_core::config::Config| {
+        let vars = [
+            ("URLS_IDENTITY_PROVIDER_URL", "http://kratos.internal:4434/"),
+            ("URLS_IDENTITY_PROVIDER_HEADERS", r#"{"Authorization": "Bearer kratos-key"}"#),
+        ];
+        c.apply_settings(&|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())).expect("settings");
+    };
+    for by_admin in [false, true] {
+        let l = latch_with(77, kratos);
+        relying_parties(&l);
+        let b = Browser::default();
+        let login = authorize(&l, &b, &auth_url_of("rp-a", "openid", ""));
+        let consent = login.accept(json!({
+            "subject": "foo@bar.com", "remember": true, "identity_provider_session_id": "kratos/../42"
+        }));
+        let sid = consent.request["login_session_id"].as_str().expect("sid").to_string();
+        assert!(query_of(&consent.grant_requested()).contains_key("code"));
+        let before = sent_calls().len();
+        if by_admin {
+            let r = admin(&l, Method::Delete, &format!("/admin/oauth2/auth/sessions/login?sid={sid}"), None);
+            assert_eq!(r.status, 204);
+            assert!(r.effects.iter().any(|e| matches!(e, latch_core::http::Effect::Call { .. })));
+        } else {
+            let to_ui = location(&b.get(&l, &format!("{ISSUER}/oauth2/sessions/logout")));
+            let challenge = query_of(&to_ui)["logout_challenge"].clone();
+            let path = format!("/admin/oauth2/auth/requests/logout/accept?logout_challenge={challenge}");
+            b.get(&l, &redirect_to(admin(&l, Method::Put, &path, None)));
+        }
+        let calls = sent_calls()[before..].to_vec();
+        assert_eq!(calls.len(), 1, "{calls:?}");
+        let (what, method, url, headers) = &calls[0];
+        assert_eq!((*what, *method), ("identity provider session end", "DELETE"));
+        assert_eq!(url, "http://kratos.internal:4434/admin/sessions/kratos%2F..%2F42", "one path segment");
+        assert_eq!(headers, &[("Authorization".to_string(), "Bearer kratos-key".to_string())]);
+        // Ending it again calls nobody.
+        let r = admin(&l, Method::Delete, &format!("/admin/oauth2/auth/sessions/login?sid={sid}"), None);
+        assert_eq!((r.status, sent_calls().len()), (204, before + 1));
+    }
+    // A login without an identity provider session, and a server without the setting.
+    for (configured, body) in [
+        (true, json!({"subject": "foo@bar.com", "remember": true})),
+        (false, json!({"subject": "foo@bar.com", "remember": true, "identity_provider_session_id": "k-1"})),
+    ] {
+        let l = if configured { latch_with(78, kratos) } else { latch(78) };
+        relying_parties(&l);
+        let b = Browser::default();
+        let consent = authorize(&l, &b, &auth_url_of("rp-a", "openid", "")).accept(body);
+        let sid = consent.request["login_session_id"].as_str().expect("sid").to_string();
+        consent.grant_requested();
+        let before = sent_calls().len();
+        let r = admin(&l, Method::Delete, &format!("/admin/oauth2/auth/sessions/login?sid={sid}"), None);
+        assert_eq!((r.status, sent_calls().len()), (204, before), "configured: {configured}");
+    }
+    // The login UI's id is bounded.
+    let l = latch_with(79, kratos);
+    relying_parties(&l);
+    let b = Browser::default();
+    let login = authorize(&l, &b, &auth_url_of("rp-a", "openid", ""));
+    let path = format!("/admin/oauth2/auth/requests/login/accept?login_challenge={}", login.challenge);
+    let long = "k".repeat(256);
+    let r = admin(&l, Method::Put, &path, Some(json!({"subject": "foo", "identity_provider_session_id": long})));
+    assert_eq!(r.status, 400);
+}

@@ -94,7 +94,11 @@ async fn fetch_within_limits(r: &Outbound) -> Result<OutboundResponse, String> {
     for (n, v) in &r.headers {
         headers.set(n, v).map_err(failed)?;
     }
-    let method = if r.method == "POST" { worker::Method::Post } else { worker::Method::Get };
+    let method = match r.method {
+        "POST" => worker::Method::Post,
+        "DELETE" => worker::Method::Delete,
+        _ => worker::Method::Get,
+    };
     let mut init = worker::RequestInit::new();
     init.with_method(method).with_headers(headers).with_redirect(worker::RequestRedirect::Manual);
     if !r.body.is_empty() {

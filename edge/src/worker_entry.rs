@@ -257,10 +257,9 @@ async fn fetch(mut req: worker::Request, env: Env, ctx: Context) -> worker::Resu
 
     // The core does no IO: what the response leaves to do goes out after it.
     let mut response = response;
-    let logouts: Vec<BackchannelLogout> =
-        std::mem::take(&mut response.effects).into_iter().map(|Effect::BackchannelLogout(d)| d).collect();
-    if !logouts.is_empty() {
-        ctx.wait_until(send_logouts(logouts));
+    let effects = std::mem::take(&mut response.effects);
+    if !effects.is_empty() {
+        ctx.wait_until(carry_out(effects));
     }
     // The path only: query strings and bodies can carry tokens and secrets.
     let label = endpoint.as_ref().map(Endpoint::pattern).unwrap_or("unmatched");
@@ -277,14 +276,22 @@ async fn fetch(mut req: worker::Request, env: Env, ctx: Context) -> worker::Resu
     http::to_worker(response, &request_id, method == Method::Head)
 }
 
-/// Sends OIDC Back-Channel Logout requests (§2.5) after the response; failures are
-/// logged (without the token) and never affect the logout.
-async fn send_logouts(deliveries: Vec<BackchannelLogout>) {
-    futures::future::join_all(deliveries.into_iter().map(|d| async move {
-        match post_logout(&d).await {
-            Ok(status) if (200..300).contains(&status) => {}
-            Ok(status) => console_warn!("back-channel logout to {} refused: {status}", d.url),
-            Err(e) => console_warn!("back-channel logout to {} failed: {e}", d.url),
+/// Carries out a response's effects after it: OIDC Back-Channel Logout requests (§2.5),
+/// and the core's other calls through the platform's `fetch` (its timeout and limits);
+/// failures are logged (without tokens, bodies or headers) and never affect the response.
+async fn carry_out(effects: Vec<Effect>) {
+    futures::future::join_all(effects.into_iter().map(|e| async move {
+        match e {
+            Effect::BackchannelLogout(d) => match post_logout(&d).await {
+                Ok(status) if (200..300).contains(&status) => {}
+                Ok(status) => console_warn!("back-channel logout to {} refused: {status}", d.url),
+                Err(e) => console_warn!("back-channel logout to {} failed: {e}", d.url),
+            },
+            Effect::Call { what, request } => match EdgePlatform.fetch(&request).await {
+                Ok(r) if (200..300).contains(&r.status) => {}
+                Ok(r) => console_warn!("{what} at {} refused: {}", request.url, r.status),
+                Err(e) => console_warn!("{what} failed: {e}"),
+            },
         }
     }))
     .await;

@@ -505,8 +505,8 @@ async fn copy_login_sessions<S: Store>(
 ) -> Result<(), Error> {
     let rows = sqlx::query(
         "SELECT id, subject, EXTRACT(EPOCH FROM authenticated_at)::bigint AS authenticated, \
-         EXTRACT(EPOCH FROM expires_at)::bigint AS expires FROM hydra_oauth2_authentication_session \
-         WHERE nid = $1::uuid ORDER BY id",
+         EXTRACT(EPOCH FROM expires_at)::bigint AS expires, identity_provider_session_id \
+         FROM hydra_oauth2_authentication_session WHERE nid = $1::uuid ORDER BY id",
     )
     .bind(nid)
     .fetch_all(hydra)
@@ -530,6 +530,9 @@ async fn copy_login_sessions<S: Store>(
             expires_at,
             acr: String::new(),
             amr: Vec::new(),
+            identity_provider_session_id: row
+                .get::<Option<String>, _>("identity_provider_session_id")
+                .unwrap_or_default(),
         };
         if checkable && store.get_login_session(&id).await?.is_some() {
             report.login_sessions.already_present.push(id);

@@ -95,8 +95,8 @@ impl Platform for NativePlatform {
 
 /// Carries out a response's effects ([`Effect`]): each back-channel logout token goes
 /// out on its own task with a 10 s timeout, to public addresses only when `public_only`
-/// (`clients.http.disallow_private_ip_ranges`); failures are logged (without the token)
-/// and never block the logout.
+/// (`clients.http.disallow_private_ip_ranges`), and so does every other call as the core
+/// made it; failures are logged (without bodies or headers) and never block the response.
 pub fn carry_out(effects: Vec<Effect>, public_only: bool) {
     if effects.is_empty() {
         return;
@@ -105,27 +105,32 @@ pub fn carry_out(effects: Vec<Effect>, public_only: bool) {
         tracing::warn!(count = effects.len(), "no runtime: back-channel logouts not sent");
         return;
     };
-    for Effect::BackchannelLogout(d) in effects {
+    for effect in effects {
+        let (what, request) = match effect {
+            Effect::BackchannelLogout(d) => {
+                let body = url::form_urlencoded::Serializer::new(String::new())
+                    .append_pair("logout_token", &d.logout_token)
+                    .finish()
+                    .into_bytes();
+                let request = Outbound {
+                    method: "POST",
+                    url: d.url,
+                    headers: vec![("content-type".into(), "application/x-www-form-urlencoded".into())],
+                    body,
+                    timeout_ms: 10_000,
+                    max_body: 64 * 1024,
+                    public_only,
+                };
+                ("back-channel logout", request)
+            }
+            Effect::Call { what, request } => (what, request),
+        };
         runtime.spawn(async move {
-            let body = url::form_urlencoded::Serializer::new(String::new())
-                .append_pair("logout_token", &d.logout_token)
-                .finish()
-                .into_bytes();
-            let request = Outbound {
-                method: "POST",
-                url: d.url.clone(),
-                headers: vec![("content-type".into(), "application/x-www-form-urlencoded".into())],
-                body,
-                timeout_ms: 10_000,
-                max_body: 64 * 1024,
-                public_only,
-            };
+            // The URL only: the body and headers may carry tokens and keys.
             match crate::outbound::fetch(&request).await {
-                Ok(r) if (200..300).contains(&r.status) => {
-                    tracing::debug!(url = %d.url, "back-channel logout delivered")
-                }
-                Ok(r) => tracing::warn!(url = %d.url, status = r.status, "back-channel logout refused"),
-                Err(e) => tracing::warn!(url = %d.url, error = %e, "back-channel logout failed"),
+                Ok(r) if (200..300).contains(&r.status) => tracing::debug!(url = %request.url, "{what} delivered"),
+                Ok(r) => tracing::warn!(url = %request.url, status = r.status, "{what} refused"),
+                Err(e) => tracing::warn!(url = %request.url, error = %e, "{what} failed"),
             }
         });
     }

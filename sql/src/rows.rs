@@ -196,7 +196,7 @@ pub fn decode_key<R: Row + ?Sized>(row: &R) -> Result<StoredKey, StoreError> {
 }
 
 /// A login session's columns in `LOGIN_SESSION_COLUMNS` order.
-pub fn login_session(s: &LoginSession) -> Result<[Value<'_>; 6], StoreError> {
+pub fn login_session(s: &LoginSession) -> Result<[Value<'_>; 7], StoreError> {
     Ok([
         s.id.as_str().into(),
         s.subject.as_str().into(),
@@ -204,6 +204,7 @@ pub fn login_session(s: &LoginSession) -> Result<[Value<'_>; 6], StoreError> {
         s.expires_at.into(),
         s.acr.as_str().into(),
         to_json("amr", &s.amr)?.into(),
+        s.identity_provider_session_id.as_str().into(),
     ])
 }
 
@@ -216,6 +217,7 @@ pub fn decode_login_session<R: Row + ?Sized>(row: &R) -> Result<LoginSession, St
         expires_at: row.int("expires_at")?,
         acr: row.text("acr")?,
         amr: json(row, "amr")?,
+        identity_provider_session_id: row.text("identity_provider_session_id")?,
     })
 }
 
@@ -413,6 +415,7 @@ mod tests {
             expires_at: 2,
             acr: "0".into(),
             amr: vec!["pwd".into()],
+            identity_provider_session_id: "kratos-session".into(),
         };
         assert_eq!(decode_login_session(&json_row(LOGIN_SESSION_COLUMNS, &login_session(&s).unwrap())).unwrap(), s);
     }

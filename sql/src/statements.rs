@@ -25,7 +25,8 @@ pub const KEY_COLUMNS: &str = "set_id, kid, alg, key_use, created_at, sealed";
 
 /// The columns of `latch_login_sessions`, in the order [`crate::rows::login_session`]
 /// encodes them.
-pub const LOGIN_SESSION_COLUMNS: &str = "id, subject, authenticated_at, expires_at, acr, amr";
+pub const LOGIN_SESSION_COLUMNS: &str =
+    "id, subject, authenticated_at, expires_at, acr, amr, identity_provider_session_id";
 
 /// How a login session ends (then `AND id = ?` or `AND subject = ?`): a live one
 /// expires when it was authenticated, so it is ended once and its row stays.
@@ -208,7 +209,7 @@ impl Queries {
             reseal_key: t("UPDATE latch_keys SET sealed = ? WHERE set_id = ? AND kid = ? AND sealed = ?"),
             insert_login_session: t(&format!(
                 "INSERT INTO latch_login_sessions ({LOGIN_SESSION_COLUMNS}) VALUES ({})",
-                placeholders(6)
+                placeholders(7)
             )),
             get_login_session: t(&format!("SELECT {LOGIN_SESSION_COLUMNS} FROM latch_login_sessions WHERE id = ?")),
             end_login_session: t(&format!("UPDATE latch_login_sessions {END_SESSION} AND id = ?")),

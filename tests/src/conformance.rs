@@ -152,6 +152,7 @@ pub fn login_session(id: &str, subject: &str) -> LoginSession {
         expires_at: FAR,
         acr: "urn:latch:acr:mfa".into(),
         amr: vec!["pwd".into(), "otp".into()],
+        identity_provider_session_id: "kratos-session-ü".into(),
     }
 }
 

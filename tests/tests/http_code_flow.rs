@@ -518,6 +518,8 @@ fn hook_settings(port: u16) -> Vec<(&'static str, String)> {
         ("OAUTH2_TOKEN_HOOK_AUTH_CONFIG_VALUE", HOOK_KEY.into()),
         ("OAUTH2_REFRESH_TOKEN_HOOK", format!("http://127.0.0.1:{port}/refresh-hook")),
         ("OIDC_DYNAMIC_CLIENT_REGISTRATION_ENABLED", "true".into()),
+        ("URLS_IDENTITY_PROVIDER_URL", format!("http://127.0.0.1:{port}/kratos")),
+        ("URLS_IDENTITY_PROVIDER_HEADERS", format!(r#"{{"Authorization": "Bearer {HOOK_KEY}"}}"#)),
     ]
 }
 
@@ -530,9 +532,16 @@ type Calls = std::sync::Arc<std::sync::Mutex<Vec<(String, Option<String>, Value)
 /// token hook) or `refreshed` (the refresh hook) in its access-token claims and
 /// `hooked_id` (with protocol claims it may not set) or `refreshed_id` as its ID-token
 /// claims. A call without the API key is
-/// answered 401.
+/// answered 401. It is also an identity provider's admin API (Kratos'): a session
+/// disabled at `DELETE /kratos/admin/sessions/{id}` is recorded as path `kratos`, the
+/// `Authorization` header and the id.
 async fn hook_server(port: u16) -> (u16, Calls) {
     use axum::{extract::State, http::HeaderMap, response::IntoResponse, routing::post, Json, Router};
+    async fn kratos(calls: Calls, headers: HeaderMap, id: String) -> axum::http::StatusCode {
+        let auth = headers.get("authorization").and_then(|v| v.to_str().ok()).map(str::to_string);
+        calls.lock().unwrap().push(("kratos".into(), auth, Value::String(id)));
+        axum::http::StatusCode::NO_CONTENT
+    }
     async fn hook(path: &'static str, calls: Calls, headers: HeaderMap, body: Value) -> axum::response::Response {
         let key = headers.get("x-hook-key").and_then(|v| v.to_str().ok()).map(str::to_string);
         calls.lock().unwrap().push((path.to_string(), key.clone(), body.clone()));
@@ -564,6 +573,14 @@ async fn hook_server(port: u16) -> (u16, Calls) {
         .route(
             "/refresh-hook",
             post(|State(c): State<Calls>, h: HeaderMap, Json(b): Json<Value>| hook("refresh-hook", c, h, b)),
+        )
+        .route(
+            "/kratos/admin/sessions/{id}",
+            axum::routing::delete(
+                |State(c): State<Calls>, h: HeaderMap, axum::extract::Path(id): axum::extract::Path<String>| {
+                    kratos(c, h, id)
+                },
+            ),
         )
         .with_state(calls.clone());
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.expect("the hook server's port");
@@ -727,6 +744,55 @@ async fn registration(h: &Harness) {
     assert_eq!(revoke.status, 401, "the deleted client authenticates no more");
 }
 
+/// `urls.identity_provider.url`: a login accepted with `identity_provider_session_id`
+/// and remembered, then ended by the admin API (by `sid`), disables the identity
+/// provider's session once, with the configured header, after the answer.
+async fn identity_provider_logout(h: &Harness, calls: &Calls) {
+    h.create_client(json!({
+        "client_id": h.id("kratos-app"), "client_secret": "secret", "grant_types": ["authorization_code"],
+        "response_types": ["code"], "scope": "openid", "redirect_uris": [CB]
+    }))
+    .await;
+    let b = Browser::default();
+    let to_login = location(&b.get(h, &auth_url(h, &h.id("kratos-app"), "")).await);
+    let challenge = params_of(&to_login)["login_challenge"].clone();
+    let kratos_session = h.id("kratos-session/1");
+    let accept = h
+        .admin_json(
+            Method::PUT,
+            &format!("/admin/oauth2/auth/requests/login/accept?login_challenge={challenge}"),
+            &json!({"subject": subject(h), "remember": true, "identity_provider_session_id": kratos_session}),
+        )
+        .await;
+    assert_eq!(accept.status, 200, "{}", accept.text);
+    let to_consent = location(&b.get(h, accept.json()["redirect_to"].as_str().unwrap()).await);
+    let cc = params_of(&to_consent)["consent_challenge"].clone();
+    let cr = h.admin_get(&format!("/admin/oauth2/auth/requests/consent?consent_challenge={cc}")).await.json();
+    let sid = cr["login_session_id"].as_str().expect("a remembered login").to_string();
+    let ended = |c: &Calls| -> Vec<(Option<String>, Value)> {
+        let c = c.lock().unwrap();
+        c.iter()
+            .filter(|(p, _, id)| p == "kratos" && *id == kratos_session)
+            .map(|(_, a, id)| (a.clone(), id.clone()))
+            .collect()
+    };
+    assert!(ended(calls).is_empty(), "nothing ends before the logout");
+    for _ in 0..2 {
+        let r = h.admin_delete(&format!("/admin/oauth2/auth/sessions/login?sid={sid}")).await;
+        assert_eq!(r.status, 204, "{}", r.text);
+    }
+    let mut seen = Vec::new();
+    for _ in 0..100 {
+        seen = ended(calls);
+        if !seen.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(ended(calls), [(Some(format!("Bearer {HOOK_KEY}")), Value::String(kratos_session.clone()))], "{seen:?}");
+}
+
 async fn hooks_suite(dsn: &str) {
     let (port, calls) = hook_server(0).await;
     let settings = hook_settings(port);
@@ -734,6 +800,7 @@ async fn hooks_suite(dsn: &str) {
     let h = Harness::start(dsn, &env).await;
     token_hooks(&h, &calls).await;
     registration(&h).await;
+    identity_provider_logout(&h, &calls).await;
 }
 
 latch_tests::on_every_backend!(token_hook, hooks_suite);
@@ -748,4 +815,5 @@ async fn token_hook_worker() {
     let h = Harness::worker_at("LATCH_TEST_WORKER_HOOKS_URL");
     token_hooks(&h, &calls).await;
     registration(&h).await;
+    identity_provider_logout(&h, &calls).await;
 }

@@ -32,6 +32,7 @@ async fn janitor_on(db: TestDb) {
             expires_at: exp,
             acr: String::new(),
             amr: vec![],
+            identity_provider_session_id: String::new(),
         };
         store.create_login_session(&s).await.expect("session");
     }

@@ -94,9 +94,13 @@ pub async fn accept_login<S: Store, P: Platform>(latch: &Latch<S, P>, req: &Requ
     let c = challenge(req, "login_challenge")?;
     let AwaitingLogin { flow } = AwaitingLogin::open(latch, &c)?;
     let body: AcceptLogin = req.json_body()?;
-    // Kept by Hydra for ending the identity provider's (Ory Kratos') session at logout,
-    // which Latch does not do (`urls.identity_provider.url` is refused): not kept.
-    let _ = &body.identity_provider_session_id;
+    let ips = &body.identity_provider_session_id;
+    if ips.len() > crate::identity_provider::MAX_SESSION_ID_LEN || ips.chars().any(char::is_control) {
+        return Err(Error::invalid_request(format!(
+            "Field 'identity_provider_session_id' must be at most {} characters, without control characters.",
+            crate::identity_provider::MAX_SESSION_ID_LEN
+        )));
+    }
     if body.subject.is_empty() {
         return Err(Error::invalid_request("Field 'subject' must not be empty."));
     }
@@ -120,6 +124,7 @@ pub async fn accept_login<S: Store, P: Platform>(latch: &Latch<S, P>, req: &Requ
         authenticated_at: latch.platform.now(),
         force_subject_identifier: body.force_subject_identifier,
         extend_session_lifespan: body.extend_session_lifespan,
+        identity_provider_session_id: body.identity_provider_session_id,
     };
     let decided = AwaitingLoginVerifier { flow, login: Decision::Accepted(login) };
     Ok(redirect_to(decided.flow.request_url_with("login_verifier", &decided.seal(latch))))

@@ -43,8 +43,24 @@ pub fn sent_logouts() -> Vec<BackchannelLogout> {
     EFFECTS.with(|e| {
         e.borrow()
             .iter()
-            .map(|e| match e {
-                Effect::BackchannelLogout(d) => d.clone(),
+            .filter_map(|e| match e {
+                Effect::BackchannelLogout(d) => Some(d.clone()),
+                Effect::Call { .. } => None,
+            })
+            .collect()
+    })
+}
+
+/// The other calls the responses so far asked the host to make: (what, method, URL, headers).
+pub fn sent_calls() -> Vec<(&'static str, &'static str, String, Vec<(String, String)>)> {
+    EFFECTS.with(|e| {
+        e.borrow()
+            .iter()
+            .filter_map(|e| match e {
+                Effect::Call { what, request } => {
+                    Some((*what, request.method, request.url.clone(), request.headers.clone()))
+                }
+                Effect::BackchannelLogout(_) => None,
             })
             .collect()
     })
