@@ -1,9 +1,12 @@
 // node-oidc-provider baseline for bench/run: its own defaults (in-memory adapter,
 // opaque access tokens) plus only what client_credentials and introspection need.
 //
-// Usage: PORT=<port> node server.mjs   (listens on 127.0.0.1:<port>)
+// Usage: PORT=<port> [PKJWT_JWKS='{"keys":[…]}'] node server.mjs   (listens on 127.0.0.1:<port>)
 // Token:         POST /token               (HTTP Basic bench:bench-secret)
 // Introspection: POST /token/introspection (the caller authenticates as a client)
+// With PKJWT_JWKS (a public JWK Set), a second client, bench-pkjwt, authenticates with
+// private_key_jwt (RFC 7523 §2.2, ES256) signed by that key; its assertions' `aud` may be
+// the token endpoint URL or the issuer.
 import Provider from 'oidc-provider';
 
 const port = Number(process.env.PORT);
@@ -12,17 +15,31 @@ if (!Number.isInteger(port) || port <= 0) {
   process.exit(2);
 }
 
+const clients = [
+  {
+    client_id: 'bench',
+    client_secret: 'bench-secret',
+    grant_types: ['client_credentials'],
+    response_types: [],
+    redirect_uris: [],
+    scope: 'read',
+  },
+];
+if (process.env.PKJWT_JWKS) {
+  clients.push({
+    client_id: 'bench-pkjwt',
+    grant_types: ['client_credentials'],
+    response_types: [],
+    redirect_uris: [],
+    scope: 'read',
+    token_endpoint_auth_method: 'private_key_jwt',
+    token_endpoint_auth_signing_alg: 'ES256',
+    jwks: JSON.parse(process.env.PKJWT_JWKS),
+  });
+}
+
 const provider = new Provider(`http://127.0.0.1:${port}`, {
-  clients: [
-    {
-      client_id: 'bench',
-      client_secret: 'bench-secret',
-      grant_types: ['client_credentials'],
-      response_types: [],
-      redirect_uris: [],
-      scope: 'read',
-    },
-  ],
+  clients,
   // A client's `scope` may only hold scope values the server supports.
   scopes: ['read'],
   features: {
