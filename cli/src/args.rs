@@ -182,8 +182,10 @@ pub enum PerformCmd {
     ///
     /// Serves a start page and the callback on http://127.0.0.1:<port>/: open the start page,
     /// follow "Authorize application", log in and consent; the tokens are shown and printed.
-    /// Without --client-secret the client is public (authentication method none).
-    AuthorizationCode(Formatted<AuthCodeArgs>),
+    /// Without --client-secret the client is public (authentication method none). Given the
+    /// admin API (--admin-endpoint), it also serves the example login and consent pages at
+    /// /login and /consent for urls.login and urls.consent; --skip accepts remembered ones.
+    AuthorizationCode(Box<Formatted<AuthCodeArgs>>),
     /// Run an example device (RFC 8628 device authorization grant): prints where to sign
     /// in and the user code, polls the token endpoint, prints the tokens.
     ///

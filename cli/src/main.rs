@@ -111,7 +111,10 @@ async fn run(command: Command, env: Env<'_>) -> Result<()> {
             token_cmds::introspect_token(a.args, a.output.mode(), env).await
         }
         Command::Revoke(RevokeCmd::Token(a)) => token_cmds::revoke_token(a.args, a.output.mode(), env).await,
-        Command::Perform(PerformCmd::AuthorizationCode(a)) => auth_code::run(a.args, a.output.mode(), env).await,
+        Command::Perform(PerformCmd::AuthorizationCode(a)) => {
+            let mode = a.output.mode();
+            auth_code::run(a.args, mode, env).await
+        }
         Command::Perform(PerformCmd::DeviceCode(a)) => device_code::run(a.args, a.output.mode(), env).await,
         Command::Example(cmd) => example::run(cmd, env).await,
     }

@@ -33,8 +33,10 @@ pub enum TokenCmd {
     ///
     /// Serves a start page and the callback on http://127.0.0.1:<port>/: open the start page,
     /// follow "Authorize application", log in and consent; the tokens are shown and printed.
-    /// Without --client-secret the client is public (authentication method none).
-    User(AuthCodeArgs),
+    /// Without --client-secret the client is public (authentication method none). Given the
+    /// admin API (--admin-endpoint), it also serves the example login and consent pages at
+    /// /login and /consent for urls.login and urls.consent; --skip accepts remembered ones.
+    User(Box<AuthCodeArgs>),
     /// Get an access token with the client credentials grant; prints only the token.
     Client(ClientCredentialsArgs),
     /// Introspect a token (admin API); prints the JSON answer.
@@ -337,7 +339,7 @@ pub fn now_unix() -> i64 {
 /// Runs `latch token ...` (v1).
 pub async fn run_v1(cmd: TokenCmd, env: Env<'_>) -> Result<()> {
     match cmd {
-        TokenCmd::User(args) => auth_code::run(args, Mode::default(), env).await,
+        TokenCmd::User(args) => auth_code::run(*args, Mode::default(), env).await,
         TokenCmd::Client(args) => client_credentials(args, Mode::V1, env).await,
         TokenCmd::Introspect(args) => introspect_token(args, Mode::V1, env).await,
         TokenCmd::Revoke(args) => revoke_token(args, Mode::V1, env).await,

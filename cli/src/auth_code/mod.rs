@@ -2,13 +2,18 @@
 //! example OAuth 2.0 client that runs the authorization code flow with PKCE through your
 //! browser and prints the tokens it gets.
 //!
-//! The command serves two pages on `http://127.0.0.1:<port>/`:
+//! The command serves these pages on `http://127.0.0.1:<port>/`:
 //! * `/` links to the authorization endpoint with a fresh `state`, `nonce` and PKCE
 //!   challenge ([`flow::Attempt`]);
 //! * `/callback` (or the path of `--redirect`) is where the browser comes back: it reports
 //!   an error response (RFC 6749 §4.1.2.1), checks `state` (§10.12), exchanges the code at the
 //!   token endpoint with the PKCE verifier (RFC 7636 §4.5), decodes the ID token and checks
-//!   its `nonce` (OpenID Connect Core §3.1.3.7), then shows and prints the tokens.
+//!   its `nonce` (OpenID Connect Core §3.1.3.7), then shows and prints the tokens;
+//! * `/login` and `/consent` are the example app's pages ([`crate::example`], user
+//!   `foo@bar.com` / `foobar`), for `urls.login` and `urls.consent`, when the admin API is
+//!   known (`--admin-endpoint`, else the example app's variables): they ask even for a
+//!   remembered login or consent, and accept it at once with `--skip` (as Hydra's). Without
+//!   an admin API they answer 503.
 //!
 //! The first callback ends the command: exit status 0 when tokens were received, 1 otherwise.
 //! With `--no-shutdown` it keeps serving and starts a new attempt after every callback.
@@ -29,7 +34,7 @@ use std::time::Duration;
 use axum::extract::{Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{any, get};
 use axum::{Form, Router};
 use clap::Args;
 use serde_json::Value;
@@ -40,6 +45,7 @@ use url::Url;
 use crate::args::ConnectionArgs;
 use crate::endpoint::{self, ApiKind, Env};
 use crate::error::{CliError, Result};
+use crate::example::{self, AdminApi, Csrf, Remembered};
 use crate::http::Api;
 use crate::output::{self, Mode};
 use crate::token_cmds::{now_unix, request_token_at, ClientAuthArgs, ClientCredentials};
@@ -56,7 +62,8 @@ pub struct AuthCodeArgs {
     #[command(flatten)]
     pub auth: ClientAuthArgs,
 
-    /// Port of the local server (home page and callback) on 127.0.0.1; 0 picks a free one.
+    /// Port of the local server (home page, callback, login and consent pages) on 127.0.0.1;
+    /// 0 picks a free one.
     #[arg(short = 'p', long, default_value_t = 4446)]
     pub port: u16,
 
@@ -115,6 +122,17 @@ pub struct AuthCodeArgs {
     /// Mode).
     #[arg(long, value_name = "MODE")]
     pub response_mode: Option<String>,
+
+    /// Skip login and/or consent steps if possible: the built-in /login and /consent pages
+    /// accept a remembered login or consent at once. Only effective if urls.login and
+    /// urls.consent point to those pages; needs the admin API (--admin-endpoint).
+    #[arg(long)]
+    pub skip: bool,
+
+    /// The admin API the built-in login and consent pages call [default: $LATCH_ADMIN_URL
+    /// or $HYDRA_ADMIN_URL]; without one they answer 503.
+    #[arg(long, value_name = "URL")]
+    pub admin_endpoint: Option<String>,
 }
 
 /// Where the command writes.
@@ -143,12 +161,16 @@ struct FlowConfig {
     fixed_state: Option<String>,
     /// `--no-shutdown`.
     no_shutdown: bool,
+    /// The admin API of the login and consent pages, when known.
+    login_consent: Option<AdminApi>,
+    /// `--skip`: the pages accept remembered requests at once.
+    skip: bool,
 }
 
 /// Runs the flow: `perform authorization-code` with its `--format`, `token user` in the
 /// default mode (Hydra's terminal layout).
 pub async fn run(args: AuthCodeArgs, mode: Mode, env: Env<'_>) -> Result<()> {
-    check_flags(&args)?;
+    check_flags(&args, env)?;
     let listener = TcpListener::bind((args.bind.as_str(), args.port))
         .await
         .map_err(|e| CliError::Io(format!("cannot listen on {}:{}: {e}", args.bind, args.port)))?;
@@ -160,7 +182,7 @@ pub async fn run(args: AuthCodeArgs, mode: Mode, env: Env<'_>) -> Result<()> {
 }
 
 /// Refuses what this implementation does not do, before anything is bound.
-fn check_flags(args: &AuthCodeArgs) -> Result<()> {
+fn check_flags(args: &AuthCodeArgs, env: Env<'_>) -> Result<()> {
     if args.https {
         return Err(CliError::Usage(
             "--https is not supported: the callback server speaks plain HTTP on the loopback interface \
@@ -173,7 +195,67 @@ fn check_flags(args: &AuthCodeArgs) -> Result<()> {
             "--response-mode: '{m}' is not supported: use query or form_post (a fragment never reaches the callback server)"
         )));
     }
-    args.auth.credentials_or_public().map(drop)
+    args.auth.credentials_or_public()?;
+    // The path does not depend on the port.
+    redirect_and_callback_path(args, args.port)?;
+    if args.skip && admin_endpoint(args, env)?.is_none() {
+        return Err(CliError::Usage(format!(
+            "--skip needs the admin API that the built-in login and consent pages call: pass --admin-endpoint \
+             (for example --admin-endpoint http://127.0.0.1:4445/) or set one of {}",
+            ADMIN_URL_ENV.join(", ")
+        )));
+    }
+    Ok(())
+}
+
+/// Where the admin API of the built-in pages comes from when `--admin-endpoint` is
+/// absent: the example app's variables but `ORY_SDK_URL`, which this command reads as
+/// the public API.
+const ADMIN_URL_ENV: [&str; 2] = ["LATCH_ADMIN_URL", "HYDRA_ADMIN_URL"];
+
+/// The paths of the built-in login and consent pages.
+const LOGIN_CONSENT_PATHS: [&str; 2] = ["/login", "/consent"];
+
+/// The redirect URI to send (`--redirect` exactly as typed, else the default on `port`) and
+/// the path of the callback route.
+fn redirect_and_callback_path(args: &AuthCodeArgs, port: u16) -> Result<(String, String)> {
+    // The redirect URI is sent exactly as typed: the server compares it as a string with the
+    // registered one (RFC 6749 §3.1.2.3), and parsing would normalise it.
+    let redirect_uri = args.redirect.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    let redirect_uri = redirect_uri.map_or_else(|| format!("http://127.0.0.1:{port}/callback"), str::to_owned);
+    let parsed = Url::parse(&redirect_uri)
+        .map_err(|e| CliError::Usage(format!("--redirect: {redirect_uri:?} is not a valid URL: {e}")))?;
+    let callback_path = match parsed.path() {
+        "" | "/" => "/callback".to_owned(),
+        path => path.to_owned(),
+    };
+    // The path becomes a route: keep to characters that cannot be route syntax.
+    let routable = |c: char| c.is_ascii_alphanumeric() || "-._~/%".contains(c);
+    if !callback_path.chars().all(routable) {
+        return Err(CliError::Usage(format!("--redirect: cannot serve the path {callback_path:?} as the callback")));
+    }
+    if LOGIN_CONSENT_PATHS.contains(&callback_path.as_str()) {
+        return Err(CliError::Usage(format!(
+            "--redirect: the path {callback_path} is this server's {} page: use another callback path, \
+             such as /callback",
+            callback_path.trim_start_matches('/')
+        )));
+    }
+    Ok((redirect_uri, callback_path))
+}
+
+/// The admin API of the login and consent pages: `--admin-endpoint`, else the first of the
+/// example app's variables that is set; `None` when neither is.
+fn admin_endpoint(args: &AuthCodeArgs, env: Env<'_>) -> Result<Option<Url>> {
+    if let Some(raw) = args.admin_endpoint.as_deref().filter(|s| !s.trim().is_empty()) {
+        return endpoint::parse_endpoint(raw, "--admin-endpoint").map(Some);
+    }
+    for var in ADMIN_URL_ENV {
+        if let Some(raw) = env(var).filter(|s| !s.trim().is_empty()) {
+            return endpoint::parse_endpoint(&raw, &format!("${var}")).map(Some);
+        }
+    }
+    Ok(None)
 }
 
 fn local_port(listener: &TcpListener) -> Result<u16> {
@@ -183,7 +265,7 @@ fn local_port(listener: &TcpListener) -> Result<u16> {
 /// Resolves the flags into the flow's configuration and the HTTP client for the token
 /// endpoint. `port` is the port actually bound (it differs from `--port` for `--port 0`).
 fn configure(args: &AuthCodeArgs, env: Env<'_>, port: u16) -> Result<(FlowConfig, Api)> {
-    check_flags(args)?;
+    check_flags(args, env)?;
     let creds = args.auth.credentials_or_public()?;
     // The endpoint is only needed for the URLs not given explicitly.
     let endpoint_url = |segments: &[&str]| -> Result<Url> {
@@ -199,21 +281,7 @@ fn configure(args: &AuthCodeArgs, env: Env<'_>, port: u16) -> Result<(FlowConfig
         None => endpoint_url(&["oauth2", "token"])?,
     };
     let home = format!("http://127.0.0.1:{port}/");
-    // The redirect URI is sent exactly as typed: the server compares it as a string with the
-    // registered one (RFC 6749 §3.1.2.3), and parsing would normalise it.
-    let redirect_uri = args.redirect.as_deref().map(str::trim).filter(|s| !s.is_empty());
-    let redirect_uri = redirect_uri.map_or_else(|| format!("{home}callback"), str::to_owned);
-    let parsed = Url::parse(&redirect_uri)
-        .map_err(|e| CliError::Usage(format!("--redirect: {redirect_uri:?} is not a valid URL: {e}")))?;
-    let callback_path = match parsed.path() {
-        "" | "/" => "/callback".to_owned(),
-        path => path.to_owned(),
-    };
-    // The path becomes a route: keep to characters that cannot be route syntax.
-    let routable = |c: char| c.is_ascii_alphanumeric() || "-._~/%".contains(c);
-    if !callback_path.chars().all(routable) {
-        return Err(CliError::Usage(format!("--redirect: cannot serve the path {callback_path:?} as the callback")));
-    }
+    let (redirect_uri, callback_path) = redirect_and_callback_path(args, port)?;
     let request = AuthRequest {
         client_id: creds.id().to_owned(),
         redirect_uri,
@@ -224,6 +292,11 @@ fn configure(args: &AuthCodeArgs, env: Env<'_>, port: u16) -> Result<(FlowConfig
         response_mode: args.response_mode.clone().filter(|m| !m.is_empty()),
     };
     let api = Api::connect_to(&args.conn, ApiKind::Public, token_url.clone())?;
+    // The pages reach the admin API with the same TLS setting, headers and admin token.
+    let login_consent = match admin_endpoint(args, env)? {
+        Some(base) => Some(AdminApi::new(Api::connect_to(&args.conn, ApiKind::Admin, base)?)),
+        None => None,
+    };
     let cfg = FlowConfig {
         creds,
         request,
@@ -233,6 +306,8 @@ fn configure(args: &AuthCodeArgs, env: Env<'_>, port: u16) -> Result<(FlowConfig
         callback_path,
         fixed_state: args.state.clone().filter(|s| !s.is_empty()),
         no_shutdown: args.no_shutdown,
+        login_consent,
+        skip: args.skip,
     };
     Ok((cfg, api))
 }
@@ -265,24 +340,39 @@ impl Shared {
     }
 }
 
-/// Serves the home page and the callback until the first callback (or, with
-/// `--no-shutdown`, until Ctrl+C), printing to `console`.
-async fn serve(listener: TcpListener, cfg: FlowConfig, api: Api, mode: Mode, console: Console<'_>) -> Result<()> {
+/// Serves the home page, the callback and the login and consent pages until the first
+/// callback (or, with `--no-shutdown`, until Ctrl+C), printing to `console`.
+async fn serve(listener: TcpListener, mut cfg: FlowConfig, api: Api, mode: Mode, console: Console<'_>) -> Result<()> {
     let (tx, mut rx) = mpsc::unbounded_channel();
     let home = cfg.home.clone();
     let no_shutdown = cfg.no_shutdown;
     let callback_url = format!("{}{}", home.trim_end_matches('/'), cfg.callback_path);
+    let (pages, pages_line) = match cfg.login_consent.take() {
+        Some(admin) => {
+            let remembered = if cfg.skip { Remembered::Accept } else { Remembered::Ask };
+            let line = format!(
+                "Login and consent pages: {home}login and /consent (set urls.login and urls.consent to them)\n"
+            );
+            (example::login_and_consent(admin, Csrf::random(), remembered), line)
+        }
+        None => {
+            let pages = LOGIN_CONSENT_PATHS.iter().fold(Router::new(), |r, path| r.route(path, any(no_admin_api)));
+            (pages, String::new())
+        }
+    };
     let shared =
         Arc::new(Shared { attempt: Mutex::new(Attempt::new(cfg.fixed_state.as_deref())), cfg, api, outcomes: tx });
+    // `check_flags` keeps the callback off the pages' paths (overlapping routes panic).
     let router = Router::new()
         .route("/", get(home_page))
         .route(&shared.cfg.callback_path, get(callback).post(callback_form))
-        .with_state(Arc::clone(&shared));
+        .with_state(Arc::clone(&shared))
+        .merge(pages);
 
     say(
         console.info,
         &format!(
-            "Setting up home route on {home}\nSetting up callback listener on {callback_url}\n\
+            "Setting up home route on {home}\nSetting up callback listener on {callback_url}\n{pages_line}\
              Press ctrl + c to end the process.\nOpen this address in your browser to start:\n\n\t{home}\n\n"
         ),
     );
@@ -338,6 +428,21 @@ fn write(w: &mut (dyn Write + Send), text: &str) -> Result<()> {
 }
 
 const NO_STORE: [(header::HeaderName, &str); 1] = [(header::CACHE_CONTROL, "no-store")];
+
+/// `/login` and `/consent` when no admin API is known: what to pass.
+async fn no_admin_api() -> Response {
+    let how = format!(
+        "Restart latch perform authorization-code with --admin-endpoint (for example --admin-endpoint \
+         http://127.0.0.1:4445/), or set one of {}.",
+        ADMIN_URL_ENV.join(", ")
+    );
+    let page = pages::error(
+        "The login and consent pages need the admin API",
+        &[("Why", "This server knows no admin API to read and accept login and consent requests with."), ("Fix", &how)],
+        None,
+    );
+    (StatusCode::SERVICE_UNAVAILABLE, NO_STORE, Html(page)).into_response()
+}
 
 /// `GET /`: the page with the authorization link of the current attempt.
 async fn home_page(State(s): State<Arc<Shared>>) -> Response {

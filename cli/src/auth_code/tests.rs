@@ -102,7 +102,7 @@ async fn start_fake(fake: Shared) -> String {
 fn parse_v2(args: &[&str]) -> Formatted<AuthCodeArgs> {
     let argv = [&["latch", "perform", "authorization-code"], args].concat();
     match Cli::try_parse_from(argv) {
-        Ok(Cli { command: Command::Perform(PerformCmd::AuthorizationCode(a)) }) => a,
+        Ok(Cli { command: Command::Perform(PerformCmd::AuthorizationCode(a)) }) => *a,
         Ok(other) => panic!("wrong command {other:?}"),
         Err(e) => panic!("{args:?}: {e}"),
     }
@@ -408,4 +408,322 @@ async fn https_and_missing_client_id_are_refused() {
     let a = parse_v2(&["--port", "0", "--endpoint", "http://127.0.0.1:1/"]);
     let err = run(a.args, Mode::default(), &no_env).await.unwrap_err();
     assert!(err.to_string().contains("OAUTH2_CLIENT_ID"), "{err}");
+}
+
+#[tokio::test]
+async fn skip_needs_an_admin_api_and_the_callback_keeps_off_the_pages() {
+    // A port already taken: a check made after binding would fail with "cannot listen".
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let base = ["--client-id", "c", "--port", port.as_str(), "--endpoint", "http://127.0.0.1:1/"];
+    let usage = |err: CliError| match err {
+        CliError::Usage(message) => message,
+        other => panic!("not a usage error: {other:?}"),
+    };
+
+    let a = parse_v2(&[&base[..], &["--skip"]].concat());
+    let message = usage(run(a.args, Mode::default(), &no_env).await.unwrap_err());
+    assert!(message.contains("--skip") && message.contains("--admin-endpoint"), "{message}");
+    assert!(message.contains("LATCH_ADMIN_URL, HYDRA_ADMIN_URL"), "{message}");
+    assert!(!message.contains("ORY_SDK_URL"), "ORY_SDK_URL names the public API here: {message}");
+    // `token user` shares the flags and the check.
+    let cli = Cli::try_parse_from([&["latch", "token", "user"][..], &base[..], &["--skip"]].concat()).unwrap();
+    let Command::Token(TokenCmd::User(a)) = cli.command else { panic!("wrong command") };
+    assert!(usage(run(*a, Mode::default(), &no_env).await.unwrap_err()).contains("--admin-endpoint"));
+
+    let admin = ["--admin-endpoint", "http://127.0.0.1:1/"];
+    for path in ["login", "consent"] {
+        let redirect = format!("http://127.0.0.1:{port}/{path}");
+        for extra in [&[][..], &admin[..]] {
+            let a = parse_v2(&[&base[..], extra, &["--redirect", redirect.as_str()]].concat());
+            let message = usage(run(a.args, Mode::default(), &no_env).await.unwrap_err());
+            assert!(message.contains(&format!("the path /{path} is this server's {path} page")), "{message}");
+        }
+    }
+    let a = parse_v2(&[&base[..], &["--skip", "--admin-endpoint", "127.0.0.1:4445"]].concat());
+    let message = usage(run(a.args, Mode::default(), &no_env).await.unwrap_err());
+    assert!(
+        message.contains("--admin-endpoint") && message.contains("did you mean http://127.0.0.1:4445"),
+        "{message}"
+    );
+
+    // With an admin API known, from the flag or the example app's variables, --skip is fine.
+    let a = parse_v2(&[&base[..], &["--skip"]].concat());
+    let env = |name: &str| (name == "HYDRA_ADMIN_URL").then(|| "http://127.0.0.1:4445/".to_owned());
+    let (cfg, _) = configure(&a.args, &env, 1).unwrap();
+    assert!(cfg.login_consent.is_some() && cfg.skip);
+    let (cfg, _) = configure(&parse_v2(&[&base[..], &admin[..]].concat()).args, &no_env, 1).unwrap();
+    assert!(cfg.login_consent.is_some() && !cfg.skip);
+    let (cfg, _) = configure(&parse_v2(&base).args, &no_env, 1).unwrap();
+    assert!(cfg.login_consent.is_none());
+    drop(taken);
+}
+
+#[tokio::test]
+async fn without_an_admin_api_the_pages_say_what_to_pass() {
+    let fake = Shared::default();
+    let endpoint = start_fake(fake.clone()).await;
+    let a = parse_v2(&["--endpoint", endpoint.as_str(), "--client-id", "c", "--client-secret", "s"]);
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (cfg, api) = configure(&a.args, &no_env, port).unwrap();
+    let (mut out, mut info) = (Vec::new(), Vec::new());
+    let console = Console { out: &mut out, info: &mut info };
+    let browser = async {
+        let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        let base = format!("http://127.0.0.1:{port}");
+        for page in ["/login?login_challenge=x", "/consent?consent_challenge=x"] {
+            let res = http.get(format!("{base}{page}")).send().await.unwrap();
+            assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE, "{page}");
+            let body = res.text().await.unwrap();
+            assert!(body.contains("need the admin API") && body.contains("--admin-endpoint"), "{body}");
+        }
+        let res = http.post(format!("{base}/login")).form(&[("challenge", "x")]).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+        // Then the flow, so that the command ends.
+        let home = http.get(format!("{base}/")).send().await.unwrap().text().await.unwrap();
+        let to_callback = http.get(auth_link(&home)).send().await.unwrap();
+        let location = to_callback.headers()[header::LOCATION].to_str().unwrap().to_owned();
+        http.get(location).send().await.unwrap().status()
+    };
+    let (result, status) = tokio::time::timeout(Duration::from_secs(30), async {
+        tokio::join!(serve(listener, cfg, api, Mode::default(), console), browser)
+    })
+    .await
+    .expect("the flow finishes");
+    assert_eq!((result, status), (Ok(()), StatusCode::OK));
+    let info = String::from_utf8(info).unwrap();
+    assert!(!info.contains("Login and consent pages"), "{info}");
+}
+
+// ------------------------------------------------------------------------------------------
+// The built-in login and consent pages with a real Latch (in process), whose urls.login and
+// urls.consent point at them.
+
+/// A browser for 127.0.0.1, where every server runs: one cookie jar (cookies ignore ports),
+/// redirects followed by hand.
+struct Browser {
+    http: reqwest::Client,
+    jar: Vec<(String, String)>,
+}
+
+/// One answer the browser got.
+#[derive(Debug)]
+struct Hop {
+    url: Url,
+    status: StatusCode,
+    body: String,
+}
+
+impl Browser {
+    fn new() -> Self {
+        // No idle connections kept: each round runs a new command server on the same port.
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .pool_max_idle_per_host(0)
+            .build()
+            .unwrap();
+        Browser { http, jar: Vec::new() }
+    }
+
+    /// Sends `req` (to `url`) with the jar, then follows redirects; every answer, in order.
+    async fn follow(&mut self, mut req: reqwest::RequestBuilder, mut url: Url) -> Vec<Hop> {
+        let mut hops = Vec::new();
+        for _ in 0..12 {
+            let cookies: Vec<String> = self.jar.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            let res = req.header(header::COOKIE, cookies.join("; ")).send().await.expect("an answer");
+            for set in res.headers().get_all(header::SET_COOKIE) {
+                let set = set.to_str().unwrap();
+                let (name, value) = set.split(';').next().unwrap().split_once('=').unwrap();
+                self.jar.retain(|(k, _)| k != name);
+                if !value.is_empty() && !set.to_ascii_lowercase().contains("max-age=0") {
+                    self.jar.push((name.to_owned(), value.to_owned()));
+                }
+            }
+            let location = res.headers().get(header::LOCATION).map(|l| l.to_str().unwrap().to_owned());
+            hops.push(Hop { url: url.clone(), status: res.status(), body: res.text().await.unwrap() });
+            let Some(to) = location else { return hops };
+            url = url.join(&to).unwrap();
+            req = self.http.get(url.clone());
+        }
+        panic!("too many redirects: {hops:?}");
+    }
+
+    async fn get(&mut self, url: &str) -> Vec<Hop> {
+        let url = Url::parse(url).unwrap();
+        self.follow(self.http.get(url.clone()), url).await
+    }
+
+    async fn post(&mut self, url: &str, form: &[(&str, &str)]) -> Vec<Hop> {
+        let url = Url::parse(url).unwrap();
+        self.follow(self.http.post(url.clone()).form(form), url).await
+    }
+}
+
+/// The value of `<input name="NAME" value="...">`.
+fn input(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker).unwrap_or_else(|| panic!("no {name} in {html}")) + marker.len();
+    html[start..].split('"').next().unwrap_or_default().replace("&amp;", "&")
+}
+
+/// Whether Latch says the login or consent request behind `page` (a form) is remembered.
+async fn remembered(latch: &latch_tests::http::Harness, kind: &str, page: &Hop) -> bool {
+    let challenge = input(&page.body, "challenge");
+    let query: String = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair(&format!("{kind}_challenge"), &challenge)
+        .finish();
+    let request = latch.admin_get(&format!("/admin/oauth2/auth/requests/{kind}?{query}")).await;
+    assert_eq!(request.status, 200, "{}", request.text);
+    request.json()["skip"] == json!(true)
+}
+
+/// One run of the command (endpoint and admin API: `latch`'s) on `listener` with `extra`
+/// flags, while `browser` runs; the command's result, its stdout and info, and `browser`'s.
+async fn perform_with_latch<T>(
+    latch: &latch_tests::http::Harness,
+    listener: TcpListener,
+    extra: &[&str],
+    browser: impl std::future::Future<Output = T>,
+) -> (Result<()>, String, String, T) {
+    let port = listener.local_addr().unwrap().port();
+    let (public, admin) = (latch.public.as_str(), latch.admin.as_str());
+    let flags = ["--endpoint", public, "--admin-endpoint", admin, "--client-id", "auth-code-client"];
+    let a = parse_v2(&[&flags[..], &["--client-secret", "secret", "--format", "json"], extra].concat());
+    let (cfg, api) = configure(&a.args, &no_env, port).unwrap();
+    let (mut out, mut info) = (Vec::new(), Vec::new());
+    let console = Console { out: &mut out, info: &mut info };
+    let (result, t) = tokio::time::timeout(Duration::from_secs(60), async {
+        tokio::join!(serve(listener, cfg, api, a.output.mode(), console), browser)
+    })
+    .await
+    .expect("the flow finishes");
+    (result, String::from_utf8(out).unwrap(), String::from_utf8(info).unwrap(), t)
+}
+
+/// Posts the login form of `page` as the demo user.
+async fn log_in(browser: &mut Browser, page: &Hop) -> Vec<Hop> {
+    let (csrf, challenge) = (input(&page.body, "_csrf"), input(&page.body, "challenge"));
+    let form = [
+        ("_csrf", csrf.as_str()),
+        ("challenge", &challenge),
+        ("email", "foo@bar.com"),
+        ("password", "foobar"),
+        ("remember", "1"),
+        ("submit", "login"),
+    ];
+    browser.post(page.url.join("/login").unwrap().as_str(), &form).await
+}
+
+/// Posts the consent form of `page`, granting openid and offline.
+async fn consent(browser: &mut Browser, page: &Hop) -> Vec<Hop> {
+    let (csrf, challenge) = (input(&page.body, "_csrf"), input(&page.body, "challenge"));
+    let form = [
+        ("_csrf", csrf.as_str()),
+        ("challenge", &challenge),
+        ("grant_scope", "openid"),
+        ("grant_scope", "offline"),
+        ("remember", "1"),
+        ("submit", "allow"),
+    ];
+    browser.post(page.url.join("/consent").unwrap().as_str(), &form).await
+}
+
+/// Asserts that the last hop is the page of a login or consent form on the command's server.
+fn is_form<'a>(hops: &'a [Hop], path: &str, port: u16) -> &'a Hop {
+    let page = hops.last().expect("an answer");
+    assert_eq!((page.url.port(), page.url.path()), (Some(port), path), "{hops:?}");
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains(&format!("<form method=\"post\" action=\"{path}\">")), "{}", page.body);
+    page
+}
+
+/// Asserts that the last hop is the callback's tokens page and the command printed tokens.
+fn got_tokens(hops: &[Hop], port: u16, (result, out): (&Result<()>, &str)) {
+    let page = hops.last().expect("an answer");
+    assert_eq!((page.url.port(), page.url.path()), (Some(port), "/callback"), "{hops:?}");
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("Tokens received") && !page.body.contains("Warning"), "{}", page.body);
+    assert_eq!(result, &Ok(()));
+    let token: Value = serde_json::from_str(out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    assert!(token["access_token"].as_str().is_some_and(|t| !t.is_empty()), "{token}");
+    assert!(token["refresh_token"].as_str().is_some_and(|t| !t.is_empty()), "{token}");
+    let claims = flow::decode_jwt_claims(token["id_token"].as_str().unwrap_or_default()).expect("an ID token").claims;
+    assert_eq!(claims["sub"], "foo@bar.com");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn skip_accepts_remembered_login_and_consent_through_the_built_in_pages() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let pages = |path: &str| format!("http://127.0.0.1:{port}/{path}");
+    let latch = latch_tests::http::Harness::start(
+        "memory",
+        &[("URLS_LOGIN", &pages("login")), ("URLS_CONSENT", &pages("consent"))],
+    )
+    .await;
+    latch
+        .create_client(json!({
+            "client_id": "auth-code-client",
+            "client_secret": "secret",
+            "grant_types": ["authorization_code", "refresh_token"],
+            "response_types": ["code"],
+            "scope": "openid offline",
+            "redirect_uris": [pages("callback")],
+        }))
+        .await;
+    let mut browser = Browser::new();
+    let home = pages("");
+
+    // 1. Without --skip, nothing remembered yet: both forms, both remembered when submitted.
+    let (result, out, info, hops) = perform_with_latch(&latch, listener, &[], async {
+        let home = browser.get(&home).await;
+        let hops = browser.get(auth_link(&home[0].body).as_str()).await;
+        let login = is_form(&hops, "/login", port);
+        assert!(!remembered(&latch, "login", login).await);
+        let hops = log_in(&mut browser, login).await;
+        consent(&mut browser, is_form(&hops, "/consent", port)).await
+    })
+    .await;
+    got_tokens(&hops, port, (&result, &out));
+    assert!(
+        info.contains(&format!(
+            "Login and consent pages: http://127.0.0.1:{port}/login and /consent (set urls.login and urls.consent to them)\n"
+        )),
+        "{info}"
+    );
+
+    // 2. Without --skip, remembered: the pages still ask (as Hydra's do).
+    let listener = TcpListener::bind(("127.0.0.1", port)).await.expect("the port again");
+    let (result, out, _, hops) = perform_with_latch(&latch, listener, &[], async {
+        let home = browser.get(&home).await;
+        let hops = browser.get(auth_link(&home[0].body).as_str()).await;
+        let login = is_form(&hops, "/login", port);
+        assert!(remembered(&latch, "login", login).await, "the login is remembered");
+        assert_eq!(input(&login.body, "email"), "foo@bar.com", "the remembered user, pre-filled");
+        let hops = log_in(&mut browser, login).await;
+        let page = is_form(&hops, "/consent", port);
+        assert!(remembered(&latch, "consent", page).await, "the consent is remembered");
+        consent(&mut browser, page).await
+    })
+    .await;
+    got_tokens(&hops, port, (&result, &out));
+
+    // 3. With --skip: from the authorization endpoint through /login and /consent straight
+    // to the callback, with no form.
+    let listener = TcpListener::bind(("127.0.0.1", port)).await.expect("the port again");
+    let (result, out, _, hops) = perform_with_latch(&latch, listener, &["--skip"], async {
+        let home = browser.get(&home).await;
+        browser.get(auth_link(&home[0].body).as_str()).await
+    })
+    .await;
+    got_tokens(&hops, port, (&result, &out));
+    let on_pages: Vec<(&str, StatusCode)> =
+        hops.iter().filter(|h| h.url.port() == Some(port)).map(|h| (h.url.path(), h.status)).collect();
+    assert_eq!(
+        on_pages,
+        [("/login", StatusCode::SEE_OTHER), ("/consent", StatusCode::SEE_OTHER), ("/callback", StatusCode::OK)],
+        "{hops:?}"
+    );
+    assert!(hops.iter().all(|h| !h.body.contains("<form")), "{hops:?}");
 }

@@ -3,8 +3,8 @@
 //! After login Latch sends the browser to `/consent?consent_challenge=...`. The app reads the
 //! consent request; if Latch says the user already agreed to these scopes (`skip`) or the
 //! client is marked `skip_consent` (a first-party client; Latch only stores the flag, the app
-//! decides), it grants everything requested at once. Otherwise it lists the requested scopes
-//! as checkboxes. Accepting tells Latch which scopes and audiences to grant, and which extra
+//! decides), it grants everything requested at once, unless the app is set to
+//! [`Remembered::Ask`]. Otherwise it lists the requested scopes as checkboxes. Accepting tells Latch which scopes and audiences to grant, and which extra
 //! claims to put in the tokens (`session`).
 
 use std::collections::HashMap;
@@ -17,7 +17,7 @@ use serde_json::{json, Map, Value};
 use super::admin::{self, Kind};
 use super::csrf::FIELD_NAME;
 use super::login::{DEMO_EMAIL, DEMO_NAME};
-use super::{challenge_param, pages, redirect, App, AppError, FormData};
+use super::{challenge_param, pages, redirect, App, AppError, FormData, Remembered};
 
 /// How long Latch remembers the decision when the user ticks "remember", in seconds.
 const REMEMBER_FOR: u64 = 3600;
@@ -54,7 +54,7 @@ pub async fn show(
 
     let skip = request.get("skip").and_then(Value::as_bool) == Some(true);
     let skip_consent = request.pointer("/client/skip_consent").and_then(Value::as_bool) == Some(true);
-    if skip || skip_consent {
+    if (skip || skip_consent) && app.remembered == Remembered::Accept {
         // Latch already checked that the scopes and audiences are allowed for the client,
         // so everything requested can be granted as is.
         let body = json!({

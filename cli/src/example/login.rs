@@ -2,7 +2,8 @@
 //!
 //! Latch sends the browser to `/login?login_challenge=...`. The app reads the login request
 //! from the admin API; if Latch already knows the user (`skip`: a remembered session) it
-//! accepts at once, else it shows a login form. The form posts back here, and the app accepts
+//! accepts at once (unless the app is set to [`Remembered::Ask`]), else it shows a login
+//! form. The form posts back here, and the app accepts
 //! the request with the user's ID as `subject` (or rejects it when the user denies), then
 //! sends the browser to the `redirect_to` Latch answered with.
 
@@ -15,7 +16,7 @@ use serde_json::{json, Value};
 
 use super::admin::{self, Kind};
 use super::csrf::FIELD_NAME;
-use super::{challenge_param, pages, redirect, App, AppError, FormData};
+use super::{challenge_param, pages, redirect, App, AppError, FormData, Remembered};
 
 /// The demo user's email, which is also its subject (user ID).
 pub const DEMO_EMAIL: &str = "foo@bar.com";
@@ -42,7 +43,8 @@ pub async fn show(
     let challenge = challenge_param(&query, "login_challenge")?;
     let request = app.admin.get(Kind::Login, &challenge).await?;
 
-    if request.get("skip").and_then(Value::as_bool) == Some(true) {
+    let remembered = request.get("skip").and_then(Value::as_bool) == Some(true);
+    if remembered && app.remembered == Remembered::Accept {
         // Latch has already authenticated this user: confirm the subject it knows. (A real
         // app could refresh its own session here.)
         let body = json!({ "subject": admin::text(&request, "/subject") });
@@ -50,8 +52,13 @@ pub async fn show(
         return redirect(&to);
     }
 
-    // `login_hint` (from the authorization request) pre-fills the email.
-    let hint = admin::text(&request, "/oidc_context/login_hint").to_owned();
+    // `login_hint` (from the authorization request) pre-fills the email; for a remembered
+    // login shown anyway, the user Latch knows (Latch accepts that subject only).
+    let mut hint = admin::text(&request, "/oidc_context/login_hint");
+    if hint.is_empty() && remembered {
+        hint = admin::text(&request, "/subject");
+    }
+    let hint = hint.to_owned();
     Ok(form(&app, &headers, &challenge, &request, &hint, None))
 }
 

@@ -60,6 +60,18 @@ use crate::output::emit;
 pub use admin::AdminApi;
 pub use csrf::Csrf;
 
+/// What the login and consent pages do when Latch says the user needs not be asked: a
+/// remembered login or consent (`skip: true`), or a client marked `skip_consent`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Remembered {
+    /// Accept at once, without a page (`latch example login-consent`, as
+    /// hydra-login-consent-node; `perform authorization-code --skip`).
+    Accept,
+    /// Show the login or consent form anyway (`perform authorization-code` without `--skip`,
+    /// as Hydra's): submitting it accepts as usual (a remembered login with the same user).
+    Ask,
+}
+
 /// `latch example ...`
 #[derive(Debug, Subcommand)]
 pub enum ExampleCmd {
@@ -134,32 +146,52 @@ pub async fn run(cmd: ExampleCmd, env: Env<'_>) -> Result<()> {
         login::DEMO_EMAIL,
         login::DEMO_PASSWORD
     ))?;
-    axum::serve(listener, app(admin, Csrf::random()))
+    axum::serve(listener, app(admin, Csrf::random(), Remembered::Accept))
         // Ctrl-C, and SIGTERM from `docker compose down` (the app is the consent service).
         .with_graceful_shutdown(latch_native::shutdown_signal())
         .await
         .map_err(|e| CliError::Io(format!("the login & consent app stopped: {e}")))
 }
 
-/// What every handler gets: the admin API client and the CSRF key.
+/// What every handler gets: the admin API client, the CSRF key, and what to do with a
+/// remembered request.
 #[derive(Clone)]
 pub struct App {
     admin: Arc<AdminApi>,
     csrf: Arc<Csrf>,
+    remembered: Remembered,
+}
+
+impl App {
+    fn new(admin: AdminApi, csrf: Csrf, remembered: Remembered) -> Self {
+        App { admin: Arc::new(admin), csrf: Arc::new(csrf), remembered }
+    }
+}
+
+/// `/login` and `/consent`.
+fn login_and_consent_routes() -> Router<App> {
+    Router::new()
+        .route("/login", get(login::show).post(login::submit))
+        .route("/consent", get(consent::show).post(consent::submit))
 }
 
 /// The app's routes.
-pub fn app(admin: AdminApi, csrf: Csrf) -> Router {
-    let state = App { admin: Arc::new(admin), csrf: Arc::new(csrf) };
-    Router::new()
+pub fn app(admin: AdminApi, csrf: Csrf, remembered: Remembered) -> Router {
+    login_and_consent_routes()
         .route("/", get(index))
-        .route("/login", get(login::show).post(login::submit))
-        .route("/consent", get(consent::show).post(consent::submit))
         .route("/logout", get(logout::show).post(logout::submit))
         .route("/device", get(device::show).post(device::submit))
         .route("/device/done", get(device::done))
         .layer(axum::middleware::map_response(security_headers))
-        .with_state(state)
+        .with_state(App::new(admin, csrf, remembered))
+}
+
+/// Only the login and consent pages, with the same CSRF protection and headers: what
+/// `perform authorization-code` serves next to its callback.
+pub fn login_and_consent(admin: AdminApi, csrf: Csrf, remembered: Remembered) -> Router {
+    login_and_consent_routes()
+        .layer(axum::middleware::map_response(security_headers))
+        .with_state(App::new(admin, csrf, remembered))
 }
 
 /// `GET /`: what this app is and how to use it.

@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 use tokio::net::TcpListener;
 use url::Url;
 
-use super::{app, AdminApi, Csrf};
+use super::{app, login_and_consent, AdminApi, Csrf, Remembered};
 use crate::args::ConnectionArgs;
 use crate::endpoint::ApiKind;
 use crate::http::Api;
@@ -148,9 +148,20 @@ async fn start() -> (String, Rec) {
 }
 
 async fn start_app(admin_base: &str) -> String {
+    spawn(app(admin_api(admin_base), Csrf::random(), Remembered::Accept)).await
+}
+
+fn admin_api(admin_base: &str) -> AdminApi {
     let conn = ConnectionArgs { admin_token: Some("s3cret".into()), ..ConnectionArgs::default() };
-    let api = Api::connect_to(&conn, ApiKind::Admin, Url::parse(admin_base).unwrap()).unwrap();
-    spawn(app(AdminApi::new(api), Csrf::random())).await
+    AdminApi::new(Api::connect_to(&conn, ApiKind::Admin, Url::parse(admin_base).unwrap()).unwrap())
+}
+
+/// The fake admin API and only the login and consent pages (as `perform
+/// authorization-code` serves them), set to `remembered`.
+async fn start_login_and_consent(remembered: Remembered) -> (String, Rec) {
+    let rec = Rec::default();
+    let admin_base = spawn(fake_admin(rec.clone())).await;
+    (spawn(login_and_consent(admin_api(&admin_base), Csrf::random(), remembered)).await, rec)
 }
 
 /// An answer as the browser sees it.
@@ -339,6 +350,64 @@ async fn skip_accepts_the_known_subject_at_once() {
         puts(&rec),
         [put_of("login/accept", "login_challenge=login-skip", json!({"subject": "alice@example.com"}))]
     );
+}
+
+#[tokio::test]
+async fn asking_shows_the_form_for_a_remembered_login() {
+    let (base, rec) = start_login_and_consent(Remembered::Ask).await;
+    let mut b = Browser::new(&base);
+    let page = b.get("/login?login_challenge=login-skip").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("<form") && page.body.contains(">Log in</button>"), "{}", page.body);
+    // The remembered user is the one Latch accepts: pre-filled.
+    assert_eq!(page.field("email"), "alice@example.com");
+    assert!(page.headers.get(SET_COOKIE).is_some_and(|c| c.to_str().unwrap_or("").starts_with("latch_csrf=")));
+    assert_eq!(page.headers.get("x-frame-options").map(|v| v.as_bytes()), Some(&b"DENY"[..]));
+    assert!(puts(&rec).is_empty(), "nothing accepted before the form is submitted");
+
+    // Submitting it accepts as any login does; the CSRF check still applies.
+    let csrf = page.field("_csrf");
+    let form = [("challenge", "login-skip"), ("email", "foo@bar.com"), ("password", "foobar"), ("submit", "login")];
+    assert_eq!(b.post("/login", &form).await.status, StatusCode::FORBIDDEN);
+    let mut with_csrf = form.to_vec();
+    with_csrf.push(("_csrf", &csrf));
+    let done = b.post("/login", &with_csrf).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        puts(&rec),
+        [put_of(
+            "login/accept",
+            "login_challenge=login-skip",
+            json!({"subject": "foo@bar.com", "remember": false, "remember_for": 3600, "acr": "0"})
+        )]
+    );
+}
+
+#[tokio::test]
+async fn asking_shows_the_consent_form_even_when_remembered_or_trusted() {
+    let (base, rec) = start_login_and_consent(Remembered::Ask).await;
+    for challenge in ["consent-skip", "consent-trusted"] {
+        let page = Browser::new(&base).get(&format!("/consent?consent_challenge={challenge}")).await;
+        assert_eq!(page.status, StatusCode::OK, "{challenge}: {}", page.body);
+        assert!(page.body.contains("name=\"grant_scope\" value=\"openid\" checked"), "{}", page.body);
+        assert_eq!(page.field("challenge"), challenge);
+    }
+    assert!(puts(&rec).is_empty());
+}
+
+#[tokio::test]
+async fn login_and_consent_alone_accepts_remembered_requests_when_told() {
+    let (base, rec) = start_login_and_consent(Remembered::Accept).await;
+    let page = Browser::new(&base).get("/login?login_challenge=login-skip").await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    assert_eq!(page.headers.get("cache-control").map(|v| v.as_bytes()), Some(&b"no-store"[..]));
+    let page = Browser::new(&base).get("/consent?consent_challenge=consent-skip").await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    assert_eq!(puts(&rec).iter().map(|p| p.path.as_str()).collect::<Vec<_>>(), ["login/accept", "consent/accept"]);
+    // Only those two pages.
+    for path in ["/", "/logout?logout_challenge=logout-1", "/device"] {
+        assert_eq!(Browser::new(&base).get(path).await.status, StatusCode::NOT_FOUND, "{path}");
+    }
 }
 
 // ------------------------------------------------------------------------------------------
