@@ -245,7 +245,7 @@ pub fn migrate_dsn(args: &MigrateSqlArgs, env: Env<'_>, config_dsn: Option<Strin
         Some("status") => (Direction::Status, &args.args[1..]),
         Some("down") => {
             return Err(CliError::Usage(
-                "`latch migrate sql down` is not offered: Latch's migrations only add (tables, columns, indexes), so a binary of an earlier version runs on the migrated schema; to undo a migration, restore the backup taken before `up`".into(),
+                "`latch migrate sql down` is not offered: Latch's migrations only add (tables, columns, indexes), so a binary of an earlier version runs on the migrated schema (one older than migration 0008 reads consents revoked since as given: revoke them again after going back); to undo a migration, restore the backup taken before `up`".into(),
             ))
         }
         _ => (Direction::Up, &args.args[..]),
