@@ -25,8 +25,8 @@ pub struct IdentityProvider {
 
 impl IdentityProvider {
     /// Reads `URLS_IDENTITY_PROVIDER_URL` and `URLS_IDENTITY_PROVIDER_HEADERS` (a JSON
-    /// object of header names and values) through `var`. Headers without a URL, a URL
-    /// that is not http(s), or a header Latch could not send are errors "KEY: why".
+    /// object of header names and values) through `var`. A URL that is not http(s), or a
+    /// header Latch could not send, is an error "KEY: why"; headers alone configure nothing.
     pub fn from_settings(var: &dyn Fn(&str) -> Option<String>) -> Result<Option<IdentityProvider>, String> {
         const URL: &str = "URLS_IDENTITY_PROVIDER_URL";
         const HEADERS: &str = "URLS_IDENTITY_PROVIDER_HEADERS";
@@ -55,12 +55,8 @@ impl IdentityProvider {
                 headers
             }
         };
-        let Some(raw) = var(URL) else {
-            return match headers.is_empty() {
-                true => Ok(None),
-                false => Err(format!("{HEADERS}: needs {URL}")),
-            };
-        };
+        // Headers without a URL are used by nobody (Hydra's configs often carry them).
+        let Some(raw) = var(URL) else { return Ok(None) };
         let url = url::Url::parse(raw.trim())
             .ok()
             .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
@@ -112,10 +108,10 @@ mod tests {
         .expect("read")
         .expect("configured");
         assert_eq!(ip.headers, [("Authorization".to_string(), "Bearer k".to_string())]);
+        assert_eq!(read(&[("URLS_IDENTITY_PROVIDER_HEADERS", r#"{"X-Forwarded-Proto": "https"}"#)]), Ok(None));
         for bad in [
             vec![("URLS_IDENTITY_PROVIDER_URL", "kratos:4434")],
             vec![("URLS_IDENTITY_PROVIDER_URL", "ftp://kratos/")],
-            vec![("URLS_IDENTITY_PROVIDER_HEADERS", r#"{"X-Key": "k"}"#)],
             vec![("URLS_IDENTITY_PROVIDER_URL", "http://k/"), ("URLS_IDENTITY_PROVIDER_HEADERS", "[1]")],
             vec![("URLS_IDENTITY_PROVIDER_URL", "http://k/"), ("URLS_IDENTITY_PROVIDER_HEADERS", r#"{"A B": "k"}"#)],
             vec![

@@ -410,7 +410,6 @@ mod tests {
                 "WEBFINGER_OIDC_DISCOVERY_SUPPORTED_CLAIMS",
                 "WEBFINGER_OIDC_DISCOVERY_SUPPORTED_SCOPE",
                 "URLS_SELF_ADMIN",
-                "URLS_IDENTITY_PROVIDER_HEADERS",
                 "SECRETS_COOKIE",
                 "TRACING_DEPLOYMENT_ENVIRONMENT",
                 "SQA_OPT_OUT",

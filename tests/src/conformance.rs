@@ -791,8 +791,9 @@ pub async fn login_session_crud<S: Store>(s: &S) {
     let bare = LoginSession {
         acr: String::new(),
         amr: vec![],
-        authenticated_at: -1,
-        expires_at: 5,
+        // Ended, it expires at 1100: after delete_expired_login_sessions' `before`.
+        authenticated_at: 1_100,
+        expires_at: 1_200,
         ..login_session("lsc-2", "lsc-üser ✓")
     };
     s.create_login_session(&bare).await.expect("create bare");
@@ -833,7 +834,8 @@ pub async fn end_login_sessions_of_subject<S: Store>(s: &S) {
 
 /// `extend_login_session` moves the expiry of a live session of the subject only.
 pub async fn extend_login_session_only_while_live<S: Store>(s: &S) {
-    let session = LoginSession { authenticated_at: 500, expires_at: 2_000, ..login_session("lse-1", "lse-user") };
+    // Authenticated at 1500 (so that, ended, it expires after the janitor case's `before`).
+    let session = LoginSession { authenticated_at: 1_500, expires_at: 2_000, ..login_session("lse-1", "lse-user") };
     s.create_login_session(&session).await.expect("create");
     assert!(!s.extend_login_session("lse-1", "lse-other", 9_000, 1_000).await.expect("extend"), "another subject");
     assert!(!s.extend_login_session("lse-none", "lse-user", 9_000, 1_000).await.expect("extend"), "no such session");
@@ -843,8 +845,8 @@ pub async fn extend_login_session_only_while_live<S: Store>(s: &S) {
     let extended = LoginSession { expires_at: 9_000, ..session };
     assert_eq!(s.get_login_session("lse-1").await.expect("get"), Some(extended), "only the expiry moved");
     assert!(s.end_login_session("lse-1").await.expect("end"));
-    assert!(!s.extend_login_session("lse-1", "lse-user", 9_500, 1_000).await.expect("extend"), "ended stays ended");
-    assert_eq!(s.get_login_session("lse-1").await.expect("get").map(|e| e.expires_at), Some(500));
+    assert!(!s.extend_login_session("lse-1", "lse-user", 9_500, 1_600).await.expect("extend"), "ended stays ended");
+    assert_eq!(s.get_login_session("lse-1").await.expect("get").map(|e| e.expires_at), Some(1_500));
 }
 
 /// The janitor deletes expired sessions in bounded batches and nothing else.
@@ -1095,9 +1097,12 @@ pub async fn revoke_consents_of_one_client_or_all<S: Store>(s: &S) {
 /// never deletes a consent in force.
 pub async fn revoked_consents_stay_taken_until_the_janitor<S: Store>(s: &S) {
     let user = "rk-user";
-    let old = [consent("rk-old-1", "rk-c", user, 100), consent("rk-old-2", "rk-c", user, 200)];
-    let young = consent("rk-young", "rk-d", user, 2_000);
-    let live = consent("rk-live", "rk-e", user, 50);
+    // Other cases' revoked consents were all handled before T: the janitor takes them first.
+    const T: i64 = 1_800_000_000;
+    s.delete_revoked_consents(T, u32::MAX).await.expect("janitor");
+    let old = [consent("rk-old-1", "rk-c", user, T + 100), consent("rk-old-2", "rk-c", user, T + 200)];
+    let young = consent("rk-young", "rk-d", user, T + 2_000);
+    let live = consent("rk-live", "rk-e", user, T + 50);
     for c in old.iter().chain([&young, &live]) {
         s.complete_consent(c, &[]).await.expect("complete");
     }
@@ -1111,13 +1116,13 @@ pub async fn revoked_consents_stay_taken_until_the_janitor<S: Store>(s: &S) {
     assert_conflict(s.complete_consent(&young, std::slice::from_ref(&replay)).await, "a revoked consent again");
     assert_eq!(get_token(s, replay.kind, "rk-replay").await, None, "the replay stores no token");
 
-    assert_eq!(s.delete_revoked_consents(1_000, 1).await.expect("janitor"), 1, "bounded by the limit");
-    assert_eq!(s.delete_revoked_consents(1_000, 10).await.expect("janitor"), 1, "the other old one");
-    assert_eq!(s.delete_revoked_consents(1_000, 10).await.expect("janitor"), 0, "young and live ones stay");
+    assert_eq!(s.delete_revoked_consents(T + 1_000, 1).await.expect("janitor"), 1, "bounded by the limit");
+    assert_eq!(s.delete_revoked_consents(T + 1_000, 10).await.expect("janitor"), 1, "the other old one");
+    assert_eq!(s.delete_revoked_consents(T + 1_000, 10).await.expect("janitor"), 0, "young and live ones stay");
     assert_conflict(s.complete_consent(&young, &[]).await, "the young revoked consent's id is still taken");
     assert_eq!(list_consents(s, user, None).await, std::slice::from_ref(&live), "the live consent stays");
     s.complete_consent(&old[0], &[]).await.expect("a deleted revoked consent's id is free");
-    assert_eq!(s.delete_revoked_consents(3_000, 10).await.expect("janitor"), 1, "the young one, later");
+    assert_eq!(s.delete_revoked_consents(T + 3_000, 10).await.expect("janitor"), 1, "the young one, later");
     assert_eq!(s.revoke_consents(user, None).await.expect("revoke all"), 2);
 }
 

@@ -750,7 +750,7 @@ async fn registration(h: &Harness) {
 async fn identity_provider_logout(h: &Harness, calls: &Calls) {
     h.create_client(json!({
         "client_id": h.id("kratos-app"), "client_secret": "secret", "grant_types": ["authorization_code"],
-        "response_types": ["code"], "scope": "openid", "redirect_uris": [CB]
+        "response_types": ["code"], "scope": "openid offline", "redirect_uris": [CB]
     }))
     .await;
     let b = Browser::default();
