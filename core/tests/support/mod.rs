@@ -51,8 +51,11 @@ pub fn sent_logouts() -> Vec<BackchannelLogout> {
     })
 }
 
-/// The other calls the responses so far asked the host to make: (what, method, URL, headers).
-pub fn sent_calls() -> Vec<(&'static str, &'static str, String, Vec<(String, String)>)> {
+/// A call a response asked the host to make: what, method, URL, headers.
+pub type SentCall = (&'static str, &'static str, String, Vec<(String, String)>);
+
+/// The other calls the responses so far asked the host to make.
+pub fn sent_calls() -> Vec<SentCall> {
     EFFECTS.with(|e| {
         e.borrow()
             .iter()
