@@ -203,19 +203,25 @@ impl<P: Platform + ?Sized> rand_core::RngCore for PlatformRng<'_, P> {
 // The platform's generator is cryptographically secure by the trait's contract.
 impl<P: Platform + ?Sized> rand_core::CryptoRng for PlatformRng<'_, P> {}
 
-/// A deterministic platform for tests: a settable clock and a seeded xorshift stream.
+/// A deterministic platform for tests: a settable clock, a seeded xorshift stream, and
+/// documents it serves to `GET` ([`FixedPlatform::serve`]; any other call fails).
 ///
 /// Not cryptographically secure; never use outside tests and examples.
 #[derive(Debug)]
 pub struct FixedPlatform {
     now: Cell<i64>,
     state: Cell<u64>,
+    served: std::cell::RefCell<std::collections::BTreeMap<String, String>>,
 }
 
 impl FixedPlatform {
     /// A platform at time `now` with random stream `seed`.
     pub fn new(now: i64, seed: u64) -> FixedPlatform {
-        FixedPlatform { now: Cell::new(now), state: Cell::new(seed | 1) }
+        FixedPlatform { now: Cell::new(now), state: Cell::new(seed | 1), served: Default::default() }
+    }
+    /// Answers a `GET` of `url` with `body` (status 200) from now on.
+    pub fn serve(&self, url: &str, body: &str) {
+        self.served.borrow_mut().insert(url.to_string(), body.to_string());
     }
     /// Moves the clock forward by `secs`.
     pub fn advance(&self, secs: i64) {
@@ -230,6 +236,14 @@ impl Platform for FixedPlatform {
     /// The clock moves instead (whole seconds, rounded up).
     async fn sleep_ms(&self, ms: u64) {
         self.advance(ms.div_ceil(1000) as i64);
+    }
+    async fn fetch(&self, request: &Outbound) -> Result<OutboundResponse, String> {
+        match self.served.borrow().get(&request.url) {
+            Some(body) if request.method == "GET" => {
+                Ok(OutboundResponse { status: 200, body: body.clone().into_bytes() })
+            }
+            _ => Err(format!("{} is not served", request.url)),
+        }
     }
     fn fill_random(&self, buf: &mut [u8]) {
         for b in buf {

@@ -62,6 +62,7 @@ fn userinfo(l: &L, at: &str) -> Value {
 fn pairwise_clients_see_a_sector_subject_and_the_admin_the_real_one() {
     let l = pairwise_latch(1);
     pairwise_client(&l, "rp-a", None);
+    l.platform.serve("https://sector.example/ids.json", &json!([CB, "https://other.example/cb"]).to_string());
     pairwise_client(&l, "rp-b", Some("https://sector.example/ids.json"));
     let discovery = block_on(l.handle(Port::Public, Request::new(Method::Get, "/.well-known/openid-configuration")));
     assert_eq!(discovery.1.json_body()["subject_types_supported"], json!(["public", "pairwise"]));
@@ -144,4 +145,50 @@ fn a_pairwise_id_token_hint_logs_out() {
     let challenge = query_of(&to)["logout_challenge"].clone();
     let req = admin(&l, Method::Get, &format!("/admin/oauth2/auth/requests/logout?logout_challenge={challenge}"), None);
     assert_eq!(req.json_body()["subject"], "alice", "{:?}", req.json_body());
+}
+
+/// OIDC Core §8.1, Registration §5: a `sector_identifier_uri` is fetched when the client
+/// is written, and must be an https URL whose JSON array lists every redirect URI of the
+/// client; an unchanged one is not fetched again.
+#[test]
+fn the_sector_identifier_uri_must_list_the_redirect_uris() {
+    let l = pairwise_latch(4);
+    let body = |id: &str, sector: &str, redirects: Value| {
+        json!({
+            "client_id": id, "client_secret": "secret", "subject_type": "pairwise", "grant_types": ["authorization_code"],
+            "scope": "openid", "redirect_uris": redirects, "sector_identifier_uri": sector
+        })
+    };
+    l.platform.serve("https://sector.example/ok.json", &json!([CB, "https://app.example/cb2"]).to_string());
+    l.platform.serve("https://sector.example/other.json", &json!(["https://app.example/cb2"]).to_string());
+    l.platform.serve("https://sector.example/object.json", r#"{"redirect_uris": []}"#);
+    for (sector, redirects, hint) in [
+        ("http://sector.example/ok.json", json!([CB]), "must be an HTTPS URL"),
+        ("https://sector.example/other.json", json!([CB]), "does not match values from sector_identifier_uri"),
+        ("https://sector.example/object.json", json!([CB]), "Unable to decode values"),
+        ("https://sector.example/missing.json", json!([CB]), "Unable to fetch"),
+        (
+            "https://sector.example/ok.json",
+            json!([CB, "https://app.example/cb3"]),
+            "\"https://app.example/cb3\" does not match",
+        ),
+    ] {
+        let r = admin(&l, Method::Post, "/admin/clients", Some(body("bad", sector, redirects)));
+        let e = r.json_body();
+        assert_eq!((r.status, e["error"].as_str()), (400, Some("invalid_client_metadata")), "{sector}: {e}");
+        assert!(
+            e["error_description"].as_str().unwrap_or_default().contains(hint) || e.to_string().contains(hint),
+            "{sector}: {e}"
+        );
+    }
+    let ok = body("good", "https://sector.example/ok.json", json!([CB, "https://app.example/cb2"]));
+    assert_eq!(admin(&l, Method::Post, "/admin/clients", Some(ok.clone())).status, 201);
+    // The document changes; the client is updated without a change to its sector or
+    // redirect URIs: not fetched again. A new redirect URI is checked against it.
+    l.platform.serve("https://sector.example/ok.json", "[]");
+    let mut renamed = ok.clone();
+    renamed["client_name"] = json!("Good");
+    assert_eq!(admin(&l, Method::Put, "/admin/clients/good", Some(renamed.clone())).status, 200);
+    renamed["redirect_uris"] = json!([CB]);
+    assert_eq!(admin(&l, Method::Put, "/admin/clients/good", Some(renamed)).status, 400);
 }

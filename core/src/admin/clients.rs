@@ -77,6 +77,51 @@ fn check_subject_type(config: &crate::config::Config, c: &Client) -> Result<(), 
     Ok(())
 }
 
+/// OIDC Core §8.1 and Registration §5: a `sector_identifier_uri` is an `https` URL
+/// (`http` in dev mode) whose JSON array lists every redirect URI of the client; Latch
+/// fetches it when the client is written (without redirects, with a timeout, a size
+/// limit and `clients.http.disallow_private_ip_ranges`), as Hydra does. An unchanged
+/// sector and unchanged redirect URIs are not fetched again.
+async fn check_sector_identifier<S: Store, P: Platform>(
+    latch: &Latch<S, P>,
+    c: &Client,
+    previous: Option<&Client>,
+) -> Result<(), Error> {
+    let uri = &c.sector_identifier_uri;
+    let unchanged = previous.is_some_and(|p| p.sector_identifier_uri == *uri && p.redirect_uris == c.redirect_uris);
+    if uri.is_empty() || unchanged {
+        return Ok(());
+    }
+    let bad = |hint: String| Error::new(ErrorCode::InvalidClientMetadata).with_hint(hint);
+    let https = url::Url::parse(uri).is_ok_and(|u| u.scheme() == "https" || (latch.config.dev && u.scheme() == "http"));
+    if !https {
+        return Err(bad("Value sector_identifier_uri must be an HTTPS URL but it is not.".into()));
+    }
+    let request = crate::platform::Outbound {
+        method: "GET",
+        url: uri.clone(),
+        headers: vec![("accept".into(), "application/json".into())],
+        body: Vec::new(),
+        timeout_ms: 5_000,
+        max_body: 64 * 1024,
+        public_only: latch.config.disallow_private_ip_ranges,
+    };
+    let answer = latch
+        .platform
+        .fetch(&request)
+        .await
+        .map_err(|e| bad(format!("Unable to fetch the sector_identifier_uri '{uri}': {e}.")))?;
+    let listed: Vec<String> = (200..300)
+        .contains(&answer.status)
+        .then(|| serde_json::from_slice(&answer.body).ok())
+        .flatten()
+        .ok_or_else(|| bad(format!("Unable to decode values from sector_identifier_uri '{uri}': a JSON array of redirect URIs is expected.")))?;
+    match c.redirect_uris.iter().find(|r| !listed.contains(r)) {
+        Some(r) => Err(bad(format!("Redirect URL \"{r}\" does not match values from sector_identifier_uri."))),
+        None => Ok(()),
+    }
+}
+
 /// Validates, hashes any new secret, and stamps times. `previous` is the stored client
 /// on update (its secret hash is kept when no new secret is given).
 pub(crate) async fn prepare<S: Store, P: Platform>(
@@ -86,6 +131,7 @@ pub(crate) async fn prepare<S: Store, P: Platform>(
 ) -> Result<Client, Error> {
     c.validate(latch.config.dev)?;
     check_subject_type(&latch.config, &c)?;
+    check_sector_identifier(latch, &c, previous).await?;
     let now = latch.platform.now();
     c.created_at = previous.map(|p| p.created_at).unwrap_or(now);
     c.updated_at = now;
