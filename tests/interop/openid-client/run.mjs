@@ -2,7 +2,7 @@
 // Interop: panva's openid-client (an OpenID-certified relying party) against the real
 // `latch` binary: discovery, the authorization-code flow with PKCE (S256) + state +
 // nonce, ID-token validation against the JWKS (done by the library), userinfo, refresh
-// with rotation, revocation and single-use codes; the device flow (RFC 8628) and dynamic
+// with rotation, revocation and single-use codes; request objects (RFC 9101); the device flow (RFC 8628) and dynamic
 // client registration (RFC 7591/7592).
 //
 // Usage: node tests/interop/openid-client/run.mjs PATH/TO/latch
@@ -561,6 +561,68 @@ async function main() {
 
   await deviceFlow(issuer, adminUrl);
   await registration(issuer, adminUrl);
+  await requestObjects(issuer, adminUrl);
+}
+
+// RFC 9101 driven by openid-client (buildAuthorizationUrlWithJAR): every authorization
+// parameter travels in an ES256 request object signed with the client's key, the query
+// carrying only client_id and request; the flow completes and the code is exchanged.
+// Then a request object signed with another key is refused.
+async function requestObjects(issuer, adminUrl) {
+  const pair = await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify']);
+  const jwk = { ...(await crypto.subtle.exportKey('jwk', pair.publicKey)), kid: 'jar-1', alg: 'ES256', use: 'sig' };
+  delete jwk.key_ops;
+  delete jwk.ext;
+  await admin(adminUrl, 'POST', '/admin/clients', {
+    client_id: 'jar-rp', client_secret: 'jar-secret', grant_types: ['authorization_code'], response_types: ['code'],
+    scope: 'openid', redirect_uris: [REDIRECT_URI], jwks: { keys: [jwk] }, request_object_signing_alg: 'ES256',
+  });
+  const cfg = await client.discovery(new URL(issuer), 'jar-rp', undefined, client.ClientSecretBasic('jar-secret'), {
+    execute: [client.allowInsecureRequests],
+  });
+  ok(cfg.serverMetadata().request_parameter_supported === true, 'JAR: discovery says request objects are supported', cfg.serverMetadata());
+  const verifier = client.randomPKCECodeVerifier();
+  const params = {
+    redirect_uri: REDIRECT_URI, scope: 'openid', state: client.randomState(), nonce: client.randomNonce(),
+    code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
+  };
+  const url = await client.buildAuthorizationUrlWithJAR(cfg, params, { key: pair.privateKey, kid: 'jar-1' });
+  ok(
+    [...url.searchParams.keys()].sort().join(',') === 'client_id,request',
+    'JAR: openid-client puts every parameter in the request object',
+    url.href,
+  );
+  const q = (c) => encodeURIComponent(c);
+  const first = await browserGet(url.href);
+  const login = first.location && new URL(first.location, url).searchParams.get('login_challenge');
+  const lr = login && (await admin(adminUrl, 'GET', `/admin/oauth2/auth/requests/login?login_challenge=${q(login)}`));
+  ok(lr?.client?.client_id === 'jar-rp' && lr?.requested_scope?.includes('openid'), 'JAR: the login request is the request object\'s', {
+    status: first.status, location: first.location, lr,
+  });
+  const la = await admin(adminUrl, 'PUT', `/admin/oauth2/auth/requests/login/accept?login_challenge=${q(login)}`, { subject: SUBJECT });
+  const second = await browserGet(la.redirect_to);
+  const consent = new URL(second.location, la.redirect_to).searchParams.get('consent_challenge');
+  const ca = await admin(adminUrl, 'PUT', `/admin/oauth2/auth/requests/consent/accept?consent_challenge=${q(consent)}`, {
+    grant_scope: ['openid'],
+  });
+  const third = await browserGet(ca.redirect_to);
+  const callback = new URL(third.location, ca.redirect_to);
+  const tokens = await client.authorizationCodeGrant(cfg, callback, {
+    pkceCodeVerifier: verifier, expectedState: params.state, expectedNonce: params.nonce,
+  });
+  ok(tokens.claims()?.sub === SUBJECT, 'JAR: the code of a request-object flow is exchanged and its ID token validated', tokens);
+
+  const other = await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify']);
+  const forged = await client.buildAuthorizationUrlWithJAR(cfg, { ...params, state: client.randomState() }, {
+    key: other.privateKey, kid: 'jar-1',
+  });
+  const refused = await browserGet(forged.href);
+  const to = refused.location ? new URL(refused.location, forged) : null;
+  ok(
+    !to?.searchParams.get('login_challenge') && (to?.searchParams.get('error') === 'invalid_request_object' || refused.status >= 400),
+    'JAR: a request object signed with another key is refused',
+    { status: refused.status, location: refused.location },
+  );
 }
 
 // RFC 7591 driven by openid-client (dynamicClientRegistration): the registered client
