@@ -98,6 +98,27 @@ pub struct Outbound {
     pub public_only: bool,
 }
 
+impl Outbound {
+    /// How long Latch waits for a document a client's metadata names.
+    pub const CLIENT_DOCUMENT_TIMEOUT_MS: u64 = 5_000;
+
+    /// A `GET` of a document a client's metadata names (its `jwks_uri`, `request_uri`,
+    /// `sector_identifier_uri`): no body, [`Self::CLIENT_DOCUMENT_TIMEOUT_MS`], at most
+    /// `max_body` bytes, and only public destinations when `public_only`
+    /// (`clients.http.disallow_private_ip_ranges`).
+    pub fn client_document(url: String, accept: &str, max_body: usize, public_only: bool) -> Outbound {
+        Outbound {
+            method: "GET",
+            url,
+            headers: vec![("accept".into(), accept.into())],
+            body: Vec::new(),
+            timeout_ms: Self::CLIENT_DOCUMENT_TIMEOUT_MS,
+            max_body,
+            public_only,
+        }
+    }
+}
+
 /// The answer to an [`Outbound`] request.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OutboundResponse {

@@ -19,8 +19,6 @@ const REFETCH_AFTER_SECONDS: i64 = 60;
 const MAX_ENTRIES: usize = 1024;
 /// The longest key set accepted.
 pub const MAX_BODY: usize = 1 << 20;
-/// How long a fetch may take.
-pub const TIMEOUT_MS: u64 = 5_000;
 
 /// A fetched set and when it was fetched.
 type Fetched = (i64, Arc<Vec<Value>>);
@@ -70,15 +68,8 @@ impl RemoteKeySets {
 /// Fetches and reads a JWK Set (RFC 7517 §5).
 async fn fetch<P: Platform>(platform: &P, url: &str, public_only: bool) -> Result<Vec<Value>, Error> {
     let bad = |why: String| Error::invalid_client(format!("The client's jwks_uri '{url}' could not be used: {why}."));
-    let request = Outbound {
-        method: "GET",
-        url: url.to_string(),
-        headers: vec![("accept".into(), "application/json, application/jwk-set+json".into())],
-        body: Vec::new(),
-        timeout_ms: TIMEOUT_MS,
-        max_body: MAX_BODY,
-        public_only,
-    };
+    let request =
+        Outbound::client_document(url.to_string(), "application/json, application/jwk-set+json", MAX_BODY, public_only);
     let answer = platform.fetch(&request).await.map_err(bad)?;
     if !(200..300).contains(&answer.status) {
         return Err(bad(format!("it answered HTTP {}", answer.status)));

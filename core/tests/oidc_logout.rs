@@ -218,7 +218,8 @@ fn a_logout_ends_the_identity_providers_session() {
     let b = Browser::default();
     let login = authorize(&l, &b, &auth_url_of("rp-a", "openid", ""));
     let path = format!("/admin/oauth2/auth/requests/login/accept?login_challenge={}", login.challenge);
-    let long = "k".repeat(256);
-    let r = admin(&l, Method::Put, &path, Some(json!({"subject": "foo", "identity_provider_session_id": long})));
-    assert_eq!(r.status, 400);
+    for bad in ["k".repeat(256), "..".into(), "a\nb".into()] {
+        let r = admin(&l, Method::Put, &path, Some(json!({"subject": "foo", "identity_provider_session_id": bad})));
+        assert_eq!(r.status, 400, "{bad:?}");
+    }
 }

@@ -97,15 +97,12 @@ async fn check_sector_identifier<S: Store, P: Platform>(
     if !https {
         return Err(bad("Value sector_identifier_uri must be an HTTPS URL but it is not.".into()));
     }
-    let request = crate::platform::Outbound {
-        method: "GET",
-        url: uri.clone(),
-        headers: vec![("accept".into(), "application/json".into())],
-        body: Vec::new(),
-        timeout_ms: 5_000,
-        max_body: 64 * 1024,
-        public_only: latch.config.disallow_private_ip_ranges,
-    };
+    let request = crate::platform::Outbound::client_document(
+        uri.clone(),
+        "application/json",
+        crate::http::MAX_BODY_BYTES,
+        latch.config.disallow_private_ip_ranges,
+    );
     let answer = latch
         .platform
         .fetch(&request)

@@ -95,9 +95,13 @@ pub async fn accept_login<S: Store, P: Platform>(latch: &Latch<S, P>, req: &Requ
     let AwaitingLogin { flow } = AwaitingLogin::open(latch, &c)?;
     let body: AcceptLogin = req.json_body()?;
     let ips = &body.identity_provider_session_id;
-    if ips.len() > crate::identity_provider::MAX_SESSION_ID_LEN || ips.chars().any(char::is_control) {
+    // "." and ".." would be read as path steps in the identity provider's URL.
+    if ips.len() > crate::identity_provider::MAX_SESSION_ID_LEN
+        || ips.chars().any(char::is_control)
+        || matches!(ips.as_str(), "." | "..")
+    {
         return Err(Error::invalid_request(format!(
-            "Field 'identity_provider_session_id' must be at most {} characters, without control characters.",
+            "Field 'identity_provider_session_id' must be at most {} characters, without control characters, and not '.' or '..'.",
             crate::identity_provider::MAX_SESSION_ID_LEN
         )));
     }

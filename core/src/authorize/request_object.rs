@@ -15,8 +15,6 @@ use serde_json::Value;
 
 /// The longest request object fetched from a `request_uri`.
 const MAX_REQUEST_OBJECT: usize = 64 * 1024;
-/// How long fetching a `request_uri` may take.
-const FETCH_TIMEOUT_MS: u64 = 5_000;
 
 /// The claims of a request object that are about the JWT, not authorization parameters.
 const JWT_CLAIMS: &[&str] = &["iss", "aud", "exp", "nbf", "iat", "jti", "sub"];
@@ -141,15 +139,12 @@ async fn fetch<S: Store, P: Platform>(latch: &Latch<S, P>, client: &Client, uri:
     if !client.request_uris.iter().any(|r| bare(r) == bare(uri)) {
         return Err(invalid_uri("The 'request_uri' is not one of the OAuth 2.0 Client's registered request_uris."));
     }
-    let request = Outbound {
-        method: "GET",
-        url: bare(uri),
-        headers: vec![("accept".into(), "application/oauth-authz-req+jwt, application/jwt".into())],
-        body: Vec::new(),
-        timeout_ms: FETCH_TIMEOUT_MS,
-        max_body: MAX_REQUEST_OBJECT,
-        public_only: latch.config.disallow_private_ip_ranges,
-    };
+    let request = Outbound::client_document(
+        bare(uri),
+        "application/oauth-authz-req+jwt, application/jwt",
+        MAX_REQUEST_OBJECT,
+        latch.config.disallow_private_ip_ranges,
+    );
     let answer = latch
         .platform
         .fetch(&request)
