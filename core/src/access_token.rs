@@ -74,7 +74,13 @@ pub async fn mint<S: Store, P: Platform>(
             claims.insert("nbf".into(), now.into());
             claims.insert("jti".into(), latch.new_uuid().into());
             claims.insert("client_id".into(), client.client_id.clone().into());
-            claims.insert("scp".into(), grant.scope.clone().into());
+            // RFC 9068 §2.2.3 `scope`; Hydra's `scp` list (`strategies.jwt.scope_claim`).
+            if latch.config.jwt_scope_claim.list() {
+                claims.insert("scp".into(), grant.scope.clone().into());
+            }
+            if latch.config.jwt_scope_claim.string() {
+                claims.insert("scope".into(), grant.scope.join(" ").into());
+            }
             if !grant.ext.is_empty() {
                 claims.insert("ext".into(), Value::Object(grant.ext.clone()));
             }

@@ -193,6 +193,7 @@ pub(crate) async fn send_to_login<S: Store, P: Platform>(
 
 /// Checks every parameter (RFC 6749 §4.1.1, §3.1.2; RFC 7636 §4.3; OIDC Core §3.1.2.1):
 /// the client and its redirect URI first, then the ordered table of [`checks::CHECKS`].
+/// A pushed request (RFC 9126 §4) is checked again here, as any other.
 async fn validate<S: Store, P: Platform>(
     latch: &Latch<S, P>,
     params: &Params,
@@ -205,20 +206,52 @@ async fn validate<S: Store, P: Platform>(
         .await
         .map_err(Failure::Page)?
         .ok_or_else(|| Failure::Page(Error::invalid_client("The requested OAuth 2.0 Client does not exist.")))?;
+    let pushed = match params.get("request_uri").filter(|u| crate::par::is_pushed(u)) {
+        // RFC 9126 §4: the pushed parameters in place of the query's. A request URI that
+        // does not open names no redirect URI worth trusting: the error page.
+        Some(uri) => Some(crate::par::take(latch, &client, uri).await.map_err(Failure::Page)?),
+        // RFC 9126 §5: a client (or server) that requires pushing refuses the rest.
+        None if crate::par::required(latch, &client) => {
+            return Err(to_redirect_uri_of(&client, params, Error::invalid_request(
+                "Authorization requests of this client must be pushed first (RFC 9126), and use the 'request_uri' they were given.",
+            )))
+        }
+        None => None,
+    };
+    let params = pushed.as_ref().unwrap_or(params);
+    let (request, _) = checked(latch, &client, params).await?;
+    Ok((client, request))
+}
+
+/// A pushed request's parameters checked as [`validate`] checks a fresh one, every
+/// failure an error of the push (RFC 9126 §2.1, §2.3); the parameters to keep, its
+/// request object's merged in.
+pub(crate) async fn check_request<S: Store, P: Platform>(
+    latch: &Latch<S, P>,
+    client: &Client,
+    params: &Params,
+) -> Result<Params, Error> {
+    match checked(latch, client, params).await {
+        Ok((_, merged)) => Ok(merged.unwrap_or_else(|| params.clone())),
+        Err(Failure::Page(e) | Failure::Client(e, _)) => Err(e),
+    }
+}
+
+/// [`validate`] once the client is known: the request object (RFC 9101) merged in, the
+/// redirect URI trusted, then the checks. Also the merged parameters, when a request
+/// object was merged.
+async fn checked<S: Store, P: Platform>(
+    latch: &Latch<S, P>,
+    client: &Client,
+    params: &Params,
+) -> Result<(AuthorizeRequest, Option<Params>), Failure> {
     // RFC 9101: a request object's parameters join the query's before any check. Its
     // failure goes back to the client when the query's redirect URI is trusted.
-    let merged = match request_object::resolve(latch, &client, params).await {
-        Ok(merged) => merged,
-        Err(e) => {
-            return Err(match checks::trust_redirect_uri(&client, params.get("redirect_uri")) {
-                Ok((uri, _)) => Failure::Client(e, uri),
-                Err(_) => Failure::Page(e),
-            })
-        }
-    };
+    let merged =
+        request_object::resolve(latch, client, params).await.map_err(|e| to_redirect_uri_of(client, params, e))?;
     let params = merged.as_ref().unwrap_or(params);
     let (redirect_uri, given) =
-        checks::trust_redirect_uri(&client, params.get("redirect_uri")).map_err(Failure::Page)?;
+        checks::trust_redirect_uri(client, params.get("redirect_uri")).map_err(Failure::Page)?;
     // From here on the redirect URI is trusted: errors go back to the client.
     let fail = |e: Error| Failure::Client(e, redirect_uri.clone());
     let hint_keys = match params.get("id_token_hint") {
@@ -227,7 +260,7 @@ async fn validate<S: Store, P: Platform>(
     };
     let mut checking = checks::Checking {
         params,
-        client: &client,
+        client,
         config: &latch.config,
         hint_keys: hint_keys.as_deref().map(Vec::as_slice),
         request: AuthorizeRequest {
@@ -238,8 +271,16 @@ async fn validate<S: Store, P: Platform>(
         },
     };
     checks::run(&mut checking).map_err(fail)?;
-    let request = checking.request;
-    Ok((client, request))
+    Ok((checking.request, merged))
+}
+
+/// A failure before the request's own parameters are known: to the redirect URI of
+/// `params` when it is trusted, else the error page.
+fn to_redirect_uri_of(client: &Client, params: &Params, e: Error) -> Failure {
+    match checks::trust_redirect_uri(client, params.get("redirect_uri")) {
+        Ok((uri, _)) => Failure::Client(e, uri),
+        Err(_) => Failure::Page(e),
+    }
 }
 
 fn response_mode_of(params: &Params) -> String {

@@ -92,6 +92,10 @@ pub struct Client {
     pub skip_consent: bool,
     /// Advisory: the logout UI may skip the confirmation.
     pub skip_logout_consent: bool,
+    /// RFC 9126 §6: the client's authorization requests must be pushed first
+    /// ([`crate::par`]). Answered only when set, so Hydra's own clients read as before.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub require_pushed_authorization_requests: bool,
     /// Per-client lifespan of client-credentials access tokens (Go duration, e.g. "1h").
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_credentials_grant_access_token_lifespan: Option<String>,

@@ -12,6 +12,28 @@ pub enum AccessTokenStrategy {
     Jwt,
 }
 
+/// How a JWT access token carries its scope (Hydra's `strategies.jwt.scope_claim`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScopeClaim {
+    /// `scp`, a list (`list`: Hydra's default).
+    List,
+    /// `scope`, space-separated (`string`: RFC 9068 §2.2.3).
+    String,
+    /// Both (`both`: Latch's default, so that RFC 9068 resource servers and Hydra's read it).
+    Both,
+}
+
+impl ScopeClaim {
+    /// Whether the token carries `scp`.
+    pub fn list(self) -> bool {
+        matches!(self, ScopeClaim::List | ScopeClaim::Both)
+    }
+    /// Whether the token carries `scope`.
+    pub fn string(self) -> bool {
+        matches!(self, ScopeClaim::String | ScopeClaim::Both)
+    }
+}
+
 /// Server settings the protocol depends on.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -31,6 +53,8 @@ pub struct Config {
     pub auth_code_ttl: i64,
     /// The global access-token strategy; a client may override it.
     pub access_token_strategy: AccessTokenStrategy,
+    /// The scope claim of JWT access tokens (`strategies.jwt.scope_claim`).
+    pub jwt_scope_claim: ScopeClaim,
     /// PBKDF2 iterations for new client secrets (`oauth2.hashers.pbkdf2.iterations`).
     pub pbkdf2_iterations: u32,
     /// Development mode: http issuers and redirect URIs allowed, debug detail in errors.
@@ -89,6 +113,20 @@ pub struct Config {
     pub refresh_token_hook: Option<crate::token_hook::Webhook>,
     /// Whose sessions a logout also ends (`urls.identity_provider.*`, Ory Kratos).
     pub identity_provider: Option<crate::identity_provider::IdentityProvider>,
+    /// Pushed authorization requests (RFC 9126, [`crate::par`]).
+    pub par: ParConfig,
+}
+
+/// Pushed authorization requests (RFC 9126): Latch's own keys, Hydra has none.
+#[derive(Clone, Debug)]
+pub struct ParConfig {
+    /// Every authorization request must be pushed first
+    /// (`oauth2.pushed_authorization_requests.required`, default false; a client's
+    /// `require_pushed_authorization_requests` asks it of that client alone).
+    pub required: bool,
+    /// How long a pushed request's `request_uri` may be used, in seconds
+    /// (`ttl.pushed_authorization_request`, default 60s; RFC 9126 §2.2).
+    pub ttl: i64,
 }
 
 /// Dynamic client registration (RFC 7591, [`crate::registration`]).
@@ -184,6 +222,7 @@ impl Config {
             id_token_ttl: 3600,
             auth_code_ttl: 600,
             access_token_strategy: AccessTokenStrategy::Opaque,
+            jwt_scope_claim: ScopeClaim::Both,
             pbkdf2_iterations: 25_000,
             dev: false,
             expose_internal_errors: false,
@@ -234,6 +273,7 @@ impl Config {
             token_hook: None,
             refresh_token_hook: None,
             identity_provider: None,
+            par: ParConfig { required: false, ttl: 60 },
         }
     }
 
@@ -243,7 +283,12 @@ impl Config {
     /// send).
     pub fn token_audiences(&self) -> Vec<String> {
         let mut out = vec![self.public_endpoint("/oauth2/token")];
-        for a in [format!("{}/oauth2/token", self.issuer.trim_end_matches('/')), self.issuer.clone()] {
+        // RFC 9126 §2: a push's client assertion may name the endpoint it is sent to.
+        for a in [
+            format!("{}/oauth2/token", self.issuer.trim_end_matches('/')),
+            self.issuer.clone(),
+            self.public_endpoint(crate::par::PATH),
+        ] {
             if !out.contains(&a) {
                 out.push(a);
             }
@@ -372,6 +417,16 @@ impl Config {
             Some("jwt") => AccessTokenStrategy::Jwt,
             Some(v) => return Err(bad("STRATEGIES_ACCESS_TOKEN", &format!("'{v}' must be 'opaque' or 'jwt'"))),
         };
+        if let Some(v) = var("STRATEGIES_JWT_SCOPE_CLAIM") {
+            self.jwt_scope_claim = match v.trim().to_ascii_lowercase().as_str() {
+                "list" => ScopeClaim::List,
+                "string" => ScopeClaim::String,
+                "both" => ScopeClaim::Both,
+                _ => {
+                    return Err(bad("STRATEGIES_JWT_SCOPE_CLAIM", &format!("'{v}' must be 'list', 'string' or 'both'")))
+                }
+            };
+        }
         if let Some(v) = var("OAUTH2_HASHERS_PBKDF2_ITERATIONS") {
             self.pbkdf2_iterations =
                 v.parse().ok().filter(|n| *n >= 1).ok_or_else(|| {
@@ -451,6 +506,10 @@ impl Config {
         self.token_hook = crate::token_hook::Webhook::from_settings("OAUTH2_TOKEN_HOOK", &var)?;
         self.refresh_token_hook = crate::token_hook::Webhook::from_settings("OAUTH2_REFRESH_TOKEN_HOOK", &var)?;
         self.identity_provider = crate::identity_provider::IdentityProvider::from_settings(&var)?;
+        if let Some(v) = flag("OAUTH2_PUSHED_AUTHORIZATION_REQUESTS_REQUIRED")? {
+            self.par.required = v;
+        }
+        self.par.ttl = ttl("TTL_PUSHED_AUTHORIZATION_REQUEST", self.par.ttl)?;
         if let Some(v) = flag("OIDC_DYNAMIC_CLIENT_REGISTRATION_ENABLED")? {
             self.registration.enabled = v;
         }

@@ -81,7 +81,12 @@ pub fn per_client(port: Port, endpoint: &Endpoint) -> bool {
     port == Port::Public
         && matches!(
             endpoint,
-            Endpoint::Token | Endpoint::Revoke | Endpoint::Userinfo | Endpoint::Discovery | Endpoint::Jwks
+            Endpoint::Token
+                | Endpoint::PushedAuthorization
+                | Endpoint::Revoke
+                | Endpoint::Userinfo
+                | Endpoint::Discovery
+                | Endpoint::Jwks
         )
 }
 

@@ -80,6 +80,9 @@ fn metadata(c: &Config, id_token_algs: &[&str]) -> Response {
         "require_request_uri_registration": true,
         "request_object_signing_alg_values_supported": crate::jwt_assertion::ASYMMETRIC_ALGS,
         "claims_parameter_supported": false,
+        // RFC 9126 §5.
+        "pushed_authorization_request_endpoint": c.public_endpoint(crate::par::PATH),
+        "require_pushed_authorization_requests": c.par.required,
     });
     // RFC 8414 §2 / OIDC Discovery §3: only while registration is open.
     if c.registration.enabled {

@@ -35,6 +35,7 @@ pub mod logout;
 pub mod memory;
 pub mod oidc;
 pub mod openapi;
+pub mod par;
 pub mod pkce;
 pub mod platform;
 pub mod redirect;

@@ -228,9 +228,10 @@ mod tests {
             GetRegistration(_) => 49,
             ReplaceRegistration(_) => 50,
             DeleteRegistration(_) => 51,
+            PushedAuthorization => 52,
         }
     }
-    const VARIANTS: usize = 52;
+    const VARIANTS: usize = 53;
 
     /// Every route the router answers, as (port, method, documented path). The admin
     /// API's un-prefixed v1 aliases are left out: the document names them only in its
@@ -241,6 +242,7 @@ mod tests {
         (Port::Public, Method::Post, "/oauth2/token"),
         (Port::Public, Method::Post, "/oauth2/revoke"),
         (Port::Public, Method::Post, "/oauth2/device/auth"),
+        (Port::Public, Method::Post, "/oauth2/par"),
         (Port::Public, Method::Get, "/oauth2/device/verify"),
         (Port::Public, Method::Post, "/oauth2/register"),
         (Port::Public, Method::Get, "/oauth2/register/{id}"),

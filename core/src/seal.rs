@@ -34,6 +34,8 @@ pub enum Purpose {
     DeviceVerifier,
     /// A `client_secret_jwt` client's secret at rest (the HMAC key of its assertions).
     ClientSecret,
+    /// A pushed authorization request (RFC 9126), its `request_uri`.
+    PushedRequest,
 }
 
 impl Purpose {
@@ -50,6 +52,7 @@ impl Purpose {
             Purpose::DeviceChallenge => b"latch/device-challenge",
             Purpose::DeviceVerifier => b"latch/device-verifier",
             Purpose::ClientSecret => b"latch/client-secret",
+            Purpose::PushedRequest => b"latch/pushed-request",
         }
     }
 }

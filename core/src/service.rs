@@ -431,6 +431,7 @@ impl<S: Store, P: Platform> Latch<S, P> {
             Token => token_endpoint::handle(self, req).await,
             Revoke => revocation::handle(self, req).await,
             DeviceAuthorization => crate::device::authorize(self, req).await,
+            PushedAuthorization => crate::par::push(self, req).await,
             DeviceVerify => crate::device::verify(self, req).await,
             Register => crate::registration::register(self, req).await,
             GetRegistration(id) => crate::registration::get(self, id, req).await,

@@ -207,11 +207,7 @@ pub const HYDRA_KEYS: &[Key] = &[
         "Latch matches scopes with Hydra's wildcard strategy only (a client allowed 'a.*' may request 'a.b')",
     ),
     read("strategies.access_token"),
-    refused(
-        "strategies.jwt.scope_claim",
-        &["list"],
-        "Latch's JWT access tokens carry the scope as the list 'scp' only",
-    ),
+    read("strategies.jwt.scope_claim"),
     read("ttl.login_consent_request"),
     read("ttl.authentication_session"),
     read("ttl.access_token"),
@@ -291,7 +287,8 @@ pub const HYDRA_KEYS: &[Key] = &[
 ];
 
 /// Latch's own keys in Hydra's shape, for what Hydra has no key for (each listener's
-/// timeouts and connection cap; see `latch_native::config::ListenerSettings`).
+/// timeouts and connection cap, see `latch_native::config::ListenerSettings`; what
+/// goes beyond Hydra, read by [`crate::config::Config::apply_settings`]).
 pub const LATCH_KEYS: &[&str] = &[
     "serve.public.timeout.read_header",
     "serve.public.timeout.read",
@@ -303,6 +300,9 @@ pub const LATCH_KEYS: &[&str] = &[
     "serve.admin.timeout.write",
     "serve.admin.timeout.idle",
     "serve.admin.max_connections",
+    // RFC 9126 (crate::par).
+    "oauth2.pushed_authorization_requests.required",
+    "ttl.pushed_authorization_request",
 ];
 
 /// The keys Latch reads whose value may be an object: Hydra's webhooks (`url`, `auth`),
@@ -388,7 +388,7 @@ mod tests {
         let read = count(|s| matches!(s, Status::Read));
         let no_effect = count(|s| matches!(s, Status::NoEffect { .. }));
         let refused = count(|s| matches!(s, Status::Refused { .. }));
-        assert_eq!((read, no_effect, refused), (86, 55, 14));
+        assert_eq!((read, no_effect, refused), (87, 55, 13));
         for (path, env) in [
             ("serve.public.cors.enabled", "SERVE_PUBLIC_CORS_ENABLED"),
             ("oidc.subject_identifiers.supported_types", "OIDC_SUBJECT_IDENTIFIERS_SUPPORTED_TYPES"),
