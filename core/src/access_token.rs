@@ -29,6 +29,8 @@ pub struct Grant {
     pub audience: Vec<String>,
     /// Extra claims for the access token (`ext` in introspection).
     pub ext: Map<String, Value>,
+    /// The DPoP key the tokens are bound to (RFC 9449 §6: `cnf.jkt`), if a proof came.
+    pub jkt: Option<String>,
 }
 
 /// A token ready to hand out, and the record to store for it.
@@ -37,6 +39,15 @@ pub struct Issued {
     pub token: String,
     /// Its record.
     pub record: TokenRecord,
+}
+
+/// The `token_type` of a grant's access token (RFC 6749 §7.1; RFC 9449 §5.1).
+pub fn token_type(grant: &Grant) -> &'static str {
+    if grant.jkt.is_some() {
+        crate::dpop::TOKEN_TYPE
+    } else {
+        "bearer"
+    }
 }
 
 /// The strategy a client's tokens use.
@@ -84,6 +95,9 @@ pub async fn mint<S: Store, P: Platform>(
             if !grant.ext.is_empty() {
                 claims.insert("ext".into(), Value::Object(grant.ext.clone()));
             }
+            if let Some(jkt) = &grant.jkt {
+                claims.insert("cnf".into(), crate::dpop::cnf(jkt));
+            }
             let jws = keys[newest].sign(&latch.platform, "at+jwt", &claims).await?;
             let sig = jws.rsplit('.').next().unwrap_or_default();
             let signature = token::signature_hash(sig);
@@ -93,6 +107,9 @@ pub async fn mint<S: Store, P: Platform>(
     let mut data = Map::new();
     if !grant.ext.is_empty() {
         data.insert("ext".into(), Value::Object(grant.ext.clone()));
+    }
+    if let Some(jkt) = &grant.jkt {
+        data.insert("cnf".into(), crate::dpop::cnf(jkt));
     }
     Ok(Issued {
         token: tok,

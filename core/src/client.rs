@@ -96,6 +96,10 @@ pub struct Client {
     /// ([`crate::par`]). Answered only when set, so Hydra's own clients read as before.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub require_pushed_authorization_requests: bool,
+    /// RFC 9449 §5.2: the client's access tokens are always DPoP-bound (a token request
+    /// without a proof is refused). Answered only when set.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub dpop_bound_access_tokens: bool,
     /// Per-client lifespan of client-credentials access tokens (Go duration, e.g. "1h").
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_credentials_grant_access_token_lifespan: Option<String>,

@@ -115,6 +115,16 @@ pub struct Config {
     pub identity_provider: Option<crate::identity_provider::IdentityProvider>,
     /// Pushed authorization requests (RFC 9126, [`crate::par`]).
     pub par: ParConfig,
+    /// DPoP (RFC 9449, [`crate::dpop`]).
+    pub dpop: DpopConfig,
+}
+
+/// DPoP (RFC 9449): Latch's own keys, Hydra has none.
+#[derive(Clone, Debug, Default)]
+pub struct DpopConfig {
+    /// Every proof must carry a server nonce (`oauth2.dpop.require_nonce`, default
+    /// false; §8): a proof cannot be made ahead of time.
+    pub require_nonce: bool,
 }
 
 /// Pushed authorization requests (RFC 9126): Latch's own keys, Hydra has none.
@@ -274,6 +284,7 @@ impl Config {
             refresh_token_hook: None,
             identity_provider: None,
             par: ParConfig { required: false, ttl: 60 },
+            dpop: DpopConfig::default(),
         }
     }
 
@@ -510,6 +521,9 @@ impl Config {
             self.par.required = v;
         }
         self.par.ttl = ttl("TTL_PUSHED_AUTHORIZATION_REQUEST", self.par.ttl)?;
+        if let Some(v) = flag("OAUTH2_DPOP_REQUIRE_NONCE")? {
+            self.dpop.require_nonce = v;
+        }
         if let Some(v) = flag("OIDC_DYNAMIC_CLIENT_REGISTRATION_ENABLED")? {
             self.registration.enabled = v;
         }

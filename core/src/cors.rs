@@ -55,6 +55,8 @@ impl Default for CorsConfig {
                 "Accept-Language",
                 "Content-Language",
                 "Authorization",
+                // RFC 9449: browser clients send proofs and read nonces (beyond Hydra's list).
+                "DPoP",
             ]),
             exposed_headers: list(&[
                 "Cache-Control",
@@ -64,6 +66,8 @@ impl Default for CorsConfig {
                 "Content-Length",
                 "Content-Language",
                 "Content-Type",
+                "DPoP-Nonce",
+                "WWW-Authenticate",
             ]),
             allow_credentials: true,
             max_age: 0,

@@ -83,6 +83,8 @@ fn metadata(c: &Config, id_token_algs: &[&str]) -> Response {
         // RFC 9126 §5.
         "pushed_authorization_request_endpoint": c.public_endpoint(crate::par::PATH),
         "require_pushed_authorization_requests": c.par.required,
+        // RFC 9449 §5.1.
+        "dpop_signing_alg_values_supported": crate::dpop::ALGS,
     });
     // RFC 8414 §2 / OIDC Discovery §3: only while registration is open.
     if c.registration.enabled {

@@ -76,6 +76,10 @@ error_table! {
     ExpiredToken => ("expired_token", 400, "The device_code has expired, and the device authorization session has concluded."),
     /// RFC 7009 §2.2.1: the server does not support revoking this token type.
     UnsupportedTokenType => ("unsupported_token_type", 400, "The authorization server does not support the revocation of the presented token type."),
+    /// RFC 9449 §5, §7.1: the DPoP proof is missing, malformed, replayed or does not fit the request or the token.
+    InvalidDpopProof => ("invalid_dpop_proof", 400, "The DPoP proof is missing, malformed, replayed or does not match the request."),
+    /// RFC 9449 §8: the proof must carry the nonce the server gives in `DPoP-Nonce`.
+    UseDpopNonce => ("use_dpop_nonce", 400, "The authorization server requires a nonce in the DPoP proof."),
     /// RFC 6750 §3.1: the access token is expired, revoked, malformed or invalid.
     InvalidToken => ("invalid_token", 401, "The access token provided is expired, revoked, malformed, or invalid for other reasons."),
     /// RFC 6749 §4.1.2.1: an unexpected condition; a bug or a failing backend. Never caused by input alone.
@@ -113,9 +117,10 @@ pub struct Error {
     /// rejection named (Hydra passes it through). Every code Latch itself answers with
     /// is a row of the table.
     pub wire: Option<String>,
-    /// The methods a resource allows, for a 405's `Allow` header (RFC 9110 §15.5.6).
-    /// Boxed: every `Result` in the core carries an `Error`, so it stays small.
-    pub allow: Option<Box<str>>,
+    /// One header the answer carries: a 405's `Allow` (RFC 9110 §15.5.6), or a
+    /// `use_dpop_nonce`'s `DPoP-Nonce` (RFC 9449 §8). Boxed: every `Result` in the core
+    /// carries an `Error`, so it stays small.
+    pub header: Option<Box<(&'static str, String)>>,
 }
 
 impl PartialEq for Error {
@@ -126,7 +131,7 @@ impl PartialEq for Error {
 
 impl From<ErrorCode> for Error {
     fn from(code: ErrorCode) -> Self {
-        Error { code, description: None, hint: None, debug: None, wire: None, allow: None }
+        Error { code, description: None, hint: None, debug: None, wire: None, header: None }
     }
 }
 
@@ -172,7 +177,12 @@ impl Error {
     }
     /// Names the methods the resource allows (a 405's `Allow` header).
     pub fn with_allow(mut self, methods: impl Into<String>) -> Self {
-        self.allow = Some(methods.into().into_boxed_str());
+        self.header = Some(Box::new(("allow", methods.into())));
+        self
+    }
+    /// Adds the one header the answer carries (see [`Error::header`]).
+    pub fn with_header(mut self, name: &'static str, value: String) -> Self {
+        self.header = Some(Box::new((name, value)));
         self
     }
     /// Adds debug detail.

@@ -99,6 +99,9 @@ pub struct AuthorizeRequest {
     /// Claims of a verified `id_token_hint`.
     #[serde(rename = "ith", alias = "id_token_hint_claims", skip_serializing_if = "Option::is_none")]
     pub id_token_hint_claims: Option<Value>,
+    /// The DPoP key the code is bound to (RFC 9449 §10 `dpop_jkt`).
+    #[serde(rename = "dj", alias = "dpop_jkt", skip_serializing_if = "Option::is_none")]
+    pub dpop_jkt: Option<String>,
 }
 
 impl AuthorizeRequest {
@@ -266,6 +269,9 @@ pub struct CodeBinding {
     pub code_challenge: Option<String>,
     /// The nonce, copied into the ID token.
     pub nonce: Option<String>,
+    /// RFC 9449 §10: the code is redeemed only with a DPoP proof of this key.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dpop_jkt: Option<String>,
 }
 
 impl CodeBinding {
@@ -276,6 +282,7 @@ impl CodeBinding {
             redirect_uri_given: r.redirect_uri_given,
             code_challenge: r.code_challenge.clone(),
             nonce: r.nonce.clone(),
+            dpop_jkt: r.dpop_jkt.clone(),
         }
     }
 

@@ -194,9 +194,14 @@ impl Request {
 
     /// A bearer token from `Authorization: Bearer` (RFC 6750 §2.1).
     pub fn bearer_token(&self) -> Option<&str> {
+        self.authorization("bearer")
+    }
+    /// The credential of an `Authorization` header of `scheme` (compared without regard
+    /// to case): `Bearer` (RFC 6750 §2.1), `DPoP` (RFC 9449 §7.1).
+    pub fn authorization(&self, scheme: &str) -> Option<&str> {
         let h = self.header_value("authorization")?;
-        let (scheme, rest) = h.trim().split_once(' ')?;
-        scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim())
+        let (given, rest) = h.trim().split_once(' ')?;
+        given.eq_ignore_ascii_case(scheme).then(|| rest.trim())
     }
 }
 
@@ -229,6 +234,7 @@ pub const RECOGNISED_PARAMETERS: &[&str] = &[
     "device_code",
     "device_verifier",
     "display",
+    "dpop_jkt",
     "grant_type",
     "id_token_hint",
     "issuer",
@@ -429,8 +435,8 @@ impl Response {
         if e.code == ErrorCode::InvalidClient {
             r.headers.push(("www-authenticate".into(), "Basic realm=\"latch\"".into()));
         }
-        if let Some(allow) = &e.allow {
-            r.headers.push(("allow".into(), allow.to_string()));
+        if let Some(header) = &e.header {
+            r.headers.push((header.0.to_string(), header.1.clone()));
         }
         // RFC 6750 §3: a protected resource answers a bad token with a Bearer challenge.
         if e.code == ErrorCode::InvalidToken {
@@ -609,6 +615,10 @@ mod tests {
             "utm_source",
             "no_such_field",
             "id_subject",
+            "cnf",
+            "iat",
+            "typ",
+            "n",
         ];
         let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
         let mut files = vec![src];

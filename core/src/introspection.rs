@@ -63,6 +63,9 @@ struct Active<'a> {
     /// grant, which Latch does not offer, so it is never set.)
     #[serde(skip_serializing_if = "Option::is_none")]
     obfuscated_subject: Option<&'a str>,
+    /// RFC 9449 §6.2: the DPoP key a bound token is bound to (`{"jkt": …}`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cnf: Option<&'a Value>,
 }
 
 fn render<'a, S, P>(latch: &'a Latch<S, P>, r: &'a TokenRecord) -> Active<'a> {
@@ -75,10 +78,12 @@ fn render<'a, S, P>(latch: &'a Latch<S, P>, r: &'a TokenRecord) -> Active<'a> {
         nbf: r.issued_at,
         iss: &latch.config.issuer,
         scope: r.scope.join(" "),
-        token_type: "Bearer",
+        // RFC 9449 §6.2: a bound token says so.
+        token_type: if r.data.get("cnf").is_some() { crate::dpop::TOKEN_TYPE } else { "Bearer" },
         token_use: r.kind.as_str(),
         aud: &r.audience,
         ext: r.data.get("ext"),
         obfuscated_subject: r.data.get("session").and_then(|s| s.get("id_subject")).and_then(Value::as_str),
+        cnf: r.data.get("cnf"),
     }
 }

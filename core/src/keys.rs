@@ -319,6 +319,17 @@ impl SigningKey {
         claims: &Map<String, Value>,
     ) -> Result<String, Error> {
         let header = json!({"alg": self.alg.as_str(), "kid": self.kid, "typ": typ});
+        self.sign_with_header(platform, &header, claims).await
+    }
+
+    /// [`SigningKey::sign`] with a header of the caller's (which must name this key's
+    /// `alg`): a DPoP proof's carries its public key (RFC 9449 §4.2).
+    pub async fn sign_with_header<P: Platform + ?Sized>(
+        &self,
+        platform: &P,
+        header: &Value,
+        claims: &Map<String, Value>,
+    ) -> Result<String, Error> {
         let mut input = B64.encode(header.to_string());
         input.push('.');
         input.push_str(&B64.encode(Value::Object(claims.clone()).to_string()));

@@ -20,6 +20,7 @@ pub mod cookie;
 pub mod cors;
 pub mod device;
 pub mod discovery;
+pub mod dpop;
 pub mod duration;
 pub mod error;
 pub mod fallback;

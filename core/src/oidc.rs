@@ -200,9 +200,25 @@ pub async fn mint_id_token<S: Store, P: Platform>(
 /// `GET|POST /userinfo` (OIDC Core §5.3): the subject and the consent's ID-token
 /// claims for a valid access token that was granted `openid`.
 pub async fn userinfo<S: Store, P: Platform>(latch: &Latch<S, P>, req: &Request) -> Result<Response, Error> {
+    // RFC 9449 §7.1: a DPoP-bound token comes with the `DPoP` scheme and a proof.
+    let dpop_token = req.authorization("dpop");
+    let mut bound = false;
+    match userinfo_of(latch, req, dpop_token, &mut bound).await {
+        // §7.1: a resource's DPoP errors are 401s with a DPoP challenge.
+        Err(e) if dpop_token.is_some() || bound => Ok(crate::dpop::challenge(latch, &e)),
+        answer => answer,
+    }
+}
+
+async fn userinfo_of<S: Store, P: Platform>(
+    latch: &Latch<S, P>,
+    req: &Request,
+    dpop_token: Option<&str>,
+    bound: &mut bool,
+) -> Result<Response, Error> {
     // RFC 6750 §2.1 (header) and §2.2 (form body on POST).
     let from_body;
-    let token = match req.bearer_token() {
+    let token = match dpop_token.or(req.bearer_token()) {
         Some(t) => t,
         None if req.method == Method::Post => {
             from_body = req.form_params()?.get("access_token").map(str::to_string);
@@ -214,6 +230,28 @@ pub async fn userinfo<S: Store, P: Platform>(latch: &Latch<S, P>, req: &Request)
     let record = latch.store.get_token(TokenKind::AccessToken, &sig).await?.ok_or_else(invalid_token)?;
     if !record.active || record.expires_at <= latch.platform.now() {
         return Err(invalid_token().with_hint("The token is expired or revoked."));
+    }
+    // RFC 9449 §7.1: a bound token only with a proof of its key, never as a bearer
+    // token; an unbound one never with the DPoP scheme.
+    let jkt = crate::dpop::bound_to(&record.data);
+    *bound = jkt.is_some();
+    match (jkt, dpop_token) {
+        (Some(jkt), Some(_)) => {
+            let expected =
+                crate::dpop::Expected { method: req.method.as_str(), path: "/userinfo", access_token: Some(token) };
+            let proof = crate::dpop::check(latch, req, &expected)
+                .await?
+                .ok_or_else(|| Error::new(ErrorCode::InvalidDpopProof).with_hint("No DPoP proof was sent."))?;
+            if proof.jkt != jkt {
+                return Err(Error::new(ErrorCode::InvalidDpopProof)
+                    .with_hint("The DPoP proof is not made with the key the token is bound to."));
+            }
+        }
+        (Some(_), None) => {
+            return Err(invalid_token().with_hint("The access token is DPoP-bound: use the DPoP scheme and a proof."))
+        }
+        (None, Some(_)) => return Err(invalid_token().with_hint("The access token is not DPoP-bound.")),
+        (None, None) => {}
     }
     if !record.scope.iter().any(|s| s == "openid") {
         return Err(Error::new(ErrorCode::InvalidToken)

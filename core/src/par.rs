@@ -71,12 +71,23 @@ pub async fn push<S: Store, P: Platform>(latch: &Latch<S, P>, req: &Request) -> 
     if params.get("request_uri").is_some() {
         return Err(Error::invalid_request("The 'request_uri' parameter cannot be pushed."));
     }
+    // RFC 9449 §10.1: a proof at the push binds the code to its key, as `dpop_jkt`
+    // does; both given, they must agree.
+    let expected = crate::dpop::Expected { method: "POST", path: PATH, access_token: None };
+    let proof = crate::dpop::check(latch, req, &expected).await?;
+    if let (Some(proof), Some(jkt)) = (&proof, params.get("dpop_jkt")) {
+        if proof.jkt != jkt {
+            return Err(Error::new(ErrorCode::InvalidDpopProof)
+                .with_hint("The 'dpop_jkt' parameter is not the thumbprint of the DPoP proof's key."));
+        }
+    }
     let request = Params::from_pairs(
         params
             .iter()
             .filter(|(k, _)| !CLIENT_AUTH_PARAMETERS.contains(&k.as_str()) && k.as_str() != "client_id")
             .map(|(k, v)| (k.clone(), v.clone()))
-            .chain([("client_id".to_string(), client.client_id.clone())]),
+            .chain([("client_id".to_string(), client.client_id.clone())])
+            .chain(proof.map(|p| ("dpop_jkt".to_string(), p.jkt))),
     );
     // §2.1: checked as the authorization endpoint will check it; every error is this
     // endpoint's answer (§2.3), never a redirect.

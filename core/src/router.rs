@@ -316,7 +316,7 @@ mod tests {
         ] {
             let e = route(port, m, path).unwrap_err();
             assert_eq!(e.code, ErrorCode::MethodNotAllowed, "{path}");
-            assert_eq!(e.allow.as_deref(), Some(allow), "{path}");
+            assert_eq!(e.header.as_deref(), Some(&("allow", allow.to_string())), "{path}");
         }
         assert_eq!(route(Port::Public, Method::Get, "/oauth2/token").unwrap_err().code, ErrorCode::MethodNotAllowed);
         assert_eq!(route(Port::Admin, Method::Post, "/admin/clients/x").unwrap_err().code, ErrorCode::MethodNotAllowed);

@@ -303,6 +303,8 @@ pub const LATCH_KEYS: &[&str] = &[
     // RFC 9126 (crate::par).
     "oauth2.pushed_authorization_requests.required",
     "ttl.pushed_authorization_request",
+    // RFC 9449 (crate::dpop).
+    "oauth2.dpop.require_nonce",
 ];
 
 /// The keys Latch reads whose value may be an object: Hydra's webhooks (`url`, `auth`),

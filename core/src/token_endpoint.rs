@@ -4,6 +4,7 @@
 //! [`crate::grants`].
 
 use crate::client_auth;
+use crate::dpop;
 use crate::error::{Error, ErrorCode};
 use crate::grants::{self, GrantType, IssuedBy};
 use crate::http::{Request, Response};
@@ -25,8 +26,27 @@ pub async fn handle<S: Store, P: Platform>(latch: &Latch<S, P>, req: &Request) -
         return Err(Error::new(ErrorCode::UnauthorizedClient)
             .with_hint(format!("The client is not allowed to request grant type '{}'.", grant.as_str())));
     }
-    grants::handle(grant, latch, &client, &params).await
+    // RFC 9449 §5: a proof binds the tokens to its key. Checked before the grant runs,
+    // so a refused proof (or a nonce challenge) uses up no code or refresh token.
+    let expected = dpop::Expected { method: "POST", path: PATH, access_token: None };
+    let proof = dpop::check(latch, req, &expected).await?;
+    // RFC 9449 §5.2 `dpop_bound_access_tokens`: such a client never gets a bearer token.
+    if proof.is_none() && client.dpop_bound_access_tokens {
+        return Err(Error::new(ErrorCode::InvalidDpopProof)
+            .with_hint("The client's access tokens must be DPoP-bound: send a DPoP proof."));
+    }
+    let answer = grants::handle(grant, latch, &client, &params, proof.as_ref()).await?;
+    Ok(match proof {
+        // §8.1: a fresh nonce with every answer, while nonces are required.
+        Some(_) if latch.config.dpop.require_nonce => {
+            answer.with_header(dpop::NONCE_HEADER, dpop::nonce(latch, latch.platform.now()))
+        }
+        _ => answer,
+    })
 }
+
+/// The endpoint's path.
+pub const PATH: &str = "/oauth2/token";
 
 /// A per-client lifespan (a Go duration such as `1h`) or the server's default.
 pub fn lifespan(client_value: Option<&str>, default: i64) -> i64 {

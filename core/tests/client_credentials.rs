@@ -180,7 +180,7 @@ fn the_token_endpoint_serves_exactly_the_token_endpoint_rows() {
             .header("authorization", &basic("all", "secret"))
             .form(&[("grant_type", g.as_str())]);
         let params = req.form_params().expect("a form");
-        let direct = block_on(grants::handle(g, &l, &client, &params));
+        let direct = block_on(grants::handle(g, &l, &client, &params, None));
         let r = call(&l, Port::Public, req);
         let error = r.json_body()["error"].as_str().map(str::to_string);
         if g.issued_by() == IssuedBy::TokenEndpoint {

@@ -50,6 +50,7 @@ pub const CHECKS: &[(&str, Check)] = &[
     ("state and nonce carry entropy", entropy),
     ("nonce is present for a front-channel ID token (OIDC Core §3.2.2.1)", nonce),
     ("PKCE: S256 only, required where configured (RFC 7636 §4.3)", pkce_challenge),
+    ("dpop_jkt is a JWK thumbprint, for a code (RFC 9449 §10)", dpop_jkt),
     ("prompt holds known values, none alone (OIDC Core §3.1.2.1)", prompt),
     ("max_age is a non-negative integer (OIDC Core §3.1.2.1)", max_age),
     ("id_token_hint is an ID token this server issued (OIDC Core §3.1.2.1)", id_token_hint),
@@ -216,6 +217,17 @@ fn pkce_challenge(c: &mut Checking<'_>) -> Result<(), Error> {
                     "Clients must include a code_challenge when performing the authorize code flow, but it is missing.",
                 ));
             }
+        }
+    }
+    Ok(())
+}
+
+fn dpop_jkt(c: &mut Checking<'_>) -> Result<(), Error> {
+    if let Some(jkt) = c.params.get("dpop_jkt") {
+        crate::dpop::check_jkt_parameter(jkt)?;
+        // §10: it binds the authorization code; a request without one binds nothing.
+        if c.request.wants("code") {
+            c.request.dpop_jkt = Some(jkt.to_string());
         }
     }
     Ok(())

@@ -4,7 +4,8 @@
 use super::{ext_of, invalid_grant, mint_tokens, session_of, store_while_signing, GrantType, Minted};
 use crate::access_token::Grant;
 use crate::client::Client;
-use crate::error::Error;
+use crate::dpop::Proof;
+use crate::error::{Error, ErrorCode};
 use crate::flow::CodeBinding;
 use crate::http::{Params, Response};
 use crate::pkce;
@@ -23,6 +24,7 @@ pub async fn handle<S: Store, P: Platform>(
     latch: &Latch<S, P>,
     client: &Client,
     params: &Params,
+    dpop: Option<&Proof>,
 ) -> Result<Response, Error> {
     let code = params.require("code")?;
     let sig = token::verify(&latch.config.system_secrets, token::AUTH_CODE_PREFIX, code)
@@ -73,12 +75,20 @@ pub async fn handle<S: Store, P: Platform>(
         }
         (None, None) => {}
     }
+    // RFC 9449 §10: a code bound to a DPoP key is redeemed only with a proof of it.
+    if let Some(jkt) = &binding.dpop_jkt {
+        if dpop.map(|p| &p.jkt) != Some(jkt) {
+            return Err(Error::new(ErrorCode::InvalidDpopProof)
+                .with_hint("The authorization code is bound to another DPoP key ('dpop_jkt')."));
+        }
+    }
     let grant = Grant {
         request_id: record.request_id.clone(),
         subject: record.subject.clone(),
         scope: record.scope.clone(),
         audience: record.audience.clone(),
         ext: ext_of(&record),
+        jkt: dpop.map(|p| p.jkt.clone()),
     };
     let Minted { mut body, records, id_token } = mint_tokens(
         latch,

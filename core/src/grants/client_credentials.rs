@@ -14,6 +14,7 @@ pub async fn handle<S: Store, P: Platform>(
     latch: &Latch<S, P>,
     client: &Client,
     params: &Params,
+    dpop: Option<&crate::dpop::Proof>,
 ) -> Result<Response, Error> {
     // §4.4: "The client credentials grant type MUST only be used by confidential clients."
     if client.is_public() {
@@ -42,9 +43,8 @@ pub async fn handle<S: Store, P: Platform>(
         client,
         params,
         GrantType::ClientCredentials,
-        client.client_id.clone(),
-        scope,
-        audience,
+        super::TokenOf { subject: client.client_id.clone(), scope, audience },
+        dpop,
     )
     .await
 }

@@ -28,6 +28,7 @@ pub async fn handle<S: Store, P: Platform>(
     latch: &Latch<S, P>,
     client: &Client,
     params: &Params,
+    dpop: Option<&crate::dpop::Proof>,
 ) -> Result<Response, Error> {
     let code = params.require("device_code")?;
     let sig = token::verify(&latch.config.system_secrets, token::DEVICE_CODE_PREFIX, code)
@@ -88,6 +89,7 @@ pub async fn handle<S: Store, P: Platform>(
         scope: approval.scope.clone(),
         audience: approval.audience.clone(),
         ext: ext_of(approval),
+        jkt: dpop.map(|p| p.jkt.clone()),
     };
     let Minted { mut body, records, id_token } =
         mint_tokens(latch, client, params, grant, session_of(approval), None, GrantType::DeviceCode).await?;

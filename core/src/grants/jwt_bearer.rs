@@ -18,6 +18,7 @@ pub async fn handle<S: Store, P: Platform>(
     latch: &Latch<S, P>,
     client: &Client,
     params: &Params,
+    dpop: Option<&crate::dpop::Proof>,
 ) -> Result<Response, Error> {
     // §2.1: "The value of the "assertion" parameter MUST contain a single JWT."
     let assertion = params.require("assertion")?;
@@ -86,5 +87,6 @@ pub async fn handle<S: Store, P: Platform>(
             return Err(invalid_grant("The assertion's 'jti' was used before: an assertion is accepted once."));
         }
     }
-    super::access_token_only(latch, client, params, GrantType::JwtBearer, subject.to_string(), scope, audience).await
+    let of = super::TokenOf { subject: subject.to_string(), scope, audience };
+    super::access_token_only(latch, client, params, GrantType::JwtBearer, of, dpop).await
 }

@@ -16,6 +16,7 @@ pub mod refresh_token;
 use crate::access_token::{self, Grant};
 use crate::authorize::set_session;
 use crate::client::Client;
+use crate::dpop::Proof;
 use crate::error::{Error, ErrorCode};
 use crate::http::{Params, Response};
 use crate::oidc::{self, GrantSession};
@@ -171,13 +172,14 @@ pub async fn handle<S: Store, P: Platform>(
     latch: &Latch<S, P>,
     client: &Client,
     params: &Params,
+    dpop: Option<&Proof>,
 ) -> Result<Response, Error> {
     match grant {
-        GrantType::AuthorizationCode => authorization_code::handle(latch, client, params).await,
-        GrantType::ClientCredentials => client_credentials::handle(latch, client, params).await,
-        GrantType::RefreshToken => refresh_token::handle(latch, client, params).await,
-        GrantType::JwtBearer => jwt_bearer::handle(latch, client, params).await,
-        GrantType::DeviceCode => device_code::handle(latch, client, params).await,
+        GrantType::AuthorizationCode => authorization_code::handle(latch, client, params, dpop).await,
+        GrantType::ClientCredentials => client_credentials::handle(latch, client, params, dpop).await,
+        GrantType::RefreshToken => refresh_token::handle(latch, client, params, dpop).await,
+        GrantType::JwtBearer => jwt_bearer::handle(latch, client, params, dpop).await,
+        GrantType::DeviceCode => device_code::handle(latch, client, params, dpop).await,
         GrantType::Implicit => Err(unsupported(grant.as_str())),
     }
 }
@@ -283,7 +285,7 @@ pub async fn mint_tokens<S: Store, P: Platform>(
     set_session(&mut issued.record, session);
     let mut body = json!({
         "access_token": issued.token,
-        "token_type": "bearer",
+        "token_type": access_token::token_type(grant),
         "expires_in": at_ttl,
         "scope": grant.scope.join(" "),
     });
@@ -295,6 +297,11 @@ pub async fn mint_tokens<S: Store, P: Platform>(
         let mut data = Map::new();
         if !grant.ext.is_empty() {
             data.insert("ext".into(), Value::Object(grant.ext.clone()));
+        }
+        // RFC 9449 §5: a public client's refresh token is bound to its DPoP key (a
+        // confidential client's is bound to the client by its authentication).
+        if let (Some(jkt), true) = (&grant.jkt, client.is_public()) {
+            data.insert("cnf".into(), crate::dpop::cnf(jkt));
         }
         let mut record = TokenRecord {
             signature: m.signature,
@@ -325,21 +332,37 @@ pub async fn mint_tokens<S: Store, P: Platform>(
     Ok(Minted { body, records, id_token })
 }
 
-/// Issues and stores an access token alone (no refresh or ID token), of `subject` with
-/// `scope` and `audience`, for a grant of `grant_type`, and answers it (RFC 6749 §5.1):
-/// the client credentials and JWT-bearer grants. The token hooks run first, as in
-/// [`mint_tokens`] (their ID-token claims have no token to go into).
+/// What [`access_token_only`] issues a token of: the subject, scope and audience.
+pub struct TokenOf {
+    /// The subject.
+    pub subject: String,
+    /// Granted scope.
+    pub scope: Vec<String>,
+    /// Granted audience.
+    pub audience: Vec<String>,
+}
+
+/// Issues and stores an access token alone (no refresh or ID token) for a grant of
+/// `grant_type`, and answers it (RFC 6749 §5.1): the client credentials and JWT-bearer
+/// grants. The token hooks run first, as in [`mint_tokens`] (their ID-token claims have
+/// no token to go into).
 pub async fn access_token_only<S: Store, P: Platform>(
     latch: &Latch<S, P>,
     client: &Client,
     params: &Params,
     grant_type: GrantType,
-    subject: String,
-    scope: Vec<String>,
-    audience: Vec<String>,
+    of: TokenOf,
+    dpop: Option<&Proof>,
 ) -> Result<Response, Error> {
     let ttl = lifespan(grant_type.lifespans_of(client).access, latch.config.access_token_ttl);
-    let mut grant = Grant { request_id: latch.new_request_id(), subject, scope, audience, ext: Map::new() };
+    let mut grant = Grant {
+        request_id: latch.new_request_id(),
+        subject: of.subject,
+        scope: of.scope,
+        audience: of.audience,
+        ext: Map::new(),
+        jkt: dpop.map(|p| p.jkt.clone()),
+    };
     let mut session = GrantSession::default();
     crate::token_hook::run(latch, client, grant_type, params, &mut grant, &mut session, None).await?;
     let issued = access_token::mint(latch, client, &grant, ttl).await?;
@@ -350,7 +373,7 @@ pub async fn access_token_only<S: Store, P: Platform>(
             "access_token": issued.token,
             "expires_in": ttl,
             "scope": grant.scope.join(" "),
-            "token_type": "bearer",
+            "token_type": access_token::token_type(&grant),
         }),
     ))
 }

@@ -10,6 +10,7 @@
 use super::{ext_of, invalid_grant, mint_tokens, session_of, store_while_signing, GrantType, Minted};
 use crate::access_token::Grant;
 use crate::client::Client;
+use crate::dpop::Proof;
 use crate::error::{Error, ErrorCode};
 use crate::http::{Params, Response};
 use crate::platform::Platform;
@@ -31,6 +32,7 @@ pub async fn handle<S: Store, P: Platform>(
     latch: &Latch<S, P>,
     client: &Client,
     params: &Params,
+    dpop: Option<&Proof>,
 ) -> Result<Response, Error> {
     let presented = params.require("refresh_token")?;
     let sig = token::verify(&latch.config.system_secrets, token::REFRESH_TOKEN_PREFIX, presented)
@@ -52,6 +54,14 @@ pub async fn handle<S: Store, P: Platform>(
     }
     if old.expires_at <= now {
         return Err(invalid_grant("The refresh token has expired."));
+    }
+    // RFC 9449 §5: a bound refresh token (a public client's) is used only with a proof
+    // of its key.
+    if let Some(jkt) = crate::dpop::bound_to(&old.data) {
+        if dpop.map(|p| p.jkt.as_str()) != Some(jkt) {
+            return Err(Error::new(ErrorCode::InvalidDpopProof)
+                .with_hint("The refresh token is bound to a DPoP key; send a proof of that key."));
+        }
     }
     // §6: the new scope may only narrow the original grant.
     let requested = params.list("scope");
@@ -85,6 +95,7 @@ pub async fn handle<S: Store, P: Platform>(
         scope: old.scope.iter().filter(|s| scope_allowed(client.scopes(), s)).cloned().collect(),
         audience: old.audience.clone(),
         ext: ext_of(&old),
+        jkt: dpop.map(|p| p.jkt.clone()),
     };
     let Minted { mut body, mut records, id_token } =
         mint_tokens(latch, client, params, grant, session_of(&old), None, GrantType::RefreshToken).await?;
