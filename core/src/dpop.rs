@@ -33,8 +33,10 @@ pub const HEADER: &str = "dpop";
 pub const NONCE_HEADER: &str = "dpop-nonce";
 /// The token type of bound access tokens (§5.1, §7.1).
 pub const TOKEN_TYPE: &str = "DPoP";
-/// The JWS algorithms of proofs (`dpop_signing_alg_values_supported`, §5.1): asymmetric only (§4.2).
-pub const ALGS: &[&str] = &["ES256", "EdDSA", "RS256", "PS256"];
+/// The JWS algorithms of proofs (`dpop_signing_alg_values_supported`, §5.1): asymmetric
+/// only (§4.2). Ed25519 under both its names: `EdDSA` (RFC 8037) and `Ed25519` (RFC
+/// 9864, what openid-client and oauth4webapi send).
+pub const ALGS: &[&str] = &["ES256", "EdDSA", "Ed25519", "RS256", "PS256"];
 /// How old a proof's `iat` may be, in seconds (§4.3 item 11, §11.1).
 pub const MAX_AGE: i64 = 300;
 /// How far ahead of the server's clock a proof's `iat` may be, in seconds.
@@ -113,7 +115,9 @@ fn verify(jws: &str) -> Result<(String, Map<String, Value>), Error> {
     }
     let fits = match jwk.get("kty").and_then(Value::as_str) {
         Some("EC") => alg == "ES256" && jwk.get("crv").and_then(Value::as_str) == Some("P-256"),
-        Some("OKP") => alg == "EdDSA" && jwk.get("crv").and_then(Value::as_str) == Some("Ed25519"),
+        Some("OKP") => {
+            (alg == "EdDSA" || alg == "Ed25519") && jwk.get("crv").and_then(Value::as_str) == Some("Ed25519")
+        }
         // 2048 to 4096 bits: shorter is weak, longer only makes the check costly.
         Some("RSA") => {
             let bytes = jwk.get("n").and_then(Value::as_str).and_then(|n| B64.decode(n).ok()).map_or(0, |n| n.len());

@@ -619,6 +619,8 @@ mod tests {
             "iat",
             "typ",
             "n",
+            "crv",
+            "x",
         ];
         let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
         let mut files = vec![src];

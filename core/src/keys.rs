@@ -534,6 +534,7 @@ pub fn verify_jws(jwk: &Value, token: &str) -> Option<Map<String, Value>> {
         "PS384" => rsa(jwt_compact::alg::Rsa::ps384())?,
         "PS512" => rsa(jwt_compact::alg::Rsa::ps512())?,
         "ES384" | "ES512" => return verify_ec(jwk, untrusted.algorithm(), token),
+        "Ed25519" => return verify_ed25519(jwk, token),
         "ES256" => {
             let k = p256::ecdsa::VerifyingKey::try_from(&key).ok()?;
             jwt_compact::alg::Es256.validator::<Map<String, Value>>(&k).validate(&untrusted).ok()?.claims().clone()
@@ -580,6 +581,24 @@ fn verify_ec(jwk: &Value, alg: &str, token: &str) -> Option<Map<String, Value>> 
     if !ok {
         return None;
     }
+    let payload = B64.decode(input.split('.').nth(1)?).ok()?;
+    serde_json::from_slice(&payload).ok()
+}
+
+/// `Ed25519` (RFC 9864's fully-specified name of EdDSA over Ed25519, which
+/// openid-client and oauth4webapi now send), which jwt-compact knows only as `EdDSA`:
+/// the signature over the first two parts; the claims as sent.
+fn verify_ed25519(jwk: &Value, token: &str) -> Option<Map<String, Value>> {
+    let (input, signature) = token.rsplit_once('.')?;
+    if jwk.get("kty").and_then(Value::as_str) != Some("OKP")
+        || jwk.get("crv").and_then(Value::as_str) != Some("Ed25519")
+    {
+        return None;
+    }
+    let x = B64.decode(jwk.get("x").and_then(Value::as_str)?).ok()?;
+    let key = ed25519_compact::PublicKey::from_slice(&x).ok()?;
+    let signature = ed25519_compact::Signature::from_slice(&B64.decode(signature).ok()?).ok()?;
+    key.verify(input.as_bytes(), &signature).ok()?;
     let payload = B64.decode(input.split('.').nth(1)?).ok()?;
     serde_json::from_slice(&payload).ok()
 }

@@ -96,6 +96,14 @@ fn a_proof_binds_the_access_token_to_its_key() {
         assert_eq!((i["active"].clone(), i["token_type"].clone()), (json!(true), json!("DPoP")));
         assert_eq!(i["cnf"], json!({"jkt": jkt(&k)}), "{alg:?}");
     }
+    // RFC 9864's name of the same algorithm, as openid-client sends it.
+    let l = latch(1);
+    service(&l);
+    let k = key(Alg::EdDsa, 30);
+    let mut header = header_of(&k);
+    header["alg"] = json!("Ed25519");
+    let r = cc(&l, &[&sign(&k, header, &claims("POST", &format!("{ISSUER}/oauth2/token"), NOW))]);
+    assert_eq!((r.status, r.json_body()["token_type"].clone()), (200, json!("DPoP")), "{:?}", r.json_body());
     // Without a proof, a bearer token as before.
     let l = latch(2);
     service(&l);
@@ -410,5 +418,5 @@ fn discovery_names_the_algorithms() {
     let l = latch(13);
     let d =
         support::handle(&l, Port::Public, Request::new(Method::Get, "/.well-known/openid-configuration")).json_body();
-    assert_eq!(d["dpop_signing_alg_values_supported"], json!(["ES256", "EdDSA", "RS256", "PS256"]));
+    assert_eq!(d["dpop_signing_alg_values_supported"], json!(["ES256", "EdDSA", "Ed25519", "RS256", "PS256"]));
 }

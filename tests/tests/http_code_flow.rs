@@ -475,6 +475,175 @@ async fn device_flow(h: &Harness) {
     assert_eq!(h.introspect(&at).await["active"], false, "the first device's tokens went with the consents");
 }
 
+/// RFC 9126: a pushed request runs the code flow; its `request_uri` is used once, even by
+/// 10 browsers at the same moment (a compare-and-set on every backend and across the
+/// Worker's isolates).
+async fn pushed_authorization_requests(h: &Harness) {
+    let client = h.id("auth-code-client");
+    let pushed = |client_id: String, secret: Option<&'static str>| async move {
+        let mut form = vec![
+            ("response_type", "code".to_string()),
+            ("scope", "openid offline".to_string()),
+            ("redirect_uri", CB.to_string()),
+            ("state", "pushed-state-1".to_string()),
+            ("nonce", "nonce-123456".to_string()),
+            ("code_challenge", CHALLENGE.to_string()),
+            ("code_challenge_method", "S256".to_string()),
+        ];
+        if secret.is_none() {
+            form.push(("client_id", client_id.clone()));
+        }
+        let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let r = h.public_form("/oauth2/par", secret.map(|s| (client_id.as_str(), s)), &pairs).await;
+        assert_eq!(r.status, 201, "{}", r.text);
+        let uri = r.json()["request_uri"].as_str().unwrap().to_string();
+        assert!(uri.starts_with("urn:ietf:params:oauth:request_uri:"), "{uri}");
+        format!(
+            "{}/oauth2/auth?client_id={client_id}&request_uri={}",
+            h.public,
+            url::form_urlencoded::byte_serialize(uri.as_bytes()).collect::<String>()
+        )
+    };
+    let d = h.public_get("/.well-known/openid-configuration").await.json();
+    assert_eq!(d["pushed_authorization_request_endpoint"], format!("{}/oauth2/par", h.public));
+    // A confidential client: the whole flow, then the replay.
+    let url = pushed(client.clone(), Some("secret")).await;
+    let back = login_and_consent(h, &Browser::default(), &url, false).await;
+    let p = params_of(&back);
+    assert_eq!(p["state"], "pushed-state-1", "{back}");
+    let t = redeem(h, &p["code"]).await;
+    assert_eq!(t.status, 200, "{}", t.text);
+    let again = location(&Browser::default().get(h, &url).await);
+    assert_eq!(params_of(&again)["error"], "invalid_request_uri", "{again}");
+    // A push that fails its checks is answered, never redirected.
+    let r = h
+        .public_form(
+            "/oauth2/par",
+            Some((&client, "secret")),
+            &[("response_type", "code"), ("scope", "openid"), ("redirect_uri", "https://evil.example/cb")],
+        )
+        .await;
+    assert_eq!((r.status, r.json()["error"].clone()), (400, json!("invalid_request")), "{}", r.text);
+    // A public client, its request_uri used by 10 browsers at once: one reaches the login UI.
+    let url = pushed(h.id("public-app"), None).await;
+    let replies = futures::future::join_all((0..10).map(|_| async {
+        let b = Browser::default();
+        location(&b.get(h, &url).await)
+    }))
+    .await;
+    let at_login = replies.iter().filter(|to| to.starts_with("http://login.test/login?")).count();
+    assert_eq!(at_login, 1, "{replies:?}");
+    assert!(
+        replies
+            .iter()
+            .filter(|to| !to.starts_with("http://login.test/login?"))
+            .all(|to| params_of(to)["error"] == "invalid_request_uri"),
+        "{replies:?}"
+    );
+}
+
+/// A DPoP key of this run (its seed from the clock: a Worker's D1 outlives a run).
+fn dpop_key() -> latch_core::keys::SigningKey {
+    let seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64;
+    latch_core::keys::SigningKey::generate(
+        &latch_core::platform::FixedPlatform::new(0, seed),
+        latch_core::keys::Alg::Es256,
+        "k",
+    )
+    .unwrap()
+}
+
+/// A DPoP proof of `key` for `method` `url` (RFC 9449 §4.2), with `ath` for `token`.
+fn dpop_proof(key: &latch_core::keys::SigningKey, method: &str, url: &str, token: Option<&str>) -> String {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
+    let jti = format!("{}-{}", now.as_nanos(), N.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+    let mut claims = json!({"jti": jti, "htm": method, "htu": url, "iat": now.as_secs()});
+    if let Some(t) = token {
+        claims["ath"] =
+            json!(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(t.as_bytes())));
+    }
+    let header = json!({"typ": "dpop+jwt", "alg": "ES256", "jwk": key.public_jwk()});
+    let platform = latch_core::platform::FixedPlatform::new(0, 1);
+    futures::executor::block_on(key.sign_with_header(&platform, &header, claims.as_object().unwrap())).unwrap()
+}
+
+/// RFC 9449: a public client's code flow with DPoP: bound tokens, introspection's
+/// `cnf`, userinfo with the DPoP scheme, a bound refresh, and one proof used once even
+/// by 10 requests at the same moment (a compare-and-set on every backend, and across
+/// the Worker's isolates).
+async fn dpop(h: &Harness) {
+    let key = dpop_key();
+    let jkt = latch_core::dpop::thumbprint(&key.public_jwk()).unwrap();
+    let token_url = format!("{}/oauth2/token", h.public);
+    let userinfo_url = format!("{}/userinfo", h.public);
+    let client = h.id("public-app");
+    let back =
+        login_and_consent(h, &Browser::default(), &auth_url(h, &client, &format!("&dpop_jkt={jkt}")), false).await;
+    let code = params_of(&back)["code"].clone();
+    let redeem = |proof: Option<String>| {
+        let (client, code) = (client.clone(), code.clone());
+        async move {
+            let form = [
+                ("grant_type", "authorization_code"),
+                ("code", code.as_str()),
+                ("redirect_uri", CB),
+                ("code_verifier", VERIFIER),
+                ("client_id", client.as_str()),
+            ];
+            let mut rb = h.http.post(format!("{}/oauth2/token", h.public)).form(&form);
+            if let Some(p) = proof {
+                rb = rb.header("DPoP", p);
+            }
+            h.send(rb).await
+        }
+    };
+    // §10: the code is bound by dpop_jkt; refused without the proof, and not used up.
+    let r = redeem(None).await;
+    assert_eq!((r.status, r.json()["error"].clone()), (400, json!("invalid_dpop_proof")), "{}", r.text);
+    let r = redeem(Some(dpop_proof(&key, "POST", &token_url, None))).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let t = r.json();
+    assert_eq!(t["token_type"], "DPoP");
+    let at = t["access_token"].as_str().unwrap().to_string();
+    let i = h.introspect(&at).await;
+    assert_eq!((i["active"].clone(), i["cnf"].clone()), (json!(true), json!({"jkt": jkt})), "{i}");
+    // §7.1: userinfo with the DPoP scheme and a proof; never as a bearer token.
+    let userinfo = |proof: String| {
+        let at = at.clone();
+        let url = userinfo_url.clone();
+        async move { h.send(h.http.get(url).header("Authorization", format!("DPoP {at}")).header("DPoP", proof)).await }
+    };
+    let u = userinfo(dpop_proof(&key, "GET", &userinfo_url, Some(&at))).await;
+    assert_eq!((u.status, u.json()["sub"].clone()), (200, json!(subject(h))), "{}", u.text);
+    let bearer = h.send(h.http.get(&userinfo_url).bearer_auth(&at)).await;
+    assert_eq!(bearer.status, 401);
+    assert!(bearer.headers["www-authenticate"].starts_with("DPoP "), "{:?}", bearer.headers);
+    let one = dpop_proof(&key, "GET", &userinfo_url, Some(&at));
+    let replies = futures::future::join_all((0..10).map(|_| userinfo(one.clone()))).await;
+    let ok = replies.iter().filter(|r| r.status == 200).count();
+    assert_eq!(ok, 1, "{:?}", replies.iter().map(|r| (r.status, r.text.clone())).collect::<Vec<_>>());
+    // §5: the public client's refresh token refreshes only with the key.
+    let rt = t["refresh_token"].as_str().unwrap();
+    let refresh = |proof: Option<String>| {
+        let client = client.clone();
+        async move {
+            let form = [("grant_type", "refresh_token"), ("refresh_token", rt), ("client_id", client.as_str())];
+            let mut rb = h.http.post(format!("{}/oauth2/token", h.public)).form(&form);
+            if let Some(p) = proof {
+                rb = rb.header("DPoP", p);
+            }
+            h.send(rb).await
+        }
+    };
+    let r = refresh(Some(dpop_proof(&dpop_key(), "POST", &token_url, None))).await;
+    assert_eq!((r.status, r.json()["error"].clone()), (400, json!("invalid_dpop_proof")), "{}", r.text);
+    let r = refresh(Some(dpop_proof(&key, "POST", &token_url, None))).await;
+    assert_eq!((r.status, r.json()["token_type"].clone()), (200, json!("DPoP")), "{}", r.text);
+}
+
 async fn suite(dsn: &str) {
     run(&start(dsn).await).await;
 }
@@ -486,6 +655,8 @@ async fn run(h: &Harness) {
     logout_reaches_the_backchannel(h).await;
     id_token_key_rotation(h).await;
     device_flow(h).await;
+    pushed_authorization_requests(h).await;
+    dpop(h).await;
 }
 
 /// The same suite against the Worker under `wrangler dev` (D1, the `/admin/` bearer

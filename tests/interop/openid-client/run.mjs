@@ -10,166 +10,32 @@
 //
 // Starts `latch serve all --dev` on free loopback ports over a fresh SQLite file, creates
 // the client with the `latch` CLI, plays the login/consent app through the admin API,
-// and stops the server at the end (and on failure).
+// and stops the server at the end (and on failure); those helpers live in harness.mjs,
+// shared with par_dpop.mjs.
 
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
 import * as client from 'openid-client';
+import {
+  CheckFailed,
+  REDIRECT_URI,
+  SUBJECT,
+  admin,
+  browserGet,
+  describeError,
+  introspect,
+  loginAndConsent,
+  ok,
+  runChecks,
+  startLatch,
+} from './harness.mjs';
 
 const CLIENT_ID = 'rp';
 const CLIENT_SECRET = 'rp-secret-123';
-const REDIRECT_URI = 'http://127.0.0.1:9/cb';
-const LOGIN_URL = 'http://127.0.0.1:9/login';
-const CONSENT_URL = 'http://127.0.0.1:9/consent';
-const SUBJECT = 'foo@bar.com';
 const SCOPES = ['openid', 'offline', 'email'];
-
-let passed = 0;
-let server;
-let serverLog = '';
-let workDir;
-
-class CheckFailed extends Error {}
-
-function ok(cond, what, detail) {
-  if (!cond) {
-    const err = new CheckFailed(what);
-    err.detail = detail;
-    throw err;
-  }
-  passed += 1;
-  console.log(`ok - ${what}`);
-}
-
-function show(v) {
-  return typeof v === 'string' ? v : JSON.stringify(v);
-}
-
-// --- server lifecycle ------------------------------------------------------------------
-
-function freePort() {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.unref();
-    s.on('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => res(port));
-    });
-  });
-}
-
-function stopServer() {
-  if (server && server.exitCode === null && server.signalCode === null) {
-    server.kill('SIGTERM');
-  }
-}
-
-process.on('exit', () => {
-  stopServer();
-  if (workDir) rmSync(workDir, { recursive: true, force: true });
-});
-for (const sig of ['SIGINT', 'SIGTERM']) {
-  process.on(sig, () => process.exit(130));
-}
-
-async function waitReady(url, ms = 30000) {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (server.exitCode !== null) throw new Error(`latch exited early (code ${server.exitCode})`);
-    try {
-      const r = await fetch(url, { signal: AbortSignal.timeout(1000) });
-      if (r.status === 200) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`latch did not become ready at ${url}`);
-}
-
-// --- a tiny cookie jar (the "browser" talks to the public port only) -------------------
-
-const jar = new Map();
-
-function storeCookies(res) {
-  for (const line of res.headers.getSetCookie()) {
-    const [pair, ...attrs] = line.split(';');
-    const eq = pair.indexOf('=');
-    if (eq < 0) continue;
-    const name = pair.slice(0, eq).trim();
-    const value = pair.slice(eq + 1).trim();
-    const expired = attrs.some((a) => {
-      const [k, v = ''] = a.split('=');
-      const key = k.trim().toLowerCase();
-      if (key === 'max-age') return Number(v.trim()) <= 0;
-      if (key === 'expires') return Date.parse(v.trim()) < Date.now();
-      return false;
-    });
-    if (expired) jar.delete(name);
-    else jar.set(name, value);
-  }
-}
-
-async function browserGet(url) {
-  const headers = {};
-  if (jar.size) headers.cookie = [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
-  const res = await fetch(url, { redirect: 'manual', headers });
-  storeCookies(res);
-  const body = await res.text();
-  return { status: res.status, location: res.headers.get('location'), body };
-}
-
-// --- admin API -------------------------------------------------------------------------
-
-async function admin(admin, method, path, body) {
-  const res = await fetch(`${admin}${path}`, {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  let json;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  if (res.status < 200 || res.status >= 300) {
-    throw new Error(`${method} ${path} -> ${res.status}: ${text}`);
-  }
-  return json;
-}
-
-async function introspect(adminUrl, token) {
-  const res = await fetch(`${adminUrl}/admin/oauth2/introspect`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ token }),
-  });
-  const text = await res.text();
-  if (res.status !== 200) throw new Error(`introspection -> ${res.status}: ${text}`);
-  return JSON.parse(text);
-}
 
 function isInvalidGrant(err) {
   return err instanceof client.ResponseBodyError && err.error === 'invalid_grant';
-}
-
-function describeError(err) {
-  if (err instanceof client.ResponseBodyError) {
-    return `ResponseBodyError status=${err.status} error=${err.error} description=${err.error_description}`;
-  }
-  const parts = [`${err?.name}: ${err?.message}`];
-  if (err?.code) parts.push(`code=${err.code}`);
-  if (err?.cause !== undefined) {
-    parts.push(`cause=${err.cause instanceof Error ? err.cause.message : show(err.cause)}`);
-  }
-  return parts.join(' ');
 }
 
 // Runs an authorization request through login and consent, as a browser plus the
@@ -187,111 +53,25 @@ async function authorize(config, publicUrl, adminUrl, label) {
     state,
     nonce,
   });
-
-  const first = await browserGet(authUrl);
-  const loginLoc = first.location && new URL(first.location, authUrl);
-  const loginChallenge = loginLoc?.searchParams.get('login_challenge');
-  const loginOk =
-    [302, 303].includes(first.status) &&
-    loginLoc &&
-    `${loginLoc.origin}${loginLoc.pathname}` === LOGIN_URL &&
-    !!loginChallenge;
-  ok(
-    loginOk,
-    `${label}: authorization URL built by openid-client (PKCE S256, state, nonce) redirects to the login UI with a login_challenge`,
-    `GET ${authUrl} -> ${first.status} Location: ${first.location} body: ${first.body.slice(0, 500)}`,
-  );
-
-  const q = (c) => encodeURIComponent(c);
-  const loginReq = await admin(adminUrl, 'GET', `/admin/oauth2/auth/requests/login?login_challenge=${q(loginChallenge)}`);
-  const reqScopes = loginReq?.requested_scope ?? [];
-  ok(
-    loginReq?.skip === false &&
-      loginReq?.client?.client_id === CLIENT_ID &&
-      SCOPES.every((s) => reqScopes.includes(s)),
-    `${label}: login request shows client ${CLIENT_ID}, skip=false and the requested scopes`,
-    loginReq,
-  );
-  const loginAccept = await admin(
+  const callback = await loginAndConsent({
     adminUrl,
-    'PUT',
-    `/admin/oauth2/auth/requests/login/accept?login_challenge=${q(loginChallenge)}`,
-    { subject: SUBJECT, remember: false },
-  );
-
-  const second = await browserGet(loginAccept.redirect_to);
-  const consentLoc = second.location && new URL(second.location, loginAccept.redirect_to);
-  const consentChallenge = consentLoc?.searchParams.get('consent_challenge');
-  if (!consentLoc || `${consentLoc.origin}${consentLoc.pathname}` !== CONSENT_URL || !consentChallenge) {
-    throw new CheckFailed(`${label}: login verifier redirects to the consent UI`, {
-      cause: `GET ${loginAccept.redirect_to} -> ${second.status} Location: ${second.location} body: ${second.body.slice(0, 500)}`,
-    });
-  }
-  const consentReq = await admin(
-    adminUrl,
-    'GET',
-    `/admin/oauth2/auth/requests/consent?consent_challenge=${q(consentChallenge)}`,
-  );
-  if (consentReq?.subject !== SUBJECT) {
-    throw new CheckFailed(`${label}: consent request carries subject ${SUBJECT}: ${show(consentReq)}`);
-  }
-  const consentAccept = await admin(
-    adminUrl,
-    'PUT',
-    `/admin/oauth2/auth/requests/consent/accept?consent_challenge=${q(consentChallenge)}`,
-    { grant_scope: SCOPES, session: { id_token: { email: SUBJECT } } },
-  );
-
-  const third = await browserGet(consentAccept.redirect_to);
-  const cb = third.location && new URL(third.location, consentAccept.redirect_to);
-  ok(
-    [302, 303].includes(third.status) &&
-      cb &&
-      `${cb.origin}${cb.pathname}` === REDIRECT_URI &&
-      cb.searchParams.get('code') &&
-      cb.searchParams.get('state') === state,
-    `${label}: login + consent through the admin API end at the redirect_uri with code and the same state`,
-    `GET ${consentAccept.redirect_to} -> ${third.status} Location: ${third.location} body: ${third.body.slice(0, 500)}`,
-  );
-  return { callback: cb, codeVerifier, state, nonce };
+    authUrl,
+    label,
+    clientId: CLIENT_ID,
+    scopes: SCOPES,
+    state,
+    urlWhat: 'authorization URL built by openid-client (PKCE S256, state, nonce)',
+  });
+  return { callback, codeVerifier, state, nonce };
 }
 
 // --- the test --------------------------------------------------------------------------
 
-async function main() {
-  const latch = process.argv[2] && resolve(process.argv[2]);
-  if (!latch) {
-    console.error('usage: node run.mjs PATH/TO/latch');
-    process.exit(2);
-  }
-  workDir = mkdtempSync(join(tmpdir(), 'latch-openid-client-'));
-  const pub = await freePort();
-  let adm = await freePort();
-  while (adm === pub) adm = await freePort();
-  const issuer = `http://127.0.0.1:${pub}`;
-  const adminUrl = `http://127.0.0.1:${adm}`;
-
-  server = spawn(latch, ['serve', 'all', '--dev'], {
-    cwd: workDir,
-    env: {
-      ...process.env,
-      SERVE_PUBLIC_PORT: String(pub),
-      SERVE_ADMIN_PORT: String(adm),
-      DSN: `sqlite://${workDir}/latch.sqlite`,
-      LOG_LEVEL: 'warn',
-      URLS_LOGIN: LOGIN_URL,
-      URLS_CONSENT: CONSENT_URL,
-      OAUTH2_DEVICE_AUTHORIZATION_TOKEN_POLLING_INTERVAL: '1s',
-      OIDC_DYNAMIC_CLIENT_REGISTRATION_ENABLED: 'true',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+async function main(latch) {
+  const { issuer, adminUrl } = await startLatch(latch, {
+    OAUTH2_DEVICE_AUTHORIZATION_TOKEN_POLLING_INTERVAL: '1s',
+    OIDC_DYNAMIC_CLIENT_REGISTRATION_ENABLED: 'true',
   });
-  const keep = (d) => {
-    serverLog = (serverLog + d.toString()).slice(-20000);
-  };
-  server.stdout.on('data', keep);
-  server.stderr.on('data', keep);
-  await waitReady(`${issuer}/health/ready`);
 
   // The client, created with latch's own CLI (Hydra's `create client` form).
   let created;
@@ -731,22 +511,4 @@ async function deviceFlow(issuer, adminUrl) {
   );
 }
 
-try {
-  await main();
-  stopServer();
-  console.log(`${passed} passed, 0 failed`);
-  process.exit(0);
-} catch (err) {
-  if (err instanceof CheckFailed) {
-    console.log(`not ok - ${err.message}`);
-    const detail = err.detail !== undefined ? err.detail : err.cause;
-    if (detail !== undefined) console.log(`# ${show(detail).split('\n').join('\n# ')}`);
-  } else {
-    console.log(`not ok - ${describeError(err)}`);
-    if (err?.stack) console.error(err.stack);
-  }
-  if (serverLog) console.error(`--- latch output (tail) ---\n${serverLog}`);
-  stopServer();
-  console.log(`${passed} passed, 1 failed`);
-  process.exit(1);
-}
+await runChecks(main, 'node run.mjs PATH/TO/latch');
