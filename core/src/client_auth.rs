@@ -119,6 +119,8 @@ pub async fn authenticate<S: Store, P: Platform>(
         Presented::Assertion => return by_assertion(latch, params).await,
     };
     let method = method.as_str();
+    // FAPI 2.0: no secrets and no public clients, whoever the client is.
+    crate::fapi::client_authentication(&latch.config, method, None)?;
     let unknown =
         || Error::invalid_client("The requested OAuth 2.0 Client does not exist or the credentials are wrong.");
     // Every refusal of a presented secret pays one PBKDF2, so that an unknown client, a
@@ -245,6 +247,8 @@ async fn by_assertion<S: Store, P: Platform>(latch: &Latch<S, P>, params: &Param
             jwt.alg()
         )));
     }
+    // FAPI 2.0: private_key_jwt alone, with the profile's algorithms.
+    crate::fapi::client_authentication(&latch.config, &client.token_endpoint_auth_method, Some(alg))?;
     // RFC 7523 §3 item 9: the signature (or MAC).
     let claims = if secret_jwt {
         let secret = client

@@ -117,6 +117,8 @@ pub struct Config {
     pub par: ParConfig,
     /// DPoP (RFC 9449, [`crate::dpop`]).
     pub dpop: DpopConfig,
+    /// The FAPI 2.0 Security Profile's rules hold (`oauth2.profile: fapi2`, [`crate::fapi`]).
+    pub fapi2: bool,
 }
 
 /// DPoP (RFC 9449): Latch's own keys, Hydra has none.
@@ -285,6 +287,7 @@ impl Config {
             identity_provider: None,
             par: ParConfig { required: false, ttl: 60 },
             dpop: DpopConfig::default(),
+            fapi2: false,
         }
     }
 
@@ -644,6 +647,15 @@ impl Config {
                     "'pairwise' needs opaque access tokens (STRATEGIES_ACCESS_TOKEN=opaque): a JWT access token shows the client the real subject",
                 ));
             }
+        }
+        // Last: the profile tightens what the settings above chose.
+        match var("OAUTH2_PROFILE").map(|v| v.trim().to_ascii_lowercase()).as_deref() {
+            None | Some("none") => {}
+            Some("fapi2") => {
+                self.fapi2 = true;
+                crate::fapi::apply(self);
+            }
+            Some(v) => return Err(bad("OAUTH2_PROFILE", &format!("'{v}' must be 'fapi2' or 'none'"))),
         }
         Ok(())
     }

@@ -86,6 +86,25 @@ fn metadata(c: &Config, id_token_algs: &[&str]) -> Response {
         // RFC 9449 §5.1.
         "dpop_signing_alg_values_supported": crate::dpop::ALGS,
     });
+    // FAPI 2.0: only what the profile lets a client use.
+    if c.fapi2 {
+        let algs = |all: &[&'static str]| -> Vec<&'static str> {
+            all.iter().copied().filter(|a| crate::fapi::ALGS.contains(a)).collect()
+        };
+        let assertion_algs = algs(crate::jwt_assertion::ASYMMETRIC_ALGS);
+        doc["response_types_supported"] = json!(["code"]);
+        for field in ["token_endpoint_auth_methods_supported", "revocation_endpoint_auth_methods_supported"] {
+            doc[field] = json!([AuthMethod::PrivateKeyJwt.as_str()]);
+        }
+        for field in [
+            "token_endpoint_auth_signing_alg_values_supported",
+            "revocation_endpoint_auth_signing_alg_values_supported",
+            "request_object_signing_alg_values_supported",
+        ] {
+            doc[field] = json!(assertion_algs);
+        }
+        doc["dpop_signing_alg_values_supported"] = json!(algs(crate::dpop::ALGS));
+    }
     // RFC 8414 §2 / OIDC Discovery §3: only while registration is open.
     if c.registration.enabled {
         doc["registration_endpoint"] = c.public_endpoint("/oauth2/register").into();

@@ -82,7 +82,7 @@ pub async fn check<S: Store, P: Platform>(
         return Err(invalid("More than one DPoP header was sent."));
     }
     let now = latch.platform.now();
-    let (jkt, claims) = verify(jws.trim())?;
+    let (jkt, claims) = verify(&latch.config, jws.trim())?;
     check_claims(latch, &claims, expected, now)?;
     // §11.1: a proof is used once. Remembered until it could no longer be accepted.
     let jti = claims.get("jti").and_then(Value::as_str).unwrap_or_default();
@@ -96,7 +96,7 @@ pub async fn check<S: Store, P: Platform>(
 
 /// §4.3 items 2–7: a JWS typed `dpop+jwt`, of an allowed algorithm, signed by the
 /// public key of its own `jwk` header. That key's thumbprint and the claims.
-fn verify(jws: &str) -> Result<(String, Map<String, Value>), Error> {
+fn verify(config: &crate::config::Config, jws: &str) -> Result<(String, Map<String, Value>), Error> {
     let proof = Unverified::read(jws).ok_or_else(|| invalid("The DPoP proof is not a signed JWT."))?;
     if proof.header.get("typ").and_then(Value::as_str) != Some("dpop+jwt") {
         return Err(invalid("The DPoP proof's 'typ' must be 'dpop+jwt'."));
@@ -105,6 +105,7 @@ fn verify(jws: &str) -> Result<(String, Map<String, Value>), Error> {
     if !ALGS.contains(&alg) {
         return Err(invalid(format!("The DPoP proof must be signed with one of {}.", ALGS.join(", "))));
     }
+    crate::fapi::signature_alg(config, ErrorCode::InvalidDpopProof, "DPoP proof", alg)?;
     let jwk = proof
         .header
         .get("jwk")

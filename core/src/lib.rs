@@ -24,6 +24,7 @@ pub mod dpop;
 pub mod duration;
 pub mod error;
 pub mod fallback;
+pub mod fapi;
 pub mod flow;
 pub mod grants;
 pub mod http;

@@ -71,6 +71,7 @@ pub async fn push<S: Store, P: Platform>(latch: &Latch<S, P>, req: &Request) -> 
     if params.get("request_uri").is_some() {
         return Err(Error::invalid_request("The 'request_uri' parameter cannot be pushed."));
     }
+
     // RFC 9449 §10.1: a proof at the push binds the code to its key, as `dpop_jkt`
     // does; both given, they must agree.
     let expected = crate::dpop::Expected { method: "POST", path: PATH, access_token: None };
@@ -92,6 +93,10 @@ pub async fn push<S: Store, P: Platform>(latch: &Latch<S, P>, req: &Request) -> 
     // §2.1: checked as the authorization endpoint will check it; every error is this
     // endpoint's answer (§2.3), never a redirect.
     let checked = authorize::check_request(latch, &client, &request).await?;
+    // FAPI 2.0 §5.3.2.2: the push names the redirect URI (itself or in its request object).
+    if latch.config.fapi2 && checked.get("redirect_uri").is_none() {
+        return Err(Error::invalid_request("The 'redirect_uri' parameter is required (FAPI 2.0 Security Profile)."));
+    }
     let now = latch.platform.now();
     let ttl = latch.config.par.ttl;
     let pushed = Pushed {

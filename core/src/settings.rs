@@ -305,6 +305,8 @@ pub const LATCH_KEYS: &[&str] = &[
     "ttl.pushed_authorization_request",
     // RFC 9449 (crate::dpop).
     "oauth2.dpop.require_nonce",
+    // The FAPI 2.0 Security Profile (crate::fapi).
+    "oauth2.profile",
 ];
 
 /// The keys Latch reads whose value may be an object: Hydra's webhooks (`url`, `auth`),

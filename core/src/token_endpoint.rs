@@ -31,7 +31,7 @@ pub async fn handle<S: Store, P: Platform>(latch: &Latch<S, P>, req: &Request) -
     let expected = dpop::Expected { method: "POST", path: PATH, access_token: None };
     let proof = dpop::check(latch, req, &expected).await?;
     // RFC 9449 §5.2 `dpop_bound_access_tokens`: such a client never gets a bearer token.
-    if proof.is_none() && client.dpop_bound_access_tokens {
+    if proof.is_none() && (client.dpop_bound_access_tokens || latch.config.fapi2) {
         return Err(Error::new(ErrorCode::InvalidDpopProof)
             .with_hint("The client's access tokens must be DPoP-bound: send a DPoP proof."));
     }

@@ -106,6 +106,7 @@ fn response_type(c: &mut Checking<'_>) -> Result<(), Error> {
         return Err(Error::new(ErrorCode::UnsupportedResponseType)
             .with_hint(format!("The client is not allowed to request response_type '{response_type}'.")));
     }
+    crate::fapi::response_types(c.config, &types)?;
     c.request.response_types = types;
     Ok(())
 }

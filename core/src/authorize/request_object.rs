@@ -59,6 +59,7 @@ pub async fn resolve<S: Store, P: Platform>(
             }
         )));
     }
+    crate::fapi::signature_alg(&latch.config, ErrorCode::InvalidRequestObject, "request object", alg)?;
     let keys = crate::remote_keys::of_client(latch, client, object.kid())
         .await
         .map_err(|e| invalid(e.hint.unwrap_or_default()))?;
