@@ -29,6 +29,11 @@ pub const REQUEST_URI_PREFIX: &str = "urn:ietf:params:oauth:request_uri:";
 /// The path of the endpoint.
 pub const PATH: &str = "/oauth2/par";
 
+/// The longest `request_uri` handed out: a browser's URL must carry it, and Cloudflare
+/// refuses URLs over 16 KiB (the checked parameters, a request object's merged in, are
+/// far shorter in practice).
+const MAX_REQUEST_URI: usize = 8 * 1024;
+
 /// The parameters of client authentication (RFC 6749 §2.3.1, RFC 7523 §2.2): they
 /// authenticate the push and are not part of the authorization request.
 const CLIENT_AUTH_PARAMETERS: &[&str] = &["client_secret", "client_assertion", "client_assertion_type"];
@@ -107,6 +112,11 @@ pub async fn push<S: Store, P: Platform>(latch: &Latch<S, P>, req: &Request) -> 
     };
     let json = serde_json::to_vec(&pushed).map_err(|e| Error::server(e.to_string()))?;
     let sealed = seal::seal(&latch.platform, &latch.config.system_secrets, Purpose::PushedRequest, &json);
+    if sealed.len() + REQUEST_URI_PREFIX.len() > MAX_REQUEST_URI {
+        return Err(Error::invalid_request(format!(
+            "The pushed request is too large: its request_uri would pass {MAX_REQUEST_URI} bytes."
+        )));
+    }
     // §2.2: 201 with the request URI and its lifetime.
     Ok(Response::json(201, &json!({ "request_uri": format!("{REQUEST_URI_PREFIX}{sealed}"), "expires_in": ttl })))
 }

@@ -235,14 +235,7 @@ fn a_fapi_client_runs_the_whole_flow() {
         Some(&client_assertion(&k)),
         Some(&dpop_proof(&dpop, "/oauth2/par")),
     );
-    assert_eq!(r.status, 201, "{:?}", r.json_body());
-    let uri: String =
-        form_urlencoded::byte_serialize(r.json_body()["request_uri"].as_str().unwrap().as_bytes()).collect();
-    let b = Browser::default();
-    let to = authorize(&l, &b, &format!("{ISSUER}/oauth2/auth?client_id=bank-app&request_uri={uri}"))
-        .accept_subject("alice", false)
-        .grant_requested();
-    let q = query_of(&to);
+    let q = query_of(&pushed_flow(&l, &r));
     assert_eq!(q["iss"], ISSUER, "§5.3.2.2: iss in the response (RFC 9207)");
     let redeem = |code: &str| {
         post(
@@ -289,12 +282,7 @@ fn codes_expire_after_a_minute() {
     fapi_client(&l, &k);
     let ch = challenge();
     let r = post(&l, "/oauth2/par", &request(&ch, &[]), Some(&client_assertion(&k)), None);
-    let uri: String =
-        form_urlencoded::byte_serialize(r.json_body()["request_uri"].as_str().unwrap().as_bytes()).collect();
-    let b = Browser::default();
-    let to = authorize(&l, &b, &format!("{ISSUER}/oauth2/auth?client_id=bank-app&request_uri={uri}"))
-        .accept_subject("alice", false)
-        .grant_requested();
+    let to = pushed_flow(&l, &r);
     l.platform.advance(61);
     let r = post(
         &l,
@@ -313,6 +301,18 @@ fn codes_expire_after_a_minute() {
         )),
     );
     assert_eq!(error_of(&r), (400, "invalid_grant".into()), "{:?}", r.json_body());
+}
+
+/// The browser's flow through the login and consent UIs from a push's answer: where
+/// it lands at the client.
+fn pushed_flow(l: &L, pushed: &Response) -> String {
+    assert_eq!(pushed.status, 201, "{:?}", pushed.json_body());
+    let uri: String =
+        form_urlencoded::byte_serialize(pushed.json_body()["request_uri"].as_str().unwrap().as_bytes()).collect();
+    let b = Browser::default();
+    authorize(l, &b, &format!("{ISSUER}/oauth2/auth?client_id=bank-app&request_uri={uri}"))
+        .accept_subject("alice", false)
+        .grant_requested()
 }
 
 fn client_assertion_at(k: &SigningKey, now: i64) -> String {

@@ -193,6 +193,18 @@ fn a_push_is_checked_as_an_authorization_request() {
 }
 
 #[test]
+fn a_request_too_large_for_a_url_is_refused() {
+    let l = latch(11);
+    app_client(&l);
+    let (fits, too_long) = ("h".repeat(4000), "h".repeat(9000));
+    let (status, _) = push(&l, Some(("app", "app-secret")), &app_request(&[("login_hint", fits.as_str())]));
+    assert_eq!(status, 201);
+    let (status, body) = push(&l, Some(("app", "app-secret")), &app_request(&[("login_hint", too_long.as_str())]));
+    assert_eq!((status, body["error"].as_str().unwrap()), (400, "invalid_request"), "{body}");
+    assert!(body["error_description"].as_str().unwrap().contains("too large"), "{body}");
+}
+
+#[test]
 fn a_public_client_pushes_with_its_id() {
     let l = latch(8);
     create_client(
