@@ -219,6 +219,26 @@ impl TokenStore for MemoryStore {
         }
         Ok(Rotated::Rotated(old))
     }
+    async fn insert_tokens_while_active(
+        &self,
+        kind: TokenKind,
+        signature: &str,
+        now: i64,
+        records: &[TokenRecord],
+    ) -> Result<bool, StoreError> {
+        let mut g = self.lock()?;
+        if !g.tokens.get(signature).is_some_and(|r| r.kind == kind && r.active && r.expires_at > now) {
+            return Ok(false);
+        }
+        let mut batch = std::collections::BTreeSet::new();
+        if let Some(r) = records.iter().find(|r| g.tokens.contains_key(&r.signature) || !batch.insert(&r.signature)) {
+            return Err(StoreError::Conflict(format!("token {} exists", r.signature)));
+        }
+        for r in records {
+            g.tokens.insert(r.signature.clone(), r.clone());
+        }
+        Ok(true)
+    }
     async fn reissue_within_grace(
         &self,
         request_id: &str,

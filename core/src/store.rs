@@ -255,6 +255,22 @@ pub trait TokenStore {
         now: i64,
         successors: &[TokenRecord],
     ) -> Result<bool, StoreError>;
+    /// Stores `records`, tokens derived from the token `kind`/`signature` (an exchanged
+    /// token, RFC 8693, of that token's grant), only while that token is active and
+    /// unexpired at `now`. True when they were stored; false, storing nothing, when it
+    /// was not.
+    ///
+    /// Compare-and-set against revocation, as [`TokenStore::reissue_within_grace`]: of
+    /// this call and a concurrent revocation reaching the token's grant, either this one
+    /// stores nothing, or the revocation also reaches what it stored (the records carry
+    /// the grant's `request_id`).
+    async fn insert_tokens_while_active(
+        &self,
+        kind: TokenKind,
+        signature: &str,
+        now: i64,
+        records: &[TokenRecord],
+    ) -> Result<bool, StoreError>;
     /// Deletes at most `limit` records that expired before `before`; returns how many.
     async fn delete_expired_tokens(&self, before: i64, limit: u32) -> Result<u64, StoreError>;
 }

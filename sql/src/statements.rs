@@ -85,6 +85,10 @@ pub struct Queries {
     /// tokens that are active and unexpired at `?`, so that the re-issue counts them, waits
     /// for a revocation holding them and conflicts with one that started before.
     pub claim_live_refresh_tokens: String,
+    /// [`latch_core::store::TokenStore::insert_tokens_while_active`]'s compare-and-set:
+    /// writes (unchanged) token `?` of kind `?` if it is active and unexpired at `?`, as
+    /// `claim_live_refresh_tokens` does for a grant.
+    pub claim_active_token: String,
     /// Retires an active token of a kind: marks it inactive and records when.
     pub retire_token: String,
     /// The same compare-and-set returning the retired row, where the dialect has
@@ -174,6 +178,9 @@ impl Queries {
             delete_client_access_tokens: t("DELETE FROM latch_tokens WHERE client_id = ? AND kind = 'access_token'"),
             retire_grant_access_tokens: t(
                 "UPDATE latch_tokens SET active = 0 WHERE request_id = ? AND kind = 'access_token' AND active = 1",
+            ),
+            claim_active_token: t(
+                "UPDATE latch_tokens SET active = 1 WHERE signature = ? AND kind = ? AND active = 1 AND expires_at > ?",
             ),
             claim_live_refresh_tokens: t(
                 "UPDATE latch_tokens SET active = 1 WHERE request_id = ? AND kind = 'refresh_token' AND active = 1 \
@@ -370,6 +377,9 @@ pub struct BatchQueries {
     pub retire_access_tokens_if_live: String,
     /// The grace re-issue: inserts a token (`?1`…`?12`) only if grant `?13` is live at `?14`.
     pub insert_token_if_live: String,
+    /// An exchanged token: inserts a token (`?1`…`?12`) only if token `?13` of kind `?14`
+    /// is active and unexpired at `?15` (`insert_tokens_while_active` in one batch).
+    pub insert_token_if_active: String,
     /// Deactivates the tokens of the consent with id `?1`, only if it exists unrevoked;
     /// runs in one batch before revoking it ([`Queries::revoke_consents`] of one id).
     pub revoke_consent_tokens: String,
@@ -406,6 +416,11 @@ impl BatchQueries {
                 "INSERT INTO latch_tokens ({TOKEN_COLUMNS}) SELECT {} WHERE {}",
                 numbered(TOKEN_COLUMN_COUNT),
                 live_grant.replace("?1", "?13").replace("?2", "?14")
+            ),
+            insert_token_if_active: format!(
+                "INSERT INTO latch_tokens ({TOKEN_COLUMNS}) SELECT {} WHERE EXISTS (SELECT 1 FROM latch_tokens \
+                 WHERE signature = ?13 AND kind = ?14 AND active = 1 AND expires_at > ?15)",
+                numbered(TOKEN_COLUMN_COUNT)
             ),
             revoke_consent_tokens: revoke_consent_tokens("id = ?1 AND revoked = 0"),
         }

@@ -67,6 +67,8 @@ pub async fn run<S: Store>(store: &S) {
         rotation_retires_the_grants_access_tokens,
         reissue_within_grace_only_while_live,
         reissue_within_grace_is_all_or_nothing,
+        insert_tokens_while_active_only_while_active,
+        concurrent_insert_while_active_and_revoke_grant,
         delete_client_deletes_what_was_issued_to_it,
         concurrent_reissue_and_revoke_grant,
         concurrent_reissue_and_revoke_consent,
@@ -1314,6 +1316,57 @@ pub async fn reissue_within_grace_only_while_live<S: Store>(s: &S) {
     assert!(s.delete_client("rg-c6").await.expect("delete client"));
     assert!(!s.reissue_within_grace("rg-6", 1_000, &grant("rg-6", 1)).await.expect("reissue"), "client deleted");
     assert_eq!(present(s, &grant("rg-6", 1)).await, 0);
+}
+
+/// Tokens derived from a token (an exchanged one) are stored only while it is active and
+/// unexpired, and not at all after a revocation reached its grant.
+pub async fn insert_tokens_while_active_only_while_active<S: Store>(s: &S) {
+    let derived = |id: &str, n: usize| [token(&format!("{id}-x{n}"), TokenKind::AccessToken, id, "xa-client")];
+    let mut subject = token("xa-1-a0", TokenKind::AccessToken, "xa-1", "xa-client");
+    subject.expires_at = 2_000;
+    s.insert_tokens(std::slice::from_ref(&subject)).await.expect("insert");
+    let first = derived("xa-1", 1);
+    assert!(s.insert_tokens_while_active(TokenKind::AccessToken, "xa-1-a0", 1_000, &first).await.expect("insert"));
+    read_back(s, &first).await;
+    assert!(get_token(s, TokenKind::AccessToken, "xa-1-a0").await.expect("kept").active, "the token is unchanged");
+    // Expired, of another kind, or unknown: nothing.
+    let late = derived("xa-1", 2);
+    assert!(!s.insert_tokens_while_active(TokenKind::AccessToken, "xa-1-a0", 2_000, &late).await.expect("insert"));
+    assert!(!s.insert_tokens_while_active(TokenKind::RefreshToken, "xa-1-a0", 1_000, &late).await.expect("insert"));
+    assert!(!s.insert_tokens_while_active(TokenKind::AccessToken, "xa-none", 1_000, &late).await.expect("insert"));
+    assert_eq!(present(s, &late).await, 0, "nothing stored");
+    // A revocation of the grant reaches the derived token, and nothing is derived after it.
+    assert_eq!(s.revoke_grant("xa-1").await.expect("revoke"), 2);
+    assert!(!get_token(s, TokenKind::AccessToken, "xa-1-x1").await.expect("kept").active);
+    assert!(!s.insert_tokens_while_active(TokenKind::AccessToken, "xa-1-a0", 1_000, &late).await.expect("insert"));
+    assert_eq!(present(s, &late).await, 0);
+    // A derived token reusing a signature conflicts and stores nothing.
+    s.insert_tokens(&[token("xa-2-a0", TokenKind::AccessToken, "xa-2", "xa-client")]).await.expect("insert");
+    let clashing = [token("xa-2-x1", TokenKind::AccessToken, "xa-2", "xa-client"), subject.clone()];
+    assert_conflict(
+        s.insert_tokens_while_active(TokenKind::AccessToken, "xa-2-a0", 1_000, &clashing).await,
+        "a derived token reusing a signature",
+    );
+    assert_eq!(get_token(s, TokenKind::AccessToken, "xa-2-x1").await, None);
+}
+
+/// [`RACERS`] - 1 exchanges of one token race the revocation of its grant: once the
+/// revocation returned, nothing derived from the token is active.
+pub async fn concurrent_insert_while_active_and_revoke_grant<S: Store>(s: &S) {
+    s.insert_tokens(&[token("xr-a0", TokenKind::AccessToken, "xr", "xr-client")]).await.expect("insert");
+    let derived: Vec<[TokenRecord; 1]> =
+        (1..RACERS).map(|n| [token(&format!("xr-x{n}"), TokenKind::AccessToken, "xr", "xr-client")]).collect();
+    let inserts = derived.iter().map(|d| s.insert_tokens_while_active(TokenKind::AccessToken, "xr-a0", 1_000, d));
+    let (results, revoked) = futures::join!(join_all(inserts), s.revoke_grant("xr"));
+    revoked.expect("the revocation succeeds");
+    for (r, d) in results.iter().zip(&derived) {
+        let stored = r.as_ref().expect("no insert failed");
+        let found = get_token(s, TokenKind::AccessToken, &d[0].signature).await;
+        if !stored {
+            assert_eq!(found, None, "a refused insert stored {}", d[0].signature);
+        }
+        assert!(found.is_none_or(|f| !f.active), "{} is active after the revocation", d[0].signature);
+    }
 }
 
 /// A grace re-issue whose successor's signature is taken stores nothing and retires

@@ -21,6 +21,8 @@
 //!   retires its access tokens and inserts each successor under the same condition
 //!   (`… WHERE EXISTS (live refresh token)`): a batch is one transaction, so a revocation
 //!   comes wholly before it (nothing is stored) or after it (what it stored is revoked).
+//! - `insert_tokens_while_active`: one batch inserting each token under the condition
+//!   that the token it derives from is active (`… WHERE EXISTS (…)`), the same way.
 //! - `delete_client`: one batch deleting the client's tokens, its consents and the client.
 //! - `complete_consent`: one batch of the consent `INSERT` and the token `INSERT`s; a
 //!   consent id that exists (a replayed verifier) fails the whole batch.
@@ -349,6 +351,33 @@ impl TokenStore for D1Store {
             }
         }
         Ok(true)
+    }
+
+    async fn insert_tokens_while_active(
+        &self,
+        kind: TokenKind,
+        signature: &str,
+        now: i64,
+        records: &[TokenRecord],
+    ) -> Result<bool, StoreError> {
+        let active = [Value::from(signature), Value::from(kind.as_str()), Value::from(now)];
+        let mut statements = Vec::with_capacity(records.len());
+        for r in records {
+            let mut args = token(r)?.to_vec();
+            args.extend(active.iter().cloned());
+            statements.push(self.stmt(&self.batch.insert_token_if_active, &args)?);
+        }
+        let out = self
+            .batch(statements)
+            .await
+            .map_err(|e| with_conflict(e, || "a token with that signature exists".to_owned()))?;
+        // One transaction: every insert saw the token as the first did.
+        let stored = out.iter().map(changes).collect::<Result<Vec<u64>, _>>()?;
+        match stored.first() {
+            Some(1) if stored.iter().all(|n| *n == 1) => Ok(true),
+            None | Some(0) if stored.iter().all(|n| *n == 0) => Ok(false),
+            _ => Err(StoreError::Backend(format!("the derived tokens of {signature} were stored in part"))),
+        }
     }
 
     async fn delete_expired_tokens(&self, before: i64, limit: u32) -> Result<u64, StoreError> {

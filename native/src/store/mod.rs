@@ -428,6 +428,7 @@ backend_operations! {
         fn record_device_poll(&self, signature: &str, now: i64, polled_by: i64) -> bool;
         fn rotate_refresh_token(&self, signature: &str, now: i64, successors: &[TokenRecord]) -> Rotated;
         fn reissue_within_grace(&self, request_id: &str, now: i64, successors: &[TokenRecord]) -> bool;
+        fn insert_tokens_while_active(&self, kind: TokenKind, signature: &str, now: i64, records: &[TokenRecord]) -> bool;
         fn delete_expired_tokens(&self, before: i64, limit: u32) -> u64;
     }
     KeyStore {

@@ -132,6 +132,33 @@ impl Server {
         Ok(true)
     }
 
+    /// [`TokenStore::insert_tokens_while_active`]: one transaction that claims the token
+    /// (the compare-and-set: inactive, and nothing happens) and stores the records.
+    async fn try_insert_tokens_while_active(
+        &self,
+        kind: TokenKind,
+        signature: &str,
+        now: i64,
+        records: &[TokenRecord],
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin().await?;
+        let claimed = sqlx::query(&self.sql.claim_active_token)
+            .bind(signature)
+            .bind(kind.as_str())
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(from_sqlx)?
+            .rows_affected();
+        if claimed == 0 {
+            tx.rollback().await.map_err(from_sqlx)?;
+            return Ok(false);
+        }
+        self.insert_records(&mut *tx, records).await?;
+        tx.commit().await.map_err(from_sqlx)?;
+        Ok(true)
+    }
+
     /// [`TokenStore::revoke_grant`] as one revocation transaction (see the module doc).
     async fn try_revoke_grant(&self, request_id: &str) -> Result<u64, StoreError> {
         let mut tx = self.begin_revocation().await?;
@@ -223,6 +250,16 @@ impl TokenStore for Server {
         successors: &[TokenRecord],
     ) -> Result<bool, StoreError> {
         self.retrying(|| self.try_reissue_within_grace(request_id, now, successors)).await
+    }
+
+    async fn insert_tokens_while_active(
+        &self,
+        kind: TokenKind,
+        signature: &str,
+        now: i64,
+        records: &[TokenRecord],
+    ) -> Result<bool, StoreError> {
+        self.retrying(|| self.try_insert_tokens_while_active(kind, signature, now, records)).await
     }
 
     async fn delete_expired_tokens(&self, before: i64, limit: u32) -> Result<u64, StoreError> {

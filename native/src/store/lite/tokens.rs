@@ -87,6 +87,23 @@ fn reissue_within_grace(
     Ok(true)
 }
 
+/// [`TokenStore::insert_tokens_while_active`] as a writer job: stores nothing unless the
+/// token is active and unexpired at `now`.
+fn insert_tokens_while_active(
+    conn: &Connection,
+    sql: &Queries,
+    kind: TokenKind,
+    signature: &str,
+    now: i64,
+    records: &[TokenRow],
+) -> Result<bool, StoreError> {
+    if super::run(conn, &sql.claim_active_token, (signature, kind.as_str(), now)).map_err(from_rusqlite)? == 0 {
+        return Ok(false);
+    }
+    insert_tokens(conn, sql, records)?;
+    Ok(true)
+}
+
 impl LiteStore {
     async fn retire(
         &self,
@@ -169,6 +186,17 @@ impl TokenStore for LiteStore {
     ) -> Result<bool, StoreError> {
         let (request_id, successors) = (request_id.to_owned(), token_rows(successors)?);
         self.write(move |conn, sql| reissue_within_grace(conn, sql, &request_id, now, &successors)).await
+    }
+
+    async fn insert_tokens_while_active(
+        &self,
+        kind: TokenKind,
+        signature: &str,
+        now: i64,
+        records: &[TokenRecord],
+    ) -> Result<bool, StoreError> {
+        let (signature, records) = (signature.to_owned(), token_rows(records)?);
+        self.write(move |conn, sql| insert_tokens_while_active(conn, sql, kind, &signature, now, &records)).await
     }
 
     async fn delete_expired_tokens(&self, before: i64, limit: u32) -> Result<u64, StoreError> {
