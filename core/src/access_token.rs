@@ -31,6 +31,8 @@ pub struct Grant {
     pub ext: Map<String, Value>,
     /// The DPoP key the tokens are bound to (RFC 9449 §6: `cnf.jkt`), if a proof came.
     pub jkt: Option<String>,
+    /// Who acts for the subject (RFC 8693 §4.1 `act`), in an exchanged token.
+    pub act: Option<Value>,
 }
 
 /// A token ready to hand out, and the record to store for it.
@@ -98,6 +100,9 @@ pub async fn mint<S: Store, P: Platform>(
             if let Some(jkt) = &grant.jkt {
                 claims.insert("cnf".into(), crate::dpop::cnf(jkt));
             }
+            if let Some(act) = &grant.act {
+                claims.insert("act".into(), act.clone());
+            }
             let jws = keys[newest].sign(&latch.platform, "at+jwt", &claims).await?;
             let sig = jws.rsplit('.').next().unwrap_or_default();
             let signature = token::signature_hash(sig);
@@ -110,6 +115,9 @@ pub async fn mint<S: Store, P: Platform>(
     }
     if let Some(jkt) = &grant.jkt {
         data.insert("cnf".into(), crate::dpop::cnf(jkt));
+    }
+    if let Some(act) = &grant.act {
+        data.insert("act".into(), act.clone());
     }
     Ok(Issued {
         token: tok,

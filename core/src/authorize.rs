@@ -573,6 +573,7 @@ async fn after_consent<S: Store, P: Platform>(latch: &Latch<S, P>, req: &Request
             ext: consent.access_token.clone(),
             // RFC 9449 binds tokens at the token endpoint only.
             jkt: None,
+            act: None,
         };
         let ttl = crate::token_endpoint::lifespan(spans.access, latch.config.access_token_ttl);
         match access_token::mint(latch, &client, &grant, ttl).await {

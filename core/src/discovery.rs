@@ -149,7 +149,8 @@ mod tests {
                 "client_credentials",
                 "refresh_token",
                 "urn:ietf:params:oauth:grant-type:jwt-bearer",
-                "urn:ietf:params:oauth:grant-type:device_code"
+                "urn:ietf:params:oauth:grant-type:device_code",
+                "urn:ietf:params:oauth:grant-type:token-exchange"
             ])
         );
         for field in ["token_endpoint_auth_methods_supported", "revocation_endpoint_auth_methods_supported"] {

@@ -80,6 +80,8 @@ error_table! {
     InvalidDpopProof => ("invalid_dpop_proof", 400, "The DPoP proof is missing, malformed, replayed or does not match the request."),
     /// RFC 9449 §8: the proof must carry the nonce the server gives in `DPoP-Nonce`.
     UseDpopNonce => ("use_dpop_nonce", 400, "The authorization server requires a nonce in the DPoP proof."),
+    /// RFC 8707 §2, RFC 8693 §2.2.2: the requested resource or audience is not one the client may have a token for.
+    InvalidTarget => ("invalid_target", 400, "The requested resource is invalid, missing, unknown, or malformed."),
     /// RFC 6750 §3.1: the access token is expired, revoked, malformed or invalid.
     InvalidToken => ("invalid_token", 401, "The access token provided is expired, revoked, malformed, or invalid for other reasons."),
     /// RFC 6749 §4.1.2.1: an unexpected condition; a bug or a failing backend. Never caused by input alone.

@@ -213,6 +213,9 @@ impl Request {
 pub const RECOGNISED_PARAMETERS: &[&str] = &[
     "access_token",
     "acr_values",
+    "actor_token",
+    "actor_token_type",
+    "all",
     "assertion",
     "audience",
     "challenge",
@@ -256,17 +259,20 @@ pub const RECOGNISED_PARAMETERS: &[&str] = &[
     "registration",
     "request",
     "request_uri",
+    "requested_token_type",
+    "resource",
     "response_mode",
     "response_type",
     "scope",
     "sid",
     "state",
     "subject",
+    "subject_token",
+    "subject_token_type",
     "token",
     "token_type_hint",
     "ui_locales",
     "user_code",
-    "all",
 ];
 
 /// Parsed parameters; each recognised name appears once.
@@ -621,6 +627,8 @@ mod tests {
             "n",
             "crv",
             "x",
+            "act",
+            "exp",
         ];
         let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
         let mut files = vec![src];

@@ -66,6 +66,9 @@ struct Active<'a> {
     /// RFC 9449 §6.2: the DPoP key a bound token is bound to (`{"jkt": …}`).
     #[serde(skip_serializing_if = "Option::is_none")]
     cnf: Option<&'a Value>,
+    /// RFC 8693 §4.1: who acts for the subject, in an exchanged token.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    act: Option<&'a Value>,
 }
 
 fn render<'a, S, P>(latch: &'a Latch<S, P>, r: &'a TokenRecord) -> Active<'a> {
@@ -85,5 +88,6 @@ fn render<'a, S, P>(latch: &'a Latch<S, P>, r: &'a TokenRecord) -> Active<'a> {
         ext: r.data.get("ext"),
         obfuscated_subject: r.data.get("session").and_then(|s| s.get("id_subject")).and_then(Value::as_str),
         cnf: r.data.get("cnf"),
+        act: r.data.get("act"),
     }
 }

@@ -21,6 +21,38 @@ pub fn scope_allowed<'a>(client_scopes: impl IntoIterator<Item = &'a str>, reque
     })
 }
 
+/// The audience a request asks for, each allowed to `client` (Hydra's `audience`
+/// whitelist): its `audience` values and its `resource` (RFC 8707 §2: an absolute URI
+/// without a fragment; one per request here). An audience the client may not have is
+/// `invalid_request` (as Hydra answers); a resource, `invalid_target` (RFC 8707 §2).
+pub fn requested_audience(
+    allowed: &[String],
+    params: &crate::http::Params,
+) -> Result<Vec<String>, crate::error::Error> {
+    use crate::error::{Error, ErrorCode};
+    let mut audience = params.list("audience");
+    if let Some(a) = audience.iter().find(|a| !audience_allowed(allowed, a)) {
+        return Err(Error::invalid_request(format!(
+            "Requested audience '{a}' has not been whitelisted by the OAuth 2.0 Client."
+        )));
+    }
+    if let Some(resource) = params.get("resource") {
+        let absolute = url::Url::parse(resource).is_ok_and(|u| u.fragment().is_none() && !u.cannot_be_a_base());
+        if !absolute {
+            return Err(Error::new(ErrorCode::InvalidTarget)
+                .with_hint("The 'resource' parameter must be an absolute URI without a fragment."));
+        }
+        if !audience_allowed(allowed, resource) {
+            return Err(Error::new(ErrorCode::InvalidTarget)
+                .with_hint(format!("The OAuth 2.0 Client may not have tokens for resource '{resource}'.")));
+        }
+        if !audience.iter().any(|a| a == resource) {
+            audience.push(resource.to_string());
+        }
+    }
+    Ok(audience)
+}
+
 /// Whether `requested` is an audience the client registered (Hydra's default audience
 /// matching): an exact match, or for URLs, the same scheme and host with the allowed
 /// path as a path prefix (`https://api.example/v1` allows `https://api.example/v1/users`).

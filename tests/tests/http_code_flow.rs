@@ -45,6 +45,12 @@ async fn create_clients(h: &Harness) {
     }))
     .await;
     h.create_client(json!({
+        "client_id": h.id("exchanger"), "client_secret": "secret",
+        "grant_types": ["client_credentials", "urn:ietf:params:oauth:grant-type:token-exchange"],
+        "scope": "read", "audience": ["https://downstream.example"]
+    }))
+    .await;
+    h.create_client(json!({
         "client_id": h.id("tv"), "token_endpoint_auth_method": "none",
         "grant_types": [DEVICE_GRANT, "refresh_token"], "scope": "openid offline"
     }))
@@ -644,6 +650,55 @@ async fn dpop(h: &Harness) {
     assert_eq!((r.status, r.json()["token_type"].clone()), (200, json!("DPoP")), "{}", r.text);
 }
 
+/// RFC 8693 on every store: an exchanged token joins its subject token's grant, so the
+/// subject token's revocation reaches it, also when 10 exchanges race the revocation
+/// (`insert_tokens_while_active`, a compare-and-set on every backend and on D1).
+async fn token_exchange(h: &Harness) {
+    let client = h.id("exchanger");
+    let subject = h
+        .public_form(
+            "/oauth2/token",
+            Some((&client, "secret")),
+            &[("grant_type", "client_credentials"), ("scope", "read")],
+        )
+        .await
+        .json()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let exchange = || {
+        let (client, subject) = (client.clone(), subject.clone());
+        async move {
+            let form = [
+                ("grant_type", "urn:ietf:params:oauth:grant-type:token-exchange"),
+                ("subject_token", subject.as_str()),
+                ("subject_token_type", "urn:ietf:params:oauth:token-type:access_token"),
+                ("resource", "https://downstream.example"),
+            ];
+            h.public_form("/oauth2/token", Some((&client, "secret")), &form).await
+        }
+    };
+    let r = exchange().await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json()["issued_token_type"], "urn:ietf:params:oauth:token-type:access_token");
+    let exchanged = r.json()["access_token"].as_str().unwrap().to_string();
+    let i = h.introspect(&exchanged).await;
+    assert_eq!((i["active"].clone(), i["aud"].clone()), (json!(true), json!(["https://downstream.example"])), "{i}");
+    let revoke_form = [("token", subject.as_str())];
+    let revoke = h.public_form("/oauth2/revoke", Some((&client, "secret")), &revoke_form);
+    let (replies, revoked) = futures::join!(futures::future::join_all((0..10).map(|_| exchange())), revoke);
+    assert_eq!(revoked.status, 200, "{}", revoked.text);
+    assert_eq!(h.introspect(&exchanged).await["active"], false, "revocation reaches the exchanged token");
+    for r in replies {
+        if r.status == 200 {
+            let t = r.json()["access_token"].as_str().unwrap().to_string();
+            assert_eq!(h.introspect(&t).await["active"], false, "an exchange racing the revocation stays revoked");
+        } else {
+            assert_eq!((r.status, r.json()["error"].clone()), (400, json!("invalid_request")), "{}", r.text);
+        }
+    }
+}
+
 async fn suite(dsn: &str) {
     run(&start(dsn).await).await;
 }
@@ -657,6 +712,7 @@ async fn run(h: &Harness) {
     device_flow(h).await;
     pushed_authorization_requests(h).await;
     dpop(h).await;
+    token_exchange(h).await;
 }
 
 /// The same suite against the Worker under `wrangler dev` (D1, the `/admin/` bearer

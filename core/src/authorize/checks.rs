@@ -17,7 +17,7 @@ use crate::http::Params;
 use crate::keys::{self, SigningKey};
 use crate::pkce;
 use crate::redirect;
-use crate::scope::{audience_allowed, scope_allowed};
+use crate::scope::scope_allowed;
 use serde_json::Value;
 
 /// fosite's minimum length of `state` and `nonce`, so they carry some entropy.
@@ -46,7 +46,7 @@ pub const CHECKS: &[(&str, Check)] = &[
     ("response_mode suits the response (OAuth 2.0 Multiple Response Types §2.1, §5)", response_mode),
     ("the client may use the response's grants (OIDC Core §3.3)", grants_of_response),
     ("scope is allowed (RFC 6749 §3.3)", scope),
-    ("audience is allowed (Hydra's audience whitelist)", audience),
+    ("audience and resource are allowed (Hydra's audience whitelist, RFC 8707 §2)", audience),
     ("state and nonce carry entropy", entropy),
     ("nonce is present for a front-channel ID token (OIDC Core §3.2.2.1)", nonce),
     ("PKCE: S256 only, required where configured (RFC 7636 §4.3)", pkce_challenge),
@@ -161,12 +161,7 @@ fn scope(c: &mut Checking<'_>) -> Result<(), Error> {
 }
 
 fn audience(c: &mut Checking<'_>) -> Result<(), Error> {
-    c.request.audience = c.params.list("audience");
-    if let Some(a) = c.request.audience.iter().find(|a| !audience_allowed(&c.client.audience, a)) {
-        return Err(Error::invalid_request(format!(
-            "Requested audience '{a}' has not been whitelisted by the OAuth 2.0 Client."
-        )));
-    }
+    c.request.audience = crate::scope::requested_audience(&c.client.audience, c.params)?;
     Ok(())
 }
 

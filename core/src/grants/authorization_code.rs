@@ -89,6 +89,7 @@ pub async fn handle<S: Store, P: Platform>(
         audience: record.audience.clone(),
         ext: ext_of(&record),
         jkt: dpop.map(|p| p.jkt.clone()),
+        act: None,
     };
     let Minted { mut body, records, id_token } = mint_tokens(
         latch,

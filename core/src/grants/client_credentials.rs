@@ -4,7 +4,7 @@ use crate::client::Client;
 use crate::error::{Error, ErrorCode};
 use crate::http::{Params, Response};
 use crate::platform::Platform;
-use crate::scope::{audience_allowed, scope_allowed};
+use crate::scope::scope_allowed;
 use crate::service::Latch;
 use crate::store::Store;
 
@@ -30,21 +30,8 @@ pub async fn handle<S: Store, P: Platform>(
         }
     }
     // RFC 8707 §2 / Hydra: each requested audience must be allow-listed by the client.
-    let audience = params.list("audience");
-    for a in &audience {
-        if !audience_allowed(&client.audience, a) {
-            return Err(Error::invalid_request(format!(
-                "Requested audience '{a}' has not been whitelisted by the OAuth 2.0 Client."
-            )));
-        }
-    }
-    super::access_token_only(
-        latch,
-        client,
-        params,
-        GrantType::ClientCredentials,
-        super::TokenOf { subject: client.client_id.clone(), scope, audience },
-        dpop,
-    )
-    .await
+    let audience = crate::scope::requested_audience(&client.audience, params)?;
+    let of = super::TokenOf { subject: client.client_id.clone(), scope, audience, ..Default::default() };
+    let body = super::access_token_only(latch, client, params, GrantType::ClientCredentials, of, dpop).await?;
+    Ok(Response::json(200, &body))
 }

@@ -90,6 +90,7 @@ pub async fn handle<S: Store, P: Platform>(
         audience: approval.audience.clone(),
         ext: ext_of(approval),
         jkt: dpop.map(|p| p.jkt.clone()),
+        act: None,
     };
     let Minted { mut body, records, id_token } =
         mint_tokens(latch, client, params, grant, session_of(approval), None, GrantType::DeviceCode).await?;

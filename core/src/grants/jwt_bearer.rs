@@ -22,36 +22,8 @@ pub async fn handle<S: Store, P: Platform>(
 ) -> Result<Response, Error> {
     // §2.1: "The value of the "assertion" parameter MUST contain a single JWT."
     let assertion = params.require("assertion")?;
-    let jwt = Unverified::read(assertion)
-        .ok_or_else(|| invalid_grant("The assertion is not a JWT (a compact JWS with a JSON header and claims)."))?;
-    // §3 items 1 and 2: the issuer and the subject name the trust relationship.
-    let (Some(issuer), Some(subject)) = (jwt.claim("iss"), jwt.claim("sub")) else {
-        return Err(invalid_grant("The assertion must carry the 'iss' and 'sub' claims."));
-    };
-    let now = latch.platform.now();
-    let trusts = latch.store.trusts_for(issuer, subject, jwt.kid(), now).await?;
-    let no_key = || {
-        invalid_grant(format!(
-            "No public JWK was registered for issuer '{issuer}' and subject '{subject}' that verifies the assertion."
-        ))
-    };
-    // §3 item 9: "The JWT MUST be digitally signed".
-    let (trust, claims) = trusts
-        .iter()
-        .find_map(|t| {
-            jwt_assertion::verify(assertion, jwt.alg(), jwt.kid(), std::slice::from_ref(&t.jwk)).map(|c| (t, c))
-        })
-        .ok_or_else(no_key)?;
-    let settings = &latch.config.jwt_grant;
-    let audiences = latch.config.token_audiences();
-    let rules = Rules {
-        audiences: &audiences,
-        now,
-        iat_required: !settings.iat_optional,
-        jti_required: !settings.jti_optional,
-        max_ttl: Some(settings.max_ttl),
-    };
-    let checked = jwt_assertion::check(&claims, &rules).map_err(invalid_grant)?;
+    let trusted = verify_trusted(latch, assertion).await?.map_err(invalid_grant)?;
+    let (issuer, subject) = (&trusted.issuer, &trusted.subject);
     // RFC 6749 §3.3: every requested scope must be within the client's and within the
     // relationship's.
     let scope = params.list("scope");
@@ -60,7 +32,7 @@ pub async fn handle<S: Store, P: Platform>(
             return Err(Error::new(ErrorCode::InvalidScope)
                 .with_hint(format!("The OAuth 2.0 Client is not allowed to request scope '{s}'.")));
         }
-        if !scope_allowed(trust.scope.iter().map(String::as_str), s) {
+        if !scope_allowed(trusted.scope.iter().map(String::as_str), s) {
             return Err(Error::new(ErrorCode::InvalidScope)
                 .with_hint(format!("The trust relationship of issuer '{issuer}' does not allow scope '{s}'.")));
         }
@@ -74,19 +46,102 @@ pub async fn handle<S: Store, P: Platform>(
             )));
         }
     }
-    if !settings.omit_assertion_audience {
-        for a in checked.audience {
-            if !audience.contains(&a) {
-                audience.push(a);
+    if !latch.config.jwt_grant.omit_assertion_audience {
+        for a in &trusted.audience {
+            if !audience.contains(a) {
+                audience.push(a.clone());
             }
         }
     }
-    // §3 item 7: a `jti` is used once; remembered until the assertion expires.
-    if let Some(jti) = &checked.jti {
-        if !latch.store.use_jti(&jwt_assertion::jti_key(issuer, jti), checked.expires_at, now).await? {
-            return Err(invalid_grant("The assertion's 'jti' was used before: an assertion is accepted once."));
-        }
+    trusted.use_once(latch).await?.map_err(invalid_grant)?;
+    let of = super::TokenOf { subject: subject.to_string(), scope, audience, ..Default::default() };
+    let body = super::access_token_only(latch, client, params, GrantType::JwtBearer, of, dpop).await?;
+    Ok(Response::json(200, &body))
+}
+
+/// What a JWT signed by a trusted issuer (a trust relationship) says.
+pub(crate) struct Trusted {
+    /// Its `iss`.
+    pub issuer: String,
+    /// Its `sub`.
+    pub subject: String,
+    /// The scope the relationship allows.
+    pub scope: Vec<String>,
+    /// Its `aud` values.
+    pub audience: Vec<String>,
+    /// Its `jti` (see [`Trusted::use_once`]).
+    jti: Option<String>,
+    /// Its `exp`.
+    expires_at: i64,
+}
+
+impl Trusted {
+    /// §3 item 7: its `jti` is used once, remembered until it expires. Called once every
+    /// other check passed, so that a refused request does not use it up. `Err` is the
+    /// hint of the refusal.
+    pub(crate) async fn use_once<S: Store, P: Platform>(
+        &self,
+        latch: &Latch<S, P>,
+    ) -> Result<Result<(), String>, Error> {
+        let Some(jti) = &self.jti else { return Ok(Ok(())) };
+        let key = jwt_assertion::jti_key(&self.issuer, jti);
+        Ok(match latch.store.use_jti(&key, self.expires_at, latch.platform.now()).await? {
+            true => Ok(()),
+            false => Err("The JWT's 'jti' was used before: a JWT is accepted once.".into()),
+        })
     }
-    let of = super::TokenOf { subject: subject.to_string(), scope, audience };
-    super::access_token_only(latch, client, params, GrantType::JwtBearer, of, dpop).await
+}
+
+/// RFC 7523 §3: a JWT of a trusted issuer about a subject, signed with the
+/// relationship's key, addressed to this server, unexpired (the JWT
+/// of the JWT-bearer grant, and of a token exchange, RFC 8693); its `jti` is not used
+/// yet ([`Trusted::use_once`]). `Err` is the hint of the refusal; the outer `Err`, a
+/// failing store.
+pub(crate) async fn verify_trusted<S: Store, P: Platform>(
+    latch: &Latch<S, P>,
+    jwt_text: &str,
+) -> Result<Result<Trusted, String>, Error> {
+    macro_rules! refuse {
+        ($e:expr) => {
+            match $e {
+                Ok(v) => v,
+                Err(hint) => return Ok(Err(hint)),
+            }
+        };
+    }
+    let jwt = refuse!(Unverified::read(jwt_text)
+        .ok_or_else(|| "The JWT is not a compact JWS with a JSON header and claims.".to_string()));
+    // §3 items 1 and 2: the issuer and the subject name the trust relationship.
+    let (Some(issuer), Some(subject)) = (jwt.claim("iss"), jwt.claim("sub")) else {
+        return Ok(Err("The JWT must carry the 'iss' and 'sub' claims.".into()));
+    };
+    let now = latch.platform.now();
+    let trusts = latch.store.trusts_for(issuer, subject, jwt.kid(), now).await?;
+    // §3 item 9: "The JWT MUST be digitally signed".
+    let (trust, claims) = refuse!(trusts
+        .iter()
+        .find_map(
+            |t| jwt_assertion::verify(jwt_text, jwt.alg(), jwt.kid(), std::slice::from_ref(&t.jwk)).map(|c| (t, c))
+        )
+        .ok_or_else(|| {
+            format!("No public JWK was registered for issuer '{issuer}' and subject '{subject}' that verifies the JWT.")
+        }));
+    let settings = &latch.config.jwt_grant;
+    let audiences = latch.config.token_audiences();
+    let rules = Rules {
+        audiences: &audiences,
+        now,
+        iat_required: !settings.iat_optional,
+        jti_required: !settings.jti_optional,
+        max_ttl: Some(settings.max_ttl),
+    };
+    let checked = refuse!(jwt_assertion::check(&claims, &rules));
+    Ok(Ok(Trusted {
+        issuer: issuer.to_string(),
+        subject: subject.to_string(),
+        scope: trust.scope.clone(),
+        audience: checked.audience,
+        jti: checked.jti,
+        expires_at: checked.expires_at,
+    }))
 }

@@ -12,6 +12,7 @@ pub mod client_credentials;
 pub mod device_code;
 pub mod jwt_bearer;
 pub mod refresh_token;
+pub mod token_exchange;
 
 use crate::access_token::{self, Grant};
 use crate::authorize::set_session;
@@ -132,6 +133,9 @@ grant_table! {
         access: device_authorization_grant_access_token_lifespan,
         id: device_authorization_grant_id_token_lifespan,
         refresh: device_authorization_grant_refresh_token_lifespan),
+    /// RFC 8693 §2 (beyond Hydra): a token for another.
+    TokenExchange => ("urn:ietf:params:oauth:grant-type:token-exchange", TokenEndpoint, refreshable: false,
+        access: -, id: -, refresh: -),
 }
 
 impl GrantType {
@@ -180,6 +184,7 @@ pub async fn handle<S: Store, P: Platform>(
         GrantType::RefreshToken => refresh_token::handle(latch, client, params, dpop).await,
         GrantType::JwtBearer => jwt_bearer::handle(latch, client, params, dpop).await,
         GrantType::DeviceCode => device_code::handle(latch, client, params, dpop).await,
+        GrantType::TokenExchange => token_exchange::handle(latch, client, params, dpop).await,
         GrantType::Implicit => Err(unsupported(grant.as_str())),
     }
 }
@@ -333,6 +338,7 @@ pub async fn mint_tokens<S: Store, P: Platform>(
 }
 
 /// What [`access_token_only`] issues a token of: the subject, scope and audience.
+#[derive(Default)]
 pub struct TokenOf {
     /// The subject.
     pub subject: String,
@@ -340,6 +346,13 @@ pub struct TokenOf {
     pub scope: Vec<String>,
     /// Granted audience.
     pub audience: Vec<String>,
+    /// For a token derived from an access token of Latch's (RFC 8693): that token's grant
+    /// and storage key. The new token joins the grant, so a revocation of it reaches the
+    /// new token too, and is stored only while the token is active
+    /// ([`crate::store::TokenStore::insert_tokens_while_active`]).
+    pub derived_from: Option<(String, String)>,
+    /// Who acts for the subject (RFC 8693 §4.1).
+    pub act: Option<Value>,
 }
 
 /// Issues and stores an access token alone (no refresh or ID token) for a grant of
@@ -353,29 +366,36 @@ pub async fn access_token_only<S: Store, P: Platform>(
     grant_type: GrantType,
     of: TokenOf,
     dpop: Option<&Proof>,
-) -> Result<Response, Error> {
+) -> Result<Value, Error> {
     let ttl = lifespan(grant_type.lifespans_of(client).access, latch.config.access_token_ttl);
     let mut grant = Grant {
-        request_id: latch.new_request_id(),
+        request_id: of.derived_from.as_ref().map(|(grant, _)| grant.clone()).unwrap_or_else(|| latch.new_request_id()),
         subject: of.subject,
         scope: of.scope,
         audience: of.audience,
         ext: Map::new(),
         jkt: dpop.map(|p| p.jkt.clone()),
+        act: of.act,
     };
     let mut session = GrantSession::default();
     crate::token_hook::run(latch, client, grant_type, params, &mut grant, &mut session, None).await?;
     let issued = access_token::mint(latch, client, &grant, ttl).await?;
-    latch.store.insert_tokens(std::slice::from_ref(&issued.record)).await?;
-    Ok(Response::json(
-        200,
-        &json!({
-            "access_token": issued.token,
-            "expires_in": ttl,
-            "scope": grant.scope.join(" "),
-            "token_type": access_token::token_type(&grant),
-        }),
-    ))
+    let records = std::slice::from_ref(&issued.record);
+    match &of.derived_from {
+        None => latch.store.insert_tokens(records).await?,
+        Some((_, signature)) => {
+            let now = latch.platform.now();
+            if !latch.store.insert_tokens_while_active(TokenKind::AccessToken, signature, now, records).await? {
+                return Err(Error::invalid_request("The subject token was revoked or expired."));
+            }
+        }
+    }
+    Ok(json!({
+        "access_token": issued.token,
+        "expires_in": ttl,
+        "scope": grant.scope.join(" "),
+        "token_type": access_token::token_type(&grant),
+    }))
 }
 
 /// RFC 6749 §5.2 `invalid_grant` with a hint.

@@ -96,6 +96,7 @@ pub async fn handle<S: Store, P: Platform>(
         audience: old.audience.clone(),
         ext: ext_of(&old),
         jkt: dpop.map(|p| p.jkt.clone()),
+        act: None,
     };
     let Minted { mut body, mut records, id_token } =
         mint_tokens(latch, client, params, grant, session_of(&old), None, GrantType::RefreshToken).await?;
