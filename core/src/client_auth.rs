@@ -276,6 +276,7 @@ async fn by_assertion<S: Store, P: Platform>(latch: &Latch<S, P>, params: &Param
     let audiences = latch.config.token_audiences();
     let rules = Rules { audiences: &audiences, now, iat_required: false, jti_required: true, max_ttl: None };
     let checked = jwt_assertion::check(&claims, &rules).map_err(Error::invalid_client)?;
+    crate::fapi::assertion_audience(&latch.config, claims.get("aud"))?;
     // §3 item 7: each assertion once (OIDC Core §9: "The JWT ID MUST NOT be reused").
     let jti = checked.jti.as_deref().unwrap_or_default();
     if !latch.store.use_jti(&jwt_assertion::jti_key(&client.client_id, jti), checked.expires_at, now).await? {

@@ -12,6 +12,7 @@
 //! | the redirect URI is given at the push (§5.3.2.2) | [`crate::par::push`] |
 //! | `iss` in every authorization response (§5.3.2.2, RFC 9207) | always, in [`crate::redirect`] |
 //! | confidential clients only, authenticated by `private_key_jwt` (§5.3.2.1) | [`client_authentication`] |
+//! | a client assertion's `aud` is the issuer, as a string (§5.3.2.1) | [`assertion_audience`] |
 //! | sender-constrained access tokens, by DPoP (§5.3.2.1) | [`crate::token_endpoint`] |
 //! | a refresh token may be used again when its answer was lost (§5.3.2.1) | `refresh_grace_period` |
 //! | PS256, ES256 or EdDSA for every signature (§5.4) | [`ALGS`]: ID tokens, client assertions, DPoP proofs, request objects |
@@ -67,6 +68,19 @@ pub fn client_authentication(config: &Config, method: &str, alg: Option<&str>) -
         )),
         _ => Ok(()),
     }
+}
+
+/// §5.3.2.1: a client assertion's `aud` is the issuer identifier, as one string (not
+/// the token endpoint's URL, not a list), so an assertion made for another server or
+/// endpoint is never accepted here.
+pub fn assertion_audience(config: &Config, aud: Option<&serde_json::Value>) -> Result<(), Error> {
+    if config.fapi2 && aud.and_then(serde_json::Value::as_str) != Some(config.issuer.as_str()) {
+        return Err(refused(
+            ErrorCode::InvalidClient,
+            format!("The client assertion's 'aud' must be the issuer '{}', as a string.", config.issuer),
+        ));
+    }
+    Ok(())
 }
 
 /// §5.3.2.2: `response_type=code` only.

@@ -275,6 +275,9 @@ pub const RECOGNISED_PARAMETERS: &[&str] = &[
     "user_code",
 ];
 
+/// The recognised parameters that may be repeated, read as one list ([`Params::list`]).
+pub const REPEATABLE: &[&str] = &["audience", "resource"];
+
 /// Parsed parameters; each recognised name appears once.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Params(BTreeMap<String, String>);
@@ -309,6 +312,15 @@ impl Params {
             match m.entry(k.into_owned()) {
                 std::collections::btree_map::Entry::Vacant(e) => {
                     e.insert(decode_component(v).into_owned());
+                }
+                // RFC 8707 §2 and RFC 8693 §2.1: these may be repeated; their values are
+                // kept as one space-separated list (a resource is a URI, which holds no
+                // space; an audience is one token of Hydra's space-separated list).
+                std::collections::btree_map::Entry::Occupied(mut e) if REPEATABLE.contains(&e.key().as_str()) => {
+                    let v = decode_component(v);
+                    let list = e.get_mut();
+                    list.push(' ');
+                    list.push_str(&v);
                 }
                 std::collections::btree_map::Entry::Occupied(e)
                     if RECOGNISED_PARAMETERS.contains(&e.key().as_str()) =>
@@ -581,10 +593,15 @@ mod tests {
         let p = Params::parse(b"utm_source=a&utm_source=b&scope=openid").unwrap();
         assert_eq!(p.get("utm_source"), Some("a"));
         assert_eq!(p.get("scope"), Some("openid"));
-        for name in RECOGNISED_PARAMETERS {
+        for name in RECOGNISED_PARAMETERS.iter().filter(|n| !REPEATABLE.contains(n)) {
             let e = Params::parse(format!("{name}=a&{name}=b").as_bytes()).unwrap_err();
             assert_eq!(e.code, ErrorCode::InvalidRequest, "{name}");
         }
+        // RFC 8707 §2, RFC 8693 §2.1: these repeat, as one list.
+        let p = Params::parse(b"resource=https%3A%2F%2Fa.example&resource=https://b.example&audience=x&audience=y+z")
+            .unwrap();
+        assert_eq!(p.list("resource"), ["https://a.example", "https://b.example"]);
+        assert_eq!(p.list("audience"), ["x", "y", "z"]);
     }
 
     /// Every parameter name the core reads from a `Params` (a `.get`, `.require` or

@@ -22,8 +22,8 @@ pub fn scope_allowed<'a>(client_scopes: impl IntoIterator<Item = &'a str>, reque
 }
 
 /// The audience a request asks for, each allowed to `client` (Hydra's `audience`
-/// whitelist): its `audience` values and its `resource` (RFC 8707 §2: an absolute URI
-/// without a fragment; one per request here). An audience the client may not have is
+/// whitelist): its `audience` values and its `resource`s (RFC 8707 §2: absolute URIs
+/// without a fragment; both may be repeated). An audience the client may not have is
 /// `invalid_request` (as Hydra answers); a resource, `invalid_target` (RFC 8707 §2).
 pub fn requested_audience(
     allowed: &[String],
@@ -36,18 +36,18 @@ pub fn requested_audience(
             "Requested audience '{a}' has not been whitelisted by the OAuth 2.0 Client."
         )));
     }
-    if let Some(resource) = params.get("resource") {
-        let absolute = url::Url::parse(resource).is_ok_and(|u| u.fragment().is_none() && !u.cannot_be_a_base());
+    for resource in params.list("resource") {
+        let absolute = url::Url::parse(&resource).is_ok_and(|u| u.fragment().is_none() && !u.cannot_be_a_base());
         if !absolute {
             return Err(Error::new(ErrorCode::InvalidTarget)
                 .with_hint("The 'resource' parameter must be an absolute URI without a fragment."));
         }
-        if !audience_allowed(allowed, resource) {
+        if !audience_allowed(allowed, &resource) {
             return Err(Error::new(ErrorCode::InvalidTarget)
                 .with_hint(format!("The OAuth 2.0 Client may not have tokens for resource '{resource}'.")));
         }
-        if !audience.iter().any(|a| a == resource) {
-            audience.push(resource.to_string());
+        if !audience.contains(&resource) {
+            audience.push(resource);
         }
     }
     Ok(audience)

@@ -190,6 +190,28 @@ fn only_private_key_jwt_with_the_profiles_algorithms_authenticates() {
 }
 
 #[test]
+fn a_client_assertion_names_the_issuer_alone() {
+    let l = fapi(13);
+    let k = key(Alg::Es256, 13);
+    fapi_client(&l, &k);
+    let ch = challenge();
+    let with_aud = |aud: Value| {
+        signed(
+            &k,
+            json!({"alg": "ES256", "kid": "k-1", "typ": "JWT"}),
+            json!({"iss": "bank-app", "sub": "bank-app", "aud": aud, "exp": NOW + 60, "iat": NOW, "jti": jti()}),
+        )
+    };
+    // §5.3.2.1: the issuer, as a string; not an endpoint's URL, not in a list.
+    for aud in [json!(format!("{ISSUER}/oauth2/token")), json!(format!("{ISSUER}/oauth2/par")), json!([ISSUER])] {
+        let r = post(&l, "/oauth2/par", &request(&ch, &[]), Some(&with_aud(aud.clone())), None);
+        assert_eq!(error_of(&r), (401, "invalid_client".into()), "aud {aud}");
+    }
+    let r = post(&l, "/oauth2/par", &request(&ch, &[]), Some(&with_aud(json!(ISSUER))), None);
+    assert_eq!(r.status, 201, "{:?}", r.json_body());
+}
+
+#[test]
 fn access_tokens_are_sender_constrained() {
     let l = fapi(5);
     let k = key(Alg::Es256, 5);

@@ -275,4 +275,13 @@ fn resource_indicators_name_the_audience_everywhere() {
     );
     assert_eq!(r.status, 200, "{:?}", r.json_body());
     assert_eq!(introspect(&l, r.json_body()["access_token"].as_str().unwrap())["aud"], json!([DOWNSTREAM]));
+    // §2: repeated, each one is an audience.
+    let users = format!("{DOWNSTREAM}/users");
+    let r = form(
+        &l,
+        "/oauth2/token",
+        Some(("api", "api-secret")),
+        &[("grant_type", "client_credentials"), ("resource", DOWNSTREAM), ("resource", &users)],
+    );
+    assert_eq!(introspect(&l, r.json_body()["access_token"].as_str().unwrap())["aud"], json!([DOWNSTREAM, users]));
 }
