@@ -1,7 +1,7 @@
-// Shared by the openid-client interop scripts (run.mjs, par_dpop.mjs): checks and their
-// report, `latch serve all --dev` on free loopback ports over a fresh SQLite file, a
-// cookie-keeping "browser" for the public port, the admin API, and the login & consent
-// app played through the admin API.
+// Shared by the openid-client interop scripts (run.mjs, par_dpop.mjs, exchange_fapi.mjs):
+// checks and their report, `latch serve all --dev` on free loopback ports over a fresh
+// SQLite file, a cookie-keeping "browser" for the public port, the admin API, and the
+// login & consent app played through the admin API.
 
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -239,8 +239,9 @@ export async function introspect(adminUrl, token) {
 // API (subject SUBJECT, the requested `scopes` granted); checks that the browser reaches
 // the login UI (the check named `urlWhat`), that the login request is `clientId`'s with
 // `scopes`, and that it ends at the redirect_uri with a code and `state`. Returns the
-// callback URL (redirect_uri?code=…&state=…).
-export async function loginAndConsent({ adminUrl, authUrl, label, clientId, scopes, state, urlWhat, browser }) {
+// callback URL (redirect_uri?code=…&state=…). With `grantAudience`, the consent also
+// grants that access-token audience (`grant_access_token_audience`).
+export async function loginAndConsent({ adminUrl, authUrl, label, clientId, scopes, state, urlWhat, browser, grantAudience }) {
   const b = browser ?? defaultBrowser;
   const first = await b.get(authUrl);
   const loginLoc = first.location && new URL(first.location, authUrl);
@@ -293,7 +294,11 @@ export async function loginAndConsent({ adminUrl, authUrl, label, clientId, scop
     adminUrl,
     'PUT',
     `/admin/oauth2/auth/requests/consent/accept?consent_challenge=${q(consentChallenge)}`,
-    { grant_scope: scopes, session: { id_token: { email: SUBJECT } } },
+    {
+      grant_scope: scopes,
+      ...(grantAudience ? { grant_access_token_audience: grantAudience } : {}),
+      session: { id_token: { email: SUBJECT } },
+    },
   );
 
   const third = await b.get(consentAccept.redirect_to);
