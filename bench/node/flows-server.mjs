@@ -12,6 +12,10 @@
 //                                   Grant with the OIDC scopes "openid offline_access",
 //                                   grant.save(), interactionFinished({consent: {grantId}}) → 303
 //
+// PAR (RFC 9126) and DPoP (RFC 9449) are on, as they are by default in 9.x, for the PAR
+// and DPoP flows of bench/flowgen (--kind par, --kind dpop); neither is required, so a
+// plain flow is the same as without them.
+//
 // This follows the shape of oidc-provider's own example app (example/routes/*.js): each
 // POST reads the interaction again before finishing it. The subject is fixed (no
 // password check), as on the Latch side. Everything else goes to provider.callback().
@@ -38,8 +42,17 @@ const provider = new Provider(`http://127.0.0.1:${port}`, {
       scope: 'openid offline_access',
     },
   ],
-  // The interaction app below replaces the development one (which renders HTML forms).
-  features: { devInteractions: { enabled: false } },
+  features: {
+    // The interaction app below replaces the development one (which renders HTML forms).
+    devInteractions: { enabled: false },
+    // RFC 9126, for bench/flowgen --kind par: POST /request, authenticated as at the token
+    // endpoint. Not required, so the plain flows keep their requests in the query.
+    pushedAuthorizationRequests: { enabled: true, requirePushedAuthorizationRequests: false },
+    // RFC 9449, for bench/flowgen --kind dpop: a DPoP header at /token binds the tokens.
+    // Without a nonceSecret the provider neither hands out nor accepts nonces (and its
+    // requireNonce default answers false), as Latch does without OAUTH2_DPOP_REQUIRE_NONCE.
+    dPoP: { enabled: true },
+  },
   interactions: { url: (ctx, interaction) => `/interaction/${interaction.uid}` },
 });
 const callback = provider.callback();

@@ -1,6 +1,9 @@
 //! One complete authorization-code flow, step by step, with its checks: eight requests
 //! against Latch (Hydra's login & consent protocol) or node-oidc-provider, every answer
-//! checked.
+//! checked. Of one of three kinds ([`Kind`]): plain; PAR (RFC 9126: the authorization
+//! request is pushed first, a ninth request, and the browser carries only its
+//! `request_uri`); DPoP (RFC 9449: the token request carries a fresh proof of the
+//! client's key, and the tokens must come back bound, `token_type` DPoP).
 
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use std::fmt;
@@ -19,6 +22,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use url::Url;
 
+use crate::dpop::DpopKey;
 use crate::http::{Client, Origin, Response, Target};
 use crate::jar::Jar;
 
@@ -26,9 +30,10 @@ use crate::jar::Jar;
 #[derive(Debug)]
 pub struct FlowError(pub String);
 
-/// The eight steps of a flow, in order.
+/// The steps of a flow, in order: `Push` only in a PAR flow, then the eight of every flow.
 #[derive(Clone, Copy)]
 pub enum Step {
+    Push,
     Authorize,
     LoginRead,
     LoginAccept,
@@ -40,7 +45,9 @@ pub enum Step {
 }
 
 impl Step {
-    pub const NAMES: [&'static str; 8] = [
+    pub const COUNT: usize = 9;
+    pub const NAMES: [&'static str; Step::COUNT] = [
+        "push",
         "authorize",
         "login_read",
         "login_accept",
@@ -61,12 +68,12 @@ impl fmt::Display for Step {
 /// Per-step times of one flow: each `lap` records the time since the previous one.
 pub struct Laps {
     last: Instant,
-    pub ms: [f64; 8],
+    pub ms: [f64; Step::COUNT],
 }
 
 impl Laps {
     pub fn new(start: Instant) -> Self {
-        Laps { last: start, ms: [0.0; 8] }
+        Laps { last: start, ms: [0.0; Step::COUNT] }
     }
 
     fn lap(&mut self, step: Step) {
@@ -84,9 +91,55 @@ pub enum Server {
     Node { url: Origin },
 }
 
+impl Server {
+    /// The token endpoint's path under the (public) base URL.
+    pub fn token_path(&self) -> &'static str {
+        match self {
+            Server::Latch { .. } => "/oauth2/token",
+            Server::Node { .. } => "/token",
+        }
+    }
+
+    /// The pushed authorization request endpoint's path (RFC 9126 §2; oidc-provider's
+    /// default route `pushed_authorization_request`).
+    fn par_path(&self) -> &'static str {
+        match self {
+            Server::Latch { .. } => "/oauth2/par",
+            Server::Node { .. } => "/request",
+        }
+    }
+}
+
+/// What kind of flow each one is.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Kind {
+    /// The authorization request in the browser's query; a bearer token request.
+    Plain,
+    /// RFC 9126: the request pushed (client-authenticated as at the token endpoint),
+    /// then the browser goes to the authorization endpoint with `client_id` and
+    /// `request_uri` only.
+    Par,
+    /// RFC 9449: the worker's key (ES256), a fresh proof (new `jti`, current `iat`) with
+    /// the token request, and `token_type` DPoP in the answer.
+    Dpop,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Plain => "plain",
+            Kind::Par => "par",
+            Kind::Dpop => "dpop",
+        }
+    }
+}
+
 /// What every flow shares.
 pub struct Config {
     pub server: Server,
+    pub kind: Kind,
+    /// The token endpoint's URL: the `htu` of DPoP proofs (RFC 9449 §4.2).
+    pub token_htu: String,
     /// The base URL redirects are resolved against (public, or node's URL).
     pub base: Url,
     pub client_id: String,
@@ -119,11 +172,12 @@ impl Config {
     }
 }
 
-/// Runs one flow; `laps` gets the time of each step.
-pub async fn run(cfg: &Config, http: &mut Client, laps: &mut Laps) -> Result<(), FlowError> {
+/// Runs one flow; `laps` gets the time of each step. `dpop`: the client's key, which a
+/// DPoP flow proves possession of at the token endpoint.
+pub async fn run(cfg: &Config, http: &mut Client, laps: &mut Laps, dpop: Option<&DpopKey>) -> Result<(), FlowError> {
     match &cfg.server {
-        Server::Latch { public, admin } => latch_flow(cfg, public, admin, http, laps).await,
-        Server::Node { url } => node_flow(cfg, url, http, laps).await,
+        Server::Latch { public, admin } => latch_flow(cfg, public, admin, http, laps, dpop).await,
+        Server::Node { url } => node_flow(cfg, url, http, laps, dpop).await,
     }
 }
 
@@ -135,16 +189,17 @@ async fn latch_flow(
     admin: &Origin,
     http: &mut Client,
     laps: &mut Laps,
+    dpop: Option<&DpopKey>,
 ) -> Result<(), FlowError> {
     use Step::*;
     let mut jar = Jar::default();
     let subject = cfg.next_subject();
-    let a = AuthParams::new(cfg, "openid offline", None);
+    let a = AuthParams::new(cfg, "openid offline", None, dpop);
     let admin_flow = format!("{}/admin/oauth2/auth/requests", admin.prefix);
     let accept_json = [(ACCEPT, "application/json")];
     let json_headers = [(CONTENT_TYPE, "application/json"), (ACCEPT, "application/json")];
 
-    let auth = format!("{}/oauth2/auth?{}", public.prefix, a.query);
+    let auth = authorization_path(cfg, http, laps, public, "/oauth2/auth", &a).await?;
     let res = jar.get(http, &Target::on(public, &auth)).await?;
     let lc = challenge(Authorize, &res, &cfg.base, "login_challenge")?;
     laps.lap(Authorize);
@@ -184,18 +239,24 @@ async fn latch_flow(
     let consent_return = redirect_to(ConsentAccept, &res)?;
     laps.lap(ConsentAccept);
 
-    let token = format!("{}/oauth2/token", public.prefix);
+    let token = format!("{}{}", public.prefix, cfg.server.token_path());
     finish(cfg, http, &mut jar, laps, &consent_return, &Target::on(public, &token), &a, &subject).await
 }
 
-async fn node_flow(cfg: &Config, base: &Origin, http: &mut Client, laps: &mut Laps) -> Result<(), FlowError> {
+async fn node_flow(
+    cfg: &Config,
+    base: &Origin,
+    http: &mut Client,
+    laps: &mut Laps,
+    dpop: Option<&DpopKey>,
+) -> Result<(), FlowError> {
     use Step::*;
     let mut jar = Jar::default();
     let subject = cfg.next_subject();
     // oidc-provider grants offline_access only with prompt=consent (OIDC Core §11).
-    let a = AuthParams::new(cfg, "openid offline_access", Some("consent"));
+    let a = AuthParams::new(cfg, "openid offline_access", Some("consent"), dpop);
 
-    let auth = format!("{}/auth?{}", base.prefix, a.query);
+    let auth = authorization_path(cfg, http, laps, base, "/auth", &a).await?;
     let login = to_interaction(cfg, Authorize, &jar.get(http, &Target::on(base, &auth)).await?)?;
     laps.lap(Authorize);
 
@@ -216,8 +277,48 @@ async fn node_flow(cfg: &Config, base: &Origin, http: &mut Client, laps: &mut La
     let consent_return = post(cfg, http, &mut jar, ConsentAccept, &accept).await?;
     laps.lap(ConsentAccept);
 
-    let token = format!("{}/token", base.prefix);
+    let token = format!("{}{}", base.prefix, cfg.server.token_path());
     finish(cfg, http, &mut jar, laps, &consent_return, &Target::on(base, &token), &a, &subject).await
+}
+
+/// The authorization endpoint's path and query for the flow's request (at `path` under
+/// `origin`): the request itself; in a PAR flow (RFC 9126), the request pushed first
+/// (step `push`: client_secret_basic as at the token endpoint, 201 with a `request_uri`
+/// and a positive `expires_in`) and then only `client_id` and that `request_uri` (§4).
+async fn authorization_path(
+    cfg: &Config,
+    http: &mut Client,
+    laps: &mut Laps,
+    origin: &Origin,
+    path: &str,
+    a: &AuthParams<'_>,
+) -> Result<String, FlowError> {
+    if cfg.kind != Kind::Par {
+        return Ok(format!("{}{path}?{}", origin.prefix, a.query));
+    }
+    let step = Step::Push;
+    let par = format!("{}{}", origin.prefix, cfg.server.par_path());
+    let headers: [(HeaderName, &str); 3] = [
+        (CONTENT_TYPE, "application/x-www-form-urlencoded"),
+        (AUTHORIZATION, &cfg.basic),
+        (ACCEPT, "application/json"),
+    ];
+    let res = http.request(Method::POST, &Target::on(origin, &par), &headers, Some(a.query.clone().into())).await?;
+    expect_status(step, &res, &[201])?;
+    let r: Pushed = json(step, &res)?;
+    let request_uri = match r.request_uri {
+        Some(uri) if !uri.is_empty() => uri,
+        _ => return fail(format!("{step}: no request_uri: {}", res_text(&res))),
+    };
+    if !r.expires_in.is_some_and(|e| e > 0.0) {
+        return fail(format!("{step}: no positive expires_in: {}", res_text(&res)));
+    }
+    laps.lap(step);
+    let query = form_urlencoded::Serializer::new(String::with_capacity(64 + request_uri.len()))
+        .append_pair("client_id", &cfg.client_id)
+        .append_pair("request_uri", &request_uri)
+        .finish();
+    Ok(format!("{}{path}?{query}", origin.prefix))
 }
 
 /// The last two steps, the same on both servers: back to the authorization endpoint
@@ -231,7 +332,7 @@ async fn finish(
     laps: &mut Laps,
     consent_return: &Url,
     token: &Target<'_>,
-    a: &AuthParams,
+    a: &AuthParams<'_>,
     subject: &str,
 ) -> Result<(), FlowError> {
     use Step::*;
@@ -239,7 +340,9 @@ async fn finish(
     let code = callback_code(cfg, ConsentReturn, &res, &a.state)?;
     laps.lap(ConsentReturn);
 
-    let res = token_request(cfg, http, token, &code, &a.verifier).await?;
+    // A DPoP flow's proof is made now, as a client makes it: a new jti, the current iat.
+    let proof = a.dpop.map(|key| key.proof("POST", &cfg.token_htu));
+    let res = token_request(cfg, http, token, &code, &a.verifier, proof.as_deref()).await?;
     check_tokens(cfg, &res, &a.nonce, subject)?;
     laps.lap(Token);
     Ok(())
@@ -280,16 +383,18 @@ fn to_interaction(cfg: &Config, step: Step, res: &Response) -> Result<Url, FlowE
 // ------------------------------------------------------------------------------------
 // Shared steps and checks.
 
-/// The authorization request's parameters (PKCE S256, state, nonce) and its query.
-struct AuthParams {
+/// The authorization request's parameters (PKCE S256, state, nonce) and its query; in a
+/// DPoP flow, the client's key too.
+struct AuthParams<'k> {
     verifier: String,
     state: String,
     nonce: String,
     query: String,
+    dpop: Option<&'k DpopKey>,
 }
 
-impl AuthParams {
-    fn new(cfg: &Config, scope: &str, prompt: Option<&str>) -> Self {
+impl<'k> AuthParams<'k> {
+    fn new(cfg: &Config, scope: &str, prompt: Option<&str>, dpop: Option<&'k DpopKey>) -> Self {
         let verifier = random_b64::<32>();
         let state = random_b64::<16>();
         let nonce = random_b64::<16>();
@@ -306,11 +411,11 @@ impl AuthParams {
         if let Some(p) = prompt {
             q.append_pair("prompt", p);
         }
-        AuthParams { verifier, state, nonce, query: q.finish() }
+        AuthParams { verifier, state, nonce, query: q.finish(), dpop }
     }
 }
 
-fn random_b64<const N: usize>() -> String {
+pub fn random_b64<const N: usize>() -> String {
     let mut b = [0u8; N];
     rand::thread_rng().fill_bytes(&mut b);
     URL_SAFE_NO_PAD.encode(b)
@@ -357,13 +462,15 @@ fn callback_code(cfg: &Config, step: Step, res: &Response, state: &str) -> Resul
     }
 }
 
-/// POST to the token endpoint: client_secret_basic, the code and the PKCE verifier.
+/// POST to the token endpoint: client_secret_basic, the code and the PKCE verifier, and
+/// the DPoP proof when there is one.
 async fn token_request(
     cfg: &Config,
     http: &mut Client,
     target: &Target<'_>,
     code: &str,
     verifier: &str,
+    dpop: Option<&str>,
 ) -> Result<Response, FlowError> {
     let body = form_urlencoded::Serializer::new(String::with_capacity(256))
         .append_pair("grant_type", "authorization_code")
@@ -371,16 +478,22 @@ async fn token_request(
         .append_pair("redirect_uri", &cfg.redirect_uri)
         .append_pair("code_verifier", verifier)
         .finish();
-    let headers: [(HeaderName, &str); 3] = [
+    let headers: [(HeaderName, &str); 4] = [
         (CONTENT_TYPE, "application/x-www-form-urlencoded"),
         (AUTHORIZATION, &cfg.basic),
         (ACCEPT, "application/json"),
+        (DPOP, dpop.unwrap_or_default()),
     ];
-    http.request(Method::POST, target, &headers, Some(body.into())).await
+    let n = if dpop.is_some() { 4 } else { 3 };
+    http.request(Method::POST, target, &headers[..n], Some(body.into())).await
 }
 
+/// RFC 9449 §4.1's request header.
+const DPOP: HeaderName = HeaderName::from_static("dpop");
+
 /// 200 with an access, a refresh and an ID token whose nonce, audience and subject
-/// are the flow's (the ID token is decoded, not verified).
+/// are the flow's (the ID token is decoded, not verified); in a DPoP flow, token_type
+/// DPoP (RFC 9449 §5.1, compared case-insensitively as RFC 6749 §5.1 has it).
 fn check_tokens(cfg: &Config, res: &Response, nonce: &str, subject: &str) -> Result<(), FlowError> {
     let step = Step::Token;
     expect_status(step, res, &[200])?;
@@ -391,6 +504,10 @@ fn check_tokens(cfg: &Config, res: &Response, nonce: &str, subject: &str) -> Res
         if token.as_deref().is_none_or(str::is_empty) {
             return fail(format!("{step}: the response has no {name}: {}", res_text(res)));
         }
+    }
+    if cfg.kind == Kind::Dpop && !t.token_type.as_deref().is_some_and(|tt| tt.eq_ignore_ascii_case("DPoP")) {
+        let got = t.token_type.as_deref().unwrap_or("none");
+        return fail(format!("{step}: token_type is {}, wanted DPoP", short(got, 100)));
     }
     let id_token = t.id_token.unwrap_or_default();
     let Some((claims, payload)) = id_token_claims(&id_token) else {
@@ -449,7 +566,14 @@ struct Interaction {
 }
 
 #[derive(Deserialize)]
+struct Pushed {
+    request_uri: Option<String>,
+    expires_in: Option<f64>,
+}
+
+#[derive(Deserialize)]
 struct Tokens {
+    token_type: Option<String>,
     access_token: Option<String>,
     refresh_token: Option<String>,
     id_token: Option<String>,
@@ -571,6 +695,43 @@ mod tests {
         assert_eq!(short("a \n\t b", 10), "a b");
         assert_eq!(short("abcdef", 3), "abc…");
         assert_eq!(short("abc", 3), "abc");
+    }
+
+    fn config(kind: Kind) -> Config {
+        let base = Url::parse("http://127.0.0.1:4444").unwrap();
+        Config {
+            server: Server::Node { url: Origin::new(&base).unwrap() },
+            kind,
+            token_htu: "http://127.0.0.1:4444/token".into(),
+            base,
+            client_id: "flow".into(),
+            redirect_uri: "http://127.0.0.1:9/cb".into(),
+            redirect: Url::parse("http://127.0.0.1:9/cb").unwrap(),
+            basic: Config::basic_auth("flow", "flow-secret"),
+            subject: "s".into(),
+            subjects: 1,
+            trace: false,
+            counter: AtomicU64::new(0),
+        }
+    }
+
+    fn token_response(token_type: &str) -> Response {
+        let payload = URL_SAFE_NO_PAD.encode(br#"{"nonce":"n","aud":"flow","sub":"s"}"#);
+        let body = serde_json::json!({"token_type": token_type, "access_token": "a", "refresh_token": "r",
+            "id_token": format!("h.{payload}.sig")});
+        Response { status: 200, headers: Default::default(), body: body.to_string().into() }
+    }
+
+    #[test]
+    fn dpop_flows_want_tokens_of_type_dpop() {
+        for tt in ["DPoP", "dpop", "DPOP"] {
+            assert!(check_tokens(&config(Kind::Dpop), &token_response(tt), "n", "s").is_ok(), "{tt}");
+        }
+        let e = check_tokens(&config(Kind::Dpop), &token_response("Bearer"), "n", "s").unwrap_err();
+        assert_eq!(e.0, "token: token_type is Bearer, wanted DPoP");
+        // The other kinds do not look at it.
+        assert!(check_tokens(&config(Kind::Plain), &token_response("Bearer"), "n", "s").is_ok());
+        assert!(check_tokens(&config(Kind::Par), &token_response("bearer"), "n", "s").is_ok());
     }
 
     #[test]

@@ -7,6 +7,17 @@
 //! answered as expected and the token response holds an access token, a refresh token and
 //! an ID token with the flow's nonce, audience and subject (see flow.rs).
 //!
+//! `--kind par` pushes each flow's authorization request first (RFC 9126: `POST
+//! /oauth2/par` on Latch, `/request` on node-oidc-provider, client_secret_basic as at the
+//! token endpoint, 201 with a `request_uri`) and sends the browser with `client_id` and
+//! that `request_uri` only: nine requests. `--kind dpop` gives each worker an ES256 key,
+//! made before its first flow, and each flow's token request a fresh DPoP proof of it
+//! (RFC 9449: new `jti`, current `iat`, `htm` POST, `htu` the token endpoint); the answer
+//! must then also say `token_type` DPoP (see dpop.rs). A worker is one client instance
+//! (which keeps its key, as DPoP clients do), each of its flows a new browser (a cookie
+//! jar of its own); a key per flow would only add a key generation per flow to this
+//! process's CPU, since neither server keeps anything per key.
+//!
 //! It shares the benchmark machine's cores with the server under test, so it is built to
 //! cost little CPU: one thread by default (a tokio current_thread runtime) with hyper's
 //! low-level HTTP/1.1 client, one keep-alive connection per worker and origin, no
@@ -24,19 +35,21 @@
 //!                                           flows back to back for S seconds (default 10),
 //!                                           after a warm-up of W seconds
 //!   --sequential N                          N flows one after the other
-//! Options: --threads 1 --client-id flow --client-secret flow-secret --redirect-uri
-//!   http://127.0.0.1:9/cb --subject foo@bar.com --subjects 1 (N > 1: the flows take turns
-//!   among user0@bar.com … user{N-1}@bar.com) --json (no summary on stderr).
+//! Options: --kind plain (or par, dpop) --threads 1 --client-id flow --client-secret
+//!   flow-secret --redirect-uri http://127.0.0.1:9/cb --subject foo@bar.com --subjects 1
+//!   (N > 1: the flows take turns among user0@bar.com … user{N-1}@bar.com) --json (no
+//!   summary on stderr).
 //! FLOWS_TRACE=1 in the environment prints every request and answer on stderr.
 //!
 //! Prints a human summary on stderr and, as the last line on stdout, one JSON object:
-//!   {"mode":"load","target":…,"workers":…,"flows":…,"errors":…,"duration_s":…,
+//!   {"mode":"load","target":…,"kind":…,"workers":…,"flows":…,"errors":…,"duration_s":…,
 //!    "flows_per_s":…,"p50_ms":…,"p99_ms":…,"steps_ms":{…},"error_samples":[…],
 //!    "client_cpu":…}
 //! client_cpu is this process's CPU time (user + system, from getrusage(RUSAGE_SELF)
 //! through the libc crate) over the wall time of the run, in cores.
 //! Exit status: 0 when every flow succeeded, 1 when any failed, 2 on a usage error.
 
+mod dpop;
 mod flow;
 mod http;
 mod jar;
@@ -52,7 +65,8 @@ use clap::error::ErrorKind;
 use clap::{Args, CommandFactory, Parser, Subcommand};
 use url::Url;
 
-use flow::{Config, Laps, Server};
+use dpop::DpopKey;
+use flow::{Config, Kind, Laps, Server};
 use http::{Client, Origin};
 use stats::{Report, Stats, Summary};
 
@@ -88,6 +102,10 @@ enum TargetArgs {
 
 #[derive(Args)]
 struct Opts {
+    /// The kind of flow: plain, par (the request pushed first, RFC 9126) or dpop (a
+    /// DPoP-bound token request, RFC 9449).
+    #[arg(long, value_enum, default_value_t = Kind::Plain)]
+    kind: Kind,
     /// Concurrent workers, each running flows back to back.
     #[arg(long, default_value_t = 16)]
     workers: usize,
@@ -186,9 +204,12 @@ fn origin(base: &Url) -> Origin {
 }
 
 fn config(base: Url, server: Server, opts: &Opts) -> Config {
+    let token_htu = format!("{}{}", base.as_str().trim_end_matches('/'), server.token_path());
     Config {
         base,
         server,
+        kind: opts.kind,
+        token_htu,
         client_id: opts.client_id.clone(),
         redirect_uri: opts.redirect_uri.clone(),
         // `absolute_url` has checked it.
@@ -209,25 +230,26 @@ async fn run<'a>(cfg: Arc<Config>, name: &'a str, opts: &Opts) -> Report<'a> {
         }
     };
     let workers = opts.workers;
+    let kind = opts.kind.as_str();
     if opts.sequential > 0 {
-        info(format!("{name}: {} sequential flows", opts.sequential));
+        info(format!("{name}: {} sequential {kind} flows", opts.sequential));
         let summary = sequential(cfg, opts.sequential).await;
-        return report("sequential", name, None, summary);
+        return report("sequential", name, kind, None, summary);
     }
     if opts.warmup > 0.0 {
-        info(format!("{name}: warm-up, {workers} workers for {} s", opts.warmup));
+        info(format!("{name}: warm-up, {workers} workers of {kind} flows for {} s", opts.warmup));
         let summary = load(cfg.clone(), workers, opts.warmup).await;
         if summary.errors > 0 {
-            return report("warmup", name, Some(workers), summary);
+            return report("warmup", name, kind, Some(workers), summary);
         }
     }
-    info(format!("{name}: {workers} workers for {} s", opts.duration));
+    info(format!("{name}: {workers} workers of {kind} flows for {} s", opts.duration));
     let summary = load(cfg, workers, opts.duration).await;
-    report("load", name, Some(workers), summary)
+    report("load", name, kind, Some(workers), summary)
 }
 
-fn report<'a>(mode: &'a str, target: &'a str, workers: Option<usize>, summary: Summary) -> Report<'a> {
-    Report { mode, target, workers, summary }
+fn report<'a>(mode: &'a str, target: &'a str, kind: &'a str, workers: Option<usize>, summary: Summary) -> Report<'a> {
+    Report { mode, target, kind, workers, summary }
 }
 
 /// `workers` tasks running flows back to back until `seconds` have passed.
@@ -241,16 +263,22 @@ async fn load(cfg: Arc<Config>, workers: usize, seconds: f64) -> Summary {
         // A worker only fails to join when it panicked, which is a bug here.
         stats.merge(task.await.expect("a worker panicked"));
     }
-    stats.summary(t0.elapsed(), cpu_seconds() - cpu0)
+    stats.summary(cfg.kind, t0.elapsed(), cpu_seconds() - cpu0)
 }
 
 async fn worker(cfg: Arc<Config>, deadline: Instant) -> Stats {
     let mut http = Client::new(cfg.trace);
     let mut stats = Stats::default();
+    let key = dpop_key(&cfg);
     while Instant::now() < deadline {
-        one_flow(&cfg, &mut http, &mut stats).await;
+        one_flow(&cfg, &mut http, &mut stats, key.as_ref()).await;
     }
     stats
+}
+
+/// A worker's DPoP key (one client instance's), in a DPoP run.
+fn dpop_key(cfg: &Config) -> Option<DpopKey> {
+    (cfg.kind == Kind::Dpop).then(DpopKey::generate)
 }
 
 /// `n` flows one after the other.
@@ -259,16 +287,17 @@ async fn sequential(cfg: Arc<Config>, n: u64) -> Summary {
     let t0 = Instant::now();
     let mut http = Client::new(cfg.trace);
     let mut stats = Stats::default();
+    let key = dpop_key(&cfg);
     for _ in 0..n {
-        one_flow(&cfg, &mut http, &mut stats).await;
+        one_flow(&cfg, &mut http, &mut stats, key.as_ref()).await;
     }
-    stats.summary(t0.elapsed(), cpu_seconds() - cpu0)
+    stats.summary(cfg.kind, t0.elapsed(), cpu_seconds() - cpu0)
 }
 
-async fn one_flow(cfg: &Config, http: &mut Client, stats: &mut Stats) {
+async fn one_flow(cfg: &Config, http: &mut Client, stats: &mut Stats, dpop: Option<&DpopKey>) {
     let t0 = Instant::now();
     let mut laps = Laps::new(t0);
-    match flow::run(cfg, http, &mut laps).await {
+    match flow::run(cfg, http, &mut laps, dpop).await {
         Ok(()) => stats.succeeded(t0.elapsed().as_secs_f64() * 1e3, &laps.ms),
         Err(e) => stats.failed(e.0),
     }

@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 
-use crate::flow::Step;
+use crate::flow::{Kind, Step};
 
 /// At most this many distinct error messages are kept.
 const MAX_SAMPLES: usize = 5;
@@ -17,13 +17,13 @@ pub struct Stats {
     /// Milliseconds per successful flow.
     latencies: Vec<f64>,
     /// Milliseconds per step, summed over the successful flows.
-    step_sum: [f64; 8],
+    step_sum: [f64; Step::COUNT],
     errors: u64,
     samples: Vec<String>,
 }
 
 impl Stats {
-    pub fn succeeded(&mut self, total_ms: f64, steps_ms: &[f64; 8]) {
+    pub fn succeeded(&mut self, total_ms: f64, steps_ms: &[f64; Step::COUNT]) {
         self.latencies.push(total_ms);
         for (sum, ms) in self.step_sum.iter_mut().zip(steps_ms) {
             *sum += ms;
@@ -52,8 +52,9 @@ impl Stats {
         }
     }
 
-    /// The summary of a run that took `elapsed` and `cpu_s` seconds of this process's CPU.
-    pub fn summary(mut self, elapsed: Duration, cpu_s: f64) -> Summary {
+    /// The summary of a run of `kind` flows that took `elapsed` and `cpu_s` seconds of
+    /// this process's CPU.
+    pub fn summary(mut self, kind: Kind, elapsed: Duration, cpu_s: f64) -> Summary {
         self.latencies.sort_unstable_by(f64::total_cmp);
         let n = self.latencies.len();
         let secs = elapsed.as_secs_f64();
@@ -65,7 +66,7 @@ impl Stats {
             flows_per_s: Num::round(n as f64 / secs, 1),
             p50_ms: Num::round(percentile(&self.latencies, 50.0), 2),
             p99_ms: Num::round(percentile(&self.latencies, 99.0), 2),
-            steps_ms: StepsMs(self.step_sum.map(|s| Num::round(per_flow(s), 3))),
+            steps_ms: StepsMs { ms: self.step_sum.map(|s| Num::round(per_flow(s), 3)), push: kind == Kind::Par },
             error_samples: self.samples,
             client_cpu: Num::round(cpu_s / secs, 2),
         }
@@ -100,19 +101,25 @@ pub struct Summary {
 pub struct Report<'a> {
     pub mode: &'a str,
     pub target: &'a str,
+    pub kind: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub workers: Option<usize>,
     #[serde(flatten)]
     pub summary: Summary,
 }
 
-/// Mean milliseconds per step, as an object keyed by step name.
-pub struct StepsMs([Num; 8]);
+/// Mean milliseconds per step, as an object keyed by step name (`push` only in PAR
+/// flows, the only ones that have it).
+pub struct StepsMs {
+    ms: [Num; Step::COUNT],
+    push: bool,
+}
 
 impl Serialize for StepsMs {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut map = s.serialize_map(Some(8))?;
-        for (name, ms) in Step::NAMES.iter().zip(&self.0) {
+        let skip = usize::from(!self.push);
+        let mut map = s.serialize_map(Some(Step::COUNT - skip))?;
+        for (name, ms) in Step::NAMES.iter().zip(&self.ms).skip(skip) {
             map.serialize_entry(name, ms)?;
         }
         map.end()
@@ -182,8 +189,22 @@ mod tests {
             s.failed(format!("e{}", i % 7));
             s.failed("e0".into());
         }
-        let sum = s.summary(Duration::from_secs(1), 0.0);
+        let sum = s.summary(Kind::Plain, Duration::from_secs(1), 0.0);
         assert_eq!(sum.errors, 20);
         assert_eq!(sum.error_samples, ["e0", "e1", "e2", "e3", "e4"]);
+    }
+
+    #[test]
+    fn push_is_a_step_of_par_flows_only() {
+        let keys = |kind| {
+            let mut s = Stats::default();
+            s.succeeded(9.0, &[1.0; Step::COUNT]);
+            let v = serde_json::to_value(&s.summary(kind, Duration::from_secs(1), 0.0).steps_ms).unwrap();
+            v.as_object().unwrap().keys().cloned().collect::<Vec<_>>()
+        };
+        assert!(keys(Kind::Par).contains(&"push".to_string()));
+        assert_eq!(keys(Kind::Par).len(), 9);
+        assert!(!keys(Kind::Plain).contains(&"push".to_string()));
+        assert_eq!(keys(Kind::Dpop).len(), 8);
     }
 }
