@@ -82,7 +82,7 @@ pub async fn check<S: Store, P: Platform>(
         return Err(invalid("More than one DPoP header was sent."));
     }
     let now = latch.platform.now();
-    let (jkt, claims) = verify(&latch.config, jws.trim())?;
+    let (jkt, claims) = verify(&latch.config, &latch.platform, jws.trim())?;
     check_claims(latch, &claims, expected, now)?;
     // §11.1: a proof is used once. Remembered until it could no longer be accepted.
     let jti = claims.get("jti").and_then(Value::as_str).unwrap_or_default();
@@ -96,7 +96,11 @@ pub async fn check<S: Store, P: Platform>(
 
 /// §4.3 items 2–7: a JWS typed `dpop+jwt`, of an allowed algorithm, signed by the
 /// public key of its own `jwk` header. That key's thumbprint and the claims.
-fn verify(config: &crate::config::Config, jws: &str) -> Result<(String, Map<String, Value>), Error> {
+fn verify<P: Platform>(
+    config: &crate::config::Config,
+    platform: &P,
+    jws: &str,
+) -> Result<(String, Map<String, Value>), Error> {
     let proof = Unverified::read(jws).ok_or_else(|| invalid("The DPoP proof is not a signed JWT."))?;
     if proof.header.get("typ").and_then(Value::as_str) != Some("dpop+jwt") {
         return Err(invalid("The DPoP proof's 'typ' must be 'dpop+jwt'."));
@@ -130,10 +134,27 @@ fn verify(config: &crate::config::Config, jws: &str) -> Result<(String, Map<Stri
         return Err(invalid(format!("The DPoP proof's 'jwk' is not a key for '{alg}'.")));
     }
     let jwk = Value::Object(jwk.clone());
-    let claims =
-        crate::keys::verify_jws(&jwk, jws).ok_or_else(|| invalid("The DPoP proof's signature does not verify."))?;
+    let bad_signature = || invalid("The DPoP proof's signature does not verify.");
+    let claims = match es256_by_host(platform, &jwk, jws) {
+        Some(true) => proof.claims,
+        Some(false) => return Err(bad_signature()),
+        None => crate::keys::verify_jws(&jwk, jws).ok_or_else(bad_signature)?,
+    };
     let jkt = thumbprint(&jwk).ok_or_else(|| invalid("The DPoP proof's 'jwk' is incomplete."))?;
     Ok((jkt, claims))
+}
+
+/// An ES256 proof's signature checked by the host ([`Platform::es256_verify`]), when it
+/// offers to; `None`: not ES256, or the core verifies.
+fn es256_by_host<P: Platform>(platform: &P, jwk: &Value, jws: &str) -> Option<bool> {
+    if jwk.get("kty").and_then(Value::as_str) != Some("EC") {
+        return None;
+    }
+    let coordinate = |name: &str| jwk.get(name).and_then(Value::as_str).and_then(|c| B64.decode(c).ok());
+    let (x, y) = (coordinate("x")?, coordinate("y")?);
+    let (input, signature) = jws.rsplit_once('.')?;
+    let Ok(signature) = B64.decode(signature) else { return Some(false) };
+    platform.es256_verify(&x, &y, input.as_bytes(), &signature)
 }
 
 /// §4.3 items 8–12: `jti`, `htm`, `htu`, `iat`, the nonce and `ath`.
