@@ -167,6 +167,8 @@ fn untrustworthy_objects_are_refused() {
         (sign(&k, patched(json!({"exp": NOW}))), "expired"),
         (sign(&k, patched(json!({"nbf": NOW + 60}))), "not yet valid"),
         (sign(&k, patched(json!({"response_type": "token"}))), "another response_type"),
+        (sign(&k, patched(json!({"request_uri": REQUEST_URI}))), "a request_uri inside (RFC 9101 §4)"),
+        (sign(&k, patched(json!({"request": "x.y.z"}))), "a request inside (RFC 9101 §4)"),
         ("not-a-jwt".into(), "not a JWT"),
     ] {
         let r =

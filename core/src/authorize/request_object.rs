@@ -66,6 +66,11 @@ pub async fn resolve<S: Store, P: Platform>(
     let claims = jwt_assertion::verify(&jwt, alg, object.kid(), &keys)
         .ok_or_else(|| invalid("The request object's signature does not verify with any of the client's keys."))?;
     check_claims(latch, client, params, &claims)?;
+    // RFC 9101 §4: "request" and "request_uri" MUST NOT be in the object: one would
+    // smuggle a second request (a pushed one's request_uri among them) past these checks.
+    if claims.contains_key("request") || claims.contains_key("request_uri") {
+        return Err(invalid("A request object may not carry 'request' or 'request_uri'."));
+    }
     // OIDC Core §6.3.3: the object's parameters win; the query's others stay.
     let mut merged: Vec<(String, String)> = params
         .iter()
