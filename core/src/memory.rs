@@ -126,13 +126,7 @@ impl MemoryStore {
 impl TokenStore for MemoryStore {
     async fn insert_tokens(&self, records: &[TokenRecord]) -> Result<(), StoreError> {
         let mut g = self.lock()?;
-        let mut batch = std::collections::BTreeSet::new();
-        if let Some(r) = records.iter().find(|r| g.tokens.contains_key(&r.signature) || !batch.insert(&r.signature)) {
-            return Err(StoreError::Conflict(format!("token {} exists", r.signature)));
-        }
-        for r in records {
-            g.tokens.insert(r.signature.clone(), r.clone());
-        }
+        insert_all(&mut g, records)?;
         Ok(())
     }
     async fn get_token(&self, kind: TokenKind, signature: &str) -> Result<Option<TokenRecord>, StoreError> {
@@ -230,13 +224,7 @@ impl TokenStore for MemoryStore {
         if !g.tokens.get(signature).is_some_and(|r| r.kind == kind && r.active && r.expires_at > now) {
             return Ok(false);
         }
-        let mut batch = std::collections::BTreeSet::new();
-        if let Some(r) = records.iter().find(|r| g.tokens.contains_key(&r.signature) || !batch.insert(&r.signature)) {
-            return Err(StoreError::Conflict(format!("token {} exists", r.signature)));
-        }
-        for r in records {
-            g.tokens.insert(r.signature.clone(), r.clone());
-        }
+        insert_all(&mut g, records)?;
         Ok(true)
     }
     async fn reissue_within_grace(
@@ -278,6 +266,19 @@ impl TokenStore for MemoryStore {
         }
         Ok(doomed.len() as u64)
     }
+}
+
+/// Stores `records` all or nothing: a signature taken, or repeated among them, is a
+/// conflict and stores none.
+fn insert_all(g: &mut Inner, records: &[TokenRecord]) -> Result<(), StoreError> {
+    let mut batch = std::collections::BTreeSet::new();
+    if let Some(r) = records.iter().find(|r| g.tokens.contains_key(&r.signature) || !batch.insert(&r.signature)) {
+        return Err(StoreError::Conflict(format!("token {} exists", r.signature)));
+    }
+    for r in records {
+        g.tokens.insert(r.signature.clone(), r.clone());
+    }
+    Ok(())
 }
 
 /// Marks inactive the active access tokens of a grant (a refresh's predecessors).
